@@ -1,0 +1,56 @@
+"""Login and logout."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from bastion.api.bodies import decode_body
+from bastion.api.context import services_of
+from bastion.api.requester import client_ip, require_requester
+from bastion.api.responses import JsonResponse, empty
+from bastion.services.login import LoginRequest
+
+
+async def login_flows(request: Request) -> Response:
+    """GET /_matrix/client/v3/login"""
+    return JsonResponse({"flows": services_of(request).login.flows()})
+
+
+async def login(request: Request) -> Response:
+    """POST /_matrix/client/v3/login"""
+    services = services_of(request)
+    body = await decode_body(request, LoginRequest)
+    session = await services.login.login(body, client_ip(request))
+    return JsonResponse(
+        {
+            "user_id": session.user_id,
+            "access_token": session.access_token,
+            "device_id": session.device_id,
+            "home_server": services.info.server_name,
+            "well_known": {"m.homeserver": {"base_url": services.info.public_baseurl}},
+        }
+    )
+
+
+async def logout(request: Request) -> Response:
+    """POST /_matrix/client/v3/logout"""
+    requester = await require_requester(request)
+    await services_of(request).auth.logout(requester)
+    return empty()
+
+
+async def logout_all(request: Request) -> Response:
+    """POST /_matrix/client/v3/logout/all"""
+    requester = await require_requester(request)
+    await services_of(request).auth.logout_all(requester.user_id)
+    return empty()
+
+
+ROUTES = [
+    Route("/login", login_flows, methods=["GET"]),
+    Route("/login", login, methods=["POST"]),
+    Route("/logout", logout, methods=["POST"]),
+    Route("/logout/all", logout_all, methods=["POST"]),
+]

@@ -1,0 +1,47 @@
+"""What route handlers reach through the request: the services, typed.
+
+`app.py` builds one `Services` and stores it on the Starlette app; handlers call `services_of`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from starlette.requests import Request
+
+from bastion.services.accounts import AccountService
+from bastion.services.auth import AuthService
+from bastion.services.devices import DeviceService
+from bastion.services.login import LoginService
+from bastion.services.profile import ProfileService
+from bastion.services.registration import RegistrationService
+from bastion.services.uia import UiaService
+
+
+@dataclass(frozen=True, slots=True)
+class ServerInfo:
+    """Facts about this server that endpoints advertise."""
+
+    server_name: str
+    public_baseurl: str
+    require_auth_for_profile: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Services:
+    """Every service a route may call."""
+
+    info: ServerInfo
+    auth: AuthService
+    login: LoginService
+    uia: UiaService
+    registration: RegistrationService
+    accounts: AccountService
+    devices: DeviceService
+    profile: ProfileService
+
+
+def services_of(request: Request) -> Services:
+    """The services wired in app.py."""
+    services: Services = request.app.state.services
+    return services

@@ -1,0 +1,99 @@
+"""The HTTP edge: what every request passes through before and after routing.
+
+- CORS: the spec asks every response to allow any origin, so browser clients (Element Web) work;
+  an `OPTIONS` preflight is answered here without reaching a route.
+- Body size: a declared `Content-Length` over the limit is refused before reading; a chunked body
+  is counted as it streams and refused once it passes the limit. Both give 413 M_TOO_LARGE.
+- Last line of defence: an exception nobody handled is logged with its traceback and the client
+  gets a plain 500 M_UNKNOWN body, never the traceback.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import msgspec
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from bastion.errors import Errcode, MatrixError
+
+log = logging.getLogger(__name__)
+
+CORS_HEADERS: list[tuple[bytes, bytes]] = [
+    (b"access-control-allow-origin", b"*"),
+    (b"access-control-allow-methods", b"GET, POST, PUT, DELETE, OPTIONS"),
+    (b"access-control-allow-headers", b"X-Requested-With, Content-Type, Authorization"),
+]
+
+
+class HttpEdge:
+    """ASGI middleware applying CORS, the body size limit and the catch-all error body."""
+
+    def __init__(self, app: ASGIApp, *, max_body_bytes: int) -> None:
+        self._app = app
+        self._max_body_bytes = max_body_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self._app(scope, receive, send)
+            return
+        if scope["method"] == "OPTIONS":
+            await _send_json(send, 200, {})
+            return
+        if _declared_length(scope) > self._max_body_bytes:
+            await _send_json(send, 413, _too_large(self._max_body_bytes).body())
+            return
+        started = False
+
+        async def send_with_cors(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+                message["headers"] = [*message.get("headers", []), *CORS_HEADERS]
+            await send(message)
+
+        received = 0
+
+        async def receive_limited() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self._max_body_bytes:
+                    raise _too_large(self._max_body_bytes)
+            return message
+
+        try:
+            await self._app(scope, receive_limited, send_with_cors)
+        except Exception:
+            # Starlette's error handler has already logged and answered when `started`;
+            # it re-raises so servers can see the error, and it must stop here.
+            if not started:
+                log.exception("unhandled error serving %s %s", scope["method"], scope["path"])
+                body = {"errcode": str(Errcode.UNKNOWN), "error": "Internal server error"}
+                await _send_json(send, 500, body)
+
+
+def _declared_length(scope: Scope) -> int:
+    for name, value in scope["headers"]:
+        if name == b"content-length":
+            try:
+                return int(value)
+            except ValueError:
+                return 0
+    return 0
+
+
+def _too_large(limit: int) -> MatrixError:
+    return MatrixError(413, Errcode.TOO_LARGE, f"request body is larger than {limit} bytes")
+
+
+async def _send_json(send: Send, status: int, body: dict[str, object]) -> None:
+    payload = msgspec.json.encode(body)
+    headers = [
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(payload)).encode()),
+        *CORS_HEADERS,
+    ]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": payload})

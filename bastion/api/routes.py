@@ -1,0 +1,42 @@
+"""Assembles the Starlette routes from each area's ROUTES list.
+
+Client endpoints are served under `/_matrix/client/v3` and, for older clients, `/_matrix/client/r0`;
+endpoints the spec introduced as v1 under `/_matrix/client/v1`.
+"""
+
+from __future__ import annotations
+
+from starlette.routing import BaseRoute, Route
+
+from bastion.api.client import account, devices, login, profile, register, versions
+
+CLIENT_PREFIXES = ("/_matrix/client/v3", "/_matrix/client/r0")
+V1_PREFIX = "/_matrix/client/v1"
+
+_CLIENT_AREAS: list[list[Route]] = [
+    versions.ROUTES,
+    login.ROUTES,
+    register.ROUTES,
+    account.ROUTES,
+    devices.ROUTES,
+    profile.ROUTES,
+]
+_V1_AREAS: list[list[Route]] = [register.V1_ROUTES]
+
+
+def _prefixed(prefix: str, routes: list[Route]) -> list[BaseRoute]:
+    return [
+        Route(prefix + route.path, route.endpoint, methods=sorted(route.methods or ()))
+        for route in routes
+    ]
+
+
+def build_routes() -> list[BaseRoute]:
+    """Every route the server answers."""
+    routes: list[BaseRoute] = list(versions.UNVERSIONED_ROUTES)
+    for prefix in CLIENT_PREFIXES:
+        for area in _CLIENT_AREAS:
+            routes += _prefixed(prefix, area)
+    for area in _V1_AREAS:
+        routes += _prefixed(V1_PREFIX, area)
+    return routes

@@ -1,0 +1,302 @@
+"""The `bastion` command: argument parsing and output only; the work is in services.
+
+    bastion init [--server-name NAME] [--dir DIR]
+    bastion serve | migrate | check-config [--config FILE]
+    bastion user create NAME [--admin] [--password-stdin] | list | deactivate NAME
+                | reset-password NAME [--password-stdin]
+    bastion registration-token create [--uses N] [--expires-in-days D] | list | delete TOKEN
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import secrets
+import sys
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+from bastion.app import Runtime, create_serving_app
+from bastion.clock import SystemClock
+from bastion.config import (
+    AuthConfig,
+    Config,
+    ConfigError,
+    default_config_path,
+    load_config,
+    render_toml,
+    validate,
+)
+from bastion.errors import Errcode, MatrixError
+from bastion.observability import setup_logging
+from bastion.server_key import SigningKeyError, key_id, load_key, write_new_key
+from bastion.store.database import open_database
+from bastion.store.migrations.runner import latest_version, migrate
+
+CONFIG_FILE_NAME = "bastion.toml"
+KEY_FILE_NAME = "bastion.signing.key"
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the `bastion` console script."""
+    args = _parser().parse_args(argv)
+    try:
+        result: int = args.handler(args)
+    except (ConfigError, SigningKeyError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except MatrixError as exc:
+        print(f"error: {exc.message} ({exc.errcode})", file=sys.stderr)
+        return 1
+    return result
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="bastion", description="Bastion Matrix homeserver")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    init = commands.add_parser("init", help="write a new config and signing key")
+    init.add_argument("--server-name", default="localhost")
+    init.add_argument("--dir", default=".", type=Path)
+    init.set_defaults(handler=cmd_init)
+
+    for name, handler, text in (
+        ("serve", cmd_serve, "run the server"),
+        ("migrate", cmd_migrate, "apply database migrations"),
+        ("check-config", cmd_check_config, "validate the config file"),
+    ):
+        sub = commands.add_parser(name, help=text)
+        _add_config_arg(sub)
+        sub.set_defaults(handler=handler)
+
+    _add_user_commands(commands.add_parser("user", help="manage accounts"))
+    _add_token_commands(
+        commands.add_parser("registration-token", help="manage registration tokens")
+    )
+    return parser
+
+
+def _add_config_arg(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--config", type=Path, default=None, help="config file (default: $BASTION_CONFIG or ./bastion.toml)"
+    )
+
+
+def _add_user_commands(parser: argparse.ArgumentParser) -> None:
+    users = parser.add_subparsers(dest="user_command", required=True)
+    create = users.add_parser("create", help="create an account")
+    create.add_argument("name", help="localpart or full user ID")
+    create.add_argument("--admin", action="store_true")
+    create.add_argument("--password-stdin", action="store_true")
+    create.set_defaults(handler=lambda a: _run(a, _user_create))
+    listing = users.add_parser("list", help="list accounts")
+    listing.set_defaults(handler=lambda a: _run(a, _user_list))
+    deactivate = users.add_parser("deactivate", help="deactivate an account and end its sessions")
+    deactivate.add_argument("name")
+    deactivate.set_defaults(handler=lambda a: _run(a, _user_deactivate))
+    reset = users.add_parser("reset-password", help="set a new password and end all sessions")
+    reset.add_argument("name")
+    reset.add_argument("--password-stdin", action="store_true")
+    reset.set_defaults(handler=lambda a: _run(a, _user_reset_password))
+    for sub in (create, listing, deactivate, reset):
+        _add_config_arg(sub)
+
+
+def _add_token_commands(parser: argparse.ArgumentParser) -> None:
+    tokens = parser.add_subparsers(dest="token_command", required=True)
+    create = tokens.add_parser("create", help="create a registration token")
+    create.add_argument("--uses", type=int, default=None, help="times it can be used (default: unlimited)")
+    create.add_argument("--expires-in-days", type=float, default=None)
+    create.add_argument("--token", default=None, help="the token text (default: random)")
+    create.set_defaults(handler=lambda a: _run(a, _token_create))
+    listing = tokens.add_parser("list", help="list registration tokens")
+    listing.set_defaults(handler=lambda a: _run(a, _token_list))
+    delete = tokens.add_parser("delete", help="revoke a registration token")
+    delete.add_argument("token")
+    delete.set_defaults(handler=lambda a: _run(a, _token_delete))
+    for sub in (create, listing, delete):
+        _add_config_arg(sub)
+
+
+def _config_path(args: argparse.Namespace) -> Path:
+    return args.config if args.config is not None else default_config_path()
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    """Write bastion.toml and the signing key into --dir."""
+    directory: Path = args.dir
+    directory.mkdir(parents=True, exist_ok=True)
+    config_path = directory / CONFIG_FILE_NAME
+    key_path = directory / KEY_FILE_NAME
+    if config_path.exists():
+        print(f"error: {config_path} already exists; not overwriting it", file=sys.stderr)
+        return 1
+    config = Config(
+        server_name=args.server_name,
+        signing_key_path=KEY_FILE_NAME,
+        auth=AuthConfig(token_hmac_key=secrets.token_urlsafe(32)),
+    )
+    try:
+        validate(config)
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if not key_path.exists():
+        new_key_id = write_new_key(key_path)
+        print(f"wrote signing key {new_key_id} to {key_path}")
+    config_path.write_text(render_toml(config), encoding="utf-8")
+    config_path.chmod(0o600)
+    print(f"wrote {config_path} for server {config.server_name}")
+    print(f"next: bastion serve --config {config_path}")
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    """Run the server under uvicorn (uvloop + httptools)."""
+    import uvicorn
+
+    path = _config_path(args)
+    config = load_config(path)
+    setup_logging(config.logging.level)
+    uvicorn.run(
+        create_serving_app(config, path),
+        host=config.listen.host,
+        port=config.listen.port,
+        loop="uvloop",
+        http="httptools",
+        log_level=config.logging.level.lower(),
+        access_log=False,
+        lifespan="on",
+    )
+    return 0
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    """Apply pending migrations and say which."""
+    config = load_config(_config_path(args))
+
+    async def run() -> list[int]:
+        db = await open_database(
+            config.database.url, schema=config.database.schema, pool_size=2
+        )
+        try:
+            return await migrate(db, SystemClock().now_ms())
+        finally:
+            await db.close()
+
+    applied = asyncio.run(run())
+    if applied:
+        print("applied migrations: " + ", ".join(f"{v:04d}" for v in applied))
+    else:
+        print("database is up to date")
+    return 0
+
+
+def cmd_check_config(args: argparse.Namespace) -> int:
+    """Load and validate the config and the signing key; print a summary."""
+    path = _config_path(args)
+    config = load_config(path)
+    key = load_key(Path(config.signing_key_path))
+    dialect = "sqlite" if config.database.url.startswith("sqlite") else "postgres"
+    print(f"config {path} is valid")
+    print(f"  server_name:   {config.server_name}")
+    print(f"  listen:        {config.listen.host}:{config.listen.port}")
+    print(f"  database:      {dialect} (schema version {latest_version(dialect):04d} expected)")
+    print(f"  registration:  {config.registration.mode}")
+    print(f"  signing key:   {key_id(key)}")
+    return 0
+
+
+Command = Callable[[Runtime, argparse.Namespace], Awaitable[int]]
+
+
+def _run(args: argparse.Namespace, command: Command) -> int:
+    config = load_config(_config_path(args))
+
+    async def run() -> int:
+        runtime = await Runtime.open(config)
+        try:
+            return await command(runtime, args)
+        finally:
+            await runtime.close()
+
+    return asyncio.run(run())
+
+
+def _user_id(runtime: Runtime, name: str) -> str:
+    return name if name.startswith("@") else f"@{name.lower()}:{runtime.config.server_name}"
+
+
+def _read_password(from_stdin: bool) -> str:
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    if not sys.stdin.isatty():
+        raise MatrixError(400, Errcode.MISSING_PARAM, "no terminal to ask on: use --password-stdin")
+    first = getpass.getpass("Password: ")
+    if first != getpass.getpass("Repeat password: "):
+        raise MatrixError(400, Errcode.INVALID_PARAM, "the passwords do not match")
+    return first
+
+
+async def _user_create(runtime: Runtime, args: argparse.Namespace) -> int:
+    name: str = args.name
+    localpart = name[1:].split(":", 1)[0] if name.startswith("@") else name
+    password = _read_password(args.password_stdin)
+    user_id = await runtime.services.accounts.create_user(
+        localpart, password, is_admin=args.admin
+    )
+    print(f"created {'admin ' if args.admin else ''}{user_id}")
+    return 0
+
+
+async def _user_list(runtime: Runtime, _args: argparse.Namespace) -> int:
+    for user in await runtime.services.accounts.list_users():
+        flags = [f for f, on in (("admin", user.is_admin), ("deactivated", user.is_deactivated)) if on]
+        created = datetime.fromtimestamp(user.created_ts / 1000, tz=UTC).strftime("%Y-%m-%d")
+        print(f"{user.user_id}\t{created}\t{','.join(flags)}")
+    return 0
+
+
+async def _user_deactivate(runtime: Runtime, args: argparse.Namespace) -> int:
+    user_id = _user_id(runtime, args.name)
+    await runtime.services.accounts.deactivate(user_id)
+    print(f"deactivated {user_id}; all of its sessions have ended")
+    return 0
+
+
+async def _user_reset_password(runtime: Runtime, args: argparse.Namespace) -> int:
+    user_id = _user_id(runtime, args.name)
+    await runtime.services.accounts.get_user(user_id)
+    password = _read_password(args.password_stdin)
+    await runtime.services.accounts.set_password(user_id, password, keep_device_id=None)
+    print(f"password of {user_id} reset; all of its sessions have ended")
+    return 0
+
+
+async def _token_create(runtime: Runtime, args: argparse.Namespace) -> int:
+    expiry_ts = None
+    if args.expires_in_days is not None:
+        expiry_ts = SystemClock().now_ms() + int(args.expires_in_days * 86_400_000)
+    token = await runtime.services.registration.create_token(
+        uses_allowed=args.uses, expiry_ts=expiry_ts, token=args.token
+    )
+    print(token)
+    return 0
+
+
+async def _token_list(runtime: Runtime, _args: argparse.Namespace) -> int:
+    for record in await runtime.services.registration.list_tokens():
+        uses = "unlimited" if record.uses_allowed is None else str(record.uses_allowed)
+        expiry = "never"
+        if record.expiry_ts is not None:
+            expiry = datetime.fromtimestamp(record.expiry_ts / 1000, tz=UTC).isoformat()
+        print(f"{record.token}\tused {record.completed} of {uses}\texpires {expiry}")
+    return 0
+
+
+async def _token_delete(runtime: Runtime, args: argparse.Namespace) -> int:
+    await runtime.services.registration.delete_token(args.token)
+    print(f"deleted {args.token}")
+    return 0

@@ -1,0 +1,60 @@
+"""The one error type that crosses layers, and the Matrix error codes it carries.
+
+Services raise `MatrixError`; the HTTP layer turns it into the spec's JSON error body
+(`{"errcode": ..., "error": ...}`) with its status. Nothing else should build error bodies.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Errcode(StrEnum):
+    """Error codes as the Matrix Client-Server API spells them."""
+
+    FORBIDDEN = "M_FORBIDDEN"
+    UNKNOWN_TOKEN = "M_UNKNOWN_TOKEN"
+    MISSING_TOKEN = "M_MISSING_TOKEN"
+    USER_DEACTIVATED = "M_USER_DEACTIVATED"
+    BAD_JSON = "M_BAD_JSON"
+    NOT_JSON = "M_NOT_JSON"
+    NOT_FOUND = "M_NOT_FOUND"
+    LIMIT_EXCEEDED = "M_LIMIT_EXCEEDED"
+    UNRECOGNIZED = "M_UNRECOGNIZED"
+    UNKNOWN = "M_UNKNOWN"
+    USER_IN_USE = "M_USER_IN_USE"
+    INVALID_USERNAME = "M_INVALID_USERNAME"
+    INVALID_PARAM = "M_INVALID_PARAM"
+    MISSING_PARAM = "M_MISSING_PARAM"
+    TOO_LARGE = "M_TOO_LARGE"
+    WEAK_PASSWORD = "M_WEAK_PASSWORD"
+    EXCLUSIVE = "M_EXCLUSIVE"
+    THREEPID_DENIED = "M_THREEPID_DENIED"
+
+
+class MatrixError(Exception):
+    """A failure the client should see, with its HTTP status and Matrix errcode.
+
+    `extra` carries the additional top-level fields some errors need
+    (`retry_after_ms` for rate limits, the UIA flows for a 401 during User-Interactive Auth).
+    """
+
+    def __init__(
+        self,
+        status: int,
+        errcode: Errcode,
+        message: str,
+        extra: dict[str, object] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.errcode = errcode
+        self.message = message
+        self.extra = extra or {}
+
+    def body(self) -> dict[str, object]:
+        """The JSON error body the spec asks for."""
+        return {**self.extra, "errcode": str(self.errcode), "error": self.message}
+
+    def __repr__(self) -> str:
+        return f"MatrixError({self.status}, {self.errcode}, {self.message!r})"

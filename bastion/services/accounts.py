@@ -1,0 +1,134 @@
+"""Accounts: creating, listing, re-keying and deactivating them.
+
+Deactivation revokes every device and token in the same transaction that sets the flag, and the
+token lookup also checks the flag (see auth.py), so a leaver's sessions stop on the next request.
+"""
+
+from __future__ import annotations
+
+from bastion.clock import Clock
+from bastion.errors import Errcode, MatrixError
+from bastion.ids import validate_new_localpart
+from bastion.services.auth import Requester
+from bastion.services.passwords import Passwords
+from bastion.store.database import Database, Queryable, UniqueViolation
+from bastion.store.protocols import DeviceStore, ProfileStore, UserStore
+from bastion.store.records import UserRecord
+
+MAX_PASSWORD_LENGTH = 1024  # argon2 copes, but nobody types more and it bounds the work
+
+
+class AccountService:
+    """Account lifecycle for the CLI, the admin API and the client API."""
+
+    def __init__(
+        self,
+        db: Database,
+        users: UserStore,
+        devices: DeviceStore,
+        profiles: ProfileStore,
+        passwords: Passwords,
+        clock: Clock,
+        *,
+        server_name: str,
+        password_min_length: int,
+    ) -> None:
+        self._db = db
+        self._users = users
+        self._devices = devices
+        self._profiles = profiles
+        self._passwords = passwords
+        self._clock = clock
+        self._server_name = server_name
+        self._password_min_length = password_min_length
+
+    def user_id_for(self, localpart: str) -> str:
+        """Validate a new localpart and return the full user ID."""
+        validate_new_localpart(localpart, self._server_name)
+        return f"@{localpart}:{self._server_name}"
+
+    def check_password_policy(self, password: str) -> None:
+        """400 M_WEAK_PASSWORD for a password the organisation does not accept."""
+        if len(password) < self._password_min_length:
+            raise MatrixError(
+                400,
+                Errcode.WEAK_PASSWORD,
+                f"password must be at least {self._password_min_length} characters",
+            )
+        if len(password) > MAX_PASSWORD_LENGTH:
+            raise MatrixError(400, Errcode.WEAK_PASSWORD, "password is too long")
+
+    async def hash_new_password(self, password: str) -> str:
+        """Check the policy, then hash."""
+        self.check_password_policy(password)
+        return await self._passwords.hash(password)
+
+    async def insert_account(
+        self, txn: Queryable, user_id: str, password_hash: str | None, *, is_admin: bool
+    ) -> None:
+        """Insert the account and its default profile; 400 M_USER_IN_USE if taken."""
+        try:
+            await self._users.insert_user(
+                txn, user_id, password_hash, is_admin=is_admin, now_ms=self._clock.now_ms()
+            )
+        except UniqueViolation as exc:
+            raise MatrixError(400, Errcode.USER_IN_USE, f"{user_id} is already taken") from exc
+        localpart = user_id[1:].split(":", 1)[0]
+        await self._profiles.set_displayname(txn, user_id, localpart)
+
+    async def create_user(self, localpart: str, password: str | None, *, is_admin: bool) -> str:
+        """Create an account (CLI and admin API); returns its user ID."""
+        user_id = self.user_id_for(localpart)
+        password_hash = await self.hash_new_password(password) if password is not None else None
+        async with self._db.transaction() as txn:
+            await self.insert_account(txn, user_id, password_hash, is_admin=is_admin)
+        return user_id
+
+    async def is_available(self, localpart: str) -> bool:
+        """True if `localpart` is valid and nobody has it."""
+        user_id = self.user_id_for(localpart)
+        return await self._users.get_user(self._db, user_id) is None
+
+    async def get_user(self, user_id: str) -> UserRecord:
+        """The account, or 404 M_NOT_FOUND."""
+        user = await self._users.get_user(self._db, user_id)
+        if user is None:
+            raise MatrixError(404, Errcode.NOT_FOUND, f"no such user {user_id}")
+        return user
+
+    async def list_users(self) -> list[UserRecord]:
+        """Every account, deactivated ones included."""
+        return await self._users.list_users(self._db)
+
+    async def has_active_admin(self) -> bool:
+        """True once someone can administer the server."""
+        return await self._users.has_active_admin(self._db)
+
+    async def deactivate(self, user_id: str) -> None:
+        """Deactivate an account and revoke every session of it, in one transaction."""
+        await self.get_user(user_id)
+        async with self._db.transaction() as txn:
+            await self._users.set_deactivated(txn, user_id)
+            await self._devices.delete_all_devices(txn, user_id)
+
+    async def set_password(
+        self, user_id: str, new_password: str, *, keep_device_id: str | None
+    ) -> None:
+        """Set a new password and revoke every device except `keep_device_id`."""
+        await self.get_user(user_id)
+        password_hash = await self.hash_new_password(new_password)
+        async with self._db.transaction() as txn:
+            await self._users.update_password_hash(txn, user_id, password_hash)
+            await self._devices.delete_all_devices(txn, user_id, keep_device_id=keep_device_id)
+
+    async def change_own_password(
+        self, requester: Requester, new_password: str, *, logout_devices: bool
+    ) -> None:
+        """`POST /account/password` after UIA: other devices are logged out unless asked not to."""
+        password_hash = await self.hash_new_password(new_password)
+        async with self._db.transaction() as txn:
+            await self._users.update_password_hash(txn, requester.user_id, password_hash)
+            if logout_devices:
+                await self._devices.delete_all_devices(
+                    txn, requester.user_id, keep_device_id=requester.device_id
+                )

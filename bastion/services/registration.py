@@ -1,0 +1,187 @@
+"""Self-registration through `POST /register`, off unless the organisation turns it on.
+
+Modes (config `registration.mode`): `disabled` refuses with 403 M_FORBIDDEN; `token` requires an
+`m.login.registration_token` stage with a token made by an admin (uses and expiry enforced in
+the same transaction that creates the account, so a token is never over-used); `open` offers the
+`m.login.dummy` stage, for development and testing.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from typing import Any
+
+import msgspec
+
+from bastion.clock import Clock
+from bastion.errors import Errcode, MatrixError
+from bastion.ids import is_valid_device_id
+from bastion.services.accounts import AccountService
+from bastion.services.auth import AuthService, Session
+from bastion.services.ratelimit import RateLimiter
+from bastion.services.uia import UiaService
+from bastion.store.database import Database, UniqueViolation
+from bastion.store.protocols import RegistrationTokenStore
+from bastion.store.records import RegistrationTokenRecord
+
+TOKEN_STAGE = "m.login.registration_token"
+DUMMY_STAGE = "m.login.dummy"
+_TOKEN_GRAMMAR = re.compile(r"[A-Za-z0-9._~\-]{1,64}")
+
+
+class RegisterRequest(msgspec.Struct, frozen=True):
+    """Body of `POST /register` (spec: client-server-api#post_matrixclientv3register)."""
+
+    username: str | None = None
+    password: str | None = None
+    device_id: str | None = None
+    initial_device_display_name: str | None = None
+    inhibit_login: bool = False
+    auth: dict[str, Any] | None = None
+    refresh_token: bool = False
+
+
+class Registered(msgspec.Struct, frozen=True):
+    """A new account, and its first session unless login was inhibited."""
+
+    user_id: str
+    session: Session | None
+
+
+class RegistrationService:
+    """Self-registration and the registration tokens that gate it."""
+
+    def __init__(
+        self,
+        db: Database,
+        accounts: AccountService,
+        auth: AuthService,
+        uia: UiaService,
+        tokens: RegistrationTokenStore,
+        clock: Clock,
+        *,
+        mode: str,
+        ip_limiter: RateLimiter,
+    ) -> None:
+        self._db = db
+        self._accounts = accounts
+        self._auth = auth
+        self._uia = uia
+        self._tokens = tokens
+        self._clock = clock
+        self._mode = mode
+        self._ip_limiter = ip_limiter
+
+    def _require_enabled(self) -> None:
+        if self._mode == "disabled":
+            raise MatrixError(
+                403, Errcode.FORBIDDEN, "Registration is disabled; ask an administrator"
+            )
+
+    def _stage(self) -> str:
+        return TOKEN_STAGE if self._mode == "token" else DUMMY_STAGE
+
+    async def register(self, request: RegisterRequest, *, kind: str, ip: str) -> Registered:
+        """Create an account once the mode's UIA stage is complete."""
+        self._require_enabled()
+        if kind != "user":
+            raise MatrixError(403, Errcode.FORBIDDEN, "Guest access is disabled")
+        self._ip_limiter.hit(ip)
+        localpart = (request.username or secrets.token_hex(6)).lower()
+        user_id = self._accounts.user_id_for(localpart)
+        if not await self._accounts.is_available(localpart):
+            raise MatrixError(400, Errcode.USER_IN_USE, f"{user_id} is already taken")
+        if request.password is not None:
+            self._accounts.check_password_policy(request.password)
+        if request.device_id is not None and not is_valid_device_id(request.device_id):
+            raise MatrixError(400, Errcode.INVALID_PARAM, "device_id must be printable ASCII")
+        token = await self._complete_stage(request.auth)
+        password_hash = (
+            await self._accounts.hash_new_password(request.password)
+            if request.password is not None
+            else None
+        )
+        try:
+            async with self._db.transaction() as txn:
+                if token is not None and not await self._tokens.consume_token(
+                    txn, token, self._clock.now_ms()
+                ):
+                    raise _TokenUsedUpError
+                await self._accounts.insert_account(txn, user_id, password_hash, is_admin=False)
+                session = None
+                if not request.inhibit_login:
+                    session = await self._auth.issue_session(
+                        txn, user_id, request.device_id, request.initial_device_display_name
+                    )
+        except _TokenUsedUpError:
+            # Another registration took the last use between our check and this transaction.
+            # The challenge opens its own transaction, so it must come after the rollback.
+            raise await self._uia.challenge([TOKEN_STAGE], failure=_invalid_token()) from None
+        return Registered(user_id, session)
+
+    async def _complete_stage(self, auth: dict[str, Any] | None) -> str | None:
+        """Check the UIA stage; returns the registration token to consume, if any."""
+        stage = self._stage()
+        if auth is None:
+            raise await self._uia.challenge([stage])
+        session = await self._uia.check_session(auth)
+        if auth.get("type") != stage:
+            raise await self._uia.challenge([stage], session=session)
+        if stage == DUMMY_STAGE:
+            return None
+        token = auth.get("token")
+        if not isinstance(token, str) or not await self.is_token_valid(token):
+            raise await self._uia.challenge([stage], session=session, failure=_invalid_token())
+        return token
+
+    async def check_available(self, username: str) -> None:
+        """`GET /register/available`: 400 M_USER_IN_USE when taken."""
+        self._require_enabled()
+        if not await self._accounts.is_available(username.lower()):
+            raise MatrixError(400, Errcode.USER_IN_USE, f"{username} is already taken")
+
+    async def is_token_valid(self, token: str) -> bool:
+        """True if the token exists, has uses left and has not expired."""
+        if self._mode != "token":
+            raise MatrixError(403, Errcode.FORBIDDEN, "Registration tokens are not in use")
+        record = await self._tokens.get_token(self._db, token)
+        if record is None:
+            return False
+        uses_left = record.uses_allowed is None or record.completed < record.uses_allowed
+        unexpired = record.expiry_ts is None or record.expiry_ts > self._clock.now_ms()
+        return uses_left and unexpired
+
+    async def create_token(
+        self, *, uses_allowed: int | None, expiry_ts: int | None, token: str | None = None
+    ) -> str:
+        """Make a registration token (CLI / admin)."""
+        token = token or secrets.token_urlsafe(12)
+        if not _TOKEN_GRAMMAR.fullmatch(token):
+            raise MatrixError(400, Errcode.INVALID_PARAM, f"invalid registration token {token!r}")
+        if uses_allowed is not None and uses_allowed < 1:
+            raise MatrixError(400, Errcode.INVALID_PARAM, "uses_allowed must be at least 1")
+        try:
+            await self._tokens.insert_token(
+                self._db, token, uses_allowed, expiry_ts, self._clock.now_ms()
+            )
+        except UniqueViolation as exc:
+            raise MatrixError(400, Errcode.INVALID_PARAM, f"token {token!r} exists") from exc
+        return token
+
+    async def list_tokens(self) -> list[RegistrationTokenRecord]:
+        """Every registration token."""
+        return await self._tokens.list_tokens(self._db)
+
+    async def delete_token(self, token: str) -> None:
+        """Revoke a registration token; 404 if it does not exist."""
+        if not await self._tokens.delete_token(self._db, token):
+            raise MatrixError(404, Errcode.NOT_FOUND, f"no registration token {token!r}")
+
+
+class _TokenUsedUpError(Exception):
+    """The token was valid when checked but used up when consumed."""
+
+
+def _invalid_token() -> MatrixError:
+    return MatrixError(401, Errcode.FORBIDDEN, "Invalid or used-up registration token")

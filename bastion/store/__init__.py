@@ -1,0 +1,1 @@
+"""Persistence: the Database wrapper, SQL stores and migrations. No business rules here."""

@@ -1,0 +1,103 @@
+"""The database seam: one small interface over SQLite and PostgreSQL.
+
+SQL in the stores is written once, with `?` placeholders and portable syntax
+(`INSERT ... ON CONFLICT`, `RETURNING`); the PostgreSQL backend rewrites placeholders to `$n`.
+Store methods take a `Queryable` explicitly, so a reader sees where each transaction begins and ends:
+either the `Database` itself (each statement on its own) or a `Transaction` from `db.transaction()`.
+
+Invariants:
+- A transaction commits when its `async with` block exits normally and rolls back on any exception.
+- Unique-key violations surface as `UniqueViolation` on both backends, never as a driver exception.
+- `query_count` counts every statement sent, for query budgets on hot paths in tests.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from contextlib import AbstractAsyncContextManager
+from typing import Any, Literal, Protocol
+
+Dialect = Literal["sqlite", "postgres"]
+
+
+class Row(Protocol):
+    """A result row: columns by name or position (sqlite3.Row and asyncpg.Record both qualify)."""
+
+    def __getitem__(self, key: str | int, /) -> Any: ...
+
+
+class UniqueViolation(Exception):
+    """An INSERT or UPDATE collided with a unique key."""
+
+
+class Queryable(Protocol):
+    """Something that runs SQL: the database (autocommit) or an open transaction."""
+
+    async def execute(self, sql: str, *args: Any) -> int:
+        """Run a statement; returns the number of rows it changed."""
+        ...
+
+    async def execute_many(self, sql: str, args: Sequence[Sequence[Any]]) -> None:
+        """Run one statement for each parameter tuple."""
+        ...
+
+    async def fetch_one(self, sql: str, *args: Any) -> Row | None:
+        """First row of the result, or None."""
+        ...
+
+    async def fetch_all(self, sql: str, *args: Any) -> list[Row]:
+        """Every row of the result."""
+        ...
+
+    async def fetch_val(self, sql: str, *args: Any) -> Any:
+        """First column of the first row, or None when there is no row."""
+        ...
+
+
+class Transaction(Queryable, Protocol):
+    """An open transaction; see `Database.transaction`."""
+
+
+class Database(Queryable, Protocol):
+    """A connection pool for one database, with the dialect it speaks."""
+
+    dialect: Dialect
+    query_count: int
+
+    def transaction(self) -> AbstractAsyncContextManager[Transaction]:
+        """Open a read-write transaction: commit on normal exit, roll back on exception."""
+        ...
+
+    async def apply_migration(self, version: int, name: str, script: str, now_ms: int) -> bool:
+        """Apply one migration script atomically unless `version` is already recorded.
+
+        Returns True if it was applied now. Safe when several processes start at once.
+        """
+        ...
+
+    async def close(self) -> None:
+        """Close every connection."""
+        ...
+
+
+SCHEMA_VERSION_DDL = (
+    "CREATE TABLE IF NOT EXISTS schema_version ("
+    "version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_ts BIGINT NOT NULL)"
+)
+RECORD_MIGRATION_SQL = "INSERT INTO schema_version (version, name, applied_ts) VALUES (?, ?, ?)"
+
+
+async def open_database(
+    url: str, *, schema: str = "", pool_size: int = 10, sqlite_synchronous: str = "normal"
+) -> Database:
+    """Open the database named by a `sqlite:///` or `postgresql://` URL."""
+    if url.startswith("sqlite:///"):
+        from bastion.store.sqlite import SqliteDatabase
+
+        path = url.removeprefix("sqlite:///")
+        return await SqliteDatabase.open(path, synchronous=sqlite_synchronous)
+    from bastion.store.postgres import PostgresDatabase
+
+    return await PostgresDatabase.open(url, schema=schema, pool_size=pool_size)
+
+

@@ -1,0 +1,1 @@
+"""Numbered plain-SQL migrations; see runner.py."""

@@ -1,0 +1,139 @@
+"""PostgreSQL backend for larger sites: an asyncpg pool.
+
+Placeholders written `?` in the stores become `$1, $2, ...` here (cached per statement text;
+stores never put a literal `?` in SQL). Migrations take an advisory lock so that several Bastion
+processes starting at once apply each migration exactly once.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from functools import lru_cache
+from typing import Any, Literal
+
+import asyncpg
+
+from bastion.store.database import (
+    RECORD_MIGRATION_SQL,
+    SCHEMA_VERSION_DDL,
+    Row,
+    UniqueViolation,
+)
+
+_MIGRATION_LOCK_KEY = 0x62617374  # "bast"
+_SCHEMA_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,62}")
+
+
+@lru_cache(maxsize=4096)
+def to_postgres_placeholders(sql: str) -> str:
+    """Rewrite `?` placeholders as `$1..$n`."""
+    counter = iter(range(1, 10_000))
+    return re.sub(r"\?", lambda _m: f"${next(counter)}", sql)
+
+
+class _PgConnection:
+    """Runs statements on one asyncpg connection, counting them."""
+
+    def __init__(self, conn: asyncpg.Connection, owner: PostgresDatabase) -> None:
+        self._conn = conn
+        self._owner = owner
+
+    async def execute(self, sql: str, *args: Any) -> int:
+        self._owner.query_count += 1
+        try:
+            status: str = await self._conn.execute(to_postgres_placeholders(sql), *args)
+        except asyncpg.UniqueViolationError as exc:
+            raise UniqueViolation(str(exc)) from exc
+        last = status.rsplit(" ", 1)[-1]
+        return int(last) if last.isdigit() else 0
+
+    async def execute_many(self, sql: str, args: Sequence[Sequence[Any]]) -> None:
+        self._owner.query_count += 1
+        try:
+            await self._conn.executemany(to_postgres_placeholders(sql), args)
+        except asyncpg.UniqueViolationError as exc:
+            raise UniqueViolation(str(exc)) from exc
+
+    async def fetch_all(self, sql: str, *args: Any) -> list[Row]:
+        self._owner.query_count += 1
+        return list(await self._conn.fetch(to_postgres_placeholders(sql), *args))
+
+    async def fetch_one(self, sql: str, *args: Any) -> Row | None:
+        self._owner.query_count += 1
+        row: Row | None = await self._conn.fetchrow(to_postgres_placeholders(sql), *args)
+        return row
+
+    async def fetch_val(self, sql: str, *args: Any) -> Any:
+        self._owner.query_count += 1
+        return await self._conn.fetchval(to_postgres_placeholders(sql), *args)
+
+
+class PostgresDatabase:
+    """A pool of connections to one PostgreSQL database."""
+
+    dialect: Literal["postgres"] = "postgres"
+
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self.query_count = 0
+        self._pool = pool
+
+    @classmethod
+    async def open(cls, url: str, *, schema: str = "", pool_size: int = 10) -> PostgresDatabase:
+        """Connect a pool; `schema`, when given, is created if missing and used as search_path."""
+        settings: dict[str, str] = {}
+        if schema:
+            if not _SCHEMA_NAME.fullmatch(schema):
+                raise ValueError(f"invalid PostgreSQL schema name {schema!r}")
+            conn = await asyncpg.connect(url)
+            try:
+                await conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
+            finally:
+                await conn.close()
+            settings["search_path"] = schema
+        pool = await asyncpg.create_pool(
+            url, min_size=1, max_size=pool_size, server_settings=settings
+        )
+        return cls(pool)
+
+    async def execute(self, sql: str, *args: Any) -> int:
+        async with self._pool.acquire() as conn:
+            return await _PgConnection(conn, self).execute(sql, *args)
+
+    async def execute_many(self, sql: str, args: Sequence[Sequence[Any]]) -> None:
+        async with self.transaction() as txn:
+            await txn.execute_many(sql, args)
+
+    async def fetch_all(self, sql: str, *args: Any) -> list[Row]:
+        async with self._pool.acquire() as conn:
+            return await _PgConnection(conn, self).fetch_all(sql, *args)
+
+    async def fetch_one(self, sql: str, *args: Any) -> Row | None:
+        async with self._pool.acquire() as conn:
+            return await _PgConnection(conn, self).fetch_one(sql, *args)
+
+    async def fetch_val(self, sql: str, *args: Any) -> Any:
+        async with self._pool.acquire() as conn:
+            return await _PgConnection(conn, self).fetch_val(sql, *args)
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[_PgConnection]:
+        async with self._pool.acquire() as conn, conn.transaction():
+            self.query_count += 1
+            yield _PgConnection(conn, self)
+
+    async def apply_migration(self, version: int, name: str, script: str, now_ms: int) -> bool:
+        async with self._pool.acquire() as conn, conn.transaction():
+            await conn.execute("SELECT pg_advisory_xact_lock($1)", _MIGRATION_LOCK_KEY)
+            await conn.execute(SCHEMA_VERSION_DDL)
+            if await conn.fetchval("SELECT 1 FROM schema_version WHERE version = $1", version):
+                return False
+            await conn.execute(script)
+            await conn.execute(
+                to_postgres_placeholders(RECORD_MIGRATION_SQL), version, name, now_ms
+            )
+            return True
+
+    async def close(self) -> None:
+        await self._pool.close()

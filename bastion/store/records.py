@@ -1,0 +1,55 @@
+"""Rows as typed values: what the stores hand to the services."""
+
+from __future__ import annotations
+
+import msgspec
+
+
+class UserRecord(msgspec.Struct, frozen=True):
+    """An account."""
+
+    user_id: str
+    password_hash: str | None
+    is_admin: bool
+    is_deactivated: bool
+    created_ts: int
+    failed_logins: int
+    locked_until_ts: int
+
+
+class DeviceRecord(msgspec.Struct, frozen=True):
+    """A device (one login session and its tokens)."""
+
+    user_id: str
+    device_id: str
+    display_name: str | None
+    created_ts: int
+    last_seen_ts: int | None
+    last_seen_ip: str | None
+
+
+class TokenOwner(msgspec.Struct, frozen=True):
+    """Who an access token belongs to, with what auth needs on every request."""
+
+    user_id: str
+    device_id: str
+    is_admin: bool
+    is_deactivated: bool
+    last_seen_ts: int | None
+
+
+class ProfileRecord(msgspec.Struct, frozen=True):
+    """A user's public profile."""
+
+    displayname: str | None
+    avatar_url: str | None
+
+
+class RegistrationTokenRecord(msgspec.Struct, frozen=True):
+    """A token that lets its holder register an account while it has uses left."""
+
+    token: str
+    uses_allowed: int | None
+    completed: int
+    expiry_ts: int | None
+    created_ts: int
