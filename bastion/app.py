@@ -83,7 +83,12 @@ def _build_services(config: Config, db: Database, clock: Clock) -> Services:
     limits = config.rate_limits
     passwords = Passwords(config.auth)
     credentials = CredentialChecker(
-        db, users, passwords, clock, config.auth, RateLimiter(clock, limits.failed_login_per_account)
+        db,
+        users,
+        passwords,
+        clock,
+        config.auth,
+        RateLimiter(clock, limits.failed_login_per_account),
     )
     auth = AuthService(
         db, devices, clock, config.auth.token_hmac_key, RateLimiter(clock, limits.requests_per_user)

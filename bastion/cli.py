@@ -1,10 +1,10 @@
 """The `bastion` command: argument parsing and output only; the work is in services.
 
-    bastion init [--server-name NAME] [--dir DIR]
-    bastion serve | migrate | check-config [--config FILE]
-    bastion user create NAME [--admin] [--password-stdin] | list | deactivate NAME
-                | reset-password NAME [--password-stdin]
-    bastion registration-token create [--uses N] [--expires-in-days D] | list | delete TOKEN
+bastion init [--server-name NAME] [--dir DIR]
+bastion serve | migrate | check-config [--config FILE]
+bastion user create NAME [--admin] [--password-stdin] | list | deactivate NAME
+            | reset-password NAME [--password-stdin]
+bastion registration-token create [--uses N] [--expires-in-days D] | list | delete TOKEN
 """
 
 from __future__ import annotations
@@ -17,6 +17,8 @@ import sys
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
+
+import uvicorn
 
 from bastion.app import Runtime, create_serving_app
 from bastion.clock import SystemClock
@@ -80,7 +82,10 @@ def _parser() -> argparse.ArgumentParser:
 
 def _add_config_arg(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--config", type=Path, default=None, help="config file (default: $BASTION_CONFIG or ./bastion.toml)"
+        "--config",
+        type=Path,
+        default=None,
+        help="config file (default: $BASTION_CONFIG or ./bastion.toml)",
     )
 
 
@@ -107,7 +112,9 @@ def _add_user_commands(parser: argparse.ArgumentParser) -> None:
 def _add_token_commands(parser: argparse.ArgumentParser) -> None:
     tokens = parser.add_subparsers(dest="token_command", required=True)
     create = tokens.add_parser("create", help="create a registration token")
-    create.add_argument("--uses", type=int, default=None, help="times it can be used (default: unlimited)")
+    create.add_argument(
+        "--uses", type=int, default=None, help="times it can be used (default: unlimited)"
+    )
     create.add_argument("--expires-in-days", type=float, default=None)
     create.add_argument("--token", default=None, help="the token text (default: random)")
     create.set_defaults(handler=lambda a: _run(a, _token_create))
@@ -155,8 +162,6 @@ def cmd_init(args: argparse.Namespace) -> int:
 
 def cmd_serve(args: argparse.Namespace) -> int:
     """Run the server under uvicorn (uvloop + httptools)."""
-    import uvicorn
-
     path = _config_path(args)
     config = load_config(path)
     setup_logging(config.logging.level)
@@ -178,9 +183,7 @@ def cmd_migrate(args: argparse.Namespace) -> int:
     config = load_config(_config_path(args))
 
     async def run() -> list[int]:
-        db = await open_database(
-            config.database.url, schema=config.database.schema, pool_size=2
-        )
+        db = await open_database(config.database.url, schema=config.database.schema, pool_size=2)
         try:
             return await migrate(db, SystemClock().now_ms())
         finally:
@@ -244,16 +247,16 @@ async def _user_create(runtime: Runtime, args: argparse.Namespace) -> int:
     name: str = args.name
     localpart = name[1:].split(":", 1)[0] if name.startswith("@") else name
     password = _read_password(args.password_stdin)
-    user_id = await runtime.services.accounts.create_user(
-        localpart, password, is_admin=args.admin
-    )
+    user_id = await runtime.services.accounts.create_user(localpart, password, is_admin=args.admin)
     print(f"created {'admin ' if args.admin else ''}{user_id}")
     return 0
 
 
 async def _user_list(runtime: Runtime, _args: argparse.Namespace) -> int:
     for user in await runtime.services.accounts.list_users():
-        flags = [f for f, on in (("admin", user.is_admin), ("deactivated", user.is_deactivated)) if on]
+        flags = [
+            f for f, on in (("admin", user.is_admin), ("deactivated", user.is_deactivated)) if on
+        ]
         created = datetime.fromtimestamp(user.created_ts / 1000, tz=UTC).strftime("%Y-%m-%d")
         print(f"{user.user_id}\t{created}\t{','.join(flags)}")
     return 0

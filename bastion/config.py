@@ -19,6 +19,8 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 
+from bastion.ids import is_valid_server_name
+
 DEFAULT_CONFIG_PATH = "bastion.toml"
 CONFIG_ENV_VAR = "BASTION_CONFIG"
 
@@ -191,8 +193,6 @@ def load_config(path: Path) -> Config:
 
 def validate(config: Config) -> None:
     """Checks that types alone cannot express."""
-    from bastion.ids import is_valid_server_name
-
     if not is_valid_server_name(config.server_name):
         raise ConfigError(f"server_name {config.server_name!r} is not a valid server name")
     if not config.auth.token_hmac_key:
@@ -226,6 +226,12 @@ def render_toml(config: Config) -> str:
     ]
     _render_struct(config, [], lines)
     return "\n".join(lines).rstrip() + "\n"
+
+
+def sample_config_toml() -> str:
+    """The documented example config (docs/sample-config.toml), secrets left as placeholders."""
+    placeholder = AuthConfig(token_hmac_key="GENERATED-BY-bastion-init")
+    return render_toml(Config(auth=placeholder))
 
 
 def _render_struct(struct: msgspec.Struct, table: list[str], lines: list[str]) -> None:

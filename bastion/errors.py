@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+from typing_extensions import override
+
 
 class Errcode(StrEnum):
     """Error codes as the Matrix Client-Server API spells them."""
@@ -56,5 +58,6 @@ class MatrixError(Exception):
         """The JSON error body the spec asks for."""
         return {**self.extra, "errcode": str(self.errcode), "error": self.message}
 
+    @override
     def __repr__(self) -> str:
         return f"MatrixError({self.status}, {self.errcode}, {self.message!r})"

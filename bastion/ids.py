@@ -9,13 +9,13 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from typing_extensions import override
+
 from bastion.errors import Errcode, MatrixError
 
 _NEW_LOCALPART = re.compile(r"[a-z0-9._=\-/+]+")
 _HISTORICAL_LOCALPART = re.compile(r"[\x21-\x39\x3b-\x7e]+")
-_SERVER_NAME = re.compile(
-    r"(?:\[[0-9A-Fa-f:.]{2,45}\]|[A-Za-z0-9.\-]{1,255})(?::[0-9]{1,5})?"
-)
+_SERVER_NAME = re.compile(r"(?:\[[0-9A-Fa-f:.]{2,45}\]|[A-Za-z0-9.\-]{1,255})(?::[0-9]{1,5})?")
 _DEVICE_ID = re.compile(r"[\x21-\x7e]{1,255}")
 
 MAX_USER_ID_LENGTH = 255
@@ -37,9 +37,7 @@ def validate_new_localpart(localpart: str, server_name: str) -> None:
             f"username {localpart!r} may only contain a-z, 0-9, '.', '_', '=', '-', '/' and '+'",
         )
     if localpart.startswith("_"):
-        raise MatrixError(
-            400, Errcode.INVALID_USERNAME, "usernames starting with '_' are reserved"
-        )
+        raise MatrixError(400, Errcode.INVALID_USERNAME, "usernames starting with '_' are reserved")
     if len(f"@{localpart}:{server_name}") > MAX_USER_ID_LENGTH:
         raise MatrixError(400, Errcode.INVALID_USERNAME, "username is too long")
 
@@ -66,5 +64,6 @@ class UserID:
             raise MatrixError(400, Errcode.INVALID_PARAM, f"invalid user ID {raw!r}")
         return cls(localpart, server)
 
+    @override
     def __str__(self) -> str:
         return f"@{self.localpart}:{self.server_name}"

@@ -10,8 +10,8 @@ import os
 import secrets
 from pathlib import Path
 
-from nacl.signing import SigningKey
 from signedjson.key import generate_signing_key, read_signing_keys, write_signing_keys
+from signedjson.types import SigningKey
 
 
 class SigningKeyError(Exception):
@@ -44,4 +44,4 @@ def load_key(path: Path) -> SigningKey:
 
 def key_id(key: SigningKey) -> str:
     """`ed25519:<version>` as used in signatures."""
-    return f"{key.alg}:{key.version}"  # type: ignore[attr-defined]  # signedjson adds alg/version
+    return f"{key.alg}:{key.version}"

@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 
 import msgspec
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -43,6 +44,9 @@ class HttpEdge:
         if _declared_length(scope) > self._max_body_bytes:
             await _send_json(send, 413, _too_large(self._max_body_bytes).body())
             return
+        await self._serve(scope, receive, send)
+
+    async def _serve(self, scope: Scope, receive: Receive, send: Send) -> None:
         started = False
 
         async def send_with_cors(message: Message) -> None:
@@ -52,6 +56,18 @@ class HttpEdge:
                 message["headers"] = [*message.get("headers", []), *CORS_HEADERS]
             await send(message)
 
+        try:
+            await self._app(scope, self._limited(receive), send_with_cors)
+        except Exception:
+            # Starlette's error handler has already logged and answered when `started`;
+            # it re-raises so servers can see the error, and it must stop here.
+            if not started:
+                log.exception("unhandled error serving %s %s", scope["method"], scope["path"])
+                body = {"errcode": str(Errcode.UNKNOWN), "error": "Internal server error"}
+                await _send_json(send, 500, body)
+
+    def _limited(self, receive: Receive) -> Receive:
+        """Wrap `receive` so a streamed body is refused once it passes the limit."""
         received = 0
 
         async def receive_limited() -> Message:
@@ -63,15 +79,7 @@ class HttpEdge:
                     raise _too_large(self._max_body_bytes)
             return message
 
-        try:
-            await self._app(scope, receive_limited, send_with_cors)
-        except Exception:
-            # Starlette's error handler has already logged and answered when `started`;
-            # it re-raises so servers can see the error, and it must stop here.
-            if not started:
-                log.exception("unhandled error serving %s %s", scope["method"], scope["path"])
-                body = {"errcode": str(Errcode.UNKNOWN), "error": "Internal server error"}
-                await _send_json(send, 500, body)
+        return receive_limited
 
 
 def _declared_length(scope: Scope) -> int:
@@ -88,7 +96,7 @@ def _too_large(limit: int) -> MatrixError:
     return MatrixError(413, Errcode.TOO_LARGE, f"request body is larger than {limit} bytes")
 
 
-async def _send_json(send: Send, status: int, body: dict[str, object]) -> None:
+async def _send_json(send: Send, status: int, body: Mapping[str, object]) -> None:
     payload = msgspec.json.encode(body)
     headers = [
         (b"content-type", b"application/json"),

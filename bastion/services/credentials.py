@@ -77,7 +77,9 @@ class CredentialChecker:
             await self._users.update_password_hash(self._db, user.user_id, new_hash)
 
 
-def resolve_user_id(identifier: dict[str, object] | None, legacy_user: object, server_name: str) -> str:
+def resolve_user_id(
+    identifier: dict[str, object] | None, legacy_user: object, server_name: str
+) -> str:
     """The user ID a login or UIA body names, from `identifier` (m.id.user) or legacy `user`.
 
     Localparts are matched case-insensitively, as every account we create is lower case.

@@ -7,7 +7,9 @@ from bastion.services.auth import Requester
 from bastion.services.uia import AuthDict, UiaService
 from bastion.store.database import Database
 from bastion.store.protocols import DeviceStore
-from bastion.store.records import DeviceRecord as DeviceRecord  # re-exported for the API layer
+from bastion.store.records import DeviceRecord
+
+__all__ = ["DeviceRecord", "DeviceService"]  # DeviceRecord: the API layer reads it from here
 
 MAX_DISPLAY_NAME_LENGTH = 256
 

@@ -1,9 +1,10 @@
 """The database seam: one small interface over SQLite and PostgreSQL.
 
 SQL in the stores is written once, with `?` placeholders and portable syntax
-(`INSERT ... ON CONFLICT`, `RETURNING`); the PostgreSQL backend rewrites placeholders to `$n`.
-Store methods take a `Queryable` explicitly, so a reader sees where each transaction begins and ends:
-either the `Database` itself (each statement on its own) or a `Transaction` from `db.transaction()`.
+(`INSERT ... ON CONFLICT`, `RETURNING`); the PostgreSQL backend rewrites them to `$n`.
+Store methods take a `Queryable` explicitly, so a reader sees where each transaction begins and
+ends: either the `Database` itself (each statement on its own) or a `Transaction` from
+`db.transaction()`. Transactions never nest: on SQLite the write lock is not re-entrant.
 
 Invariants:
 - A transaction commits when its `async with` block exits normally and rolls back on any exception.
@@ -61,8 +62,12 @@ class Transaction(Queryable, Protocol):
 class Database(Queryable, Protocol):
     """A connection pool for one database, with the dialect it speaks."""
 
-    dialect: Dialect
     query_count: int
+
+    @property
+    def dialect(self) -> Dialect:
+        """Which SQL dialect the database speaks."""
+        ...
 
     def transaction(self) -> AbstractAsyncContextManager[Transaction]:
         """Open a read-write transaction: commit on normal exit, roll back on exception."""
@@ -91,13 +96,12 @@ async def open_database(
     url: str, *, schema: str = "", pool_size: int = 10, sqlite_synchronous: str = "normal"
 ) -> Database:
     """Open the database named by a `sqlite:///` or `postgresql://` URL."""
+    # Imported here: each backend imports this module for Row and UniqueViolation.
     if url.startswith("sqlite:///"):
-        from bastion.store.sqlite import SqliteDatabase
+        from bastion.store.sqlite import SqliteDatabase  # noqa: PLC0415 - import cycle
 
         path = url.removeprefix("sqlite:///")
         return await SqliteDatabase.open(path, synchronous=sqlite_synchronous)
-    from bastion.store.postgres import PostgresDatabase
+    from bastion.store.postgres import PostgresDatabase  # noqa: PLC0415 - import cycle
 
     return await PostgresDatabase.open(url, schema=schema, pool_size=pool_size)
-
-

@@ -11,7 +11,7 @@ import re
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from functools import lru_cache
-from typing import Any, Literal
+from typing import Any, Final
 
 import asyncpg
 
@@ -73,7 +73,7 @@ class _PgConnection:
 class PostgresDatabase:
     """A pool of connections to one PostgreSQL database."""
 
-    dialect: Literal["postgres"] = "postgres"
+    dialect: Final = "postgres"
 
     def __init__(self, pool: asyncpg.Pool) -> None:
         self.query_count = 0

@@ -15,7 +15,7 @@ import sqlite3
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Final
 
 import aiosqlite
 
@@ -69,7 +69,7 @@ class _SqliteConnection:
 class SqliteDatabase:
     """A SQLite file in WAL mode."""
 
-    dialect: Literal["sqlite"] = "sqlite"
+    dialect: Final = "sqlite"
 
     def __init__(self, writer: aiosqlite.Connection, reader: aiosqlite.Connection) -> None:
         self.query_count = 0
@@ -129,10 +129,9 @@ class SqliteDatabase:
             if not _MIGRATION_NAME.fullmatch(name):
                 raise ValueError(f"invalid migration name {name!r}")
             # executescript commits any open transaction first, so BEGIN and COMMIT go inside.
-            record = (
-                "INSERT INTO schema_version (version, name, applied_ts) "
-                f"VALUES ({int(version)}, '{name}', {int(now_ms)});"
-            )
+            # Interpolation is safe: two int() values and a name checked against [a-z0-9_]+.
+            values = f"({int(version)}, '{name}', {int(now_ms)})"
+            record = f"INSERT INTO schema_version (version, name, applied_ts) VALUES {values};"  # noqa: S608
             try:
                 await conn.executescript(f"BEGIN IMMEDIATE;\n{script}\n;{record}\nCOMMIT;")
             except BaseException:

@@ -61,7 +61,7 @@ async def current_version(db: Database) -> int:
         return 0
     try:
         value = await db.fetch_val("SELECT MAX(version) FROM schema_version")
-    except Exception:  # noqa: BLE001 - the table does not exist before the first migration
+    except Exception:  # the table does not exist before the first migration
         return 0
     return int(value or 0)
 

@@ -117,7 +117,8 @@ class SqlDeviceStore:
         self, q: Queryable, user_id: str, device_id: str, now_ms: int, ip: str | None
     ) -> None:
         await q.execute(
-            "UPDATE devices SET last_seen_ts = ?, last_seen_ip = ? WHERE user_id = ? AND device_id = ?",
+            "UPDATE devices SET last_seen_ts = ?, last_seen_ip = ?"
+            " WHERE user_id = ? AND device_id = ?",
             now_ms,
             ip,
             user_id,
