@@ -9,6 +9,8 @@ and closes the runtime around uvicorn.
 from __future__ import annotations
 
 import logging
+import shutil
+import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -150,6 +152,14 @@ def create_app(runtime: Runtime) -> ASGIApp:
     return HttpEdge(app, max_body_bytes=runtime.config.http.max_request_body_bytes)
 
 
+def _cli_name() -> str:
+    """How to call the `bastion` command that is running now (it may not be on PATH)."""
+    argv0 = Path(sys.argv[0])
+    if argv0.name == "bastion" and shutil.which("bastion") != str(argv0.resolve()):
+        return str(argv0)
+    return "bastion"
+
+
 def create_serving_app(config: Config, config_path: Path) -> ASGIApp:
     """The ASGI app for `bastion serve`: its lifespan opens and closes the runtime."""
 
@@ -168,7 +178,8 @@ def create_serving_app(config: Config, config_path: Path) -> ASGIApp:
         if not await runtime.services.accounts.has_active_admin():
             log.warning(
                 "No admin account exists yet. Create the first one with:\n"
-                "    bastion user create NAME --admin --config %s",
+                "    %s user create NAME --admin --config %s",
+                _cli_name(),
                 config_path,
             )
         try:

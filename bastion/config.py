@@ -265,4 +265,6 @@ def _toml_value(value: Any) -> str:
         return "true" if value else "false"
     if isinstance(value, int | float):
         return repr(value)
-    return json.dumps(str(value))
+    # JSON string escapes are valid TOML; ensure_ascii=False keeps characters outside the BMP
+    # whole (JSON would write surrogate pairs, which TOML rejects).
+    return json.dumps(str(value), ensure_ascii=False)

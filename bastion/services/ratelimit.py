@@ -1,7 +1,10 @@
 """Token-bucket rate limits, kept in memory per process.
 
-A bucket holds up to `burst` tokens and refills at `per_second`. Memory stays bounded: past
-`max_keys` buckets, those that have refilled completely (and so carry no information) are dropped.
+A bucket holds up to `burst` tokens and refills at `per_second`. Memory and CPU stay bounded:
+buckets are kept in least-recently-used order; past `max_keys`, each new action looks at no more
+than the PRUNE_SCAN oldest buckets and drops those that have refilled completely (they carry no
+information); past twice `max_keys` (an attacker cycling through many addresses) the least
+recently used buckets are forgotten even if throttled.
 With several processes each keeps its own buckets; the persistent account lockout lives in the
 database (see `credentials.py`), so it holds across processes.
 """
@@ -9,10 +12,14 @@ database (see `credentials.py`), so it holds across processes.
 from __future__ import annotations
 
 import math
+from collections import OrderedDict
+from itertools import islice
 
 from bastion.clock import Clock
 from bastion.config import RateLimit
 from bastion.errors import Errcode, MatrixError
+
+PRUNE_SCAN = 64
 
 
 class RateLimiter:
@@ -23,7 +30,8 @@ class RateLimiter:
         self._rate = limit.per_second
         self._burst = float(limit.burst)
         self._max_keys = max_keys
-        self._buckets: dict[str, tuple[float, float]] = {}  # key -> (tokens, at monotonic time)
+        # key -> (tokens, at monotonic time), least recently used first
+        self._buckets: OrderedDict[str, tuple[float, float]] = OrderedDict()
 
     def _tokens(self, key: str, now: float) -> float:
         tokens, at = self._buckets.get(key, (self._burst, now))
@@ -41,6 +49,7 @@ class RateLimiter:
         """Take one token from `key` (it may go below zero, which lengthens the wait)."""
         now = self._clock.monotonic()
         self._buckets[key] = (self._tokens(key, now) - 1.0, now)
+        self._buckets.move_to_end(key)
         if len(self._buckets) > self._max_keys:
             self._prune(now)
 
@@ -50,9 +59,12 @@ class RateLimiter:
         self.consume(key)
 
     def _prune(self, now: float) -> None:
-        full = [k for k in self._buckets if self._tokens(k, now) >= self._burst]
-        for key in full:
-            del self._buckets[key]
+        oldest = list(islice(self._buckets, PRUNE_SCAN))
+        for key in oldest:
+            if self._tokens(key, now) >= self._burst:
+                del self._buckets[key]
+        while len(self._buckets) > 2 * self._max_keys:
+            self._buckets.popitem(last=False)
 
 
 def rate_limited(wait_seconds: float) -> MatrixError:

@@ -89,6 +89,8 @@ class PostgresDatabase:
             conn = await asyncpg.connect(url)
             try:
                 await conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
+            except (asyncpg.UniqueViolationError, asyncpg.DuplicateSchemaError):
+                pass  # another process created it at the same moment: IF NOT EXISTS is not atomic
             finally:
                 await conn.close()
             settings["search_path"] = schema

@@ -24,6 +24,13 @@ from bastion.store.database import SCHEMA_VERSION_DDL, Row, UniqueViolation
 _MIGRATION_NAME = re.compile(r"[a-z0-9_]+")
 
 
+def _translated(exc: sqlite3.IntegrityError) -> Exception:
+    """UniqueViolation for a unique-key collision; any other integrity error as it is."""
+    if "UNIQUE" in str(exc) or "PRIMARY KEY" in str(exc):
+        return UniqueViolation(str(exc))
+    return exc
+
+
 class _SqliteConnection:
     """Runs statements on one aiosqlite connection, counting them."""
 
@@ -36,9 +43,7 @@ class _SqliteConnection:
         try:
             cursor = await self._conn.execute(sql, args)
         except sqlite3.IntegrityError as exc:
-            if "UNIQUE" in str(exc) or "PRIMARY KEY" in str(exc):
-                raise UniqueViolation(str(exc)) from exc
-            raise
+            raise _translated(exc) from exc
         rowcount = cursor.rowcount
         await cursor.close()
         return rowcount
@@ -48,7 +53,7 @@ class _SqliteConnection:
         try:
             await self._conn.executemany(sql, args)
         except sqlite3.IntegrityError as exc:
-            raise UniqueViolation(str(exc)) from exc
+            raise _translated(exc) from exc
 
     async def fetch_all(self, sql: str, *args: Any) -> list[Row]:
         self._owner.query_count += 1

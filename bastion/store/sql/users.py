@@ -65,11 +65,13 @@ class SqlUserStore:
         self, q: Queryable, user_id: str, *, lock_after: int, locked_until_ts: int
     ) -> int:
         """Count one more wrong password; lock the account once the count reaches `lock_after`."""
-        count: int = await q.fetch_val(
+        count: int | None = await q.fetch_val(
             "UPDATE users SET failed_logins = failed_logins + 1 WHERE user_id = ?"
             " RETURNING failed_logins",
             user_id,
         )
+        if count is None:
+            return 0
         if lock_after > 0 and count >= lock_after:
             await q.execute(
                 "UPDATE users SET locked_until_ts = ?, failed_logins = 0 WHERE user_id = ?",
