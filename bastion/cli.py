@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import getpass
+import math
 import secrets
 import sys
 from collections.abc import Awaitable, Callable
@@ -39,6 +40,7 @@ from bastion.store.migrations.runner import latest_version, migrate
 
 CONFIG_FILE_NAME = "bastion.toml"
 KEY_FILE_NAME = "bastion.signing.key"
+MAX_TOKEN_DAYS = 3650
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -228,8 +230,21 @@ def _run(args: argparse.Namespace, command: Command) -> int:
     return asyncio.run(run())
 
 
+def _localpart(runtime: Runtime, name: str) -> str:
+    """The localpart a CLI argument names: `alice`, `Alice` or `@alice:this.server`."""
+    server_name = runtime.config.server_name
+    if name.startswith("@"):
+        localpart, _, server = name[1:].partition(":")
+        if server != server_name:
+            raise MatrixError(
+                400, Errcode.INVALID_PARAM, f"{name} is not on this server ({server_name})"
+            )
+        name = localpart
+    return name.lower()
+
+
 def _user_id(runtime: Runtime, name: str) -> str:
-    return name if name.startswith("@") else f"@{name.lower()}:{runtime.config.server_name}"
+    return f"@{_localpart(runtime, name)}:{runtime.config.server_name}"
 
 
 def _read_password(from_stdin: bool) -> str:
@@ -244,8 +259,7 @@ def _read_password(from_stdin: bool) -> str:
 
 
 async def _user_create(runtime: Runtime, args: argparse.Namespace) -> int:
-    name: str = args.name
-    localpart = name[1:].split(":", 1)[0] if name.startswith("@") else name
+    localpart = _localpart(runtime, args.name)
     password = _read_password(args.password_stdin)
     user_id = await runtime.services.accounts.create_user(localpart, password, is_admin=args.admin)
     print(f"created {'admin ' if args.admin else ''}{user_id}")
@@ -281,6 +295,13 @@ async def _user_reset_password(runtime: Runtime, args: argparse.Namespace) -> in
 async def _token_create(runtime: Runtime, args: argparse.Namespace) -> int:
     expiry_ts = None
     if args.expires_in_days is not None:
+        days = args.expires_in_days
+        if not (math.isfinite(days) and 0 < days <= MAX_TOKEN_DAYS):
+            raise MatrixError(
+                400,
+                Errcode.INVALID_PARAM,
+                f"--expires-in-days must be a number of days between 0 and {MAX_TOKEN_DAYS}",
+            )
         expiry_ts = SystemClock().now_ms() + int(args.expires_in_days * 86_400_000)
     token = await runtime.services.registration.create_token(
         uses_allowed=args.uses, expiry_ts=expiry_ts, token=args.token

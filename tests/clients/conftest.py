@@ -1,0 +1,5 @@
+"""Fixtures running the real `bastion` program as subprocesses (see tests/clients/server.py)."""
+
+from tests.clients.server import bastion_home, bastion_server
+
+__all__ = ["bastion_home", "bastion_server"]
