@@ -131,9 +131,7 @@ class Homeserver:
         self, localpart: str, password: str = PASSWORD, *, admin: bool = False
     ) -> str:
         """Create an account the way an admin does (CLI / admin API)."""
-        return await self.runtime.services.accounts.create_user(
-            localpart, password, is_admin=admin
-        )
+        return await self.runtime.services.accounts.create_user(localpart, password, is_admin=admin)
 
     async def login(self, localpart: str, password: str = PASSWORD, **extra: Any) -> UserClient:
         """Log in through the HTTP API; fails the test if login is refused."""
