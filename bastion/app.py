@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -27,7 +28,10 @@ from bastion.api.routes import build_routes
 from bastion.clock import Clock, SystemClock
 from bastion.config import Config
 from bastion.errors import MatrixError
+from bastion.events.builder import ServerIdentity
+from bastion.pubsub.memory import MemoryNotifier
 from bastion.server_key import load_key
+from bastion.services.account_data import AccountDataService
 from bastion.services.accounts import AccountService
 from bastion.services.auth import AuthService
 from bastion.services.credentials import CredentialChecker
@@ -37,14 +41,31 @@ from bastion.services.passwords import Passwords
 from bastion.services.profile import ProfileService
 from bastion.services.ratelimit import RateLimiter
 from bastion.services.registration import RegistrationService
+from bastion.services.rooms.aliases import AliasService
+from bastion.services.rooms.create import RoomCreator
+from bastion.services.rooms.formatter import EventFormatter
+from bastion.services.rooms.members_cache import RoomMembersCache
+from bastion.services.rooms.membership import MembershipService
+from bastion.services.rooms.messages import MessageService
+from bastion.services.rooms.pipeline import EventPipeline, PipelineStores
+from bastion.services.rooms.reads import RoomReader
+from bastion.services.sync.rooms import RoomSections
+from bastion.services.sync.service import SyncService
 from bastion.services.uia import UiaService
+from bastion.services.visibility import VisibilityService
 from bastion.store.database import Database, open_database
 from bastion.store.migrations.runner import migrate
+from bastion.store.sql.account_data import SqlAccountDataStore
 from bastion.store.sql.devices import SqlDeviceStore
+from bastion.store.sql.events import SqlEventStore
+from bastion.store.sql.memberships import SqlMembershipStore
 from bastion.store.sql.profiles import SqlProfileStore
 from bastion.store.sql.registration_tokens import SqlRegistrationTokenStore
+from bastion.store.sql.rooms import SqlRoomStore
+from bastion.store.sql.state import SqlStateStore
 from bastion.store.sql.uia_sessions import SqlUiaSessionStore
 from bastion.store.sql.users import SqlUserStore
+from bastion.store.stream import StreamPositions
 
 log = logging.getLogger("bastion")
 
@@ -56,12 +77,13 @@ class Runtime:
     config: Config
     db: Database
     services: Services
+    notifier: MemoryNotifier
 
     @classmethod
     async def open(cls, config: Config, clock: Clock | None = None) -> Runtime:
         """Open the database, migrate it, and wire the services."""
         clock = clock or SystemClock()
-        load_key(Path(config.signing_key_path))  # fail at start, not at the first signed event
+        key = load_key(Path(config.signing_key_path))
         db = await open_database(
             config.database.url,
             schema=config.database.schema,
@@ -70,67 +92,113 @@ class Runtime:
         )
         try:
             await migrate(db, clock.now_ms())
+            positions = await StreamPositions.load(db)
         except BaseException:
             await db.close()
             raise
-        return cls(config, db, _build_services(config, db, clock))
+        notifier = MemoryNotifier()
+        wiring = _Wiring(
+            config, db, clock, positions, notifier, ServerIdentity(config.server_name, key)
+        )
+        return cls(config, db, wiring.services(), notifier)
 
     async def close(self) -> None:
         """Close the database."""
         await self.db.close()
 
 
-def _build_services(config: Config, db: Database, clock: Clock) -> Services:
-    users, devices = SqlUserStore(), SqlDeviceStore()
-    limits = config.rate_limits
-    passwords = Passwords(config.auth)
-    credentials = CredentialChecker(
-        db,
-        users,
-        passwords,
-        clock,
-        config.auth,
-        RateLimiter(clock, limits.failed_login_per_account),
-    )
-    auth = AuthService(
-        db, devices, clock, config.auth.token_hmac_key, RateLimiter(clock, limits.requests_per_user)
-    )
-    uia = UiaService(db, SqlUiaSessionStore(), credentials, clock, config.server_name)
-    accounts = AccountService(
-        db,
-        users,
-        devices,
-        SqlProfileStore(),
-        passwords,
-        clock,
-        server_name=config.server_name,
-        password_min_length=config.auth.password_min_length,
-    )
-    return Services(
-        info=ServerInfo(
+@dataclass
+class _Wiring:
+    """Builds every store and service once, in dependency order."""
+
+    config: Config
+    db: Database
+    clock: Clock
+    positions: StreamPositions
+    notifier: MemoryNotifier
+    identity: ServerIdentity
+
+    def services(self) -> Services:
+        config, db, clock = self.config, self.db, self.clock
+        users, devices, profiles = SqlUserStore(), SqlDeviceStore(), SqlProfileStore()
+        limits = config.rate_limits
+        passwords = Passwords(config.auth)
+        credentials = CredentialChecker(
+            db,
+            users,
+            passwords,
+            clock,
+            config.auth,
+            RateLimiter(clock, limits.failed_login_per_account),
+        )
+        auth = AuthService(
+            db,
+            devices,
+            clock,
+            config.auth.token_hmac_key,
+            RateLimiter(clock, limits.requests_per_user),
+        )
+        uia = UiaService(db, SqlUiaSessionStore(), credentials, clock, config.server_name)
+        accounts = AccountService(
+            db, users, devices, profiles, passwords, clock,
+            server_name=config.server_name, password_min_length=config.auth.password_min_length,
+        )  # fmt: skip
+        profile = ProfileService(db, users, profiles)
+        registration = RegistrationService(
+            db, accounts, auth, uia, SqlRegistrationTokenStore(), clock,
+            mode=config.registration.mode, ip_limiter=RateLimiter(clock, limits.register_per_ip),
+        )  # fmt: skip
+        login = LoginService(
+            db, auth, credentials, RateLimiter(clock, limits.login_per_ip), config.server_name
+        )
+        info = ServerInfo(
             server_name=config.server_name,
             public_baseurl=config.public_baseurl,
             require_auth_for_profile=config.http.require_auth_for_profile,
-        ),
-        auth=auth,
-        login=LoginService(
-            db, auth, credentials, RateLimiter(clock, limits.login_per_ip), config.server_name
-        ),
-        uia=uia,
-        registration=RegistrationService(
-            db,
-            accounts,
-            auth,
-            uia,
-            SqlRegistrationTokenStore(),
-            clock,
-            mode=config.registration.mode,
-            ip_limiter=RateLimiter(clock, limits.register_per_ip),
-        ),
-        accounts=accounts,
-        devices=DeviceService(db, devices, uia),
-        profile=ProfileService(db, users, SqlProfileStore()),
-    )
+        )
+        return Services(
+            info=info, auth=auth, login=login, uia=uia, registration=registration,
+            accounts=accounts, devices=DeviceService(db, devices, uia), profile=profile,
+            **self._room_services(users, profile),
+        )  # fmt: skip
+
+    def _room_services(self, users: SqlUserStore, profile: ProfileService) -> dict[str, Any]:
+        db, clock = self.db, self.clock
+        rooms, events, state = SqlRoomStore(), SqlEventStore(), SqlStateStore()
+        memberships, account_data = SqlMembershipStore(), SqlAccountDataStore()
+        members = RoomMembersCache(db, memberships)
+        pipeline = EventPipeline(
+            db, PipelineStores(rooms, events, state, memberships),
+            positions=self.positions, notifier=self.notifier, members=members,
+            clock=clock, identity=self.identity,
+        )  # fmt: skip
+        creator = RoomCreator(
+            db, pipeline, self.positions, rooms=rooms, users=users, profiles=profile, clock=clock
+        )
+        visibility = VisibilityService(db, events, memberships)
+        formatter = EventFormatter(db, events, rooms, clock)
+        sections = RoomSections(db, visibility, formatter, members, events=events, state=state)
+        return {
+            "rooms": creator,
+            "membership": MembershipService(
+                db, pipeline, creator, rooms=rooms, memberships=memberships, users=users
+            ),
+            "messages": MessageService(db, pipeline, events=events, state=state, rooms=rooms),
+            "reader": RoomReader(
+                db, visibility, formatter, self.positions, events=events, state=state, rooms=rooms
+            ),
+            "aliases": AliasService(db, rooms, state, visibility, clock, self.config.server_name),
+            "account_data": AccountDataService(db, account_data, self.positions, self.notifier),
+            "sync": SyncService(
+                db,
+                sections,
+                self.positions,
+                self.notifier,
+                events=events,
+                memberships=memberships,
+                account_data=account_data,
+            ),
+        }
 
 
 def _starlette(lifespan: object = None) -> Starlette:

@@ -9,12 +9,19 @@ from dataclasses import dataclass
 
 from starlette.requests import Request
 
+from bastion.services.account_data import AccountDataService
 from bastion.services.accounts import AccountService
 from bastion.services.auth import AuthService
 from bastion.services.devices import DeviceService
 from bastion.services.login import LoginService
 from bastion.services.profile import ProfileService
 from bastion.services.registration import RegistrationService
+from bastion.services.rooms.aliases import AliasService
+from bastion.services.rooms.create import RoomCreator
+from bastion.services.rooms.membership import MembershipService
+from bastion.services.rooms.messages import MessageService
+from bastion.services.rooms.reads import RoomReader
+from bastion.services.sync.service import SyncService
 from bastion.services.uia import UiaService
 
 
@@ -39,6 +46,13 @@ class Services:
     accounts: AccountService
     devices: DeviceService
     profile: ProfileService
+    rooms: RoomCreator
+    membership: MembershipService
+    messages: MessageService
+    reader: RoomReader
+    aliases: AliasService
+    account_data: AccountDataService
+    sync: SyncService
 
 
 def services_of(request: Request) -> Services:

@@ -8,7 +8,19 @@ from __future__ import annotations
 
 from starlette.routing import BaseRoute, Route
 
-from bastion.api.client import account, devices, login, profile, register, versions
+from bastion.api.client import (
+    account,
+    account_data,
+    devices,
+    directory,
+    login,
+    profile,
+    register,
+    room_events,
+    rooms,
+    sync,
+    versions,
+)
 
 CLIENT_PREFIXES = ("/_matrix/client/v3", "/_matrix/client/r0")
 V1_PREFIX = "/_matrix/client/v1"
@@ -20,8 +32,13 @@ _CLIENT_AREAS: list[list[Route]] = [
     account.ROUTES,
     devices.ROUTES,
     profile.ROUTES,
+    rooms.ROUTES,
+    room_events.ROUTES,
+    directory.ROUTES,
+    sync.ROUTES,
+    account_data.ROUTES,
 ]
-_V1_AREAS: list[list[Route]] = [register.V1_ROUTES]
+_V1_AREAS: list[list[Route]] = [register.V1_ROUTES, room_events.V1_ROUTES]
 
 
 def _prefixed(prefix: str, routes: list[Route]) -> list[BaseRoute]:

@@ -1,0 +1,283 @@
+"""The authorisation rules of room versions 10, 11 and 12, as one pure function.
+
+spec: rooms/v12#authorisation-rules (v10 and v11 differ where noted: the creator comes from
+`content.creator` in v10; only v12 has `additional_creators`, infinite creator power and room IDs
+derived from the create event). Every event the server creates passes through `check_auth` with
+the room state before it; a refusal is `AuthError`, which services turn into 403 M_FORBIDDEN.
+Third-party invites and restricted joins are not offered by this server and are refused.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from bastion.events.power_levels import PowerLevels, creators_of
+from bastion.events.types import SUPPORTED_ROOM_VERSIONS, EventType, JoinRule, Membership
+
+JsonObject = dict[str, Any]
+StateKey = tuple[str, str]
+
+
+class AuthError(Exception):
+    """The event is not allowed by the room's authorisation rules; the message says why."""
+
+
+@dataclass(frozen=True, slots=True)
+class AuthEvent:
+    """The parts of an event the rules look at."""
+
+    type: str
+    sender: str
+    content: JsonObject
+    state_key: str | None = None
+    prev_events: tuple[str, ...] = ()
+
+
+AuthState = Mapping[StateKey, AuthEvent]
+
+
+@dataclass(frozen=True, slots=True)
+class _Room:
+    """The state the rules consult, parsed once."""
+
+    version: str
+    create: AuthEvent
+    power: PowerLevels
+    has_power_levels: bool
+    state: AuthState
+
+    def membership(self, user_id: str) -> str:
+        member = self.state.get((EventType.MEMBER, user_id))
+        value = member.content.get("membership") if member is not None else None
+        return value if isinstance(value, str) else Membership.LEAVE
+
+    def join_rule(self) -> str:
+        rules = self.state.get((EventType.JOIN_RULES, ""))
+        value = rules.content.get("join_rule") if rules is not None else None
+        return value if isinstance(value, str) else JoinRule.INVITE
+
+
+def auth_event_keys(event_type: str, state_key: str | None, sender: str, content: JsonObject,
+                    room_version: str) -> list[StateKey]:  # fmt: skip
+    """The state an event's `auth_events` refer to (server-server-api#auth-events-selection)."""
+    keys: list[StateKey] = []
+    if room_version != "12":
+        keys.append((EventType.CREATE, ""))
+    keys += [(EventType.POWER_LEVELS, ""), (EventType.MEMBER, sender)]
+    if event_type == EventType.MEMBER and state_key is not None:
+        keys.append((EventType.MEMBER, state_key))
+        if content.get("membership") in (Membership.JOIN, Membership.INVITE, Membership.KNOCK):
+            keys.append((EventType.JOIN_RULES, ""))
+    return list(dict.fromkeys(keys))
+
+
+def check_auth(event: AuthEvent, state: AuthState, room_version: str) -> None:
+    """Allow the event (return) or refuse it (raise AuthError), given the state before it."""
+    if event.type == EventType.CREATE:
+        _check_create(event, room_version)
+        return
+    create = state.get((EventType.CREATE, ""))
+    if create is None:
+        raise AuthError("the room has no create event")
+    power_event = state.get((EventType.POWER_LEVELS, ""))
+    creators = creators_of(create.sender, create.content, room_version)
+    power = PowerLevels.from_state(
+        power_event.content if power_event else None, creators, room_version
+    )
+    room = _Room(room_version, create, power, power_event is not None, state)
+    if event.type == EventType.MEMBER:
+        _check_member(event, room)
+        return
+    if room.membership(event.sender) != Membership.JOIN:
+        raise AuthError(f"{event.sender} is not in the room")
+    if event.type == EventType.THIRD_PARTY_INVITE:
+        _require(power.user_level(event.sender) >= power.invite, "not allowed to invite")
+        return
+    level = power.event_level(event.type, is_state=event.state_key is not None)
+    _require(
+        power.user_level(event.sender) >= level, f"power level {level} needed to send {event.type}"
+    )
+    if event.state_key is not None and event.state_key.startswith("@"):
+        _require(event.state_key == event.sender, "state keys starting with @ belong to that user")
+    if event.type == EventType.POWER_LEVELS:
+        _check_power_levels(event, room)
+
+
+def _require(condition: bool, reason: str) -> None:
+    if not condition:
+        raise AuthError(reason)
+
+
+def _check_create(event: AuthEvent, room_version: str) -> None:
+    _require(not event.prev_events, "a create event has no previous events")
+    version = event.content.get("room_version", "1")
+    _require(version in SUPPORTED_ROOM_VERSIONS, f"unsupported room version {version!r}")
+    extra = event.content.get("additional_creators")
+    if room_version == "12" and extra is not None:
+        valid = isinstance(extra, list) and all(
+            isinstance(u, str) and u.startswith("@") and ":" in u for u in extra
+        )
+        _require(valid, "additional_creators must be a list of user IDs")
+
+
+def _check_member(event: AuthEvent, room: _Room) -> None:
+    target = event.state_key
+    membership = event.content.get("membership")
+    _require(
+        target is not None and isinstance(membership, str),
+        "membership event needs a state_key and membership",
+    )
+    assert target is not None
+    _require(
+        "join_authorised_via_users_server" not in event.content,
+        "restricted joins are not supported",
+    )
+    handlers = {
+        Membership.JOIN: _check_join,
+        Membership.INVITE: _check_invite,
+        Membership.LEAVE: _check_leave,
+        Membership.BAN: _check_ban,
+        Membership.KNOCK: _check_knock,
+    }
+    handler = handlers.get(Membership(membership)) if membership in _MEMBERSHIPS else None
+    if handler is None:
+        raise AuthError(f"unknown membership {membership!r}")
+    handler(event, target, room)
+
+
+def _check_join(event: AuthEvent, target: str, room: _Room) -> None:
+    creators = creators_of(room.create.sender, room.create.content, room.version)
+    only_create_before = len(room.state) == 1 and target in creators
+    if only_create_before and event.sender == target:
+        return
+    _require(event.sender == target, "you can only join as yourself")
+    current = room.membership(target)
+    _require(current != Membership.BAN, f"{target} is banned from the room")
+    rule = room.join_rule()
+    if rule in (JoinRule.INVITE, JoinRule.KNOCK):
+        _require(
+            current in (Membership.INVITE, Membership.JOIN), "you need an invite to join this room"
+        )
+        return
+    _require(rule == JoinRule.PUBLIC, f"join rule {rule!r} does not let you join")
+
+
+def _check_invite(event: AuthEvent, target: str, room: _Room) -> None:
+    _require("third_party_invite" not in event.content, "third-party invites are not supported")
+    _require(room.membership(event.sender) == Membership.JOIN, "you must be in the room to invite")
+    current = room.membership(target)
+    _require(current not in (Membership.JOIN, Membership.BAN), f"{target} is already {current}")
+    _require(room.power.user_level(event.sender) >= room.power.invite, "not allowed to invite")
+
+
+def _check_leave(event: AuthEvent, target: str, room: _Room) -> None:
+    current = room.membership(target)
+    if event.sender == target:
+        _require(
+            current in (Membership.INVITE, Membership.JOIN, Membership.KNOCK),
+            "you are not in the room",
+        )
+        return
+    _require(room.membership(event.sender) == Membership.JOIN, "you must be in the room to kick")
+    power = room.power
+    sender_level = power.user_level(event.sender)
+    if current == Membership.BAN:
+        _require(sender_level >= power.ban, "not allowed to unban")
+    _require(sender_level >= power.kick, "not allowed to kick")
+    _require(
+        power.user_level(target) < sender_level, "cannot kick someone of equal or higher power"
+    )
+
+
+def _check_ban(event: AuthEvent, target: str, room: _Room) -> None:
+    _require(room.membership(event.sender) == Membership.JOIN, "you must be in the room to ban")
+    power = room.power
+    sender_level = power.user_level(event.sender)
+    _require(sender_level >= power.ban, "not allowed to ban")
+    _require(power.user_level(target) < sender_level, "cannot ban someone of equal or higher power")
+
+
+def _check_knock(event: AuthEvent, target: str, room: _Room) -> None:
+    _require(
+        room.join_rule() in (JoinRule.KNOCK, JoinRule.KNOCK_RESTRICTED),
+        "this room does not accept knocks",
+    )
+    _require(event.sender == target, "you can only knock as yourself")
+    current = room.membership(target)
+    _require(
+        current not in (Membership.BAN, Membership.INVITE, Membership.JOIN),
+        f"cannot knock while {current}",
+    )
+
+
+_MEMBERSHIPS = frozenset(m.value for m in Membership)
+_LEVEL_KEYS = (
+    "users_default",
+    "events_default",
+    "state_default",
+    "ban",
+    "redact",
+    "kick",
+    "invite",
+)
+
+
+def _check_power_levels(event: AuthEvent, room: _Room) -> None:
+    new = event.content
+    for key in _LEVEL_KEYS:
+        _require(key not in new or _is_int(new[key]), f"{key} must be an integer")
+    for key in ("events", "notifications"):
+        value = new.get(key, {})
+        _require(
+            isinstance(value, dict) and all(_is_int(v) for v in value.values()),
+            f"{key} must map to integers",
+        )
+    users = new.get("users", {})
+    valid_users = isinstance(users, dict) and all(
+        isinstance(u, str) and u.startswith("@") and ":" in u and _is_int(v)
+        for u, v in users.items()
+    )
+    _require(valid_users, "users must map user IDs to integers")
+    if room.version == "12":
+        _require(
+            not room.power.creators & set(users), "room creators cannot be given a power level"
+        )
+    if not room.has_power_levels:
+        return
+    old_event = room.state[(EventType.POWER_LEVELS, "")]
+    _check_level_changes(event.sender, old_event.content, new, room.power)
+
+
+def _changed_levels(old: JsonObject, new: JsonObject) -> list[tuple[str, object, object]]:
+    """(name, old value, new value) for every level setting that differs, users excepted."""
+    changes = [(k, old.get(k), new.get(k)) for k in _LEVEL_KEYS if old.get(k) != new.get(k)]
+    for key in ("events", "notifications"):
+        before, after = old.get(key, {}), new.get(key, {})
+        for name in set(before) | set(after):
+            if before.get(name) != after.get(name):
+                changes.append((f"{key}.{name}", before.get(name), after.get(name)))
+    return changes
+
+
+def _check_level_changes(sender: str, old: JsonObject, new: JsonObject, power: PowerLevels) -> None:
+    mine = power.user_level(sender)
+    for name, before_value, after_value in _changed_levels(old, new):
+        for value in (before_value, after_value):
+            _require(
+                value is None or value <= mine,  # type: ignore[operator]  # ints, checked above
+                f"cannot change {name} beyond your own level",
+            )
+    before_users, after_users = old.get("users", {}), new.get("users", {})
+    for user in set(before_users) | set(after_users):
+        old_value, new_value = before_users.get(user), after_users.get(user)
+        if old_value == new_value:
+            continue
+        if user != sender and old_value is not None:
+            _require(old_value < mine, f"cannot change the level of {user}, who is not below you")
+        _require(new_value is None or new_value <= mine, "cannot raise anyone above your own level")
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)

@@ -1,0 +1,65 @@
+"""The redaction algorithm of room versions 10, 11 and 12.
+
+spec: rooms/v11#redactions (v10 is the v9 algorithm: no `redacts` in content, a different
+`m.room.create` and power-level key list, and the `origin`, `membership` and `prev_state` keys
+kept at the top level).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+JsonObject = dict[str, Any]
+
+_TOP_LEVEL_V11 = frozenset(
+    {
+        "event_id", "type", "room_id", "sender", "state_key", "content", "hashes",
+        "signatures", "depth", "prev_events", "auth_events", "origin_server_ts",
+    }
+)  # fmt: skip
+_TOP_LEVEL_V10 = _TOP_LEVEL_V11 | {"origin", "membership", "prev_state"}
+
+_POWER_LEVEL_KEYS_V11 = (
+    "ban", "events", "events_default", "invite", "kick", "redact", "state_default",
+    "users", "users_default",
+)  # fmt: skip
+
+
+def _kept_keys(event_type: str, room_version: str) -> tuple[str, ...] | None:
+    """Content keys that survive redaction; None means all of them."""
+    v11 = room_version != "10"
+    if event_type == "m.room.create":
+        return None if v11 else ("creator",)
+    if event_type == "m.room.power_levels":
+        return (
+            _POWER_LEVEL_KEYS_V11
+            if v11
+            else tuple(k for k in _POWER_LEVEL_KEYS_V11 if k != "invite")
+        )
+    simple = {
+        "m.room.member": ("membership", "join_authorised_via_users_server"),
+        "m.room.join_rules": ("join_rule", "allow"),
+        "m.room.history_visibility": ("history_visibility",),
+        "m.room.redaction": ("redacts",) if v11 else (),
+    }
+    return simple.get(event_type, ())
+
+
+def _kept_content(event_type: str, content: JsonObject, room_version: str) -> JsonObject:
+    keys = _kept_keys(event_type, room_version)
+    if keys is None:
+        return dict(content)
+    kept = {k: content[k] for k in keys if k in content}
+    third_party = content.get("third_party_invite")
+    is_v11_member = event_type == "m.room.member" and room_version != "10"
+    if is_v11_member and isinstance(third_party, dict) and "signed" in third_party:
+        kept["third_party_invite"] = {"signed": third_party["signed"]}
+    return kept
+
+
+def redact(pdu: JsonObject, room_version: str) -> JsonObject:
+    """The event as every reader sees it after redaction (the input is not changed)."""
+    top = _TOP_LEVEL_V10 if room_version == "10" else _TOP_LEVEL_V11
+    redacted = {k: v for k, v in pdu.items() if k in top}
+    redacted["content"] = _kept_content(pdu.get("type", ""), pdu.get("content", {}), room_version)
+    return redacted

@@ -1,0 +1,1 @@
+"""Wake-ups for long-polling /sync: who must look again, and from which position."""

@@ -1,0 +1,50 @@
+"""In-process notifier: one future per waiting sync, woken only for the users an event concerns.
+
+Invariant: `wait` checks the user's last notified position and registers its future with no
+`await` in between, and `notify` records the position before waking futures, so a notification
+can never fall between a sync's check and its wait.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterable
+
+
+class MemoryNotifier:
+    """Per-user wake-ups within one process."""
+
+    def __init__(self) -> None:
+        self._last_position: dict[str, int] = {}
+        self._waiters: dict[str, set[asyncio.Future[None]]] = {}
+
+    def notify(self, position: int, user_ids: Iterable[str]) -> None:
+        for user_id in user_ids:
+            if self._last_position.get(user_id, 0) < position:
+                self._last_position[user_id] = position
+            for future in self._waiters.pop(user_id, ()):
+                if not future.done():
+                    future.set_result(None)
+
+    async def wait(self, user_id: str, after: int, timeout_s: float) -> bool:
+        if self._last_position.get(user_id, 0) > after:
+            return True
+        if timeout_s <= 0:
+            return False
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiters.setdefault(user_id, set()).add(future)
+        try:
+            await asyncio.wait_for(future, timeout_s)
+        except TimeoutError:
+            return False
+        finally:
+            waiters = self._waiters.get(user_id)
+            if waiters is not None:
+                waiters.discard(future)
+                if not waiters:
+                    del self._waiters[user_id]
+        return True
+
+    def waiting_users(self) -> int:
+        """How many users have a sync waiting (for metrics and tests)."""
+        return len(self._waiters)

@@ -1,0 +1,99 @@
+"""Account data (global and per room) and stored sync filters, both private to their user."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+import msgspec
+
+from bastion.errors import Errcode, MatrixError
+from bastion.events.canonical import check_json_values
+from bastion.events.filters import FilterDefinition
+from bastion.pubsub.base import Notifier
+from bastion.services.auth import Requester
+from bastion.store.database import Database
+from bastion.store.sql.account_data import SqlAccountDataStore
+from bastion.store.stream import StreamPositions
+
+MAX_FILTERS_PER_USER = 1000
+MAX_ACCOUNT_DATA_BYTES = 65_536
+# Set through their own endpoints, never as raw account data
+# (spec: client-server-api#put_matrixclientv3useruseridaccount_datatype).
+_SERVER_MANAGED = frozenset({"m.fully_read", "m.push_rules"})
+
+
+def require_self(requester: Requester, user_id: str) -> None:
+    """403 unless the path's user is the requester."""
+    if requester.user_id != user_id:
+        raise MatrixError(403, Errcode.FORBIDDEN, "you can only access your own data")
+
+
+class AccountDataService:
+    """Reads and writes account data; each write takes a stream position and wakes the user."""
+
+    def __init__(
+        self,
+        db: Database,
+        store: SqlAccountDataStore,
+        positions: StreamPositions,
+        notifier: Notifier,
+    ) -> None:
+        self._db = db
+        self._store = store
+        self._positions = positions
+        self._notifier = notifier
+
+    async def put(
+        self,
+        requester: Requester,
+        user_id: str,
+        room_id: str,
+        data_type: str,
+        content: dict[str, Any],
+    ) -> None:
+        """Store one entry (room_id '' for global data)."""
+        require_self(requester, user_id)
+        if data_type in _SERVER_MANAGED:
+            raise MatrixError(405, Errcode.BAD_JSON, f"{data_type} cannot be set through this API")
+        check_json_values(content)
+        if len(msgspec.json.encode(content)) > MAX_ACCOUNT_DATA_BYTES:
+            raise MatrixError(413, Errcode.TOO_LARGE, "account data is too large")
+        with self._positions.allocate() as [position]:
+            async with self._db.transaction() as t:
+                await self._store.put(t, user_id, room_id, data_type, content, position)
+        self._notifier.notify(position, [user_id])
+
+    async def get(
+        self, requester: Requester, user_id: str, room_id: str, data_type: str
+    ) -> dict[str, Any]:
+        """One entry; 404 M_NOT_FOUND when unset."""
+        require_self(requester, user_id)
+        content = await self._store.get(self._db, user_id, room_id, data_type)
+        if content is None:
+            raise MatrixError(404, Errcode.NOT_FOUND, f"no account data of type {data_type}")
+        return content
+
+    async def create_filter(
+        self, requester: Requester, user_id: str, definition: FilterDefinition
+    ) -> str:
+        """Store a sync filter; returns its ID."""
+        require_self(requester, user_id)
+        if await self._store.count_filters(self._db, user_id) >= MAX_FILTERS_PER_USER:
+            raise MatrixError(400, Errcode.LIMIT_EXCEEDED, "too many filters")
+        filter_id = secrets.token_hex(8)
+        async with self._db.transaction() as t:
+            await self._store.insert_filter(
+                t, user_id, filter_id, msgspec.json.encode(definition).decode()
+            )
+        return filter_id
+
+    async def get_filter(
+        self, requester: Requester, user_id: str, filter_id: str
+    ) -> FilterDefinition:
+        """A stored filter; 404 M_NOT_FOUND when unknown."""
+        require_self(requester, user_id)
+        raw = await self._store.get_filter(self._db, user_id, filter_id)
+        if raw is None:
+            raise MatrixError(404, Errcode.NOT_FOUND, f"no filter {filter_id!r}")
+        return msgspec.json.decode(raw, type=FilterDefinition)

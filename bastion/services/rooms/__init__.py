@@ -1,0 +1,1 @@
+"""Rooms: the event pipeline and the operations built on it, one module per concern."""

@@ -1,0 +1,70 @@
+"""Turns stored events into what a client receives, for every read path.
+
+Looks up each room's version (needed by the redaction algorithm; immutable, so cached) and the
+redaction events of redacted events (for `unsigned.redacted_because`), in batches.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from bastion.clock import Clock
+from bastion.events.model import StoredEvent
+from bastion.events.serialize import client_event
+from bastion.services.auth import Requester
+from bastion.store.database import Database
+from bastion.store.sql.events import SqlEventStore
+from bastion.store.sql.rooms import SqlRoomStore
+
+JsonObject = dict[str, Any]
+
+
+class EventFormatter:
+    """Client-format serialisation with redactions applied."""
+
+    def __init__(
+        self, db: Database, events: SqlEventStore, rooms: SqlRoomStore, clock: Clock
+    ) -> None:
+        self._db = db
+        self._events = events
+        self._rooms = rooms
+        self._clock = clock
+        self._versions: dict[str, str] = {}
+
+    async def room_version(self, room_id: str) -> str:
+        """A room's version (cached: it never changes)."""
+        version = self._versions.get(room_id)
+        if version is None:
+            room = await self._rooms.get_room(self._db, room_id)
+            version = room.room_version if room is not None else "12"
+            self._versions[room_id] = version
+        return version
+
+    async def format(
+        self, events: Sequence[StoredEvent], requester: Requester | None
+    ) -> list[JsonObject]:
+        """Client events, in the given order."""
+        redaction_ids = [e.redacted_by for e in events if e.redacted_by is not None]
+        redactions = await self._events.get_events(self._db, redaction_ids) if redaction_ids else {}
+        now = self._clock.now_ms()
+        viewer = (requester.user_id, requester.device_id) if requester is not None else None
+        out = []
+        for event in events:
+            version = await self.room_version(event.room_id)
+            redaction = redactions.get(event.redacted_by) if event.redacted_by else None
+            because = (
+                client_event(redaction, room_version=version, now_ms=now)
+                if redaction is not None
+                else None
+            )
+            out.append(
+                client_event(
+                    event, room_version=version, now_ms=now, viewer_device=viewer, redaction=because
+                )
+            )
+        return out
+
+    async def format_one(self, event: StoredEvent, requester: Requester | None) -> JsonObject:
+        """One client event."""
+        return (await self.format([event], requester))[0]

@@ -1,0 +1,110 @@
+"""Sending into rooms: message events, state events and redactions."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bastion.errors import Errcode, MatrixError
+from bastion.events.builder import EventDraft
+from bastion.events.types import EventType
+from bastion.services.auth import Requester
+from bastion.services.rooms.pipeline import EventPipeline, TxnKey
+from bastion.services.rooms.power import current_power_levels
+from bastion.store.database import Database
+from bastion.store.sql.events import SqlEventStore
+from bastion.store.sql.rooms import SqlRoomStore
+from bastion.store.sql.state import SqlStateStore
+
+MAX_TXN_ID_LENGTH = 255
+
+
+class MessageService:
+    """Sends message, state and redaction events on behalf of users."""
+
+    def __init__(
+        self,
+        db: Database,
+        pipeline: EventPipeline,
+        *,
+        events: SqlEventStore,
+        state: SqlStateStore,
+        rooms: SqlRoomStore,
+    ) -> None:
+        self._db = db
+        self._pipeline = pipeline
+        self._events = events
+        self._state = state
+        self._rooms = rooms
+
+    async def send(
+        self,
+        requester: Requester,
+        room_id: str,
+        event_type: str,
+        content: dict[str, Any],
+        txn_id: str,
+    ) -> str:
+        """`PUT /rooms/{roomId}/send/{eventType}/{txnId}`, idempotent per txn_id."""
+        if event_type == EventType.REDACTION:
+            target = content.get("redacts")
+            if not isinstance(target, str):
+                raise MatrixError(400, Errcode.BAD_JSON, "m.room.redaction needs content.redacts")
+            reason = content.get("reason")
+            return await self.redact(
+                requester, room_id, target, txn_id, reason if isinstance(reason, str) else None
+            )
+        txn = self._txn(requester, txn_id)
+        event = await self._pipeline.send(
+            room_id, EventDraft(event_type, requester.user_id, content), txn=txn
+        )
+        return event.event_id
+
+    async def set_state(
+        self,
+        requester: Requester,
+        room_id: str,
+        event_type: str,
+        state_key: str,
+        content: dict[str, Any],
+    ) -> str:
+        """`PUT /rooms/{roomId}/state/{eventType}/{stateKey}`; unchanged content sends nothing."""
+        current = await self._state.current_events(self._db, room_id, [(event_type, state_key)])
+        existing = current.get((event_type, state_key))
+        if (
+            existing is not None
+            and existing.content == content
+            and existing.sender == requester.user_id
+        ):
+            return existing.event_id
+        draft = EventDraft(event_type, requester.user_id, content, state_key)
+        return (await self._pipeline.send(room_id, draft)).event_id
+
+    async def redact(
+        self, requester: Requester, room_id: str, event_id: str, txn_id: str, reason: str | None
+    ) -> str:
+        """Redact an event: one's own, or anyone's with the room's `redact` power level.
+
+        The pipeline marks the target redacted in the transaction that stores the redaction.
+        """
+        target = await self._events.get_event(self._db, event_id)
+        if target is None or target.room_id != room_id:
+            raise MatrixError(404, Errcode.NOT_FOUND, f"unknown event {event_id}")
+        if target.sender != requester.user_id:
+            await self._require_redact_power(requester.user_id, room_id)
+        content: dict[str, Any] = {"redacts": event_id}
+        if reason is not None:
+            content["reason"] = reason
+        txn = self._txn(requester, txn_id)
+        draft = EventDraft(EventType.REDACTION, requester.user_id, content)
+        return (await self._pipeline.send(room_id, draft, txn=txn)).event_id
+
+    async def _require_redact_power(self, user_id: str, room_id: str) -> None:
+        power = await current_power_levels(self._db, self._rooms, self._state, room_id)
+        if power.user_level(user_id) < power.redact:
+            raise MatrixError(403, Errcode.FORBIDDEN, "you may not redact other users' events")
+
+    @staticmethod
+    def _txn(requester: Requester, txn_id: str) -> TxnKey:
+        if not txn_id or len(txn_id) > MAX_TXN_ID_LENGTH:
+            raise MatrixError(400, Errcode.INVALID_PARAM, "invalid transaction ID")
+        return TxnKey(requester.user_id, requester.device_id, txn_id)

@@ -1,0 +1,29 @@
+"""Stream tokens as clients see them: `s<position>`, optionally followed by `_<part>` fields.
+
+One token format serves /sync (`next_batch`, `since`) and pagination (`prev_batch`, `start`,
+`end`, `from`, `to`). The position means "after the event at this position": paginating
+backwards from it returns events at or before it, forwards returns events after it. Later streams
+that are not ordered by the shared position (typing, presence) add `_`-separated fields that
+older parsers ignore.
+"""
+
+from __future__ import annotations
+
+import re
+
+from bastion.errors import Errcode, MatrixError
+
+_TOKEN = re.compile(r"s(\d{1,18})(?:_[0-9a-z_]*)?")
+
+
+def format_token(position: int) -> str:
+    """The token for a stream position."""
+    return f"s{max(0, position)}"
+
+
+def parse_token(raw: str, *, name: str = "token") -> int:
+    """The stream position in a token; 400 M_INVALID_PARAM when it is not one of ours."""
+    match = _TOKEN.fullmatch(raw)
+    if match is None:
+        raise MatrixError(400, Errcode.INVALID_PARAM, f"invalid {name} {raw!r}")
+    return int(match[1])

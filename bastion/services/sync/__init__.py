@@ -1,0 +1,1 @@
+"""/sync: which rooms and streams changed for a user since a token, and the long-poll wait."""

@@ -1,0 +1,68 @@
+"""A /sync request, validated: the token, the filter (inline or stored) and the options."""
+
+from __future__ import annotations
+
+import msgspec
+
+from bastion.errors import Errcode, MatrixError
+from bastion.events.filters import FilterDefinition
+from bastion.services.account_data import AccountDataService
+from bastion.services.auth import Requester
+from bastion.services.stream_token import parse_token
+
+MAX_TIMEOUT_MS = 120_000
+PRESENCE_VALUES = ("online", "offline", "unavailable")
+
+
+class SyncRequest(msgspec.Struct, frozen=True):
+    """Query parameters of `GET /sync`, parsed."""
+
+    since: int | None
+    timeout_ms: int
+    filter: FilterDefinition
+    full_state: bool
+    set_presence: str
+
+
+async def parse_sync_request(
+    requester: Requester, params: dict[str, str], account_data: AccountDataService
+) -> SyncRequest:
+    """Validate the query string of `GET /sync`."""
+    since = parse_token(params["since"], name="since") if params.get("since") else None
+    try:
+        timeout_ms = int(params.get("timeout", "0"))
+    except ValueError as exc:
+        raise MatrixError(400, Errcode.INVALID_PARAM, "timeout must be an integer") from exc
+    presence = params.get("set_presence", "online")
+    if presence not in PRESENCE_VALUES:
+        raise MatrixError(
+            400, Errcode.INVALID_PARAM, f"set_presence must be one of {PRESENCE_VALUES}"
+        )
+    full_state = params.get("full_state", "false")
+    if full_state not in ("true", "false"):
+        raise MatrixError(400, Errcode.INVALID_PARAM, "full_state must be true or false")
+    return SyncRequest(
+        since=since,
+        timeout_ms=max(0, min(timeout_ms, MAX_TIMEOUT_MS)),
+        filter=await _resolve_filter(requester, params.get("filter"), account_data),
+        full_state=full_state == "true",
+        set_presence=presence,
+    )
+
+
+async def _resolve_filter(
+    requester: Requester, raw: str | None, account_data: AccountDataService
+) -> FilterDefinition:
+    if raw is None or raw == "":
+        return FilterDefinition()
+    if raw.lstrip().startswith("{"):
+        try:
+            return msgspec.json.decode(raw, type=FilterDefinition)
+        except msgspec.ValidationError as exc:
+            raise MatrixError(400, Errcode.BAD_JSON, f"invalid filter: {exc}") from exc
+        except msgspec.DecodeError as exc:
+            raise MatrixError(400, Errcode.NOT_JSON, "filter is not valid JSON") from exc
+    try:
+        return await account_data.get_filter(requester, requester.user_id, raw)
+    except MatrixError as exc:
+        raise MatrixError(400, Errcode.INVALID_PARAM, f"unknown filter {raw!r}") from exc

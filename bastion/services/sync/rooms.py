@@ -1,0 +1,184 @@
+"""The per-room sections of a /sync response: join, invite, knock and leave.
+
+The state section is "the state at the start of the timeline", computed without replaying
+history: take current state (or, incrementally, only the keys changed since the token) and, for
+each key that the timeline itself changes, step back to the event its first change replaced
+(`replaces_state`, recorded when the event was stored).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import msgspec
+
+from bastion.events.filters import FilterDefinition, event_matches
+from bastion.events.model import StoredEvent
+from bastion.events.serialize import stripped_state
+from bastion.events.types import EventType
+from bastion.services.auth import Requester
+from bastion.services.rooms.formatter import EventFormatter
+from bastion.services.rooms.members_cache import RoomMembersCache
+from bastion.services.stream_token import format_token
+from bastion.services.visibility import VisibilityService
+from bastion.store.database import Database
+from bastion.store.sql.events import SqlEventStore
+from bastion.store.sql.memberships import MembershipRecord
+from bastion.store.sql.state import SqlStateStore
+
+JsonObject = dict[str, Any]
+StateKey = tuple[str, str | None]
+INVITE_STATE_TYPES = (
+    EventType.CREATE, EventType.JOIN_RULES, EventType.NAME, EventType.AVATAR,
+    EventType.CANONICAL_ALIAS, EventType.ENCRYPTION, EventType.TOPIC,
+)  # fmt: skip
+MAX_HEROES = 5
+
+
+@dataclass(frozen=True, slots=True)
+class Timeline:
+    """The newest events of a room in a sync window, oldest first."""
+
+    events: list[StoredEvent]
+    limited: bool
+
+
+@dataclass(frozen=True, slots=True)
+class RoomWindow:
+    """What to report for one room: since where, whether in full."""
+
+    requester: Requester
+    membership: MembershipRecord
+    timeline: Timeline
+    since: int | None
+    full_state: bool
+    filter: FilterDefinition
+
+
+class RoomSections:
+    """Builds the JSON of each room section."""
+
+    def __init__(
+        self,
+        db: Database,
+        visibility: VisibilityService,
+        formatter: EventFormatter,
+        members: RoomMembersCache,
+        *,
+        events: SqlEventStore,
+        state: SqlStateStore,
+    ) -> None:
+        self._db = db
+        self._visibility = visibility
+        self._formatter = formatter
+        self._members = members
+        self._events = events
+        self._state = state
+
+    async def timeline_section(self, window: RoomWindow) -> tuple[JsonObject, list[StoredEvent]]:
+        """The `timeline` object and the visible events in it."""
+        raw = window.timeline.events
+        matching = [e for e in raw if event_matches(window.filter.room.timeline, e)]
+        visible = await self._visibility.filter_events(
+            window.requester.user_id, matching, membership=window.membership
+        )
+        first = raw[0].stream_ordering - 1 if raw else (window.since or 0)
+        section = {
+            "events": await self._formatter.format(visible, window.requester),
+            "limited": window.timeline.limited,
+            "prev_batch": format_token(first),
+        }
+        return section, visible
+
+    async def joined(self, window: RoomWindow, account_data: list[JsonObject]) -> JsonObject:
+        """The `rooms.join[room_id]` object."""
+        room_id = window.membership.room_id
+        timeline, visible = await self.timeline_section(window)
+        incremental = window.since is not None and not window.full_state
+        state: list[StoredEvent] = []
+        if not incremental or window.timeline.limited:
+            state = await self.state_at_start(
+                room_id, window.timeline.events, window.since, window.full_state
+            )
+        state = self._filter_state(window, state, visible)
+        return {
+            "timeline": timeline,
+            "state": {"events": await self._formatter.format(state, window.requester)},
+            "account_data": {"events": account_data},
+            "ephemeral": {"events": []},
+            "summary": await self._summary(window.requester.user_id, room_id),
+            "unread_notifications": {},
+        }
+
+    async def left(self, window: RoomWindow) -> JsonObject:
+        """The `rooms.leave[room_id]` object: history up to and including the leave."""
+        timeline, visible = await self.timeline_section(window)
+        state = await self.state_at_start(
+            window.membership.room_id, window.timeline.events, window.since, window.full_state
+        )
+        state = self._filter_state(window, state, visible)
+        return {
+            "timeline": timeline,
+            "state": {"events": await self._formatter.format(state, window.requester)},
+            "account_data": {"events": []},
+        }
+
+    async def stripped(self, membership: MembershipRecord) -> list[JsonObject]:
+        """Stripped state for an invite or knock, including the member event itself."""
+        events = await self._state.current_state(
+            self._db, membership.room_id, types=INVITE_STATE_TYPES
+        )
+        own = await self._events.get_event(self._db, membership.event_id)
+        if own is not None:
+            events.append(own)
+        return [_to_builtins(stripped_state(e)) for e in events if e.state_key is not None]
+
+    async def state_at_start(
+        self, room_id: str, timeline: Sequence[StoredEvent], since: int | None, full_state: bool
+    ) -> list[StoredEvent]:
+        """State at the start of `timeline` (only what changed after `since`, when incremental)."""
+        incremental = since is not None and not full_state
+        if incremental:
+            assert since is not None
+            current = await self._state.current_state_changed_after(self._db, room_id, since)
+        else:
+            current = await self._state.current_state(self._db, room_id)
+        by_key: dict[StateKey, StoredEvent] = {(e.type, e.state_key): e for e in current}
+        first_change: dict[StateKey, StoredEvent] = {}
+        for event in timeline:
+            if event.is_state:
+                first_change.setdefault((event.type, event.state_key), event)
+        replaced_ids = [e.replaces_state for e in first_change.values() if e.replaces_state]
+        replaced = await self._events.get_events(self._db, replaced_ids)
+        for key, event in first_change.items():
+            prior = replaced.get(event.replaces_state) if event.replaces_state else None
+            if prior is None or (
+                incremental and since is not None and prior.stream_ordering <= since
+            ):
+                by_key.pop(key, None)
+            else:
+                by_key[key] = prior
+        return sorted(by_key.values(), key=lambda e: e.stream_ordering)
+
+    @staticmethod
+    def _filter_state(
+        window: RoomWindow, state: list[StoredEvent], visible: list[StoredEvent]
+    ) -> list[StoredEvent]:
+        state_filter = window.filter.room.state
+        kept = [e for e in state if event_matches(state_filter, e)]
+        if not state_filter.lazy_load_members:
+            return kept
+        wanted = {e.sender for e in visible} | {window.requester.user_id}
+        return [e for e in kept if e.type != EventType.MEMBER or e.state_key in wanted]
+
+    async def _summary(self, user_id: str, room_id: str) -> JsonObject:
+        joined = await self._members.joined(room_id)
+        heroes = sorted(u for u in joined if u != user_id)[:MAX_HEROES]
+        return {"m.joined_member_count": len(joined), "m.heroes": heroes}
+
+
+def _to_builtins(value: object) -> JsonObject:
+    result: JsonObject = msgspec.to_builtins(value)
+    return result

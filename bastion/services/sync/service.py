@@ -1,0 +1,241 @@
+"""`GET /sync`: assemble what changed for a user since a token, or wait until something does.
+
+Incremental cost follows what changed, not how many rooms the user is in: one query finds the
+user's membership changes after the token, one finds the joined rooms with new events (it walks
+only the new events), one fetches those rooms' newest events together, one reads account data.
+A sync with nothing new waits on the notifier, which wakes it only for events that concern its
+user; it then builds again from the same token.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from bastion.events.filters import (
+    FilterDefinition,
+    effective_limit,
+    room_allowed,
+    type_and_sender_match,
+)
+from bastion.events.model import StoredEvent
+from bastion.pubsub.base import Notifier
+from bastion.services.auth import Requester
+from bastion.services.stream_token import format_token
+from bastion.services.sync.request import SyncRequest
+from bastion.services.sync.rooms import RoomSections, RoomWindow, Timeline
+from bastion.store.database import Database
+from bastion.store.sql.account_data import AccountDataRecord, SqlAccountDataStore
+from bastion.store.sql.events import SqlEventStore
+from bastion.store.sql.memberships import MembershipRecord, SqlMembershipStore
+from bastion.store.stream import StreamPositions
+
+JsonObject = dict[str, Any]
+DEFAULT_TIMELINE_LIMIT = 10
+
+
+class SyncService:
+    """Builds /sync responses and waits for changes."""
+
+    def __init__(
+        self,
+        db: Database,
+        sections: RoomSections,
+        positions: StreamPositions,
+        notifier: Notifier,
+        *,
+        events: SqlEventStore,
+        memberships: SqlMembershipStore,
+        account_data: SqlAccountDataStore,
+    ) -> None:
+        self._db = db
+        self._sections = sections
+        self._positions = positions
+        self._notifier = notifier
+        self._events = events
+        self._memberships = memberships
+        self._account_data = account_data
+
+    async def sync(self, requester: Requester, request: SyncRequest) -> JsonObject:
+        """The response; an incremental sync with nothing new waits up to the timeout."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + request.timeout_ms / 1000
+        while True:
+            upto = self._positions.persisted_upto()
+            response, changed = await self._build(requester, request, upto)
+            if request.since is None or request.full_state or changed:
+                return response
+            remaining = deadline - loop.time()
+            if remaining <= 0 or not await self._notifier.wait(requester.user_id, upto, remaining):
+                return response
+
+    async def _build(
+        self, requester: Requester, request: SyncRequest, upto: int
+    ) -> tuple[JsonObject, bool]:
+        since = request.since
+        records = await self._account_data.changed_after(
+            self._db, requester.user_id, after=since or 0, upto=upto
+        )
+        room_data = _room_account_data(records, request.filter)
+        if since is None or request.full_state:
+            rooms = await self._full(requester, request, upto, room_data)
+        else:
+            rooms = await self._incremental(requester, request, since, upto, room_data)
+        global_data = [
+            {"type": r.type, "content": r.content}
+            for r in records
+            if r.room_id == "" and _wanted_account_data(request.filter, r.type)
+        ]
+        response: JsonObject = {
+            "next_batch": format_token(upto),
+            "rooms": rooms,
+            "account_data": {"events": global_data},
+            "presence": {"events": []},
+            "to_device": {"events": []},
+            "device_lists": {"changed": [], "left": []},
+            "device_one_time_keys_count": {},
+        }
+        changed = bool(global_data) or any(rooms[section] for section in rooms)
+        return response, changed
+
+    async def _full(
+        self,
+        requester: Requester,
+        request: SyncRequest,
+        upto: int,
+        room_data: dict[str, list[JsonObject]],
+    ) -> JsonObject:
+        kinds = ["join", "invite", "knock"]
+        if request.filter.room.include_leave:
+            kinds += ["leave", "ban"]
+        records = await self._memberships.rooms_of_user(self._db, requester.user_id, kinds)
+        if request.since is not None:  # full_state: rooms left since the token appear too
+            changed = await self._memberships.changed_after(
+                self._db, requester.user_id, after=request.since, upto=upto
+            )
+            seen = {r.room_id for r in records}
+            records += [r for r in changed if r.room_id not in seen and not r.forgotten]
+        return await self._sections_for(requester, request, records, {}, upto, room_data)
+
+    async def _incremental(
+        self,
+        requester: Requester,
+        request: SyncRequest,
+        since: int,
+        upto: int,
+        room_data: dict[str, list[JsonObject]],
+    ) -> JsonObject:
+        user_id = requester.user_id
+        changed = await self._memberships.changed_after(self._db, user_id, after=since, upto=upto)
+        active = await self._events.rooms_with_events_between(
+            self._db, user_id, after=since, upto=upto
+        )
+        by_room = {r.room_id: r for r in changed if not r.forgotten}
+        for room_id, joined_at in active.items():
+            by_room.setdefault(
+                room_id, MembershipRecord(user_id, room_id, "join", "", joined_at, False)
+            )
+        for room_id in room_data:
+            if room_id not in by_room:
+                record = await self._memberships.get_membership(self._db, user_id, room_id)
+                if record is not None and record.membership == "join":
+                    by_room[room_id] = record
+        newly_joined = {r.room_id for r in changed if r.membership == "join"}
+        batched = [
+            room_id
+            for room_id, r in by_room.items()
+            if r.membership == "join" and room_id not in newly_joined
+        ]
+        limit = self._limit(request.filter)
+        recent = await self._events.recent_events_in_rooms(
+            self._db, batched, after=since, upto=upto, limit=limit + 1
+        )
+        timelines: dict[str, list[StoredEvent]] = {}
+        for event in recent:
+            timelines.setdefault(event.room_id, []).append(event)
+        return await self._sections_for(
+            requester, request, list(by_room.values()), timelines, upto, room_data
+        )
+
+    async def _sections_for(
+        self,
+        requester: Requester,
+        request: SyncRequest,
+        records: list[MembershipRecord],
+        timelines: dict[str, list[StoredEvent]],
+        upto: int,
+        room_data: dict[str, list[JsonObject]],
+    ) -> JsonObject:
+        rooms: JsonObject = {"join": {}, "invite": {}, "leave": {}, "knock": {}}
+        room_filter = request.filter.room
+        for record in records:
+            if not room_allowed(room_filter.rooms, room_filter.not_rooms, record.room_id):
+                continue
+            if record.membership in ("invite", "knock"):
+                key = "invite_state" if record.membership == "invite" else "knock_state"
+                rooms[record.membership][record.room_id] = {
+                    key: {"events": await self._sections.stripped(record)}
+                }
+                continue
+            window = await self._window(requester, request, record, timelines, upto)
+            if record.membership == "join":
+                rooms["join"][record.room_id] = await self._sections.joined(
+                    window, room_data.get(record.room_id, [])
+                )
+            else:
+                rooms["leave"][record.room_id] = await self._sections.left(window)
+        return rooms
+
+    async def _window(
+        self,
+        requester: Requester,
+        request: SyncRequest,
+        record: MembershipRecord,
+        timelines: dict[str, list[StoredEvent]],
+        upto: int,
+    ) -> RoomWindow:
+        limit = self._limit(request.filter)
+        since = request.since
+        newly_joined = (
+            since is not None and record.membership == "join" and record.stream_ordering > since
+        )
+        events = timelines.get(record.room_id)
+        if events is None:
+            # One room on its own: initial sync, a newly joined room, or a room left.
+            ceiling = upto if record.membership == "join" else min(upto, record.stream_ordering)
+            after = 0 if since is None or newly_joined else since
+            newest = await self._events.room_events_between(
+                self._db,
+                record.room_id,
+                after=after,
+                before=ceiling + 1,
+                limit=limit + 1,
+                newest_first=True,
+            )
+            events = newest[::-1]
+        limited = len(events) > limit
+        timeline = Timeline(events[-limit:] if limited else events, limited)
+        full = request.full_state or since is None or newly_joined
+        return RoomWindow(
+            requester, record, timeline, None if full else since, request.full_state, request.filter
+        )
+
+    @staticmethod
+    def _limit(f: FilterDefinition) -> int:
+        return effective_limit(f.room.timeline.limit, DEFAULT_TIMELINE_LIMIT)
+
+
+def _wanted_account_data(f: FilterDefinition, data_type: str) -> bool:
+    return type_and_sender_match(f.account_data, data_type, None)
+
+
+def _room_account_data(
+    records: list[AccountDataRecord], f: FilterDefinition
+) -> dict[str, list[JsonObject]]:
+    grouped: dict[str, list[JsonObject]] = {}
+    for record in records:
+        if record.room_id and room_allowed(f.room.rooms, f.room.not_rooms, record.room_id):
+            grouped.setdefault(record.room_id, []).append(
+                {"type": record.type, "content": record.content}
+            )
+    return grouped

@@ -1,0 +1,102 @@
+"""THE chokepoint for reading room events: every read path asks this module.
+
+Sync, /messages, /context, /event, /members, /state, relations and search decide what a user may
+see here and nowhere else. The rules themselves are pure (`events/visibility.py`); this module
+loads what they need: the viewer's membership changes and the room's history-visibility changes.
+
+Fast path: a viewer whose membership record says they joined at position J, and who is still
+joined, sees every event after J without loading either timeline.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from bastion.errors import Errcode, MatrixError
+from bastion.events.model import StoredEvent
+from bastion.events.types import EventType
+from bastion.events.visibility import ViewerHistory, is_visible
+from bastion.store.database import Database
+from bastion.store.sql.events import SqlEventStore
+from bastion.store.sql.memberships import MembershipRecord, SqlMembershipStore
+
+
+class RoomAccess:
+    """What a viewer may read of one room: everything visible up to `upto` (inclusive)."""
+
+    def __init__(self, membership: MembershipRecord | None, upto: int | None) -> None:
+        self.membership = membership
+        self.upto = upto  # None: no upper bound (currently joined, or world-readable)
+
+
+class VisibilityService:
+    """Decides which events a user may see."""
+
+    def __init__(
+        self, db: Database, events: SqlEventStore, memberships: SqlMembershipStore
+    ) -> None:
+        self._db = db
+        self._events = events
+        self._memberships = memberships
+
+    async def history(self, viewer: str, room_id: str) -> ViewerHistory:
+        """Load the timelines the rules need."""
+        memberships = await self._events.state_value_timeline(
+            self._db, room_id, EventType.MEMBER, viewer
+        )
+        visibilities = await self._events.state_value_timeline(
+            self._db, room_id, EventType.HISTORY_VISIBILITY, ""
+        )
+        return ViewerHistory(memberships, visibilities)
+
+    async def filter_events(
+        self,
+        viewer: str,
+        events: Sequence[StoredEvent],
+        *,
+        membership: MembershipRecord | None = None,
+    ) -> list[StoredEvent]:
+        """The events (all of one room) that `viewer` may see, in the given order."""
+        if not events:
+            return []
+        if membership is not None and membership.membership == "join":
+            joined_at = membership.stream_ordering
+            if all(e.stream_ordering > joined_at for e in events):
+                return list(events)
+        history = await self.history(viewer, events[0].room_id)
+        return [
+            e
+            for e in events
+            if is_visible(
+                history, e.stream_ordering, event_type=e.type, state_key=e.state_key, viewer=viewer
+            )
+        ]
+
+    async def require_visible(
+        self, viewer: str, event: StoredEvent | None, room_id: str
+    ) -> StoredEvent:
+        """The event, or 404 M_NOT_FOUND when it does not exist or may not be seen."""
+        if event is None or event.room_id != room_id:
+            raise MatrixError(404, Errcode.NOT_FOUND, "event not found")
+        membership = await self._memberships.get_membership(self._db, viewer, room_id)
+        if not await self.filter_events(viewer, [event], membership=membership):
+            raise MatrixError(404, Errcode.NOT_FOUND, "event not found")
+        return event
+
+    async def room_access(self, viewer: str, room_id: str) -> RoomAccess:
+        """May `viewer` read this room's history at all, and up to where?
+
+        Joined: everything visible. Left, kicked or banned after having been in the room: up to
+        their leave. Never in the room: only a world-readable room. Otherwise 403 M_FORBIDDEN.
+        """
+        membership = await self._memberships.get_membership(self._db, viewer, room_id)
+        if membership is not None and membership.membership == "join":
+            return RoomAccess(membership, None)
+        history = await self.history(viewer, room_id)
+        if history.visibilities and history.visibilities[-1][1] == "world_readable":
+            return RoomAccess(membership, None)
+        if membership is not None and any(m == "join" for _, m in history.memberships):
+            return RoomAccess(membership, membership.stream_ordering)
+        if membership is not None and membership.membership == "invite":
+            return RoomAccess(membership, membership.stream_ordering)
+        raise MatrixError(403, Errcode.FORBIDDEN, f"you are not a member of {room_id}")

@@ -1,0 +1,201 @@
+"""SQL for room events (`events`, `event_txns`).
+
+Events are immutable once stored, except `redacted_by`, set when a redaction takes effect.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import msgspec
+
+from bastion.events.model import StoredEvent
+from bastion.store.database import Queryable, Row
+
+EVENT_COLUMNS = (
+    "e.stream_ordering, e.event_id, e.room_id, e.type, e.state_key, e.sender,"
+    " e.origin_server_ts, e.depth, e.prev_content, e.prev_sender, e.replaces_state,"
+    " e.sender_device, e.txn_id, e.redacted_by, e.pdu"
+)
+_decoder = msgspec.json.Decoder()
+
+
+class NewEvent(msgspec.Struct, frozen=True):
+    """A fully built event ready to insert."""
+
+    event: StoredEvent
+    pdu_json: str
+    state_value: str | None
+
+
+def event_from_row(row: Row) -> StoredEvent:
+    """Build a StoredEvent from a row selected with EVENT_COLUMNS."""
+    pdu = _decoder.decode(row["pdu"])
+    prev_content = row["prev_content"]
+    return StoredEvent(
+        stream_ordering=row["stream_ordering"],
+        event_id=row["event_id"],
+        room_id=row["room_id"],
+        type=row["type"],
+        sender=row["sender"],
+        content=pdu.get("content", {}),
+        origin_server_ts=row["origin_server_ts"],
+        depth=row["depth"],
+        state_key=row["state_key"],
+        redacted_by=row["redacted_by"],
+        prev_content=_decoder.decode(prev_content) if prev_content is not None else None,
+        prev_sender=row["prev_sender"],
+        replaces_state=row["replaces_state"],
+        sender_device=row["sender_device"],
+        txn_id=row["txn_id"],
+    )
+
+
+def placeholders(count: int) -> str:
+    """`?, ?, ?` for an IN list."""
+    return ", ".join("?" * count)
+
+
+class SqlEventStore:
+    """Room events and the transaction IDs that created them."""
+
+    async def insert_event(self, q: Queryable, new: NewEvent) -> None:
+        e = new.event
+        prev = msgspec.json.encode(e.prev_content).decode() if e.prev_content is not None else None
+        await q.execute(
+            "INSERT INTO events (stream_ordering, event_id, room_id, type, state_key, sender,"
+            " origin_server_ts, depth, state_value, replaces_state, prev_content, prev_sender,"
+            " sender_device, txn_id, pdu) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            e.stream_ordering, e.event_id, e.room_id, e.type, e.state_key, e.sender,
+            e.origin_server_ts, e.depth, new.state_value, e.replaces_state, prev,
+            e.prev_sender, e.sender_device, e.txn_id, new.pdu_json,
+        )  # fmt: skip
+
+    async def get_event(self, q: Queryable, event_id: str) -> StoredEvent | None:
+        row = await q.fetch_one(
+            f"SELECT {EVENT_COLUMNS} FROM events e WHERE e.event_id = ?", event_id
+        )
+        return None if row is None else event_from_row(row)
+
+    async def get_events(self, q: Queryable, event_ids: Sequence[str]) -> dict[str, StoredEvent]:
+        if not event_ids:
+            return {}
+        rows = await q.fetch_all(
+            f"SELECT {EVENT_COLUMNS} FROM events e"
+            f" WHERE e.event_id IN ({placeholders(len(event_ids))})",
+            *event_ids,
+        )
+        return {row["event_id"]: event_from_row(row) for row in rows}
+
+    async def get_pdu(self, q: Queryable, event_id: str) -> str | None:
+        value: str | None = await q.fetch_val("SELECT pdu FROM events WHERE event_id = ?", event_id)
+        return value
+
+    async def set_redacted_by(self, q: Queryable, event_id: str, redaction_id: str) -> None:
+        await q.execute(
+            "UPDATE events SET redacted_by = ? WHERE event_id = ? AND redacted_by IS NULL",
+            redaction_id,
+            event_id,
+        )
+
+    async def room_events_between(
+        self, q: Queryable, room_id: str, *, after: int, before: int, limit: int, newest_first: bool
+    ) -> list[StoredEvent]:
+        """Events with `after < stream_ordering < before`, from one end of that range."""
+        order = "DESC" if newest_first else "ASC"
+        rows = await q.fetch_all(
+            f"SELECT {EVENT_COLUMNS} FROM events e WHERE e.room_id = ?"
+            " AND e.stream_ordering > ? AND e.stream_ordering < ?"
+            f" ORDER BY e.stream_ordering {order} LIMIT ?",
+            room_id,
+            after,
+            before,
+            limit,
+        )
+        return [event_from_row(row) for row in rows]
+
+    async def recent_events_in_rooms(
+        self, q: Queryable, room_ids: Sequence[str], *, after: int, upto: int, limit: int
+    ) -> list[StoredEvent]:
+        """Up to `limit` newest events per room in (after, upto], in one query."""
+        if not room_ids:
+            return []
+        rows = await q.fetch_all(
+            f"SELECT * FROM (SELECT {EVENT_COLUMNS}, ROW_NUMBER() OVER"
+            " (PARTITION BY e.room_id ORDER BY e.stream_ordering DESC) AS rn FROM events e"
+            f" WHERE e.stream_ordering > ? AND e.stream_ordering <= ?"
+            f" AND e.room_id IN ({placeholders(len(room_ids))})) AS recent"
+            " WHERE rn <= ? ORDER BY stream_ordering",
+            after,
+            upto,
+            *room_ids,
+            limit,
+        )
+        return [event_from_row(row) for row in rows]
+
+    async def rooms_with_events_between(
+        self, q: Queryable, user_id: str, *, after: int, upto: int
+    ) -> dict[str, int]:
+        """Rooms the user is joined to that received events in (after, upto], with the
+        position of the user's join. Cost follows the number of new events, not of rooms."""
+        rows = await q.fetch_all(
+            "SELECT DISTINCT e.room_id, m.stream_ordering FROM events e JOIN memberships m"
+            " ON m.room_id = e.room_id AND m.user_id = ? AND m.membership = 'join'"
+            " WHERE e.stream_ordering > ? AND e.stream_ordering <= ?",
+            user_id,
+            after,
+            upto,
+        )
+        return {row[0]: row[1] for row in rows}
+
+    async def state_value_timeline(
+        self, q: Queryable, room_id: str, event_type: str, state_key: str
+    ) -> list[tuple[int, str]]:
+        """(position, membership or visibility) of every event for one state key, in order."""
+        rows = await q.fetch_all(
+            "SELECT stream_ordering, state_value FROM events WHERE room_id = ? AND type = ?"
+            " AND state_key = ? ORDER BY stream_ordering",
+            room_id,
+            event_type,
+            state_key,
+        )
+        return [(row[0], row[1] or "") for row in rows]
+
+    async def event_near_time(
+        self, q: Queryable, room_id: str, ts: int, *, forwards: bool
+    ) -> StoredEvent | None:
+        """The closest event at or after (forwards) or at or before `ts`."""
+        op, order = (">=", "ASC") if forwards else ("<=", "DESC")
+        row = await q.fetch_one(
+            f"SELECT {EVENT_COLUMNS} FROM events e"
+            f" WHERE e.room_id = ? AND e.origin_server_ts {op} ?"
+            f" ORDER BY e.origin_server_ts {order}, e.stream_ordering {order} LIMIT 1",
+            room_id,
+            ts,
+        )
+        return None if row is None else event_from_row(row)
+
+    async def find_txn(self, q: Queryable, user_id: str, device_id: str, txn_id: str) -> str | None:
+        value: str | None = await q.fetch_val(
+            "SELECT event_id FROM event_txns WHERE user_id = ? AND device_id = ? AND txn_id = ?",
+            user_id,
+            device_id,
+            txn_id,
+        )
+        return value
+
+    async def insert_txn(
+        self, q: Queryable, user_id: str, device_id: str, txn_id: str, event_id: str, now_ms: int
+    ) -> None:
+        await q.execute(
+            "INSERT INTO event_txns (user_id, device_id, txn_id, event_id, created_ts)"
+            " VALUES (?, ?, ?, ?, ?)",
+            user_id,
+            device_id,
+            txn_id,
+            event_id,
+            now_ms,
+        )
+
+    async def max_position(self, q: Queryable) -> int:
+        return int(await q.fetch_val("SELECT MAX(stream_ordering) FROM events") or 0)

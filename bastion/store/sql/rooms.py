@@ -1,0 +1,93 @@
+"""SQL for rooms (`rooms`) and their aliases (`room_aliases`)."""
+
+from __future__ import annotations
+
+import msgspec
+
+from bastion.store.database import Queryable
+
+
+class RoomRecord(msgspec.Struct, frozen=True):
+    """A room and the end of its history."""
+
+    room_id: str
+    room_version: str
+    creator: str
+    is_public: bool
+    last_event_id: str
+    depth: int
+
+
+class SqlRoomStore:
+    """Rooms, the position of their newest event, and aliases."""
+
+    async def insert_room(self, q: Queryable, room: RoomRecord, *, now_ms: int) -> None:
+        await q.execute(
+            "INSERT INTO rooms (room_id, room_version, creator, is_public, created_ts,"
+            " last_event_id, depth) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            room.room_id,
+            room.room_version,
+            room.creator,
+            int(room.is_public),
+            now_ms,
+            room.last_event_id,
+            room.depth,
+        )
+
+    async def get_room(self, q: Queryable, room_id: str) -> RoomRecord | None:
+        row = await q.fetch_one(
+            "SELECT room_id, room_version, creator, is_public, last_event_id, depth"
+            " FROM rooms WHERE room_id = ?",
+            room_id,
+        )
+        if row is None:
+            return None
+        return RoomRecord(
+            room_id=row[0],
+            room_version=row[1],
+            creator=row[2],
+            is_public=bool(row[3]),
+            last_event_id=row[4],
+            depth=row[5],
+        )
+
+    async def advance(
+        self, q: Queryable, room_id: str, *, expected_last: str, new_last: str, depth: int
+    ) -> bool:
+        """Move the room's end to `new_last` if nobody else moved it first (compare-and-set)."""
+        changed = await q.execute(
+            "UPDATE rooms SET last_event_id = ?, depth = ? WHERE room_id = ? AND last_event_id = ?",
+            new_last,
+            depth,
+            room_id,
+            expected_last,
+        )
+        return changed == 1
+
+    async def set_public(self, q: Queryable, room_id: str, *, is_public: bool) -> None:
+        await q.execute("UPDATE rooms SET is_public = ? WHERE room_id = ?", int(is_public), room_id)
+
+    async def insert_alias(
+        self, q: Queryable, alias: str, room_id: str, creator: str, now_ms: int
+    ) -> None:
+        await q.execute(
+            "INSERT INTO room_aliases (alias, room_id, creator, created_ts) VALUES (?, ?, ?, ?)",
+            alias,
+            room_id,
+            creator,
+            now_ms,
+        )
+
+    async def get_alias(self, q: Queryable, alias: str) -> tuple[str, str] | None:
+        """(room_id, creator) of an alias."""
+        row = await q.fetch_one("SELECT room_id, creator FROM room_aliases WHERE alias = ?", alias)
+        return None if row is None else (row[0], row[1])
+
+    async def delete_alias(self, q: Queryable, alias: str) -> None:
+        await q.execute("DELETE FROM room_aliases WHERE alias = ?", alias)
+
+    async def aliases_of_room(self, q: Queryable, room_id: str) -> list[str]:
+        rows = await q.fetch_all(
+            "SELECT alias FROM room_aliases WHERE room_id = ? ORDER BY alias", room_id
+        )
+        return [row[0] for row in rows]
