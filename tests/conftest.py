@@ -109,6 +109,37 @@ class UserClient:
             "DELETE", client_path(path), json=json, headers=self._headers()
         )
 
+    async def create_room(self, **body: Any) -> str:
+        """Create a room; fails the test if refused."""
+        resp = await self.post("/createRoom", json=body)
+        assert resp.status_code == 200, resp.text
+        room_id: str = resp.json()["room_id"]
+        return room_id
+
+    async def send_text(self, room_id: str, body: str, txn_id: str | None = None) -> str:
+        """Send an m.text message; fails the test if refused."""
+        txn = txn_id or secrets.token_hex(8)
+        resp = await self.put(
+            f"/rooms/{room_id}/send/m.room.message/{txn}", json={"msgtype": "m.text", "body": body}
+        )
+        assert resp.status_code == 200, resp.text
+        event_id: str = resp.json()["event_id"]
+        return event_id
+
+    async def join(self, room_id: str) -> None:
+        resp = await self.post(f"/join/{room_id}", json={})
+        assert resp.status_code == 200, resp.text
+
+    async def sync(self, since: str | None = None, **params: Any) -> dict[str, Any]:
+        """GET /sync (timeout 0 unless given); fails the test if refused."""
+        query = {"timeout": "0", **{k: str(v) for k, v in params.items()}}
+        if since is not None:
+            query["since"] = since
+        resp = await self.get("/sync", params=query)
+        assert resp.status_code == 200, resp.text
+        body: dict[str, Any] = resp.json()
+        return body
+
 
 def client_path(path: str) -> str:
     """`/login` → `/_matrix/client/v3/login`; absolute Matrix paths are kept."""

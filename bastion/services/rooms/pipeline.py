@@ -168,9 +168,17 @@ class EventPipeline:
         room_id = None
         if room_version != "12":
             room_id = f"!{secrets.token_urlsafe(18)}:{self._identity.server_name}"
-        placement = Placement(room_id, room_version, [], [], 1, self._clock.now_ms())
-        event_id, pdu = build_pdu(draft, placement, self._identity)
-        room_id = room_id or room_id_from_create_event_id(event_id)
+        # A v12 room ID is the hash of its create event: the same creator and content in the
+        # same millisecond would give the same room, so time moves on until the ID is free.
+        ts = self._clock.now_ms()
+        while True:
+            placement = Placement(room_id, room_version, [], [], 1, ts)
+            event_id, pdu = build_pdu(draft, placement, self._identity)
+            candidate = room_id or room_id_from_create_event_id(event_id)
+            if await self._stores.rooms.get_room(t, candidate) is None:
+                break
+            ts += 1
+        room_id = candidate
         record = RoomRecord(room_id, room_version, draft.sender, is_public, event_id, 1)
         await self._stores.rooms.insert_room(t, record, now_ms=placement.origin_server_ts)
         event = _stored(

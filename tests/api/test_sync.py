@@ -1,0 +1,211 @@
+"""GET /sync: initial and incremental, filters, limited timelines, state, account data, long-poll."""
+
+from __future__ import annotations
+
+import asyncio
+
+from tests.api.rooms_helpers import bodies, state_types, timeline
+from tests.conftest import Homeserver
+
+
+def errcode(resp) -> tuple[int, str]:  # type: ignore[no-untyped-def]
+    return resp.status_code, resp.json().get("errcode")
+
+
+async def test_initial_then_incremental(hs: Homeserver) -> None:
+    alice = await hs.register_user("alice")
+    bob = await hs.register_user("bob")
+    room_id = await alice.create_room(name="Ward 7", invite=[bob.user_id])
+    initial = await bob.sync()
+    invite_state = initial["rooms"]["invite"][room_id]["invite_state"]["events"]
+    assert {(e["type"], e["state_key"]) for e in invite_state} >= {
+        ("m.room.create", ""),
+        ("m.room.name", ""),
+        ("m.room.member", bob.user_id),
+    }
+    await bob.join(room_id)
+    joined = await bob.sync(since=initial["next_batch"])
+    assert room_id in joined["rooms"]["join"]
+    assert ("m.room.name", "") in state_types(joined, room_id) | {
+        (e["type"], e.get("state_key")) for e in timeline(joined, room_id)
+    }
+    await alice.send_text(room_id, "hello bob")
+    nxt = await bob.sync(since=joined["next_batch"])
+    assert bodies(timeline(nxt, room_id)) == ["hello bob"]
+    assert nxt["rooms"]["join"][room_id]["timeline"]["limited"] is False
+    assert nxt["rooms"]["join"][room_id]["state"]["events"] == []
+    assert nxt["rooms"]["join"][room_id]["summary"]["m.joined_member_count"] == 2
+    quiet = await bob.sync(since=nxt["next_batch"])
+    assert quiet["rooms"]["join"] == {}
+    assert quiet["next_batch"] == nxt["next_batch"]
+
+
+async def test_limited_timeline_carries_state_and_prev_batch(hs: Homeserver) -> None:
+    alice = await hs.register_user("alice")
+    room_id = await alice.create_room(name="Old name")
+    token = (await alice.sync())["next_batch"]
+    await alice.put(f"/rooms/{room_id}/state/m.room.name", json={"name": "New name"})
+    for i in range(12):
+        await alice.send_text(room_id, f"m{i}")
+    sync = await alice.sync(since=token, filter='{"room": {"timeline": {"limit": 5}}}')
+    room = sync["rooms"]["join"][room_id]
+    assert room["timeline"]["limited"] is True
+    assert bodies(room["timeline"]["events"]) == [f"m{i}" for i in range(7, 12)]
+    names = [e["content"]["name"] for e in room["state"]["events"] if e["type"] == "m.room.name"]
+    assert names == ["New name"]
+    page = (
+        await alice.get(
+            f"/rooms/{room_id}/messages",
+            params={"from": room["timeline"]["prev_batch"], "limit": 3},
+        )
+    ).json()
+    assert bodies(page["chunk"]) == ["m6", "m5", "m4"]
+    # Initial sync: the state is the state at the start of the timeline, not after it.
+    initial = await alice.sync(filter='{"room": {"timeline": {"limit": 13}}}')
+    first = initial["rooms"]["join"][room_id]
+    state_names = [
+        e["content"]["name"] for e in first["state"]["events"] if e["type"] == "m.room.name"
+    ]
+    assert state_names == ["Old name"]
+    assert "New name" in str(first["timeline"]["events"])
+
+
+async def test_filters(hs: Homeserver) -> None:
+    alice = await hs.register_user("alice")
+    bob = await hs.register_user("bob")
+    room_id = await alice.create_room()
+    other = await alice.create_room()
+    definition = {
+        "room": {"rooms": [room_id], "timeline": {"limit": 2, "types": ["m.room.message"]}}
+    }
+    resp = await alice.post(f"/user/{alice.user_id}/filter", json=definition)
+    filter_id = resp.json()["filter_id"]
+    stored = (await alice.get(f"/user/{alice.user_id}/filter/{filter_id}")).json()
+    assert stored["room"]["timeline"]["limit"] == 2
+    for body in ("a", "b", "c"):
+        await alice.send_text(room_id, body)
+    sync = await alice.sync(filter=filter_id)
+    assert set(sync["rooms"]["join"]) == {room_id} and other not in sync["rooms"]["join"]
+    assert bodies(timeline(sync, room_id)) == ["b", "c"]
+    assert errcode(await bob.get(f"/user/{alice.user_id}/filter/{filter_id}")) == (
+        403,
+        "M_FORBIDDEN",
+    )
+    assert errcode(await bob.post(f"/user/{alice.user_id}/filter", json={})) == (403, "M_FORBIDDEN")
+    assert errcode(await alice.get(f"/user/{alice.user_id}/filter/nope")) == (404, "M_NOT_FOUND")
+    assert errcode(await alice.post(f"/user/{alice.user_id}/filter", json={"room": []})) == (
+        400,
+        "M_BAD_JSON",
+    )
+    for params, expected in (
+        ({"filter": "{not json"}, (400, "M_NOT_JSON")),
+        ({"filter": '{"room": {"timeline": {"limit": "x"}}}'}, (400, "M_BAD_JSON")),
+        ({"filter": "unknown-filter-id"}, (400, "M_INVALID_PARAM")),
+        ({"since": "garbage"}, (400, "M_INVALID_PARAM")),
+        ({"timeout": "soon"}, (400, "M_INVALID_PARAM")),
+        ({"set_presence": "busy"}, (400, "M_INVALID_PARAM")),
+        ({"full_state": "yes"}, (400, "M_INVALID_PARAM")),
+    ):
+        assert errcode(await alice.get("/sync", params=params)) == expected, params
+
+
+async def test_lazy_loaded_members(hs: Homeserver) -> None:
+    alice = await hs.register_user("alice")
+    room_id = await alice.create_room(preset="public_chat")
+    others = [await hs.register_user(f"user{i}") for i in range(4)]
+    for other in others:
+        await other.join(room_id)
+    await others[2].send_text(room_id, "only I speak")
+    lazy = '{"room": {"timeline": {"limit": 1}, "state": {"lazy_load_members": true}}}'
+    sync = await alice.sync(filter=lazy)
+    members = {k for t, k in state_types(sync, room_id) if t == "m.room.member"}
+    assert members == {others[2].user_id, alice.user_id}
+    eager = await alice.sync(filter='{"room": {"timeline": {"limit": 1}}}')
+    assert len({k for t, k in state_types(eager, room_id) if t == "m.room.member"}) == 5
+
+
+async def test_account_data(hs: Homeserver) -> None:
+    alice = await hs.register_user("alice")
+    bob = await hs.register_user("bob")
+    room_id = await alice.create_room()
+    token = (await alice.sync())["next_batch"]
+    direct = {bob.user_id: [room_id]}
+    assert (
+        await alice.put(f"/user/{alice.user_id}/account_data/m.direct", json=direct)
+    ).status_code == 200
+    path = f"/user/{alice.user_id}/rooms/{room_id}/account_data/org.example.note"
+    assert (await alice.put(path, json={"text": "call family"})).status_code == 200
+    assert (await alice.get(f"/user/{alice.user_id}/account_data/m.direct")).json() == direct
+    sync = await alice.sync(since=token)
+    assert sync["account_data"]["events"] == [{"type": "m.direct", "content": direct}]
+    room_data = sync["rooms"]["join"][room_id]["account_data"]["events"]
+    assert room_data == [{"type": "org.example.note", "content": {"text": "call family"}}]
+    assert errcode(await bob.get(f"/user/{alice.user_id}/account_data/m.direct")) == (
+        403,
+        "M_FORBIDDEN",
+    )
+    assert errcode(await bob.put(f"/user/{alice.user_id}/account_data/x", json={})) == (
+        403,
+        "M_FORBIDDEN",
+    )
+    assert errcode(await alice.get(f"/user/{alice.user_id}/account_data/unset")) == (
+        404,
+        "M_NOT_FOUND",
+    )
+    resp = await alice.put(f"/user/{alice.user_id}/account_data/m.fully_read", json={})
+    assert errcode(resp) == (405, "M_BAD_JSON")
+    assert (await bob.sync(since=token))["account_data"]["events"] == []
+
+
+async def test_full_state(hs: Homeserver) -> None:
+    alice = await hs.register_user("alice")
+    room_id = await alice.create_room()
+    token = (await alice.sync())["next_batch"]
+    await alice.send_text(room_id, "x")
+    sync = await alice.sync(since=token, full_state="true")
+    assert ("m.room.create", "") in state_types(sync, room_id)
+
+
+async def test_long_poll_wakes_on_send_and_only_for_members(hs: Homeserver) -> None:
+    alice = await hs.register_user("alice")
+    bob = await hs.register_user("bob")
+    carol = await hs.register_user("carol")
+    room_id = await alice.create_room(preset="public_chat")
+    await bob.join(room_id)
+    bob_token = (await bob.sync())["next_batch"]
+    carol_token = (await carol.sync())["next_batch"]
+    waiting_bob = asyncio.create_task(bob.sync(since=bob_token, timeout=30000))
+    waiting_carol = asyncio.create_task(carol.sync(since=carol_token, timeout=30000))
+    for _ in range(100):
+        if hs.runtime.notifier.waiting_users() == 2:
+            break
+        await asyncio.sleep(0.01)
+    assert hs.runtime.notifier.waiting_users() == 2
+    await alice.send_text(room_id, "wake up")
+    woken = await asyncio.wait_for(waiting_bob, timeout=10)
+    assert bodies(timeline(woken, room_id)) == ["wake up"]
+    assert not waiting_carol.done()  # carol is not in the room: not woken
+    waiting_carol.cancel()
+
+
+async def test_incremental_sync_query_budget_does_not_grow_with_rooms(hs: Homeserver) -> None:
+    alice = await hs.register_user("alice")
+    bob = await hs.register_user("bob")
+    first = await alice.create_room(preset="public_chat")
+    await bob.join(first)
+
+    async def queries_for_one_message() -> int:
+        token = (await bob.sync())["next_batch"]
+        await alice.send_text(first, "ping")
+        before = hs.runtime.db.query_count
+        sync = await bob.sync(since=token)
+        assert bodies(timeline(sync, first)) == ["ping"]
+        return hs.runtime.db.query_count - before
+
+    few_rooms = await queries_for_one_message()
+    for _ in range(25):
+        room = await alice.create_room(preset="public_chat")
+        await bob.join(room)
+    many_rooms = await queries_for_one_message()
+    assert few_rooms <= 6, few_rooms  # token lookup, memberships, active rooms, events, account data
+    assert many_rooms == few_rooms
