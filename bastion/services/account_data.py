@@ -13,7 +13,7 @@ from bastion.events.filters import FilterDefinition
 from bastion.pubsub.base import Notifier
 from bastion.services.auth import Requester
 from bastion.store.database import Database
-from bastion.store.sql.account_data import SqlAccountDataStore
+from bastion.store.protocols import AccountDataStore
 from bastion.store.stream import StreamPositions
 
 MAX_FILTERS_PER_USER = 1000
@@ -35,7 +35,7 @@ class AccountDataService:
     def __init__(
         self,
         db: Database,
-        store: SqlAccountDataStore,
+        store: AccountDataStore,
         positions: StreamPositions,
         notifier: Notifier,
     ) -> None:

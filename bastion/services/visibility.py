@@ -17,8 +17,8 @@ from bastion.events.model import StoredEvent
 from bastion.events.types import EventType
 from bastion.events.visibility import ViewerHistory, is_visible
 from bastion.store.database import Database
-from bastion.store.sql.events import SqlEventStore
-from bastion.store.sql.memberships import MembershipRecord, SqlMembershipStore
+from bastion.store.protocols import EventStore, MembershipStore
+from bastion.store.records import MembershipRecord
 
 
 class RoomAccess:
@@ -32,9 +32,7 @@ class RoomAccess:
 class VisibilityService:
     """Decides which events a user may see."""
 
-    def __init__(
-        self, db: Database, events: SqlEventStore, memberships: SqlMembershipStore
-    ) -> None:
+    def __init__(self, db: Database, events: EventStore, memberships: MembershipStore) -> None:
         self._db = db
         self._events = events
         self._memberships = memberships

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import msgspec
+
+from bastion.events.model import StoredEvent
 
 
 class UserRecord(msgspec.Struct, frozen=True):
@@ -53,3 +57,42 @@ class RegistrationTokenRecord(msgspec.Struct, frozen=True):
     completed: int
     expiry_ts: int | None
     created_ts: int
+
+
+class RoomRecord(msgspec.Struct, frozen=True):
+    """A room and the end of its history."""
+
+    room_id: str
+    room_version: str
+    creator: str
+    is_public: bool
+    last_event_id: str
+    depth: int
+
+
+class MembershipRecord(msgspec.Struct, frozen=True):
+    """A user's current membership in one room."""
+
+    user_id: str
+    room_id: str
+    membership: str
+    event_id: str
+    stream_ordering: int
+    forgotten: bool
+
+
+class AccountDataRecord(msgspec.Struct, frozen=True):
+    """One account-data entry; room_id is '' for global data."""
+
+    room_id: str
+    type: str
+    content: dict[str, Any]
+    stream_id: int
+
+
+class NewEvent(msgspec.Struct, frozen=True):
+    """A fully built event ready to insert."""
+
+    event: StoredEvent
+    pdu_json: str
+    state_value: str | None

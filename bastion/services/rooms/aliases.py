@@ -9,8 +9,7 @@ from bastion.services.auth import Requester
 from bastion.services.rooms.power import current_power_levels
 from bastion.services.visibility import VisibilityService
 from bastion.store.database import Database, UniqueViolation
-from bastion.store.sql.rooms import SqlRoomStore
-from bastion.store.sql.state import SqlStateStore
+from bastion.store.protocols import RoomStore, StateStore
 
 
 class AliasService:
@@ -19,8 +18,8 @@ class AliasService:
     def __init__(
         self,
         db: Database,
-        rooms: SqlRoomStore,
-        state: SqlStateStore,
+        rooms: RoomStore,
+        state: StateStore,
         visibility: VisibilityService,
         clock: Clock,
         server_name: str,

@@ -23,8 +23,7 @@ from bastion.services.auth import Requester
 from bastion.services.profile import ProfileService
 from bastion.services.rooms.pipeline import EventPipeline
 from bastion.store.database import Database, UniqueViolation
-from bastion.store.protocols import UserStore
-from bastion.store.sql.rooms import SqlRoomStore
+from bastion.store.protocols import RoomStore, UserStore
 from bastion.store.stream import StreamPositions
 
 _ALIAS_LOCALPART = re.compile(r"[^\s:#]{1,200}")
@@ -100,7 +99,7 @@ class RoomCreator:
         pipeline: EventPipeline,
         positions: StreamPositions,
         *,
-        rooms: SqlRoomStore,
+        rooms: RoomStore,
         users: UserStore,
         profiles: ProfileService,
         clock: Clock,

@@ -14,8 +14,7 @@ from bastion.events.model import StoredEvent
 from bastion.events.serialize import client_event
 from bastion.services.auth import Requester
 from bastion.store.database import Database
-from bastion.store.sql.events import SqlEventStore
-from bastion.store.sql.rooms import SqlRoomStore
+from bastion.store.protocols import EventStore, RoomStore
 
 JsonObject = dict[str, Any]
 
@@ -23,9 +22,7 @@ JsonObject = dict[str, Any]
 class EventFormatter:
     """Client-format serialisation with redactions applied."""
 
-    def __init__(
-        self, db: Database, events: SqlEventStore, rooms: SqlRoomStore, clock: Clock
-    ) -> None:
+    def __init__(self, db: Database, events: EventStore, rooms: RoomStore, clock: Clock) -> None:
         self._db = db
         self._events = events
         self._rooms = rooms

@@ -11,15 +11,13 @@ from __future__ import annotations
 from collections import OrderedDict
 
 from bastion.store.database import Database
-from bastion.store.sql.memberships import SqlMembershipStore
+from bastion.store.protocols import MembershipStore
 
 
 class RoomMembersCache:
     """room_id -> joined user IDs."""
 
-    def __init__(
-        self, db: Database, memberships: SqlMembershipStore, max_rooms: int = 50_000
-    ) -> None:
+    def __init__(self, db: Database, memberships: MembershipStore, max_rooms: int = 50_000) -> None:
         self._db = db
         self._memberships = memberships
         self._max_rooms = max_rooms

@@ -15,9 +15,7 @@ from bastion.services.auth import Requester
 from bastion.services.rooms.create import RoomCreator
 from bastion.services.rooms.pipeline import EventPipeline
 from bastion.store.database import Database
-from bastion.store.protocols import UserStore
-from bastion.store.sql.memberships import SqlMembershipStore
-from bastion.store.sql.rooms import SqlRoomStore
+from bastion.store.protocols import MembershipStore, RoomStore, UserStore
 
 
 class MembershipService:
@@ -29,8 +27,8 @@ class MembershipService:
         pipeline: EventPipeline,
         creator: RoomCreator,
         *,
-        rooms: SqlRoomStore,
-        memberships: SqlMembershipStore,
+        rooms: RoomStore,
+        memberships: MembershipStore,
         users: UserStore,
     ) -> None:
         self._db = db

@@ -11,9 +11,7 @@ from bastion.services.auth import Requester
 from bastion.services.rooms.pipeline import EventPipeline, TxnKey
 from bastion.services.rooms.power import current_power_levels
 from bastion.store.database import Database
-from bastion.store.sql.events import SqlEventStore
-from bastion.store.sql.rooms import SqlRoomStore
-from bastion.store.sql.state import SqlStateStore
+from bastion.store.protocols import EventStore, RoomStore, StateStore
 
 MAX_TXN_ID_LENGTH = 255
 
@@ -26,9 +24,9 @@ class MessageService:
         db: Database,
         pipeline: EventPipeline,
         *,
-        events: SqlEventStore,
-        state: SqlStateStore,
-        rooms: SqlRoomStore,
+        events: EventStore,
+        state: StateStore,
+        rooms: RoomStore,
     ) -> None:
         self._db = db
         self._pipeline = pipeline

@@ -32,10 +32,8 @@ from bastion.events.types import EventType
 from bastion.pubsub.base import Notifier
 from bastion.services.rooms.members_cache import RoomMembersCache
 from bastion.store.database import Database, Queryable
-from bastion.store.sql.events import NewEvent, SqlEventStore
-from bastion.store.sql.memberships import SqlMembershipStore
-from bastion.store.sql.rooms import RoomRecord, SqlRoomStore
-from bastion.store.sql.state import SqlStateStore, StateKey
+from bastion.store.protocols import EventStore, MembershipStore, RoomStore, StateKey, StateStore
+from bastion.store.records import NewEvent, RoomRecord
 from bastion.store.stream import StreamPositions
 
 MAX_PDU_BYTES = 65_536
@@ -59,10 +57,10 @@ class TxnKey:
 class PipelineStores:
     """The stores the pipeline writes."""
 
-    rooms: SqlRoomStore
-    events: SqlEventStore
-    state: SqlStateStore
-    memberships: SqlMembershipStore
+    rooms: RoomStore
+    events: EventStore
+    state: StateStore
+    memberships: MembershipStore
 
 
 class EventPipeline:

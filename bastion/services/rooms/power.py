@@ -7,12 +7,11 @@ from bastion.errors import Errcode, MatrixError
 from bastion.events.power_levels import PowerLevels, creators_of
 from bastion.events.types import EventType
 from bastion.store.database import Queryable
-from bastion.store.sql.rooms import SqlRoomStore
-from bastion.store.sql.state import SqlStateStore
+from bastion.store.protocols import RoomStore, StateStore
 
 
 async def current_power_levels(
-    q: Queryable, rooms: SqlRoomStore, state: SqlStateStore, room_id: str
+    q: Queryable, rooms: RoomStore, state: StateStore, room_id: str
 ) -> PowerLevels:
     """The room's power levels now; 404 M_NOT_FOUND for an unknown room."""
     room = await rooms.get_room(q, room_id)

@@ -20,9 +20,7 @@ from bastion.services.rooms.formatter import EventFormatter
 from bastion.services.stream_token import format_token, parse_token
 from bastion.services.visibility import RoomAccess, VisibilityService
 from bastion.store.database import Database
-from bastion.store.sql.events import SqlEventStore
-from bastion.store.sql.rooms import SqlRoomStore
-from bastion.store.sql.state import SqlStateStore
+from bastion.store.protocols import EventStore, RoomStore, StateStore
 from bastion.store.stream import StreamPositions
 
 JsonObject = dict[str, Any]
@@ -48,9 +46,9 @@ class RoomReader:
         formatter: EventFormatter,
         positions: StreamPositions,
         *,
-        events: SqlEventStore,
-        state: SqlStateStore,
-        rooms: SqlRoomStore,
+        events: EventStore,
+        state: StateStore,
+        rooms: RoomStore,
     ) -> None:
         self._db = db
         self._visibility = visibility

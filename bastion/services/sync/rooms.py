@@ -24,9 +24,8 @@ from bastion.services.rooms.members_cache import RoomMembersCache
 from bastion.services.stream_token import format_token
 from bastion.services.visibility import VisibilityService
 from bastion.store.database import Database
-from bastion.store.sql.events import SqlEventStore
-from bastion.store.sql.memberships import MembershipRecord
-from bastion.store.sql.state import SqlStateStore
+from bastion.store.protocols import EventStore, StateStore
+from bastion.store.records import MembershipRecord
 
 JsonObject = dict[str, Any]
 StateKey = tuple[str, str | None]
@@ -67,8 +66,8 @@ class RoomSections:
         formatter: EventFormatter,
         members: RoomMembersCache,
         *,
-        events: SqlEventStore,
-        state: SqlStateStore,
+        events: EventStore,
+        state: StateStore,
     ) -> None:
         self._db = db
         self._visibility = visibility

@@ -25,9 +25,8 @@ from bastion.services.stream_token import format_token
 from bastion.services.sync.request import SyncRequest
 from bastion.services.sync.rooms import RoomSections, RoomWindow, Timeline
 from bastion.store.database import Database
-from bastion.store.sql.account_data import AccountDataRecord, SqlAccountDataStore
-from bastion.store.sql.events import SqlEventStore
-from bastion.store.sql.memberships import MembershipRecord, SqlMembershipStore
+from bastion.store.protocols import AccountDataStore, EventStore, MembershipStore
+from bastion.store.records import AccountDataRecord, MembershipRecord
 from bastion.store.stream import StreamPositions
 
 JsonObject = dict[str, Any]
@@ -44,9 +43,9 @@ class SyncService:
         positions: StreamPositions,
         notifier: Notifier,
         *,
-        events: SqlEventStore,
-        memberships: SqlMembershipStore,
-        account_data: SqlAccountDataStore,
+        events: EventStore,
+        memberships: MembershipStore,
+        account_data: AccountDataStore,
     ) -> None:
         self._db = db
         self._sections = sections

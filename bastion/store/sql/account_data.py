@@ -7,17 +7,9 @@ from typing import Any
 import msgspec
 
 from bastion.store.database import Queryable
+from bastion.store.records import AccountDataRecord
 
 _decoder = msgspec.json.Decoder()
-
-
-class AccountDataRecord(msgspec.Struct, frozen=True):
-    """One account-data entry; room_id is '' for global data."""
-
-    room_id: str
-    type: str
-    content: dict[str, Any]
-    stream_id: int
 
 
 class SqlAccountDataStore:

@@ -11,6 +11,7 @@ import msgspec
 
 from bastion.events.model import StoredEvent
 from bastion.store.database import Queryable, Row
+from bastion.store.records import NewEvent
 
 EVENT_COLUMNS = (
     "e.stream_ordering, e.event_id, e.room_id, e.type, e.state_key, e.sender,"
@@ -18,14 +19,6 @@ EVENT_COLUMNS = (
     " e.sender_device, e.txn_id, e.redacted_by, e.pdu"
 )
 _decoder = msgspec.json.Decoder()
-
-
-class NewEvent(msgspec.Struct, frozen=True):
-    """A fully built event ready to insert."""
-
-    event: StoredEvent
-    pdu_json: str
-    state_value: str | None
 
 
 def event_from_row(row: Row) -> StoredEvent:

@@ -8,22 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import msgspec
-
 from bastion.store.database import Queryable, Row
+from bastion.store.records import MembershipRecord
 from bastion.store.sql.events import placeholders
-
-
-class MembershipRecord(msgspec.Struct, frozen=True):
-    """A user's current membership in one room."""
-
-    user_id: str
-    room_id: str
-    membership: str
-    event_id: str
-    stream_ordering: int
-    forgotten: bool
-
 
 _COLUMNS = "user_id, room_id, membership, event_id, stream_ordering, forgotten"
 

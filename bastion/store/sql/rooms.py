@@ -2,20 +2,8 @@
 
 from __future__ import annotations
 
-import msgspec
-
 from bastion.store.database import Queryable
-
-
-class RoomRecord(msgspec.Struct, frozen=True):
-    """A room and the end of its history."""
-
-    room_id: str
-    room_version: str
-    creator: str
-    is_public: bool
-    last_event_id: str
-    depth: int
+from bastion.store.records import RoomRecord
 
 
 class SqlRoomStore:
