@@ -42,6 +42,14 @@ def validate_new_localpart(localpart: str, server_name: str) -> None:
         raise MatrixError(400, Errcode.INVALID_USERNAME, "username is too long")
 
 
+def is_valid_user_id(value: object) -> bool:
+    """True for a well-formed user ID (historical localpart grammar, valid server name)."""
+    if not isinstance(value, str) or len(value) > MAX_USER_ID_LENGTH or not value.startswith("@"):
+        return False
+    localpart, _, server = value[1:].partition(":")
+    return bool(_HISTORICAL_LOCALPART.fullmatch(localpart)) and is_valid_server_name(server)
+
+
 def is_valid_device_id(device_id: str) -> bool:
     """True for a printable-ASCII device ID of sane length."""
     return bool(_DEVICE_ID.fullmatch(device_id))
@@ -57,11 +65,9 @@ class UserID:
     @classmethod
     def parse(cls, raw: str) -> UserID:
         """Parse a full user ID, raising M_INVALID_PARAM when it is not one."""
-        if not raw.startswith("@") or ":" not in raw or len(raw) > MAX_USER_ID_LENGTH:
+        if not is_valid_user_id(raw):
             raise MatrixError(400, Errcode.INVALID_PARAM, f"invalid user ID {raw!r}")
         localpart, _, server = raw[1:].partition(":")
-        if not _HISTORICAL_LOCALPART.fullmatch(localpart) or not is_valid_server_name(server):
-            raise MatrixError(400, Errcode.INVALID_PARAM, f"invalid user ID {raw!r}")
         return cls(localpart, server)
 
     @override

@@ -15,6 +15,7 @@ from typing import Any
 
 from bastion.events.power_levels import PowerLevels, creators_of
 from bastion.events.types import SUPPORTED_ROOM_VERSIONS, EventType, JoinRule, Membership
+from bastion.ids import is_valid_user_id
 
 JsonObject = dict[str, Any]
 StateKey = tuple[str, str]
@@ -33,6 +34,7 @@ class AuthEvent:
     content: JsonObject
     state_key: str | None = None
     prev_events: tuple[str, ...] = ()
+    event_id: str = ""
 
 
 AuthState = Mapping[StateKey, AuthEvent]
@@ -114,11 +116,11 @@ def _check_create(event: AuthEvent, room_version: str) -> None:
     _require(not event.prev_events, "a create event has no previous events")
     version = event.content.get("room_version", "1")
     _require(version in SUPPORTED_ROOM_VERSIONS, f"unsupported room version {version!r}")
+    if room_version == "10":
+        _require("creator" in event.content, "a v10 create event needs content.creator")
     extra = event.content.get("additional_creators")
     if room_version == "12" and extra is not None:
-        valid = isinstance(extra, list) and all(
-            isinstance(u, str) and u.startswith("@") and ":" in u for u in extra
-        )
+        valid = isinstance(extra, list) and all(is_valid_user_id(u) for u in extra)
         _require(valid, "additional_creators must be a list of user IDs")
 
 
@@ -148,9 +150,12 @@ def _check_member(event: AuthEvent, room: _Room) -> None:
 
 
 def _check_join(event: AuthEvent, target: str, room: _Room) -> None:
-    creators = creators_of(room.create.sender, room.create.content, room.version)
-    only_create_before = len(room.state) == 1 and target in creators
-    if only_create_before and event.sender == target:
+    # Rule 5.3.1 names the create event's own creator only (not v12's additional_creators).
+    creator = room.create.sender
+    if room.version == "10":
+        creator = room.create.content.get("creator", creator)
+    only_create_before = bool(room.create.event_id) and event.prev_events == (room.create.event_id,)
+    if only_create_before and event.sender == target == creator:
         return
     _require(event.sender == target, "you can only join as yourself")
     current = room.membership(target)
@@ -236,8 +241,7 @@ def _check_power_levels(event: AuthEvent, room: _Room) -> None:
         )
     users = new.get("users", {})
     valid_users = isinstance(users, dict) and all(
-        isinstance(u, str) and u.startswith("@") and ":" in u and _is_int(v)
-        for u, v in users.items()
+        is_valid_user_id(u) and _is_int(v) for u, v in users.items()
     )
     _require(valid_users, "users must map user IDs to integers")
     if room.version == "12":

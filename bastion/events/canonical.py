@@ -9,6 +9,7 @@ anything else before it can reach a signed event.
 from __future__ import annotations
 
 import base64
+import copy
 import hashlib
 from typing import Any
 
@@ -70,6 +71,6 @@ def reference_hash_event_id(redacted_pdu: JsonObject) -> str:
 
 def sign_redacted(redacted_pdu: JsonObject, server_name: str, key: SigningKey) -> JsonObject:
     """The `signatures` block for an event, computed over its redacted form."""
-    signed: JsonObject = sign_json(dict(redacted_pdu), server_name, key)
+    signed: JsonObject = sign_json(copy.deepcopy(redacted_pdu), server_name, key)
     signatures: JsonObject = signed["signatures"]
     return signatures

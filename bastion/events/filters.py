@@ -1,11 +1,13 @@
 """Event filters (spec: client-server-api#filtering): their shape and how events match them.
 
-Types and senders may use `*` as a wildcard. `not_*` lists win over their positive lists.
+Event types may use `*` as a wildcard (and nothing else is special); senders and rooms match
+exactly. `not_*` lists win over their positive lists.
 """
 
 from __future__ import annotations
 
-from fnmatch import fnmatchcase
+import re
+from functools import lru_cache
 
 import msgspec
 
@@ -62,8 +64,13 @@ class FilterDefinition(msgspec.Struct, frozen=True, forbid_unknown_fields=False)
     room: RoomFilter = RoomFilter()
 
 
+@lru_cache(maxsize=1024)
+def _type_pattern(pattern: str) -> re.Pattern[str]:
+    return re.compile(".*".join(re.escape(part) for part in pattern.split("*")))
+
+
 def _matches_any(value: str, patterns: list[str]) -> bool:
-    return any(fnmatchcase(value, pattern) for pattern in patterns)
+    return any(_type_pattern(pattern).fullmatch(value) for pattern in patterns)
 
 
 def type_and_sender_match(

@@ -47,8 +47,8 @@ def client_event(
         unsigned["transaction_id"] = event.txn_id
     if redaction is not None:
         unsigned["redacted_because"] = redaction
-    if event.type == "m.room.redaction" and "redacts" in event.content:
-        out["redacts"] = event.content["redacts"]  # v11+ keeps it in content; clients read both
+    if event.type == "m.room.redaction" and "redacts" in content:
+        out["redacts"] = content["redacts"]  # v11+ keeps it in content; clients read both
     out["unsigned"] = unsigned
     return out
 

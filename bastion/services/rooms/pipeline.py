@@ -135,7 +135,7 @@ class EventPipeline:
         if draft.state_key is not None:
             wanted.append((draft.type, draft.state_key))
         current = await self._stores.state.current_events(t, room_id, list(dict.fromkeys(wanted)))
-        _authorise(draft, current, room.room_version)
+        _authorise(draft, current, room)
         placement = Placement(
             room_id=room_id,
             room_version=room.room_version,
@@ -249,10 +249,13 @@ def _auth_event(draft: EventDraft, prev_events: tuple[str, ...] = ()) -> AuthEve
     return AuthEvent(draft.type, draft.sender, draft.content, draft.state_key, prev_events)
 
 
-def _authorise(draft: EventDraft, current: dict[StateKey, StoredEvent], room_version: str) -> None:
-    state = {k: AuthEvent(e.type, e.sender, e.content, e.state_key) for k, e in current.items()}
+def _authorise(draft: EventDraft, current: dict[StateKey, StoredEvent], room: RoomRecord) -> None:
+    state = {
+        k: AuthEvent(e.type, e.sender, e.content, e.state_key, event_id=e.event_id)
+        for k, e in current.items()
+    }
     try:
-        check_auth(_auth_event(draft, ("$prev",)), state, room_version)
+        check_auth(_auth_event(draft, (room.last_event_id,)), state, room.room_version)
     except AuthError as exc:
         raise MatrixError(403, Errcode.FORBIDDEN, str(exc)) from exc
 
