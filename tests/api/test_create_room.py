@@ -14,7 +14,8 @@ async def state_content(client, room_id: str, event_type: str, state_key: str = 
 async def test_private_room_defaults(hs: Homeserver) -> None:
     alice = await hs.register_user("alice")
     room_id = await alice.create_room(name="Ward 7", topic="Night shift")
-    assert room_id.startswith("!") and ":" not in room_id  # v12: derived from the create event
+    assert room_id.startswith("!")
+    assert ":" not in room_id  # v12: derived from the create event
     assert (await state_content(alice, room_id, "m.room.create"))["room_version"] == "12"
     assert (await state_content(alice, room_id, "m.room.join_rules")) == {"join_rule": "invite"}
     hv = await state_content(alice, room_id, "m.room.history_visibility")

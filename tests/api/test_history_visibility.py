@@ -39,7 +39,7 @@ async def test_joined_visibility_hides_history_before_join(hs: Homeserver) -> No
 
 
 async def test_shared_visibility_shows_history_to_new_members(hs: Homeserver) -> None:
-    alice, bob, room_id, early = await room_with_history(hs, "shared")
+    _alice, bob, room_id, early = await room_with_history(hs, "shared")
     assert (await bob.get(f"/rooms/{room_id}/event/{early}")).status_code == 403  # not yet joined
     await bob.join(room_id)
     assert "before bob" in await readable_bodies(bob, room_id)
@@ -55,7 +55,7 @@ async def test_invited_visibility(hs: Homeserver) -> None:
 
 
 async def test_world_readable_room_is_readable_without_joining(hs: Homeserver) -> None:
-    alice, bob, room_id, early = await room_with_history(hs, "world_readable")
+    _alice, bob, room_id, early = await room_with_history(hs, "world_readable")
     assert (await bob.get(f"/rooms/{room_id}/event/{early}")).status_code == 200
     assert await readable_bodies(bob, room_id) == ["before bob"]
 
@@ -71,5 +71,6 @@ async def test_who_left_sees_nothing_after_leaving(hs: Homeserver) -> None:
     names = {e["content"].get("name") for e in (await bob.get(f"/rooms/{room_id}/state")).json()}
     await alice.put(f"/rooms/{room_id}/state/m.room.name", json={"name": "secret new name"})
     after = {e["content"].get("name") for e in (await bob.get(f"/rooms/{room_id}/state")).json()}
-    assert "secret new name" not in after and after == names
+    assert "secret new name" not in after
+    assert after == names
     assert (await bob.get(f"/rooms/{room_id}/state/m.room.name")).status_code == 404

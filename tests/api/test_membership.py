@@ -151,7 +151,8 @@ async def test_kicked_user_sees_the_kick_and_nothing_newer(hs: Homeserver) -> No
         "leave",
     ]
     later = await bob.sync(since=sync["next_batch"])
-    assert room_id not in later["rooms"]["join"] and room_id not in later["rooms"]["leave"]
+    assert room_id not in later["rooms"]["join"]
+    assert room_id not in later["rooms"]["leave"]
     chunk = (await bob.get(f"/rooms/{room_id}/messages", params={"dir": "b"})).json()["chunk"]
     assert "after the kick" not in [e["content"].get("body") for e in chunk]
     assert "before" in [e["content"].get("body") for e in chunk]
