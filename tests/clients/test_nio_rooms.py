@@ -11,13 +11,10 @@ not parse still shows up in an assertion message rather than vanishing.
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator, Callable
 from typing import Any
 
-import pytest
 from nio import (
     AsyncClient,
-    AsyncClientConfig,
     InviteMemberEvent,
     InviteNameEvent,
     JoinResponse,
@@ -38,10 +35,8 @@ from nio import (
     SyncResponse,
 )
 
+from tests.clients.nio_fixtures import NioFactory
 from tests.clients.server import PASSWORD, BastionServer
-
-# No retries: a rate limit or a timeout should fail the test, not stretch it.
-NIO_CONFIG = AsyncClientConfig(max_limit_exceeded=0, max_timeouts=0, request_timeout=10)
 
 SYNC_TIMEOUT_MS = 5000  # long-poll bound for syncs that expect something new
 QUIET_SYNC_TIMEOUT_MS = 1000  # for syncs that expect nothing: they wait this long
@@ -50,25 +45,7 @@ HISTORY_SIZE = 150
 PAGE = 20
 NUMBERED = re.compile(r"history message (\d+)")
 
-NioFactory = Callable[[str], AsyncClient]
 JsonObject = dict[str, Any]
-
-
-@pytest.fixture
-async def nio_client(bastion_server: BastionServer) -> AsyncIterator[NioFactory]:
-    """Makes nio clients on the running server; closes every one afterwards."""
-    clients: list[AsyncClient] = []
-
-    def make(localpart: str) -> AsyncClient:
-        client = AsyncClient(bastion_server.base_url, localpart, config=NIO_CONFIG)
-        clients.append(client)
-        return client
-
-    try:
-        yield make
-    finally:
-        for client in clients:
-            await client.close()
 
 
 # --- helpers: one client action each, failing the test with the server's answer -----------------
