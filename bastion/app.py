@@ -19,11 +19,12 @@ from typing import Any
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
+from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp
 
 from bastion.api.context import ServerInfo, Services
 from bastion.api.edge import HttpEdge
-from bastion.api.errors import http_error, matrix_error, unexpected_error
+from bastion.api.errors import client_gone, http_error, matrix_error, unexpected_error
 from bastion.api.routes import build_routes
 from bastion.clock import Clock, SystemClock
 from bastion.config import Config
@@ -207,6 +208,7 @@ def _starlette(lifespan: object = None) -> Starlette:
         exception_handlers={
             MatrixError: matrix_error,
             HTTPException: http_error,
+            ClientDisconnect: client_gone,
             Exception: unexpected_error,
         },
         lifespan=lifespan,  # type: ignore[arg-type]  # None or a lifespan context factory

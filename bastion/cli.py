@@ -41,6 +41,7 @@ from bastion.store.migrations.runner import latest_version, migrate
 CONFIG_FILE_NAME = "bastion.toml"
 KEY_FILE_NAME = "bastion.signing.key"
 MAX_TOKEN_DAYS = 3650
+SHUTDOWN_GRACE_SECONDS = 5
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -176,6 +177,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
         log_level=config.logging.level.lower(),
         access_log=False,
         lifespan="on",
+        # Long polls still open at shutdown are cut after this; clients simply sync again.
+        timeout_graceful_shutdown=SHUTDOWN_GRACE_SECONDS,
     )
     return 0
 

@@ -29,6 +29,12 @@ async def http_error(_request: Request, exc: Exception) -> Response:
     return JsonResponse(body, status_code=exc.status_code, headers=exc.headers)
 
 
+async def client_gone(request: Request, _exc: Exception) -> Response:
+    """The client hung up while sending its request: nothing to answer, nothing went wrong."""
+    log.debug("client disconnected during %s %s", request.method, request.url.path)
+    return Response(status_code=400)
+
+
 async def unexpected_error(request: Request, exc: Exception) -> Response:
     """A bug: log it, answer 500 M_UNKNOWN without internals."""
     log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)

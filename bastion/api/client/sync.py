@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -15,12 +17,33 @@ from bastion.services.sync.request import parse_sync_request
 
 
 async def sync(request: Request) -> Response:
-    """GET /_matrix/client/v3/sync"""
+    """GET /_matrix/client/v3/sync
+
+    A long poll stops as soon as its client hangs up, so a departed client costs nothing and
+    does not hold up a graceful shutdown.
+    """
     services = services_of(request)
     requester = await require_requester(request)
     params = dict(request.query_params)
     sync_request = await parse_sync_request(requester, params, services.account_data)
-    return JsonResponse(await services.sync.sync(requester, sync_request))
+    syncing = asyncio.ensure_future(services.sync.sync(requester, sync_request))
+    hang_up = asyncio.ensure_future(_client_disconnected(request))
+    try:
+        await asyncio.wait((syncing, hang_up), return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in (syncing, hang_up):
+            task.cancel()
+        # Let the cancelled side clean up (its notifier wait) before this handler returns.
+        await asyncio.gather(syncing, hang_up, return_exceptions=True)
+    if syncing.cancelled():
+        return Response(status_code=400)  # nobody is listening
+    return JsonResponse(syncing.result())
+
+
+async def _client_disconnected(request: Request) -> None:
+    """Return once the client has disconnected (a GET has no body left to read)."""
+    while (await request.receive())["type"] != "http.disconnect":
+        pass
 
 
 async def create_filter(request: Request) -> Response:
