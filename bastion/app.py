@@ -13,7 +13,7 @@ import shutil
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +25,7 @@ from starlette.types import ASGIApp
 from bastion.api.context import ServerInfo, Services
 from bastion.api.edge import HttpEdge
 from bastion.api.errors import client_gone, http_error, matrix_error, unexpected_error
+from bastion.api.media import upload_body_limits
 from bastion.api.routes import build_routes
 from bastion.clock import Clock, SystemClock
 from bastion.config import Config
@@ -33,11 +34,19 @@ from bastion.events.builder import ServerIdentity
 from bastion.pubsub.memory import MemoryNotifier
 from bastion.server_key import load_key
 from bastion.services.account_data import AccountDataService
-from bastion.services.accounts import AccountService
+from bastion.services.accounts import AccountService, AccountStores
 from bastion.services.auth import AuthService
 from bastion.services.credentials import CredentialChecker
 from bastion.services.devices import DeviceService
+from bastion.services.e2ee.cross_signing import CrossSigningService
+from bastion.services.e2ee.device_lists import DeviceListService
+from bastion.services.e2ee.key_backup import KeyBackupService
+from bastion.services.e2ee.keys import KeysService
+from bastion.services.e2ee.to_device import ToDeviceService
 from bastion.services.login import LoginService
+from bastion.services.media.service import MediaService
+from bastion.services.media.storage import LocalDirectoryStorage
+from bastion.services.media.thumbnails import ThumbnailService
 from bastion.services.passwords import Passwords
 from bastion.services.profile import ProfileService
 from bastion.services.ratelimit import RateLimiter
@@ -51,7 +60,7 @@ from bastion.services.rooms.messages import MessageService
 from bastion.services.rooms.pipeline import EventPipeline, PipelineStores
 from bastion.services.rooms.reads import RoomReader
 from bastion.services.sync.rooms import RoomSections
-from bastion.services.sync.service import SyncService
+from bastion.services.sync.service import EncryptionStreams, SyncService
 from bastion.services.uia import UiaService
 from bastion.services.visibility import VisibilityService
 from bastion.store.database import Database, open_database
@@ -59,11 +68,15 @@ from bastion.store.migrations.runner import migrate
 from bastion.store.sql.account_data import SqlAccountDataStore
 from bastion.store.sql.devices import SqlDeviceStore
 from bastion.store.sql.events import SqlEventStore
+from bastion.store.sql.key_backup import SqlKeyBackupStore
+from bastion.store.sql.keys import SqlKeyStore
+from bastion.store.sql.media import SqlMediaStore
 from bastion.store.sql.memberships import SqlMembershipStore
 from bastion.store.sql.profiles import SqlProfileStore
 from bastion.store.sql.registration_tokens import SqlRegistrationTokenStore
 from bastion.store.sql.rooms import SqlRoomStore
 from bastion.store.sql.state import SqlStateStore
+from bastion.store.sql.to_device import SqlToDeviceStore
 from bastion.store.sql.uia_sessions import SqlUiaSessionStore
 from bastion.store.sql.users import SqlUserStore
 from bastion.store.stream import StreamPositions
@@ -118,6 +131,7 @@ class _Wiring:
     positions: StreamPositions
     notifier: MemoryNotifier
     identity: ServerIdentity
+    keys: SqlKeyStore = field(default_factory=SqlKeyStore)
 
     def services(self) -> Services:
         config, db, clock = self.config, self.db, self.clock
@@ -132,17 +146,20 @@ class _Wiring:
             config.auth,
             RateLimiter(clock, limits.failed_login_per_account),
         )
+        device_lists = DeviceListService(db, self.keys, self.positions, self.notifier)
         auth = AuthService(
             db,
             devices,
             clock,
             config.auth.token_hmac_key,
             RateLimiter(clock, limits.requests_per_user),
+            device_lists=device_lists,
         )
         uia = UiaService(db, SqlUiaSessionStore(), credentials, clock, config.server_name)
         accounts = AccountService(
-            db, users, devices, profiles, passwords, clock,
+            db, AccountStores(users, devices, profiles), passwords, clock,
             server_name=config.server_name, password_min_length=config.auth.password_min_length,
+            device_lists=device_lists,
         )  # fmt: skip
         profile = ProfileService(db, users, profiles)
         registration = RegistrationService(
@@ -157,13 +174,46 @@ class _Wiring:
             public_baseurl=config.public_baseurl,
             require_auth_for_profile=config.http.require_auth_for_profile,
         )
+        encryption = self._encryption_services(devices, uia, device_lists)
         return Services(
             info=info, auth=auth, login=login, uia=uia, registration=registration,
-            accounts=accounts, devices=DeviceService(db, devices, uia), profile=profile,
-            **self._room_services(users, profile),
+            accounts=accounts, devices=DeviceService(db, devices, uia, device_lists),
+            profile=profile,
+            **self._room_services(users, profile, encryption), **encryption,
+            **self._media_services(),
         )  # fmt: skip
 
-    def _room_services(self, users: SqlUserStore, profile: ProfileService) -> dict[str, Any]:
+    def _encryption_services(
+        self, devices: SqlDeviceStore, uia: UiaService, device_lists: DeviceListService
+    ) -> dict[str, Any]:
+        db, name = self.db, self.config.server_name
+        return {
+            "keys": KeysService(db, self.keys, device_lists, name),
+            "cross_signing": CrossSigningService(db, self.keys, device_lists, uia),
+            "to_device": ToDeviceService(
+                db,
+                SqlToDeviceStore(),
+                devices,
+                self.positions,
+                self.notifier,
+                clock=self.clock,
+                server_name=name,
+            ),
+            "key_backup": KeyBackupService(db, SqlKeyBackupStore()),
+            "device_lists": device_lists,
+        }
+
+    def _media_services(self) -> dict[str, Any]:
+        db, clock, store = self.db, self.clock, SqlMediaStore()
+        storage = LocalDirectoryStorage(Path(self.config.media.store_path))
+        media = MediaService(
+            db, store, storage, clock, self.config.media, server_name=self.config.server_name
+        )
+        return {"media": media, "thumbnails": ThumbnailService(db, store, storage, media, clock)}
+
+    def _room_services(
+        self, users: SqlUserStore, profile: ProfileService, encryption: dict[str, Any]
+    ) -> dict[str, Any]:
         db, clock = self.db, self.clock
         rooms, events, state = SqlRoomStore(), SqlEventStore(), SqlStateStore()
         memberships, account_data = SqlMembershipStore(), SqlAccountDataStore()
@@ -198,6 +248,9 @@ class _Wiring:
                 events=events,
                 memberships=memberships,
                 account_data=account_data,
+                encryption=EncryptionStreams(
+                    encryption["keys"], encryption["to_device"], encryption["device_lists"]
+                ),
             ),
         }
 
@@ -215,11 +268,20 @@ def _starlette(lifespan: object = None) -> Starlette:
     )
 
 
+def _edge(app: ASGIApp, config: Config) -> HttpEdge:
+    """The HTTP edge around `app`: media uploads get the media size limit, the rest the JSON one."""
+    return HttpEdge(
+        app,
+        max_body_bytes=config.http.max_request_body_bytes,
+        body_limits=upload_body_limits(config.media.max_upload_bytes),
+    )
+
+
 def create_app(runtime: Runtime) -> ASGIApp:
     """The ASGI app serving an already-open runtime (tests and embedding)."""
     app = _starlette()
     app.state.services = runtime.services
-    return HttpEdge(app, max_body_bytes=runtime.config.http.max_request_body_bytes)
+    return _edge(app, runtime.config)
 
 
 def _cli_name() -> str:
@@ -257,4 +319,4 @@ def create_serving_app(config: Config, config_path: Path) -> ASGIApp:
         finally:
             await runtime.close()
 
-    return HttpEdge(_starlette(lifespan), max_body_bytes=config.http.max_request_body_bytes)
+    return _edge(_starlette(lifespan), config)

@@ -5,8 +5,8 @@ Every option is a field of a frozen `msgspec.Struct` below, with its default and
 writes and `docs/sample-config.toml` (a test fails when that file drifts). Nothing else in Bastion
 reads `os.environ`; the only variable is `BASTION_CONFIG`, the config path.
 
-Relative paths in the file (database, signing key) are resolved against the config file's folder,
-so a data directory can be moved as a whole.
+Relative paths in the file (database, signing key, media store) are resolved against the config
+file's folder, so a data directory can be moved as a whole.
 """
 
 from __future__ import annotations
@@ -137,6 +137,32 @@ class RateLimitsConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     ] = RateLimit(per_second=50.0, burst=1000)
 
 
+class MediaConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """The media repository: uploaded files, their thumbnails, and who may download them."""
+
+    store_path: Annotated[
+        str,
+        _doc(
+            "Folder holding uploaded files and thumbnails (relative to this file). Files are named "
+            "only by server-generated media IDs, never by the names uploaders give them."
+        ),
+    ] = "data/media"
+    max_upload_bytes: Annotated[
+        int,
+        _doc(
+            "Largest file accepted, in bytes (advertised as m.upload.size); larger uploads get "
+            "413 M_TOO_LARGE. Uploads stream to disk, so this does not bound memory."
+        ),
+    ] = 104_857_600
+    allow_legacy_unauthenticated: Annotated[
+        bool,
+        _doc(
+            "Serve the deprecated /_matrix/media/v3/download, /thumbnail and /config endpoints "
+            "without an access token. Off: a media link works only for someone logged in."
+        ),
+    ] = False
+
+
 class LoggingConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     """Logging."""
 
@@ -163,6 +189,7 @@ class Config(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     registration: RegistrationConfig = RegistrationConfig()
     auth: AuthConfig = AuthConfig()
     rate_limits: RateLimitsConfig = RateLimitsConfig()
+    media: MediaConfig = MediaConfig()
     logging: LoggingConfig = LoggingConfig()
 
 
@@ -199,17 +226,26 @@ def validate(config: Config) -> None:
         raise ConfigError("auth.token_hmac_key is empty (bastion init generates one)")
     if not config.database.url.startswith(("sqlite:///", "postgresql://", "postgres://")):
         raise ConfigError(f"database.url {config.database.url!r}: use sqlite:/// or postgresql://")
+    if config.media.max_upload_bytes <= 0:
+        raise ConfigError(
+            f"media.max_upload_bytes must be positive, not {config.media.max_upload_bytes}"
+        )
+    if not config.media.store_path:
+        raise ConfigError("media.store_path is empty")
 
 
 def resolve_paths(config: Config, base: Path) -> Config:
-    """Make the database path and signing key path absolute, relative to `base`."""
+    """Make the database, signing key and media paths absolute, relative to `base`."""
     url = config.database.url
     if url.startswith("sqlite:///"):
         db_path = url.removeprefix("sqlite:///")
         url = "sqlite:///" + str(base / db_path) if not db_path.startswith("/") else url
     database = msgspec.structs.replace(config.database, url=url)
     key_path = str(base / config.signing_key_path)
-    return msgspec.structs.replace(config, database=database, signing_key_path=key_path)
+    media = msgspec.structs.replace(config.media, store_path=str(base / config.media.store_path))
+    return msgspec.structs.replace(
+        config, database=database, signing_key_path=key_path, media=media
+    )
 
 
 def sqlite_path(url: str) -> str:

@@ -21,7 +21,7 @@ import pytest
 
 from bastion.app import Runtime, create_app
 from bastion.clock import FakeClock
-from bastion.config import AuthConfig, Config, DatabaseConfig, RegistrationConfig
+from bastion.config import AuthConfig, Config, DatabaseConfig, MediaConfig, RegistrationConfig
 from bastion.server_key import write_new_key
 
 PG_DSN_VAR = "BASTION_TEST_PG_DSN"
@@ -79,6 +79,7 @@ def make_config(tmp_path: Path, database: DatabaseConfig, **overrides: Any) -> C
         signing_key_path=str(key_path),
         database=database,
         auth=FAST_AUTH,
+        media=MediaConfig(store_path=str(tmp_path / "media")),
     )
     return msgspec.structs.replace(base, **overrides)
 

@@ -13,7 +13,14 @@ from bastion.services.account_data import AccountDataService
 from bastion.services.accounts import AccountService
 from bastion.services.auth import AuthService
 from bastion.services.devices import DeviceService
+from bastion.services.e2ee.cross_signing import CrossSigningService
+from bastion.services.e2ee.device_lists import DeviceListService
+from bastion.services.e2ee.key_backup import KeyBackupService
+from bastion.services.e2ee.keys import KeysService
+from bastion.services.e2ee.to_device import ToDeviceService
 from bastion.services.login import LoginService
+from bastion.services.media.service import MediaService
+from bastion.services.media.thumbnails import ThumbnailService
 from bastion.services.profile import ProfileService
 from bastion.services.registration import RegistrationService
 from bastion.services.rooms.aliases import AliasService
@@ -53,6 +60,13 @@ class Services:
     aliases: AliasService
     account_data: AccountDataService
     sync: SyncService
+    media: MediaService
+    thumbnails: ThumbnailService
+    keys: KeysService
+    cross_signing: CrossSigningService
+    to_device: ToDeviceService
+    key_backup: KeyBackupService
+    device_lists: DeviceListService
 
 
 def services_of(request: Request) -> Services:

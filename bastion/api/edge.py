@@ -3,7 +3,8 @@
 - CORS: the spec asks every response to allow any origin, so browser clients (Element Web) work;
   an `OPTIONS` preflight is answered here without reaching a route.
 - Body size: a declared `Content-Length` over the limit is refused before reading; a chunked body
-  is counted as it streams and refused once it passes the limit. Both give 413 M_TOO_LARGE.
+  is counted as it streams and refused once it passes the limit. Both give 413 M_TOO_LARGE. The
+  limit is the JSON one except under the path prefixes given their own (media uploads).
 - Last line of defence: an exception nobody handled is logged with its traceback and the client
   gets a plain 500 M_UNKNOWN body, never the traceback.
 """
@@ -30,9 +31,19 @@ CORS_HEADERS: list[tuple[bytes, bytes]] = [
 class HttpEdge:
     """ASGI middleware applying CORS, the body size limit and the catch-all error body."""
 
-    def __init__(self, app: ASGIApp, *, max_body_bytes: int) -> None:
+    def __init__(
+        self, app: ASGIApp, *, max_body_bytes: int, body_limits: Mapping[str, int] | None = None
+    ) -> None:
+        """`body_limits` maps a path prefix to its own limit (a whole segment: `/a` not `/ab`)."""
         self._app = app
         self._max_body_bytes = max_body_bytes
+        self._body_limits = dict(body_limits or {})
+
+    def _limit_for(self, path: str) -> int:
+        for prefix, limit in self._body_limits.items():
+            if path == prefix or path.startswith(prefix + "/"):
+                return limit
+        return self._max_body_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -41,12 +52,13 @@ class HttpEdge:
         if scope["method"] == "OPTIONS":
             await _send_json(send, 200, {})
             return
-        if _declared_length(scope) > self._max_body_bytes:
-            await _send_json(send, 413, _too_large(self._max_body_bytes).body())
+        limit = self._limit_for(scope["path"])
+        if _declared_length(scope) > limit:
+            await _send_json(send, 413, _too_large(limit).body())
             return
-        await self._serve(scope, receive, send)
+        await self._serve(scope, receive, send, limit)
 
-    async def _serve(self, scope: Scope, receive: Receive, send: Send) -> None:
+    async def _serve(self, scope: Scope, receive: Receive, send: Send, limit: int) -> None:
         started = False
 
         async def send_with_cors(message: Message) -> None:
@@ -57,7 +69,7 @@ class HttpEdge:
             await send(message)
 
         try:
-            await self._app(scope, self._limited(receive), send_with_cors)
+            await self._app(scope, _limited(receive, limit), send_with_cors)
         except Exception:
             # Starlette's error handler has already logged and answered when `started`;
             # it re-raises so servers can see the error, and it must stop here.
@@ -66,20 +78,21 @@ class HttpEdge:
                 body = {"errcode": str(Errcode.UNKNOWN), "error": "Internal server error"}
                 await _send_json(send, 500, body)
 
-    def _limited(self, receive: Receive) -> Receive:
-        """Wrap `receive` so a streamed body is refused once it passes the limit."""
-        received = 0
 
-        async def receive_limited() -> Message:
-            nonlocal received
-            message = await receive()
-            if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                if received > self._max_body_bytes:
-                    raise _too_large(self._max_body_bytes)
-            return message
+def _limited(receive: Receive, limit: int) -> Receive:
+    """Wrap `receive` so a streamed body is refused once it passes `limit`."""
+    received = 0
 
-        return receive_limited
+    async def receive_limited() -> Message:
+        nonlocal received
+        message = await receive()
+        if message["type"] == "http.request":
+            received += len(message.get("body", b""))
+            if received > limit:
+                raise _too_large(limit)
+        return message
+
+    return receive_limited
 
 
 def _declared_length(scope: Scope) -> int:

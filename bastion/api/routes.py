@@ -1,18 +1,22 @@
 """Assembles the Starlette routes from each area's ROUTES list.
 
 Client endpoints are served under `/_matrix/client/v3` and, for older clients, `/_matrix/client/r0`;
-endpoints the spec introduced as v1 under `/_matrix/client/v1`.
+endpoints the spec introduced as v1 under `/_matrix/client/v1`. Media uploads and the deprecated
+media endpoints keep their own `/_matrix/media` paths (api/media.py).
 """
 
 from __future__ import annotations
 
 from starlette.routing import BaseRoute, Route
 
+from bastion.api import media
 from bastion.api.client import (
     account,
     account_data,
     devices,
     directory,
+    key_backup,
+    keys,
     login,
     profile,
     register,
@@ -37,8 +41,10 @@ _CLIENT_AREAS: list[list[Route]] = [
     directory.ROUTES,
     sync.ROUTES,
     account_data.ROUTES,
+    keys.ROUTES,
+    key_backup.ROUTES,
 ]
-_V1_AREAS: list[list[Route]] = [register.V1_ROUTES, room_events.V1_ROUTES]
+_V1_AREAS: list[list[Route]] = [register.V1_ROUTES, room_events.V1_ROUTES, media.V1_ROUTES]
 
 
 def _prefixed(prefix: str, routes: list[Route]) -> list[BaseRoute]:
@@ -50,7 +56,7 @@ def _prefixed(prefix: str, routes: list[Route]) -> list[BaseRoute]:
 
 def build_routes() -> list[BaseRoute]:
     """Every route the server answers."""
-    routes: list[BaseRoute] = list(versions.UNVERSIONED_ROUTES)
+    routes: list[BaseRoute] = [*versions.UNVERSIONED_ROUTES, *media.MEDIA_ROUTES]
     for prefix in CLIENT_PREFIXES:
         for area in _CLIENT_AREAS:
             routes += _prefixed(prefix, area)

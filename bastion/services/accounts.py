@@ -6,10 +6,13 @@ token lookup also checks the flag (see auth.py), so a leaver's sessions stop on 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from bastion.clock import Clock
 from bastion.errors import Errcode, MatrixError
 from bastion.ids import validate_new_localpart
 from bastion.services.auth import Requester
+from bastion.services.e2ee.device_lists import DeviceListService
 from bastion.services.passwords import Passwords
 from bastion.store.database import Database, Queryable, UniqueViolation
 from bastion.store.protocols import DeviceStore, ProfileStore, UserStore
@@ -18,25 +21,34 @@ from bastion.store.records import UserRecord
 MAX_PASSWORD_LENGTH = 1024  # argon2 copes, but nobody types more and it bounds the work
 
 
+@dataclass(frozen=True, slots=True)
+class AccountStores:
+    """The stores an account spans."""
+
+    users: UserStore
+    devices: DeviceStore
+    profiles: ProfileStore
+
+
 class AccountService:
     """Account lifecycle for the CLI, the admin API and the client API."""
 
     def __init__(
         self,
         db: Database,
-        users: UserStore,
-        devices: DeviceStore,
-        profiles: ProfileStore,
+        stores: AccountStores,
         passwords: Passwords,
         clock: Clock,
         *,
         server_name: str,
         password_min_length: int,
+        device_lists: DeviceListService,
     ) -> None:
         self._db = db
-        self._users = users
-        self._devices = devices
-        self._profiles = profiles
+        self._device_lists = device_lists
+        self._users = stores.users
+        self._devices = stores.devices
+        self._profiles = stores.profiles
         self._passwords = passwords
         self._clock = clock
         self._server_name = server_name
@@ -110,6 +122,7 @@ class AccountService:
         async with self._db.transaction() as txn:
             await self._users.set_deactivated(txn, user_id)
             await self._devices.delete_all_devices(txn, user_id)
+        await self._device_lists.devices_removed(user_id, None)
 
     async def set_password(
         self, user_id: str, new_password: str, *, keep_device_id: str | None
@@ -120,6 +133,7 @@ class AccountService:
         async with self._db.transaction() as txn:
             await self._users.update_password_hash(txn, user_id, password_hash)
             await self._devices.delete_all_devices(txn, user_id, keep_device_id=keep_device_id)
+        await self._device_lists.devices_removed(user_id, None, keep_device_id=keep_device_id)
 
     async def change_own_password(
         self, requester: Requester, new_password: str, *, logout_devices: bool
@@ -132,3 +146,7 @@ class AccountService:
                 await self._devices.delete_all_devices(
                     txn, requester.user_id, keep_device_id=requester.device_id
                 )
+        if logout_devices:
+            await self._device_lists.devices_removed(
+                requester.user_id, None, keep_device_id=requester.device_id
+            )

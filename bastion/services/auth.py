@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from bastion.clock import Clock
 from bastion.errors import Errcode, MatrixError
+from bastion.services.e2ee.device_lists import DeviceListService
 from bastion.services.ratelimit import RateLimiter
 from bastion.store.database import Database, Queryable
 from bastion.store.protocols import DeviceStore
@@ -63,8 +64,11 @@ class AuthService:
         clock: Clock,
         token_hmac_key: str,
         request_limiter: RateLimiter,
+        *,
+        device_lists: DeviceListService,
     ) -> None:
         self._db = db
+        self._device_lists = device_lists
         self._devices = devices
         self._clock = clock
         self._key = token_hmac_key.encode("utf-8")
@@ -105,8 +109,10 @@ class AuthService:
         """Revoke this token by deleting its device (the spec's logout)."""
         async with self._db.transaction() as txn:
             await self._devices.delete_devices(txn, requester.user_id, [requester.device_id])
+        await self._device_lists.devices_removed(requester.user_id, [requester.device_id])
 
     async def logout_all(self, user_id: str) -> None:
         """Revoke every token and device of `user_id`."""
         async with self._db.transaction() as txn:
             await self._devices.delete_all_devices(txn, user_id)
+        await self._device_lists.devices_removed(user_id, None)

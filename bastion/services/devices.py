@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from bastion.errors import Errcode, MatrixError
 from bastion.services.auth import Requester
+from bastion.services.e2ee.device_lists import DeviceListService
 from bastion.services.uia import AuthDict, UiaService
 from bastion.store.database import Database
 from bastion.store.protocols import DeviceStore
@@ -17,8 +18,11 @@ MAX_DISPLAY_NAME_LENGTH = 256
 class DeviceService:
     """Devices of the requesting user only: nobody sees or touches another user's devices."""
 
-    def __init__(self, db: Database, devices: DeviceStore, uia: UiaService) -> None:
+    def __init__(
+        self, db: Database, devices: DeviceStore, uia: UiaService, device_lists: DeviceListService
+    ) -> None:
         self._db = db
+        self._device_lists = device_lists
         self._devices = devices
         self._uia = uia
 
@@ -43,6 +47,7 @@ class DeviceService:
             self._db, requester.user_id, device_id, display_name
         ):
             raise MatrixError(404, Errcode.NOT_FOUND, f"no device {device_id!r}")
+        await self._device_lists.changed(requester.user_id)  # display names travel with keys
 
     async def delete_devices(
         self, requester: Requester, device_ids: list[str], auth: AuthDict | None
@@ -54,3 +59,4 @@ class DeviceService:
         await self._uia.require_password(requester, auth)
         async with self._db.transaction() as txn:
             await self._devices.delete_devices(txn, requester.user_id, device_ids)
+        await self._device_lists.devices_removed(requester.user_id, device_ids)

@@ -14,11 +14,25 @@ import re
 from bastion.errors import Errcode, MatrixError
 
 _TOKEN = re.compile(r"s(\d{1,18})(?:_[0-9a-z_]*)?")
+_TO_DEVICE_PART = re.compile(r"_t(\d{1,18})")
 
 
 def format_token(position: int) -> str:
     """The token for a stream position."""
     return f"s{max(0, position)}"
+
+
+def format_sync_token(position: int, to_device: int) -> str:
+    """A /sync token; the to-device part is written only when it lags the stream position."""
+    token = format_token(position)
+    return token if to_device >= position else f"{token}_t{to_device}"
+
+
+def parse_sync_token(raw: str) -> tuple[int, int]:
+    """(stream position, to-device position) of a /sync `since` token."""
+    position = parse_token(raw, name="since")
+    to_device = _TO_DEVICE_PART.search(raw)
+    return position, int(to_device[1]) if to_device else position
 
 
 def parse_token(raw: str, *, name: str = "token") -> int:

@@ -96,3 +96,49 @@ class NewEvent(msgspec.Struct, frozen=True):
     event: StoredEvent
     pdu_json: str
     state_value: str | None
+
+
+class MediaRecord(msgspec.Struct, frozen=True):
+    """A media ID: reserved by /create (uploaded_ts None) or holding an uploaded file."""
+
+    media_id: str
+    user_id: str
+    created_ts: int
+    unused_expires_ts: int | None
+    uploaded_ts: int | None
+    content_type: str | None
+    upload_name: str | None
+    size: int | None
+    sha256: str | None
+
+
+class ThumbnailRecord(msgspec.Struct, frozen=True):
+    """A generated thumbnail, keyed by the size and method asked for."""
+
+    media_id: str
+    width: int
+    height: int
+    method: str
+    content_type: str
+    size: int
+    created_ts: int
+
+
+class BackupVersion(msgspec.Struct, frozen=True):
+    """One backup version of a user."""
+
+    version: int
+    algorithm: str
+    auth_data: dict[str, Any]
+    etag: int
+
+
+class BackupSession(msgspec.Struct, frozen=True):
+    """One backed-up room key."""
+
+    room_id: str
+    session_id: str
+    first_message_index: int
+    forwarded_count: int
+    is_verified: bool
+    session_data: dict[str, Any]

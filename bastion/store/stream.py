@@ -18,6 +18,15 @@ from contextlib import contextmanager
 
 from bastion.store.database import Queryable
 
+# Every table whose rows carry a position from this counter.
+_STREAM_TABLES = (
+    ("events", "stream_ordering"),
+    ("account_data", "stream_id"),
+    ("device_list_changes", "stream_id"),
+    ("to_device_messages", "stream_id"),
+    ("stream_high_water", "position"),
+)
+
 
 class StreamPositions:
     """The single stream counter of this process."""
@@ -29,9 +38,11 @@ class StreamPositions:
     @classmethod
     async def load(cls, q: Queryable) -> StreamPositions:
         """Start after the highest position already stored."""
-        events = await q.fetch_val("SELECT MAX(stream_ordering) FROM events")
-        account_data = await q.fetch_val("SELECT MAX(stream_id) FROM account_data")
-        return cls(max(int(events or 0), int(account_data or 0)))
+        highest = 0
+        for table, column in _STREAM_TABLES:
+            value = await q.fetch_val(f"SELECT MAX({column}) FROM {table}")  # noqa: S608 - constants
+            highest = max(highest, int(value or 0))
+        return cls(highest)
 
     @contextmanager
     def allocate(self, count: int = 1) -> Iterator[list[int]]:

@@ -15,6 +15,7 @@ from bastion.config import (
     ConfigError,
     DatabaseConfig,
     ListenConfig,
+    MediaConfig,
     RateLimit,
     RateLimitsConfig,
     RegistrationConfig,
@@ -55,6 +56,7 @@ def test_render_then_load_round_trips(tmp_path: Path) -> None:
             token_hmac_key='quote" back\\slash tab\t é', argon2_time_cost=5, lockout_seconds=60
         ),
         rate_limits=RateLimitsConfig(login_per_ip=RateLimit(per_second=0.25, burst=7)),
+        media=MediaConfig(store_path=str(tmp_path / "media"), max_upload_bytes=5000),
     )
     path = write(tmp_path, render_toml(config))
 
@@ -68,6 +70,7 @@ def test_render_round_trips_postgres_settings(tmp_path: Path) -> None:
             url="postgresql://bastion:pw@db.internal:5432/bastion", schema="chat", pool_size=3
         ),
         auth=AuthConfig(token_hmac_key="k"),
+        media=MediaConfig(store_path=str(tmp_path / "media")),
     )
     assert load_config(write(tmp_path, render_toml(config))) == config
 

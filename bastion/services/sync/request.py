@@ -8,7 +8,7 @@ from bastion.errors import Errcode, MatrixError
 from bastion.events.filters import FilterDefinition
 from bastion.services.account_data import AccountDataService
 from bastion.services.auth import Requester
-from bastion.services.stream_token import parse_token
+from bastion.services.stream_token import parse_sync_token
 
 MAX_TIMEOUT_MS = 120_000
 PRESENCE_VALUES = ("online", "offline", "unavailable")
@@ -18,6 +18,7 @@ class SyncRequest(msgspec.Struct, frozen=True):
     """Query parameters of `GET /sync`, parsed."""
 
     since: int | None
+    since_to_device: int | None
     timeout_ms: int
     filter: FilterDefinition
     full_state: bool
@@ -28,7 +29,9 @@ async def parse_sync_request(
     requester: Requester, params: dict[str, str], account_data: AccountDataService
 ) -> SyncRequest:
     """Validate the query string of `GET /sync`."""
-    since = parse_token(params["since"], name="since") if params.get("since") else None
+    since, since_to_device = (
+        parse_sync_token(params["since"]) if params.get("since") else (None, None)
+    )
     try:
         timeout_ms = int(params.get("timeout", "0"))
     except ValueError as exc:
@@ -43,6 +46,7 @@ async def parse_sync_request(
         raise MatrixError(400, Errcode.INVALID_PARAM, "full_state must be true or false")
     return SyncRequest(
         since=since,
+        since_to_device=since_to_device,
         timeout_ms=max(0, min(timeout_ms, MAX_TIMEOUT_MS)),
         filter=await _resolve_filter(requester, params.get("filter"), account_data),
         full_state=full_state == "true",

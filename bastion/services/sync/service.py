@@ -10,6 +10,7 @@ user; it then builds again from the same token.
 from __future__ import annotations
 
 import asyncio
+from dataclasses import dataclass
 from typing import Any
 
 from bastion.events.filters import (
@@ -21,7 +22,10 @@ from bastion.events.filters import (
 from bastion.events.model import StoredEvent
 from bastion.pubsub.base import Notifier
 from bastion.services.auth import Requester
-from bastion.services.stream_token import format_token
+from bastion.services.e2ee.device_lists import DeviceListService
+from bastion.services.e2ee.keys import KeysService
+from bastion.services.e2ee.to_device import ToDeviceService
+from bastion.services.stream_token import format_sync_token
 from bastion.services.sync.request import SyncRequest
 from bastion.services.sync.rooms import RoomSections, RoomWindow, Timeline
 from bastion.store.database import Database
@@ -31,6 +35,15 @@ from bastion.store.stream import StreamPositions
 
 JsonObject = dict[str, Any]
 DEFAULT_TIMELINE_LIMIT = 10
+
+
+@dataclass(frozen=True, slots=True)
+class EncryptionStreams:
+    """The end-to-end-encryption parts of /sync."""
+
+    keys: KeysService
+    to_device: ToDeviceService
+    device_lists: DeviceListService
 
 
 class SyncService:
@@ -46,7 +59,9 @@ class SyncService:
         events: EventStore,
         memberships: MembershipStore,
         account_data: AccountDataStore,
+        encryption: EncryptionStreams,
     ) -> None:
+        self._encryption = encryption
         self._db = db
         self._sections = sections
         self._positions = positions
@@ -85,17 +100,39 @@ class SyncService:
             for r in records
             if r.room_id == "" and _wanted_account_data(request.filter, r.type)
         ]
+        encryption, reached, device_news = await self._encryption_sections(requester, request, upto)
         response: JsonObject = {
-            "next_batch": format_token(upto),
+            "next_batch": format_sync_token(upto, reached),
             "rooms": rooms,
             "account_data": {"events": global_data},
             "presence": {"events": []},
-            "to_device": {"events": []},
-            "device_lists": {"changed": [], "left": []},
-            "device_one_time_keys_count": {},
+            **encryption,
         }
-        changed = bool(global_data) or any(rooms[section] for section in rooms)
+        changed = bool(global_data) or device_news or any(rooms[section] for section in rooms)
         return response, changed
+
+    async def _encryption_sections(
+        self, requester: Requester, request: SyncRequest, upto: int
+    ) -> tuple[JsonObject, int, bool]:
+        """to_device, device_lists and key counts; whether any of them is news; to-device reach."""
+        streams = self._encryption
+        to_device, reached = await streams.to_device.deliver(
+            self._db, requester, acknowledged=request.since_to_device or 0, upto=upto
+        )
+        changed: list[str] = []
+        left: list[str] = []
+        if request.since is not None:
+            changed, left = await streams.device_lists.changes(
+                requester.user_id, after=request.since, upto=upto
+            )
+        counts, fallback = await streams.keys.counts(requester)
+        sections = {
+            "to_device": {"events": to_device},
+            "device_lists": {"changed": changed, "left": left},
+            "device_one_time_keys_count": counts,
+            "device_unused_fallback_key_types": fallback,
+        }
+        return sections, reached, bool(to_device or changed or left)
 
     async def _full(
         self,

@@ -1,0 +1,68 @@
+"""Device-list changes: who must re-fetch whose keys.
+
+A user's device list changes when a device uploads or loses keys, is deleted, or the user's
+cross-signing keys or signatures change. Each change takes a stream position and wakes the user
+and everyone who shares a room with them. /sync and `GET /keys/changes` then report, for the
+viewer: `changed` (changed users they share a room with, and users who newly share one) and
+`left` (users they no longer share any room with).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from bastion.pubsub.base import Notifier
+from bastion.store.database import Database, Queryable
+from bastion.store.protocols import KeyStore
+from bastion.store.stream import StreamPositions
+
+
+class DeviceListService:
+    """Records device-list changes and computes what a viewer must hear about."""
+
+    def __init__(
+        self, db: Database, keys: KeyStore, positions: StreamPositions, notifier: Notifier
+    ) -> None:
+        self._db = db
+        self._keys = keys
+        self._positions = positions
+        self._notifier = notifier
+
+    async def changed(self, user_id: str) -> None:
+        """Record that `user_id`'s devices or keys changed, and wake whoever cares."""
+        with self._positions.allocate() as [position]:
+            async with self._db.transaction() as t:
+                await self._keys.record_device_list_change(t, user_id, position)
+        watchers = await self._keys.users_sharing_any_room(self._db, user_id)
+        self._notifier.notify(position, {user_id, *watchers})
+
+    async def devices_removed(
+        self, user_id: str, device_ids: Sequence[str] | None, *, keep_device_id: str | None = None
+    ) -> None:
+        """After devices were deleted: drop their keys and announce the change.
+
+        `device_ids` None means every device of the user except `keep_device_id`.
+        """
+        async with self._db.transaction() as t:
+            await self._keys.delete_device_keys(
+                t, user_id, device_ids, keep_device_id=keep_device_id
+            )
+        await self.changed(user_id)
+
+    async def changes(self, viewer: str, *, after: int, upto: int) -> tuple[list[str], list[str]]:
+        """(changed, left) for `viewer` between two stream positions."""
+        return await device_list_delta(self._db, self._keys, viewer, after=after, upto=upto)
+
+
+async def device_list_delta(
+    q: Queryable, keys: KeyStore, viewer: str, *, after: int, upto: int
+) -> tuple[list[str], list[str]]:
+    """(changed, left): see the module docstring."""
+    changed = set(await keys.device_list_changes(q, viewer, after=after, upto=upto))
+    joined, departed = await keys.membership_moves(q, viewer, after=after, upto=upto)
+    changed |= joined
+    still_sharing = (
+        await keys.users_sharing_rooms(q, viewer, sorted(departed)) if departed else set()
+    )
+    left = departed - still_sharing - {viewer}
+    return sorted(changed - left), sorted(left)

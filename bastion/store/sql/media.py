@@ -1,0 +1,123 @@
+"""SQL for the media repository: `media` (reservations and uploads) and `media_thumbnails`.
+
+A row whose `uploaded_ts` is NULL is a reservation; `set_uploaded` turns it into an upload at most
+once (the `uploaded_ts IS NULL` guard), which is what makes a second PUT a conflict even when two
+race.
+"""
+
+from __future__ import annotations
+
+from bastion.store.database import Queryable, Row
+from bastion.store.records import MediaRecord, ThumbnailRecord
+
+_MEDIA_COLUMNS = (
+    "media_id, user_id, created_ts, unused_expires_ts, uploaded_ts, content_type, upload_name,"
+    " size, sha256"
+)
+_THUMBNAIL_COLUMNS = "media_id, width, height, method, content_type, size, created_ts"
+
+
+def _media(row: Row) -> MediaRecord:
+    return MediaRecord(
+        media_id=row[0],
+        user_id=row[1],
+        created_ts=row[2],
+        unused_expires_ts=row[3],
+        uploaded_ts=row[4],
+        content_type=row[5],
+        upload_name=row[6],
+        size=row[7],
+        sha256=row[8],
+    )
+
+
+class SqlMediaStore:
+    """Media rows and thumbnail rows."""
+
+    async def insert_media(self, q: Queryable, media: MediaRecord) -> None:
+        await q.execute(
+            f"INSERT INTO media ({_MEDIA_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            media.media_id,
+            media.user_id,
+            media.created_ts,
+            media.unused_expires_ts,
+            media.uploaded_ts,
+            media.content_type,
+            media.upload_name,
+            media.size,
+            media.sha256,
+        )
+
+    async def get_media(self, q: Queryable, media_id: str) -> MediaRecord | None:
+        row = await q.fetch_one(f"SELECT {_MEDIA_COLUMNS} FROM media WHERE media_id = ?", media_id)
+        return None if row is None else _media(row)
+
+    async def set_uploaded(self, q: Queryable, media: MediaRecord) -> bool:
+        """Fill in a reservation's upload; False if it was uploaded already (or is gone)."""
+        changed = await q.execute(
+            "UPDATE media SET uploaded_ts = ?, unused_expires_ts = NULL, content_type = ?,"
+            " upload_name = ?, size = ?, sha256 = ? WHERE media_id = ? AND uploaded_ts IS NULL",
+            media.uploaded_ts,
+            media.content_type,
+            media.upload_name,
+            media.size,
+            media.sha256,
+            media.media_id,
+        )
+        return changed > 0
+
+    async def count_pending(self, q: Queryable, user_id: str, now_ms: int) -> int:
+        """Reservations of `user_id` not yet uploaded and not yet expired."""
+        value = await q.fetch_val(
+            "SELECT COUNT(*) FROM media WHERE user_id = ? AND uploaded_ts IS NULL"
+            " AND unused_expires_ts > ?",
+            user_id,
+            now_ms,
+        )
+        return int(value or 0)
+
+    async def delete_expired_reservations(self, q: Queryable, user_id: str, now_ms: int) -> int:
+        """Forget `user_id`'s reservations that lapsed unused; returns how many."""
+        return await q.execute(
+            "DELETE FROM media WHERE user_id = ? AND uploaded_ts IS NULL"
+            " AND unused_expires_ts <= ?",
+            user_id,
+            now_ms,
+        )
+
+    async def get_thumbnail(
+        self, q: Queryable, media_id: str, width: int, height: int, method: str
+    ) -> ThumbnailRecord | None:
+        row = await q.fetch_one(
+            f"SELECT {_THUMBNAIL_COLUMNS} FROM media_thumbnails"
+            " WHERE media_id = ? AND width = ? AND height = ? AND method = ?",
+            media_id,
+            width,
+            height,
+            method,
+        )
+        if row is None:
+            return None
+        return ThumbnailRecord(
+            media_id=row[0],
+            width=row[1],
+            height=row[2],
+            method=row[3],
+            content_type=row[4],
+            size=row[5],
+            created_ts=row[6],
+        )
+
+    async def insert_thumbnail(self, q: Queryable, thumbnail: ThumbnailRecord) -> None:
+        """Record a thumbnail; a concurrent request that made the same one first wins."""
+        await q.execute(
+            f"INSERT INTO media_thumbnails ({_THUMBNAIL_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)"
+            " ON CONFLICT (media_id, width, height, method) DO NOTHING",
+            thumbnail.media_id,
+            thumbnail.width,
+            thumbnail.height,
+            thumbnail.method,
+            thumbnail.content_type,
+            thumbnail.size,
+            thumbnail.created_ts,
+        )

@@ -1,0 +1,217 @@
+"""Keys: upload, query, claim, changes, cross-signing and signatures."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from signedjson.key import generate_signing_key, get_verify_key
+from signedjson.sign import sign_json
+from unpaddedbase64 import encode_base64
+
+from tests.conftest import PASSWORD, Homeserver, UserClient
+
+
+def errcode(resp) -> tuple[int, str]:  # type: ignore[no-untyped-def]
+    return resp.status_code, resp.json().get("errcode")
+
+
+def device_keys(client: UserClient, signing_key: Any = None) -> dict[str, Any]:
+    """Device keys as a client publishes them, self-signed with the device's ed25519 key."""
+    key = signing_key or generate_signing_key(client.device_id)
+    public = encode_base64(get_verify_key(key).encode())
+    keys = {
+        "user_id": client.user_id,
+        "device_id": client.device_id,
+        "algorithms": ["m.olm.v1.curve25519-aes-sha2", "m.megolm.v1.aes-sha2"],
+        "keys": {
+            f"curve25519:{client.device_id}": "curvekey",
+            f"ed25519:{client.device_id}": public,
+        },
+    }
+    signed: dict[str, Any] = sign_json(keys, client.user_id, key)
+    return signed
+
+
+def cross_signing_key(user_id: str, usage: str, signer: Any = None) -> tuple[Any, dict[str, Any]]:
+    key = generate_signing_key("x")
+    public = encode_base64(get_verify_key(key).encode())
+    key.version = public  # cross-signing keys are named by their public key
+    body: dict[str, Any] = {
+        "user_id": user_id,
+        "usage": [usage],
+        "keys": {f"ed25519:{public}": public},
+    }
+    if signer is not None:
+        body = sign_json(body, user_id, signer)
+    return key, body
+
+
+async def test_upload_query_and_claim(hs: Homeserver) -> None:
+    alice = await hs.register_user("alice")
+    bob = await hs.register_user("bob")
+    await alice.put(f"/devices/{alice.device_id}", json={"display_name": "Alice phone"})
+    body = {
+        "device_keys": device_keys(alice),
+        "one_time_keys": {
+            "signed_curve25519:AAAA": {"key": "k1", "signatures": {}},
+            "signed_curve25519:AAAB": {"key": "k2", "signatures": {}},
+        },
+        "fallback_keys": {
+            "signed_curve25519:FFFF": {"key": "fb", "fallback": True, "signatures": {}}
+        },
+    }
+    resp = await alice.post("/keys/upload", json=body)
+    assert resp.json() == {"one_time_key_counts": {"signed_curve25519": 2}}
+    sync = await alice.sync()
+    assert sync["device_one_time_keys_count"] == {"signed_curve25519": 2}
+    assert sync["device_unused_fallback_key_types"] == ["signed_curve25519"]
+
+    query = (await bob.post("/keys/query", json={"device_keys": {alice.user_id: []}})).json()
+    device = query["device_keys"][alice.user_id][alice.device_id]
+    assert device["keys"] == body["device_keys"]["keys"]
+    assert device["unsigned"] == {"device_display_name": "Alice phone"}
+    only = {"device_keys": {alice.user_id: ["NOSUCHDEVICE"]}}
+    assert (await bob.post("/keys/query", json=only)).json()["device_keys"] == {alice.user_id: {}}
+    remote = (await bob.post("/keys/query", json={"device_keys": {"@x:elsewhere.org": []}})).json()
+    assert "elsewhere.org" in remote["failures"]
+
+    claim = {
+        "one_time_keys": {
+            alice.user_id: {alice.device_id: "signed_curve25519", "GHOST": "signed_curve25519"}
+        }
+    }
+    claimed = []
+    for _ in range(4):
+        result = (await bob.post("/keys/claim", json=claim)).json()["one_time_keys"]
+        assert "GHOST" not in result.get(alice.user_id, {})  # unknown devices are left out
+        claimed.append(next(iter(result[alice.user_id][alice.device_id])))
+    # Two one-time keys, then the fallback key (which stays available).
+    assert claimed == [
+        "signed_curve25519:AAAA",
+        "signed_curve25519:AAAB",
+        "signed_curve25519:FFFF",
+        "signed_curve25519:FFFF",
+    ]
+    sync = await alice.sync()
+    assert sync["device_one_time_keys_count"] == {}
+    assert sync["device_unused_fallback_key_types"] == []
+
+
+async def test_upload_refusals(hs: Homeserver) -> None:
+    alice = await hs.register_user("alice")
+    bob = await hs.register_user("bob")
+    forged = device_keys(bob)
+    assert errcode(await alice.post("/keys/upload", json={"device_keys": forged})) == (
+        400,
+        "M_INVALID_PARAM",
+    )
+    bad_id = {"one_time_keys": {"no-colon": {"key": "x"}}}
+    assert errcode(await alice.post("/keys/upload", json=bad_id)) == (400, "M_INVALID_PARAM")
+    assert errcode(await alice.post("/keys/query", json={"device_keys": []})) == (400, "M_BAD_JSON")
+    assert errcode(await alice.post("/keys/claim", json={})) == (400, "M_BAD_JSON")
+    assert errcode(await alice.get("/keys/changes", params={"from": "s0"})) == (
+        400,
+        "M_MISSING_PARAM",
+    )
+
+
+async def test_device_list_changes_reach_room_members_only(hs: Homeserver) -> None:
+    alice = await hs.register_user("alice")
+    bob = await hs.register_user("bob")
+    carol = await hs.register_user("carol")
+    room_id = await alice.create_room(preset="public_chat")
+    await bob.join(room_id)
+    alice_token = (await alice.sync())["next_batch"]
+    carol_token = (await carol.sync())["next_batch"]
+    assert (
+        await bob.post("/keys/upload", json={"device_keys": device_keys(bob)})
+    ).status_code == 200
+    alice_sync = await alice.sync(since=alice_token)
+    assert bob.user_id in alice_sync["device_lists"]["changed"]
+    assert bob.user_id not in (await carol.sync(since=carol_token))["device_lists"]["changed"]
+    changes = (
+        await alice.get(
+            "/keys/changes", params={"from": alice_token, "to": alice_sync["next_batch"]}
+        )
+    ).json()
+    assert bob.user_id in changes["changed"]
+    # Bob leaves: alice no longer shares a room with him and is told so.
+    await bob.post(f"/rooms/{room_id}/leave", json={})
+    after_leave = await alice.sync(since=alice_sync["next_batch"])
+    assert after_leave["device_lists"]["left"] == [bob.user_id]
+    # A new device of bob (login) then a logout changes his list again; alice is not told
+    # any more, bob's own other device is.
+    bob_laptop = await hs.login("bob")
+    bob_token = (await bob.sync())["next_batch"]
+    await bob_laptop.post("/logout")
+    assert bob.user_id in (await bob.sync(since=bob_token))["device_lists"]["changed"]
+
+
+async def test_cross_signing_and_signatures(hs: Homeserver) -> None:
+    alice = await hs.register_user("alice")
+    bob = await hs.register_user("bob")
+    device_signing = generate_signing_key(alice.device_id)
+    await alice.post("/keys/upload", json={"device_keys": device_keys(alice, device_signing)})
+    master, master_body = cross_signing_key(alice.user_id, "master")
+    self_signing, self_body = cross_signing_key(alice.user_id, "self_signing", signer=master)
+    user_signing, user_body = cross_signing_key(alice.user_id, "user_signing", signer=master)
+    upload = {
+        "master_key": master_body,
+        "self_signing_key": self_body,
+        "user_signing_key": user_body,
+    }
+    assert (await alice.post("/keys/device_signing/upload", json=upload)).status_code == 200
+
+    # Sign alice's device with her self-signing key.
+    signed_device = sign_json(device_keys(alice, device_signing), alice.user_id, self_signing)
+    resp = await alice.post(
+        "/keys/signatures/upload", json={alice.user_id: {alice.device_id: signed_device}}
+    )
+    assert resp.json() == {"failures": {}}
+    query = (await bob.post("/keys/query", json={"device_keys": {alice.user_id: []}})).json()
+    ssk_id = next(iter(self_body["keys"]))
+    device = query["device_keys"][alice.user_id][alice.device_id]
+    assert ssk_id in device["signatures"][alice.user_id]
+    assert query["master_keys"][alice.user_id]["keys"] == master_body["keys"]
+    assert alice.user_id in query["self_signing_keys"]
+    assert "user_signing_keys" not in query or alice.user_id not in query["user_signing_keys"]
+    mine = (await alice.post("/keys/query", json={"device_keys": {alice.user_id: []}})).json()
+    assert alice.user_id in mine["user_signing_keys"]
+
+    # Alice vouches for bob's master key with her user-signing key.
+    _, bob_master = cross_signing_key(bob.user_id, "master")
+    assert (
+        await bob.post("/keys/device_signing/upload", json={"master_key": bob_master})
+    ).status_code == 200
+    bob_master_public = next(iter(bob_master["keys"].values()))
+    vouch = sign_json(dict(bob_master), alice.user_id, user_signing)
+    resp = await alice.post(
+        "/keys/signatures/upload", json={bob.user_id: {bob_master_public: vouch}}
+    )
+    assert resp.json() == {"failures": {}}
+    seen = (await alice.post("/keys/query", json={"device_keys": {bob.user_id: []}})).json()
+    assert alice.user_id in seen["master_keys"][bob.user_id]["signatures"]
+
+    # A forged signature (signed by some other key) is refused, per key.
+    forged = sign_json(device_keys(alice, device_signing), alice.user_id, generate_signing_key("z"))
+    resp = await alice.post(
+        "/keys/signatures/upload", json={alice.user_id: {alice.device_id: forged}}
+    )
+    assert (
+        resp.json()["failures"][alice.user_id][alice.device_id]["errcode"] == "M_INVALID_SIGNATURE"
+    )
+
+    # A self-signing key not signed by the master key is refused.
+    _, unsigned_ssk = cross_signing_key(alice.user_id, "self_signing")
+    resp = await alice.post("/keys/device_signing/upload", json={"self_signing_key": unsigned_ssk})
+    assert errcode(resp) == (400, "M_INVALID_SIGNATURE")
+    # Replacing the master key needs the password.
+    _, other_master = cross_signing_key(alice.user_id, "master")
+    resp = await alice.post("/keys/device_signing/upload", json={"master_key": other_master})
+    assert resp.status_code == 401
+    assert resp.json()["flows"] == [{"stages": ["m.login.password"]}]
+    auth = {"type": "m.login.password", "user": "alice", "password": PASSWORD}
+    resp = await alice.post(
+        "/keys/device_signing/upload", json={"master_key": other_master, "auth": auth}
+    )
+    assert resp.status_code == 200
