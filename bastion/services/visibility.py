@@ -22,11 +22,18 @@ from bastion.store.records import MembershipRecord
 
 
 class RoomAccess:
-    """What a viewer may read of one room: everything visible up to `upto` (inclusive)."""
+    """What a viewer may read of one room: everything visible up to `upto` (inclusive).
 
-    def __init__(self, membership: MembershipRecord | None, upto: int | None) -> None:
+    `can_read_state` is False for someone only invited (never joined): they get the stripped
+    state of their invite, not the room's member list or full state.
+    """
+
+    def __init__(
+        self, membership: MembershipRecord | None, upto: int | None, *, can_read_state: bool = True
+    ) -> None:
         self.membership = membership
         self.upto = upto  # None: no upper bound (currently joined, or world-readable)
+        self.can_read_state = can_read_state
 
 
 class VisibilityService:
@@ -96,5 +103,5 @@ class VisibilityService:
         if membership is not None and any(m == "join" for _, m in history.memberships):
             return RoomAccess(membership, membership.stream_ordering)
         if membership is not None and membership.membership == "invite":
-            return RoomAccess(membership, membership.stream_ordering)
+            return RoomAccess(membership, membership.stream_ordering, can_read_state=False)
         raise MatrixError(403, Errcode.FORBIDDEN, f"you are not a member of {room_id}")

@@ -74,3 +74,15 @@ async def test_who_left_sees_nothing_after_leaving(hs: Homeserver) -> None:
     assert "secret new name" not in after
     assert after == names
     assert (await bob.get(f"/rooms/{room_id}/state/m.room.name")).status_code == 404
+
+
+async def test_an_invitee_sees_no_state_or_members_before_joining(hs: Homeserver) -> None:
+    alice, bob, room_id, early = await room_with_history(hs, "shared")
+    await alice.post(f"/rooms/{room_id}/invite", json={"user_id": bob.user_id})
+    for path in ("state", "members", "state/m.room.name", "joined_members"):
+        resp = await bob.get(f"/rooms/{room_id}/{path}")
+        assert resp.status_code == 403, (path, resp.text)
+    assert (await bob.get(f"/rooms/{room_id}/event/{early}")).status_code == 404
+    assert await readable_bodies(bob, room_id) == []
+    await bob.join(room_id)
+    assert (await bob.get(f"/rooms/{room_id}/members")).status_code == 200

@@ -74,6 +74,8 @@ class RoomReader:
         self, requester: Requester, room_id: str, at: int | None = None
     ) -> list[StoredEvent]:
         access = await self._access(requester, room_id)
+        if not access.can_read_state:
+            raise MatrixError(403, Errcode.FORBIDDEN, "join the room to read its state")
         limit = access.upto
         if at is not None:
             limit = at if limit is None else min(at, limit)
