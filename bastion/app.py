@@ -43,6 +43,8 @@ from bastion.services.e2ee.device_lists import DeviceListService
 from bastion.services.e2ee.key_backup import KeyBackupService
 from bastion.services.e2ee.keys import KeysService
 from bastion.services.e2ee.to_device import ToDeviceService
+from bastion.services.ephemeral.receipts import ReceiptService, ReceiptStores
+from bastion.services.ephemeral.typing import TypingService
 from bastion.services.login import LoginService
 from bastion.services.media.service import MediaService
 from bastion.services.media.storage import LocalDirectoryStorage
@@ -60,7 +62,12 @@ from bastion.services.rooms.messages import MessageService
 from bastion.services.rooms.pipeline import EventPipeline, PipelineStores
 from bastion.services.rooms.reads import RoomReader
 from bastion.services.sync.rooms import RoomSections
-from bastion.services.sync.service import EncryptionStreams, SyncService
+from bastion.services.sync.service import (
+    EncryptionStreams,
+    EphemeralStreams,
+    SyncService,
+    SyncStores,
+)
 from bastion.services.uia import UiaService
 from bastion.services.visibility import VisibilityService
 from bastion.store.database import Database, open_database
@@ -73,6 +80,7 @@ from bastion.store.sql.keys import SqlKeyStore
 from bastion.store.sql.media import SqlMediaStore
 from bastion.store.sql.memberships import SqlMembershipStore
 from bastion.store.sql.profiles import SqlProfileStore
+from bastion.store.sql.receipts import SqlReceiptStore
 from bastion.store.sql.registration_tokens import SqlRegistrationTokenStore
 from bastion.store.sql.rooms import SqlRoomStore
 from bastion.store.sql.state import SqlStateStore
@@ -218,6 +226,8 @@ class _Wiring:
         rooms, events, state = SqlRoomStore(), SqlEventStore(), SqlStateStore()
         memberships, account_data = SqlMembershipStore(), SqlAccountDataStore()
         members = RoomMembersCache(db, memberships)
+        account_data_service = AccountDataService(db, account_data, self.positions, self.notifier)
+        typing, receipts = TypingService(members, self.notifier, clock), SqlReceiptStore()
         pipeline = EventPipeline(
             db, PipelineStores(rooms, events, state, memberships),
             positions=self.positions, notifier=self.notifier, members=members,
@@ -239,18 +249,28 @@ class _Wiring:
                 db, visibility, formatter, self.positions, events=events, state=state, rooms=rooms
             ),
             "aliases": AliasService(db, rooms, state, visibility, clock, self.config.server_name),
-            "account_data": AccountDataService(db, account_data, self.positions, self.notifier),
+            "account_data": account_data_service,
             "sync": SyncService(
                 db,
                 sections,
                 self.positions,
                 self.notifier,
-                events=events,
-                memberships=memberships,
-                account_data=account_data,
+                stores=SyncStores(events, memberships, account_data),
                 encryption=EncryptionStreams(
                     encryption["keys"], encryption["to_device"], encryption["device_lists"]
                 ),
+                ephemeral=EphemeralStreams(db, typing, receipts),
+            ),
+            "typing": typing,
+            "receipts": ReceiptService(
+                db,
+                ReceiptStores(receipts, events),
+                visibility=visibility,
+                account_data=account_data_service,
+                members=members,
+                positions=self.positions,
+                notifier=self.notifier,
+                clock=clock,
             ),
         }
 

@@ -18,6 +18,8 @@ from bastion.services.e2ee.device_lists import DeviceListService
 from bastion.services.e2ee.key_backup import KeyBackupService
 from bastion.services.e2ee.keys import KeysService
 from bastion.services.e2ee.to_device import ToDeviceService
+from bastion.services.ephemeral.receipts import ReceiptService
+from bastion.services.ephemeral.typing import TypingService
 from bastion.services.login import LoginService
 from bastion.services.media.service import MediaService
 from bastion.services.media.thumbnails import ThumbnailService
@@ -62,6 +64,8 @@ class Services:
     sync: SyncService
     media: MediaService
     thumbnails: ThumbnailService
+    typing: TypingService
+    receipts: ReceiptService
     keys: KeysService
     cross_signing: CrossSigningService
     to_device: ToDeviceService

@@ -15,6 +15,7 @@ from bastion.api.client import (
     account_data,
     devices,
     directory,
+    ephemeral,
     key_backup,
     keys,
     login,
@@ -42,6 +43,7 @@ _CLIENT_AREAS: list[list[Route]] = [
     sync.ROUTES,
     account_data.ROUTES,
     keys.ROUTES,
+    ephemeral.ROUTES,
     key_backup.ROUTES,
 ]
 _V1_AREAS: list[list[Route]] = [register.V1_ROUTES, room_events.V1_ROUTES, media.V1_ROUTES]

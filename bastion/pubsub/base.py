@@ -14,8 +14,15 @@ class Notifier(Protocol):
         """Stream `position` concerns these users; wake their waiting syncs."""
         ...
 
-    async def wait(self, user_id: str, after: int, timeout_s: float) -> bool:
-        """Return once something after `after` concerns `user_id`, or the timeout passes.
+    def notify_ephemeral(self, serial: int, user_ids: Iterable[str]) -> None:
+        """Something not persisted (typing) changed at `serial`; wake these users' syncs."""
+        ...
+
+    async def wait(
+        self, user_id: str, after: int, timeout_s: float, *, after_ephemeral: int | None = None
+    ) -> bool:
+        """Return once something after `after` (or, for ephemeral changes, after
+        `after_ephemeral`) concerns `user_id`, or the timeout passes.
 
         Returns True if woken, False on timeout.
         """

@@ -16,18 +16,29 @@ class MemoryNotifier:
 
     def __init__(self) -> None:
         self._last_position: dict[str, int] = {}
+        self._last_ephemeral: dict[str, int] = {}
         self._waiters: dict[str, set[asyncio.Future[None]]] = {}
 
     def notify(self, position: int, user_ids: Iterable[str]) -> None:
+        self._record(self._last_position, position, user_ids)
+
+    def notify_ephemeral(self, serial: int, user_ids: Iterable[str]) -> None:
+        self._record(self._last_ephemeral, serial, user_ids)
+
+    def _record(self, last: dict[str, int], value: int, user_ids: Iterable[str]) -> None:
         for user_id in user_ids:
-            if self._last_position.get(user_id, 0) < position:
-                self._last_position[user_id] = position
+            if last.get(user_id, 0) < value:
+                last[user_id] = value
             for future in self._waiters.pop(user_id, ()):
                 if not future.done():
                     future.set_result(None)
 
-    async def wait(self, user_id: str, after: int, timeout_s: float) -> bool:
+    async def wait(
+        self, user_id: str, after: int, timeout_s: float, *, after_ephemeral: int | None = None
+    ) -> bool:
         if self._last_position.get(user_id, 0) > after:
+            return True
+        if after_ephemeral is not None and self._last_ephemeral.get(user_id, 0) > after_ephemeral:
             return True
         if timeout_s <= 0:
             return False

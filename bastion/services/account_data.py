@@ -59,6 +59,12 @@ class AccountDataService:
         check_json_values(content)
         if len(msgspec.json.encode(content)) > MAX_ACCOUNT_DATA_BYTES:
             raise MatrixError(413, Errcode.TOO_LARGE, "account data is too large")
+        await self.put_server_managed(user_id, room_id, data_type, content)
+
+    async def put_server_managed(
+        self, user_id: str, room_id: str, data_type: str, content: dict[str, Any]
+    ) -> None:
+        """Write without the client-facing checks (m.fully_read from read markers)."""
         with self._positions.allocate() as [position]:
             async with self._db.transaction() as t:
                 await self._store.put(t, user_id, room_id, data_type, content, position)

@@ -15,6 +15,7 @@ from bastion.errors import Errcode, MatrixError
 
 _TOKEN = re.compile(r"s(\d{1,18})(?:_[0-9a-z_]*)?")
 _TO_DEVICE_PART = re.compile(r"_t(\d{1,18})")
+_TYPING_PART = re.compile(r"_k(\d{1,18})")
 
 
 def format_token(position: int) -> str:
@@ -22,17 +23,21 @@ def format_token(position: int) -> str:
     return f"s{max(0, position)}"
 
 
-def format_sync_token(position: int, to_device: int) -> str:
-    """A /sync token; the to-device part is written only when it lags the stream position."""
+def format_sync_token(position: int, to_device: int, typing: int = 0) -> str:
+    """A /sync token: the to-device part only when it lags the stream position, the typing
+    serial only once there is one."""
     token = format_token(position)
-    return token if to_device >= position else f"{token}_t{to_device}"
+    if to_device < position:
+        token += f"_t{to_device}"
+    return f"{token}_k{typing}" if typing else token
 
 
-def parse_sync_token(raw: str) -> tuple[int, int]:
-    """(stream position, to-device position) of a /sync `since` token."""
+def parse_sync_token(raw: str) -> tuple[int, int, int]:
+    """(stream position, to-device position, typing serial) of a /sync `since` token."""
     position = parse_token(raw, name="since")
     to_device = _TO_DEVICE_PART.search(raw)
-    return position, int(to_device[1]) if to_device else position
+    typing = _TYPING_PART.search(raw)
+    return position, int(to_device[1]) if to_device else position, int(typing[1]) if typing else 0
 
 
 def parse_token(raw: str, *, name: str = "token") -> int:

@@ -142,3 +142,15 @@ class BackupSession(msgspec.Struct, frozen=True):
     forwarded_count: int
     is_verified: bool
     session_data: dict[str, Any]
+
+
+class ReceiptRecord(msgspec.Struct, frozen=True):
+    """A user's newest receipt of one type (and thread) in a room."""
+
+    room_id: str
+    receipt_type: str
+    user_id: str
+    thread_id: str
+    event_id: str
+    ts: int
+    stream_id: int

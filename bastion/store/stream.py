@@ -25,6 +25,7 @@ _STREAM_TABLES = (
     ("device_list_changes", "stream_id"),
     ("to_device_messages", "stream_id"),
     ("stream_high_water", "position"),
+    ("receipts", "stream_id"),
 )
 
 

@@ -19,6 +19,7 @@ class SyncRequest(msgspec.Struct, frozen=True):
 
     since: int | None
     since_to_device: int | None
+    since_typing: int | None
     timeout_ms: int
     filter: FilterDefinition
     full_state: bool
@@ -29,8 +30,8 @@ async def parse_sync_request(
     requester: Requester, params: dict[str, str], account_data: AccountDataService
 ) -> SyncRequest:
     """Validate the query string of `GET /sync`."""
-    since, since_to_device = (
-        parse_sync_token(params["since"]) if params.get("since") else (None, None)
+    since, since_to_device, since_typing = (
+        parse_sync_token(params["since"]) if params.get("since") else (None, None, None)
     )
     try:
         timeout_ms = int(params.get("timeout", "0"))
@@ -47,6 +48,7 @@ async def parse_sync_request(
     return SyncRequest(
         since=since,
         since_to_device=since_to_device,
+        since_typing=since_typing,
         timeout_ms=max(0, min(timeout_ms, MAX_TIMEOUT_MS)),
         filter=await _resolve_filter(requester, params.get("filter"), account_data),
         full_state=full_state == "true",

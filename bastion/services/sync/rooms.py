@@ -91,7 +91,9 @@ class RoomSections:
         }
         return section, visible
 
-    async def joined(self, window: RoomWindow, account_data: list[JsonObject]) -> JsonObject:
+    async def joined(
+        self, window: RoomWindow, account_data: list[JsonObject], ephemeral: list[JsonObject]
+    ) -> JsonObject:
         """The `rooms.join[room_id]` object."""
         room_id = window.membership.room_id
         timeline, visible = await self.timeline_section(window)
@@ -106,7 +108,7 @@ class RoomSections:
             "timeline": timeline,
             "state": {"events": await self._formatter.format(state, window.requester)},
             "account_data": {"events": account_data},
-            "ephemeral": {"events": []},
+            "ephemeral": {"events": ephemeral},
             "summary": await self._summary(window.requester.user_id, room_id),
             "unread_notifications": {},
         }

@@ -25,16 +25,80 @@ from bastion.services.auth import Requester
 from bastion.services.e2ee.device_lists import DeviceListService
 from bastion.services.e2ee.keys import KeysService
 from bastion.services.e2ee.to_device import ToDeviceService
+from bastion.services.ephemeral.receipts import receipt_events
+from bastion.services.ephemeral.typing import TypingService
 from bastion.services.stream_token import format_sync_token
 from bastion.services.sync.request import SyncRequest
 from bastion.services.sync.rooms import RoomSections, RoomWindow, Timeline
 from bastion.store.database import Database
-from bastion.store.protocols import AccountDataStore, EventStore, MembershipStore
+from bastion.store.protocols import AccountDataStore, EventStore, MembershipStore, ReceiptStore
 from bastion.store.records import AccountDataRecord, MembershipRecord
 from bastion.store.stream import StreamPositions
 
 JsonObject = dict[str, Any]
 DEFAULT_TIMELINE_LIMIT = 10
+
+
+@dataclass(frozen=True, slots=True)
+class SyncStores:
+    """The stores /sync reads."""
+
+    events: EventStore
+    memberships: MembershipStore
+    account_data: AccountDataStore
+
+
+@dataclass(slots=True)
+class RoomExtras:
+    """Per-room account data and ephemeral events for this response, by room."""
+
+    account_data: dict[str, list[JsonObject]]
+    ephemeral: dict[str, list[JsonObject]]
+    typing_serial: int = 0
+
+    def rooms(self) -> set[str]:
+        return set(self.account_data) | set(self.ephemeral)
+
+
+@dataclass(frozen=True, slots=True)
+class EphemeralStreams:
+    """Typing and receipts, the ephemeral section of joined rooms."""
+
+    db: Database
+    typing: TypingService
+    receipts: ReceiptStore
+
+    async def fill(
+        self,
+        extras: RoomExtras,
+        request: SyncRequest,
+        joined_ids: list[str] | None,
+        *,
+        since: tuple[int, int] | None,
+        viewer: str,
+    ) -> None:
+        """Typing for rooms whose typers changed, receipts new since the token (all of the
+        joined rooms' receipts on an initial sync)."""
+        wanted = request.filter.room.ephemeral
+        extras.typing_serial = self.typing.serial
+        typing_since = request.since_typing if since is not None else None
+        rooms = self.typing.rooms_changed_since(typing_since)
+        if joined_ids is not None:
+            rooms &= set(joined_ids)
+        if type_and_sender_match(wanted, "m.typing", None):
+            for room_id in rooms:
+                event = {"type": "m.typing", "content": {"user_ids": self.typing.typers(room_id)}}
+                extras.ephemeral.setdefault(room_id, []).append(event)
+        if not type_and_sender_match(wanted, "m.receipt", None):
+            return
+        if since is None:
+            receipts = await self.receipts.receipts_in_rooms(self.db, joined_ids or [])
+        else:
+            receipts = await self.receipts.receipts_changed(
+                self.db, viewer, after=since[0], upto=since[1]
+            )
+        for room_id, event in receipt_events(receipts, viewer).items():
+            extras.ephemeral.setdefault(room_id, []).append(event)
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,19 +120,19 @@ class SyncService:
         positions: StreamPositions,
         notifier: Notifier,
         *,
-        events: EventStore,
-        memberships: MembershipStore,
-        account_data: AccountDataStore,
+        stores: SyncStores,
         encryption: EncryptionStreams,
+        ephemeral: EphemeralStreams,
     ) -> None:
         self._encryption = encryption
+        self._ephemeral = ephemeral
         self._db = db
         self._sections = sections
         self._positions = positions
         self._notifier = notifier
-        self._events = events
-        self._memberships = memberships
-        self._account_data = account_data
+        self._events = stores.events
+        self._memberships = stores.memberships
+        self._account_data = stores.account_data
 
     async def sync(self, requester: Requester, request: SyncRequest) -> JsonObject:
         """The response; an incremental sync with nothing new waits up to the timeout."""
@@ -76,11 +140,15 @@ class SyncService:
         deadline = loop.time() + request.timeout_ms / 1000
         while True:
             upto = self._positions.persisted_upto()
+            typing_seen = self._ephemeral.typing.serial
             response, changed = await self._build(requester, request, upto)
             if request.since is None or request.full_state or changed:
                 return response
             remaining = deadline - loop.time()
-            if remaining <= 0 or not await self._notifier.wait(requester.user_id, upto, remaining):
+            woken = await self._notifier.wait(
+                requester.user_id, upto, remaining, after_ephemeral=typing_seen
+            )
+            if remaining <= 0 or not woken:
                 return response
 
     async def _build(
@@ -90,11 +158,14 @@ class SyncService:
         records = await self._account_data.changed_after(
             self._db, requester.user_id, after=since or 0, upto=upto
         )
-        room_data = _room_account_data(records, request.filter)
+        extras = RoomExtras(_room_account_data(records, request.filter), {})
         if since is None or request.full_state:
-            rooms = await self._full(requester, request, upto, room_data)
+            rooms = await self._full(requester, request, upto, extras)
         else:
-            rooms = await self._incremental(requester, request, since, upto, room_data)
+            await self._ephemeral.fill(
+                extras, request, None, since=(since, upto), viewer=requester.user_id
+            )
+            rooms = await self._incremental(requester, request, since, upto, extras)
         global_data = [
             {"type": r.type, "content": r.content}
             for r in records
@@ -102,7 +173,7 @@ class SyncService:
         ]
         encryption, reached, device_news = await self._encryption_sections(requester, request, upto)
         response: JsonObject = {
-            "next_batch": format_sync_token(upto, reached),
+            "next_batch": format_sync_token(upto, reached, extras.typing_serial),
             "rooms": rooms,
             "account_data": {"events": global_data},
             "presence": {"events": []},
@@ -139,7 +210,7 @@ class SyncService:
         requester: Requester,
         request: SyncRequest,
         upto: int,
-        room_data: dict[str, list[JsonObject]],
+        extras: RoomExtras,
     ) -> JsonObject:
         kinds = ["join", "invite", "knock"]
         if request.filter.room.include_leave:
@@ -151,7 +222,11 @@ class SyncService:
             )
             seen = {r.room_id for r in records}
             records += [r for r in changed if r.room_id not in seen and not r.forgotten]
-        return await self._sections_for(requester, request, records, {}, upto, room_data)
+        joined_ids = [r.room_id for r in records if r.membership == "join"]
+        await self._ephemeral.fill(
+            extras, request, joined_ids, since=None, viewer=requester.user_id
+        )
+        return await self._sections_for(requester, request, records, {}, upto, extras)
 
     async def _incremental(
         self,
@@ -159,7 +234,7 @@ class SyncService:
         request: SyncRequest,
         since: int,
         upto: int,
-        room_data: dict[str, list[JsonObject]],
+        extras: RoomExtras,
     ) -> JsonObject:
         user_id = requester.user_id
         changed = await self._memberships.changed_after(self._db, user_id, after=since, upto=upto)
@@ -171,7 +246,7 @@ class SyncService:
             by_room.setdefault(
                 room_id, MembershipRecord(user_id, room_id, "join", "", joined_at, False)
             )
-        for room_id in room_data:
+        for room_id in extras.rooms():
             if room_id not in by_room:
                 record = await self._memberships.get_membership(self._db, user_id, room_id)
                 if record is not None and record.membership == "join":
@@ -190,7 +265,7 @@ class SyncService:
         for event in recent:
             timelines.setdefault(event.room_id, []).append(event)
         return await self._sections_for(
-            requester, request, list(by_room.values()), timelines, upto, room_data
+            requester, request, list(by_room.values()), timelines, upto, extras
         )
 
     async def _sections_for(
@@ -200,7 +275,7 @@ class SyncService:
         records: list[MembershipRecord],
         timelines: dict[str, list[StoredEvent]],
         upto: int,
-        room_data: dict[str, list[JsonObject]],
+        extras: RoomExtras,
     ) -> JsonObject:
         rooms: JsonObject = {"join": {}, "invite": {}, "leave": {}, "knock": {}}
         room_filter = request.filter.room
@@ -216,7 +291,9 @@ class SyncService:
             window = await self._window(requester, request, record, timelines, upto)
             if record.membership == "join":
                 rooms["join"][record.room_id] = await self._sections.joined(
-                    window, room_data.get(record.room_id, [])
+                    window,
+                    extras.account_data.get(record.room_id, []),
+                    extras.ephemeral.get(record.room_id, []),
                 )
             else:
                 rooms["leave"][record.room_id] = await self._sections.left(window)

@@ -1,0 +1,1 @@
+"""What /sync carries beside the timeline: typing notifications and read receipts."""

@@ -1,0 +1,133 @@
+"""Read receipts and read markers (spec: client-server-api#receipts, #fully-read-markers).
+
+`m.read` receipts are shared with the room; `m.read.private` ones reach only their owner.
+`m.fully_read` is the read marker, kept as room account data. Each receipt takes a stream
+position and wakes the room's members (or only its owner, when private).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from bastion.clock import Clock
+from bastion.errors import Errcode, MatrixError
+from bastion.pubsub.base import Notifier
+from bastion.services.account_data import AccountDataService
+from bastion.services.auth import Requester
+from bastion.services.rooms.members_cache import RoomMembersCache
+from bastion.services.visibility import VisibilityService
+from bastion.store.database import Database
+from bastion.store.protocols import EventStore, ReceiptStore
+from bastion.store.records import ReceiptRecord
+from bastion.store.stream import StreamPositions
+
+RECEIPT_TYPES = ("m.read", "m.read.private")
+FULLY_READ = "m.fully_read"
+JsonObject = dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class ReceiptStores:
+    """Where receipts go, and where the events they point at are."""
+
+    receipts: ReceiptStore
+    events: EventStore
+
+
+class ReceiptService:
+    """Stores receipts and builds the m.receipt events /sync carries."""
+
+    def __init__(
+        self,
+        db: Database,
+        stores: ReceiptStores,
+        *,
+        visibility: VisibilityService,
+        account_data: AccountDataService,
+        members: RoomMembersCache,
+        positions: StreamPositions,
+        notifier: Notifier,
+        clock: Clock,
+    ) -> None:
+        self._db = db
+        self._store = stores.receipts
+        self._events = stores.events
+        self._visibility = visibility
+        self._account_data = account_data
+        self._members = members
+        self._positions = positions
+        self._notifier = notifier
+        self._clock = clock
+
+    async def send_receipt(
+        self,
+        requester: Requester,
+        room_id: str,
+        receipt_type: str,
+        event_id: str,
+        thread_id: str | None,
+    ) -> None:
+        """`POST /rooms/{roomId}/receipt/{receiptType}/{eventId}`."""
+        if receipt_type == FULLY_READ:
+            await self._set_fully_read(requester, room_id, event_id)
+            return
+        if receipt_type not in RECEIPT_TYPES:
+            raise MatrixError(400, Errcode.INVALID_PARAM, f"unknown receipt type {receipt_type!r}")
+        await self._require_readable_event(requester, room_id, event_id)
+        with self._positions.allocate() as [position]:
+            receipt = ReceiptRecord(
+                room_id,
+                receipt_type,
+                requester.user_id,
+                thread_id or "",
+                event_id,
+                self._clock.now_ms(),
+                position,
+            )
+            async with self._db.transaction() as t:
+                await self._store.put_receipt(t, receipt)
+        watchers = (
+            {requester.user_id}
+            if receipt_type == "m.read.private"
+            else await self._members.joined(room_id)
+        )
+        self._notifier.notify(position, watchers)
+
+    async def set_read_markers(self, requester: Requester, room_id: str, body: JsonObject) -> None:
+        """`POST /rooms/{roomId}/read_markers`."""
+        for key in (FULLY_READ, *RECEIPT_TYPES):
+            event_id = body.get(key)
+            if event_id is None:
+                continue
+            if not isinstance(event_id, str):
+                raise MatrixError(400, Errcode.BAD_JSON, f"{key} must be an event ID")
+            await self.send_receipt(requester, room_id, key, event_id, None)
+
+    async def _set_fully_read(self, requester: Requester, room_id: str, event_id: str) -> None:
+        await self._require_readable_event(requester, room_id, event_id)
+        await self._account_data.put_server_managed(
+            requester.user_id, room_id, FULLY_READ, {"event_id": event_id}
+        )
+
+    async def _require_readable_event(
+        self, requester: Requester, room_id: str, event_id: str
+    ) -> None:
+        if requester.user_id not in await self._members.joined(room_id):
+            raise MatrixError(403, Errcode.FORBIDDEN, "you are not in this room")
+        event = await self._events.get_event(self._db, event_id)
+        await self._visibility.require_visible(requester.user_id, event, room_id)
+
+
+def receipt_events(receipts: list[ReceiptRecord], viewer: str) -> dict[str, JsonObject]:
+    """room_id -> the m.receipt event a viewer may see (private receipts only their own)."""
+    by_room: dict[str, JsonObject] = {}
+    for r in receipts:
+        if r.receipt_type == "m.read.private" and r.user_id != viewer:
+            continue
+        entry: JsonObject = {"ts": r.ts}
+        if r.thread_id:
+            entry["thread_id"] = r.thread_id
+        content = by_room.setdefault(r.room_id, {"type": "m.receipt", "content": {}})["content"]
+        content.setdefault(r.event_id, {}).setdefault(r.receipt_type, {})[r.user_id] = entry
+    return by_room
