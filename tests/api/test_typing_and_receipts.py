@@ -114,7 +114,9 @@ async def test_read_markers(hs: Homeserver) -> None:
 
 async def test_typing_times_out_and_members_are_told(hs: Homeserver) -> None:
     alice, bob, _carol, room_id = await two_in_a_room(hs)
-    await alice.put(f"/rooms/{room_id}/typing/{alice.user_id}", json={"typing": True, "timeout": 100})
+    await alice.put(
+        f"/rooms/{room_id}/typing/{alice.user_id}", json={"typing": True, "timeout": 100}
+    )
     typing = await bob.sync()
     assert ephemeral(typing, room_id, "m.typing")[0]["content"]["user_ids"] == [alice.user_id]
     after = await asyncio.wait_for(bob.sync(since=typing["next_batch"], timeout=10000), timeout=10)
