@@ -53,6 +53,10 @@ from bastion.services.passwords import Passwords
 from bastion.services.profile import ProfileService
 from bastion.services.ratelimit import RateLimiter
 from bastion.services.registration import RegistrationService
+from bastion.services.relations.bundles import BundledAggregations
+from bastion.services.relations.changes import RelationChangeCache
+from bastion.services.relations.reads import RelationsReader
+from bastion.services.relations.recorder import RelationRecorder
 from bastion.services.rooms.aliases import AliasService
 from bastion.services.rooms.create import RoomCreator
 from bastion.services.rooms.formatter import EventFormatter
@@ -61,6 +65,8 @@ from bastion.services.rooms.membership import MembershipService
 from bastion.services.rooms.messages import MessageService
 from bastion.services.rooms.pipeline import EventPipeline, PipelineStores
 from bastion.services.rooms.reads import RoomReader
+from bastion.services.search.indexer import backfill_index
+from bastion.services.search.service import SearchService, SearchStores
 from bastion.services.sync.rooms import RoomSections
 from bastion.services.sync.service import (
     EncryptionStreams,
@@ -82,7 +88,9 @@ from bastion.store.sql.memberships import SqlMembershipStore
 from bastion.store.sql.profiles import SqlProfileStore
 from bastion.store.sql.receipts import SqlReceiptStore
 from bastion.store.sql.registration_tokens import SqlRegistrationTokenStore
+from bastion.store.sql.relations import SqlRelationStore
 from bastion.store.sql.rooms import SqlRoomStore
+from bastion.store.sql.search import search_store_for
 from bastion.store.sql.state import SqlStateStore
 from bastion.store.sql.to_device import SqlToDeviceStore
 from bastion.store.sql.uia_sessions import SqlUiaSessionStore
@@ -114,6 +122,7 @@ class Runtime:
         )
         try:
             await migrate(db, clock.now_ms())
+            await backfill_index(db, search_store_for(db.dialect))
             positions = await StreamPositions.load(db)
         except BaseException:
             await db.close()
@@ -228,16 +237,23 @@ class _Wiring:
         members = RoomMembersCache(db, memberships)
         account_data_service = AccountDataService(db, account_data, self.positions, self.notifier)
         typing, receipts = TypingService(members, self.notifier, clock), SqlReceiptStore()
+        relations = SqlRelationStore()
+        search = search_store_for(db.dialect)
+        relation_changes = RelationChangeCache(floor=self.positions.persisted_upto())
         pipeline = EventPipeline(
-            db, PipelineStores(rooms, events, state, memberships),
+            db, PipelineStores(rooms, events, state, memberships, search),
             positions=self.positions, notifier=self.notifier, members=members,
             clock=clock, identity=self.identity,
+            relations=RelationRecorder(relations, relation_changes),
         )  # fmt: skip
         creator = RoomCreator(
             db, pipeline, self.positions, rooms=rooms, users=users, profiles=profile, clock=clock
         )
         visibility = VisibilityService(db, events, memberships)
-        formatter = EventFormatter(db, events, rooms, clock)
+        formatter = EventFormatter(
+            db, events, rooms, clock,
+            bundles=BundledAggregations(db, relations, visibility, memberships, relation_changes),
+        )  # fmt: skip
         sections = RoomSections(db, visibility, formatter, members, events=events, state=state)
         return {
             "rooms": creator,
@@ -249,6 +265,22 @@ class _Wiring:
                 db, visibility, formatter, self.positions, events=events, state=state, rooms=rooms
             ),
             "aliases": AliasService(db, rooms, state, visibility, clock, self.config.server_name),
+            "search": SearchService(
+                db,
+                SearchStores(search, events, state, memberships),
+                visibility,
+                formatter,
+                self.positions,
+            ),
+            "relations": RelationsReader(
+                db,
+                visibility,
+                formatter,
+                self.positions,
+                relations=relations,
+                events=events,
+                memberships=memberships,
+            ),
             "account_data": account_data_service,
             "sync": SyncService(
                 db,

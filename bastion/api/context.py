@@ -25,11 +25,13 @@ from bastion.services.media.service import MediaService
 from bastion.services.media.thumbnails import ThumbnailService
 from bastion.services.profile import ProfileService
 from bastion.services.registration import RegistrationService
+from bastion.services.relations.reads import RelationsReader
 from bastion.services.rooms.aliases import AliasService
 from bastion.services.rooms.create import RoomCreator
 from bastion.services.rooms.membership import MembershipService
 from bastion.services.rooms.messages import MessageService
 from bastion.services.rooms.reads import RoomReader
+from bastion.services.search.service import SearchService
 from bastion.services.sync.service import SyncService
 from bastion.services.uia import UiaService
 
@@ -60,10 +62,12 @@ class Services:
     messages: MessageService
     reader: RoomReader
     aliases: AliasService
+    search: SearchService
     account_data: AccountDataService
     sync: SyncService
     media: MediaService
     thumbnails: ThumbnailService
+    relations: RelationsReader
     typing: TypingService
     receipts: ReceiptService
     keys: KeysService

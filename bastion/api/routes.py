@@ -21,8 +21,10 @@ from bastion.api.client import (
     login,
     profile,
     register,
+    relations,
     room_events,
     rooms,
+    search,
     sync,
     versions,
 )
@@ -39,6 +41,7 @@ _CLIENT_AREAS: list[list[Route]] = [
     profile.ROUTES,
     rooms.ROUTES,
     room_events.ROUTES,
+    search.ROUTES,
     directory.ROUTES,
     sync.ROUTES,
     account_data.ROUTES,
@@ -46,7 +49,12 @@ _CLIENT_AREAS: list[list[Route]] = [
     ephemeral.ROUTES,
     key_backup.ROUTES,
 ]
-_V1_AREAS: list[list[Route]] = [register.V1_ROUTES, room_events.V1_ROUTES, media.V1_ROUTES]
+_V1_AREAS: list[list[Route]] = [
+    register.V1_ROUTES,
+    room_events.V1_ROUTES,
+    media.V1_ROUTES,
+    relations.V1_ROUTES,
+]
 
 
 def _prefixed(prefix: str, routes: list[Route]) -> list[BaseRoute]:

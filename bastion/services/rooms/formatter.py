@@ -1,7 +1,8 @@
 """Turns stored events into what a client receives, for every read path.
 
 Looks up each room's version (needed by the redaction algorithm; immutable, so cached) and the
-redaction events of redacted events (for `unsigned.redacted_because`), in batches.
+redaction events of redacted events (for `unsigned.redacted_because`), in batches; bundled
+aggregations (`unsigned["m.relations"]`) come from services/relations/bundles.py, per page.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from bastion.clock import Clock
 from bastion.events.model import StoredEvent
 from bastion.events.serialize import client_event
 from bastion.services.auth import Requester
+from bastion.services.relations.bundles import BundledAggregations
 from bastion.store.database import Database
 from bastion.store.protocols import EventStore, RoomStore
 
@@ -22,11 +24,20 @@ JsonObject = dict[str, Any]
 class EventFormatter:
     """Client-format serialisation with redactions applied."""
 
-    def __init__(self, db: Database, events: EventStore, rooms: RoomStore, clock: Clock) -> None:
+    def __init__(
+        self,
+        db: Database,
+        events: EventStore,
+        rooms: RoomStore,
+        clock: Clock,
+        *,
+        bundles: BundledAggregations,
+    ) -> None:
         self._db = db
         self._events = events
         self._rooms = rooms
         self._clock = clock
+        self._bundles = bundles
         self._versions: dict[str, str] = {}
 
     async def room_version(self, room_id: str) -> str:
@@ -39,6 +50,14 @@ class EventFormatter:
         return version
 
     async def format(
+        self, events: Sequence[StoredEvent], requester: Requester | None
+    ) -> list[JsonObject]:
+        """Client events, in the given order, with their bundled aggregations."""
+        out = await self._serialise(events, requester)
+        await self._bundles.attach(events, out, requester, self._serialise)
+        return out
+
+    async def _serialise(
         self, events: Sequence[StoredEvent], requester: Requester | None
     ) -> list[JsonObject]:
         """Client events, in the given order."""

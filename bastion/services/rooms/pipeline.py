@@ -30,9 +30,18 @@ from bastion.events.canonical import canonical_json, check_json_values
 from bastion.events.model import StoredEvent
 from bastion.events.types import EventType
 from bastion.pubsub.base import Notifier
+from bastion.services.relations.recorder import RelationRecorder
 from bastion.services.rooms.members_cache import RoomMembersCache
+from bastion.services.search.indexer import search_entry
 from bastion.store.database import Database, Queryable
-from bastion.store.protocols import EventStore, MembershipStore, RoomStore, StateKey, StateStore
+from bastion.store.protocols import (
+    EventStore,
+    MembershipStore,
+    RoomStore,
+    SearchStore,
+    StateKey,
+    StateStore,
+)
 from bastion.store.records import NewEvent, RoomRecord
 from bastion.store.stream import StreamPositions
 
@@ -61,6 +70,7 @@ class PipelineStores:
     events: EventStore
     state: StateStore
     memberships: MembershipStore
+    search: SearchStore
 
 
 class EventPipeline:
@@ -76,6 +86,7 @@ class EventPipeline:
         members: RoomMembersCache,
         clock: Clock,
         identity: ServerIdentity,
+        relations: RelationRecorder,
     ) -> None:
         self._db = db
         self._stores = stores
@@ -84,6 +95,7 @@ class EventPipeline:
         self._members = members
         self._clock = clock
         self._identity = identity
+        self._relations = relations
 
     @property
     def server_name(self) -> str:
@@ -136,6 +148,7 @@ class EventPipeline:
             wanted.append((draft.type, draft.state_key))
         current = await self._stores.state.current_events(t, room_id, list(dict.fromkeys(wanted)))
         _authorise(draft, current, room)
+        await self._relations.check(t, draft)  # e.g. a duplicate reaction: refused, not stored
         placement = Placement(
             room_id=room_id,
             room_version=room.room_version,
@@ -214,10 +227,14 @@ class EventPipeline:
             raise MatrixError(413, Errcode.TOO_LARGE, f"event is larger than {MAX_PDU_BYTES} bytes")
         state_value = _state_value(event)
         await self._stores.events.insert_event(t, NewEvent(event, pdu_json.decode(), state_value))
+        await self._relations.record(t, event)  # m.relates_to rows, or a redacted child's removal
+        if (entry := search_entry(event)) is not None:
+            await self._stores.search.insert_entries(t, [entry])
         redacts = event.content.get("redacts") if event.type == EventType.REDACTION else None
         if isinstance(redacts, str):
             # Callers check the redact power level first; see MessageService.redact.
             await self._stores.events.set_redacted_by(t, redacts, event.event_id)
+            await self._stores.search.delete_event(t, redacts)
         if event.state_key is None:
             return
         key = (event.type, event.state_key)

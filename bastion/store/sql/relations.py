@@ -61,7 +61,7 @@ def _relation_from_row(row: Row) -> RelationRecord:
 
 def _level_filter(query: ChildrenQuery) -> tuple[str, list[object]]:
     """The `rel_type` / `type` conditions applied at every level of the walk."""
-    sql, args = " AND r.room_id = ?", [query.room_id]
+    sql, args = " AND r.room_id = ?", list[object]([query.room_id])
     if query.rel_type is not None:
         sql += " AND r.rel_type = ?"
         args.append(query.rel_type)

@@ -1,0 +1,274 @@
+"""Server-side search over room events (spec: client-server-api#server-side-search).
+
+What a searcher may find is decided in two steps:
+1. Scope: the rooms they are or were joined to (memberships join, leave and ban; forgotten rooms
+   excluded), narrowed by the filter's rooms, each up to the searcher's leave when they left
+   (`VisibilityService.room_access`). The scope keeps the index query small; it is not the
+   security check.
+2. The check: every candidate the index returns passes `VisibilityService.filter_events` before
+   it is counted, returned, or lends a word to the highlights. Context events pass it too.
+   So nothing after leaving, and nothing before joining a room whose history is `joined`.
+
+The index answers in windows of WINDOW candidates from the cursor (best rank or newest first);
+a page is the first `limit` visible ones. `count` is the number of visible results on earlier
+pages plus in this window: exact whenever the remaining matches fit in one window, otherwise a
+lower bound (the spec allows an estimate, and an estimate must not count what is hidden).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bastion.errors import MatrixError
+from bastion.events.filters import RoomEventFilter, effective_limit, event_matches, room_allowed
+from bastion.events.model import StoredEvent
+from bastion.events.types import EventType, Membership
+from bastion.services.auth import Requester
+from bastion.services.rooms.formatter import EventFormatter
+from bastion.services.search.indexer import SEARCH_KEYS, searchable_text
+from bastion.services.search.query import highlights, parse_query
+from bastion.services.search.request import (
+    Cursor,
+    EventContextSpec,
+    GroupValue,
+    JsonObject,
+    ResultCategories,
+    ResultContext,
+    RoomEventsCriteria,
+    RoomEventsResults,
+    SearchResponse,
+    SearchResult,
+    parse_cursor,
+)
+from bastion.services.stream_token import format_token
+from bastion.services.visibility import RoomAccess, VisibilityService
+from bastion.store.database import Database
+from bastion.store.protocols import (
+    EventStore,
+    MembershipStore,
+    SearchHit,
+    SearchQuery,
+    SearchScope,
+    SearchStore,
+    StateStore,
+)
+from bastion.store.stream import StreamPositions
+
+WINDOW = 500
+MAX_PAGE = 100
+MAX_CONTEXT = 50
+_SEARCHED_MEMBERSHIPS = (Membership.JOIN.value, Membership.LEAVE.value, Membership.BAN.value)
+
+
+@dataclass(frozen=True, slots=True)
+class SearchStores:
+    """The stores search reads."""
+
+    search: SearchStore
+    events: EventStore
+    state: StateStore
+    memberships: MembershipStore
+
+
+class SearchService:
+    """`POST /search`, category `room_events`."""
+
+    def __init__(
+        self,
+        db: Database,
+        stores: SearchStores,
+        visibility: VisibilityService,
+        formatter: EventFormatter,
+        positions: StreamPositions,
+    ) -> None:
+        self._db = db
+        self._stores = stores
+        self._visibility = visibility
+        self._formatter = formatter
+        self._positions = positions
+
+    async def search(
+        self, requester: Requester, criteria: RoomEventsCriteria, *, next_batch: str | None
+    ) -> SearchResponse:
+        """One page of the events matching `criteria` that the requester may see."""
+        cursor = parse_cursor(next_batch, by_rank=criteria.order_by == "rank")
+        phrases = parse_query(criteria.search_term)
+        access = await self._rooms(requester.user_id, criteria.filter) if phrases else {}
+        keys = criteria.keys if criteria.keys is not None else list(SEARCH_KEYS.values())
+        query = SearchQuery(
+            phrases, [SearchScope(room_id, a.upto) for room_id, a in access.items()],
+            list(keys), WINDOW, by_rank=cursor.by_rank, offset=cursor.offset,
+            before=cursor.before, senders=criteria.filter.senders,
+            not_senders=criteria.filter.not_senders,
+        )  # fmt: skip
+        window = await self._stores.search.find_hits(self._db, query)
+        visible = await self._visible(requester.user_id, window, access, criteria.filter)
+        page = visible[: min(effective_limit(criteria.filter.limit, 10), MAX_PAGE)]
+        following = _next_cursor(cursor, window, visible, page)
+        texts = [text for hit in page if (text := searchable_text(hit.event)) is not None]
+        state = await self._room_state(requester, page, access) if criteria.include_state else None
+        results = RoomEventsResults(
+            results=await self._results(requester, page, access, criteria.event_context),
+            count=cursor.seen + len(visible),
+            highlights=highlights(phrases, texts),
+            next_batch=following.token() if following is not None else None,
+            groups=_groups(page, [g.key for g in criteria.groupings.group_by]),
+            state=state,
+        )
+        return SearchResponse(ResultCategories(results))
+
+    async def _rooms(self, viewer: str, f: RoomEventFilter) -> dict[str, RoomAccess]:
+        """The rooms to search, with how far the viewer may read each."""
+        records = await self._stores.memberships.rooms_of_user(
+            self._db, viewer, _SEARCHED_MEMBERSHIPS
+        )
+        access: dict[str, RoomAccess] = {}
+        for membership in records:
+            room_id = membership.room_id
+            if not room_allowed(f.rooms, f.not_rooms, room_id):
+                continue
+            if membership.membership == Membership.JOIN:
+                # What room_access answers for a joined member, without reading the row again.
+                access[room_id] = RoomAccess(membership, None)
+                continue
+            try:
+                access[room_id] = await self._visibility.room_access(viewer, room_id)
+            except MatrixError:
+                continue  # left without ever having joined (a rejected invite)
+        return access
+
+    async def _visible(
+        self,
+        viewer: str,
+        hits: list[SearchHit],
+        access: dict[str, RoomAccess],
+        f: RoomEventFilter,
+    ) -> list[SearchHit]:
+        """The hits the viewer may see and the filter keeps, in the given order."""
+        by_room: dict[str, list[StoredEvent]] = {}
+        for hit in hits:
+            if event_matches(f, hit.event):
+                by_room.setdefault(hit.event.room_id, []).append(hit.event)
+        allowed: set[str] = set()
+        for room_id, events in by_room.items():
+            membership = access[room_id].membership
+            seen = await self._visibility.filter_events(viewer, events, membership=membership)
+            allowed.update(e.event_id for e in seen)
+        return [hit for hit in hits if hit.event.event_id in allowed]
+
+    async def _results(
+        self,
+        requester: Requester,
+        page: list[SearchHit],
+        access: dict[str, RoomAccess],
+        context: EventContextSpec | None,
+    ) -> list[SearchResult]:
+        events = await self._formatter.format([hit.event for hit in page], requester)
+        results = []
+        for hit, event in zip(page, events, strict=True):
+            around = None
+            if context is not None:
+                around = await self._context(
+                    requester, hit.event, access[hit.event.room_id], context
+                )
+            results.append(SearchResult(hit.rank, event, around))
+        return results
+
+    async def _context(
+        self, requester: Requester, event: StoredEvent, access: RoomAccess, spec: EventContextSpec
+    ) -> ResultContext:
+        """The visible events around one result, as /context would give them."""
+        room_id, position = event.room_id, event.stream_ordering
+        ceiling = access.upto if access.upto is not None else self._positions.persisted_upto()
+        before_limit = max(0, min(spec.before_limit, MAX_CONTEXT))
+        after_limit = max(0, min(spec.after_limit, MAX_CONTEXT))
+        before = after = []
+        if before_limit:
+            before = await self._stores.events.room_events_between(
+                self._db, room_id, after=0, before=position, limit=before_limit, newest_first=True
+            )
+        if after_limit:
+            after = await self._stores.events.room_events_between(
+                self._db, room_id, after=position, before=ceiling + 1, limit=after_limit,
+                newest_first=False,
+            )  # fmt: skip
+        viewer, membership = requester.user_id, access.membership
+        before_visible = await self._visibility.filter_events(viewer, before, membership=membership)
+        after_visible = await self._visibility.filter_events(viewer, after, membership=membership)
+        profiles = None
+        if spec.include_profile:
+            senders = {e.sender for e in [event, *before_visible, *after_visible]}
+            profiles = await self._profiles(room_id, position, senders)
+        return ResultContext(
+            start=format_token((before[-1].stream_ordering if before else position) - 1),
+            end=format_token(after[-1].stream_ordering if after else position),
+            events_before=await self._formatter.format(before_visible, requester),
+            events_after=await self._formatter.format(after_visible, requester),
+            profile_info=profiles,
+        )
+
+    async def _profiles(
+        self, room_id: str, position: int, senders: set[str]
+    ) -> dict[str, JsonObject]:
+        """Each sender's display name and avatar in the room as they were at `position`."""
+        members = await self._stores.state.state_at(
+            self._db, room_id, position, event_type=EventType.MEMBER
+        )
+        profiles: dict[str, JsonObject] = {}
+        for member in members:
+            if member.state_key in senders:
+                content = member.content
+                profile: JsonObject = {
+                    k: content[k] for k in ("displayname", "avatar_url") if k in content
+                }
+                profiles[member.state_key] = profile
+        return profiles
+
+    async def _room_state(
+        self, requester: Requester, page: list[SearchHit], access: dict[str, RoomAccess]
+    ) -> dict[str, list[JsonObject]]:
+        """`include_state`: each result room's current state, or its state when the searcher
+        left."""
+        state: dict[str, list[JsonObject]] = {}
+        for room_id in dict.fromkeys(hit.event.room_id for hit in page):
+            upto = access[room_id].upto
+            events = (
+                await self._stores.state.current_state(self._db, room_id)
+                if upto is None
+                else await self._stores.state.state_at(self._db, room_id, upto)
+            )
+            state[room_id] = await self._formatter.format(events, requester)
+        return state
+
+
+def _next_cursor(
+    cursor: Cursor, window: list[SearchHit], visible: list[SearchHit], page: list[SearchHit]
+) -> Cursor | None:
+    """Where the next page starts, or None when there is nothing after this one."""
+    if len(visible) > len(page):
+        last = page[-1]
+        consumed = window.index(last) + 1
+    elif len(window) == WINDOW:
+        last, consumed = window[-1], len(window)
+    else:
+        return None
+    seen = cursor.seen + len(page)
+    if cursor.by_rank:
+        return Cursor(by_rank=True, offset=cursor.offset + consumed, seen=seen)
+    return Cursor(by_rank=False, before=last.event.stream_ordering, seen=seen)
+
+
+def _groups(page: list[SearchHit], keys: list[str]) -> dict[str, dict[str, GroupValue]] | None:
+    """`groups`: the page's event IDs per room or sender, ordered by first appearance."""
+    if not keys:
+        return None
+    groups: dict[str, dict[str, GroupValue]] = {}
+    for key in dict.fromkeys(keys):
+        values: dict[str, list[str]] = {}
+        for hit in page:
+            value = hit.event.room_id if key == "room_id" else hit.event.sender
+            values.setdefault(value, []).append(hit.event.event_id)
+        groups[key] = {
+            value: GroupValue(order, ids) for order, (value, ids) in enumerate(values.items(), 1)
+        }
+    return groups
