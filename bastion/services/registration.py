@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import secrets
+import string
 from typing import Any
 
 import msgspec
@@ -27,6 +28,7 @@ from bastion.store.records import RegistrationTokenRecord
 
 TOKEN_STAGE = "m.login.registration_token"
 DUMMY_STAGE = "m.login.dummy"
+_TOKEN_ALPHABET = string.ascii_letters + string.digits
 _TOKEN_GRAMMAR = re.compile(r"[A-Za-z0-9._~\-]{1,64}")
 
 
@@ -156,7 +158,9 @@ class RegistrationService:
         self, *, uses_allowed: int | None, expiry_ts: int | None, token: str | None = None
     ) -> str:
         """Make a registration token (CLI / admin)."""
-        token = token or secrets.token_urlsafe(12)
+        # Letters and digits only: a generated token must never start with "-", which the CLI
+        # (and people copying it) would take for an option. 20 characters carry 119 bits.
+        token = token or "".join(secrets.choice(_TOKEN_ALPHABET) for _ in range(20))
         if not _TOKEN_GRAMMAR.fullmatch(token):
             raise MatrixError(400, Errcode.INVALID_PARAM, f"invalid registration token {token!r}")
         if uses_allowed is not None and uses_allowed < 1:

@@ -140,3 +140,12 @@ class TestTokenRegistration:
         assert resp.status_code == 401
         assert resp.json()["flows"] == [{"stages": ["m.login.registration_token"]}]
         assert await hs.runtime.db.fetch_val("SELECT COUNT(*) FROM users") == 0
+
+
+async def test_generated_registration_tokens_are_plain_alphanumerics(hs: Homeserver) -> None:
+    """A token starting with '-' would be read as an option by the CLI."""
+    registration = hs.runtime.services.registration
+    for _ in range(200):
+        token = await registration.create_token(uses_allowed=1, expiry_ts=None)
+        assert token.isalnum()
+        assert len(token) == 20

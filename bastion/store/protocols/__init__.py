@@ -1,0 +1,70 @@
+"""The storage interfaces services depend on. Concrete SQL classes live in `store/sql/`.
+
+Every method takes the `Queryable` to run on: the Database for a single statement, or an open
+Transaction when several statements must commit together.
+"""
+
+from __future__ import annotations
+
+from bastion.store.protocols.accounts import (
+    DeviceStore,
+    ProfileStore,
+    RegistrationTokenStore,
+    UiaSessionStore,
+    UserStore,
+)
+from bastion.store.protocols.e2ee import JsonObject, KeyBackupStore, KeyStore, ToDeviceStore
+from bastion.store.protocols.media import MediaStore
+from bastion.store.protocols.relations import (
+    AggregationRow,
+    ChildrenQuery,
+    RelationRecord,
+    RelationStore,
+)
+from bastion.store.protocols.rooms import (
+    AccountDataStore,
+    EventStore,
+    MembershipStore,
+    ReceiptStore,
+    RoomStore,
+    StateKey,
+    StateStore,
+)
+from bastion.store.protocols.search import (
+    SearchEntry,
+    SearchHit,
+    SearchPhrase,
+    SearchQuery,
+    SearchScope,
+    SearchStore,
+)
+
+__all__ = [
+    "AccountDataStore",
+    "AggregationRow",
+    "ChildrenQuery",
+    "DeviceStore",
+    "EventStore",
+    "JsonObject",
+    "KeyBackupStore",
+    "KeyStore",
+    "MediaStore",
+    "MembershipStore",
+    "ProfileStore",
+    "ReceiptStore",
+    "RegistrationTokenStore",
+    "RelationRecord",
+    "RelationStore",
+    "RoomStore",
+    "SearchEntry",
+    "SearchHit",
+    "SearchPhrase",
+    "SearchQuery",
+    "SearchScope",
+    "SearchStore",
+    "StateKey",
+    "StateStore",
+    "ToDeviceStore",
+    "UiaSessionStore",
+    "UserStore",
+]
