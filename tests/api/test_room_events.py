@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from tests.api.rooms_helpers import bodies
 from tests.conftest import Homeserver
 
@@ -206,3 +208,13 @@ async def test_aliases(hs: Homeserver) -> None:
     assert errcode(await bob.delete(f"/directory/room/{alias}")) == (403, "M_FORBIDDEN")
     assert (await alice.delete(f"/directory/room/{alias}")).status_code == 200
     assert errcode(await bob.get(f"/directory/room/{alias}")) == (404, "M_NOT_FOUND")
+
+
+async def test_concurrent_sends_into_one_room_all_succeed(hs: Homeserver) -> None:
+    """Writers to one room queue instead of colliding (on PostgreSQL they used to give up)."""
+    alice = await hs.register_user("alice")
+    room_id = await alice.create_room()
+    sent = await asyncio.gather(*(alice.send_text(room_id, f"c{i}") for i in range(40)))
+    assert len(set(sent)) == 40
+    chunk = (await alice.get(f"/rooms/{room_id}/messages", params={"limit": "50"})).json()["chunk"]
+    assert sorted(bodies(chunk)) == sorted(f"c{i}" for i in range(40))

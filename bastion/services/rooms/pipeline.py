@@ -12,7 +12,9 @@ creation); stream positions stay in flight until their transaction ends (see sto
 
 from __future__ import annotations
 
+import asyncio
 import secrets
+import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -89,6 +91,9 @@ class EventPipeline:
         relations: RelationRecorder,
     ) -> None:
         self._db = db
+        self._room_locks: weakref.WeakValueDictionary[str, asyncio.Lock] = (
+            weakref.WeakValueDictionary()
+        )
         self._stores = stores
         self._positions = positions
         self._notifier = notifier
@@ -104,21 +109,29 @@ class EventPipeline:
     async def send(
         self, room_id: str, draft: EventDraft, *, txn: TxnKey | None = None
     ) -> StoredEvent:
-        """Append one event to an existing room; idempotent per `txn`."""
-        for _ in range(_MAX_ATTEMPTS):
-            try:
-                with self._positions.allocate() as [position]:
-                    async with self._db.transaction() as t:
-                        if txn is not None:
-                            existing = await self._find_txn(t, txn)
-                            if existing is not None:
-                                return existing
-                        event = await self.append(t, room_id, draft, position, txn=txn)
-            except _RoomMovedError:
-                continue
-            await self.announce([event])
-            return event
-        raise MatrixError(503, Errcode.UNKNOWN, "the room is too busy; try again")
+        """Append one event to an existing room; idempotent per `txn`.
+
+        Writers to one room in this process queue on a per-room lock, so they never race each
+        other (on PostgreSQL they would otherwise collide on the room's end and rebuild); the
+        compare-and-set still guards against other processes.
+        """
+        async with self._room_locks.setdefault(room_id, asyncio.Lock()):
+            for _ in range(_MAX_ATTEMPTS):
+                try:
+                    with self._positions.allocate() as [position]:
+                        async with self._db.transaction() as t:
+                            if txn is not None:
+                                existing = await self._find_txn(t, txn)
+                                if existing is not None:
+                                    return existing
+                            event = await self.append(t, room_id, draft, position, txn=txn)
+                except _RoomMovedError:
+                    continue
+                break
+            else:
+                raise MatrixError(503, Errcode.UNKNOWN, "the room is too busy; try again")
+        await self.announce([event])
+        return event
 
     async def _find_txn(self, t: Queryable, txn: TxnKey) -> StoredEvent | None:
         event_id = await self._stores.events.find_txn(t, txn.user_id, txn.device_id, txn.txn_id)

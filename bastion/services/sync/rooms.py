@@ -8,6 +8,7 @@ each key that the timeline itself changes, step back to the event its first chan
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -109,7 +110,7 @@ class RoomSections:
             "state": {"events": await self._formatter.format(state, window.requester)},
             "account_data": {"events": account_data},
             "ephemeral": {"events": ephemeral},
-            "summary": await self._summary(window.requester.user_id, room_id),
+            "summary": await self._summary(window, room_id),
             "unread_notifications": {},
         }
 
@@ -174,9 +175,16 @@ class RoomSections:
         wanted = {e.sender for e in visible} | {window.requester.user_id}
         return [e for e in kept if e.type != EventType.MEMBER or e.state_key in wanted]
 
-    async def _summary(self, user_id: str, room_id: str) -> JsonObject:
+    async def _summary(self, window: RoomWindow, room_id: str) -> JsonObject:
+        """Member counts and heroes, sent when they may have changed: in a full sync, or when
+        the timeline has member events (the spec lets an unchanged summary be left out, and
+        building it costs a pass over the room's members)."""
+        incremental = window.since is not None and not window.full_state
+        if incremental and not any(e.type == EventType.MEMBER for e in window.timeline.events):
+            return {}
         joined = await self._members.joined(room_id)
-        heroes = sorted(u for u in joined if u != user_id)[:MAX_HEROES]
+        user_id = window.requester.user_id
+        heroes = heapq.nsmallest(MAX_HEROES, (u for u in joined if u != user_id))
         return {"m.joined_member_count": len(joined), "m.heroes": heroes}
 
 
