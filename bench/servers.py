@@ -1,0 +1,575 @@
+"""Starting and stopping the servers bench/compare measures: Synapse in its own venv, Bastion
+from this repository, and a throwaway PostgreSQL; plus the small process helpers they share."""
+
+# ruff: noqa: S603, S607, RUF005
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import IO, Any
+
+import httpx
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+SYNAPSE_VENV = HERE / ".venv-synapse"
+OUT_ROOT = HERE / "out"
+HOST = "127.0.0.1"
+SERVER_NAME = "bench.local"
+HIGH = 100000
+START_TIMEOUT = 120.0
+STOP_TIMEOUT = 15.0
+BACKGROUND_UPDATES_TIMEOUT = 180.0
+INSTALL_TIMEOUT = 900.0
+
+
+class CompareError(Exception):
+    pass
+
+
+def log(msg: str) -> None:
+    print(f"[compare {time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((HOST, 0))
+        return int(sock.getsockname()[1])
+
+
+def run(
+    argv: list[str], *, timeout: float, what: str, **kw: Any
+) -> subprocess.CompletedProcess[str]:
+    result = subprocess.run(
+        argv, capture_output=True, text=True, timeout=timeout, check=False, **kw
+    )
+    if result.returncode != 0:
+        raise CompareError(
+            f"{what} failed ({result.returncode}): {result.stdout[-2000:]}{result.stderr[-3000:]}"
+        )
+    return result
+
+
+def export_ref(ref: str, dest: Path) -> str:
+    """`git archive REF bastion` into dest; returns the commit's short hash."""
+    commit = run(
+        ["git", "-C", str(REPO), "rev-parse", "--short", f"{ref}^{{commit}}"],
+        timeout=30,
+        what=f"git rev-parse {ref}",
+    ).stdout.strip()
+    dest.mkdir(parents=True)
+    archive = subprocess.run(
+        ["git", "-C", str(REPO), "archive", "--format=tar", commit, "bastion"],
+        capture_output=True,
+        timeout=60,
+        check=False,
+    )
+    if archive.returncode != 0:
+        raise CompareError(f"git archive {commit}: {archive.stderr.decode()[-500:]}")
+    untar = subprocess.run(
+        ["tar", "-x", "-C", str(dest)],
+        input=archive.stdout,
+        capture_output=True,
+        timeout=60,
+        check=False,
+    )
+    if untar.returncode != 0:
+        raise CompareError(f"tar -x: {untar.stderr.decode()[-500:]}")
+    return commit
+
+
+def git_commit() -> str:
+    try:
+        commit = subprocess.run(
+            ["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=False,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "-C", str(REPO), "status", "--porcelain", "--", "bastion"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=False,
+        ).stdout.strip()
+    except (OSError, subprocess.TimeoutExpired):
+        return "unknown"
+    return commit + ("+dirty bastion/" if dirty else "")
+
+
+# --- Synapse install -----------------------------------------------------------------------------
+
+
+def synapse_python() -> Path:
+    return SYNAPSE_VENV / "bin" / "python"
+
+
+def synapse_version(need_postgres: bool) -> str | None:
+    py = synapse_python()
+    if not py.exists():
+        return None
+    # synapse.__version__ appends `git describe` of the folder it sits in, which is this repo.
+    code = "import importlib.metadata as m, synapse; print(m.version('matrix-synapse'))"
+    if need_postgres:
+        code = "import psycopg2; " + code
+    try:
+        r = subprocess.run(
+            [str(py), "-c", code], capture_output=True, text=True, timeout=60, check=False
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return r.stdout.strip() if r.returncode == 0 else None
+
+
+def ensure_synapse(need_postgres: bool, out_dir: Path) -> dict[str, Any]:
+    version = synapse_version(need_postgres)
+    if version is not None:
+        return {"version": version, "installed_now": False, "install_s": 0.0}
+    t0 = time.perf_counter()
+    python3 = shutil.which("python3") or sys.executable
+    log(f"installing Synapse from PyPI into {SYNAPSE_VENV} (python3 = {python3})")
+    if need_postgres and shutil.which("pg_config") is None:
+        apt_install(["libpq-dev"])  # psycopg2 builds from source against libpq
+    log_path = out_dir / "synapse-install.log"
+    with log_path.open("w") as log_file:
+        steps = [
+            [python3, "-m", "venv", str(SYNAPSE_VENV)],
+            [str(synapse_python()), "-m", "pip", "install", "--upgrade", "pip"],
+            [
+                str(synapse_python()),
+                "-m",
+                "pip",
+                "install",
+                "matrix-synapse[postgres]" if need_postgres else "matrix-synapse",
+            ],
+        ]
+        for argv in steps:
+            code = subprocess.run(
+                argv,
+                stdout=log_file,
+                stderr=subprocess.STDOUT,
+                timeout=INSTALL_TIMEOUT,
+                check=False,
+            ).returncode
+            if code != 0:
+                raise CompareError(f"{' '.join(argv)} failed ({code}); see {log_path}")
+    version = synapse_version(need_postgres)
+    if version is None:
+        raise CompareError(f"Synapse did not import after installing; see {log_path}")
+    return {
+        "version": version,
+        "installed_now": True,
+        "install_s": round(time.perf_counter() - t0, 1),
+    }
+
+
+def apt_install(packages: list[str]) -> None:
+    if os.geteuid() != 0:
+        raise CompareError(f"need the Debian packages {packages}: install them (not root here)")
+    log(f"installing Debian packages {packages}")
+    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+    run(["apt-get", "update", "-qq"], timeout=300, what="apt-get update", env=env)
+    run(
+        ["apt-get", "install", "-y", "-qq", *packages],
+        timeout=600,
+        what="apt-get install",
+        env=env,
+    )
+
+
+# --- PostgreSQL ----------------------------------------------------------------------------------
+
+
+def find_pg_bin() -> Path | None:
+    found = sorted(
+        Path("/usr/lib/postgresql").glob("*/bin/initdb"),
+        key=lambda p: int(p.parent.parent.name) if p.parent.parent.name.isdigit() else 0,
+    )
+    return found[-1].parent if found else None
+
+
+class Postgres:
+    """A throwaway cluster on a free loopback port, owned by the postgres user when root."""
+
+    def __init__(self, slow_ms: int | None = None) -> None:
+        self.slow_ms = slow_ms
+        pg_bin = find_pg_bin()
+        if pg_bin is None:
+            apt_install(["postgresql"])
+            pg_bin = find_pg_bin()
+        if pg_bin is None:
+            raise CompareError("PostgreSQL binaries not found after installing")
+        self.bin = pg_bin
+        self.dir = Path(tempfile.mkdtemp(prefix="bench-pg."))
+        self.as_pg: list[str] = []
+        if os.geteuid() == 0:
+            shutil.chown(self.dir, "postgres")
+            self.as_pg = ["runuser", "-u", "postgres", "--"]
+        self.port = free_port()
+        self.started = False
+
+    def start(self) -> None:
+        data = self.dir / "data"
+        run(
+            [*self.as_pg, str(self.bin / "initdb"), "-D", str(data), "-A", "trust"]
+            + ["-U", "bench", "-E", "UTF8", "--locale=C"],
+            timeout=120,
+            what="initdb",
+        )
+        opts = f"-p {self.port} -k {self.dir} -c listen_addresses={HOST} -c max_connections=200"
+        if self.slow_ms is not None:
+            opts += f" -c log_min_duration_statement={self.slow_ms}"
+        run(
+            [*self.as_pg, str(self.bin / "pg_ctl"), "-D", str(data), "-l", str(self.dir / "log")]
+            + ["-w", "-o", opts, "start"],
+            timeout=120,
+            what="pg_ctl start",
+        )
+        self.started = True
+        for db in ("synapse", "bastion"):
+            # Synapse requires the C collation; Bastion does not mind it.
+            self.psql(
+                f"CREATE DATABASE {db} ENCODING 'UTF8' LC_COLLATE 'C' LC_CTYPE 'C' "
+                "TEMPLATE template0"
+            )
+
+    def psql(self, sql: str, db: str = "postgres") -> str:
+        r = run(
+            [str(self.bin / "psql"), "-h", HOST, "-p", str(self.port), "-U", "bench", "-d", db]
+            + ["-At", "-c", sql],
+            timeout=60,
+            what=f"psql {sql[:40]}",
+        )
+        return r.stdout.strip()
+
+    def version(self) -> str:
+        return self.psql("SHOW server_version")
+
+    def postmaster_pid(self) -> int:
+        return int((self.dir / "data" / "postmaster.pid").read_text().split()[0])
+
+    def stop(self, keep_log: Path | None = None) -> None:
+        if keep_log is not None and (self.dir / "log").exists():
+            shutil.copyfile(self.dir / "log", keep_log)
+        if self.started:
+            subprocess.run(
+                [*self.as_pg, str(self.bin / "pg_ctl"), "-D", str(self.dir / "data")]
+                + ["-m", "fast", "-w", "stop"],
+                capture_output=True,
+                timeout=60,
+                check=False,
+            )
+            self.started = False
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+# --- the two servers -----------------------------------------------------------------------------
+
+
+class Server:
+    """A homeserver process started from a config written in `directory`."""
+
+    name = "server"
+
+    def __init__(self, directory: Path, pg: Postgres | None) -> None:
+        self.dir = directory
+        self.dir.mkdir(parents=True)
+        self.pg = pg
+        self.port = free_port()
+        self.log_path = self.dir / "server.log"
+        self.process: subprocess.Popen[bytes] | None = None
+        self._log: IO[bytes] | None = None
+        self.extra_env: dict[str, str] = {}
+
+    @property
+    def base_url(self) -> str:
+        return f"http://{HOST}:{self.port}"
+
+    def command(self) -> list[str]:
+        raise NotImplementedError
+
+    def start(self) -> float:
+        t0 = time.perf_counter()
+        self._log = self.log_path.open("ab")
+        env = dict(os.environ, PYTHONUNBUFFERED="1", **self.extra_env)
+        env.pop("BASTION_CONFIG", None)
+        self.process = subprocess.Popen(
+            self.command(),
+            stdin=subprocess.DEVNULL,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            cwd=self.dir,
+            env=env,
+        )
+        deadline = time.monotonic() + START_TIMEOUT
+        with httpx.Client(timeout=2.0, trust_env=False) as http:
+            while True:
+                code = self.process.poll()
+                if code is not None:
+                    raise CompareError(f"{self.name} exited with {code}:\n{self.log_tail()}")
+                with contextlib.suppress(httpx.TransportError):
+                    if http.get(f"{self.base_url}/_matrix/client/versions").status_code == 200:
+                        return round(time.perf_counter() - t0, 2)
+                if time.monotonic() > deadline:
+                    raise CompareError(f"{self.name} did not answer:\n{self.log_tail()}")
+                time.sleep(0.1)
+
+    @property
+    def pid(self) -> int:
+        assert self.process is not None
+        return self.process.pid
+
+    def log_text(self) -> str:
+        paths = [self.log_path, *self.extra_logs()]
+        return "".join(p.read_text(errors="replace") for p in paths if p.exists())
+
+    def extra_logs(self) -> list[Path]:
+        return []
+
+    def log_tail(self) -> str:
+        return self.log_text()[-4000:]
+
+    def stop(self) -> dict[str, Any]:
+        process, self.process = self.process, None
+        info: dict[str, Any] = {"exit_code": None, "stop_s": None, "killed": False}
+        if process is not None:
+            t0 = time.monotonic()
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+            try:
+                info["exit_code"] = process.wait(timeout=STOP_TIMEOUT)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                info["killed"] = True
+                info["exit_code"] = process.wait(timeout=STOP_TIMEOUT)
+            info["stop_s"] = round(time.monotonic() - t0, 2)
+        if self._log is not None:
+            self._log.close()
+            self._log = None
+        return info
+
+    def wait_until_idle(self) -> float:
+        return 0.0
+
+    def log_summary(self) -> dict[str, Any]:
+        text = self.log_text()
+        out: dict[str, Any] = {
+            "tracebacks": text.count("Traceback"),
+            "error_lines": [ln[:500] for ln in text.splitlines() if " ERROR " in ln][:5],
+        }
+        if "Traceback" in text:
+            first = text.index("Traceback")
+            out["first_traceback"] = text[max(0, first - 300) : first + 2500]
+        return out
+
+
+class Synapse(Server):
+    name = "synapse"
+
+    def __init__(self, directory: Path, pg: Postgres | None) -> None:
+        super().__init__(directory, pg)
+        self.config = self.dir / "homeserver.yaml"
+        run(
+            [str(synapse_python()), "-m", "synapse.app.homeserver", "--server-name", SERVER_NAME]
+            + ["--config-path", str(self.config), "--generate-config", "--report-stats=no"]
+            + ["--data-directory", str(self.dir)],
+            timeout=120,
+            what="synapse --generate-config",
+            cwd=self.dir,
+        )
+        self.db_path = self.dir / "homeserver.db"
+        self.overrides = self.dir / "bench-overrides.yaml"
+        self.log_config = self.dir / "log.config.yaml"
+        self.synapse_log = self.dir / "homeserver.log"
+        # JSON is YAML: no YAML library needed on this side.
+        self.log_config.write_text(json.dumps(self.logging_config(), indent=1))
+        self.overrides.write_text(json.dumps(self.override_config(), indent=1))
+
+    def logging_config(self) -> dict[str, Any]:
+        return {
+            "version": 1,
+            "formatters": {
+                "precise": {"format": "%(asctime)s - %(name)s - %(levelname)s - %(message)s"}
+            },
+            "handlers": {
+                "file": {
+                    "class": "logging.FileHandler",
+                    "formatter": "precise",
+                    "filename": str(self.synapse_log),
+                    "encoding": "utf8",
+                }
+            },
+            "root": {"level": "WARNING", "handlers": ["file"]},
+            "disable_existing_loggers": False,
+        }
+
+    def override_config(self) -> dict[str, Any]:
+        high = {"per_second": HIGH, "burst_count": HIGH}
+        if self.pg is None:
+            database: dict[str, Any] = {"name": "sqlite3", "args": {"database": str(self.db_path)}}
+        else:
+            database = {
+                "name": "psycopg2",
+                "args": {
+                    "user": "bench",
+                    "database": "synapse",
+                    "host": HOST,
+                    "port": self.pg.port,
+                    "cp_min": 5,
+                    "cp_max": 10,
+                },
+            }
+        return {
+            "listeners": [
+                {
+                    "port": self.port,
+                    "bind_addresses": [HOST],
+                    "type": "http",
+                    "tls": False,
+                    "x_forwarded": False,
+                    "resources": [{"names": ["client"], "compress": False}],
+                }
+            ],
+            "database": database,
+            "log_config": str(self.log_config),
+            "enable_registration": True,
+            "enable_registration_without_verification": True,
+            "bcrypt_rounds": 4,
+            "presence": {"enabled": False},
+            "trusted_key_servers": [],
+            "suppress_key_server_warning": True,
+            "report_stats": False,
+            "enable_metrics": False,
+            # A fresh database runs background updates at start, sleeping between batches;
+            # without the sleeps they are done in seconds instead of a minute.
+            "background_updates": {"sleep_enabled": False},
+            # Background work for features Bastion does not have (user directory search, room
+            # statistics): off, which only makes Synapse's job lighter.
+            "user_directory": {"enabled": False},
+            "stats": {"enabled": False},
+            "rc_message": high,
+            "rc_registration": high,
+            "rc_registration_token_validity": high,
+            "rc_login": {"address": high, "account": high, "failed_attempts": high},
+            "rc_admin_redaction": high,
+            "rc_joins": {"local": high, "remote": high},
+            "rc_joins_per_room": high,
+            "rc_3pid_validation": high,
+            "rc_invites": {"per_room": high, "per_user": high, "per_issuer": high},
+            "rc_third_party_invite": high,
+            "rc_presence": {"per_user": high},
+            "rc_delayed_event_mgmt": high,
+            "rc_reports": high,
+            "rc_room_creation": high,
+            "rc_profile": high,
+            "rc_user_directory": high,
+            "rc_key_requests": high,
+            "rc_media_create": high,
+        }
+
+    def command(self) -> list[str]:
+        return [
+            str(synapse_python()),
+            "-m",
+            "synapse.app.homeserver",
+            "--config-path",
+            str(self.config),
+            "--config-path",
+            str(self.overrides),
+        ]
+
+    def extra_logs(self) -> list[Path]:
+        return [self.synapse_log]
+
+    def pending_background_updates(self) -> int:
+        sql = "SELECT COUNT(*) FROM background_updates"
+        if self.pg is not None:
+            return int(self.pg.psql(sql, db="synapse"))
+        with contextlib.closing(sqlite3.connect(f"file:{self.db_path}?mode=ro", uri=True)) as db:
+            return int(db.execute(sql).fetchone()[0])
+
+    def wait_until_idle(self) -> float:
+        """A fresh Synapse database runs background updates at first; wait them out."""
+        t0 = time.perf_counter()
+        deadline = time.monotonic() + BACKGROUND_UPDATES_TIMEOUT
+        while time.monotonic() < deadline:
+            try:
+                if self.pending_background_updates() == 0:
+                    break
+            except (sqlite3.Error, CompareError):
+                pass
+            time.sleep(1.0)
+        return round(time.perf_counter() - t0, 1)
+
+
+class Bastion(Server):
+    name = "bastion"
+
+    def __init__(
+        self, directory: Path, pg: Postgres | None, sqlite_synchronous: str, src: Path | None
+    ) -> None:
+        super().__init__(directory, pg)
+        if src is not None:  # an exported commit, ahead of the editable install on sys.path
+            self.extra_env["PYTHONPATH"] = str(src)
+        env = dict(os.environ, **self.extra_env)
+        py = str(REPO / ".venv" / "bin" / "python")
+        init = [py, "-m", "bastion", "init", "--dir", str(self.dir), "--server-name", SERVER_NAME]
+        run(init, timeout=60, what="bastion init", env=env, cwd=self.dir)
+        where = [py, "-c", "import bastion; print(bastion.__file__)"]
+        self.module = run(where, timeout=60, what="import", env=env, cwd=self.dir).stdout.strip()
+        self.config = self.dir / "bastion.toml"
+        text = self.config.read_text()
+        edits: list[tuple[str, str, str]] = [
+            ("listen", "host", f'"{HOST}"'),
+            ("listen", "port", str(self.port)),
+            ("registration", "mode", '"open"'),
+            ("auth", "argon2_time_cost", "1"),
+            ("auth", "argon2_memory_kib", "1024"),
+            ("auth", "argon2_parallelism", "1"),
+            ("logging", "level", '"WARNING"'),
+            ("database", "sqlite_synchronous", f'"{sqlite_synchronous}"'),
+        ]
+        if pg is not None:
+            edits.append(("database", "url", f'"postgresql://bench@{HOST}:{pg.port}/bastion"'))
+        for table in (
+            "rate_limits.login_per_ip",
+            "rate_limits.failed_login_per_account",
+            "rate_limits.register_per_ip",
+            "rate_limits.requests_per_user",
+        ):
+            edits += [(table, "per_second", f"{HIGH}.0"), (table, "burst", str(HIGH))]
+        for table, key, value in edits:
+            text = set_toml_line(text, table, key, value)
+        self.config.write_text(text)
+
+    def command(self) -> list[str]:
+        py = str(REPO / ".venv" / "bin" / "python")
+        return [py, "-m", "bastion", "serve", "--config", str(self.config)]
+
+
+def set_toml_line(text: str, table: str, key: str, value: str) -> str:
+    lines = text.splitlines()
+    current = ""
+    for index, line in enumerate(lines):
+        if line.startswith("["):
+            current = line.strip().strip("[]")
+        elif current == table and line.startswith(f"{key} = "):
+            lines[index] = f"{key} = {value}"
+            return "\n".join(lines) + "\n"
+    raise CompareError(f"no line {key!r} in [{table}] of the generated bastion.toml")
+
+
+# --- one server's run ----------------------------------------------------------------------------
