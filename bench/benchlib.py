@@ -254,3 +254,18 @@ class Deadline:
     def within(self, seconds: float) -> float:
         """A monotonic time `seconds` from now, but never past the overall deadline."""
         return min(self.end, time.monotonic() + seconds)
+
+
+def set_toml_line(
+    text: str, table: str, key: str, value: str, *, error: type[Exception] = ValueError
+) -> str:
+    """Replace `key = ...` in `[table]` of a TOML file rendered by `bastion init`."""
+    lines = text.splitlines()
+    current = ""
+    for index, line in enumerate(lines):
+        if line.startswith("["):
+            current = line.strip().strip("[]")
+        elif current == table and line.startswith(f"{key} = "):
+            lines[index] = f"{key} = {value}"
+            return "\n".join(lines) + "\n"
+    raise error(f"no line {key!r} in [{table}] of the generated bastion.toml")

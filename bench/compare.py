@@ -41,6 +41,10 @@ from typing import Any
 from benchlib import proc_mem_kib
 from report import render_markdown
 from servers import (
+    HERE,
+    HOST,
+    OUT_ROOT,
+    REPO,
     Bastion,
     CompareError,
     Postgres,
@@ -51,18 +55,6 @@ from servers import (
     git_commit,
     log,
 )
-
-HERE = Path(__file__).resolve().parent
-REPO = HERE.parent
-SYNAPSE_VENV = HERE / ".venv-synapse"
-OUT_ROOT = HERE / "out"
-HOST = "127.0.0.1"
-SERVER_NAME = "bench.local"
-HIGH = 100000
-START_TIMEOUT = 120.0
-STOP_TIMEOUT = 15.0
-BACKGROUND_UPDATES_TIMEOUT = 180.0
-INSTALL_TIMEOUT = 900.0
 
 
 def run_loadgen(server: Server, pg: Postgres | None, load_args: list[str], deadline: float) -> Any:

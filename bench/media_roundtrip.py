@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import IO, Any
 
 import httpx
+from benchlib import set_toml_line
 
 HOST = "127.0.0.1"
 SERVER_NAME = "bench.local"
@@ -79,18 +80,6 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def set_toml_line(text: str, table: str, key: str, value: str) -> str:
-    lines = text.splitlines()
-    current = ""
-    for index, line in enumerate(lines):
-        if line.startswith("["):
-            current = line.strip().strip("[]")
-        elif current == table and line.startswith(f"{key} = "):
-            lines[index] = f"{key} = {value}"
-            return "\n".join(lines) + "\n"
-    raise BenchError(f"no line {key!r} in [{table}] of the generated bastion.toml")
-
-
 class Server:
     """`bastion init` + `bastion serve` in a directory of its own."""
 
@@ -102,10 +91,12 @@ class Server:
         self.config_path = directory / "bastion.toml"
         self.port = free_port()
         text = self.config_path.read_text(encoding="utf-8")
-        text = set_toml_line(text, "listen", "port", str(self.port))
-        text = set_toml_line(text, "media", "max_upload_bytes", str(max_upload_bytes))
+        text = set_toml_line(text, "listen", "port", str(self.port), error=BenchError)
+        text = set_toml_line(
+            text, "media", "max_upload_bytes", str(max_upload_bytes), error=BenchError
+        )
         for key, value in FAST_AUTH.items():
-            text = set_toml_line(text, "auth", key, value)
+            text = set_toml_line(text, "auth", key, value, error=BenchError)
         self.config_path.write_text(text, encoding="utf-8")
         self.base_url = f"http://{HOST}:{self.port}"
         self.log_path = directory / "serve.log"

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import IO, Any
 
 import httpx
+from benchlib import set_toml_line
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
@@ -552,24 +553,12 @@ class Bastion(Server):
         ):
             edits += [(table, "per_second", f"{HIGH}.0"), (table, "burst", str(HIGH))]
         for table, key, value in edits:
-            text = set_toml_line(text, table, key, value)
+            text = set_toml_line(text, table, key, value, error=CompareError)
         self.config.write_text(text)
 
     def command(self) -> list[str]:
         py = str(REPO / ".venv" / "bin" / "python")
         return [py, "-m", "bastion", "serve", "--config", str(self.config)]
-
-
-def set_toml_line(text: str, table: str, key: str, value: str) -> str:
-    lines = text.splitlines()
-    current = ""
-    for index, line in enumerate(lines):
-        if line.startswith("["):
-            current = line.strip().strip("[]")
-        elif current == table and line.startswith(f"{key} = "):
-            lines[index] = f"{key} = {value}"
-            return "\n".join(lines) + "\n"
-    raise CompareError(f"no line {key!r} in [{table}] of the generated bastion.toml")
 
 
 # --- one server's run ----------------------------------------------------------------------------
