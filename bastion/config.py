@@ -163,6 +163,61 @@ class MediaConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     ] = False
 
 
+class UserDirectoryConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """Who `POST /user_directory/search` finds."""
+
+    search_all_users: Annotated[
+        bool,
+        _doc(
+            "Every active account is findable by everyone signed in (a company directory). "
+            "Off: only people who share a joined room with the searcher are found."
+        ),
+    ] = True
+
+
+class DirectoryConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """The published room directory (/publicRooms) and room previews."""
+
+    public_rooms_require_auth: Annotated[
+        bool,
+        _doc(
+            "GET/POST /publicRooms, GET /directory/list/room/{roomId} and room summaries need "
+            "an access token. Off: anyone who can reach the server can list published rooms and "
+            "preview public or world-readable ones."
+        ),
+    ] = True
+
+
+class PresenceConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """Presence (online, unavailable, offline; status messages), shown to people sharing a room."""
+
+    enabled: Annotated[
+        bool,
+        _doc(
+            "Track and share presence. Off: nothing is stored or sent; GET .../presence/{userId}/"
+            "status answers 'offline' and PUT is accepted and ignored."
+        ),
+    ] = True
+    idle_after_seconds: Annotated[
+        int,
+        _doc(
+            "An online user with no activity (a sync with set_presence=online, setting presence) "
+            "for this long becomes 'unavailable'."
+        ),
+    ] = 300
+    offline_after_seconds: Annotated[
+        int,
+        _doc(
+            "A user with no sync in progress and none for this long after the last one ended "
+            "(and no activity) becomes 'offline'."
+        ),
+    ] = 30
+    expiry_interval_seconds: Annotated[
+        int,
+        _doc("How often the server looks for users whose presence has timed out."),
+    ] = 5
+
+
 class LoggingConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     """Logging."""
 
@@ -190,6 +245,9 @@ class Config(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     auth: AuthConfig = AuthConfig()
     rate_limits: RateLimitsConfig = RateLimitsConfig()
     media: MediaConfig = MediaConfig()
+    user_directory: UserDirectoryConfig = UserDirectoryConfig()
+    directory: DirectoryConfig = DirectoryConfig()
+    presence: PresenceConfig = PresenceConfig()
     logging: LoggingConfig = LoggingConfig()
 
 
@@ -232,6 +290,10 @@ def validate(config: Config) -> None:
         )
     if not config.media.store_path:
         raise ConfigError("media.store_path is empty")
+    presence = config.presence
+    for name in ("idle_after_seconds", "offline_after_seconds", "expiry_interval_seconds"):
+        if getattr(presence, name) <= 0:
+            raise ConfigError(f"presence.{name} must be positive, not {getattr(presence, name)}")
 
 
 def resolve_paths(config: Config, base: Path) -> Config:

@@ -269,3 +269,15 @@ def set_toml_line(
             lines[index] = f"{key} = {value}"
             return "\n".join(lines) + "\n"
     raise error(f"no line {key!r} in [{table}] of the generated bastion.toml")
+
+
+async def drop_schema(url: str, schema: str) -> None:
+    """Drop a benchmark's PostgreSQL schema (asyncpg is imported here: only in-process
+    benchmarks on PostgreSQL need it)."""
+    import asyncpg  # noqa: PLC0415 - see docstring
+
+    conn = await asyncpg.connect(url)
+    try:
+        await conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+    finally:
+        await conn.close()

@@ -44,8 +44,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import asyncpg
 import httpx
+from benchlib import drop_schema
 
 from bastion.app import Runtime, create_app
 from bastion.config import (
@@ -263,14 +263,6 @@ async def measure(runtime: Runtime, world: World, rng: random.Random, queries: i
               for name, s in samples.items()}  # fmt: skip
     report["all"] = percentiles([x for s in samples.values() for x in s])
     return report
-
-
-async def drop_schema(url: str, schema: str) -> None:
-    conn = await asyncpg.connect(url)
-    try:
-        await conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
-    finally:
-        await conn.close()
 
 
 async def run(args: argparse.Namespace) -> dict[str, Any]:

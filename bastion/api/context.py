@@ -1,6 +1,6 @@
 """What route handlers reach through the request: the services, typed.
 
-`app.py` builds one `Services` and stores it on the Starlette app; handlers call `services_of`.
+`app/wiring.py` builds one `Services`, stored on the Starlette app; handlers call `services_of`.
 """
 
 from __future__ import annotations
@@ -13,6 +13,9 @@ from bastion.services.account_data import AccountDataService
 from bastion.services.accounts import AccountService
 from bastion.services.auth import AuthService
 from bastion.services.devices import DeviceService
+from bastion.services.directory.rooms import RoomDirectoryService
+from bastion.services.directory.summary import RoomSummaryService
+from bastion.services.directory.users import UserDirectoryService
 from bastion.services.e2ee.cross_signing import CrossSigningService
 from bastion.services.e2ee.device_lists import DeviceListService
 from bastion.services.e2ee.key_backup import KeyBackupService
@@ -23,7 +26,10 @@ from bastion.services.ephemeral.typing import TypingService
 from bastion.services.login import LoginService
 from bastion.services.media.service import MediaService
 from bastion.services.media.thumbnails import ThumbnailService
+from bastion.services.presence.service import PresenceService
 from bastion.services.profile import ProfileService
+from bastion.services.push.notifications import NotificationService
+from bastion.services.push.rules import PushRuleService
 from bastion.services.registration import RegistrationService
 from bastion.services.relations.reads import RelationsReader
 from bastion.services.rooms.aliases import AliasService
@@ -33,6 +39,7 @@ from bastion.services.rooms.messages import MessageService
 from bastion.services.rooms.reads import RoomReader
 from bastion.services.search.service import SearchService
 from bastion.services.sync.service import SyncService
+from bastion.services.tags import TagService
 from bastion.services.uia import UiaService
 
 
@@ -75,9 +82,16 @@ class Services:
     to_device: ToDeviceService
     key_backup: KeyBackupService
     device_lists: DeviceListService
+    presence: PresenceService
+    tags: TagService
+    user_directory: UserDirectoryService
+    room_directory: RoomDirectoryService
+    room_summary: RoomSummaryService
+    push_rules: PushRuleService
+    notifications: NotificationService
 
 
 def services_of(request: Request) -> Services:
-    """The services wired in app.py."""
+    """The services wired in app/wiring.py."""
     services: Services = request.app.state.services
     return services

@@ -19,13 +19,18 @@ from bastion.api.client import (
     key_backup,
     keys,
     login,
+    presence,
     profile,
+    push_rules,
     register,
     relations,
+    room_directory,
     room_events,
     rooms,
     search,
     sync,
+    tags,
+    user_directory,
     versions,
 )
 
@@ -48,8 +53,14 @@ _CLIENT_AREAS: list[list[Route]] = [
     keys.ROUTES,
     ephemeral.ROUTES,
     key_backup.ROUTES,
+    presence.ROUTES,
+    tags.ROUTES,
+    user_directory.ROUTES,
+    room_directory.ROUTES,
+    push_rules.ROUTES,
 ]
 _V1_AREAS: list[list[Route]] = [
+    room_directory.V1_ROUTES,
     register.V1_ROUTES,
     room_events.V1_ROUTES,
     media.V1_ROUTES,

@@ -1,4 +1,8 @@
-"""Account data (global and per room) and stored sync filters, both private to their user."""
+"""Account data (global and per room) and stored sync filters, both private to their user.
+
+`m.ignored_user_list` is checked before it is stored and handed to the ignored-users cache
+(services/ignored_users.py) right after it commits, so reads apply a new list at once.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +16,11 @@ from bastion.events.canonical import check_json_values
 from bastion.events.filters import FilterDefinition
 from bastion.pubsub.base import Notifier
 from bastion.services.auth import Requester
+from bastion.services.ignored_users import (
+    IGNORED_USER_LIST,
+    IgnoredUsers,
+    check_ignored_user_list,
+)
 from bastion.store.database import Database
 from bastion.store.protocols import AccountDataStore
 from bastion.store.stream import StreamPositions
@@ -38,11 +47,13 @@ class AccountDataService:
         store: AccountDataStore,
         positions: StreamPositions,
         notifier: Notifier,
+        ignored: IgnoredUsers,
     ) -> None:
         self._db = db
         self._store = store
         self._positions = positions
         self._notifier = notifier
+        self._ignored = ignored
 
     async def put(
         self,
@@ -59,6 +70,8 @@ class AccountDataService:
         check_json_values(content)
         if len(msgspec.json.encode(content)) > MAX_ACCOUNT_DATA_BYTES:
             raise MatrixError(413, Errcode.TOO_LARGE, "account data is too large")
+        if data_type == IGNORED_USER_LIST and room_id == "":
+            check_ignored_user_list(user_id, content)
         await self.put_server_managed(user_id, room_id, data_type, content)
 
     async def put_server_managed(
@@ -68,6 +81,8 @@ class AccountDataService:
         with self._positions.allocate() as [position]:
             async with self._db.transaction() as t:
                 await self._store.put(t, user_id, room_id, data_type, content, position)
+        if data_type == IGNORED_USER_LIST and room_id == "":
+            self._ignored.remember(user_id, content)  # before anyone reads again
         self._notifier.notify(position, [user_id])
 
     async def get(

@@ -2,6 +2,7 @@
 
 Deactivation revokes every device and token in the same transaction that sets the flag, and the
 token lookup also checks the flag (see auth.py), so a leaver's sessions stop on the next request.
+The same transactions add a new account to the user directory and take a deactivated one out.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from bastion.clock import Clock
 from bastion.errors import Errcode, MatrixError
 from bastion.ids import validate_new_localpart
 from bastion.services.auth import Requester
+from bastion.services.directory.user_index import UserDirectoryIndex
 from bastion.services.e2ee.device_lists import DeviceListService
 from bastion.services.passwords import Passwords
 from bastion.store.database import Database, Queryable, UniqueViolation
@@ -23,11 +25,12 @@ MAX_PASSWORD_LENGTH = 1024  # argon2 copes, but nobody types more and it bounds 
 
 @dataclass(frozen=True, slots=True)
 class AccountStores:
-    """The stores an account spans."""
+    """The stores an account spans, and the user directory index written with them."""
 
     users: UserStore
     devices: DeviceStore
     profiles: ProfileStore
+    directory: UserDirectoryIndex
 
 
 class AccountService:
@@ -49,6 +52,7 @@ class AccountService:
         self._users = stores.users
         self._devices = stores.devices
         self._profiles = stores.profiles
+        self._directory = stores.directory
         self._passwords = passwords
         self._clock = clock
         self._server_name = server_name
@@ -87,6 +91,7 @@ class AccountService:
             raise MatrixError(400, Errcode.USER_IN_USE, f"{user_id} is already taken") from exc
         localpart = user_id[1:].split(":", 1)[0]
         await self._profiles.set_displayname(txn, user_id, localpart)
+        await self._directory.index(txn, user_id, localpart)
 
     async def create_user(self, localpart: str, password: str | None, *, is_admin: bool) -> str:
         """Create an account (CLI and admin API); returns its user ID."""
@@ -122,6 +127,7 @@ class AccountService:
         async with self._db.transaction() as txn:
             await self._users.set_deactivated(txn, user_id)
             await self._devices.delete_all_devices(txn, user_id)
+            await self._directory.remove(txn, user_id)
         await self._device_lists.devices_removed(user_id, None)
 
     async def set_password(

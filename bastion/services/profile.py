@@ -1,9 +1,14 @@
-"""Profiles: display name and avatar URL."""
+"""Profiles: display name and avatar URL.
+
+A display name change rewrites the user's directory terms in the same transaction
+(services/directory/user_index.py), so the user directory finds the new name at once.
+"""
 
 from __future__ import annotations
 
 from bastion.errors import Errcode, MatrixError
 from bastion.services.auth import Requester
+from bastion.services.directory.user_index import UserDirectoryIndex
 from bastion.store.database import Database
 from bastion.store.protocols import ProfileStore, UserStore
 from bastion.store.records import ProfileRecord
@@ -15,10 +20,17 @@ MAX_AVATAR_URL_LENGTH = 1000
 class ProfileService:
     """Reads anyone's profile; changes only one's own."""
 
-    def __init__(self, db: Database, users: UserStore, profiles: ProfileStore) -> None:
+    def __init__(
+        self,
+        db: Database,
+        users: UserStore,
+        profiles: ProfileStore,
+        directory: UserDirectoryIndex,
+    ) -> None:
         self._db = db
         self._users = users
         self._profiles = profiles
+        self._directory = directory
 
     async def get_profile(self, user_id: str) -> ProfileRecord:
         """The profile of an existing account, or 404 M_NOT_FOUND."""
@@ -33,7 +45,9 @@ class ProfileService:
         self._require_self(requester, user_id)
         if value is not None and len(value) > MAX_DISPLAYNAME_LENGTH:
             raise MatrixError(400, Errcode.INVALID_PARAM, "displayname is too long")
-        await self._profiles.set_displayname(self._db, user_id, value or None)
+        async with self._db.transaction() as t:
+            await self._profiles.set_displayname(t, user_id, value or None)
+            await self._directory.index(t, user_id, value or None)
 
     async def set_avatar_url(self, requester: Requester, user_id: str, value: str | None) -> None:
         """Change one's avatar (an `mxc://` URI, or empty to clear it)."""

@@ -6,6 +6,12 @@ loads what they need: the viewer's membership changes and the room's history-vis
 
 Fast path: a viewer whose membership record says they joined at position J, and who is still
 joined, sees every event after J without loading either timeline.
+
+Ignored users (spec: client-server-api#ignoring-users) are applied here too, for every read path
+at once: `filter_events` drops the non-state events of senders the viewer ignores (state events
+stay, so a room looks the same), and `hides_invite` tells /sync which invites not to show. The
+lists come from an in-memory cache (services/ignored_users.py): no query once a user's list is
+loaded.
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ from bastion.errors import Errcode, MatrixError
 from bastion.events.model import StoredEvent
 from bastion.events.types import EventType
 from bastion.events.visibility import ViewerHistory, is_visible
+from bastion.services.ignored_users import IgnoredUsers
 from bastion.store.database import Database
 from bastion.store.protocols import EventStore, MembershipStore
 from bastion.store.records import MembershipRecord
@@ -39,10 +46,17 @@ class RoomAccess:
 class VisibilityService:
     """Decides which events a user may see."""
 
-    def __init__(self, db: Database, events: EventStore, memberships: MembershipStore) -> None:
+    def __init__(
+        self,
+        db: Database,
+        events: EventStore,
+        memberships: MembershipStore,
+        ignored: IgnoredUsers,
+    ) -> None:
         self._db = db
         self._events = events
         self._memberships = memberships
+        self._ignored = ignored
 
     async def history(self, viewer: str, room_id: str) -> ViewerHistory:
         """Load the timelines the rules need."""
@@ -64,6 +78,11 @@ class VisibilityService:
         """The events (all of one room) that `viewer` may see, in the given order."""
         if not events:
             return []
+        ignored = await self._ignored.ignored_by(viewer)
+        if ignored:
+            events = [e for e in events if e.is_state or e.sender not in ignored]
+            if not events:
+                return []
         if membership is not None and membership.membership == "join":
             joined_at = membership.stream_ordering
             if all(e.stream_ordering > joined_at for e in events):
@@ -76,6 +95,10 @@ class VisibilityService:
                 history, e.stream_ordering, event_type=e.type, state_key=e.state_key, viewer=viewer
             )
         ]
+
+    async def hides_invite(self, viewer: str, invite: StoredEvent) -> bool:
+        """True for an invite sent by someone the viewer ignores: it is not shown to them."""
+        return invite.sender in await self._ignored.ignored_by(viewer)
 
     async def require_visible(
         self, viewer: str, event: StoredEvent | None, room_id: str

@@ -26,6 +26,7 @@ _STREAM_TABLES = (
     ("to_device_messages", "stream_id"),
     ("stream_high_water", "position"),
     ("receipts", "stream_id"),
+    ("presence", "stream_id"),
 )
 
 

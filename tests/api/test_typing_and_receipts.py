@@ -121,3 +121,33 @@ async def test_typing_times_out_and_members_are_told(hs: Homeserver) -> None:
     assert ephemeral(typing, room_id, "m.typing")[0]["content"]["user_ids"] == [alice.user_id]
     after = await asyncio.wait_for(bob.sync(since=typing["next_batch"], timeout=10000), timeout=10)
     assert ephemeral(after, room_id, "m.typing")[0]["content"]["user_ids"] == []
+
+
+async def test_threaded_receipt_must_name_the_thread_its_event_is_in(hs: Homeserver) -> None:
+    alice, bob, _carol, room_id = await two_in_a_room(hs)
+    root = await alice.send_text(room_id, "root")
+    resp = await alice.put(
+        f"/rooms/{room_id}/send/m.room.message/t1",
+        json={"msgtype": "m.text", "body": "reply",
+              "m.relates_to": {"rel_type": "m.thread", "event_id": root}},
+    )  # fmt: skip
+    reply = resp.json()["event_id"]
+    receipt = f"/rooms/{room_id}/receipt/m.read"
+    assert errcode(await bob.post(f"{receipt}/{reply}", json={"thread_id": ""})) == (
+        400, "M_INVALID_PARAM",
+    )  # fmt: skip
+    assert errcode(await bob.post(f"{receipt}/{reply}", json={"thread_id": "main"})) == (
+        400, "M_INVALID_PARAM",
+    )  # fmt: skip
+    assert errcode(await bob.post(f"{receipt}/{root}", json={"thread_id": "$other"})) == (
+        400, "M_INVALID_PARAM",
+    )  # fmt: skip
+    marker = f"/rooms/{room_id}/receipt/m.fully_read/{root}"
+    assert errcode(await bob.post(marker, json={"thread_id": "main"})) == (400, "M_INVALID_PARAM")
+    assert (await bob.post(f"{receipt}/{root}", json={"thread_id": root})).status_code == 200
+    assert (await bob.post(f"{receipt}/{reply}", json={"thread_id": root})).status_code == 200
+    assert (await bob.post(f"{receipt}/{root}", json={"thread_id": "main"})).status_code == 200
+    receipts = ephemeral(await alice.sync(), room_id, "m.receipt")
+    seen = receipts[0]["content"]
+    assert seen[reply]["m.read"][bob.user_id]["thread_id"] == root
+    assert seen[root]["m.read"][bob.user_id]["thread_id"] == "main"

@@ -2,7 +2,8 @@
 
 `m.read` receipts are shared with the room; `m.read.private` ones reach only their owner.
 `m.fully_read` is the read marker, kept as room account data. Each receipt takes a stream
-position and wakes the room's members (or only its owner, when private).
+position and wakes the room's members (or only its owner, when private); in the same
+transaction it marks the notifications it passes as read.
 """
 
 from __future__ import annotations
@@ -12,13 +13,16 @@ from typing import Any
 
 from bastion.clock import Clock
 from bastion.errors import Errcode, MatrixError
+from bastion.events.model import StoredEvent
 from bastion.pubsub.base import Notifier
 from bastion.services.account_data import AccountDataService
 from bastion.services.auth import Requester
+from bastion.services.push.notifications import NotificationService
+from bastion.services.relations.thread_of import thread_of
 from bastion.services.rooms.members_cache import RoomMembersCache
 from bastion.services.visibility import VisibilityService
 from bastion.store.database import Database
-from bastion.store.protocols import EventStore, ReceiptStore
+from bastion.store.protocols import EventStore, ReceiptStore, RelationStore
 from bastion.store.records import ReceiptRecord
 from bastion.store.stream import StreamPositions
 
@@ -33,6 +37,16 @@ class ReceiptStores:
 
     receipts: ReceiptStore
     events: EventStore
+    relations: RelationStore
+
+
+@dataclass(frozen=True, slots=True)
+class ReadTrackers:
+    """What else moves when a user reads: the read marker (account data) and their
+    notifications."""
+
+    account_data: AccountDataService
+    notifications: NotificationService
 
 
 class ReceiptService:
@@ -44,7 +58,7 @@ class ReceiptService:
         stores: ReceiptStores,
         *,
         visibility: VisibilityService,
-        account_data: AccountDataService,
+        reads: ReadTrackers,
         members: RoomMembersCache,
         positions: StreamPositions,
         notifier: Notifier,
@@ -53,8 +67,10 @@ class ReceiptService:
         self._db = db
         self._store = stores.receipts
         self._events = stores.events
+        self._relations = stores.relations
         self._visibility = visibility
-        self._account_data = account_data
+        self._account_data = reads.account_data
+        self._notifications = reads.notifications
         self._members = members
         self._positions = positions
         self._notifier = notifier
@@ -68,13 +84,24 @@ class ReceiptService:
         event_id: str,
         thread_id: str | None,
     ) -> None:
-        """`POST /rooms/{roomId}/receipt/{receiptType}/{eventId}`."""
+        """`POST /rooms/{roomId}/receipt/{receiptType}/{eventId}`.
+
+        Raises:
+            MatrixError: 400 M_INVALID_PARAM for an unknown receipt type, an empty `thread_id`,
+                a `thread_id` on a read marker, or an event that is not in the named thread.
+        """
+        if thread_id is not None and (not thread_id or receipt_type == FULLY_READ):
+            raise MatrixError(
+                400, Errcode.INVALID_PARAM, "thread_id must be a non-empty string on a receipt"
+            )
         if receipt_type == FULLY_READ:
             await self._set_fully_read(requester, room_id, event_id)
             return
         if receipt_type not in RECEIPT_TYPES:
             raise MatrixError(400, Errcode.INVALID_PARAM, f"unknown receipt type {receipt_type!r}")
-        await self._require_readable_event(requester, room_id, event_id)
+        event = await self._require_readable_event(requester, room_id, event_id)
+        if thread_id is not None:
+            await self._require_in_thread(event, thread_id)
         with self._positions.allocate() as [position]:
             receipt = ReceiptRecord(
                 room_id,
@@ -87,6 +114,10 @@ class ReceiptService:
             )
             async with self._db.transaction() as t:
                 await self._store.put_receipt(t, receipt)
+                await self._notifications.mark_read(
+                    t, requester.user_id, room_id, upto=event.stream_ordering,
+                    receipt_thread=receipt.thread_id,
+                )  # fmt: skip
         watchers = (
             {requester.user_id}
             if receipt_type == "m.read.private"
@@ -110,13 +141,22 @@ class ReceiptService:
             requester.user_id, room_id, FULLY_READ, {"event_id": event_id}
         )
 
+    async def _require_in_thread(self, event: StoredEvent, thread_id: str) -> None:
+        """A threaded receipt must point into its thread (a thread's root counts as in it)."""
+        if event.event_id == thread_id:
+            return
+        if await thread_of(self._db, self._relations, event) != thread_id:
+            raise MatrixError(
+                400, Errcode.INVALID_PARAM, f"{event.event_id} is not in thread {thread_id}"
+            )
+
     async def _require_readable_event(
         self, requester: Requester, room_id: str, event_id: str
-    ) -> None:
+    ) -> StoredEvent:
         if requester.user_id not in await self._members.joined(room_id):
             raise MatrixError(403, Errcode.FORBIDDEN, "you are not in this room")
         event = await self._events.get_event(self._db, event_id)
-        await self._visibility.require_visible(requester.user_id, event, room_id)
+        return await self._visibility.require_visible(requester.user_id, event, room_id)
 
 
 def receipt_events(receipts: list[ReceiptRecord], viewer: str) -> dict[str, JsonObject]:

@@ -3,7 +3,8 @@
 Order of events (spec: client-server-api#post_matrixclientv3createroom): create, the creator's
 join, power levels (with `power_level_content_override`), canonical alias, the preset's join
 rules / history visibility / guest access, `initial_state`, name, topic, then one invite per
-invitee. Either all of them are stored or none is.
+invitee. Either all of them are stored or none is; `visibility: public` publishes the room in the
+room directory in the same transaction.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from bastion.services.auth import Requester
 from bastion.services.profile import ProfileService
 from bastion.services.rooms.pipeline import EventPipeline
 from bastion.store.database import Database, UniqueViolation
-from bastion.store.protocols import RoomStore, UserStore
+from bastion.store.protocols import RoomDirectoryStore, RoomStore, UserStore
 from bastion.store.stream import StreamPositions
 
 _ALIAS_LOCALPART = re.compile(r"[^\s:#]{1,200}")
@@ -103,11 +104,13 @@ class RoomCreator:
         users: UserStore,
         profiles: ProfileService,
         clock: Clock,
+        directory: RoomDirectoryStore,
     ) -> None:
         self._db = db
         self._pipeline = pipeline
         self._positions = positions
         self._rooms = rooms
+        self._directory = directory
         self._users = users
         self._profiles = profiles
         self._clock = clock
@@ -155,6 +158,8 @@ class RoomCreator:
                     t, drafts[0], version, positions[0], is_public=is_public
                 )
                 events = [create]
+                if is_public:
+                    await self._directory.publish(t, create.room_id, creator, self._clock.now_ms())
                 if alias is not None:
                     await self._rooms.insert_alias(
                         t, alias, create.room_id, creator, self._clock.now_ms()
@@ -234,7 +239,7 @@ class RoomCreator:
         if request.topic is not None:
             topic = {
                 "topic": request.topic,
-                "m.topic": [{"body": request.topic, "mimetype": "text/plain"}],
+                "m.topic": {"m.text": [{"body": request.topic, "mimetype": "text/plain"}]},
             }
             drafts.append(state(EventType.TOPIC, topic))
         for invitee in invitees:

@@ -8,6 +8,7 @@ from bastion.errors import Errcode, MatrixError
 from bastion.events.builder import EventDraft
 from bastion.events.types import EventType
 from bastion.services.auth import Requester
+from bastion.services.presence.service import PresenceService
 from bastion.services.rooms.pipeline import EventPipeline, TxnKey
 from bastion.services.rooms.power import current_power_levels
 from bastion.store.database import Database
@@ -27,12 +28,14 @@ class MessageService:
         events: EventStore,
         state: StateStore,
         rooms: RoomStore,
+        presence: PresenceService,
     ) -> None:
         self._db = db
         self._pipeline = pipeline
         self._events = events
         self._state = state
         self._rooms = rooms
+        self._presence = presence
 
     async def send(
         self,
@@ -55,6 +58,7 @@ class MessageService:
         event = await self._pipeline.send(
             room_id, EventDraft(event_type, requester.user_id, content), txn=txn
         )
+        await self._presence.acted(requester.user_id)  # sending is activity (spec: presence)
         return event.event_id
 
     async def set_state(

@@ -2,7 +2,8 @@
 
 Steps, inside one transaction: read the room's end and the state the auth rules need (current
 state tables, never a replay), build the signed PDU, check the room version's auth rules, insert
-the event, update current state and memberships, and move the room's end with a compare-and-set.
+the event (with its relations, search entry and the notifications push rules give it), update
+current state and memberships, and move the room's end with a compare-and-set.
 If another writer moved the end first, the transaction rolls back and the event is rebuilt on the
 new end. After commit, and only then, the syncs of the users the event concerns are woken.
 
@@ -32,6 +33,7 @@ from bastion.events.canonical import canonical_json, check_json_values
 from bastion.events.model import StoredEvent
 from bastion.events.types import EventType
 from bastion.pubsub.base import Notifier
+from bastion.services.push.recorder import PushActionRecorder
 from bastion.services.relations.recorder import RelationRecorder
 from bastion.services.rooms.members_cache import RoomMembersCache
 from bastion.services.search.indexer import search_entry
@@ -75,6 +77,15 @@ class PipelineStores:
     search: SearchStore
 
 
+@dataclass(frozen=True, slots=True)
+class Recorders:
+    """What else is written with each event, in its transaction: its relationship and the
+    notifications push rules give it."""
+
+    relations: RelationRecorder
+    push: PushActionRecorder
+
+
 class EventPipeline:
     """Builds, authorises, persists and announces room events."""
 
@@ -88,7 +99,7 @@ class EventPipeline:
         members: RoomMembersCache,
         clock: Clock,
         identity: ServerIdentity,
-        relations: RelationRecorder,
+        recorders: Recorders,
     ) -> None:
         self._db = db
         self._room_locks: weakref.WeakValueDictionary[str, asyncio.Lock] = (
@@ -100,7 +111,8 @@ class EventPipeline:
         self._members = members
         self._clock = clock
         self._identity = identity
-        self._relations = relations
+        self._relations = recorders.relations
+        self._push = recorders.push
 
     @property
     def server_name(self) -> str:
@@ -241,6 +253,7 @@ class EventPipeline:
         state_value = _state_value(event)
         await self._stores.events.insert_event(t, NewEvent(event, pdu_json.decode(), state_value))
         await self._relations.record(t, event)  # m.relates_to rows, or a redacted child's removal
+        await self._push.record(t, event)  # notifications, committed with the event
         if (entry := search_entry(event)) is not None:
             await self._stores.search.insert_entries(t, [entry])
         redacts = event.content.get("redacts") if event.type == EventType.REDACTION else None

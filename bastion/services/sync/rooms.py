@@ -93,9 +93,13 @@ class RoomSections:
         return section, visible
 
     async def joined(
-        self, window: RoomWindow, account_data: list[JsonObject], ephemeral: list[JsonObject]
+        self,
+        window: RoomWindow,
+        account_data: list[JsonObject],
+        ephemeral: list[JsonObject],
+        unread: JsonObject,
     ) -> JsonObject:
-        """The `rooms.join[room_id]` object."""
+        """The `rooms.join[room_id]` object; `unread` holds its notification count fields."""
         room_id = window.membership.room_id
         timeline, visible = await self.timeline_section(window)
         incremental = window.since is not None and not window.full_state
@@ -111,7 +115,7 @@ class RoomSections:
             "account_data": {"events": account_data},
             "ephemeral": {"events": ephemeral},
             "summary": await self._summary(window, room_id),
-            "unread_notifications": {},
+            **unread,
         }
 
     async def left(self, window: RoomWindow) -> JsonObject:
@@ -127,12 +131,19 @@ class RoomSections:
             "account_data": {"events": []},
         }
 
-    async def stripped(self, membership: MembershipRecord) -> list[JsonObject]:
-        """Stripped state for an invite or knock, including the member event itself."""
+    async def stripped(self, membership: MembershipRecord) -> list[JsonObject] | None:
+        """Stripped state for an invite or knock, including the member event itself; None for
+        an invite from someone the user ignores (it is not shown)."""
+        own = await self._events.get_event(self._db, membership.event_id)
+        if (
+            own is not None
+            and membership.membership == "invite"
+            and await self._visibility.hides_invite(membership.user_id, own)
+        ):
+            return None
         events = await self._state.current_state(
             self._db, membership.room_id, types=INVITE_STATE_TYPES
         )
-        own = await self._events.get_event(self._db, membership.event_id)
         if own is not None:
             events.append(own)
         return [_to_builtins(stripped_state(e)) for e in events if e.state_key is not None]

@@ -10,7 +10,7 @@ user; it then builds again from the same token.
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from bastion.events.filters import (
@@ -27,6 +27,9 @@ from bastion.services.e2ee.keys import KeysService
 from bastion.services.e2ee.to_device import ToDeviceService
 from bastion.services.ephemeral.receipts import receipt_events
 from bastion.services.ephemeral.typing import TypingService
+from bastion.services.presence.service import PresenceService
+from bastion.services.push.notifications import NotificationService
+from bastion.services.push.rules import PUSH_RULES, PushRuleService
 from bastion.services.stream_token import format_sync_token
 from bastion.services.sync.request import SyncRequest
 from bastion.services.sync.rooms import RoomSections, RoomWindow, Timeline
@@ -55,6 +58,7 @@ class RoomExtras:
     account_data: dict[str, list[JsonObject]]
     ephemeral: dict[str, list[JsonObject]]
     typing_serial: int = 0
+    newly_joined: list[str] = field(default_factory=list)  # rooms joined since the token
 
     def rooms(self) -> set[str]:
         return set(self.account_data) | set(self.ephemeral)
@@ -62,11 +66,13 @@ class RoomExtras:
 
 @dataclass(frozen=True, slots=True)
 class EphemeralStreams:
-    """Typing and receipts, the ephemeral section of joined rooms."""
+    """Typing and receipts, the ephemeral section of joined rooms; presence, the top-level
+    `presence` section."""
 
     db: Database
     typing: TypingService
     receipts: ReceiptStore
+    presence: PresenceService
 
     async def fill(
         self,
@@ -102,6 +108,19 @@ class EphemeralStreams:
 
 
 @dataclass(frozen=True, slots=True)
+class PushStreams:
+    """Unread counts for joined rooms, and the push rules an initial sync carries."""
+
+    notifications: NotificationService
+    rules: PushRuleService
+
+    async def push_rules_event(self, user_id: str) -> JsonObject:
+        """The `m.push_rules` account data event, always in an initial sync (clients read
+        their rules from it; the stored copy exists only once the user changed a rule)."""
+        return {"type": PUSH_RULES, "content": await self.rules.push_rules_content(user_id)}
+
+
+@dataclass(frozen=True, slots=True)
 class EncryptionStreams:
     """The end-to-end-encryption parts of /sync."""
 
@@ -123,7 +142,10 @@ class SyncService:
         stores: SyncStores,
         encryption: EncryptionStreams,
         ephemeral: EphemeralStreams,
+        push: PushStreams,
     ) -> None:
+        self._push = push
+        self._presence = ephemeral.presence
         self._encryption = encryption
         self._ephemeral = ephemeral
         self._db = db
@@ -135,7 +157,12 @@ class SyncService:
         self._account_data = stores.account_data
 
     async def sync(self, requester: Requester, request: SyncRequest) -> JsonObject:
-        """The response; an incremental sync with nothing new waits up to the timeout."""
+        """The response; an incremental sync with nothing new waits up to the timeout. The
+        user's presence follows `set_presence`, and the sync counts as one in progress."""
+        async with self._presence.syncing(requester.user_id, request.set_presence):
+            return await self._wait_for_news(requester, request)
+
+    async def _wait_for_news(self, requester: Requester, request: SyncRequest) -> JsonObject:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + request.timeout_ms / 1000
         while True:
@@ -169,17 +196,27 @@ class SyncService:
         global_data = [
             {"type": r.type, "content": r.content}
             for r in records
-            if r.room_id == "" and _wanted_account_data(request.filter, r.type)
+            if r.room_id == ""
+            and _wanted_account_data(request.filter, r.type)
+            and not (since is None and r.type == PUSH_RULES)
         ]
+        if since is None and _wanted_account_data(request.filter, PUSH_RULES):
+            global_data.append(await self._push.push_rules_event(requester.user_id))
         encryption, reached, device_news = await self._encryption_sections(requester, request, upto)
+        presence = await self._presence.sync_events(
+            requester.user_id, request.filter.presence, since=since, upto=upto,
+            joined_rooms=extras.newly_joined,
+        )  # fmt: skip
         response: JsonObject = {
             "next_batch": format_sync_token(upto, reached, extras.typing_serial),
             "rooms": rooms,
             "account_data": {"events": global_data},
-            "presence": {"events": []},
+            "presence": {"events": presence},
             **encryption,
         }
-        changed = bool(global_data) or device_news or any(rooms[section] for section in rooms)
+        changed = (
+            bool(global_data or presence) or device_news or any(rooms[section] for section in rooms)
+        )
         return response, changed
 
     async def _encryption_sections(
@@ -252,6 +289,7 @@ class SyncService:
                 if record is not None and record.membership == "join":
                     by_room[room_id] = record
         newly_joined = {r.room_id for r in changed if r.membership == "join"}
+        extras.newly_joined = sorted(newly_joined)
         batched = [
             room_id
             for room_id, r in by_room.items()
@@ -279,14 +317,19 @@ class SyncService:
     ) -> JsonObject:
         rooms: JsonObject = {"join": {}, "invite": {}, "leave": {}, "knock": {}}
         room_filter = request.filter.room
+        unread = await self._push.notifications.unread(
+            requester.user_id,
+            [r.room_id for r in records if r.membership == "join"],
+            by_thread=room_filter.timeline.unread_thread_notifications,
+        )
         for record in records:
             if not room_allowed(room_filter.rooms, room_filter.not_rooms, record.room_id):
                 continue
             if record.membership in ("invite", "knock"):
                 key = "invite_state" if record.membership == "invite" else "knock_state"
-                rooms[record.membership][record.room_id] = {
-                    key: {"events": await self._sections.stripped(record)}
-                }
+                stripped = await self._sections.stripped(record)
+                if stripped is not None:  # None: an invite from an ignored user
+                    rooms[record.membership][record.room_id] = {key: {"events": stripped}}
                 continue
             window = await self._window(requester, request, record, timelines, upto)
             if record.membership == "join":
@@ -294,6 +337,7 @@ class SyncService:
                     window,
                     extras.account_data.get(record.room_id, []),
                     extras.ephemeral.get(record.room_id, []),
+                    unread[record.room_id],
                 )
             else:
                 rooms["leave"][record.room_id] = await self._sections.left(window)

@@ -13,8 +13,16 @@ from bastion.store.protocols.accounts import (
     UiaSessionStore,
     UserStore,
 )
+from bastion.store.protocols.directory import (
+    DirectoryUserRow,
+    PublishedRoomRow,
+    RoomDirectoryStore,
+    UserDirectoryStore,
+    UserSearch,
+)
 from bastion.store.protocols.e2ee import JsonObject, KeyBackupStore, KeyStore, ToDeviceStore
 from bastion.store.protocols.media import MediaStore
+from bastion.store.protocols.presence import ExpiryCutoffs, PresenceRecord, PresenceStore
 from bastion.store.protocols.relations import (
     AggregationRow,
     ChildrenQuery,
@@ -44,17 +52,23 @@ __all__ = [
     "AggregationRow",
     "ChildrenQuery",
     "DeviceStore",
+    "DirectoryUserRow",
     "EventStore",
+    "ExpiryCutoffs",
     "JsonObject",
     "KeyBackupStore",
     "KeyStore",
     "MediaStore",
     "MembershipStore",
+    "PresenceRecord",
+    "PresenceStore",
     "ProfileStore",
+    "PublishedRoomRow",
     "ReceiptStore",
     "RegistrationTokenStore",
     "RelationRecord",
     "RelationStore",
+    "RoomDirectoryStore",
     "RoomStore",
     "SearchEntry",
     "SearchHit",
@@ -66,5 +80,7 @@ __all__ = [
     "StateStore",
     "ToDeviceStore",
     "UiaSessionStore",
+    "UserDirectoryStore",
+    "UserSearch",
     "UserStore",
 ]

@@ -136,6 +136,9 @@ class AccountDataStore(Protocol):
     async def get(
         self, q: Queryable, user_id: str, room_id: str, data_type: str
     ) -> dict[str, Any] | None: ...
+    async def get_of_users(
+        self, q: Queryable, user_ids: Sequence[str], data_type: str
+    ) -> dict[str, dict[str, Any]]: ...
     async def changed_after(
         self, q: Queryable, user_id: str, *, after: int, upto: int
     ) -> list[AccountDataRecord]: ...

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import msgspec
 
 from bastion.store.database import Queryable
 from bastion.store.records import AccountDataRecord
+from bastion.store.sql.events import placeholders
 
 _decoder = msgspec.json.Decoder()
 
@@ -45,6 +47,20 @@ class SqlAccountDataStore:
             data_type,
         )
         return None if raw is None else dict(_decoder.decode(raw))
+
+    async def get_of_users(
+        self, q: Queryable, user_ids: Sequence[str], data_type: str
+    ) -> dict[str, dict[str, Any]]:
+        """One global entry of each of these users who has it."""
+        if not user_ids:
+            return {}
+        rows = await q.fetch_all(
+            "SELECT user_id, content FROM account_data WHERE room_id = '' AND type = ?"
+            f" AND user_id IN ({placeholders(len(user_ids))})",
+            data_type,
+            *user_ids,
+        )
+        return {str(row[0]): dict(_decoder.decode(row[1])) for row in rows}
 
     async def changed_after(
         self, q: Queryable, user_id: str, *, after: int, upto: int

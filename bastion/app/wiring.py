@@ -1,56 +1,48 @@
-"""The composition root: the only place that builds stores, services and the ASGI app.
+"""The composition root: the only place that builds stores and services.
 
-`Runtime.open` opens the database, applies pending migrations, and wires every collaborator by
-constructor injection; `create_app` wraps a runtime in routes and the HTTP edge. Tests use both
-directly (in-process over httpx); `bastion serve` uses `create_serving_app`, whose lifespan opens
-and closes the runtime around uvicorn.
+Every collaborator is built once, in dependency order, and handed to its users through their
+constructors; nothing else in the code base instantiates a concrete store or the notifier.
 """
 
 from __future__ import annotations
 
-import logging
-import shutil
-import sys
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from starlette.applications import Starlette
-from starlette.exceptions import HTTPException
-from starlette.requests import ClientDisconnect
-from starlette.types import ASGIApp
-
 from bastion.api.context import ServerInfo, Services
-from bastion.api.edge import HttpEdge
-from bastion.api.errors import client_gone, http_error, matrix_error, unexpected_error
-from bastion.api.media import upload_body_limits
-from bastion.api.routes import build_routes
-from bastion.clock import Clock, SystemClock
+from bastion.clock import Clock
 from bastion.config import Config
-from bastion.errors import MatrixError
 from bastion.events.builder import ServerIdentity
 from bastion.pubsub.memory import MemoryNotifier
-from bastion.server_key import load_key
 from bastion.services.account_data import AccountDataService
 from bastion.services.accounts import AccountService, AccountStores
 from bastion.services.auth import AuthService
 from bastion.services.credentials import CredentialChecker
 from bastion.services.devices import DeviceService
+from bastion.services.directory.rooms import DirectoryAccess, RoomDirectoryService
+from bastion.services.directory.summary import RoomSummaryService
+from bastion.services.directory.user_index import UserDirectoryIndex
+from bastion.services.directory.users import UserDirectoryService
 from bastion.services.e2ee.cross_signing import CrossSigningService
 from bastion.services.e2ee.device_lists import DeviceListService
 from bastion.services.e2ee.key_backup import KeyBackupService
 from bastion.services.e2ee.keys import KeysService
 from bastion.services.e2ee.to_device import ToDeviceService
-from bastion.services.ephemeral.receipts import ReceiptService, ReceiptStores
+from bastion.services.ephemeral.receipts import ReadTrackers, ReceiptService, ReceiptStores
 from bastion.services.ephemeral.typing import TypingService
+from bastion.services.ignored_users import IgnoredUsers
 from bastion.services.login import LoginService
 from bastion.services.media.service import MediaService
 from bastion.services.media.storage import LocalDirectoryStorage
 from bastion.services.media.thumbnails import ThumbnailService
 from bastion.services.passwords import Passwords
+from bastion.services.presence.service import PresenceService, PresenceStores
 from bastion.services.profile import ProfileService
+from bastion.services.push.notifications import NotificationService
+from bastion.services.push.recorder import PushActionRecorder
+from bastion.services.push.rules import PushRuleService
+from bastion.services.push.rulesets import RulesetCache
 from bastion.services.ratelimit import RateLimiter
 from bastion.services.registration import RegistrationService
 from bastion.services.relations.bundles import BundledAggregations
@@ -63,21 +55,21 @@ from bastion.services.rooms.formatter import EventFormatter
 from bastion.services.rooms.members_cache import RoomMembersCache
 from bastion.services.rooms.membership import MembershipService
 from bastion.services.rooms.messages import MessageService
-from bastion.services.rooms.pipeline import EventPipeline, PipelineStores
+from bastion.services.rooms.pipeline import EventPipeline, PipelineStores, Recorders
 from bastion.services.rooms.reads import RoomReader
-from bastion.services.search.indexer import backfill_index
 from bastion.services.search.service import SearchService, SearchStores
 from bastion.services.sync.rooms import RoomSections
 from bastion.services.sync.service import (
     EncryptionStreams,
     EphemeralStreams,
+    PushStreams,
     SyncService,
     SyncStores,
 )
+from bastion.services.tags import TagService
 from bastion.services.uia import UiaService
 from bastion.services.visibility import VisibilityService
-from bastion.store.database import Database, open_database
-from bastion.store.migrations.runner import migrate
+from bastion.store.database import Database
 from bastion.store.sql.account_data import SqlAccountDataStore
 from bastion.store.sql.devices import SqlDeviceStore
 from bastion.store.sql.events import SqlEventStore
@@ -85,61 +77,25 @@ from bastion.store.sql.key_backup import SqlKeyBackupStore
 from bastion.store.sql.keys import SqlKeyStore
 from bastion.store.sql.media import SqlMediaStore
 from bastion.store.sql.memberships import SqlMembershipStore
+from bastion.store.sql.presence import SqlPresenceStore
 from bastion.store.sql.profiles import SqlProfileStore
+from bastion.store.sql.push import SqlPushActionStore, SqlPushRuleStore
 from bastion.store.sql.receipts import SqlReceiptStore
 from bastion.store.sql.registration_tokens import SqlRegistrationTokenStore
 from bastion.store.sql.relations import SqlRelationStore
+from bastion.store.sql.room_directory import SqlRoomDirectoryStore
 from bastion.store.sql.rooms import SqlRoomStore
 from bastion.store.sql.search import search_store_for
 from bastion.store.sql.state import SqlStateStore
 from bastion.store.sql.to_device import SqlToDeviceStore
 from bastion.store.sql.uia_sessions import SqlUiaSessionStore
+from bastion.store.sql.user_directory import SqlUserDirectoryStore
 from bastion.store.sql.users import SqlUserStore
 from bastion.store.stream import StreamPositions
 
-log = logging.getLogger("bastion")
-
 
 @dataclass
-class Runtime:
-    """An open database and the services built on it."""
-
-    config: Config
-    db: Database
-    services: Services
-    notifier: MemoryNotifier
-
-    @classmethod
-    async def open(cls, config: Config, clock: Clock | None = None) -> Runtime:
-        """Open the database, migrate it, and wire the services."""
-        clock = clock or SystemClock()
-        key = load_key(Path(config.signing_key_path))
-        db = await open_database(
-            config.database.url,
-            schema=config.database.schema,
-            pool_size=config.database.pool_size,
-            sqlite_synchronous=config.database.sqlite_synchronous,
-        )
-        try:
-            await migrate(db, clock.now_ms())
-            await backfill_index(db, search_store_for(db.dialect))
-            positions = await StreamPositions.load(db)
-        except BaseException:
-            await db.close()
-            raise
-        notifier = MemoryNotifier()
-        wiring = _Wiring(
-            config, db, clock, positions, notifier, ServerIdentity(config.server_name, key)
-        )
-        return cls(config, db, wiring.services(), notifier)
-
-    async def close(self) -> None:
-        """Close the database."""
-        await self.db.close()
-
-
-@dataclass
-class _Wiring:
+class Wiring:
     """Builds every store and service once, in dependency order."""
 
     config: Config
@@ -173,12 +129,13 @@ class _Wiring:
             device_lists=device_lists,
         )
         uia = UiaService(db, SqlUiaSessionStore(), credentials, clock, config.server_name)
+        directory_index = UserDirectoryIndex(SqlUserDirectoryStore())
         accounts = AccountService(
-            db, AccountStores(users, devices, profiles), passwords, clock,
+            db, AccountStores(users, devices, profiles, directory_index), passwords, clock,
             server_name=config.server_name, password_min_length=config.auth.password_min_length,
             device_lists=device_lists,
         )  # fmt: skip
-        profile = ProfileService(db, users, profiles)
+        profile = ProfileService(db, users, profiles, directory_index)
         registration = RegistrationService(
             db, accounts, auth, uia, SqlRegistrationTokenStore(), clock,
             mode=config.registration.mode, ip_limiter=RateLimiter(clock, limits.register_per_ip),
@@ -235,32 +192,55 @@ class _Wiring:
         rooms, events, state = SqlRoomStore(), SqlEventStore(), SqlStateStore()
         memberships, account_data = SqlMembershipStore(), SqlAccountDataStore()
         members = RoomMembersCache(db, memberships)
-        account_data_service = AccountDataService(db, account_data, self.positions, self.notifier)
+        ignored = IgnoredUsers(db, account_data)
+        account_data_service = AccountDataService(
+            db, account_data, self.positions, self.notifier, ignored
+        )
+        room_directory = SqlRoomDirectoryStore()
         typing, receipts = TypingService(members, self.notifier, clock), SqlReceiptStore()
         relations = SqlRelationStore()
         search = search_store_for(db.dialect)
         relation_changes = RelationChangeCache(floor=self.positions.persisted_upto())
+        rulesets, push_actions = RulesetCache(SqlPushRuleStore()), SqlPushActionStore()
+        presence = PresenceService(
+            db, PresenceStores(SqlPresenceStore(), users), positions=self.positions,
+            notifier=self.notifier, clock=clock, config=self.config.presence,
+        )  # fmt: skip
         pipeline = EventPipeline(
             db, PipelineStores(rooms, events, state, memberships, search),
             positions=self.positions, notifier=self.notifier, members=members,
             clock=clock, identity=self.identity,
-            relations=RelationRecorder(relations, relation_changes),
+            recorders=Recorders(
+                RelationRecorder(relations, relation_changes),
+                PushActionRecorder(
+                    rulesets, push_actions, members, ignored,
+                    relations=relations, state=state, rooms=rooms,
+                ),
+            ),
         )  # fmt: skip
         creator = RoomCreator(
-            db, pipeline, self.positions, rooms=rooms, users=users, profiles=profile, clock=clock
-        )
-        visibility = VisibilityService(db, events, memberships)
+            db, pipeline, self.positions, rooms=rooms, users=users, profiles=profile, clock=clock,
+            directory=room_directory,
+        )  # fmt: skip
+        visibility = VisibilityService(db, events, memberships, ignored)
         formatter = EventFormatter(
             db, events, rooms, clock,
             bundles=BundledAggregations(db, relations, visibility, memberships, relation_changes),
         )  # fmt: skip
         sections = RoomSections(db, visibility, formatter, members, events=events, state=state)
+        notifications = NotificationService(db, push_actions, events, visibility, formatter)
+        push_rules = PushRuleService(db, SqlPushRuleStore(), rulesets, account_data_service)
         return {
+            "presence": presence,
+            **self._directory_services(room_directory, rooms, state, memberships),
+            "tags": TagService(db, account_data, account_data_service),
             "rooms": creator,
             "membership": MembershipService(
                 db, pipeline, creator, rooms=rooms, memberships=memberships, users=users
             ),
-            "messages": MessageService(db, pipeline, events=events, state=state, rooms=rooms),
+            "messages": MessageService(
+                db, pipeline, events=events, state=state, rooms=rooms, presence=presence
+            ),
             "reader": RoomReader(
                 db, visibility, formatter, self.positions, events=events, state=state, rooms=rooms
             ),
@@ -291,14 +271,17 @@ class _Wiring:
                 encryption=EncryptionStreams(
                     encryption["keys"], encryption["to_device"], encryption["device_lists"]
                 ),
-                ephemeral=EphemeralStreams(db, typing, receipts),
+                ephemeral=EphemeralStreams(db, typing, receipts, presence),
+                push=PushStreams(notifications, push_rules),
             ),
+            "push_rules": push_rules,
+            "notifications": notifications,
             "typing": typing,
             "receipts": ReceiptService(
                 db,
-                ReceiptStores(receipts, events),
+                ReceiptStores(receipts, events, relations),
                 visibility=visibility,
-                account_data=account_data_service,
+                reads=ReadTrackers(account_data_service, notifications),
                 members=members,
                 positions=self.positions,
                 notifier=self.notifier,
@@ -306,69 +289,29 @@ class _Wiring:
             ),
         }
 
-
-def _starlette(lifespan: object = None) -> Starlette:
-    return Starlette(
-        routes=build_routes(),
-        exception_handlers={
-            MatrixError: matrix_error,
-            HTTPException: http_error,
-            ClientDisconnect: client_gone,
-            Exception: unexpected_error,
-        },
-        lifespan=lifespan,  # type: ignore[arg-type]  # None or a lifespan context factory
-    )
-
-
-def _edge(app: ASGIApp, config: Config) -> HttpEdge:
-    """The HTTP edge around `app`: media uploads get the media size limit, the rest the JSON one."""
-    return HttpEdge(
-        app,
-        max_body_bytes=config.http.max_request_body_bytes,
-        body_limits=upload_body_limits(config.media.max_upload_bytes),
-    )
-
-
-def create_app(runtime: Runtime) -> ASGIApp:
-    """The ASGI app serving an already-open runtime (tests and embedding)."""
-    app = _starlette()
-    app.state.services = runtime.services
-    return _edge(app, runtime.config)
-
-
-def _cli_name() -> str:
-    """How to call the `bastion` command that is running now (it may not be on PATH)."""
-    argv0 = Path(sys.argv[0])
-    if argv0.name == "bastion" and shutil.which("bastion") != str(argv0.resolve()):
-        return str(argv0)
-    return "bastion"
-
-
-def create_serving_app(config: Config, config_path: Path) -> ASGIApp:
-    """The ASGI app for `bastion serve`: its lifespan opens and closes the runtime."""
-
-    @asynccontextmanager
-    async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        runtime = await Runtime.open(config)
-        app.state.services = runtime.services
-        host, port = config.listen.host, config.listen.port
-        log.info(
-            "Bastion serving %s on http://%s:%d (database: %s)",
-            config.server_name,
-            host,
-            port,
-            runtime.db.dialect,
+    def _directory_services(
+        self,
+        room_directory: SqlRoomDirectoryStore,
+        rooms: SqlRoomStore,
+        state: SqlStateStore,
+        memberships: SqlMembershipStore,
+    ) -> dict[str, Any]:
+        db, config = self.db, self.config
+        access = DirectoryAccess(
+            server_name=config.server_name,
+            require_auth=config.directory.public_rooms_require_auth,
         )
-        if not await runtime.services.accounts.has_active_admin():
-            log.warning(
-                "No admin account exists yet. Create the first one with:\n"
-                "    %s user create NAME --admin --config %s",
-                _cli_name(),
-                config_path,
-            )
-        try:
-            yield
-        finally:
-            await runtime.close()
-
-    return _edge(_starlette(lifespan), config)
+        return {
+            "user_directory": UserDirectoryService(
+                db,
+                SqlUserDirectoryStore(),
+                search_all_users=config.user_directory.search_all_users,
+            ),
+            "room_directory": RoomDirectoryService(
+                db, room_directory, self.clock, access,
+                rooms=rooms, state=state, memberships=memberships,
+            ),
+            "room_summary": RoomSummaryService(
+                db, access, rooms=rooms, directory=room_directory, memberships=memberships
+            ),
+        }  # fmt: skip

@@ -1,0 +1,94 @@
+"""The published room directory (`/publicRooms`, `/directory/list/room/{roomId}`) and room
+summaries (`/_matrix/client/v1/room_summary/{roomIdOrAlias}`).
+
+Reads take the access token when there is one: the services decide whether one is needed
+(`directory.public_rooms_require_auth`).
+"""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from bastion.api.bodies import decode_body
+from bastion.api.context import services_of
+from bastion.api.requester import access_token_of, require_requester
+from bastion.api.responses import JsonResponse, empty
+from bastion.errors import Errcode, MatrixError
+from bastion.services.auth import Requester
+from bastion.services.directory.rooms import PublicRoomsQuery, VisibilityBody
+
+
+async def _requester_if_any(request: Request) -> Requester | None:
+    """The requester when the request carries a token (a bad token is still 401)."""
+    if access_token_of(request) is None and "authorization" not in request.headers:
+        return None
+    return await require_requester(request)
+
+
+async def get_visibility(request: Request) -> Response:
+    """GET /_matrix/client/v3/directory/list/room/{roomId}"""
+    requester = await _requester_if_any(request)
+    visibility = await services_of(request).room_directory.visibility(
+        requester, request.path_params["roomId"]
+    )
+    return JsonResponse({"visibility": visibility})
+
+
+async def put_visibility(request: Request) -> Response:
+    """PUT /_matrix/client/v3/directory/list/room/{roomId}"""
+    requester = await require_requester(request)
+    body = await decode_body(request, VisibilityBody)
+    await services_of(request).room_directory.set_visibility(
+        requester, request.path_params["roomId"], body.visibility
+    )
+    return empty()
+
+
+def _limit_param(raw: str | None) -> int | None:
+    if raw is None:
+        return None
+    try:
+        return int(raw)
+    except ValueError:
+        raise MatrixError(400, Errcode.INVALID_PARAM, f"limit {raw!r} is not an integer") from None
+
+
+async def get_public_rooms(request: Request) -> Response:
+    """GET /_matrix/client/v3/publicRooms"""
+    requester = await _requester_if_any(request)
+    params = request.query_params
+    query = PublicRoomsQuery(limit=_limit_param(params.get("limit")), since=params.get("since"))
+    page = await services_of(request).room_directory.public_rooms(
+        requester, query, params.get("server")
+    )
+    return JsonResponse(page)
+
+
+async def post_public_rooms(request: Request) -> Response:
+    """POST /_matrix/client/v3/publicRooms"""
+    requester = await _requester_if_any(request)
+    body = await decode_body(request, PublicRoomsQuery)
+    page = await services_of(request).room_directory.public_rooms(
+        requester, body, request.query_params.get("server")
+    )
+    return JsonResponse(page)
+
+
+async def room_summary(request: Request) -> Response:
+    """GET /_matrix/client/v1/room_summary/{roomIdOrAlias}"""
+    requester = await _requester_if_any(request)
+    summary = await services_of(request).room_summary.summary(
+        requester, request.path_params["roomIdOrAlias"]
+    )
+    return JsonResponse(summary)
+
+
+ROUTES = [
+    Route("/directory/list/room/{roomId}", get_visibility, methods=["GET"]),
+    Route("/directory/list/room/{roomId}", put_visibility, methods=["PUT"]),
+    Route("/publicRooms", get_public_rooms, methods=["GET"]),
+    Route("/publicRooms", post_public_rooms, methods=["POST"]),
+]
+V1_ROUTES = [Route("/room_summary/{roomIdOrAlias}", room_summary, methods=["GET"])]

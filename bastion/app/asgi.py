@@ -1,0 +1,101 @@
+"""The ASGI apps: routes and the HTTP edge around a runtime.
+
+`create_app` serves an already-open runtime (tests, embedding); `create_serving_app` is what
+`bastion serve` runs: its lifespan opens and closes the runtime and the presence expiry task
+around uvicorn.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import ClientDisconnect
+from starlette.types import ASGIApp
+
+from bastion.api.edge import HttpEdge
+from bastion.api.errors import client_gone, http_error, matrix_error, unexpected_error
+from bastion.api.media import upload_body_limits
+from bastion.api.routes import build_routes
+from bastion.app.runtime import Runtime
+from bastion.config import Config
+from bastion.errors import MatrixError
+
+log = logging.getLogger("bastion")
+
+
+def _starlette(lifespan: object = None) -> Starlette:
+    return Starlette(
+        routes=build_routes(),
+        exception_handlers={
+            MatrixError: matrix_error,
+            HTTPException: http_error,
+            ClientDisconnect: client_gone,
+            Exception: unexpected_error,
+        },
+        lifespan=lifespan,  # type: ignore[arg-type]  # None or a lifespan context factory
+    )
+
+
+def _edge(app: ASGIApp, config: Config) -> HttpEdge:
+    """The HTTP edge around `app`: media uploads get the media size limit, the rest the JSON one."""
+    return HttpEdge(
+        app,
+        max_body_bytes=config.http.max_request_body_bytes,
+        body_limits=upload_body_limits(config.media.max_upload_bytes),
+    )
+
+
+def create_app(runtime: Runtime) -> ASGIApp:
+    """The ASGI app serving an already-open runtime (tests and embedding)."""
+    app = _starlette()
+    app.state.services = runtime.services
+    return _edge(app, runtime.config)
+
+
+def _cli_name() -> str:
+    """How to call the `bastion` command that is running now (it may not be on PATH)."""
+    argv0 = Path(sys.argv[0])
+    if argv0.name == "bastion" and shutil.which("bastion") != str(argv0.resolve()):
+        return str(argv0)
+    return "bastion"
+
+
+def create_serving_app(config: Config, config_path: Path) -> ASGIApp:
+    """The ASGI app for `bastion serve`: its lifespan opens and closes the runtime."""
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        runtime = await Runtime.open(config)
+        app.state.services = runtime.services
+        host, port = config.listen.host, config.listen.port
+        log.info(
+            "Bastion serving %s on http://%s:%d (database: %s)",
+            config.server_name,
+            host,
+            port,
+            runtime.db.dialect,
+        )
+        if not await runtime.services.accounts.has_active_admin():
+            log.warning(
+                "No admin account exists yet. Create the first one with:\n"
+                "    %s user create NAME --admin --config %s",
+                _cli_name(),
+                config_path,
+            )
+        expiry = runtime.services.presence.expiry_task()
+        if runtime.services.presence.enabled:
+            expiry.start()
+        try:
+            yield
+        finally:
+            await expiry.stop()
+            await runtime.close()
+
+    return _edge(_starlette(lifespan), config)

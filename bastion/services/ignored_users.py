@@ -1,0 +1,108 @@
+"""Ignored users (spec: client-server-api#ignoring-users): the global account data
+`m.ignored_user_list`, and a cache of it for the read chokepoint.
+
+The visibility service (services/visibility.py) asks `ignored_by(viewer)` for every batch of
+events it filters, so /sync, /messages, /context, /event, relations and search all hide the
+non-state events of ignored users, and /sync hides their invites. The list is read from the
+database once per user and then kept in memory (least recently used users are dropped past
+`max_users`); `AccountDataService` replaces a user's entry right after committing a new list,
+so the next read after a change already applies it. A read that raced with a change does not
+store what it read. The server is one process (the notifier is in memory); sharing the cache
+between processes will come with the shared notifier.
+
+A new list must be well formed: `ignored_users` an object whose keys are user IDs and whose
+values are objects (400 M_BAD_JSON / M_INVALID_PARAM), and nobody may ignore themselves (400
+M_INVALID_PARAM, as Synapse does). A stored list is read leniently: whatever is not a
+user ID other than the owner's is skipped.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Sequence
+from typing import Any
+
+from bastion.errors import Errcode, MatrixError
+from bastion.ids import UserID
+from bastion.store.database import Database
+from bastion.store.protocols import AccountDataStore
+
+IGNORED_USER_LIST = "m.ignored_user_list"
+MAX_CACHED_USERS = 100_000
+_NOBODY: frozenset[str] = frozenset()
+
+
+def check_ignored_user_list(owner: str, content: dict[str, Any]) -> None:
+    """Refuse a malformed list, or one in which the owner ignores themselves."""
+    ignored = content.get("ignored_users")
+    if not isinstance(ignored, dict):
+        raise MatrixError(400, Errcode.BAD_JSON, "ignored_users must be an object")
+    for user_id, value in ignored.items():
+        UserID.parse(user_id)  # 400 M_INVALID_PARAM
+        if not isinstance(value, dict):
+            raise MatrixError(400, Errcode.BAD_JSON, f"ignored_users.{user_id} must be an object")
+    if owner in ignored:
+        raise MatrixError(400, Errcode.INVALID_PARAM, "you cannot ignore yourself")
+
+
+def ignored_in(owner: str, content: dict[str, Any] | None) -> frozenset[str]:
+    """The users a stored list ignores."""
+    ignored = content.get("ignored_users") if content is not None else None
+    if not isinstance(ignored, dict) or not ignored:
+        return _NOBODY
+    return frozenset(u for u in ignored if isinstance(u, str) and u != owner)
+
+
+class IgnoredUsers:
+    """Who each user ignores, cached."""
+
+    def __init__(
+        self, db: Database, store: AccountDataStore, *, max_users: int = MAX_CACHED_USERS
+    ) -> None:
+        self._db = db
+        self._store = store
+        self._max_users = max_users
+        self._cache: OrderedDict[str, frozenset[str]] = OrderedDict()
+        self._changes = 0  # bumped by every remember(): a read that overlapped one is not kept
+
+    async def ignored_by(self, user_id: str) -> frozenset[str]:
+        """The users `user_id` ignores (one query the first time, then from memory)."""
+        cached = self._cache.get(user_id)
+        if cached is not None:
+            self._cache.move_to_end(user_id)
+            return cached
+        changes = self._changes
+        content = await self._store.get(self._db, user_id, "", IGNORED_USER_LIST)
+        ignored = ignored_in(user_id, content)
+        if changes == self._changes:
+            self._keep(user_id, ignored)
+        return ignored
+
+    async def who_ignore(self, sender: str, user_ids: Sequence[str]) -> set[str]:
+        """Those of `user_ids` who ignore `sender` (one query for the users not cached yet)."""
+        missing = [u for u in user_ids if u not in self._cache]
+        if missing:
+            changes = self._changes
+            contents = await self._store.get_of_users(self._db, missing, IGNORED_USER_LIST)
+            if changes == self._changes:
+                for user_id in missing:
+                    self._keep(user_id, ignored_in(user_id, contents.get(user_id)))
+        found: set[str] = set()
+        for user_id in user_ids:
+            ignored = self._cache.get(user_id)
+            if ignored is None:  # evicted or raced: read it alone
+                ignored = await self.ignored_by(user_id)
+            if sender in ignored:
+                found.add(user_id)
+        return found
+
+    def remember(self, user_id: str, content: dict[str, Any]) -> None:
+        """Record a list that was just committed."""
+        self._changes += 1
+        self._keep(user_id, ignored_in(user_id, content))
+
+    def _keep(self, user_id: str, ignored: frozenset[str]) -> None:
+        self._cache[user_id] = ignored
+        self._cache.move_to_end(user_id)
+        while len(self._cache) > self._max_users:
+            self._cache.popitem(last=False)

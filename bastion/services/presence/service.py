@@ -1,0 +1,235 @@
+"""Presence (spec: client-server-api#presence): set and read status, presence set by /sync, the
+m.presence events /sync delivers, and the expiry sweep.
+
+Who sees whom: a user's presence reaches the users who share a joined room with them, and the
+user themself (as Synapse does, so every client of theirs learns what the server shows). `GET
+/presence/{userId}/status` for anyone else is 403 M_FORBIDDEN (the spec allows 403 "not allowed
+to see this user's presence"; Synapse answers the same) and 404 M_NOT_FOUND for an unknown user.
+
+Cost: a sync that changes nothing visible touches only memory (`tracker.py`); the delivery in
+/sync is one query (`store/sql/presence.py`). With `presence.enabled = false` nothing is stored
+or sent: PUT is validated and ignored, GET answers offline, /sync carries no presence.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import msgspec
+
+from bastion.clock import Clock
+from bastion.config import PresenceConfig
+from bastion.errors import Errcode, MatrixError
+from bastion.events.filters import EventFilter, effective_limit, type_and_sender_match
+from bastion.pubsub.base import Notifier
+from bastion.services.auth import Requester
+from bastion.services.presence.expiry import ExpirySweeper, PresenceExpiryTask
+from bastion.services.presence.state import (
+    OFFLINE,
+    PRESENCE_STATES,
+    Timeouts,
+    is_visible_change,
+    never_seen,
+    presence_content,
+    presence_event,
+    seen_acting,
+    seen_syncing,
+    set_by_client,
+)
+from bastion.services.presence.tracker import PresenceTracker, Tracked
+from bastion.services.presence.writer import PresenceWriter
+from bastion.store.database import Database
+from bastion.store.protocols import PresenceRecord, PresenceStore, UserStore
+from bastion.store.stream import StreamPositions
+
+JsonObject = dict[str, Any]
+MAX_STATUS_MSG_LENGTH = 1024
+# Initial sync: at most this many users' presence (most recently changed first).
+INITIAL_SYNC_LIMIT = 1000
+# Incremental sync without a filter limit: every change in the window (one row per user).
+_NO_LIMIT = 2**31 - 1
+
+
+@dataclass(frozen=True, slots=True)
+class PresenceStores:
+    """Presence rows, and the accounts (to tell an unknown user from a hidden one)."""
+
+    presence: PresenceStore
+    users: UserStore
+
+
+class PresenceService:
+    """Everything presence; see the module docstring."""
+
+    def __init__(
+        self,
+        db: Database,
+        stores: PresenceStores,
+        *,
+        positions: StreamPositions,
+        notifier: Notifier,
+        clock: Clock,
+        config: PresenceConfig,
+    ) -> None:
+        self._db = db
+        self._store = stores.presence
+        self._users = stores.users
+        self._clock = clock
+        self._config = config
+        self._tracker = PresenceTracker()
+        self._writer = PresenceWriter(db, self._store, positions, notifier, self._tracker)
+        self._sweeper = ExpirySweeper(
+            db,
+            self._store,
+            self._writer,
+            self._tracker,
+            timeouts=Timeouts(
+                idle_ms=config.idle_after_seconds * 1000,
+                offline_ms=config.offline_after_seconds * 1000,
+            ),
+            interval_ms=config.expiry_interval_seconds * 1000,
+        )
+
+    @property
+    def enabled(self) -> bool:
+        return self._config.enabled
+
+    async def set_status(
+        self, requester: Requester, user_id: str, presence: str, status_msg: str | None
+    ) -> None:
+        """`PUT /presence/{userId}/status`: only one's own."""
+        if user_id != requester.user_id:
+            raise MatrixError(403, Errcode.FORBIDDEN, "you can only set your own presence")
+        if presence not in PRESENCE_STATES:
+            raise MatrixError(
+                400, Errcode.INVALID_PARAM, f"presence must be one of {PRESENCE_STATES}"
+            )
+        if status_msg is not None and len(status_msg) > MAX_STATUS_MSG_LENGTH:
+            raise MatrixError(
+                400,
+                Errcode.INVALID_PARAM,
+                f"status_msg is longer than {MAX_STATUS_MSG_LENGTH} characters",
+            )
+        if not self.enabled:
+            return
+        now = self._clock.now_ms()
+        await self._writer.apply(
+            [user_id], lambda entry: set_by_client(entry.record, presence, status_msg, now)
+        )
+
+    async def get_status(self, requester: Requester, user_id: str) -> JsonObject:
+        """`GET /presence/{userId}/status`: one's own, or that of someone sharing a room."""
+        if user_id != requester.user_id:
+            if await self._users.get_user(self._db, user_id) is None:
+                raise MatrixError(404, Errcode.NOT_FOUND, f"no such user {user_id}")
+            if not await self._store.shares_room(self._db, requester.user_id, user_id):
+                raise MatrixError(
+                    403, Errcode.FORBIDDEN, f"you share no room with {user_id}, so cannot see"
+                    " their presence",
+                )  # fmt: skip
+        if not self.enabled:
+            return {"presence": OFFLINE}
+        entry = self._tracker.get(user_id)
+        if entry is not None:
+            record = entry.record
+        else:
+            record = await self._store.get_presence(self._db, user_id) or never_seen(user_id)
+        return presence_content(record, self._clock.now_ms())
+
+    @asynccontextmanager
+    async def syncing(self, user_id: str, set_presence: str) -> AsyncIterator[None]:
+        """Around one `GET /sync`: applies `set_presence`, and counts the sync as in progress
+        (so its user cannot time out to offline) until it ends."""
+        if not self.enabled:
+            yield
+            return
+        entry = await self._writer.current(user_id)
+        entry.syncs_in_flight += 1  # no await since `current`: the sweep cannot drop `entry`
+        try:
+            now = self._clock.now_ms()
+            await self._move(entry, lambda record: seen_syncing(record, set_presence, now))
+            yield
+        finally:
+            self._tracker.sync_ended(user_id, self._clock.now_ms())
+
+    async def acted(self, user_id: str) -> None:
+        """The user sent an event: `last_active_ago` restarts, and an idle user is online again."""
+        if not self.enabled:
+            return
+        entry = await self._writer.current(user_id)
+        now = self._clock.now_ms()
+        await self._move(entry, lambda record: seen_acting(record, now))
+
+    async def _move(
+        self, entry: Tracked, transition: Callable[[PresenceRecord], PresenceRecord]
+    ) -> None:
+        """Apply a transition: through the writer when others must hear of it, else in memory
+        only (timestamps; the sweep flushes them)."""
+        new = transition(entry.record)
+        if is_visible_change(entry.record, new):
+            await self._writer.apply([entry.record.user_id], lambda e: transition(e.record))
+        else:
+            entry.record = new
+
+    async def sync_events(
+        self,
+        viewer: str,
+        wanted: EventFilter,
+        *,
+        since: int | None,
+        upto: int,
+        joined_rooms: Sequence[str] = (),
+    ) -> list[JsonObject]:
+        """The m.presence events of a sync: changes in (since, upto] visible to `viewer` and
+        the live presence of the members of `joined_rooms` (rooms the viewer joined in that
+        window), or on an initial sync (`since` None) that of everyone sharing a room."""
+        if not self.enabled or not type_and_sender_match(wanted, "m.presence", None):
+            return []
+        if since is None:
+            limit = effective_limit(wanted.limit, INITIAL_SYNC_LIMIT)
+            rows = await self._store.current_for_viewer(self._db, viewer, limit=limit)
+        else:
+            limit = _NO_LIMIT if wanted.limit is None else effective_limit(wanted.limit, 1)
+            rows = await self._store.changed_for_viewer(
+                self._db, viewer, after=since, upto=upto, limit=limit
+            )
+            if joined_rooms:
+                rows = _newest_per_user(
+                    rows, await self._store.live_in_rooms(self._db, joined_rooms, limit=limit)
+                )[:limit]
+        now = self._clock.now_ms()
+        return [
+            presence_event(self._freshest(row), now)
+            for row in reversed(rows)
+            if type_and_sender_match(wanted, "m.presence", row.user_id)
+        ]
+
+    async def expire(self, now_ms: int) -> int:
+        """Apply the idle and offline timeouts due at `now_ms`; returns how many users changed."""
+        if not self.enabled:
+            return 0
+        return await self._sweeper.sweep(now_ms)
+
+    def expiry_task(self) -> PresenceExpiryTask:
+        """The background task that calls `expire` (started by the serving app)."""
+        return PresenceExpiryTask(self.expire, self._clock, self._config.expiry_interval_seconds)
+
+    def _freshest(self, row: PresenceRecord) -> PresenceRecord:
+        """The row with the newest last-active time this process knows (the spec wants it up to
+        date whenever presence is delivered)."""
+        entry = self._tracker.get(row.user_id)
+        if entry is None or entry.record.last_active_ts <= row.last_active_ts:
+            return row
+        return msgspec.structs.replace(row, last_active_ts=entry.record.last_active_ts)
+
+
+def _newest_per_user(*batches: list[PresenceRecord]) -> list[PresenceRecord]:
+    """One row per user (the newest), newest first."""
+    newest: dict[str, PresenceRecord] = {}
+    for row in (row for batch in batches for row in batch):
+        if row.user_id not in newest or newest[row.user_id].stream_id < row.stream_id:
+            newest[row.user_id] = row
+    return sorted(newest.values(), key=lambda row: row.stream_id, reverse=True)

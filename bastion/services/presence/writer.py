@@ -1,0 +1,119 @@
+"""The one writer of presence: loads a user's row into memory, persists changes, wakes watchers.
+
+A change others can see (state, status message, `currently_active`) takes a stream position in
+the write transaction and, after commit, wakes the user and everyone sharing a joined room with
+them. A change of timestamps only is written in place, with no position and no wake-up.
+
+Invariant: every read-modify-write runs under one asyncio lock, evaluated against the entries as
+they are once the lock is held, so two writers can never store an older state at a newer
+position. The lock is never held across anything but presence reads and writes, and no
+transaction is open when it is taken.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Mapping, Sequence
+
+import msgspec
+
+from bastion.pubsub.base import Notifier
+from bastion.services.presence.state import is_visible_change, never_seen
+from bastion.services.presence.tracker import PresenceTracker, Tracked
+from bastion.store.database import Database
+from bastion.store.protocols import PresenceRecord, PresenceStore
+from bastion.store.stream import StreamPositions
+
+Transition = Callable[[Tracked], PresenceRecord]
+
+
+class PresenceWriter:
+    """Reads and writes presence rows for the service and the expiry sweep."""
+
+    def __init__(
+        self,
+        db: Database,
+        store: PresenceStore,
+        positions: StreamPositions,
+        notifier: Notifier,
+        tracker: PresenceTracker,
+    ) -> None:
+        self._db = db
+        self._store = store
+        self._positions = positions
+        self._notifier = notifier
+        self._tracker = tracker
+        self._lock = asyncio.Lock()
+
+    async def current(self, user_id: str) -> Tracked:
+        """The user's entry, read from the database on first use."""
+        entry = self._tracker.get(user_id)
+        if entry is not None:
+            return entry
+        async with self._lock:
+            return await self._load(user_id, None)
+
+    async def apply(
+        self,
+        user_ids: Sequence[str],
+        transition: Transition,
+        *,
+        known: Mapping[str, PresenceRecord] | None = None,
+    ) -> int:
+        """Apply `transition` to each user's entry; returns how many visible changes it made.
+
+        `known` holds rows already read for users that may not be tracked yet.
+        """
+        async with self._lock:
+            visible, quiet = [], []
+            for user_id in user_ids:
+                entry = await self._load(user_id, (known or {}).get(user_id))
+                new = transition(entry)
+                if is_visible_change(entry.record, new):
+                    visible.append(new)
+                elif _timestamps(new) != _timestamps(entry.stored):
+                    quiet.append(new)
+                else:
+                    entry.record = new
+            if not visible and not quiet:
+                return 0
+            visible = await self._persist(visible, quiet)
+        if visible:
+            await self._wake(visible)
+        return len(visible)
+
+    async def _load(self, user_id: str, known: PresenceRecord | None) -> Tracked:
+        """Under the lock: the tracked entry, else `known`, else the stored row."""
+        entry = self._tracker.get(user_id)
+        if entry is not None:
+            return entry
+        stored = known or await self._store.get_presence(self._db, user_id)
+        return self._tracker.remember(stored or never_seen(user_id))
+
+    async def _persist(
+        self, visible: list[PresenceRecord], quiet: list[PresenceRecord]
+    ) -> list[PresenceRecord]:
+        """Under the lock: one transaction; visible changes at new positions."""
+        with self._positions.allocate(len(visible)) as positions:
+            visible = [
+                msgspec.structs.replace(record, stream_id=position)
+                for record, position in zip(visible, positions, strict=True)
+            ]
+            async with self._db.transaction() as t:
+                if visible:
+                    await self._store.put_presence(t, visible)
+                if quiet:
+                    await self._store.touch_presence(t, quiet)
+        for record in (*visible, *quiet):
+            self._tracker.stored(record)
+        return visible
+
+    async def _wake(self, changed: list[PresenceRecord]) -> None:
+        """After commit: the changed users and everyone sharing a joined room with them."""
+        user_ids = [record.user_id for record in changed]
+        watchers = await self._store.users_sharing_rooms_with(self._db, user_ids)
+        self._notifier.notify(max(r.stream_id for r in changed), {*user_ids, *watchers})
+
+
+def _timestamps(record: PresenceRecord) -> tuple[int, int]:
+    return record.last_active_ts, record.last_sync_ts

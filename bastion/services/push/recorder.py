@@ -1,0 +1,198 @@
+"""The pipeline's push hook: what a new event means for each member, stored with the event.
+
+Runs inside the pipeline's transaction, so an event and its notifications commit together and
+the new unread count is in the same /sync response as the event (spec: #server-behaviour-1).
+Cost: members who kept the default rules share one evaluation; only members the event names
+(in `m.mentions.user_ids` or as an invitee) and members with their own rules are evaluated one
+by one, each condition at most once per event thanks to the shared memo.
+
+Members who ignore the sender get no notification for anything they send.
+The sender's own event marks their earlier notifications in that thread as read (spec: "by
+using the API or by sending an event").
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+
+from bastion.events.model import StoredEvent
+from bastion.events.power_levels import PowerLevels, creators_of
+from bastion.events.push_rules.conditions import PushEvent, RoomFacts
+from bastion.events.push_rules.evaluate import CompiledRuleset, first_match, outcome
+from bastion.events.types import EventType
+from bastion.services.ignored_users import IgnoredUsers
+from bastion.services.push.rulesets import RulesetCache, default_ruleset_for
+from bastion.services.relations.thread_of import thread_of
+from bastion.services.rooms.members_cache import RoomMembersCache
+from bastion.store.database import Queryable
+from bastion.store.protocols import RelationStore, RoomStore, StateStore
+from bastion.store.protocols.push import PushActionRecord, PushActionStore
+
+# Evaluates the defaults for "any member the event does not name": it can never be named.
+_ANYONE = "\x00anyone"
+_DEFAULT_FOR_ANYONE = default_ruleset_for(_ANYONE)
+
+
+class PushActionRecorder:
+    """Evaluates push rules for the members of an event's room and stores the notifications."""
+
+    def __init__(
+        self,
+        rules: RulesetCache,
+        actions: PushActionStore,
+        members: RoomMembersCache,
+        ignored: IgnoredUsers,
+        *,
+        relations: RelationStore,
+        state: StateStore,
+        rooms: RoomStore,
+    ) -> None:
+        self._rules = rules
+        self._actions = actions
+        self._members = members
+        self._ignored = ignored
+        self._relations = relations
+        self._state = state
+        self._rooms = rooms
+
+    async def record(self, q: Queryable, event: StoredEvent) -> None:
+        """Store the notifications `event` causes and clear the sender's read ones; a redaction
+        withdraws the notifications of the event it redacts."""
+        redacts = event.content.get("redacts") if event.type == EventType.REDACTION else None
+        if isinstance(redacts, str):
+            await self._actions.delete_for_event(q, redacts)
+        thread_id = await thread_of(q, self._relations, event)
+        await self._actions.mark_read(
+            q, event.sender, event.room_id, upto=event.stream_ordering, thread_id=thread_id
+        )
+        joined = await self._members.joined(event.room_id)
+        recipients = [u for u in joined if u != event.sender]
+        invited = _invitee(event)
+        if invited is not None and invited not in joined:
+            recipients.append(invited)
+        if recipients:
+            ignoring = await self._ignored.who_ignore(event.sender, recipients)
+            recipients = [u for u in recipients if u not in ignoring]
+        if not recipients:
+            return
+        rows = await self._evaluate(q, event, recipients, len(joined), thread_id)
+        await self._actions.insert_actions(q, rows)
+
+    async def _evaluate(
+        self,
+        q: Queryable,
+        event: StoredEvent,
+        recipients: list[str],
+        member_count: int,
+        thread_id: str,
+    ) -> list[PushActionRecord]:
+        custom = await self._rules.customised(q, recipients)
+        named = _named_users(event)
+        needs_power = _mentions_room(event) or any(c.needs_power_levels for c in custom.values())
+        facts = RoomFacts(
+            member_count, event.sender, await self._power_levels(q, event) if needs_power else None
+        )
+        names = await self._display_names(q, event, [u for u, c in custom.items()
+                                                    if c.compiled.needs_display_name])  # fmt: skip
+        push_event = PushEvent(_push_fields(event))
+        memo: dict[tuple[Any, ...], bool] = {}
+        everyone_named = _ANYONE in named
+        shared: list[Any] | None = None
+        rows: list[PushActionRecord] = []
+        for user_id in recipients:
+            entry = custom.get(user_id)
+            if entry is None and user_id not in named and not everyone_named:
+                if shared is None:
+                    shared = _actions_of(_DEFAULT_FOR_ANYONE, push_event, facts, None, memo)
+                actions = shared
+            else:
+                ruleset = entry.compiled if entry is not None else default_ruleset_for(user_id)
+                actions = _actions_of(ruleset, push_event, facts, names.get(user_id), memo)
+            result = outcome(actions)
+            if result.notify or result.highlight:
+                rows.append(
+                    PushActionRecord(
+                        user_id=user_id, stream_ordering=event.stream_ordering,
+                        room_id=event.room_id, event_id=event.event_id, thread_id=thread_id,
+                        actions=msgspec.json.encode(actions).decode(), notify=result.notify,
+                        highlight=result.highlight, ts=event.origin_server_ts,
+                    )
+                )  # fmt: skip
+        return rows
+
+    async def _power_levels(self, q: Queryable, event: StoredEvent) -> PowerLevels:
+        current = await self._state.current_events(
+            q, event.room_id, [(EventType.CREATE, ""), (EventType.POWER_LEVELS, "")]
+        )
+        create = current.get((EventType.CREATE, ""))
+        room = await self._rooms.get_room(q, event.room_id)
+        version = room.room_version if room is not None else "12"
+        creators = creators_of(create.sender, create.content, version) if create else frozenset()
+        levels = current.get((EventType.POWER_LEVELS, ""))
+        return PowerLevels.from_state(levels.content if levels else None, creators, version)
+
+    async def _display_names(
+        self, q: Queryable, event: StoredEvent, user_ids: list[str]
+    ) -> dict[str, str]:
+        if not user_ids:
+            return {}
+        current = await self._state.current_events(
+            q, event.room_id, [(EventType.MEMBER, u) for u in user_ids]
+        )
+        names: dict[str, str] = {}
+        for (_, user_id), member in current.items():
+            name = member.content.get("displayname")
+            if isinstance(name, str) and user_id is not None:
+                names[user_id] = name
+        return names
+
+
+def _actions_of(
+    ruleset: CompiledRuleset,
+    event: PushEvent,
+    facts: RoomFacts,
+    display_name: str | None,
+    memo: dict[tuple[Any, ...], bool],
+) -> list[Any]:
+    rule = first_match(ruleset, event, facts, display_name=display_name, memo=memo)
+    return rule.actions if rule is not None else []
+
+
+def _push_fields(event: StoredEvent) -> dict[str, Any]:
+    """The event as push rule conditions see it (keys of the client format)."""
+    fields: dict[str, Any] = {
+        "type": event.type,
+        "sender": event.sender,
+        "room_id": event.room_id,
+        "event_id": event.event_id,
+        "content": event.content,
+    }
+    if event.state_key is not None:
+        fields["state_key"] = event.state_key
+    return fields
+
+
+def _invitee(event: StoredEvent) -> str | None:
+    if event.type == EventType.MEMBER and event.content.get("membership") == "invite":
+        return event.state_key
+    return None
+
+
+def _mentions(event: StoredEvent) -> dict[str, Any]:
+    mentions = event.content.get("m.mentions")
+    return mentions if isinstance(mentions, dict) else {}
+
+
+def _mentions_room(event: StoredEvent) -> bool:
+    return _mentions(event).get("room") is True
+
+
+def _named_users(event: StoredEvent) -> set[str]:
+    """Users the default rules can single out: mentioned user IDs and the state key."""
+    user_ids = _mentions(event).get("user_ids")
+    named = {u for u in user_ids if isinstance(u, str)} if isinstance(user_ids, list) else set()
+    if event.state_key is not None:
+        named.add(event.state_key)
+    return named

@@ -1,0 +1,27 @@
+-- The published room directory and the user directory, SQLite (the PostgreSQL file differs only
+-- in the collation of `user_directory_terms.term`).
+--
+-- room_directory: the rooms listed by /publicRooms (spec: client-server-api#published-room-
+-- directory). It replaces rooms.is_public as the record of what is published: that column keeps
+-- what createRoom asked for and is no longer read. Rooms created public before this migration
+-- are published by their creator at their creation time.
+CREATE TABLE room_directory (
+    room_id TEXT PRIMARY KEY,
+    published_by TEXT NOT NULL,
+    published_ts BIGINT NOT NULL
+);
+INSERT INTO room_directory (room_id, published_by, published_ts)
+    SELECT room_id, creator, created_ts FROM rooms WHERE is_public = 1;
+
+-- user_directory_terms: the search tokens (services/search/normalize.py) of each active user's
+-- ID and display name, written with the profile change that makes them. A search term matches a
+-- user when each of its tokens is a prefix of one of theirs: a range scan of the primary key
+-- (term >= 'ann' AND term < 'ano'), which needs code-point order; SQLite's default BINARY
+-- collation compares UTF-8 bytes, which is that order. Accounts that existed before this
+-- migration are indexed at start-up (users with no terms).
+CREATE TABLE user_directory_terms (
+    term TEXT NOT NULL,
+    user_id TEXT NOT NULL,
+    PRIMARY KEY (term, user_id)
+);
+CREATE INDEX user_directory_terms_by_user ON user_directory_terms (user_id);
