@@ -324,11 +324,18 @@ async def test_redacted_message_no_longer_counts(hs: Homeserver) -> None:
     keep = await alice.send_text(room_id, "keep")
     oops = await alice.send_text(room_id, "wrong room, sorry")
     assert unread(await bob.sync(), room_id)["notification_count"] == 2
+    # carol has read both before the redaction: she must not end up below zero or miss later ones
+    await _carol.post(f"/rooms/{room_id}/receipt/m.read/{oops}", json={})
     resp = await alice.put(f"/rooms/{room_id}/redact/{oops}/r1", json={"reason": "mistake"})
     assert resp.status_code == 200
     assert unread(await bob.sync(), room_id)["notification_count"] == 1
     listed = (await bob.get("/notifications")).json()["notifications"]
     assert [n["event"]["event_id"] for n in listed] == [keep]
+    later = await alice.send_text(room_id, "later")
+    assert unread(await bob.sync(), room_id)["notification_count"] == 2
+    assert unread(await _carol.sync(), room_id)["notification_count"] == 1
+    listed = (await _carol.get("/notifications")).json()["notifications"]
+    assert [(n["event"]["event_id"], n["read"]) for n in listed] == [(later, False), (keep, True)]
 
 
 async def test_messages_from_ignored_users_do_not_notify(hs: Homeserver) -> None:
@@ -346,3 +353,18 @@ async def test_messages_from_ignored_users_do_not_notify(hs: Homeserver) -> None
     assert unread(await alice.sync(), room_id)["notification_count"] == 2
     await alice.send_text(room_id, "but this")
     assert unread(await bob.sync(), room_id) == {"notification_count": 1, "highlight_count": 0}
+
+
+async def test_notifications_list_goes_through_the_visibility_checks(hs: Homeserver) -> None:
+    alice, bob, carol, room_id = await group_room(hs)
+    from_carol = await carol.send_text(room_id, "from carol")
+    from_alice = await alice.send_text(room_id, "from alice")
+    listed = (await bob.get("/notifications")).json()["notifications"]
+    assert [n["event"]["event_id"] for n in listed] == [from_alice, from_carol]
+    # Once bob ignores carol her events are not shown to him anywhere, this list included.
+    await bob.put(
+        f"/user/{bob.user_id}/account_data/m.ignored_user_list",
+        json={"ignored_users": {carol.user_id: {}}},
+    )
+    listed = (await bob.get("/notifications")).json()["notifications"]
+    assert [n["event"]["event_id"] for n in listed] == [from_alice]

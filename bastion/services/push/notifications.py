@@ -1,9 +1,11 @@
 """Unread notification counts for /sync and the `GET /notifications` list.
 
-Counts come from the rows the recorder stored with each event and that receipts mark read
+Counts come from what the recorder stored with each event (generic outcomes with running totals
+per thread, and each user's differing outcomes) and the read marks that receipts move
 (spec: #receiving-notifications, #marking-notifications-as-read). A receipt without a thread
-clears the whole room up to its event, a `main` receipt the main timeline, a thread receipt
-that thread; m.read and m.read.private both clear, so whichever is further ahead wins.
+moves the marks of every thread of the room, a `main` receipt the main timeline's, a thread
+receipt that thread's; a mark never moves back, so of m.read and m.read.private whichever is
+further ahead wins. Counts are clamped at zero.
 """
 
 from __future__ import annotations
@@ -14,13 +16,14 @@ from typing import Any
 import msgspec
 
 from bastion.errors import Errcode, MatrixError
+from bastion.events.model import StoredEvent
 from bastion.services.auth import Requester
 from bastion.services.relations.thread_of import MAIN_THREAD
 from bastion.services.rooms.formatter import EventFormatter
 from bastion.services.visibility import VisibilityService
 from bastion.store.database import Database, Queryable
 from bastion.store.protocols import EventStore
-from bastion.store.protocols.push import PushActionStore
+from bastion.store.protocols.push import NotificationQuery, PushActionStore
 
 JsonObject = dict[str, Any]
 DEFAULT_LIMIT = 20
@@ -52,9 +55,10 @@ class NotificationService:
         self, q: Queryable, user_id: str, room_id: str, *, upto: int, receipt_thread: str
     ) -> None:
         """Apply a receipt (thread '' means unthreaded) at stream position `upto`."""
-        await self._actions.mark_read(
-            q, user_id, room_id, upto=upto, thread_id=receipt_thread or None
-        )
+        if receipt_thread:
+            await self._actions.mark_read(q, user_id, room_id, receipt_thread, upto=upto)
+        else:
+            await self._actions.mark_all_threads_read(q, user_id, room_id, upto=upto)
 
     async def unread(
         self, user_id: str, room_ids: Sequence[str], *, by_thread: bool
@@ -62,17 +66,22 @@ class NotificationService:
         """room_id -> the `unread_notifications` (and, `by_thread`, the
         `unread_thread_notifications`) fields of that joined room, in one query."""
         rows = await self._actions.unread_counts(self._db, user_id, room_ids)
+        per_thread: dict[tuple[str, str], list[int]] = {}
+        for row in rows:  # generic totals and the user's own corrections, added up
+            counts = per_thread.setdefault((row.room_id, row.thread_id), [0, 0])
+            counts[0] += row.notifications
+            counts[1] += row.highlights
         totals: dict[str, list[int]] = {room_id: [0, 0] for room_id in room_ids}
         threads: dict[str, JsonObject] = {}
-        for row in rows:
-            if by_thread and row.thread_id != MAIN_THREAD:
-                threads.setdefault(row.room_id, {})[row.thread_id] = _counts(
-                    row.notifications, row.highlights
-                )
+        for (room_id, thread_id), (raw_notifications, raw_highlights) in per_thread.items():
+            notifications, highlights = max(raw_notifications, 0), max(raw_highlights, 0)
+            if by_thread and thread_id != MAIN_THREAD:
+                if notifications or highlights:
+                    threads.setdefault(room_id, {})[thread_id] = _counts(notifications, highlights)
                 continue
-            total = totals.setdefault(row.room_id, [0, 0])
-            total[0] += row.notifications
-            total[1] += row.highlights
+            total = totals.setdefault(room_id, [0, 0])
+            total[0] += notifications
+            total[1] += highlights
         result: dict[str, JsonObject] = {}
         for room_id, (notifications, highlights) in totals.items():
             fields: JsonObject = {"unread_notifications": _counts(notifications, highlights)}
@@ -85,30 +94,50 @@ class NotificationService:
         self, requester: Requester, *, from_token: str | None, limit: int | None, only: str | None
     ) -> JsonObject:
         """`GET /notifications`: newest first, events the user may still see."""
-        before = _parse_from(from_token)
         wanted = min(max(limit if limit is not None else DEFAULT_LIMIT, 1), MAX_LIMIT)
-        rows = await self._actions.notifications(
-            self._db, requester.user_id, before=before, limit=wanted,
-            only_highlight=only == "highlight",
-        )  # fmt: skip
-        events = await self._events.get_events(self._db, [r.event_id for r in rows])
+        query = NotificationQuery(
+            requester.user_id, _parse_from(from_token), wanted, only_highlight=only == "highlight"
+        )
+        rows = await self._actions.notifications(self._db, query)
+        marks = await self._actions.read_marks(
+            self._db, requester.user_id, list({r.room_id for r in rows})
+        )
+        visible = await self._visible_events(requester.user_id, [r.event_id for r in rows])
+        formatted = await self._formatter.format(list(visible.values()), requester)
+        bodies = dict(zip(visible, formatted, strict=True))
         notifications: list[JsonObject] = []
         for row in rows:
-            event = events.get(row.event_id)
-            if event is None or not await self._visibility.filter_events(
-                requester.user_id, [event]
-            ):
+            body = bodies.get(row.event_id)
+            if body is None:
                 continue
-            body = await self._formatter.format_one(event, requester)
             body.pop("room_id", None)
+            read = row.stream_ordering <= marks.get((row.room_id, row.thread_id), 0)
             notifications.append({
-                "actions": msgspec.json.decode(row.actions), "event": body, "read": row.is_read,
+                "actions": msgspec.json.decode(row.actions), "event": body, "read": read,
                 "room_id": row.room_id, "ts": row.ts,
             })  # fmt: skip
         response: JsonObject = {"notifications": notifications}
         if len(rows) == wanted:
             response["next_token"] = str(rows[-1].stream_ordering)
         return response
+
+    async def _visible_events(self, viewer: str, event_ids: list[str]) -> dict[str, StoredEvent]:
+        """The events the viewer may still see and that are not redacted, by ID (one visibility
+        check per room)."""
+        found = await self._events.get_events(self._db, event_ids)
+        live = [e for e in found.values() if e.redacted_by is None]
+        visible: dict[str, StoredEvent] = {}
+        for events in _by_room(live).values():
+            for event in await self._visibility.filter_events(viewer, events):
+                visible[event.event_id] = event
+        return visible
+
+
+def _by_room(events: list[StoredEvent]) -> dict[str, list[StoredEvent]]:
+    grouped: dict[str, list[StoredEvent]] = {}
+    for event in events:
+        grouped.setdefault(event.room_id, []).append(event)
+    return grouped
 
 
 def _parse_from(token: str | None) -> int | None:

@@ -1,14 +1,17 @@
-"""The pipeline's push hook: what a new event means for each member, stored with the event.
+"""The pipeline's push hook: what a new event means for the room's members, stored with it.
 
 Runs inside the pipeline's transaction, so an event and its notifications commit together and
 the new unread count is in the same /sync response as the event (spec: #server-behaviour-1).
-Cost: members who kept the default rules share one evaluation; only members the event names
-(in `m.mentions.user_ids` or as an invitee) and members with their own rules are evaluated one
-by one, each condition at most once per event thanks to the shared memo.
 
-Members who ignore the sender get no notification for anything they send.
-The sender's own event marks their earlier notifications in that thread as read (spec: "by
-using the API or by sending an event").
+A message costs a constant number of rows whatever the size of its room: one generic outcome
+(what the rules give every member who kept the default rules and whom the event does not name,
+evaluated once) with the thread's new running totals, plus one row per member whose outcome
+differs: members the event names (`m.mentions.user_ids`, an invitee), members with their own
+rules whose outcome is not the generic one, and members who ignore the sender (nothing). Each
+condition is tested at most once per event thanks to the shared memo.
+
+The sender's own event moves their read mark in its thread (spec: notifications are marked read
+"by using the API or by sending an event"); a join starts the joiner's marks in every thread.
 """
 
 from __future__ import annotations
@@ -20,7 +23,12 @@ import msgspec
 from bastion.events.model import StoredEvent
 from bastion.events.power_levels import PowerLevels, creators_of
 from bastion.events.push_rules.conditions import PushEvent, RoomFacts
-from bastion.events.push_rules.evaluate import CompiledRuleset, first_match, outcome
+from bastion.events.push_rules.evaluate import (
+    CompiledRuleset,
+    PushOutcome,
+    first_match,
+    outcome,
+)
 from bastion.events.types import EventType
 from bastion.services.ignored_users import IgnoredUsers
 from bastion.services.push.rulesets import RulesetCache, default_ruleset_for
@@ -28,7 +36,7 @@ from bastion.services.relations.thread_of import thread_of
 from bastion.services.rooms.members_cache import RoomMembersCache
 from bastion.store.database import Queryable
 from bastion.store.protocols import RelationStore, RoomStore, StateStore
-from bastion.store.protocols.push import PushActionRecord, PushActionStore
+from bastion.store.protocols.push import Counts, PushActionStore, PushOutcomeRecord
 
 # Evaluates the defaults for "any member the event does not name": it can never be named.
 _ANYONE = "\x00anyone"
@@ -58,69 +66,91 @@ class PushActionRecorder:
         self._rooms = rooms
 
     async def record(self, q: Queryable, event: StoredEvent) -> None:
-        """Store the notifications `event` causes and clear the sender's read ones; a redaction
-        withdraws the notifications of the event it redacts."""
+        """Store what `event` means for the room's members, and move the sender's read mark; a
+        redaction withdraws the notifications of the event it redacts."""
         redacts = event.content.get("redacts") if event.type == EventType.REDACTION else None
         if isinstance(redacts, str):
-            await self._actions.delete_for_event(q, redacts)
+            await self._actions.withdraw(q, redacts)
         thread_id = await thread_of(q, self._relations, event)
-        await self._actions.mark_read(
-            q, event.sender, event.room_id, upto=event.stream_ordering, thread_id=thread_id
-        )
         joined = await self._members.joined(event.room_id)
         recipients = [u for u in joined if u != event.sender]
         invited = _invitee(event)
         if invited is not None and invited not in joined:
             recipients.append(invited)
-        if recipients:
-            ignoring = await self._ignored.who_ignore(event.sender, recipients)
-            recipients = [u for u in recipients if u not in ignoring]
-        if not recipients:
-            return
-        rows = await self._evaluate(q, event, recipients, len(joined), thread_id)
-        await self._actions.insert_actions(q, rows)
+        generic, differences = await self._evaluate(q, event, recipients, joined, thread_id)
+        totals: Counts | None = None
+        if generic.notify or generic.highlight:
+            before = await self._actions.counters(q, event.room_id, thread_id)
+            totals = Counts(before.notify + generic.notify, before.highlight + generic.highlight)
+            record = self._outcome(event, thread_id, generic)
+            await self._actions.insert_generic(q, record, totals, event.sender)
+        await self._actions.insert_differences(q, differences)
+        if _joins(event):  # reading starts at the join, in every thread
+            await self._actions.mark_all_threads_read(
+                q, event.sender, event.room_id, upto=event.stream_ordering
+            )
+        else:  # one's own event marks one's notifications in its thread read
+            await self._actions.mark_read(
+                q, event.sender, event.room_id, thread_id, upto=event.stream_ordering,
+                totals=totals,
+            )  # fmt: skip
 
     async def _evaluate(
         self,
         q: Queryable,
         event: StoredEvent,
         recipients: list[str],
-        member_count: int,
+        joined: set[str],
         thread_id: str,
-    ) -> list[PushActionRecord]:
+    ) -> tuple[PushOutcome, list[PushOutcomeRecord]]:
+        """The generic outcome, and the recipients whose outcome differs from it."""
         custom = await self._rules.customised(q, recipients)
         named = _named_users(event)
         needs_power = _mentions_room(event) or any(c.needs_power_levels for c in custom.values())
         facts = RoomFacts(
-            member_count, event.sender, await self._power_levels(q, event) if needs_power else None
+            len(joined), event.sender, await self._power_levels(q, event) if needs_power else None
         )
         names = await self._display_names(q, event, [u for u, c in custom.items()
                                                     if c.compiled.needs_display_name])  # fmt: skip
         push_event = PushEvent(_push_fields(event))
         memo: dict[tuple[Any, ...], bool] = {}
-        everyone_named = _ANYONE in named
-        shared: list[Any] | None = None
-        rows: list[PushActionRecord] = []
-        for user_id in recipients:
-            entry = custom.get(user_id)
-            if entry is None and user_id not in named and not everyone_named:
-                if shared is None:
-                    shared = _actions_of(_DEFAULT_FOR_ANYONE, push_event, facts, None, memo)
-                actions = shared
+        generic = outcome(_actions_of(_DEFAULT_FOR_ANYONE, push_event, facts, None, memo))
+        ignoring = await self._ignored.who_ignore(event.sender, recipients)
+        singled_out = set(custom) | ignoring | ({*recipients} - joined)
+        singled_out |= set(recipients) if _ANYONE in named else named & set(recipients)
+        differences: list[PushOutcomeRecord] = []
+        for user_id in singled_out:
+            if user_id in ignoring:
+                mine = outcome([])
             else:
+                entry = custom.get(user_id)
                 ruleset = entry.compiled if entry is not None else default_ruleset_for(user_id)
-                actions = _actions_of(ruleset, push_event, facts, names.get(user_id), memo)
-            result = outcome(actions)
-            if result.notify or result.highlight:
-                rows.append(
-                    PushActionRecord(
-                        user_id=user_id, stream_ordering=event.stream_ordering,
-                        room_id=event.room_id, event_id=event.event_id, thread_id=thread_id,
-                        actions=msgspec.json.encode(actions).decode(), notify=result.notify,
-                        highlight=result.highlight, ts=event.origin_server_ts,
-                    )
-                )  # fmt: skip
-        return rows
+                mine = outcome(_actions_of(ruleset, push_event, facts, names.get(user_id), memo))
+            joined_member = user_id in joined
+            if joined_member and (mine.notify, mine.highlight) == (
+                generic.notify,
+                generic.highlight,
+            ):
+                continue
+            if not joined_member and not (mine.notify or mine.highlight):
+                continue
+            differences.append(
+                msgspec.structs.replace(
+                    self._outcome(event, thread_id, mine),
+                    user_id=user_id,
+                    generic_notify=generic.notify,
+                    generic_highlight=generic.highlight,
+                )
+            )
+        return generic, differences
+
+    @staticmethod
+    def _outcome(event: StoredEvent, thread_id: str, result: PushOutcome) -> PushOutcomeRecord:
+        return PushOutcomeRecord(
+            room_id=event.room_id, thread_id=thread_id, stream_ordering=event.stream_ordering,
+            event_id=event.event_id, actions=msgspec.json.encode(result.actions).decode(),
+            notify=result.notify, highlight=result.highlight, ts=event.origin_server_ts,
+        )  # fmt: skip
 
     async def _power_levels(self, q: Queryable, event: StoredEvent) -> PowerLevels:
         current = await self._state.current_events(
@@ -172,6 +202,14 @@ def _push_fields(event: StoredEvent) -> dict[str, Any]:
     if event.state_key is not None:
         fields["state_key"] = event.state_key
     return fields
+
+
+def _joins(event: StoredEvent) -> bool:
+    return (
+        event.type == EventType.MEMBER
+        and event.state_key == event.sender
+        and event.content.get("membership") == "join"
+    )
 
 
 def _invitee(event: StoredEvent) -> str | None:

@@ -1,4 +1,4 @@
-"""Push rule and notification stores.
+"""Push rule and notification stores (see migrations/0009_create_push.sql for the model).
 
 See `bastion.store.protocols` for how stores are used."""
 
@@ -12,20 +12,28 @@ import msgspec
 from bastion.store.database import Queryable
 
 
-class PushActionRecord(msgspec.Struct, frozen=True):
-    """What push rules decided for one user about one event; `thread_id` is 'main' for the
-    main timeline, else the thread root."""
+class Counts(msgspec.Struct, frozen=True):
+    """Running totals of notifications and highlights."""
 
-    user_id: str
-    stream_ordering: int
+    notify: int = 0
+    highlight: int = 0
+
+
+class PushOutcomeRecord(msgspec.Struct, frozen=True):
+    """What push rules gave one event: for its generic members (`user_id` None) or for one user
+    whose outcome differs (`generic_*` then say what the generic members got)."""
+
     room_id: str
-    event_id: str
     thread_id: str
+    stream_ordering: int
+    event_id: str
     actions: str
     notify: bool
     highlight: bool
     ts: int
-    is_read: bool = False
+    user_id: str | None = None
+    generic_notify: bool = False
+    generic_highlight: bool = False
 
 
 class UnreadCount(msgspec.Struct, frozen=True):
@@ -35,6 +43,15 @@ class UnreadCount(msgspec.Struct, frozen=True):
     thread_id: str
     notifications: int
     highlights: int
+
+
+class NotificationQuery(msgspec.Struct, frozen=True):
+    """A page of a user's notifications, newest first, below `before`."""
+
+    user_id: str
+    before: int | None
+    limit: int
+    only_highlight: bool
 
 
 class PushRuleStore(Protocol):
@@ -48,16 +65,29 @@ class PushRuleStore(Protocol):
 
 
 class PushActionStore(Protocol):
-    """Notifications, unread until a receipt (or the user's own event) passes them."""
+    """Generic outcomes with running totals, per-user differences, and read marks."""
 
-    async def insert_actions(self, q: Queryable, actions: Sequence[PushActionRecord]) -> None: ...
-    async def delete_for_event(self, q: Queryable, event_id: str) -> None: ...
+    async def counters(self, q: Queryable, room_id: str, thread_id: str) -> Counts: ...
+    async def insert_generic(
+        self, q: Queryable, outcome: PushOutcomeRecord, totals: Counts, sender: str
+    ) -> None: ...
+    async def insert_differences(
+        self, q: Queryable, outcomes: Sequence[PushOutcomeRecord]
+    ) -> None: ...
     async def mark_read(
-        self, q: Queryable, user_id: str, room_id: str, *, upto: int, thread_id: str | None
+        self, q: Queryable, user_id: str, room_id: str, thread_id: str, *, upto: int,
+        totals: Counts | None = None,
+    ) -> None: ...  # fmt: skip
+    async def mark_all_threads_read(
+        self, q: Queryable, user_id: str, room_id: str, *, upto: int
     ) -> None: ...
     async def unread_counts(
         self, q: Queryable, user_id: str, room_ids: Sequence[str]
     ) -> list[UnreadCount]: ...
     async def notifications(
-        self, q: Queryable, user_id: str, *, before: int | None, limit: int, only_highlight: bool
-    ) -> list[PushActionRecord]: ...
+        self, q: Queryable, query: NotificationQuery
+    ) -> list[PushOutcomeRecord]: ...
+    async def withdraw(self, q: Queryable, event_id: str) -> None: ...
+    async def read_marks(
+        self, q: Queryable, user_id: str, room_ids: Sequence[str]
+    ) -> dict[tuple[str, str], int]: ...

@@ -1,17 +1,35 @@
-"""SQL for push rules (`push_rules`) and notifications (`event_push_actions`)."""
+"""SQL for push rules (`push_rules`) and notifications (see migrations/0009_create_push.sql)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
 from bastion.store.database import Queryable, Row
-from bastion.store.protocols.push import PushActionRecord, UnreadCount
+from bastion.store.protocols.push import (
+    Counts,
+    NotificationQuery,
+    PushOutcomeRecord,
+    UnreadCount,
+)
 from bastion.store.sql.events import placeholders
 
-_ACTION_COLUMNS = (
-    "user_id, stream_ordering, room_id, event_id, thread_id, actions, notify, highlight, ts,"
-    " is_read"
+# Advance a read mark, never move it back.
+_UPSERT_MARK = (
+    " ON CONFLICT (user_id, room_id, thread_id) DO UPDATE SET"
+    " stream_ordering = excluded.stream_ordering, notify_seq = excluded.notify_seq,"
+    " highlight_seq = excluded.highlight_seq"
+    " WHERE excluded.stream_ordering > push_read_marks.stream_ordering"
 )
+
+
+def _seq_at(column: str, room: str, thread: str) -> str:
+    """The running total `column` of a thread as of a stream position (the `?` after room and
+    thread), 0 before its first notification."""
+    return (
+        f"COALESCE((SELECT g.{column} FROM event_push_generic g WHERE g.room_id = {room}"
+        f" AND g.thread_id = {thread} AND g.stream_ordering <= CAST(? AS BIGINT)"
+        " ORDER BY g.stream_ordering DESC LIMIT 1), 0)"
+    )
 
 
 class SqlPushRuleStore:
@@ -54,69 +72,189 @@ class SqlPushRuleStore:
 
 
 class SqlPushActionStore:
-    """Notification rows; `is_read` flips when a receipt passes them."""
+    """Generic outcomes with running totals, per-user differences and read marks."""
 
-    async def insert_actions(self, q: Queryable, actions: Sequence[PushActionRecord]) -> None:
-        if not actions:
+    async def counters(self, q: Queryable, room_id: str, thread_id: str) -> Counts:
+        row = await q.fetch_one(
+            "SELECT notify_seq, highlight_seq FROM push_thread_counters"
+            " WHERE room_id = ? AND thread_id = ?",
+            room_id,
+            thread_id,
+        )
+        return Counts() if row is None else Counts(int(row[0]), int(row[1]))
+
+    async def insert_generic(
+        self, q: Queryable, outcome: PushOutcomeRecord, totals: Counts, sender: str
+    ) -> None:
+        """Store an event's generic outcome; `totals` are the thread's totals including it."""
+        o = outcome
+        await q.execute(
+            "INSERT INTO event_push_generic (room_id, thread_id, stream_ordering, event_id, sender,"
+            " actions, notify, highlight, notify_seq, highlight_seq, ts)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            o.room_id, o.thread_id, o.stream_ordering, o.event_id, sender, o.actions,
+            int(o.notify), int(o.highlight), totals.notify, totals.highlight, o.ts,
+        )  # fmt: skip
+        await q.execute(
+            "INSERT INTO push_thread_counters (room_id, thread_id, notify_seq, highlight_seq)"
+            " VALUES (?, ?, ?, ?) ON CONFLICT (room_id, thread_id) DO UPDATE SET"
+            " notify_seq = excluded.notify_seq, highlight_seq = excluded.highlight_seq",
+            o.room_id, o.thread_id, totals.notify, totals.highlight,
+        )  # fmt: skip
+
+    async def insert_differences(self, q: Queryable, outcomes: Sequence[PushOutcomeRecord]) -> None:
+        if not outcomes:
             return
         await q.execute_many(
-            f"INSERT INTO event_push_actions ({_ACTION_COLUMNS})"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO event_push_user (user_id, stream_ordering, room_id, thread_id, event_id,"
+            " actions, notify, highlight, generic_notify, generic_highlight, ts)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
-                (a.user_id, a.stream_ordering, a.room_id, a.event_id, a.thread_id, a.actions,
-                 int(a.notify), int(a.highlight), a.ts, int(a.is_read))
-                for a in actions
+                (o.user_id, o.stream_ordering, o.room_id, o.thread_id, o.event_id, o.actions,
+                 int(o.notify), int(o.highlight), int(o.generic_notify),
+                 int(o.generic_highlight), o.ts)
+                for o in outcomes
             ],
         )  # fmt: skip
 
-    async def delete_for_event(self, q: Queryable, event_id: str) -> None:
-        """A redacted event notifies nobody any more."""
-        await q.execute("DELETE FROM event_push_actions WHERE event_id = ?", event_id)
-
     async def mark_read(
-        self, q: Queryable, user_id: str, room_id: str, *, upto: int, thread_id: str | None
-    ) -> None:
-        """Everything up to `upto` in the room (thread None) or in one thread becomes read."""
-        sql = (
-            "UPDATE event_push_actions SET is_read = 1 WHERE user_id = ? AND room_id = ?"
-            " AND is_read = 0 AND stream_ordering <= ?"
+        self, q: Queryable, user_id: str, room_id: str, thread_id: str, *, upto: int,
+        totals: Counts | None = None,
+    ) -> None:  # fmt: skip
+        """The user has read `thread_id` up to `upto` (with the thread's totals there, when the
+        caller knows them)."""
+        columns = (
+            "INSERT INTO push_read_marks (user_id, room_id, thread_id, stream_ordering,"
+            " notify_seq, highlight_seq)"
         )
-        if thread_id is None:
-            await q.execute(sql, user_id, room_id, upto)
-        else:
-            await q.execute(sql + " AND thread_id = ?", user_id, room_id, upto, thread_id)
+        if totals is not None:
+            await q.execute(
+                columns + " VALUES (?, ?, ?, ?, ?, ?)" + _UPSERT_MARK,
+                user_id, room_id, thread_id, upto, totals.notify, totals.highlight,
+            )  # fmt: skip
+            return
+        await q.execute(
+            columns + f" VALUES (?, ?, ?, ?, {_seq_at('notify_seq', '?', '?')},"
+            f" {_seq_at('highlight_seq', '?', '?')})" + _UPSERT_MARK,
+            user_id, room_id, thread_id, upto,
+            room_id, thread_id, upto, room_id, thread_id, upto,
+        )  # fmt: skip
+
+    async def mark_all_threads_read(
+        self, q: Queryable, user_id: str, room_id: str, *, upto: int
+    ) -> None:
+        """An unthreaded receipt (or a join): every thread of the room read up to `upto`."""
+        await q.execute(
+            "INSERT INTO push_read_marks (user_id, room_id, thread_id, stream_ordering,"
+            " notify_seq, highlight_seq)"
+            " SELECT CAST(? AS TEXT), CAST(? AS TEXT), t.thread_id, CAST(? AS BIGINT),"
+            f" {_seq_at('notify_seq', 'CAST(? AS TEXT)', 't.thread_id')},"
+            f" {_seq_at('highlight_seq', 'CAST(? AS TEXT)', 't.thread_id')}"
+            " FROM (SELECT thread_id FROM push_thread_counters WHERE room_id = ?"
+            " UNION SELECT thread_id FROM event_push_user WHERE user_id = ? AND room_id = ?"
+            " UNION SELECT 'main') t WHERE true" + _UPSERT_MARK,
+            user_id, room_id, upto, room_id, upto, room_id, upto,
+            room_id, user_id, room_id,
+        )  # fmt: skip
 
     async def unread_counts(
         self, q: Queryable, user_id: str, room_ids: Sequence[str]
     ) -> list[UnreadCount]:
+        """Per (room, thread): generic totals since the read mark, and, in separate rows, the
+        corrections from the user's own differing outcomes after it (the caller adds them)."""
         if not room_ids:
             return []
+        rooms = placeholders(len(room_ids))
         rows = await q.fetch_all(
-            "SELECT room_id, thread_id, SUM(notify), SUM(highlight) FROM event_push_actions"
-            f" WHERE user_id = ? AND is_read = 0 AND room_id IN ({placeholders(len(room_ids))})"
-            " GROUP BY room_id, thread_id",
-            user_id,
-            *room_ids,
-        )
+            "SELECT c.room_id, c.thread_id, c.notify_seq - COALESCE(m.notify_seq, 0),"
+            " c.highlight_seq - COALESCE(m.highlight_seq, 0) FROM push_thread_counters c"
+            " LEFT JOIN push_read_marks m ON m.user_id = ? AND m.room_id = c.room_id"
+            f" AND m.thread_id = c.thread_id WHERE c.room_id IN ({rooms})"
+            " UNION ALL"
+            " SELECT d.room_id, d.thread_id, SUM(d.notify - d.generic_notify),"
+            " SUM(d.highlight - d.generic_highlight) FROM event_push_user d"
+            " LEFT JOIN push_read_marks m ON m.user_id = d.user_id AND m.room_id = d.room_id"
+            " AND m.thread_id = d.thread_id"
+            f" WHERE d.user_id = ? AND d.room_id IN ({rooms})"
+            " AND d.stream_ordering > COALESCE(m.stream_ordering, 0)"
+            " GROUP BY d.room_id, d.thread_id",
+            user_id, *room_ids, user_id, *room_ids,
+        )  # fmt: skip
         return [UnreadCount(str(r[0]), str(r[1]), int(r[2]), int(r[3])) for r in rows]
 
     async def notifications(
-        self, q: Queryable, user_id: str, *, before: int | None, limit: int, only_highlight: bool
-    ) -> list[PushActionRecord]:
-        """Newest first, below `before`, notifying (or highlighting) rows only."""
-        sql = f"SELECT {_ACTION_COLUMNS} FROM event_push_actions WHERE user_id = ?"
-        args: list[object] = [user_id]
-        if before is not None:
-            sql += " AND stream_ordering < ?"
-            args.append(before)
-        sql += " AND highlight = 1" if only_highlight else " AND notify = 1"
-        rows = await q.fetch_all(sql + " ORDER BY stream_ordering DESC LIMIT ?", *args, limit)
-        return [_action(row) for row in rows]
+        self, q: Queryable, query: NotificationQuery
+    ) -> list[PushOutcomeRecord]:
+        """Newest first: the generic outcomes of the rooms the user is in (since they joined)
+        that they did not differ from, merged with their own differing ones."""
+        wanted = "highlight" if query.only_highlight else "notify"
+        before = query.before if query.before is not None else 2**62
+        generic = await q.fetch_all(
+            "SELECT g.room_id, g.thread_id, g.stream_ordering, g.event_id, g.actions, g.notify,"
+            " g.highlight, g.ts FROM memberships m JOIN event_push_generic g"
+            " ON g.room_id = m.room_id AND g.stream_ordering > m.stream_ordering"
+            " WHERE m.user_id = ? AND m.membership = 'join' AND g.sender <> ?"
+            f" AND g.{wanted} = 1 AND g.stream_ordering < ? AND NOT EXISTS (SELECT 1 FROM"
+            " event_push_user d WHERE d.user_id = ? AND d.stream_ordering = g.stream_ordering)"
+            " ORDER BY g.stream_ordering DESC LIMIT ?",
+            query.user_id, query.user_id, before, query.user_id, query.limit,
+        )  # fmt: skip
+        own = await q.fetch_all(
+            "SELECT room_id, thread_id, stream_ordering, event_id, actions, notify, highlight, ts"
+            f" FROM event_push_user WHERE user_id = ? AND {wanted} = 1 AND stream_ordering < ?"
+            " ORDER BY stream_ordering DESC LIMIT ?",
+            query.user_id, before, query.limit,
+        )  # fmt: skip
+        merged = sorted((_outcome(r) for r in [*generic, *own]), key=lambda o: -o.stream_ordering)
+        return merged[: query.limit]
+
+    async def withdraw(self, q: Queryable, event_id: str) -> None:
+        """A redacted event notifies nobody any more: it leaves the running totals (of the later
+        events, of the thread and of the read marks at or after it) and the differing rows go.
+        Redactions are rare; the cost is the thread's later events and its read marks."""
+        row = await q.fetch_one(
+            "SELECT room_id, thread_id, stream_ordering, notify, highlight FROM event_push_generic"
+            " WHERE event_id = ?",
+            event_id,
+        )
+        await q.execute("DELETE FROM event_push_user WHERE event_id = ?", event_id)
+        if row is None:
+            return
+        room_id, thread_id, position, notify, highlight = (
+            row[0], row[1], int(row[2]), int(row[3]), int(row[4])
+        )  # fmt: skip
+        await q.execute("DELETE FROM event_push_generic WHERE event_id = ?", event_id)
+        minus = "notify_seq = notify_seq - ?, highlight_seq = highlight_seq - ?"
+        where = "WHERE room_id = ? AND thread_id = ?"
+        await q.execute(
+            f"UPDATE event_push_generic SET {minus} {where} AND stream_ordering > ?",
+            notify, highlight, room_id, thread_id, position,
+        )  # fmt: skip
+        await q.execute(
+            f"UPDATE push_thread_counters SET {minus} {where}",
+            notify, highlight, room_id, thread_id,
+        )  # fmt: skip
+        await q.execute(
+            f"UPDATE push_read_marks SET {minus} {where} AND stream_ordering >= ?",
+            notify, highlight, room_id, thread_id, position,
+        )  # fmt: skip
+
+    async def read_marks(
+        self, q: Queryable, user_id: str, room_ids: Sequence[str]
+    ) -> dict[tuple[str, str], int]:
+        if not room_ids:
+            return {}
+        rows = await q.fetch_all(
+            "SELECT room_id, thread_id, stream_ordering FROM push_read_marks WHERE user_id = ?"
+            f" AND room_id IN ({placeholders(len(room_ids))})",
+            user_id,
+            *room_ids,
+        )
+        return {(str(r[0]), str(r[1])): int(r[2]) for r in rows}
 
 
-def _action(row: Row) -> PushActionRecord:
-    return PushActionRecord(
-        user_id=row[0], stream_ordering=int(row[1]), room_id=row[2], event_id=row[3],
-        thread_id=row[4], actions=row[5], notify=bool(row[6]), highlight=bool(row[7]),
-        ts=int(row[8]), is_read=bool(row[9]),
+def _outcome(row: Row) -> PushOutcomeRecord:
+    return PushOutcomeRecord(
+        room_id=row[0], thread_id=row[1], stream_ordering=int(row[2]), event_id=row[3],
+        actions=row[4], notify=bool(row[5]), highlight=bool(row[6]), ts=int(row[7]),
     )  # fmt: skip
