@@ -170,7 +170,8 @@ class UserDirectoryConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=Tru
         bool,
         _doc(
             "Every active account is findable by everyone signed in (a company directory). "
-            "Off: only people who share a joined room with the searcher are found."
+            "Off: only people who share a joined room with the searcher, and members of rooms "
+            "with a public join rule or world-readable history (the spec's minimum), are found."
         ),
     ] = True
 

@@ -134,11 +134,12 @@ async def test_shared_rooms_mode_finds_only_people_one_shares_a_room_with(
     invited = await named(hs, "invited", "Anna Invited")
     stranger = await named(hs, "stranger", "Anna Stranger")
     leaver = await named(hs, "leaver", "Anna Leaver")
-    room_id = await alice.create_room(preset="public_chat", invite=[invited.user_id])
+    guests = [invited.user_id, roommate.user_id, leaver.user_id]
+    room_id = await alice.create_room(preset="private_chat", invite=guests)
     await roommate.join(room_id)
     await leaver.join(room_id)
     assert (await leaver.post(f"/rooms/{room_id}/leave", json={})).status_code == 200
-    stranger_room = await stranger.create_room(preset="public_chat")
+    stranger_room = await stranger.create_room(preset="private_chat", invite=[alice.user_id])
 
     # Joined members only: not the invitee, not someone who left, not the stranger.
     assert await found(alice, "anna") == [alice.user_id, roommate.user_id]
@@ -146,3 +147,23 @@ async def test_shared_rooms_mode_finds_only_people_one_shares_a_room_with(
     assert await found(invited, "anna") == [invited.user_id]
     await alice.join(stranger_room)
     assert await found(stranger, "anna") == [alice.user_id, stranger.user_id]
+
+
+@pytest.mark.parametrize("config_overrides", [SHARED_ROOMS_ONLY])
+async def test_shared_rooms_mode_also_finds_members_of_public_and_world_readable_rooms(
+    hs: Homeserver,
+) -> None:
+    """The spec's minimum: people sharing a room, and members of rooms with a public join rule
+    or world-readable history."""
+    outsider = await named(hs, "outsider", "Anna Outsider")
+    public = await named(hs, "public", "Anna Public")
+    reader = await named(hs, "reader", "Anna Reader")
+    private = await named(hs, "private", "Anna Private")
+    await public.create_room(preset="public_chat")
+    visible_history = {
+        "type": "m.room.history_visibility", "state_key": "",
+        "content": {"history_visibility": "world_readable"},
+    }  # fmt: skip
+    await reader.create_room(preset="private_chat", initial_state=[visible_history])
+    await private.create_room(preset="private_chat")
+    assert await found(outsider, "anna") == [outsider.user_id, public.user_id, reader.user_id]

@@ -1,8 +1,9 @@
 """`POST /user_directory/search` (spec: client-server-api#post_matrixclientv3user_directorysearch).
 
 Who can be found is `user_directory.search_all_users`: everyone with an active account (the
-default: an organisation's directory), or only the searcher and people who share a joined room
-with them. Deactivated accounts are never found. Matching is by prefix: every token of the search
+default: an organisation's directory), or only the searcher, people who share a joined room with
+them, and members of rooms with a public join rule or world-readable history (the spec's
+minimum). Deactivated accounts are never found. Matching is by prefix: every token of the search
 term (folded like message search, so "zolw" finds "Żółw" and Arabic typed without diacritics
 finds the name written with them) must begin one of the tokens of the user's ID or display name.
 """

@@ -309,6 +309,9 @@ def _state_value(event: StoredEvent) -> str | None:
     if event.type == EventType.HISTORY_VISIBILITY:
         value = event.content.get("history_visibility")
         return value if isinstance(value, str) else None
+    if event.type == EventType.JOIN_RULES:  # the user directory finds members of public rooms
+        value = event.content.get("join_rule")
+        return value if isinstance(value, str) else None
     return None
 
 

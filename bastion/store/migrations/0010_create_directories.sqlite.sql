@@ -25,3 +25,8 @@ CREATE TABLE user_directory_terms (
     PRIMARY KEY (term, user_id)
 );
 CREATE INDEX user_directory_terms_by_user ON user_directory_terms (user_id);
+
+-- events.state_value now also holds the join rule of m.room.join_rules (the user directory finds
+-- the members of public rooms through it); events stored before get it from their PDU.
+UPDATE events SET state_value = json_extract(pdu, '$.content.join_rule')
+    WHERE type = 'm.room.join_rules' AND state_key = '';

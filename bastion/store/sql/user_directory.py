@@ -13,10 +13,17 @@ from typing import Any
 from bastion.store.database import Queryable
 from bastion.store.protocols.directory import DirectoryUserRow, UserSearch
 
-_SHARES_A_ROOM = (
+# The searcher, people sharing a joined room with them, and the members of rooms anyone may look
+# into: a public join rule or world-readable history (spec: the minimum a directory considers).
+_VISIBLE_TO = (
     " AND (u.user_id = ? OR u.user_id IN (SELECT them.user_id FROM memberships me"
     " JOIN memberships them ON them.room_id = me.room_id AND them.membership = 'join'"
-    " WHERE me.user_id = ? AND me.membership = 'join'))"
+    " WHERE me.user_id = ? AND me.membership = 'join')"
+    " OR u.user_id IN (SELECT them.user_id FROM current_state cs"
+    " JOIN events e ON e.event_id = cs.event_id"
+    " JOIN memberships them ON them.room_id = cs.room_id AND them.membership = 'join'"
+    " WHERE cs.state_key = '' AND ((cs.type = 'm.room.join_rules' AND e.state_value = 'public')"
+    " OR (cs.type = 'm.room.history_visibility' AND e.state_value = 'world_readable'))))"
 )
 
 
@@ -60,7 +67,7 @@ class SqlUserDirectoryStore:
             )
             args += [low, high]
         if query.shared_with is not None:
-            sql += _SHARES_A_ROOM
+            sql += _VISIBLE_TO
             args += [query.shared_with, query.shared_with]
         sql += " ORDER BY (p.displayname IS NULL), p.displayname, u.user_id LIMIT ?"
         rows = await q.fetch_all(sql, *args, query.limit)
