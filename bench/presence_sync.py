@@ -55,18 +55,10 @@ from typing import Any
 
 import httpx
 from benchlib import drop_schema
+from inprocess import bench_config
 
 from bastion.app import Runtime, create_app
 from bastion.clock import FakeClock
-from bastion.config import (
-    AuthConfig,
-    Config,
-    DatabaseConfig,
-    MediaConfig,
-    PresenceConfig,
-    RateLimit,
-    RateLimitsConfig,
-)
 from bastion.server_key import write_new_key
 from bastion.services.auth import Requester
 from bastion.services.rooms.create import CreateRoomRequest
@@ -87,24 +79,7 @@ class World:
 
 
 def config_for(args: argparse.Namespace, workdir: Path, schema: str | None, *, presence: bool):
-    if args.database_url:
-        database = DatabaseConfig(url=args.database_url, schema=schema or "", pool_size=4)
-    else:
-        database = DatabaseConfig(url=f"sqlite:///{workdir / 'bastion.db'}")
-    unlimited = RateLimit(per_second=100000.0, burst=100000)
-    limits = dict.fromkeys(RateLimitsConfig.__struct_fields__, unlimited)
-    return Config(
-        server_name="bench.local",
-        signing_key_path=str(workdir / "signing.key"),
-        database=database,
-        auth=AuthConfig(
-            token_hmac_key="bench", argon2_time_cost=1, argon2_memory_kib=1024,
-            argon2_parallelism=1,
-        ),
-        media=MediaConfig(store_path=str(workdir / "media")),
-        rate_limits=RateLimitsConfig(**limits),
-        presence=PresenceConfig(enabled=presence),
-    )  # fmt: skip
+    return bench_config(workdir, database_url=args.database_url, schema=schema, presence=presence)
 
 
 async def create_world(runtime: Runtime, rng: random.Random, users: int) -> World:

@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from benchlib import drop_schema
-from presence_sync import config_for
+from inprocess import bench_config
 
 from bastion.app import Runtime
 from bastion.clock import FakeClock
@@ -96,7 +96,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     workdir = Path(tempfile.mkdtemp(prefix="bastion-push-bench-"))
     write_new_key(workdir / "signing.key")
     schema = f"bench_{uuid.uuid4().hex[:12]}" if args.database_url else None
-    config = config_for(args, workdir, schema, presence=False)
+    config = bench_config(workdir, database_url=args.database_url, schema=schema, presence=False)
     runtime = await Runtime.open(config, FakeClock(start_ms=int(time.time() * 1000)))
     try:
         services = runtime.services

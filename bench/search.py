@@ -46,16 +46,9 @@ from typing import Any
 
 import httpx
 from benchlib import drop_schema
+from inprocess import bench_config
 
 from bastion.app import Runtime, create_app
-from bastion.config import (
-    AuthConfig,
-    Config,
-    DatabaseConfig,
-    MediaConfig,
-    RateLimit,
-    RateLimitsConfig,
-)
 from bastion.events.builder import EventDraft
 from bastion.server_key import write_new_key
 from bastion.services.auth import Requester
@@ -134,25 +127,8 @@ class World:
 
 async def open_runtime(args: argparse.Namespace, workdir: Path) -> tuple[Runtime, str | None]:
     write_new_key(workdir / "signing.key")
-    schema = None
-    if args.database_url:
-        schema = f"bench_{uuid.uuid4().hex[:12]}"
-        database = DatabaseConfig(url=args.database_url, schema=schema, pool_size=4)
-    else:
-        database = DatabaseConfig(url=f"sqlite:///{workdir / 'bastion.db'}")
-    unlimited = RateLimit(per_second=100000.0, burst=100000)
-    limits = dict.fromkeys(RateLimitsConfig.__struct_fields__, unlimited)
-    config = Config(
-        server_name="bench.local",
-        signing_key_path=str(workdir / "signing.key"),
-        database=database,
-        auth=AuthConfig(
-            token_hmac_key="bench", argon2_time_cost=1, argon2_memory_kib=1024,
-            argon2_parallelism=1,
-        ),
-        media=MediaConfig(store_path=str(workdir / "media")),
-        rate_limits=RateLimitsConfig(**limits),
-    )  # fmt: skip
+    schema = f"bench_{uuid.uuid4().hex[:12]}" if args.database_url else None
+    config = bench_config(workdir, database_url=args.database_url, schema=schema)
     return await Runtime.open(config), schema
 
 
