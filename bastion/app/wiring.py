@@ -271,7 +271,7 @@ class Wiring:
                 encryption=EncryptionStreams(
                     encryption["keys"], encryption["to_device"], encryption["device_lists"]
                 ),
-                ephemeral=EphemeralStreams(db, typing, receipts, presence),
+                ephemeral=EphemeralStreams(db, typing, receipts, presence, ignored),
                 push=PushStreams(notifications, push_rules),
             ),
             "push_rules": push_rules,

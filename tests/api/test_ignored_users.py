@@ -145,3 +145,37 @@ async def test_ignoring_adds_no_query_to_incremental_sync(hs: Homeserver) -> Non
         return hs.runtime.db.query_count - before
 
     assert await queries(alice) == await queries(bob)
+
+
+def ephemeral_of(sync: dict[str, Any], room_id: str, event_type: str) -> list[dict[str, Any]]:
+    room = sync["rooms"]["join"].get(room_id)
+    events = room["ephemeral"]["events"] if room else []
+    return [e["content"] for e in events if e["type"] == event_type]
+
+
+async def test_ignored_users_typing_and_receipts_are_hidden(hs: Homeserver) -> None:
+    alice, bob, carol, room_id = await three_in_a_room(hs)
+    message = await carol.send_text(room_id, "hello")
+    await ignore(alice, bob.user_id)
+    resp = await bob.put(f"/rooms/{room_id}/typing/{bob.user_id}", json={"typing": True})
+    assert resp.status_code == 200
+    await carol.put(f"/rooms/{room_id}/typing/{carol.user_id}", json={"typing": True})
+    assert (
+        await bob.post(f"/rooms/{room_id}/receipt/m.read/{message}", json={})
+    ).status_code == 200
+
+    alice_sync, carol_sync = await alice.sync(), await carol.sync()
+    assert ephemeral_of(alice_sync, room_id, "m.typing") == [{"user_ids": [carol.user_id]}]
+    assert sorted(ephemeral_of(carol_sync, room_id, "m.typing")[0]["user_ids"]) == sorted(
+        [bob.user_id, carol.user_id]
+    )
+    alice_readers = {
+        user for c in ephemeral_of(alice_sync, room_id, "m.receipt")
+        for user in c.get(message, {}).get("m.read", {})
+    }  # fmt: skip
+    carol_readers = {
+        user for c in ephemeral_of(carol_sync, room_id, "m.receipt")
+        for user in c.get(message, {}).get("m.read", {})
+    }  # fmt: skip
+    assert bob.user_id not in alice_readers
+    assert bob.user_id in carol_readers

@@ -27,6 +27,7 @@ from bastion.services.e2ee.keys import KeysService
 from bastion.services.e2ee.to_device import ToDeviceService
 from bastion.services.ephemeral.receipts import receipt_events
 from bastion.services.ephemeral.typing import TypingService
+from bastion.services.ignored_users import IgnoredUsers
 from bastion.services.presence.service import PresenceService
 from bastion.services.push.notifications import NotificationService
 from bastion.services.push.rules import PUSH_RULES, PushRuleService
@@ -73,6 +74,7 @@ class EphemeralStreams:
     typing: TypingService
     receipts: ReceiptStore
     presence: PresenceService
+    ignored: IgnoredUsers
 
     async def fill(
         self,
@@ -84,8 +86,9 @@ class EphemeralStreams:
         viewer: str,
     ) -> None:
         """Typing for rooms whose typers changed, receipts new since the token (all of the
-        joined rooms' receipts on an initial sync)."""
+        joined rooms' receipts on an initial sync); none from users the viewer ignores."""
         wanted = request.filter.room.ephemeral
+        ignored = await self.ignored.ignored_by(viewer)
         extras.typing_serial = self.typing.serial
         typing_since = request.since_typing if since is not None else None
         rooms = self.typing.rooms_changed_since(typing_since)
@@ -93,7 +96,8 @@ class EphemeralStreams:
             rooms &= set(joined_ids)
         if type_and_sender_match(wanted, "m.typing", None):
             for room_id in rooms:
-                event = {"type": "m.typing", "content": {"user_ids": self.typing.typers(room_id)}}
+                typers = [u for u in self.typing.typers(room_id) if u not in ignored]
+                event = {"type": "m.typing", "content": {"user_ids": typers}}
                 extras.ephemeral.setdefault(room_id, []).append(event)
         if not type_and_sender_match(wanted, "m.receipt", None):
             return
@@ -103,7 +107,8 @@ class EphemeralStreams:
             receipts = await self.receipts.receipts_changed(
                 self.db, viewer, after=since[0], upto=since[1]
             )
-        for room_id, event in receipt_events(receipts, viewer).items():
+        shown = [r for r in receipts if r.user_id not in ignored]
+        for room_id, event in receipt_events(shown, viewer).items():
             extras.ephemeral.setdefault(room_id, []).append(event)
 
 
