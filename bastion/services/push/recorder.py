@@ -80,10 +80,8 @@ class PushActionRecorder:
         generic, differences = await self._evaluate(q, event, recipients, joined, thread_id)
         totals: Counts | None = None
         if generic.notify or generic.highlight:
-            before = await self._actions.counters(q, event.room_id, thread_id)
-            totals = Counts(before.notify + generic.notify, before.highlight + generic.highlight)
             record = self._outcome(event, thread_id, generic)
-            await self._actions.insert_generic(q, record, totals, event.sender)
+            totals = await self._actions.insert_generic(q, record, event.sender)
         await self._actions.insert_differences(q, differences)
         if _joins(event):  # reading starts at the join, in every thread
             await self._actions.mark_all_threads_read(

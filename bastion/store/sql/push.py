@@ -74,20 +74,20 @@ class SqlPushRuleStore:
 class SqlPushActionStore:
     """Generic outcomes with running totals, per-user differences and read marks."""
 
-    async def counters(self, q: Queryable, room_id: str, thread_id: str) -> Counts:
-        row = await q.fetch_one(
-            "SELECT notify_seq, highlight_seq FROM push_thread_counters"
-            " WHERE room_id = ? AND thread_id = ?",
-            room_id,
-            thread_id,
-        )
-        return Counts() if row is None else Counts(int(row[0]), int(row[1]))
-
-    async def insert_generic(
-        self, q: Queryable, outcome: PushOutcomeRecord, totals: Counts, sender: str
-    ) -> None:
-        """Store an event's generic outcome; `totals` are the thread's totals including it."""
+    async def insert_generic(self, q: Queryable, outcome: PushOutcomeRecord, sender: str) -> Counts:
+        """Store an event's generic outcome, adding it to its thread's running totals in the same
+        statement that reads them back; returns the totals including the event."""
         o = outcome
+        row = await q.fetch_one(
+            "INSERT INTO push_thread_counters AS c (room_id, thread_id, notify_seq, highlight_seq)"
+            " VALUES (?, ?, ?, ?) ON CONFLICT (room_id, thread_id) DO UPDATE SET"
+            " notify_seq = c.notify_seq + excluded.notify_seq,"
+            " highlight_seq = c.highlight_seq + excluded.highlight_seq"
+            " RETURNING notify_seq, highlight_seq",
+            o.room_id, o.thread_id, int(o.notify), int(o.highlight),
+        )  # fmt: skip
+        assert row is not None  # an upsert always returns its row
+        totals = Counts(int(row[0]), int(row[1]))
         await q.execute(
             "INSERT INTO event_push_generic (room_id, thread_id, stream_ordering, event_id, sender,"
             " actions, notify, highlight, notify_seq, highlight_seq, ts)"
@@ -95,12 +95,7 @@ class SqlPushActionStore:
             o.room_id, o.thread_id, o.stream_ordering, o.event_id, sender, o.actions,
             int(o.notify), int(o.highlight), totals.notify, totals.highlight, o.ts,
         )  # fmt: skip
-        await q.execute(
-            "INSERT INTO push_thread_counters (room_id, thread_id, notify_seq, highlight_seq)"
-            " VALUES (?, ?, ?, ?) ON CONFLICT (room_id, thread_id) DO UPDATE SET"
-            " notify_seq = excluded.notify_seq, highlight_seq = excluded.highlight_seq",
-            o.room_id, o.thread_id, totals.notify, totals.highlight,
-        )  # fmt: skip
+        return totals
 
     async def insert_differences(self, q: Queryable, outcomes: Sequence[PushOutcomeRecord]) -> None:
         if not outcomes:
