@@ -194,7 +194,7 @@ class Wiring:
         members = RoomMembersCache(db, memberships)
         ignored = IgnoredUsers(db, account_data)
         account_data_service = AccountDataService(
-            db, account_data, self.positions, self.notifier, ignored
+            db, account_data, self.positions, self.notifier, kinds=[ignored]
         )
         room_directory = SqlRoomDirectoryStore()
         typing, receipts = TypingService(members, self.notifier, clock), SqlReceiptStore()

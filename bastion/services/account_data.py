@@ -1,13 +1,15 @@
 """Account data (global and per room) and stored sync filters, both private to their user.
 
-`m.ignored_user_list` is checked before it is stored and handed to the ignored-users cache
-(services/ignored_users.py) right after it commits, so reads apply a new list at once.
+Some global account data is read by the server itself (`m.ignored_user_list` by every read
+path): its `AccountDataKind` checks it before it is stored and hears of it right after it
+commits, so the server applies a new value at once.
 """
 
 from __future__ import annotations
 
 import secrets
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, Protocol
 
 import msgspec
 
@@ -16,11 +18,6 @@ from bastion.events.canonical import check_json_values
 from bastion.events.filters import FilterDefinition
 from bastion.pubsub.base import Notifier
 from bastion.services.auth import Requester
-from bastion.services.ignored_users import (
-    IGNORED_USER_LIST,
-    IgnoredUsers,
-    check_ignored_user_list,
-)
 from bastion.store.database import Database
 from bastion.store.protocols import AccountDataStore
 from bastion.store.stream import StreamPositions
@@ -30,6 +27,21 @@ MAX_ACCOUNT_DATA_BYTES = 65_536
 # Set through their own endpoints, never as raw account data
 # (spec: client-server-api#put_matrixclientv3useruseridaccount_datatype).
 _SERVER_MANAGED = frozenset({"m.fully_read", "m.push_rules"})
+
+
+class AccountDataKind(Protocol):
+    """A global account data type the server reads itself."""
+
+    @property
+    def data_type(self) -> str: ...
+
+    def check(self, owner: str, content: dict[str, Any]) -> None:
+        """Raise MatrixError (400) when a client sets content the server cannot use."""
+        ...
+
+    def committed(self, owner: str, content: dict[str, Any]) -> None:
+        """The new content has committed (called before anyone can read again)."""
+        ...
 
 
 def require_self(requester: Requester, user_id: str) -> None:
@@ -47,13 +59,13 @@ class AccountDataService:
         store: AccountDataStore,
         positions: StreamPositions,
         notifier: Notifier,
-        ignored: IgnoredUsers,
+        kinds: Sequence[AccountDataKind] = (),
     ) -> None:
         self._db = db
         self._store = store
         self._positions = positions
         self._notifier = notifier
-        self._ignored = ignored
+        self._kinds = {kind.data_type: kind for kind in kinds}
 
     async def put(
         self,
@@ -70,8 +82,8 @@ class AccountDataService:
         check_json_values(content)
         if len(msgspec.json.encode(content)) > MAX_ACCOUNT_DATA_BYTES:
             raise MatrixError(413, Errcode.TOO_LARGE, "account data is too large")
-        if data_type == IGNORED_USER_LIST and room_id == "":
-            check_ignored_user_list(user_id, content)
+        if room_id == "" and (kind := self._kinds.get(data_type)) is not None:
+            kind.check(user_id, content)
         await self.put_server_managed(user_id, room_id, data_type, content)
 
     async def put_server_managed(
@@ -81,8 +93,8 @@ class AccountDataService:
         with self._positions.allocate() as [position]:
             async with self._db.transaction() as t:
                 await self._store.put(t, user_id, room_id, data_type, content, position)
-        if data_type == IGNORED_USER_LIST and room_id == "":
-            self._ignored.remember(user_id, content)  # before anyone reads again
+        if room_id == "" and (kind := self._kinds.get(data_type)) is not None:
+            kind.committed(user_id, content)
         self._notifier.notify(position, [user_id])
 
     async def get(

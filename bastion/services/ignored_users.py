@@ -63,7 +63,7 @@ class IgnoredUsers:
         self._store = store
         self._max_users = max_users
         self._cache: OrderedDict[str, frozenset[str]] = OrderedDict()
-        self._changes = 0  # bumped by every remember(): a read that overlapped one is not kept
+        self._changes = 0  # bumped by every committed(): a read that overlapped one is not kept
 
     async def ignored_by(self, user_id: str) -> frozenset[str]:
         """The users `user_id` ignores (one query the first time, then from memory)."""
@@ -96,7 +96,13 @@ class IgnoredUsers:
                 found.add(user_id)
         return found
 
-    def remember(self, user_id: str, content: dict[str, Any]) -> None:
+    data_type = IGNORED_USER_LIST
+
+    def check(self, owner: str, content: dict[str, Any]) -> None:
+        """Refuse a list the server cannot apply (see check_ignored_user_list)."""
+        check_ignored_user_list(owner, content)
+
+    def committed(self, user_id: str, content: dict[str, Any]) -> None:
         """Record a list that was just committed."""
         self._changes += 1
         self._keep(user_id, ignored_in(user_id, content))

@@ -55,7 +55,7 @@ async def test_a_committed_list_replaces_the_cached_one() -> None:
     stored = StoredLists()
     ignored = cache(stored)
     assert await ignored.ignored_by(ALICE) == frozenset()
-    ignored.remember(ALICE, listing(BOB, CAROL))
+    ignored.committed(ALICE, listing(BOB, CAROL))
     assert await ignored.ignored_by(ALICE) == {BOB, CAROL}
     assert stored.reads == 1
 
@@ -67,7 +67,7 @@ async def test_a_read_that_raced_with_a_change_is_not_kept() -> None:
     ignored = cache(stored)
     slow_read = asyncio.create_task(ignored.ignored_by(ALICE))
     await asyncio.sleep(0)  # the read has started with the old list
-    ignored.remember(ALICE, listing())  # alice un-ignores bob meanwhile
+    ignored.committed(ALICE, listing())  # alice un-ignores bob meanwhile
     stored.gate.set()
     assert await slow_read == {BOB}  # that caller saw the old list...
     assert await ignored.ignored_by(ALICE) == frozenset()  # ...but it was not cached
