@@ -9,23 +9,16 @@ from __future__ import annotations
 
 from typing import Any, TypeVar
 
-import msgspec
 from starlette.requests import Request
 
-from bastion.errors import Errcode, MatrixError
+from bastion.events.typed_json import decode_as
 
 T = TypeVar("T")
 
 
 async def decode_body(request: Request, body_type: type[T]) -> T:
     """Decode the request body as `body_type`."""
-    raw = await request.body()
-    try:
-        return msgspec.json.decode(raw, type=body_type)
-    except msgspec.ValidationError as exc:
-        raise MatrixError(400, Errcode.BAD_JSON, f"invalid request body: {exc}") from exc
-    except msgspec.DecodeError as exc:
-        raise MatrixError(400, Errcode.NOT_JSON, "request body is not valid JSON") from exc
+    return decode_as(await request.body(), body_type, what="request body")
 
 
 async def decode_object(request: Request) -> dict[str, Any]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import msgspec
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -13,6 +12,7 @@ from bastion.api.requester import require_requester
 from bastion.api.responses import JsonResponse
 from bastion.errors import Errcode, MatrixError
 from bastion.events.filters import RoomEventFilter
+from bastion.events.typed_json import decode_as
 from bastion.services.rooms.reads import MessagesQuery
 
 
@@ -20,12 +20,7 @@ def _filter_param(request: Request) -> RoomEventFilter:
     raw = request.query_params.get("filter")
     if not raw:
         return RoomEventFilter()
-    try:
-        return msgspec.json.decode(raw, type=RoomEventFilter)
-    except msgspec.ValidationError as exc:
-        raise MatrixError(400, Errcode.BAD_JSON, f"invalid filter: {exc}") from exc
-    except msgspec.DecodeError as exc:
-        raise MatrixError(400, Errcode.NOT_JSON, "filter is not valid JSON") from exc
+    return decode_as(raw, RoomEventFilter, what="filter")
 
 
 def _int_param(request: Request, name: str) -> int | None:

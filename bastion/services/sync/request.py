@@ -6,6 +6,7 @@ import msgspec
 
 from bastion.errors import Errcode, MatrixError
 from bastion.events.filters import FilterDefinition
+from bastion.events.typed_json import decode_as
 from bastion.services.account_data import AccountDataService
 from bastion.services.auth import Requester
 from bastion.services.stream_token import parse_sync_token
@@ -62,12 +63,7 @@ async def _resolve_filter(
     if raw is None or raw == "":
         return FilterDefinition()
     if raw.lstrip().startswith("{"):
-        try:
-            return msgspec.json.decode(raw, type=FilterDefinition)
-        except msgspec.ValidationError as exc:
-            raise MatrixError(400, Errcode.BAD_JSON, f"invalid filter: {exc}") from exc
-        except msgspec.DecodeError as exc:
-            raise MatrixError(400, Errcode.NOT_JSON, "filter is not valid JSON") from exc
+        return decode_as(raw, FilterDefinition, what="filter")
     try:
         return await account_data.get_filter(requester, requester.user_id, raw)
     except MatrixError as exc:
