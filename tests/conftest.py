@@ -7,6 +7,7 @@ postgres variant is skipped when that variable is unset; `make test` always sets
 
 from __future__ import annotations
 
+import asyncio
 import os
 import secrets
 import uuid
@@ -184,6 +185,20 @@ class Homeserver:
         """Create an account and log it in."""
         await self.create_user(localpart, admin=admin)
         return await self.login(localpart)
+
+    async def wait_for_waiting_syncs(self, count: int) -> None:
+        """Until `count` long-polls are parked on the notifier (they run on the real event loop;
+        a bounded wait, not a sleep for a fixed time)."""
+        for _ in range(200):
+            if self.runtime.notifier.waiting_users() == count:
+                return
+            await asyncio.sleep(0.01)
+        raise AssertionError(f"{self.runtime.notifier.waiting_users()} syncs waiting, not {count}")
+
+
+def errcode(resp: httpx.Response) -> tuple[int, str | None]:
+    """Status and Matrix errcode of a response (tests assert these, not the prose)."""
+    return resp.status_code, resp.json().get("errcode")
 
 
 async def start_homeserver(config: Config, clock: FakeClock) -> tuple[Runtime, httpx.AsyncClient]:

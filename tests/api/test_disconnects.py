@@ -69,11 +69,7 @@ async def test_long_poll_ends_when_the_client_hangs_up(hs: Homeserver) -> None:
         "GET", "/_matrix/client/v3/sync", alice.token, f"since={token}&timeout=60000"
     )
     polling = asyncio.create_task(app(scope, receive, send))
-    for _ in range(200):
-        if hs.runtime.notifier.waiting_users() == 1:
-            break
-        await asyncio.sleep(0.01)
-    assert hs.runtime.notifier.waiting_users() == 1
+    await hs.wait_for_waiting_syncs(1)
     hung_up.set()
     await asyncio.wait_for(polling, timeout=5)  # not the 60 s the poll asked for
     assert hs.runtime.notifier.waiting_users() == 0

@@ -4,16 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-import httpx
-
 from tests.api.rooms_helpers import bodies, timeline
-from tests.conftest import Homeserver, UserClient
+from tests.conftest import Homeserver, UserClient, errcode
 
 IGNORED = "m.ignored_user_list"
-
-
-def errcode(resp: httpx.Response) -> tuple[int, str]:
-    return resp.status_code, resp.json().get("errcode")
 
 
 async def ignore(user: UserClient, *user_ids: str) -> None:

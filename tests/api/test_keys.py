@@ -8,11 +8,7 @@ from signedjson.key import generate_signing_key, get_verify_key
 from signedjson.sign import sign_json
 from unpaddedbase64 import encode_base64
 
-from tests.conftest import PASSWORD, Homeserver, UserClient
-
-
-def errcode(resp) -> tuple[int, str]:  # type: ignore[no-untyped-def]
-    return resp.status_code, resp.json().get("errcode")
+from tests.conftest import PASSWORD, Homeserver, UserClient, errcode
 
 
 def device_keys(client: UserClient, signing_key: Any = None) -> dict[str, Any]:

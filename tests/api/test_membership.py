@@ -3,13 +3,9 @@
 from __future__ import annotations
 
 from tests.api.rooms_helpers import timeline
-from tests.conftest import Homeserver
+from tests.conftest import Homeserver, errcode
 
 UNKNOWN_ROOM = "!doesnotexist"
-
-
-def errcode(resp) -> tuple[int, str]:  # type: ignore[no-untyped-def]
-    return resp.status_code, resp.json().get("errcode")
 
 
 async def test_invite_join_leave(hs: Homeserver) -> None:

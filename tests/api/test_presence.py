@@ -12,11 +12,7 @@ import pytest
 from bastion.clock import FakeClock
 from bastion.config import DatabaseConfig, PresenceConfig
 from bastion.services.presence.expiry import FLUSH_AFTER_MS
-from tests.conftest import Homeserver, UserClient, make_config, start_homeserver
-
-
-def errcode(resp) -> tuple[int, str]:  # type: ignore[no-untyped-def]
-    return resp.status_code, resp.json().get("errcode")
+from tests.conftest import Homeserver, UserClient, errcode, make_config, start_homeserver
 
 
 def presence_of(sync: dict[str, Any], user_id: str) -> list[dict[str, Any]]:
@@ -37,15 +33,6 @@ async def put_status(client: UserClient, body: dict[str, Any]) -> None:
     resp = await client.put(f"/presence/{client.user_id}/status", json=body)
     assert resp.status_code == 200, resp.text
     assert resp.json() == {}
-
-
-async def wait_until_waiting(hs: Homeserver, count: int) -> None:
-    """Until `count` long-polls are parked on the notifier (they run on the real event loop)."""
-    for _ in range(200):
-        if hs.runtime.notifier.waiting_users() == count:
-            return
-        await asyncio.sleep(0.01)
-    raise AssertionError(f"{hs.runtime.notifier.waiting_users()} syncs waiting, not {count}")
 
 
 async def ward(hs: Homeserver) -> tuple[UserClient, UserClient, UserClient, str]:
@@ -126,7 +113,7 @@ async def test_change_wakes_room_members_only(hs: Homeserver) -> None:
     carol_token = (await carol.sync())["next_batch"]
     waiting_bob = asyncio.create_task(bob.sync(since=bob_token, timeout=30000))
     waiting_carol = asyncio.create_task(carol.sync(since=carol_token, timeout=30000))
-    await wait_until_waiting(hs, 2)
+    await hs.wait_for_waiting_syncs(2)
     await put_status(alice, {"presence": "unavailable", "status_msg": "In surgery"})
     woken = await asyncio.wait_for(waiting_bob, timeout=10)
     # A presence-only change ends the long-poll; it carries nothing else.
@@ -237,7 +224,7 @@ async def test_a_sync_in_progress_keeps_its_user_online(hs: Homeserver) -> None:
     presence = hs.runtime.services.presence
     token = (await alice.sync())["next_batch"]
     polling = asyncio.create_task(alice.sync(since=token, timeout=30000))
-    await wait_until_waiting(hs, 1)
+    await hs.wait_for_waiting_syncs(1)
     hs.clock.advance(45)
     assert await presence.expire(hs.clock.now_ms()) == 0
     assert (await status(bob, alice.user_id))["presence"] == "online"

@@ -5,11 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from tests.api.rooms_helpers import timeline
-from tests.conftest import Homeserver, UserClient
-
-
-def errcode(resp) -> tuple[int, str]:  # type: ignore[no-untyped-def]
-    return resp.status_code, resp.json().get("errcode")
+from tests.conftest import Homeserver, UserClient, errcode
 
 
 def unread(sync: dict[str, Any], room_id: str) -> dict[str, int]:

@@ -6,13 +6,9 @@ import secrets
 from typing import Any
 
 from tests.api.rooms_helpers import timeline
-from tests.conftest import Homeserver, UserClient
+from tests.conftest import Homeserver, UserClient, errcode
 
 V1 = "/_matrix/client/v1"
-
-
-def errcode(resp) -> tuple[int, str]:  # type: ignore[no-untyped-def]
-    return resp.status_code, resp.json().get("errcode")
 
 
 def relates(rel_type: str, event_id: str, **extra: Any) -> dict[str, Any]:

@@ -4,18 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-import httpx
 import pytest
 
 from bastion.config import DirectoryConfig
-from tests.conftest import Homeserver, UserClient
+from tests.conftest import Homeserver, UserClient, errcode
 
 OPEN_DIRECTORY = {"directory": DirectoryConfig(public_rooms_require_auth=False)}
 SUMMARY = "/_matrix/client/v1/room_summary"
-
-
-def errcode(resp: httpx.Response) -> tuple[int, str]:
-    return resp.status_code, resp.json().get("errcode")
 
 
 def state(event_type: str, content: dict[str, Any]) -> dict[str, Any]:

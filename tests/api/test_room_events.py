@@ -5,11 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from tests.api.rooms_helpers import bodies
-from tests.conftest import Homeserver
-
-
-def errcode(resp) -> tuple[int, str]:  # type: ignore[no-untyped-def]
-    return resp.status_code, resp.json().get("errcode")
+from tests.conftest import Homeserver, errcode
 
 
 async def test_send_is_idempotent_per_device_and_txn(hs: Homeserver) -> None:

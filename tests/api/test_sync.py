@@ -5,11 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from tests.api.rooms_helpers import bodies, state_types, timeline
-from tests.conftest import Homeserver
-
-
-def errcode(resp) -> tuple[int, str]:  # type: ignore[no-untyped-def]
-    return resp.status_code, resp.json().get("errcode")
+from tests.conftest import Homeserver, errcode
 
 
 async def test_initial_then_incremental(hs: Homeserver) -> None:
@@ -179,11 +175,7 @@ async def test_long_poll_wakes_on_send_and_only_for_members(hs: Homeserver) -> N
     carol_token = (await carol.sync())["next_batch"]
     waiting_bob = asyncio.create_task(bob.sync(since=bob_token, timeout=30000))
     waiting_carol = asyncio.create_task(carol.sync(since=carol_token, timeout=30000))
-    for _ in range(100):
-        if hs.runtime.notifier.waiting_users() == 2:
-            break
-        await asyncio.sleep(0.01)
-    assert hs.runtime.notifier.waiting_users() == 2
+    await hs.wait_for_waiting_syncs(2)
     await alice.send_text(room_id, "wake up")
     woken = await asyncio.wait_for(waiting_bob, timeout=10)
     assert bodies(timeline(woken, room_id)) == ["wake up"]

@@ -5,13 +5,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-import httpx
-
-from tests.conftest import Homeserver
-
-
-def errcode(resp: httpx.Response) -> tuple[int, str]:
-    return resp.status_code, resp.json().get("errcode")
+from tests.conftest import Homeserver, errcode
 
 
 def room_account_data(sync: dict[str, Any], room_id: str) -> list[dict[str, Any]]:

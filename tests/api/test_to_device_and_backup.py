@@ -4,11 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from tests.conftest import Homeserver
-
-
-def errcode(resp) -> tuple[int, str]:  # type: ignore[no-untyped-def]
-    return resp.status_code, resp.json().get("errcode")
+from tests.conftest import Homeserver, errcode
 
 
 async def test_to_device_delivery_acknowledgement_and_idempotency(hs: Homeserver) -> None:
@@ -43,10 +39,7 @@ async def test_to_device_wakes_a_waiting_sync(hs: Homeserver) -> None:
     bob = await hs.register_user("bob")
     token = (await bob.sync())["next_batch"]
     waiting = asyncio.create_task(bob.sync(since=token, timeout=30000))
-    for _ in range(100):
-        if hs.runtime.notifier.waiting_users() == 1:
-            break
-        await asyncio.sleep(0.01)
+    await hs.wait_for_waiting_syncs(1)
     await alice.put("/sendToDevice/m.test/w1", json={"messages": {bob.user_id: {"*": {"a": 1}}}})
     result = await asyncio.wait_for(waiting, timeout=10)
     assert result["to_device"]["events"][0]["content"] == {"a": 1}

@@ -5,11 +5,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from tests.conftest import Homeserver, UserClient
-
-
-def errcode(resp) -> tuple[int, str]:  # type: ignore[no-untyped-def]
-    return resp.status_code, resp.json().get("errcode")
+from tests.conftest import Homeserver, UserClient, errcode
 
 
 def ephemeral(sync: dict[str, Any], room_id: str, event_type: str) -> list[dict[str, Any]]:
@@ -31,10 +27,7 @@ async def test_typing_is_seen_by_members_and_wakes_their_sync(hs: Homeserver) ->
     alice, bob, carol, room_id = await two_in_a_room(hs)
     token = (await bob.sync())["next_batch"]
     waiting = asyncio.create_task(bob.sync(since=token, timeout=30000))
-    for _ in range(100):
-        if hs.runtime.notifier.waiting_users() == 1:
-            break
-        await asyncio.sleep(0.01)
+    await hs.wait_for_waiting_syncs(1)
     resp = await alice.put(
         f"/rooms/{room_id}/typing/{alice.user_id}", json={"typing": True, "timeout": 20000}
     )

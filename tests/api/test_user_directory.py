@@ -4,19 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-import httpx
 import pytest
 
 from bastion.config import UserDirectoryConfig
 from bastion.services.directory.user_index import UserDirectoryIndex
 from bastion.store.sql.user_directory import SqlUserDirectoryStore
-from tests.conftest import Homeserver, UserClient
+from tests.conftest import Homeserver, UserClient, errcode
 
 SHARED_ROOMS_ONLY = {"user_directory": UserDirectoryConfig(search_all_users=False)}
-
-
-def errcode(resp: httpx.Response) -> tuple[int, str]:
-    return resp.status_code, resp.json().get("errcode")
 
 
 async def search(user: UserClient, term: str, **extra: Any) -> dict[str, Any]:
