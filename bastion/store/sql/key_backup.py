@@ -112,13 +112,7 @@ class SqlKeyBackupStore:
         room_id: str | None = None,
         session_id: str | None = None,
     ) -> list[BackupSession]:
-        conditions, args = "", [user_id, version]
-        if room_id is not None:
-            conditions += " AND room_id = ?"
-            args.append(room_id)
-        if session_id is not None:
-            conditions += " AND session_id = ?"
-            args.append(session_id)
+        conditions, args = _session_scope(user_id, version, room_id, session_id)
         rows = await q.fetch_all(
             "SELECT room_id, session_id, first_message_index, forwarded_count, is_verified,"
             f" session_data FROM key_backup_sessions WHERE user_id = ? AND version = ?{conditions}"
@@ -138,13 +132,7 @@ class SqlKeyBackupStore:
         room_id: str | None,
         session_id: str | None,
     ) -> None:
-        conditions, args = "", [user_id, version]
-        if room_id is not None:
-            conditions += " AND room_id = ?"
-            args.append(room_id)
-        if session_id is not None:
-            conditions += " AND session_id = ?"
-            args.append(session_id)
+        conditions, args = _session_scope(user_id, version, room_id, session_id)
         await q.execute(
             f"DELETE FROM key_backup_sessions WHERE user_id = ? AND version = ?{conditions}", *args
         )
@@ -158,3 +146,19 @@ class SqlKeyBackupStore:
             )
             or 0
         )
+
+
+def _session_scope(
+    user_id: str, version: int, room_id: str | None, session_id: str | None
+) -> tuple[str, list[object]]:
+    """The WHERE conditions after `user_id = ? AND version = ?`, and all their arguments, for
+    one backup's sessions, optionally of one room and one session."""
+    conditions = ""
+    args: list[object] = [user_id, version]
+    if room_id is not None:
+        conditions += " AND room_id = ?"
+        args.append(room_id)
+    if session_id is not None:
+        conditions += " AND session_id = ?"
+        args.append(session_id)
+    return conditions, args
