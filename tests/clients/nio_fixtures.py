@@ -1,4 +1,4 @@
-"""A matrix-nio client factory for tests against the running server."""
+"""A matrix-nio client factory and the client actions the nio tests share."""
 
 from __future__ import annotations
 
@@ -7,15 +7,16 @@ from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import pytest
-from nio import AsyncClient, AsyncClientConfig
+from nio import AsyncClient, AsyncClientConfig, LoginResponse, RoomSendResponse, SyncResponse
 
-from tests.clients.server import BastionServer
+from tests.clients.server import PASSWORD, BastionServer
 
 # No retries: a rate limit or a timeout should fail the test, not stretch it.
 NIO_CONFIG = AsyncClientConfig(max_limit_exceeded=0, max_timeouts=0, request_timeout=10)
 
 NioFactory = Callable[[str], AsyncClient]
 JsonObject = dict[str, Any]
+SYNC_TIMEOUT_MS = 5000  # long-poll bound for a sync that waits for something new
 
 
 @pytest.fixture
@@ -52,3 +53,31 @@ async def nio_request(
     finally:
         response.release()
     return response.status, parsed
+
+
+async def log_in(client: AsyncClient, device_name: str) -> None:
+    """Password login as a new device."""
+    response = await client.login(PASSWORD, device_name=device_name)
+    assert isinstance(response, LoginResponse), response
+
+
+async def sync(client: AsyncClient, **kwargs: Any) -> SyncResponse:
+    """One /sync from nio's own `next_batch` (initial if it has none), long-polling if nothing
+    is new; bounded by SYNC_TIMEOUT_MS unless `timeout` says otherwise."""
+    kwargs.setdefault("timeout", SYNC_TIMEOUT_MS)
+    response = await client.sync(**kwargs)
+    assert isinstance(response, SyncResponse), response
+    return response
+
+
+async def send(client: AsyncClient, room_id: str, event_type: str, content: JsonObject) -> str:
+    """Send an event through nio; its event ID."""
+    response = await client.room_send(room_id, event_type, content)
+    assert isinstance(response, RoomSendResponse), response
+    event_id: str = response.event_id
+    return event_id
+
+
+async def send_text(client: AsyncClient, room_id: str, body: str) -> str:
+    """Send a plain-text message through nio; its event ID."""
+    return await send(client, room_id, "m.room.message", {"msgtype": "m.text", "body": body})

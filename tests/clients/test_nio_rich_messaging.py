@@ -31,7 +31,6 @@ from nio import (
     AsyncClient,
     Event,
     JoinResponse,
-    LoginResponse,
     MessageDirection,
     ReactionEvent,
     Receipt,
@@ -42,7 +41,6 @@ from nio import (
     RoomMessageText,
     RoomReadMarkersResponse,
     RoomSendError,
-    RoomSendResponse,
     RoomTypingError,
     RoomTypingResponse,
     RoomVisibility,
@@ -59,10 +57,9 @@ from nio.responses import (
     RoomThreadsResponse,
 )
 
-from tests.clients.nio_fixtures import NioFactory, nio_request
-from tests.clients.server import PASSWORD, BastionServer
+from tests.clients.nio_fixtures import NioFactory, log_in, nio_request, send, send_text, sync
+from tests.clients.server import BastionServer
 
-SYNC_TIMEOUT_MS = 5000  # long-poll bound for a sync that waits for something new
 SYNC_ROUNDS = 10  # syncs a wait may take before the test gives up
 SHORT_TYPING_MS = 300  # a typing notice left to time out on the server
 
@@ -80,18 +77,6 @@ class Chat:
 
 
 # --- helpers: one client action each, failing the test with the server's answer -----------------
-
-
-async def log_in(client: AsyncClient) -> None:
-    response = await client.login(PASSWORD, device_name="nio rich messaging test")
-    assert isinstance(response, LoginResponse), response
-
-
-async def sync(client: AsyncClient) -> SyncResponse:
-    """One /sync from nio's own `next_batch` (initial if it has none), long-polling if idle."""
-    response = await client.sync(timeout=SYNC_TIMEOUT_MS)
-    assert isinstance(response, SyncResponse), response
-    return response
 
 
 async def syncs_until(
@@ -125,16 +110,6 @@ def receipts(response: SyncResponse, room_id: str) -> list[Receipt]:
     """Every receipt of every m.receipt event for the room, as nio parsed them."""
     events = ephemeral(response, room_id)
     return [r for e in events if isinstance(e, ReceiptEvent) for r in e.receipts]
-
-
-async def send(client: AsyncClient, room_id: str, event_type: str, content: JsonObject) -> str:
-    response = await client.room_send(room_id, event_type, content)
-    assert isinstance(response, RoomSendResponse), response
-    return response.event_id
-
-
-async def send_text(client: AsyncClient, room_id: str, body: str) -> str:
-    return await send(client, room_id, "m.room.message", {"msgtype": "m.text", "body": body})
 
 
 def reaction(target: str, key: str) -> JsonObject:
@@ -229,7 +204,7 @@ async def chat(bastion_server: BastionServer, nio_client: NioFactory) -> Chat:
         bastion_server.create_user(name)
     alice, bob, dave = nio_client("alice"), nio_client("bob"), nio_client("dave")
     for client in (alice, bob, dave):
-        await log_in(client)
+        await log_in(client, "nio rich messaging test")
         await sync(client)  # the initial sync; from here on every sync is incremental
 
     created = await alice.room_create(visibility=RoomVisibility.private, invite=[bob.user_id])

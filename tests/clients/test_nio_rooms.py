@@ -18,7 +18,6 @@ from nio import (
     InviteMemberEvent,
     InviteNameEvent,
     JoinResponse,
-    LoginResponse,
     MessageDirection,
     RedactedEvent,
     RedactionEvent,
@@ -30,15 +29,13 @@ from nio import (
     RoomMessagesResponse,
     RoomMessageText,
     RoomRedactResponse,
-    RoomSendResponse,
     RoomVisibility,
     SyncResponse,
 )
 
-from tests.clients.nio_fixtures import NioFactory
-from tests.clients.server import PASSWORD, BastionServer
+from tests.clients.nio_fixtures import NioFactory, log_in, send_text, sync
+from tests.clients.server import BastionServer
 
-SYNC_TIMEOUT_MS = 5000  # long-poll bound for syncs that expect something new
 QUIET_SYNC_TIMEOUT_MS = 1000  # for syncs that expect nothing: they wait this long
 ROOM_NAME = "Bastion nio room"
 HISTORY_SIZE = 150
@@ -49,20 +46,6 @@ JsonObject = dict[str, Any]
 
 
 # --- helpers: one client action each, failing the test with the server's answer -----------------
-
-
-async def log_in(client: AsyncClient) -> None:
-    response = await client.login(PASSWORD, device_name="nio rooms test")
-    assert isinstance(response, LoginResponse), response
-
-
-async def sync(client: AsyncClient, **kwargs: Any) -> SyncResponse:
-    """One /sync from nio's own `next_batch` (initial if it has none), long-polling if nothing
-    is new; bounded by SYNC_TIMEOUT_MS unless `timeout` says otherwise."""
-    kwargs.setdefault("timeout", SYNC_TIMEOUT_MS)
-    response = await client.sync(**kwargs)
-    assert isinstance(response, SyncResponse), response
-    return response
 
 
 def sources(events: list[Any]) -> list[JsonObject]:
@@ -92,14 +75,6 @@ def event_ids_everywhere(response: SyncResponse) -> set[str]:
             ids |= {s.get("event_id") for s in sources(info.timeline.events)}
             ids |= {s.get("event_id") for s in sources(info.state)}
     return ids
-
-
-async def send_text(client: AsyncClient, room_id: str, body: str) -> str:
-    response = await client.room_send(
-        room_id, "m.room.message", {"msgtype": "m.text", "body": body}
-    )
-    assert isinstance(response, RoomSendResponse), response
-    return response.event_id
 
 
 async def messages_page(
@@ -339,8 +314,8 @@ async def test_private_room_story(bastion_server: BastionServer, nio_client: Nio
     alice_id = bastion_server.create_user("alice")
     bob_id = bastion_server.create_user("bob")
     alice, bob = nio_client("alice"), nio_client("bob")
-    await log_in(alice)
-    await log_in(bob)
+    await log_in(alice, "nio rooms test")
+    await log_in(bob, "nio rooms test")
     await sync(alice)  # initial syncs: from here on every sync is incremental
     await sync(bob)
 
