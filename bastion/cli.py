@@ -5,6 +5,10 @@ bastion serve | migrate | check-config [--config FILE]
 bastion user create NAME [--admin] [--password-stdin] | list | deactivate NAME
             | reset-password NAME [--password-stdin]
 bastion registration-token create [--uses N] [--expires-in-days D] | list | delete TOKEN
+
+Every failure an operator can cause (a bad config, an unreachable database, a busy port, Ctrl-C or
+Ctrl-D at the password prompt) ends with one `error: ...` line on stderr and a non-zero exit,
+never a traceback. Warnings (a setting that is probably wrong) are `warning: ...` lines.
 """
 
 from __future__ import annotations
@@ -12,8 +16,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import getpass
+import logging
 import math
 import secrets
+import socket
 import sys
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
@@ -27,6 +33,9 @@ from bastion.config import (
     AuthConfig,
     Config,
     ConfigError,
+    ListenConfig,
+    client_base_url,
+    config_warnings,
     default_config_path,
     load_config,
     render_toml,
@@ -35,13 +44,20 @@ from bastion.config import (
 from bastion.errors import Errcode, MatrixError
 from bastion.observability import setup_logging
 from bastion.server_key import SigningKeyError, key_id, load_key, write_new_key
-from bastion.store.database import open_database
+from bastion.store.database import DatabaseUnavailable, open_database
 from bastion.store.migrations.runner import latest_version, migrate
 
 CONFIG_FILE_NAME = "bastion.toml"
 KEY_FILE_NAME = "bastion.signing.key"
 MAX_TOKEN_DAYS = 3650
 SHUTDOWN_GRACE_SECONDS = 5
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report it
+
+log = logging.getLogger("bastion")
+
+
+class CommandError(Exception):
+    """A command cannot go on; the message is the whole story for the operator."""
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -52,9 +68,16 @@ def main(argv: list[str] | None = None) -> int:
     except (ConfigError, SigningKeyError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except (CommandError, DatabaseUnavailable) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
     except MatrixError as exc:
         print(f"error: {exc.message} ({exc.errcode})", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:
+        # Ctrl-C mid-line (at a prompt): end that line first.
+        print("\nerror: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
     return result
 
 
@@ -98,7 +121,7 @@ def _add_user_commands(parser: argparse.ArgumentParser) -> None:
     create.add_argument("name", help="localpart or full user ID")
     create.add_argument("--admin", action="store_true")
     create.add_argument("--password-stdin", action="store_true")
-    create.set_defaults(handler=lambda a: _run(a, _user_create))
+    create.set_defaults(handler=lambda a: _run(a, _user_create, ask_password=True))
     listing = users.add_parser("list", help="list accounts")
     listing.set_defaults(handler=lambda a: _run(a, _user_list))
     deactivate = users.add_parser("deactivate", help="deactivate an account and end its sessions")
@@ -107,7 +130,7 @@ def _add_user_commands(parser: argparse.ArgumentParser) -> None:
     reset = users.add_parser("reset-password", help="set a new password and end all sessions")
     reset.add_argument("name")
     reset.add_argument("--password-stdin", action="store_true")
-    reset.set_defaults(handler=lambda a: _run(a, _user_reset_password))
+    reset.set_defaults(handler=lambda a: _run(a, _user_reset_password, ask_password=True))
     for sub in (create, listing, deactivate, reset):
         _add_config_arg(sub)
 
@@ -164,23 +187,59 @@ def cmd_init(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    """Run the server under uvicorn (uvloop + httptools)."""
+    """Run the server under uvicorn (uvloop + httptools).
+
+    The port is bound and the database opened once before anything is served or logged as
+    serving, so a busy port or an unreachable database is one `error:` line, not a traceback.
+    """
     path = _config_path(args)
     config = load_config(path)
     setup_logging(config.logging.level)
-    uvicorn.run(
-        create_serving_app(config, path),
-        host=config.listen.host,
-        port=config.listen.port,
-        loop="uvloop",
-        http="httptools",
-        log_level=config.logging.level.lower(),
-        access_log=False,
-        lifespan="on",
-        # Long polls still open at shutdown are cut after this; clients simply sync again.
-        timeout_graceful_shutdown=SHUTDOWN_GRACE_SECONDS,
-    )
-    return 0
+    for warning in config_warnings(config):
+        log.warning("%s", warning)
+    sock = _bind(config.listen)
+    try:
+        asyncio.run(_probe_database(config))
+        server = uvicorn.Server(
+            uvicorn.Config(
+                create_serving_app(config, path),
+                loop="uvloop",
+                http="httptools",
+                log_level=config.logging.level.lower(),
+                access_log=False,  # ours is api/access_log.py ([logging] access_log)
+                lifespan="on",
+                # Long polls still open at shutdown are cut after this; clients simply sync again.
+                timeout_graceful_shutdown=SHUTDOWN_GRACE_SECONDS,
+            )
+        )
+        server.run(sockets=[sock])
+    finally:
+        sock.close()
+    return 0 if server.started else 1
+
+
+def _bind(listen: ListenConfig) -> socket.socket:
+    """The listening socket for `[listen]`, bound now (uvicorn listens on it)."""
+    family = socket.AF_INET6 if ":" in listen.host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((listen.host, listen.port))
+    except OSError as exc:
+        sock.close()
+        reason = exc.strerror or str(exc)
+        raise CommandError(
+            f"cannot listen on {listen.host}:{listen.port}: {reason} (is another server "
+            "running? change [listen] port)"
+        ) from exc
+    sock.set_inheritable(True)
+    return sock
+
+
+async def _probe_database(config: Config) -> None:
+    """Open and close the database: DatabaseUnavailable if it cannot be reached."""
+    db = await open_database(config.database.url, schema=config.database.schema, pool_size=1)
+    await db.close()
 
 
 def cmd_migrate(args: argparse.Namespace) -> int:
@@ -211,17 +270,24 @@ def cmd_check_config(args: argparse.Namespace) -> int:
     print(f"config {path} is valid")
     print(f"  server_name:   {config.server_name}")
     print(f"  listen:        {config.listen.host}:{config.listen.port}")
+    print(f"  public URL:    {client_base_url(config)}")
     print(f"  database:      {dialect} (schema version {latest_version(dialect):04d} expected)")
     print(f"  registration:  {config.registration.mode}")
     print(f"  signing key:   {key_id(key)}")
+    for warning in config_warnings(config):
+        print(f"warning: {warning}", file=sys.stderr)
     return 0
 
 
 Command = Callable[[Runtime, argparse.Namespace], Awaitable[int]]
 
 
-def _run(args: argparse.Namespace, command: Command) -> int:
+def _run(args: argparse.Namespace, command: Command, *, ask_password: bool = False) -> int:
     config = load_config(_config_path(args))
+    if ask_password:
+        # Asked before the event loop starts: asyncio.run would turn Ctrl-C into a cancellation
+        # that a blocking prompt only notices at the next keystroke.
+        args.password = _read_password(args.password_stdin)
 
     async def run() -> int:
         runtime = await Runtime.open(config)
@@ -255,16 +321,22 @@ def _read_password(from_stdin: bool) -> str:
         return sys.stdin.readline().rstrip("\r\n")
     if not sys.stdin.isatty():
         raise MatrixError(400, Errcode.MISSING_PARAM, "no terminal to ask on: use --password-stdin")
-    first = getpass.getpass("Password: ")
-    if first != getpass.getpass("Repeat password: "):
+    try:
+        first = getpass.getpass("Password: ")
+        repeated = getpass.getpass("Repeat password: ")
+    except EOFError:  # Ctrl-D: end the prompt's line first
+        print(file=sys.stderr)
+        raise CommandError("no password given") from None
+    if first != repeated:
         raise MatrixError(400, Errcode.INVALID_PARAM, "the passwords do not match")
     return first
 
 
 async def _user_create(runtime: Runtime, args: argparse.Namespace) -> int:
     localpart = _localpart(runtime, args.name)
-    password = _read_password(args.password_stdin)
-    user_id = await runtime.services.accounts.create_user(localpart, password, is_admin=args.admin)
+    user_id = await runtime.services.accounts.create_user(
+        localpart, args.password, is_admin=args.admin
+    )
     print(f"created {'admin ' if args.admin else ''}{user_id}")
     return 0
 
@@ -289,8 +361,7 @@ async def _user_deactivate(runtime: Runtime, args: argparse.Namespace) -> int:
 async def _user_reset_password(runtime: Runtime, args: argparse.Namespace) -> int:
     user_id = _user_id(runtime, args.name)
     await runtime.services.accounts.get_user(user_id)
-    password = _read_password(args.password_stdin)
-    await runtime.services.accounts.set_password(user_id, password, keep_device_id=None)
+    await runtime.services.accounts.set_password(user_id, args.password, keep_device_id=None)
     print(f"password of {user_id} reset; all of its sessions have ended")
     return 0
 
@@ -310,6 +381,13 @@ async def _token_create(runtime: Runtime, args: argparse.Namespace) -> int:
         uses_allowed=args.uses, expiry_ts=expiry_ts, token=args.token
     )
     print(token)
+    mode = runtime.config.registration.mode
+    if mode != "token":
+        print(
+            f"warning: registration.mode is {mode!r}, so nobody can register with this token "
+            "until it is set to 'token' (and the server restarted)",
+            file=sys.stderr,
+        )
     return 0
 
 

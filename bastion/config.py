@@ -11,18 +11,23 @@ file's folder, so a data directory can be moved as a whole.
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 import tomllib
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
 import msgspec
 
+from bastion.events.types import SUPPORTED_ROOM_VERSIONS
 from bastion.ids import is_valid_server_name
 
 DEFAULT_CONFIG_PATH = "bastion.toml"
 CONFIG_ENV_VAR = "BASTION_CONFIG"
+_WILDCARD_HOSTS = ("", "0.0.0.0", "::")  # noqa: S104 - names of the wildcard, not a bind
+_LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 
 
 def _doc(text: str) -> msgspec.Meta:
@@ -36,6 +41,15 @@ class ListenConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
         "127.0.0.1"
     )
     port: Annotated[int, _doc("TCP port for the client API.")] = 8008
+    trusted_proxies: Annotated[
+        tuple[str, ...],
+        _doc(
+            "Reverse proxies (IP addresses or CIDR ranges) whose X-Forwarded-For header is "
+            "believed: the client address used by rate limits and the access log is then the "
+            "right-most address in it that is not one of these. Empty: the peer address is used "
+            "and X-Forwarded-For is ignored."
+        ),
+    ] = ()
 
 
 class DatabaseConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -70,6 +84,14 @@ class HttpConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     require_auth_for_profile: Annotated[
         bool, _doc("Profile lookups need an access token (an organisation directory is private).")
     ] = True
+    allow_access_token_in_query: Annotated[
+        bool,
+        _doc(
+            "Accept the access token as the access_token query parameter, which spec v1.20 "
+            "removed (tokens in URLs end up in proxy logs and browser history). Only for old "
+            "clients; each use is logged."
+        ),
+    ] = False
 
 
 class RegistrationConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -121,7 +143,7 @@ class RateLimitsConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     login_per_ip: Annotated[
         RateLimit,
         _doc("Login attempts from one address (generous: offices log in from behind one NAT)."),
-    ] = RateLimit(per_second=1.0, burst=50)
+    ] = RateLimit(per_second=5.0, burst=300)
     failed_login_per_account: Annotated[
         RateLimit, _doc("Wrong passwords for one account, before the lockout applies.")
     ] = RateLimit(per_second=0.1, burst=5)
@@ -182,9 +204,10 @@ class DirectoryConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     public_rooms_require_auth: Annotated[
         bool,
         _doc(
-            "GET/POST /publicRooms, GET /directory/list/room/{roomId} and room summaries need "
-            "an access token. Off: anyone who can reach the server can list published rooms and "
-            "preview public or world-readable ones."
+            "GET/POST /publicRooms and room summaries need an access token (GET "
+            "/directory/list/room/{roomId} never does: the spec makes it public). Off: anyone "
+            "who can reach the server can list published rooms and preview public or "
+            "world-readable ones."
         ),
     ] = True
 
@@ -219,12 +242,83 @@ class PresenceConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     ] = 5
 
 
+class VoipConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """TURN relays for calls (GET /voip/turnServer), with coturn's time-limited credentials."""
+
+    turn_uris: Annotated[
+        tuple[str, ...],
+        _doc(
+            'TURN URIs clients may use, e.g. ["turn:turn.example.org:3478?transport=udp", '
+            '"turn:turn.example.org:3478?transport=tcp", '
+            '"turns:turn.example.org:5349?transport=tcp"]. Empty: no TURN server is offered.'
+        ),
+    ] = ()
+    turn_shared_secret: Annotated[
+        str,
+        _doc(
+            "The secret shared with the TURN server (coturn's static-auth-secret); required "
+            "when turn_uris is set."
+        ),
+    ] = ""
+    turn_user_lifetime: Annotated[
+        int, _doc("Seconds a TURN username and password stay valid after they are handed out.")
+    ] = 86400
+
+
+class RoomsConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """Rooms created on this server."""
+
+    default_version: Annotated[
+        str,
+        _doc(
+            "Room version of new rooms that do not ask for one (10, 11 or 12). 12, the spec's "
+            "recommendation, gives room IDs without ':server'; some older clients and bots "
+            "(matrix-commander) expect '!id:server' and work only with 11 or lower."
+        ),
+    ] = "12"
+
+
+class PushConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """Push notifications to phones: the push gateways (outside the organisation) that pushers
+    may send notification metadata to. See docs/subsystems/push.md for what leaves the server."""
+
+    allowed_gateway_urls: Annotated[
+        tuple[str, ...],
+        _doc(
+            "Push gateways pushers may use. An entry is a host name (any URL on that host, "
+            'e.g. "matrix.org"), "*.example.org" (that domain\'s subdomains), or a full URL '
+            "(exactly that URL). A pusher whose data.url is not allowed is refused. Gateways "
+            "must use https, except on loopback hosts. Empty: no pushers."
+        ),
+    ] = ("matrix.org", "ntfy.sh", "127.0.0.1", "::1", "localhost")
+    request_timeout_seconds: Annotated[
+        float, _doc("How long one request to a push gateway may take before it counts as failed.")
+    ] = 10.0
+    give_up_after_seconds: Annotated[
+        int,
+        _doc(
+            "A notification a gateway keeps failing (5xx, timeout, no connection) is retried "
+            "with exponential backoff for this long, then skipped."
+        ),
+    ] = 86400
+
+
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+
+
 class LoggingConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     """Logging."""
 
     level: Annotated[
-        Literal["DEBUG", "INFO", "WARNING", "ERROR"], _doc("Least severe level written.")
+        str, _doc("Least severe level written: DEBUG, INFO, WARNING or ERROR (any case).")
     ] = "INFO"
+    access_log: Annotated[
+        bool,
+        _doc(
+            "Log one line per HTTP request at INFO (logger bastion.access): client address, "
+            "method, path, status, duration and user. Access tokens are never written."
+        ),
+    ] = True
 
 
 class Config(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -234,8 +328,13 @@ class Config(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
         str, _doc("The domain in user IDs (@alice:SERVER_NAME). Cannot change once users exist.")
     ] = "localhost"
     public_baseurl: Annotated[
-        str, _doc("URL clients use to reach this server (advertised in .well-known).")
-    ] = "http://127.0.0.1:8008/"
+        str,
+        _doc(
+            "URL clients use to reach this server (advertised in .well-known), e.g. "
+            "https://chat.example.org/ behind a reverse proxy. Empty: http://HOST:PORT/ of "
+            "[listen]."
+        ),
+    ] = ""
     signing_key_path: Annotated[
         str, _doc("The server's ed25519 signing key, written by bastion init.")
     ] = "bastion.signing.key"
@@ -249,6 +348,9 @@ class Config(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     user_directory: UserDirectoryConfig = UserDirectoryConfig()
     directory: DirectoryConfig = DirectoryConfig()
     presence: PresenceConfig = PresenceConfig()
+    voip: VoipConfig = VoipConfig()
+    rooms: RoomsConfig = RoomsConfig()
+    push: PushConfig = PushConfig()
     logging: LoggingConfig = LoggingConfig()
 
 
@@ -273,6 +375,10 @@ def load_config(path: Path) -> Config:
         config = msgspec.convert(raw, Config)
     except msgspec.ValidationError as exc:
         raise ConfigError(f"invalid config file {path}: {exc}") from exc
+    level = config.logging.level.upper()
+    config = msgspec.structs.replace(
+        config, logging=msgspec.structs.replace(config.logging, level=level)
+    )
     validate(config)
     return resolve_paths(config, path.resolve().parent)
 
@@ -295,6 +401,81 @@ def validate(config: Config) -> None:
     for name in ("idle_after_seconds", "offline_after_seconds", "expiry_interval_seconds"):
         if getattr(presence, name) <= 0:
             raise ConfigError(f"presence.{name} must be positive, not {getattr(presence, name)}")
+    _validate_voip(config.voip)
+    _validate_operations(config)
+    _validate_push(config.push)
+
+
+def _validate_push(push: PushConfig) -> None:
+    for entry in push.allowed_gateway_urls:
+        if not entry.strip() or entry != entry.strip():
+            raise ConfigError(f"push.allowed_gateway_urls: {entry!r} is not a host or URL")
+    if push.request_timeout_seconds <= 0 or push.give_up_after_seconds <= 0:
+        raise ConfigError("push.request_timeout_seconds and give_up_after_seconds must be positive")
+
+
+def _validate_operations(config: Config) -> None:
+    """Logging level, default room version, trusted proxies and the public URL."""
+    if config.logging.level not in LOG_LEVELS:
+        raise ConfigError(
+            f"logging.level {config.logging.level!r}: use one of {', '.join(LOG_LEVELS)}"
+        )
+    if config.rooms.default_version not in SUPPORTED_ROOM_VERSIONS:
+        raise ConfigError(
+            f"rooms.default_version {config.rooms.default_version!r}: supported versions are "
+            f"{', '.join(SUPPORTED_ROOM_VERSIONS)}"
+        )
+    for entry in config.listen.trusted_proxies:
+        try:
+            ipaddress.ip_network(entry, strict=False)
+        except ValueError as exc:
+            raise ConfigError(f"listen.trusted_proxies: {exc}") from exc
+    if config.public_baseurl:
+        url = urlsplit(config.public_baseurl)
+        if url.scheme not in ("http", "https") or not url.hostname:
+            raise ConfigError(
+                f"public_baseurl {config.public_baseurl!r}: use http(s)://host[:port]/"
+            )
+
+
+def client_base_url(config: Config) -> str:
+    """`public_baseurl`, or when it is empty the listener's own URL (`http://HOST:PORT/`)."""
+    if config.public_baseurl:
+        return config.public_baseurl
+    host = config.listen.host
+    if host in _WILDCARD_HOSTS:
+        host = "127.0.0.1"
+    if ":" in host:
+        host = f"[{host}]"
+    return f"http://{host}:{config.listen.port}/"
+
+
+def config_warnings(config: Config) -> list[str]:
+    """Settings that load but are probably wrong, for `check-config` and start-up."""
+    warnings: list[str] = []
+    if config.public_baseurl:
+        url = urlsplit(config.public_baseurl)
+        listen_hosts = {config.listen.host, *_LOOPBACK_HOSTS}
+        port = url.port or (443 if url.scheme == "https" else 80)
+        if url.scheme == "http" and url.hostname in listen_hosts and port != config.listen.port:
+            warnings.append(
+                f"public_baseurl {config.public_baseurl} points at port {port}, but the server "
+                f"listens on {config.listen.port}: clients told by .well-known will not reach it "
+                "(leave public_baseurl empty to follow [listen])"
+            )
+    return warnings
+
+
+def _validate_voip(voip: VoipConfig) -> None:
+    for uri in voip.turn_uris:
+        if not uri.startswith(("turn:", "turns:")):
+            raise ConfigError(f"voip.turn_uris: {uri!r} is not a turn: or turns: URI")
+    if voip.turn_uris and not voip.turn_shared_secret:
+        raise ConfigError("voip.turn_shared_secret is empty but voip.turn_uris is set")
+    if voip.turn_user_lifetime <= 0:
+        raise ConfigError(
+            f"voip.turn_user_lifetime must be positive, not {voip.turn_user_lifetime}"
+        )
 
 
 def resolve_paths(config: Config, base: Path) -> Config:
@@ -348,7 +529,7 @@ def _render_struct(struct: msgspec.Struct, table: list[str], lines: list[str]) -
         lines.append(f"{field.name} = {_toml_value(value)}")
     for name, value, doc in nested:
         lines.append("")
-        lines.append(f"# {doc.strip()}")
+        lines.append(f"# {' '.join(doc.split())}")  # a docstring may span lines
         lines.append(f"[{'.'.join([*table, name])}]")
         _render_struct(value, [*table, name], lines)
 
@@ -364,6 +545,8 @@ def _toml_value(value: Any) -> str:
         return "true" if value else "false"
     if isinstance(value, int | float):
         return repr(value)
+    if isinstance(value, tuple | list):
+        return "[" + ", ".join(_toml_value(item) for item in value) + "]"
     # JSON string escapes are valid TOML; ensure_ascii=False keeps characters outside the BMP
     # whole (JSON would write surrogate pairs, which TOML rejects).
     return json.dumps(str(value), ensure_ascii=False)

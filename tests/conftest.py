@@ -12,6 +12,7 @@ import os
 import secrets
 import uuid
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -207,6 +208,20 @@ async def start_homeserver(config: Config, clock: FakeClock) -> tuple[Runtime, h
     transport = httpx.ASGITransport(app=create_app(runtime), client=("203.0.113.7", 5555))
     http = httpx.AsyncClient(transport=transport, base_url="http://bastion.test")
     return runtime, http
+
+
+@asynccontextmanager
+async def homeserver_with(
+    tmp_path: Path, database: DatabaseConfig, **overrides: Any
+) -> AsyncIterator[Homeserver]:
+    """A server like `hs` with config `overrides`, for tests that compare settings."""
+    clock = FakeClock()
+    runtime, http = await start_homeserver(make_config(tmp_path, database, **overrides), clock)
+    try:
+        yield Homeserver(runtime, http, clock)
+    finally:
+        await http.aclose()
+        await runtime.close()
 
 
 @pytest.fixture

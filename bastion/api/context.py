@@ -28,7 +28,9 @@ from bastion.services.media.service import MediaService
 from bastion.services.media.thumbnails import ThumbnailService
 from bastion.services.presence.service import PresenceService
 from bastion.services.profile import ProfileService
+from bastion.services.push.delivery.worker import PushDelivery
 from bastion.services.push.notifications import NotificationService
+from bastion.services.push.pushers import PusherService
 from bastion.services.push.rules import PushRuleService
 from bastion.services.registration import RegistrationService
 from bastion.services.relations.reads import RelationsReader
@@ -41,6 +43,7 @@ from bastion.services.search.service import SearchService
 from bastion.services.sync.service import SyncService
 from bastion.services.tags import TagService
 from bastion.services.uia import UiaService
+from bastion.services.voip import VoipService
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +53,8 @@ class ServerInfo:
     server_name: str
     public_baseurl: str
     require_auth_for_profile: bool
+    allow_access_token_in_query: bool = False
+    default_room_version: str = "12"
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,7 +93,10 @@ class Services:
     room_directory: RoomDirectoryService
     room_summary: RoomSummaryService
     push_rules: PushRuleService
+    pushers: PusherService
+    push_delivery: PushDelivery  # the background worker, started by the serving app
     notifications: NotificationService
+    voip: VoipService
 
 
 def services_of(request: Request) -> Services:

@@ -23,7 +23,7 @@ from bastion.api.context import services_of
 from bastion.api.requester import access_token_of, require_requester
 from bastion.api.responses import JsonResponse, empty
 from bastion.errors import Errcode, MatrixError
-from bastion.services.media.service import UploadInfo
+from bastion.services.media.service import DEFAULT_DOWNLOAD_WAIT_MS, UploadInfo
 from bastion.services.media.storage import StoredFile
 from bastion.services.media.thumbnails import ThumbnailRequest
 
@@ -47,6 +47,7 @@ CONTENT_SECURITY_POLICY = (
 # Content under a media ID never changes; only the requester's own cache may keep it.
 CACHE_CONTROL = "private, max-age=31536000, immutable"
 _MAX_DIMENSION_DIGITS = 6
+_MAX_TIMEOUT_DIGITS = 12
 
 
 def upload_body_limits(max_upload_bytes: int) -> dict[str, int]:
@@ -114,7 +115,9 @@ async def legacy_download(request: Request) -> Response:
 
 async def _download(request: Request) -> Response:
     p = request.path_params
-    found = await services_of(request).media.download(p["serverName"], p["mediaId"])
+    found = await services_of(request).media.download(
+        p["serverName"], p["mediaId"], timeout_ms=_timeout_ms(request.query_params)
+    )
     filename = p.get("fileName") or found.media.upload_name
     content_type = found.content_type
     kind = "inline" if _media_type(content_type) in INLINE_CONTENT_TYPES else "attachment"
@@ -139,6 +142,7 @@ async def _thumbnail(request: Request) -> Response:
         width=_dimension(q, "width"),
         height=_dimension(q, "height"),
         method=q.get("method", "scale"),
+        timeout_ms=_timeout_ms(q),
     )
     found = await services_of(request).thumbnails.thumbnail(p["serverName"], p["mediaId"], wanted)
     extension = "png" if found.content_type == "image/png" else "jpg"
@@ -209,6 +213,16 @@ def _dimension(params: QueryParams, name: str) -> int:
         raise MatrixError(400, Errcode.MISSING_PARAM, f"missing query parameter {name}")
     if not (raw.isascii() and raw.isdigit() and len(raw) <= _MAX_DIMENSION_DIGITS):
         raise MatrixError(400, Errcode.INVALID_PARAM, f"{name} must be a positive integer")
+    return int(raw)
+
+
+def _timeout_ms(params: QueryParams) -> int:
+    """`timeout_ms`: how long to wait for a pending upload (the service bounds it)."""
+    raw = params.get("timeout_ms")
+    if raw is None:
+        return DEFAULT_DOWNLOAD_WAIT_MS
+    if not (raw.isascii() and raw.isdigit() and len(raw) <= _MAX_TIMEOUT_DIGITS):
+        raise MatrixError(400, Errcode.INVALID_PARAM, "timeout_ms must be a non-negative integer")
     return int(raw)
 
 

@@ -1,16 +1,27 @@
 """Access token → Requester, for every authenticated endpoint.
 
-The token comes from `Authorization: Bearer ...` or, as older clients do, the `access_token`
-query parameter (spec: client-server-api#using-access-tokens).
+The token comes from `Authorization: Bearer ...` (spec: client-server-api#using-access-tokens).
+Spec v1.20 no longer supports the `access_token` query parameter, since tokens in URLs end up in
+proxy logs and browser history: a query token is ignored, so the request is treated as carrying
+no token (401 M_MISSING_TOKEN where one is needed), unless `http.allow_access_token_in_query` is
+set for old clients; each use is then logged (without the token).
+
+`require_requester` also tells the access log who the request is authenticated as.
 """
 
 from __future__ import annotations
 
+import logging
+
 from starlette.requests import Request
 
+from bastion.api.access_log import note_user
+from bastion.api.client_address import SCOPE_KEY, UNKNOWN
 from bastion.api.context import services_of
 from bastion.errors import Errcode, MatrixError
 from bastion.services.auth import Requester
+
+log = logging.getLogger(__name__)
 
 
 def access_token_of(request: Request) -> str | None:
@@ -21,12 +32,17 @@ def access_token_of(request: Request) -> str | None:
         if scheme.lower() == "bearer" and token.strip():
             return token.strip()
         return None
+    if not services_of(request).info.allow_access_token_in_query:
+        return None
     return request.query_params.get("access_token") or None
 
 
 def client_ip(request: Request) -> str:
-    """The peer address (the reverse proxy's, when there is one)."""
-    return request.client.host if request.client is not None else "unknown"
+    """The client address (client_address.py: the real client behind trusted proxies)."""
+    address = request.scope.get(SCOPE_KEY)
+    if isinstance(address, str):
+        return address
+    return request.client.host if request.client is not None else UNKNOWN
 
 
 async def require_requester(request: Request) -> Requester:
@@ -34,4 +50,13 @@ async def require_requester(request: Request) -> Requester:
     token = access_token_of(request)
     if token is None:
         raise MatrixError(401, Errcode.MISSING_TOKEN, "Missing access token")
-    return await services_of(request).auth.authenticate(token, client_ip(request))
+    requester = await services_of(request).auth.authenticate(token, client_ip(request))
+    note_user(requester.user_id)
+    if "authorization" not in request.headers:
+        log.info(
+            "%s used an access token in the query string (deprecated) for %s %s",
+            requester.user_id,
+            request.method,
+            request.url.path,
+        )
+    return requester

@@ -22,6 +22,7 @@ from bastion.api.client import (
     presence,
     profile,
     push_rules,
+    pushers,
     register,
     relations,
     room_directory,
@@ -30,8 +31,10 @@ from bastion.api.client import (
     search,
     sync,
     tags,
+    thirdparty,
     user_directory,
     versions,
+    voip,
 )
 
 CLIENT_PREFIXES = ("/_matrix/client/v3", "/_matrix/client/r0")
@@ -58,6 +61,9 @@ _CLIENT_AREAS: list[list[Route]] = [
     user_directory.ROUTES,
     room_directory.ROUTES,
     push_rules.ROUTES,
+    pushers.ROUTES,
+    voip.ROUTES,
+    thirdparty.ROUTES,
 ]
 _V1_AREAS: list[list[Route]] = [
     room_directory.V1_ROUTES,

@@ -1,8 +1,8 @@
 """The ASGI apps: routes and the HTTP edge around a runtime.
 
 `create_app` serves an already-open runtime (tests, embedding); `create_serving_app` is what
-`bastion serve` runs: its lifespan opens and closes the runtime and the presence expiry task
-around uvicorn.
+`bastion serve` runs: its lifespan opens and closes the runtime, the presence expiry task and
+the push delivery worker around uvicorn.
 """
 
 from __future__ import annotations
@@ -19,6 +19,8 @@ from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp
 
+from bastion.api.access_log import AccessLog
+from bastion.api.client_address import ClientAddressResolver
 from bastion.api.edge import HttpEdge
 from bastion.api.errors import client_gone, http_error, matrix_error, unexpected_error
 from bastion.api.media import upload_body_limits
@@ -43,13 +45,16 @@ def _starlette(lifespan: object = None) -> Starlette:
     )
 
 
-def _edge(app: ASGIApp, config: Config) -> HttpEdge:
-    """The HTTP edge around `app`: media uploads get the media size limit, the rest the JSON one."""
-    return HttpEdge(
+def _edge(app: ASGIApp, config: Config) -> ASGIApp:
+    """The HTTP edge around `app`: media uploads get the media size limit, the rest the JSON one;
+    outside it the access log, which also resolves the client address behind trusted proxies."""
+    edge = HttpEdge(
         app,
         max_body_bytes=config.http.max_request_body_bytes,
         body_limits=upload_body_limits(config.media.max_upload_bytes),
     )
+    resolver = ClientAddressResolver(config.listen.trusted_proxies)
+    return AccessLog(edge, resolver, enabled=config.logging.access_log)
 
 
 def create_app(runtime: Runtime) -> ASGIApp:
@@ -92,9 +97,12 @@ def create_serving_app(config: Config, config_path: Path) -> ASGIApp:
         expiry = runtime.services.presence.expiry_task()
         if runtime.services.presence.enabled:
             expiry.start()
+        push_delivery = runtime.services.push_delivery
+        push_delivery.start()
         try:
             yield
         finally:
+            await push_delivery.stop()
             await expiry.stop()
             await runtime.close()
 

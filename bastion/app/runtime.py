@@ -17,9 +17,12 @@ from bastion.events.builder import ServerIdentity
 from bastion.pubsub.memory import MemoryNotifier
 from bastion.server_key import load_key
 from bastion.services.directory.user_index import UserDirectoryIndex
+from bastion.services.rooms.redaction import prune_redacted_backlog
 from bastion.services.search.indexer import backfill_index
 from bastion.store.database import Database, open_database
 from bastion.store.migrations.runner import migrate
+from bastion.store.sql.events import SqlEventStore
+from bastion.store.sql.rooms import SqlRoomStore
 from bastion.store.sql.search import search_store_for
 from bastion.store.sql.user_directory import SqlUserDirectoryStore
 from bastion.store.stream import StreamPositions
@@ -33,6 +36,7 @@ class Runtime:
     db: Database
     services: Services
     notifier: MemoryNotifier
+    positions: StreamPositions  # the one stream counter (tests hold positions in flight)
 
     @classmethod
     async def open(cls, config: Config, clock: Clock | None = None) -> Runtime:
@@ -49,6 +53,7 @@ class Runtime:
             await migrate(db, clock.now_ms())
             await backfill_index(db, search_store_for(db.dialect))
             await UserDirectoryIndex(SqlUserDirectoryStore()).backfill(db)
+            await prune_redacted_backlog(db, SqlEventStore(), SqlRoomStore(), now_ms=clock.now_ms())
             positions = await StreamPositions.load(db)
         except BaseException:
             await db.close()
@@ -57,7 +62,7 @@ class Runtime:
         wiring = Wiring(
             config, db, clock, positions, notifier, ServerIdentity(config.server_name, key)
         )
-        return cls(config, db, wiring.services(), notifier)
+        return cls(config, db, wiring.services(), notifier, positions)
 
     async def close(self) -> None:
         """Close the database."""

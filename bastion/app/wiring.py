@@ -12,7 +12,7 @@ from typing import Any
 
 from bastion.api.context import ServerInfo, Services
 from bastion.clock import Clock
-from bastion.config import Config
+from bastion.config import Config, client_base_url
 from bastion.events.builder import ServerIdentity
 from bastion.pubsub.memory import MemoryNotifier
 from bastion.services.account_data import AccountDataService
@@ -39,7 +39,12 @@ from bastion.services.media.thumbnails import ThumbnailService
 from bastion.services.passwords import Passwords
 from bastion.services.presence.service import PresenceService, PresenceStores
 from bastion.services.profile import ProfileService
+from bastion.services.push.delivery.gateway import GatewayClient
+from bastion.services.push.delivery.wakeup import PushWakeups, PushWakingNotifier
+from bastion.services.push.delivery.worker import DeliveryStores, PushDelivery
+from bastion.services.push.gateways import GatewayPolicy
 from bastion.services.push.notifications import NotificationService
+from bastion.services.push.pushers import PusherService
 from bastion.services.push.recorder import PushActionRecorder
 from bastion.services.push.rules import PushRuleService
 from bastion.services.push.rulesets import RulesetCache
@@ -52,6 +57,7 @@ from bastion.services.relations.recorder import RelationRecorder
 from bastion.services.rooms.aliases import AliasService
 from bastion.services.rooms.create import RoomCreator
 from bastion.services.rooms.formatter import EventFormatter
+from bastion.services.rooms.member_profiles import MemberProfileUpdater
 from bastion.services.rooms.members_cache import RoomMembersCache
 from bastion.services.rooms.membership import MembershipService
 from bastion.services.rooms.messages import MessageService
@@ -69,6 +75,7 @@ from bastion.services.sync.service import (
 from bastion.services.tags import TagService
 from bastion.services.uia import UiaService
 from bastion.services.visibility import VisibilityService
+from bastion.services.voip import VoipService
 from bastion.store.database import Database
 from bastion.store.sql.account_data import SqlAccountDataStore
 from bastion.store.sql.devices import SqlDeviceStore
@@ -80,6 +87,7 @@ from bastion.store.sql.memberships import SqlMembershipStore
 from bastion.store.sql.presence import SqlPresenceStore
 from bastion.store.sql.profiles import SqlProfileStore
 from bastion.store.sql.push import SqlPushActionStore, SqlPushRuleStore
+from bastion.store.sql.pushers import SqlPusherStore
 from bastion.store.sql.receipts import SqlReceiptStore
 from bastion.store.sql.registration_tokens import SqlRegistrationTokenStore
 from bastion.store.sql.relations import SqlRelationStore
@@ -135,7 +143,6 @@ class Wiring:
             server_name=config.server_name, password_min_length=config.auth.password_min_length,
             device_lists=device_lists,
         )  # fmt: skip
-        profile = ProfileService(db, users, profiles, directory_index)
         registration = RegistrationService(
             db, accounts, auth, uia, SqlRegistrationTokenStore(), clock,
             mode=config.registration.mode, ip_limiter=RateLimiter(clock, limits.register_per_ip),
@@ -145,16 +152,17 @@ class Wiring:
         )
         info = ServerInfo(
             server_name=config.server_name,
-            public_baseurl=config.public_baseurl,
+            public_baseurl=client_base_url(config),
             require_auth_for_profile=config.http.require_auth_for_profile,
+            allow_access_token_in_query=config.http.allow_access_token_in_query,
+            default_room_version=config.rooms.default_version,
         )
         encryption = self._encryption_services(devices, uia, device_lists)
         return Services(
             info=info, auth=auth, login=login, uia=uia, registration=registration,
             accounts=accounts, devices=DeviceService(db, devices, uia, device_lists),
-            profile=profile,
-            **self._room_services(users, profile, encryption), **encryption,
-            **self._media_services(),
+            **self._room_services(users, profiles, directory_index, encryption), **encryption,
+            **self._media_services(), voip=VoipService(config.voip, clock),
         )  # fmt: skip
 
     def _encryption_services(
@@ -186,7 +194,11 @@ class Wiring:
         return {"media": media, "thumbnails": ThumbnailService(db, store, storage, media, clock)}
 
     def _room_services(
-        self, users: SqlUserStore, profile: ProfileService, encryption: dict[str, Any]
+        self,
+        users: SqlUserStore,
+        profiles: SqlProfileStore,
+        directory_index: UserDirectoryIndex,
+        encryption: dict[str, Any],
     ) -> dict[str, Any]:
         db, clock = self.db, self.clock
         rooms, events, state = SqlRoomStore(), SqlEventStore(), SqlStateStore()
@@ -206,10 +218,11 @@ class Wiring:
             db, PresenceStores(SqlPresenceStore(), users), positions=self.positions,
             notifier=self.notifier, clock=clock, config=self.config.presence,
         )  # fmt: skip
+        push_wakeups = PushWakeups()  # the pipeline wakes the push worker after commit
         pipeline = EventPipeline(
             db, PipelineStores(rooms, events, state, memberships, search),
-            positions=self.positions, notifier=self.notifier, members=members,
-            clock=clock, identity=self.identity,
+            positions=self.positions, notifier=PushWakingNotifier(self.notifier, push_wakeups),
+            members=members, clock=clock, identity=self.identity,
             recorders=Recorders(
                 RelationRecorder(relations, relation_changes),
                 PushActionRecorder(
@@ -218,6 +231,11 @@ class Wiring:
                 ),
             ),
         )  # fmt: skip
+        # The profile service tells the rooms of a change, and room creation reads profiles.
+        member_profiles = MemberProfileUpdater(
+            db, pipeline, profiles=profiles, memberships=memberships, events=events
+        )
+        profile = ProfileService(db, users, profiles, directory_index, members=member_profiles)
         creator = RoomCreator(
             db, pipeline, self.positions, rooms=rooms, users=users, profiles=profile, clock=clock,
             directory=room_directory,
@@ -231,6 +249,7 @@ class Wiring:
         notifications = NotificationService(db, push_actions, events, visibility, formatter)
         push_rules = PushRuleService(db, SqlPushRuleStore(), rulesets, account_data_service)
         return {
+            "profile": profile,
             "presence": presence,
             **self._directory_services(room_directory, rooms, state, memberships),
             "tags": TagService(db, account_data, account_data_service),
@@ -275,6 +294,7 @@ class Wiring:
                 push=PushStreams(notifications, push_rules),
             ),
             "push_rules": push_rules,
+            **self._push_services(push_wakeups, notifications, events, state, memberships),
             "notifications": notifications,
             "typing": typing,
             "receipts": ReceiptService(
@@ -288,6 +308,26 @@ class Wiring:
                 clock=clock,
             ),
         }
+
+    def _push_services(
+        self,
+        wakeups: PushWakeups,
+        notifications: NotificationService,
+        events: SqlEventStore,
+        state: SqlStateStore,
+        memberships: SqlMembershipStore,
+    ) -> dict[str, Any]:
+        """Pushers and their delivery worker (started by the serving app's lifespan)."""
+        config, store = self.config.push, SqlPusherStore()
+        policy = GatewayPolicy(config.allowed_gateway_urls)
+        delivery = PushDelivery(
+            self.db, DeliveryStores(store, events, state, memberships),
+            GatewayClient(policy, config.request_timeout_seconds), wakeups,
+            positions=self.positions, notifications=notifications, clock=self.clock,
+            give_up_after_ms=config.give_up_after_seconds * 1000,
+        )  # fmt: skip
+        pushers = PusherService(self.db, store, policy, self.positions, self.clock, wakeups)
+        return {"pushers": pushers, "push_delivery": delivery}
 
     def _directory_services(
         self,

@@ -161,7 +161,10 @@ def _check_join(event: AuthEvent, target: str, room: _Room) -> None:
     current = room.membership(target)
     _require(current != Membership.BAN, f"{target} is banned from the room")
     rule = room.join_rule()
-    if rule in (JoinRule.INVITE, JoinRule.KNOCK):
+    # spec rooms/v11 auth rules 4.3.5-4.3.6: invite and knock rooms admit the invited and the
+    # joined; restricted rooms also admit those two (a join through another room's membership
+    # needs join_authorised_via_users_server, refused above as unsupported).
+    if rule in (JoinRule.INVITE, JoinRule.KNOCK, JoinRule.RESTRICTED, JoinRule.KNOCK_RESTRICTED):
         _require(
             current in (Membership.INVITE, Membership.JOIN), "you need an invite to join this room"
         )

@@ -3,6 +3,10 @@
 Some global account data is read by the server itself (`m.ignored_user_list` by every read
 path): its `AccountDataKind` checks it before it is stored and hears of it right after it
 commits, so the server applies a new value at once.
+
+A stored filter is kept as the client's JSON, checked against `FilterDefinition` first, so
+`GET /user/{userId}/filter/{filterId}` returns it as uploaded; sync reads it through the same
+type. Rows written before (a normalised `FilterDefinition`) are valid JSON of that shape too.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ import msgspec
 from bastion.errors import Errcode, MatrixError
 from bastion.events.canonical import check_json_values
 from bastion.events.filters import FilterDefinition
+from bastion.events.typed_json import decode_as
 from bastion.pubsub.base import Notifier
 from bastion.services.auth import Requester
 from bastion.store.database import Database
@@ -108,25 +113,41 @@ class AccountDataService:
         return content
 
     async def create_filter(
-        self, requester: Requester, user_id: str, definition: FilterDefinition
+        self, requester: Requester, user_id: str, definition: dict[str, Any]
     ) -> str:
-        """Store a sync filter; returns its ID."""
+        """Store a sync filter as the client wrote it (once it is a valid filter); returns its ID.
+
+        Raises:
+            MatrixError: 400 M_BAD_JSON when `definition` is not a filter.
+        """
         require_self(requester, user_id)
+        raw = msgspec.json.encode(definition)
+        decode_as(raw, FilterDefinition, what="filter")
         if await self._store.count_filters(self._db, user_id) >= MAX_FILTERS_PER_USER:
             raise MatrixError(400, Errcode.LIMIT_EXCEEDED, "too many filters")
         filter_id = secrets.token_hex(8)
         async with self._db.transaction() as t:
-            await self._store.insert_filter(
-                t, user_id, filter_id, msgspec.json.encode(definition).decode()
-            )
+            await self._store.insert_filter(t, user_id, filter_id, raw.decode())
         return filter_id
 
     async def get_filter(
         self, requester: Requester, user_id: str, filter_id: str
+    ) -> dict[str, Any]:
+        """A stored filter as it was uploaded; 404 M_NOT_FOUND when unknown."""
+        raw = await self._stored_filter(requester, user_id, filter_id)
+        definition: dict[str, Any] = msgspec.json.decode(raw)
+        return definition
+
+    async def filter_definition(
+        self, requester: Requester, user_id: str, filter_id: str
     ) -> FilterDefinition:
-        """A stored filter; 404 M_NOT_FOUND when unknown."""
+        """A stored filter, typed for use; 404 M_NOT_FOUND when unknown."""
+        raw = await self._stored_filter(requester, user_id, filter_id)
+        return msgspec.json.decode(raw, type=FilterDefinition)
+
+    async def _stored_filter(self, requester: Requester, user_id: str, filter_id: str) -> str:
         require_self(requester, user_id)
         raw = await self._store.get_filter(self._db, user_id, filter_id)
         if raw is None:
             raise MatrixError(404, Errcode.NOT_FOUND, f"no filter {filter_id!r}")
-        return msgspec.json.decode(raw, type=FilterDefinition)
+        return raw

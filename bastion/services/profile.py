@@ -2,9 +2,16 @@
 
 A display name change rewrites the user's directory terms in the same transaction
 (services/directory/user_index.py), so the user directory finds the new name at once.
+
+After a change commits, the `members` listener (services/rooms/member_profiles.py, wired in
+app/wiring.py so this module needs nothing from rooms/) sends the new profile into the member
+event of every room the user is joined to. It never raises for one room's failure, so the
+profile change is not undone or refused because a room would not take it.
 """
 
 from __future__ import annotations
+
+from typing import Protocol
 
 from bastion.errors import Errcode, MatrixError
 from bastion.services.auth import Requester
@@ -17,6 +24,12 @@ MAX_DISPLAYNAME_LENGTH = 256
 MAX_AVATAR_URL_LENGTH = 1000
 
 
+class ProfileListener(Protocol):
+    """Told after a user's profile change has committed."""
+
+    async def profile_changed(self, user_id: str) -> None: ...
+
+
 class ProfileService:
     """Reads anyone's profile; changes only one's own."""
 
@@ -26,11 +39,14 @@ class ProfileService:
         users: UserStore,
         profiles: ProfileStore,
         directory: UserDirectoryIndex,
+        *,
+        members: ProfileListener,
     ) -> None:
         self._db = db
         self._users = users
         self._profiles = profiles
         self._directory = directory
+        self._members = members
 
     async def get_profile(self, user_id: str) -> ProfileRecord:
         """The profile of an existing account, or 404 M_NOT_FOUND."""
@@ -48,13 +64,16 @@ class ProfileService:
         async with self._db.transaction() as t:
             await self._profiles.set_displayname(t, user_id, value or None)
             await self._directory.index(t, user_id, value or None)
+        await self._members.profile_changed(user_id)
 
     async def set_avatar_url(self, requester: Requester, user_id: str, value: str | None) -> None:
         """Change one's avatar (an `mxc://` URI, or empty to clear it)."""
         self._require_self(requester, user_id)
         if value and (len(value) > MAX_AVATAR_URL_LENGTH or not value.startswith("mxc://")):
             raise MatrixError(400, Errcode.INVALID_PARAM, "avatar_url must be an mxc:// URI")
-        await self._profiles.set_avatar_url(self._db, user_id, value or None)
+        async with self._db.transaction() as t:
+            await self._profiles.set_avatar_url(t, user_id, value or None)
+        await self._members.profile_changed(user_id)
 
     @staticmethod
     def _require_self(requester: Requester, user_id: str) -> None:

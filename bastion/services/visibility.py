@@ -7,6 +7,12 @@ loads what they need: the viewer's membership changes and the room's history-vis
 Fast path: a viewer whose membership record says they joined at position J, and who is still
 joined, sees every event after J without loading either timeline.
 
+Forgotten rooms (spec: client-server-api#post_matrixclientv3roomsroomidforget, "a user will no
+longer be able to retrieve history for this room"): while the viewer's membership record is
+`forgotten`, `history` gives them an empty membership timeline, so `room_access` and
+`filter_events` treat them exactly as someone never in the room (world-readable history only).
+A join, invite or knock clears the flag (store/sql/memberships.py); the normal rules apply again.
+
 Ignored users (spec: client-server-api#ignoring-users) are applied here too, for every read path
 at once: `filter_events` drops the non-state events of senders the viewer ignores (state events
 stay, so a room looks the same), and `hides_invite` tells /sync which invites not to show. The
@@ -58,13 +64,20 @@ class VisibilityService:
         self._memberships = memberships
         self._ignored = ignored
 
-    async def history(self, viewer: str, room_id: str) -> ViewerHistory:
-        """Load the timelines the rules need."""
-        memberships = await self._events.state_value_timeline(
-            self._db, room_id, EventType.MEMBER, viewer
-        )
+    async def history(
+        self, viewer: str, room_id: str, membership: MembershipRecord | None
+    ) -> ViewerHistory:
+        """Load the timelines the rules need; `membership` is the viewer's current record.
+
+        A forgotten room has no past for the viewer: their membership timeline is empty.
+        """
         visibilities = await self._events.state_value_timeline(
             self._db, room_id, EventType.HISTORY_VISIBILITY, ""
+        )
+        if membership is not None and membership.forgotten:
+            return ViewerHistory([], visibilities)
+        memberships = await self._events.state_value_timeline(
+            self._db, room_id, EventType.MEMBER, viewer
         )
         return ViewerHistory(memberships, visibilities)
 
@@ -75,7 +88,11 @@ class VisibilityService:
         *,
         membership: MembershipRecord | None = None,
     ) -> list[StoredEvent]:
-        """The events (all of one room) that `viewer` may see, in the given order."""
+        """The events (all of one room) that `viewer` may see, in the given order.
+
+        `membership` is the viewer's record in the room when the caller has read it; without it,
+        it is read here (whether the viewer forgot the room decides what they see).
+        """
         if not events:
             return []
         ignored = await self._ignored.ignored_by(viewer)
@@ -83,11 +100,14 @@ class VisibilityService:
             events = [e for e in events if e.is_state or e.sender not in ignored]
             if not events:
                 return []
+        room_id = events[0].room_id
+        if membership is None:
+            membership = await self._memberships.get_membership(self._db, viewer, room_id)
         if membership is not None and membership.membership == "join":
             joined_at = membership.stream_ordering
             if all(e.stream_ordering > joined_at for e in events):
                 return list(events)
-        history = await self.history(viewer, events[0].room_id)
+        history = await self.history(viewer, room_id, membership)
         return [
             e
             for e in events
@@ -115,12 +135,13 @@ class VisibilityService:
         """May `viewer` read this room's history at all, and up to where?
 
         Joined: everything visible. Left, kicked or banned after having been in the room: up to
-        their leave. Never in the room: only a world-readable room. Otherwise 403 M_FORBIDDEN.
+        their leave. Never in the room, or forgot it since (until a new membership): only a
+        world-readable room. Otherwise 403 M_FORBIDDEN.
         """
         membership = await self._memberships.get_membership(self._db, viewer, room_id)
         if membership is not None and membership.membership == "join":
             return RoomAccess(membership, None)
-        history = await self.history(viewer, room_id)
+        history = await self.history(viewer, room_id, membership)
         if history.visibilities and history.visibilities[-1][1] == "world_readable":
             return RoomAccess(membership, None)
         if membership is not None and any(m == "join" for _, m in history.memberships):

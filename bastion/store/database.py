@@ -14,9 +14,13 @@ Invariants:
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import Any, Literal, Protocol
+from urllib.parse import urlsplit, urlunsplit
+
+import asyncpg
 
 Dialect = Literal["sqlite", "postgres"]
 
@@ -29,6 +33,10 @@ class Row(Protocol):
 
 class UniqueViolation(Exception):
     """An INSERT or UPDATE collided with a unique key."""
+
+
+class DatabaseUnavailable(Exception):
+    """The configured database cannot be reached or opened (wrong URL, server down, refused)."""
 
 
 class Queryable(Protocol):
@@ -95,13 +103,36 @@ RECORD_MIGRATION_SQL = "INSERT INTO schema_version (version, name, applied_ts) V
 async def open_database(
     url: str, *, schema: str = "", pool_size: int = 10, sqlite_synchronous: str = "normal"
 ) -> Database:
-    """Open the database named by a `sqlite:///` or `postgresql://` URL."""
+    """Open the database named by a `sqlite:///` or `postgresql://` URL.
+
+    Raises:
+        DatabaseUnavailable: it cannot be reached or opened (the message says why, one line).
+    """
     # Imported here: each backend imports this module for Row and UniqueViolation.
-    if url.startswith("sqlite:///"):
-        from bastion.store.sqlite import SqliteDatabase  # noqa: PLC0415 - import cycle
+    try:
+        if url.startswith("sqlite:///"):
+            from bastion.store.sqlite import SqliteDatabase  # noqa: PLC0415 - import cycle
 
-        path = url.removeprefix("sqlite:///")
-        return await SqliteDatabase.open(path, synchronous=sqlite_synchronous)
-    from bastion.store.postgres import PostgresDatabase  # noqa: PLC0415 - import cycle
+            path = url.removeprefix("sqlite:///")
+            return await SqliteDatabase.open(path, synchronous=sqlite_synchronous)
+        from bastion.store.postgres import PostgresDatabase  # noqa: PLC0415 - import cycle
 
-    return await PostgresDatabase.open(url, schema=schema, pool_size=pool_size)
+        return await PostgresDatabase.open(url, schema=schema, pool_size=pool_size)
+    except (
+        OSError,
+        ValueError,
+        sqlite3.Error,
+        asyncpg.PostgresError,
+        asyncpg.InterfaceError,
+    ) as exc:
+        reason = " ".join(str(exc).split()) or type(exc).__name__
+        raise DatabaseUnavailable(f"cannot open database {redacted_url(url)}: {reason}") from exc
+
+
+def redacted_url(url: str) -> str:
+    """`url` with any password replaced by `***`, fit for logs and error messages."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+    return urlunsplit(parts._replace(netloc=netloc))

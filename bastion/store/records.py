@@ -32,6 +32,30 @@ class DeviceRecord(msgspec.Struct, frozen=True):
     last_seen_ip: str | None
 
 
+class PrunedEvent(msgspec.Struct, frozen=True):
+    """The redacted form of a redacted event, to store in place of its original."""
+
+    event_id: str
+    pdu_json: str
+    content_json: str
+    redacted_ts: int
+
+
+class SendTxn(msgspec.Struct, frozen=True):
+    """A client's send, for idempotency: one device, one endpoint, one transaction ID.
+
+    spec (client-server-api, "Transaction identifiers"): "The scope of a transaction ID is for a
+    single device, and a single HTTP endpoint." `endpoint` is the request path without the
+    transaction ID (`send/{roomId}/{eventType}`, `redact/{roomId}/{eventId}`), so the same ID
+    reused in another room or for another event type is a new request, never a retransmission.
+    """
+
+    user_id: str
+    device_id: str
+    endpoint: str
+    txn_id: str
+
+
 class TokenOwner(msgspec.Struct, frozen=True):
     """Who an access token belongs to, with what auth needs on every request."""
 

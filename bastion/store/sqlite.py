@@ -12,6 +12,7 @@ whose driver is asynchronous. See docs/decisions/0001-sqlite-on-the-event-loop.m
 `BEGIN IMMEDIATE` takes the write lock up front, so a transaction never fails half-way on
 SQLITE_BUSY. A committed transaction survives the server process being killed; `FULL` also
 survives power loss. One process serves one SQLite file; the CLI may write alongside it briefly.
+The file holds every message: it is created 0600 in a 0700 folder (`private_files.py`).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any, Final
 
+from bastion.private_files import make_file_private, make_private_folder
 from bastion.store.database import SCHEMA_VERSION_DDL, Row, UniqueViolation
 
 _MIGRATION_NAME = re.compile(r"[a-z0-9_]+")
@@ -87,7 +89,7 @@ class SqliteDatabase:
     @classmethod
     async def open(cls, path: str, *, synchronous: str = "normal") -> SqliteDatabase:
         """Open (creating if needed) the database file at `path`."""
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        _make_private(Path(path))
         writer = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
         writer.row_factory = sqlite3.Row
         for pragma in _pragmas(synchronous):
@@ -152,6 +154,17 @@ class SqliteDatabase:
     async def close(self) -> None:
         self._reader_conn.close()
         self._writer_conn.close()
+
+
+def _make_private(path: Path) -> None:
+    """The database file 0600 in a 0700 folder if it creates them; SQLite gives its -wal and -shm
+    files the database file's mode. Files an older version left readable are tightened."""
+    make_private_folder(path.parent)
+    make_file_private(path)
+    for suffix in ("-wal", "-shm"):
+        side = path.with_name(path.name + suffix)
+        if side.exists():
+            make_file_private(side)
 
 
 def _pragmas(synchronous: str) -> list[str]:

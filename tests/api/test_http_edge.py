@@ -84,8 +84,10 @@ async def test_bad_and_missing_tokens(hs: Homeserver) -> None:
         "/_matrix/client/v3/account/whoami", headers={"Authorization": "Bearer bst_nope"}
     )
     assert (resp.status_code, resp.json()["errcode"]) == (401, "M_UNKNOWN_TOKEN")
+    # Spec v1.20: "Sending the access token as a query string parameter is no longer
+    # supported", so it counts as no token at all.
     resp = await hs.http.get("/_matrix/client/v3/account/whoami?access_token=bst_nope")
-    assert (resp.status_code, resp.json()["errcode"]) == (401, "M_UNKNOWN_TOKEN")
+    assert (resp.status_code, resp.json()["errcode"]) == (401, "M_MISSING_TOKEN")
 
 
 async def test_cors_headers_and_preflight(hs: Homeserver) -> None:

@@ -211,3 +211,56 @@ async def test_cross_signing_and_signatures(hs: Homeserver) -> None:
         "/keys/device_signing/upload", json={"master_key": other_master, "auth": auth}
     )
     assert resp.status_code == 200
+
+
+async def test_user_signing_signatures_are_visible_only_to_their_signer(hs: Homeserver) -> None:
+    """spec (cross-signing): "Dotted boxes and lines represent keys and signatures that are only
+    visible to the user who created them" (the user-signing key and what it signs), while the
+    self-signing key's signatures on devices stay public."""
+    alice = await hs.register_user("alice")
+    bob = await hs.register_user("bob")
+    carol = await hs.register_user("carol")
+    master, master_body = cross_signing_key(alice.user_id, "master")
+    _, self_body = cross_signing_key(alice.user_id, "self_signing", signer=master)
+    user_signing, user_body = cross_signing_key(alice.user_id, "user_signing", signer=master)
+    upload = {
+        "master_key": master_body,
+        "self_signing_key": self_body,
+        "user_signing_key": user_body,
+    }
+    assert (await alice.post("/keys/device_signing/upload", json=upload)).status_code == 200
+
+    bob_master_signer, bob_master = cross_signing_key(bob.user_id, "master")
+    bob_ssk_signer, bob_ssk = cross_signing_key(
+        bob.user_id, "self_signing", signer=bob_master_signer
+    )
+    upload = {"master_key": bob_master, "self_signing_key": bob_ssk}
+    assert (await bob.post("/keys/device_signing/upload", json=upload)).status_code == 200
+    bob_device_signer = generate_signing_key(bob.device_id)
+    bob_device = device_keys(bob, bob_device_signer)
+    assert (await bob.post("/keys/upload", json={"device_keys": bob_device})).status_code == 200
+    signed_device = sign_json(dict(bob_device), bob.user_id, bob_ssk_signer)
+    resp = await bob.post(
+        "/keys/signatures/upload", json={bob.user_id: {bob.device_id: signed_device}}
+    )
+    assert resp.json() == {"failures": {}}
+
+    # Alice vouches for bob's master key with her user-signing key.
+    bob_master_public = next(iter(bob_master["keys"].values()))
+    vouch = sign_json(dict(bob_master), alice.user_id, user_signing)
+    resp = await alice.post(
+        "/keys/signatures/upload", json={bob.user_id: {bob_master_public: vouch}}
+    )
+    assert resp.json() == {"failures": {}}
+
+    bob_ssk_id = next(iter(bob_ssk["keys"]))
+    for viewer, sees_vouch in ((alice, True), (bob, False), (carol, False)):
+        query = {"device_keys": {bob.user_id: []}}
+        seen = (await viewer.post("/keys/query", json=query)).json()
+        signers = set(seen["master_keys"][bob.user_id].get("signatures", {}))
+        assert (alice.user_id in signers) is sees_vouch, viewer.user_id
+        # Bob's own signatures are public: his master key's on his self-signing key, and
+        # his self-signing key's on his device.
+        assert bob.user_id in seen["self_signing_keys"][bob.user_id]["signatures"]
+        device = seen["device_keys"][bob.user_id][bob.device_id]
+        assert bob_ssk_id in device["signatures"][bob.user_id], viewer.user_id

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 import secrets
 import struct
@@ -243,8 +244,11 @@ async def test_create_then_put(hs: Homeserver) -> None:
     server_and_id = body["content_uri"].removeprefix("mxc://")
     media_id = server_and_id.split("/")[1]
     put = f"{UPLOAD}/{server_and_id}"
-    # Not uploaded yet.
-    assert error(await download(hs, alice, media_id)) == (504, "M_NOT_YET_UPLOADED")
+    # Not uploaded yet (and no wish to wait).
+    assert error(await download(hs, alice, media_id, "?timeout_ms=0")) == (
+        504,
+        "M_NOT_YET_UPLOADED",
+    )
     # Someone else may not fill it.
     resp = await hs.http.put(put, content=b"bob's", headers=bearer(bob))
     assert error(resp) == (403, "M_FORBIDDEN")
@@ -272,6 +276,80 @@ async def test_create_then_put(hs: Homeserver) -> None:
     )
     resp = await hs.http.put(f"{UPLOAD}/{hs.server_name}/{media_id}", content=b"x")
     assert error(resp) == (401, "M_MISSING_TOKEN")
+
+
+async def reserve(hs: Homeserver, user: UserClient) -> tuple[str, str]:
+    """POST /create; returns the PUT path and the media ID."""
+    resp = await hs.http.post(CREATE, headers=bearer(user), json={})
+    assert resp.status_code == 200, resp.text
+    server_and_id: str = resp.json()["content_uri"].removeprefix("mxc://")
+    return f"{UPLOAD}/{server_and_id}", server_and_id.split("/")[1]
+
+
+async def wait_for_waiting_downloads(hs: Homeserver, count: int) -> None:
+    """Until `count` downloads wait for an upload (a bounded wait, not a fixed sleep)."""
+    for _ in range(200):
+        if hs.runtime.services.media.waiting_downloads == count:
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError(f"{hs.runtime.services.media.waiting_downloads} downloads waiting")
+
+
+@pytest.mark.parametrize("media_config", [{"allow_legacy_unauthenticated": True}], indirect=True)
+async def test_downloads_started_before_the_put_are_served_once_it_commits(
+    hs: Homeserver,
+) -> None:
+    """spec (timeout_ms): "The maximum number of milliseconds that the client is willing to wait
+    to start receiving data, in the case that the content has not yet been uploaded."""
+    alice = await hs.register_user("alice")
+    bob = await hs.register_user("bob")
+    put, media_id = await reserve(hs, alice)
+    wait = "?timeout_ms=30000"
+    thumb = f"/thumbnail/{hs.server_name}/{media_id}{wait}&width=8&height=8"
+    waiting = [
+        asyncio.create_task(download(hs, bob, media_id, wait)),
+        asyncio.create_task(download(hs, bob, media_id, f"/name.png{wait}")),
+        asyncio.create_task(download(hs, None, media_id, wait, prefix=LEGACY)),
+    ]
+    thumbnail = asyncio.create_task(hs.http.get(V1 + thumb, headers=bearer(bob)))
+    await wait_for_waiting_downloads(hs, 4)
+    data = image_bytes((64, 64))
+    resp = await hs.http.put(
+        put, content=data, headers={**bearer(alice), "Content-Type": "image/png"}
+    )
+    assert resp.status_code == 200
+    for task in waiting:
+        resp = await asyncio.wait_for(task, timeout=10)
+        assert resp.status_code == 200
+        assert resp.content == data
+    resp = await asyncio.wait_for(thumbnail, timeout=10)
+    assert resp.status_code == 200
+    assert resp.headers["content-type"] == "image/png"
+    assert hs.runtime.services.media.waiting_downloads == 0
+    # After the PUT, downloads are served at once on both paths.
+    for user, prefix in ((bob, V1), (None, LEGACY)):
+        resp = await download(hs, user, media_id, "?timeout_ms=0", prefix=prefix)
+        assert (resp.status_code, resp.content) == (200, data)
+
+
+async def test_pending_download_times_out_with_not_yet_uploaded(hs: Homeserver) -> None:
+    """spec: 504 "The content is not yet available" with `M_NOT_YET_UPLOADED`."""
+    alice = await hs.register_user("alice")
+    _, media_id = await reserve(hs, alice)
+    for wait in ("?timeout_ms=0", "?timeout_ms=5"):
+        assert error(await download(hs, alice, media_id, wait)) == (504, "M_NOT_YET_UPLOADED")
+    assert hs.runtime.services.media.waiting_downloads == 0
+    for bad in ("-1", "soon", "1" * 13):
+        resp = await download(hs, alice, media_id, f"?timeout_ms={bad}")
+        assert error(resp) == (400, "M_INVALID_PARAM"), bad
+    # A wait is bounded by the server: a huge timeout is accepted, and a waiter leaves nothing
+    # behind when its request goes away.
+    pending = asyncio.create_task(download(hs, alice, media_id, f"?timeout_ms={10**11}"))
+    await wait_for_waiting_downloads(hs, 1)
+    pending.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await pending
+    assert hs.runtime.services.media.waiting_downloads == 0
 
 
 async def test_reservation_expires(hs: Homeserver) -> None:

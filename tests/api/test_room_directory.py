@@ -179,7 +179,6 @@ async def test_directory_needs_a_token_by_default(hs: Homeserver) -> None:
     for resp in (
         await hs.http.get("/_matrix/client/v3/publicRooms"),
         await hs.http.post("/_matrix/client/v3/publicRooms", json={}),
-        await hs.http.get(f"/_matrix/client/v3/directory/list/room/{room_id}"),
         await hs.http.get(f"{SUMMARY}/{room_id}"),
     ):
         assert errcode(resp) == (401, "M_MISSING_TOKEN")
@@ -189,6 +188,29 @@ async def test_directory_needs_a_token_by_default(hs: Homeserver) -> None:
     resp = await alice.get("/publicRooms", params={"server": "elsewhere.example"})
     assert errcode(resp) == (400, "M_INVALID_PARAM")
     assert (await alice.get("/publicRooms", params={"server": "test.bastion"})).status_code == 200
+
+
+async def test_room_visibility_is_readable_without_a_token(hs: Homeserver) -> None:
+    """spec: GET /directory/list/room/{roomId} "Gets the visibility of a given room in the
+    server's published room directory" and has no security requirement, whatever
+    `directory.public_rooms_require_auth` says; changing it still needs a token and the power."""
+    alice = await hs.register_user("alice")
+    bob = await hs.register_user("bob")
+    public = await alice.create_room(visibility="public")
+    private = await alice.create_room(preset="public_chat")
+    await bob.join(private)
+    path = "/_matrix/client/v3/directory/list/room"
+    resp = await hs.http.get(f"{path}/{public}")
+    assert (resp.status_code, resp.json()) == (200, {"visibility": "public"})
+    resp = await hs.http.get(f"{path}/{private}")
+    assert (resp.status_code, resp.json()) == (200, {"visibility": "private"})
+    assert errcode(await hs.http.get(f"{path}/!nope:test.bastion")) == (404, "M_NOT_FOUND")
+
+    resp = await hs.http.put(f"{path}/{private}", json={"visibility": "public"})
+    assert errcode(resp) == (401, "M_MISSING_TOKEN")
+    resp = await bob.put(f"/directory/list/room/{private}", json={"visibility": "public"})
+    assert errcode(resp) == (403, "M_FORBIDDEN")
+    assert (await hs.http.get(f"{path}/{private}")).json() == {"visibility": "private"}
 
 
 @pytest.mark.parametrize("config_overrides", [OPEN_DIRECTORY])

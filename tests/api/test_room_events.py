@@ -206,6 +206,23 @@ async def test_aliases(hs: Homeserver) -> None:
     assert errcode(await bob.get(f"/directory/room/{alias}")) == (404, "M_NOT_FOUND")
 
 
+async def test_alias_resolves_without_a_token(hs: Homeserver) -> None:
+    """spec: GET /directory/room/{roomAlias} "Requests that the server resolve a room alias to a
+    room ID" and has no security requirement; changing aliases still needs a token."""
+    alice = await hs.register_user("alice")
+    room_id = await alice.create_room()
+    path = "/_matrix/client/v3/directory/room/%23lobby:test.bastion"
+    assert (await alice.put(path, json={"room_id": room_id})).status_code == 200
+    resp = await hs.http.get(path)
+    assert (resp.status_code, resp.json()) == (
+        200,
+        {"room_id": room_id, "servers": ["test.bastion"]},
+    )
+    assert errcode(await hs.http.get(f"{path}x")) == (404, "M_NOT_FOUND")
+    assert errcode(await hs.http.put(path, json={"room_id": room_id})) == (401, "M_MISSING_TOKEN")
+    assert errcode(await hs.http.delete(path)) == (401, "M_MISSING_TOKEN")
+
+
 async def test_concurrent_sends_into_one_room_all_succeed(hs: Homeserver) -> None:
     """Writers to one room queue instead of colliding (on PostgreSQL they used to give up)."""
     alice = await hs.register_user("alice")

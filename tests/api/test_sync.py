@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import asyncio
 
+import msgspec
+
+from bastion.events.filters import FilterDefinition, RoomEventFilter, RoomFilter
 from tests.api.rooms_helpers import bodies, state_types, timeline
 from tests.conftest import Homeserver, errcode
 
@@ -106,6 +109,34 @@ async def test_filters(hs: Homeserver) -> None:
         ({"full_state": "yes"}, (400, "M_INVALID_PARAM")),
     ):
         assert errcode(await alice.get("/sync", params=params)) == expected, params
+
+
+async def test_stored_filter_comes_back_as_uploaded(hs: Homeserver) -> None:
+    """spec (GET /user/{userId}/filter/{filterId}): "The filter definition", i.e. the one the
+    client uploaded, not a normalised copy with every default filled in."""
+    alice = await hs.register_user("alice")
+    room_id = await alice.create_room()
+    definition = {"room": {"timeline": {"limit": 1}}, "event_fields": ["content.body", "type"]}
+    resp = await alice.post(f"/user/{alice.user_id}/filter", json=definition)
+    assert resp.status_code == 200, resp.text
+    filter_id = resp.json()["filter_id"]
+    assert (await alice.get(f"/user/{alice.user_id}/filter/{filter_id}")).json() == definition
+    await alice.send_text(room_id, "a")
+    await alice.send_text(room_id, "b")
+    assert bodies(timeline(await alice.sync(filter=filter_id), room_id)) == ["b"]
+
+    # A row stored in the older, normalised form still serves both uses.
+    old = FilterDefinition(room=RoomFilter(timeline=RoomEventFilter(limit=1)))
+    normalised = msgspec.to_builtins(old)
+    assert normalised["room"]["timeline"]["types"] is None  # every field, nulls included
+    await hs.runtime.db.execute(
+        "INSERT INTO filters (user_id, filter_id, definition) VALUES (?, ?, ?)",
+        alice.user_id,
+        "oldrow",
+        msgspec.json.encode(normalised).decode(),
+    )
+    assert (await alice.get(f"/user/{alice.user_id}/filter/oldrow")).json() == normalised
+    assert bodies(timeline(await alice.sync(filter="oldrow"), room_id)) == ["b"]
 
 
 async def test_lazy_loaded_members(hs: Homeserver) -> None:

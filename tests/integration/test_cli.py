@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import os
+import pty
 import re
+import select
 import signal
+import socket
 import stat
 import subprocess
+import time
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -13,11 +18,13 @@ import httpx
 import pytest
 
 from tests.clients.server import (
+    CLI_TIMEOUT,
     CONFIG_FILE_NAME,
     KEY_FILE_NAME,
     PASSWORD,
     SERVER_NAME,
     BastionServer,
+    bastion_command,
     run_cli,
     set_toml_line,
 )
@@ -329,3 +336,160 @@ def test_serve_logs_where_it_listens_and_how_to_make_an_admin(
     second_start = bastion_server.log_text().split("--- start 2 ---", 1)[1]
     assert f"on http://127.0.0.1:{bastion_server.port}" in second_start
     assert "bastion user create NAME --admin" not in second_start
+
+
+# --- operator experience (issue #10) ------------------------------------------------------------
+
+
+def _set(server: BastionServer, table: str, key: str, value: str) -> None:
+    text = server.config_path.read_text(encoding="utf-8")
+    server.config_path.write_text(set_toml_line(text, table, key, value), encoding="utf-8")
+
+
+def _assert_one_error_line(result: subprocess.CompletedProcess[str], *needles: str) -> None:
+    _assert_clean_failure(result, *needles)
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+
+
+def test_check_config_shows_the_public_url_and_warns_when_it_misses_the_listener(
+    bastion_home: BastionServer,
+) -> None:
+    """`listen.port` alone moves the advertised URL; a stale explicit one draws a warning."""
+    followed = bastion_home.cli("check-config")
+    assert followed.returncode == 0, followed.stderr
+    assert f"public URL:    http://127.0.0.1:{bastion_home.port}/" in followed.stdout
+    assert "warning" not in followed.stderr
+
+    _set(bastion_home, "", "public_baseurl", '"http://127.0.0.1:8008/"')
+    stale = bastion_home.cli("check-config")
+
+    assert stale.returncode == 0, stale.stderr
+    assert stale.stderr.startswith("warning: public_baseurl"), stale.stderr
+    assert "8008" in stale.stderr
+    assert str(bastion_home.port) in stale.stderr
+
+
+def test_logging_level_in_lower_case_is_accepted(bastion_home: BastionServer) -> None:
+    _set(bastion_home, "logging", "level", '"info"')
+
+    result = bastion_home.cli("check-config")
+
+    assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.parametrize(
+    "url",
+    ['"postgresql://bastion:s3cret@127.0.0.1:1/bastion"', '"sqlite:////proc/no/such/bastion.db"'],
+    ids=["postgres-refused", "sqlite-unwritable"],
+)
+@pytest.mark.parametrize("command", ["migrate", "serve"])
+def test_an_unreachable_database_is_one_clear_line(
+    bastion_home: BastionServer, url: str, command: str
+) -> None:
+    _set(bastion_home, "database", "url", url)
+
+    result = bastion_home.cli(command)
+
+    _assert_one_error_line(result, "cannot open database")
+    assert "s3cret" not in result.stderr
+    assert "serving" not in result.stdout + result.stderr
+
+
+def test_serve_on_a_busy_port_is_one_clear_line(bastion_home: BastionServer) -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as taken:
+        taken.bind(("127.0.0.1", bastion_home.port))
+        taken.listen()
+
+        result = bastion_home.cli("serve")
+
+    _assert_one_error_line(result, f"127.0.0.1:{bastion_home.port}")
+    assert "serving" not in result.stdout + result.stderr
+
+
+def test_data_is_readable_only_by_the_server_user(bastion_home: BastionServer) -> None:
+    """The config is 0600; the database it protects is 0600 in a 0700 folder."""
+    bastion_home.create_user("alice")
+
+    data = bastion_home.directory / "data"
+    assert stat.S_IMODE(data.stat().st_mode) == 0o700
+    database_files = list(data.glob("bastion.db*"))
+    assert data / "bastion.db" in database_files
+    for path in database_files:
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
+
+
+def _at_the_password_prompt(server: BastionServer, key: bytes | None) -> tuple[int, str]:
+    """Run `user create alice` on a terminal, then press `key` (None: Ctrl-C as SIGINT) at the
+    first prompt; returns the exit status and stderr."""
+    controller, terminal = pty.openpty()
+    env = {k: v for k, v in os.environ.items() if k != "BASTION_CONFIG"}
+    process = subprocess.Popen(
+        [*bastion_command(), "user", "create", "alice", "--config", str(server.config_path)],
+        stdin=terminal,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        env=env,
+        start_new_session=True,  # no controlling terminal: getpass falls back to stdin, our pty
+    )
+    os.close(terminal)
+    try:
+        assert process.stderr is not None
+        seen = _read_until(process.stderr.fileno(), b"Password: ")
+        if key is None:
+            process.send_signal(signal.SIGINT)
+        else:
+            os.write(controller, key)
+        rest = process.stderr.read()
+        status = process.wait(timeout=CLI_TIMEOUT)
+    finally:
+        os.close(controller)
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        if process.stderr is not None:
+            process.stderr.close()
+    return status, (seen + rest).decode()
+
+
+def _read_until(fd: int, needle: bytes) -> bytes:
+    """Bytes read from `fd` until `needle` appears (bounded by CLI_TIMEOUT)."""
+    seen = b""
+    deadline = time.monotonic() + CLI_TIMEOUT
+    while needle not in seen:
+        remaining = deadline - time.monotonic()
+        assert remaining > 0, f"no {needle!r} within {CLI_TIMEOUT}s: {seen!r}"
+        ready, _, _ = select.select([fd], [], [], remaining)
+        if ready:
+            chunk = os.read(fd, 1024)
+            assert chunk, f"stream ended before {needle!r}: {seen!r}"
+            seen += chunk
+    return seen
+
+
+@pytest.mark.parametrize(
+    ("key", "status", "message"),
+    [(b"\x04", 1, "error: no password given"), (None, 130, "error: interrupted")],
+    ids=["ctrl-d", "ctrl-c"],
+)
+def test_leaving_the_password_prompt_is_one_clear_line(
+    bastion_home: BastionServer, key: bytes | None, status: int, message: str
+) -> None:
+    code, stderr = _at_the_password_prompt(bastion_home, key)
+
+    assert code == status, stderr
+    assert "Traceback" not in stderr
+    assert stderr.rstrip().splitlines()[-1] == message
+    assert _user_flags(bastion_home) == {}
+
+
+def test_registration_token_create_warns_unless_registration_uses_tokens(
+    bastion_home: BastionServer,
+) -> None:
+    disabled = bastion_home.cli("registration-token", "create")
+    assert disabled.returncode == 0, disabled.stderr
+    assert disabled.stderr.startswith("warning: registration.mode is 'disabled'"), disabled.stderr
+
+    _set(bastion_home, "registration", "mode", '"token"')
+    enabled = bastion_home.cli("registration-token", "create")
+    assert enabled.returncode == 0, enabled.stderr
+    assert enabled.stderr == ""

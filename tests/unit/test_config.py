@@ -8,6 +8,7 @@ from pathlib import Path
 import msgspec
 import pytest
 
+from bastion.clock import FakeClock
 from bastion.config import (
     CONFIG_ENV_VAR,
     AuthConfig,
@@ -19,12 +20,15 @@ from bastion.config import (
     RateLimit,
     RateLimitsConfig,
     RegistrationConfig,
+    client_base_url,
+    config_warnings,
     default_config_path,
     load_config,
     render_toml,
     sample_config_toml,
     sqlite_path,
 )
+from bastion.services.ratelimit import RateLimiter
 
 SAMPLE_CONFIG = Path(__file__).parents[2] / "docs" / "sample-config.toml"
 
@@ -231,3 +235,84 @@ def test_characters_outside_the_bmp_round_trip(tmp_path: Path) -> None:
     loaded = load_config(path)
     assert loaded.public_baseurl == "https://czat.example.pl/🏥/"
     assert loaded.auth.token_hmac_key == "klucz-żółw-🔑"
+
+
+# --- operator experience (issue #10) ------------------------------------------------------------
+
+
+def test_public_baseurl_follows_the_listener_unless_set(tmp_path: Path) -> None:
+    """Setting `listen.port` alone must not leave .well-known pointing at the old port."""
+    moved = load_config(write(tmp_path, VALID + "[listen]\nport = 9000\n"))
+    assert client_base_url(moved) == "http://127.0.0.1:9000/"
+    wildcard = Config(listen=ListenConfig(host="0.0.0.0", port=8448))  # noqa: S104 - a value
+    assert client_base_url(wildcard) == "http://127.0.0.1:8448/"
+    assert client_base_url(Config(listen=ListenConfig(host="::1"))) == "http://[::1]:8008/"
+    chosen = Config(public_baseurl="https://chat.example.org/", listen=ListenConfig(port=9000))
+    assert client_base_url(chosen) == "https://chat.example.org/"
+
+
+def test_config_warns_when_public_baseurl_and_listener_disagree(tmp_path: Path) -> None:
+    stale = VALID.replace(
+        'server_name = "example.org"\n',
+        'server_name = "example.org"\npublic_baseurl = "http://127.0.0.1:8008/"\n',
+    )
+    warnings = config_warnings(load_config(write(tmp_path, stale + "[listen]\nport = 9000\n")))
+    assert len(warnings) == 1
+    assert "8008" in warnings[0]
+    assert "9000" in warnings[0]
+    # Behind a reverse proxy the public URL differs from the listener by design.
+    proxied = Config(public_baseurl="https://chat.example.org/", listen=ListenConfig(port=9000))
+    assert config_warnings(proxied) == []
+    assert config_warnings(Config(listen=ListenConfig(port=9000))) == []
+
+
+def test_public_baseurl_must_be_an_http_url(tmp_path: Path) -> None:
+    path = write(tmp_path, 'public_baseurl = "chat.example.org"\n' + VALID)
+    with pytest.raises(ConfigError, match="public_baseurl"):
+        load_config(path)
+
+
+@pytest.mark.parametrize("level", ["info", "Info", "INFO"])
+def test_logging_level_accepts_any_case(tmp_path: Path, level: str) -> None:
+    """`logging.level = "info"` was refused; any case is accepted and normalised."""
+    config = load_config(write(tmp_path, VALID + f'[logging]\nlevel = "{level}"\n'))
+    assert config.logging.level == "INFO"
+
+
+def test_unknown_logging_level_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"logging\.level"):
+        load_config(write(tmp_path, VALID + '[logging]\nlevel = "verbose"\n'))
+
+
+def test_default_room_version_is_configurable_and_checked(tmp_path: Path) -> None:
+    """Older clients expect `!id:server` room IDs (room version 11 and lower)."""
+    assert Config().rooms.default_version == "12"  # the spec's recommended default stays
+    config = load_config(write(tmp_path, VALID + '[rooms]\ndefault_version = "11"\n'))
+    assert config.rooms.default_version == "11"
+    for bad in ("9", "12x", "13"):
+        path = write(tmp_path, VALID + f'[rooms]\ndefault_version = "{bad}"\n')
+        with pytest.raises(ConfigError, match=r"rooms\.default_version") as exc:
+            load_config(path)
+        assert bad in str(exc.value)
+
+
+def test_trusted_proxies_are_addresses_or_networks(tmp_path: Path) -> None:
+    good = VALID + '[listen]\ntrusted_proxies = ["127.0.0.1", "10.0.0.0/8", "fd00::/8"]\n'
+    config = load_config(write(tmp_path, good))
+    assert config.listen.trusted_proxies == ("127.0.0.1", "10.0.0.0/8", "fd00::/8")
+    assert load_config(write(tmp_path, render_toml(config))) == config
+    for bad in ("10.0.0.0/33", "proxy.internal"):
+        path = write(tmp_path, VALID + f'[listen]\ntrusted_proxies = ["{bad}"]\n')
+        with pytest.raises(ConfigError, match="trusted_proxies"):
+            load_config(path)
+
+
+def test_login_limit_admits_a_shift_change_behind_one_nat() -> None:
+    """Hundreds of logins a minute from one address (a hospital behind one NAT) are not 429s."""
+    clock = FakeClock()
+    per_address = RateLimiter(clock, RateLimitsConfig().login_per_ip)
+    for _ in range(300):  # everyone at once, as a shift starts
+        per_address.hit("198.51.100.1")
+    for _ in range(300):  # and as many again over the next minute
+        clock.advance(0.2)
+        per_address.hit("198.51.100.1")

@@ -1,8 +1,9 @@
 """The published room directory (`/publicRooms`, `/directory/list/room/{roomId}`) and room
 summaries (`/_matrix/client/v1/room_summary/{roomIdOrAlias}`).
 
-Reads take the access token when there is one: the services decide whether one is needed
-(`directory.public_rooms_require_auth`).
+`GET /directory/list/room/{roomId}` needs no access token (the spec gives it no security
+requirement) and ignores one. The other reads take the token when there is one: the services
+decide whether one is needed (`directory.public_rooms_require_auth`).
 """
 
 from __future__ import annotations
@@ -28,11 +29,8 @@ async def _requester_if_any(request: Request) -> Requester | None:
 
 
 async def get_visibility(request: Request) -> Response:
-    """GET /_matrix/client/v3/directory/list/room/{roomId}"""
-    requester = await _requester_if_any(request)
-    visibility = await services_of(request).room_directory.visibility(
-        requester, request.path_params["roomId"]
-    )
+    """GET /_matrix/client/v3/directory/list/room/{roomId} (no authentication)"""
+    visibility = await services_of(request).room_directory.visibility(request.path_params["roomId"])
     return JsonResponse({"visibility": visibility})
 
 

@@ -36,8 +36,11 @@ async def _optional_reason(request: Request) -> str | None:
 async def create_room(request: Request) -> Response:
     """POST /_matrix/client/v3/createRoom"""
     requester = await require_requester(request)
+    services = services_of(request)
     body = await decode_body(request, CreateRoomRequest)
-    room_id = await services_of(request).rooms.create_room(requester, body)
+    if body.room_version is None:  # the server's default: [rooms] default_version
+        body = msgspec.structs.replace(body, room_version=services.info.default_room_version)
+    room_id = await services.rooms.create_room(requester, body)
     return JsonResponse({"room_id": room_id})
 
 

@@ -8,11 +8,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from bastion.api.bodies import decode_body
+from bastion.api.bodies import decode_object
 from bastion.api.context import services_of
 from bastion.api.requester import require_requester
 from bastion.api.responses import JsonResponse
-from bastion.events.filters import FilterDefinition
 from bastion.services.sync.request import parse_sync_request
 
 
@@ -49,7 +48,7 @@ async def _client_disconnected(request: Request) -> None:
 async def create_filter(request: Request) -> Response:
     """POST /_matrix/client/v3/user/{userId}/filter"""
     requester = await require_requester(request)
-    definition = await decode_body(request, FilterDefinition)
+    definition = await decode_object(request)
     account_data = services_of(request).account_data
     filter_id = await account_data.create_filter(
         requester, request.path_params["userId"], definition

@@ -1,4 +1,9 @@
-"""Discovery: spec versions, .well-known, capabilities."""
+"""Discovery: spec versions, .well-known, capabilities.
+
+`unstable_features` lists only features this server implements, under the flag names clients
+actually read (see `UNSTABLE_FEATURES`); a flag is never advertised for a feature that is missing
+or only partly there, since clients then call endpoints or send fields we would refuse.
+"""
 
 from __future__ import annotations
 
@@ -11,13 +16,38 @@ from bastion.api.requester import require_requester
 from bastion.api.responses import JsonResponse
 
 SUPPORTED_VERSIONS = [f"v1.{minor}" for minor in range(1, 13)]
-DEFAULT_ROOM_VERSION = "12"
 ROOM_VERSIONS = {"10": "stable", "11": "stable", "12": "stable"}
+
+# The unstable features we advertise: what matrix-js-sdk (`doesServerSupportUnstableFeature`:
+# present and true) and Element read, for features served here at their stable endpoints and
+# field names. Flags whose readers also accept a spec version we advertise are listed too: older
+# clients read only the flag. Never listed: bare `org.matrix.mscNNNN` flags, which make clients
+# use unstable prefixes (`/unstable/...`, `org.matrix.mscNNNN.*` fields) we do not serve.
+UNSTABLE_FEATURES: dict[str, bool] = {
+    # MSC1756 cross-signing: /keys/device_signing/upload, /keys/signatures/upload
+    # (services/e2ee/cross_signing.py). Element before its v1.1 check sets up cross-signing
+    # after login, and offers verification, only when this is true.
+    "org.matrix.e2e_cross_signing": True,
+    # MSC2285 private read receipts: `m.read.private` receipts and read markers
+    # (services/ephemeral/receipts.py); Element's "send read receipts" setting.
+    "org.matrix.msc2285.stable": True,
+    # MSC3030 jump to date: GET /v1/rooms/{roomId}/timestamp_to_event (services/rooms/reads.py).
+    "org.matrix.msc3030.stable": True,
+    # MSC3440 threads: `m.thread` relations and their bundled summaries (services/relations/).
+    "org.matrix.msc3440.stable": True,
+    # MSC3715 /relations paged forwards with `dir=f` (services/relations/reads.py).
+    "org.matrix.msc3715.stable": True,
+    # MSC3856 the thread list, GET /v1/rooms/{roomId}/threads (services/relations/reads.py).
+    "org.matrix.msc3856.stable": True,
+    # MSC3827 `room_types` filter of /publicRooms (services/directory/rooms.py): Element lists
+    # and publishes public spaces only when this is true.
+    "org.matrix.msc3827.stable": True,
+}
 
 
 async def versions(_request: Request) -> Response:
     """GET /_matrix/client/versions"""
-    return JsonResponse({"versions": SUPPORTED_VERSIONS, "unstable_features": {}})
+    return JsonResponse({"versions": SUPPORTED_VERSIONS, "unstable_features": UNSTABLE_FEATURES})
 
 
 async def well_known_client(request: Request) -> Response:
@@ -33,7 +63,10 @@ async def capabilities(request: Request) -> Response:
         {
             "capabilities": {
                 "m.change_password": {"enabled": True},
-                "m.room_versions": {"default": DEFAULT_ROOM_VERSION, "available": ROOM_VERSIONS},
+                "m.room_versions": {
+                    "default": services_of(request).info.default_room_version,
+                    "available": ROOM_VERSIONS,
+                },
                 "m.set_displayname": {"enabled": True},
                 "m.set_avatar_url": {"enabled": True},
                 "m.3pid_changes": {"enabled": False},

@@ -11,10 +11,12 @@ come from two queries whatever the page; a search (`generic_search_term`, folded
 search, every word must occur in the name, topic or canonical alias) or a `room_types` filter
 reads the describing state of every published room, which is bounded by what admins publish.
 
-Access: with `directory.public_rooms_require_auth` (the default) every directory read needs an
-access token; without it anyone may list, which suits a server whose published rooms are meant
-for the public. Only this server's directory exists: another `server` is 400 M_INVALID_PARAM,
-and no application services means a `third_party_instance_id` lists nothing.
+Access: with `directory.public_rooms_require_auth` (the default) listing needs an access token;
+without it anyone may list, which suits a server whose published rooms are meant for the public.
+Whether one room is published is open to anyone either way (the spec gives
+`GET /directory/list/room/{roomId}` no security requirement). Only this server's directory
+exists: another `server` is 400 M_INVALID_PARAM, and no application services means a
+`third_party_instance_id` lists nothing.
 """
 
 from __future__ import annotations
@@ -118,9 +120,8 @@ class RoomDirectoryService:
         self._state = state
         self._memberships = memberships
 
-    async def visibility(self, requester: Requester | None, room_id: str) -> str:
-        """`public` or `private`; 404 M_NOT_FOUND for an unknown room."""
-        require_reader(requester, self._access)
+    async def visibility(self, room_id: str) -> str:
+        """`public` or `private`, asked by anyone; 404 M_NOT_FOUND for an unknown room."""
         await self._require_room(room_id)
         return "public" if await self._store.is_published(self._db, room_id) else "private"
 

@@ -1,8 +1,14 @@
 """Device keys, one-time and fallback keys (spec: client-server-api#end-to-end-encryption).
 
 `upload` stores what a device publishes; `query` returns the devices and cross-signing keys of
-users with every stored signature merged in; `claim` hands out one one-time key per device (a
+users with their signatures merged in; `claim` hands out one one-time key per device (a
 fallback key when none is left). Only local users exist: others are reported as failures.
+
+Invariant: a signature on a user's key is shown only when the key's owner made it (their
+devices, self-signing and master keys: public) or the requester did. A signature by another
+user is made with that user's user-signing key, and the spec keeps those "only visible to the
+user who created them" (client-server-api#cross-signing), so alice's signature on bob's master
+key reaches alice alone, never bob or carol.
 """
 
 from __future__ import annotations
@@ -117,7 +123,7 @@ class KeysService:
             if display_name is not None:
                 entry["unsigned"] = {"device_display_name": display_name}
             result["device_keys"][user_id][device_id] = _with_signatures(
-                entry, user_id, device_id, signatures
+                entry, (user_id, device_id), signatures, viewer=requester.user_id
             )
         for key_type, field in (
             ("master", "master_keys"),
@@ -131,7 +137,9 @@ class KeysService:
                 ):
                     continue
                 public = next(iter(key.get("keys", {}).values()), "")
-                found[user_id] = _with_signatures(dict(key), user_id, public, signatures)
+                found[user_id] = _with_signatures(
+                    dict(key), (user_id, public), signatures, viewer=requester.user_id
+                )
             result[field] = found
         return result
 
@@ -176,15 +184,21 @@ class KeysService:
 
 def _with_signatures(
     key: JsonObject,
-    user_id: str,
-    target_key_id: str,
+    target: tuple[str, str],
     signatures: list[tuple[str, str, str, str, str]],
+    *,
+    viewer: str,
 ) -> JsonObject:
-    """Merge stored signatures over (user_id, target_key_id) into the key's `signatures`."""
-    merged: dict[str, dict[str, str]] = {s: dict(v) for s, v in key.get("signatures", {}).items()}
+    """Merge stored signatures over `target` (user ID, key ID) into the key's `signatures`,
+    keeping only those `viewer` may see: the owner's and the viewer's own."""
+    owner = target[0]
+    visible = {owner, viewer}
+    merged: dict[str, dict[str, str]] = {
+        s: dict(v) for s, v in key.get("signatures", {}).items() if s in visible
+    }
     for signer, signer_key, target_user, target_key, signature in signatures:
-        if target_user == user_id and target_key == target_key_id:
+        if (target_user, target_key) == target and signer in visible:
             merged.setdefault(signer, {})[signer_key] = signature
-    if merged:
+    if merged or "signatures" in key:
         key["signatures"] = merged
     return key

@@ -2,8 +2,8 @@
 
 Each message is stored per recipient device with a stream position and delivered in that
 device's /sync; it is deleted once the device syncs from a token past it, which proves receipt.
-Sends are idempotent per (sender device, txn_id). Messages for other servers are dropped (no
-federation yet).
+Sends are idempotent per (sender device, endpoint, txn_id). Messages for other servers are
+dropped (no federation yet).
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from bastion.pubsub.base import Notifier
 from bastion.services.auth import Requester
 from bastion.store.database import Database, Queryable
 from bastion.store.protocols import DeviceStore, ToDeviceStore
+from bastion.store.records import SendTxn
 from bastion.store.stream import StreamPositions
 
 JsonObject = dict[str, Any]
@@ -52,12 +53,13 @@ class ToDeviceService:
         """`PUT /sendToDevice/{eventType}/{txnId}`."""
         if not isinstance(messages, dict):
             raise MatrixError(400, Errcode.BAD_JSON, "messages must map user IDs to devices")
+        # spec: a transaction ID is scoped to one device and one endpoint (the event type is in
+        # the path), so the same ID with another event type is a new send.
+        txn = SendTxn(requester.user_id, requester.device_id, f"sendToDevice/{event_type}", txn_id)
         targets = await self._targets(messages)
         with self._positions.allocate(len(targets)) as positions:
             async with self._db.transaction() as t:
-                fresh = await self._store.remember_txn(
-                    t, requester.user_id, requester.device_id, txn_id, self._clock.now_ms()
-                )
+                fresh = await self._store.remember_txn(t, txn, self._clock.now_ms())
                 if not fresh:
                     return
                 rows = [

@@ -9,10 +9,15 @@ Invariants:
 - A reserved media ID (POST /create) belongs to its creator, is uploaded at most once (the store's
   `uploaded_ts IS NULL` guard decides races), and lapses after `RESERVATION_LIFETIME_MS`.
 - Stored content types and names are metadata only: they never name a file (see storage.py).
+- A download of a reserved but not yet uploaded ID waits up to its `timeout_ms` (at most
+  `MAX_DOWNLOAD_WAIT_MS`) and is woken by the upload right after it commits (pending.py); it is
+  504 M_NOT_YET_UPLOADED only when the wait runs out first.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterable, AsyncIterator
 from dataclasses import dataclass
@@ -22,6 +27,7 @@ from bastion.config import MediaConfig
 from bastion.errors import Errcode, MatrixError
 from bastion.services.auth import Requester
 from bastion.services.media.mxc import content_uri, new_media_id, require_local_media_id
+from bastion.services.media.pending import PendingUploads
 from bastion.services.media.storage import MediaStorage, StagedFile, StorageKey, StoredFile
 from bastion.store.database import Database
 from bastion.store.protocols import MediaStore
@@ -34,6 +40,8 @@ MAX_PENDING_RESERVATIONS = 50  # per user; spec asks to bound pending uploads (4
 MAX_CONTENT_TYPE_LENGTH = 255
 MAX_FILENAME_LENGTH = 255
 DEFAULT_CONTENT_TYPE = "application/octet-stream"
+DEFAULT_DOWNLOAD_WAIT_MS = 20_000  # spec: the default of `timeout_ms`
+MAX_DOWNLOAD_WAIT_MS = 60_000  # spec: "SHOULD impose a maximum value for this parameter"
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +92,7 @@ class MediaService:
         self._clock = clock
         self._config = config
         self._server_name = server_name
+        self._pending = PendingUploads()
 
     @property
     def max_upload_bytes(self) -> int:
@@ -161,25 +170,57 @@ class MediaService:
         except BaseException:
             await self._storage.discard(staged)
             raise
+        self._pending.uploaded(media_id)  # after commit: waiting downloads now find the row
 
-    async def download(self, server_name: str, media_id: str) -> Download:
+    async def download(
+        self, server_name: str, media_id: str, *, timeout_ms: int = DEFAULT_DOWNLOAD_WAIT_MS
+    ) -> Download:
         """Uploaded media opened for reading; 404 M_NOT_FOUND when there is none."""
-        media = await self.uploaded_media(server_name, media_id)
+        media = await self.uploaded_media(server_name, media_id, timeout_ms=timeout_ms)
         file = await self._storage.open(StorageKey(media.media_id))
         if file is None:
             log.error("media %s is recorded as uploaded but its file is missing", media.media_id)
             raise MatrixError(404, Errcode.NOT_FOUND, "unknown media ID")
         return Download(media, file)
 
-    async def uploaded_media(self, server_name: str, media_id: str) -> MediaRecord:
-        """The row of uploaded media; 404 M_NOT_FOUND, or 504 M_NOT_YET_UPLOADED if reserved."""
+    async def uploaded_media(
+        self, server_name: str, media_id: str, *, timeout_ms: int = DEFAULT_DOWNLOAD_WAIT_MS
+    ) -> MediaRecord:
+        """The row of uploaded media, waiting up to `timeout_ms` for a reserved ID's upload.
+
+        Raises:
+            MatrixError: 404 M_NOT_FOUND for unknown or lapsed IDs; 504 M_NOT_YET_UPLOADED
+                when a reserved ID is still empty after the wait.
+        """
         media_id = require_local_media_id(self._server_name, server_name, media_id)
+        media = await self._known_media(media_id)
+        wait_ms = max(0, min(timeout_ms, MAX_DOWNLOAD_WAIT_MS))
+        if media.uploaded_ts is None and wait_ms > 0:
+            media = await self._wait_for_upload(media_id, wait_ms)
+        if media.uploaded_ts is None:
+            raise MatrixError(504, Errcode.NOT_YET_UPLOADED, "the content is not uploaded yet")
+        return media
+
+    @property
+    def waiting_downloads(self) -> int:
+        """How many downloads are waiting for an upload."""
+        return self._pending.waiting()
+
+    async def _wait_for_upload(self, media_id: str, wait_ms: int) -> MediaRecord:
+        with self._pending.watch(media_id) as uploaded:
+            # Read again now that the wake-up is registered: the PUT may have just committed.
+            media = await self._known_media(media_id)
+            if media.uploaded_ts is None:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(uploaded.wait(), wait_ms / 1000)
+                media = await self._known_media(media_id)
+        return media
+
+    async def _known_media(self, media_id: str) -> MediaRecord:
+        """The row of an upload or live reservation; 404 M_NOT_FOUND otherwise."""
         media = await self._media.get_media(self._db, media_id)
         if media is None or self._has_lapsed(media):
             raise MatrixError(404, Errcode.NOT_FOUND, "unknown media ID")
-        if media.uploaded_ts is None:
-            # spec: 504 once timeout_ms passes; we answer at once rather than hold the request.
-            raise MatrixError(504, Errcode.NOT_YET_UPLOADED, "the content is not uploaded yet")
         return media
 
     async def _claim(

@@ -14,6 +14,8 @@ Invariants of `LocalDirectoryStorage`:
   and hashing run in worker threads so the event loop keeps serving.
 - Files are not fsynced: like SQLite in `synchronous=normal`, they survive the process dying but
   not the machine losing power.
+- Only the server's user can read what is stored: files are created 0600 and keep that mode when
+  renamed into place, folders are created 0700 (`private_files.py`).
 """
 
 from __future__ import annotations
@@ -27,6 +29,8 @@ from collections.abc import AsyncIterable, AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Protocol
+
+from bastion.private_files import create_private_file, make_private_folder
 
 CHUNK_SIZE = 1 << 20
 _KEY_PART = re.compile(r"[A-Za-z0-9_-]{1,255}")
@@ -121,6 +125,10 @@ class _Writer:
         self.size += len(data)
 
 
+def _create_for_writing(path: Path) -> BinaryIO:
+    return os.fdopen(create_private_file(path), "wb")
+
+
 class LocalDirectoryStorage:
     """Files in a folder: originals in `content/`, thumbnails in `thumbnails/`, partials in `tmp/`.
 
@@ -140,9 +148,9 @@ class LocalDirectoryStorage:
         return self._root.joinpath("content", *shard, media_id)
 
     async def stage(self, chunks: AsyncIterable[bytes]) -> StagedFile:
-        await asyncio.to_thread(self._tmp.mkdir, parents=True, exist_ok=True)
+        await asyncio.to_thread(make_private_folder, self._tmp)
         path = self._tmp / f"{secrets.token_urlsafe(16)}.part"
-        handle = await asyncio.to_thread(path.open, "xb")
+        handle = await asyncio.to_thread(_create_for_writing, path)
         writer = _Writer(handle)
         try:
             buffer = bytearray()
@@ -161,7 +169,7 @@ class LocalDirectoryStorage:
 
     async def commit(self, staged: StagedFile, key: StorageKey) -> None:
         target = self.path_of(key)
-        await asyncio.to_thread(target.parent.mkdir, parents=True, exist_ok=True)
+        await asyncio.to_thread(make_private_folder, target.parent)
         await asyncio.to_thread(os.replace, staged.handle, target)
 
     async def discard(self, staged: StagedFile) -> None:

@@ -26,7 +26,7 @@ from bastion.services.media.render import (
     UnreadableImage,
     render_thumbnail,
 )
-from bastion.services.media.service import MediaService
+from bastion.services.media.service import DEFAULT_DOWNLOAD_WAIT_MS, MediaService
 from bastion.services.media.storage import MediaStorage, StorageKey, StoredFile
 from bastion.store.database import Database
 from bastion.store.protocols import MediaStore
@@ -46,6 +46,7 @@ class ThumbnailRequest:
     width: int
     height: int
     method: str
+    timeout_ms: int = DEFAULT_DOWNLOAD_WAIT_MS  # how long to wait for a pending upload
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,7 +80,9 @@ class ThumbnailService:
     ) -> Thumbnail:
         """A thumbnail of uploaded media, from the cache or rendered now."""
         method = _check_request(wanted)
-        media = await self._uploads.uploaded_media(server_name, media_id)
+        media = await self._uploads.uploaded_media(
+            server_name, media_id, timeout_ms=wanted.timeout_ms
+        )
         key = StorageKey(media.media_id, f"{wanted.width}x{wanted.height}-{method}")
         cached = await self._media.get_thumbnail(
             self._db, media.media_id, wanted.width, wanted.height, method

@@ -72,7 +72,7 @@ class PushActionRecorder:
         if isinstance(redacts, str):
             await self._actions.withdraw(q, redacts)
         thread_id = await thread_of(q, self._relations, event)
-        joined = await self._members.joined(event.room_id)
+        joined = await self._members.joined_in(q, event.room_id)
         recipients = [u for u in joined if u != event.sender]
         invited = _invitee(event)
         if invited is not None and invited not in joined:

@@ -8,7 +8,7 @@ from bastion.events.types import EventType
 from bastion.services.auth import Requester
 from bastion.services.rooms.power import current_power_levels
 from bastion.services.visibility import VisibilityService
-from bastion.store.database import Database, UniqueViolation
+from bastion.store.database import Database
 from bastion.store.protocols import RoomStore, StateStore
 
 
@@ -51,13 +51,12 @@ class AliasService:
         access = await self._visibility.room_access(requester.user_id, room_id)
         if access.upto is not None:
             raise MatrixError(403, Errcode.FORBIDDEN, "you must be in the room to alias it")
-        try:
-            async with self._db.transaction() as t:
-                await self._rooms.insert_alias(
-                    t, alias, room_id, requester.user_id, self._clock.now_ms()
-                )
-        except UniqueViolation as exc:
-            raise MatrixError(409, Errcode.UNKNOWN, f"room alias {alias} already exists") from exc
+        async with self._db.transaction() as t:
+            inserted = await self._rooms.insert_alias(
+                t, alias, room_id, requester.user_id, self._clock.now_ms()
+            )
+        if not inserted:
+            raise MatrixError(409, Errcode.UNKNOWN, f"room alias {alias} already exists")
 
     async def resolve(self, alias: str) -> str:
         """The room an alias points at; 404 M_NOT_FOUND if none."""

@@ -2,6 +2,10 @@
 
 Filled from the database on first use per room and updated by the pipeline after each member
 event commits. Bounded: the least recently used rooms are dropped past `max_rooms`.
+Inside a transaction, `joined_in(t, ...)` reads a missing room through that transaction: taking
+a second pool connection while holding one deadlocks PostgreSQL once every connection of the
+pool is held by a transaction waiting for another. What it reads is not cached, since the
+transaction may see its own uncommitted member events.
 Invariant: only the process that persisted a member event updates its cache, so with several
 processes each must receive member events over the shared notifier (scale-out work).
 """
@@ -10,7 +14,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 
-from bastion.store.database import Database
+from bastion.store.database import Database, Queryable
 from bastion.store.protocols import MembershipStore
 
 
@@ -33,6 +37,14 @@ class RoomMembersCache:
                 self._joined.popitem(last=False)
         self._joined.move_to_end(room_id)
         return members
+
+    async def joined_in(self, t: Queryable, room_id: str) -> set[str]:
+        """Like `joined`, for a caller inside transaction `t` (see the module docstring)."""
+        members = self._joined.get(room_id)
+        if members is not None:
+            self._joined.move_to_end(room_id)
+            return members
+        return set(await self._memberships.members(t, room_id, ["join"]))
 
     def apply(self, room_id: str, user_id: str, membership: str) -> None:
         """Record a committed membership change."""

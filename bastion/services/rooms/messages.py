@@ -9,10 +9,11 @@ from bastion.events.builder import EventDraft
 from bastion.events.types import EventType
 from bastion.services.auth import Requester
 from bastion.services.presence.service import PresenceService
-from bastion.services.rooms.pipeline import EventPipeline, TxnKey
+from bastion.services.rooms.pipeline import EventPipeline
 from bastion.services.rooms.power import current_power_levels
 from bastion.store.database import Database
 from bastion.store.protocols import EventStore, RoomStore, StateStore
+from bastion.store.records import SendTxn
 
 MAX_TXN_ID_LENGTH = 255
 
@@ -45,16 +46,16 @@ class MessageService:
         content: dict[str, Any],
         txn_id: str,
     ) -> str:
-        """`PUT /rooms/{roomId}/send/{eventType}/{txnId}`, idempotent per txn_id."""
+        """`PUT /rooms/{roomId}/send/{eventType}/{txnId}`, idempotent per (device, path)."""
+        txn = self._txn(requester, f"send/{room_id}/{event_type}", txn_id)
         if event_type == EventType.REDACTION:
             target = content.get("redacts")
             if not isinstance(target, str):
                 raise MatrixError(400, Errcode.BAD_JSON, "m.room.redaction needs content.redacts")
             reason = content.get("reason")
-            return await self.redact(
-                requester, room_id, target, txn_id, reason if isinstance(reason, str) else None
+            return await self._redact(
+                requester, room_id, target, txn, reason if isinstance(reason, str) else None
             )
-        txn = self._txn(requester, txn_id)
         event = await self._pipeline.send(
             room_id, EventDraft(event_type, requester.user_id, content), txn=txn
         )
@@ -84,10 +85,17 @@ class MessageService:
     async def redact(
         self, requester: Requester, room_id: str, event_id: str, txn_id: str, reason: str | None
     ) -> str:
-        """Redact an event: one's own, or anyone's with the room's `redact` power level.
+        """`PUT /rooms/{roomId}/redact/{eventId}/{txnId}`: one's own event, or anyone's with the
+        room's `redact` power level.
 
         The pipeline marks the target redacted in the transaction that stores the redaction.
         """
+        txn = self._txn(requester, f"redact/{room_id}/{event_id}", txn_id)
+        return await self._redact(requester, room_id, event_id, txn, reason)
+
+    async def _redact(
+        self, requester: Requester, room_id: str, event_id: str, txn: SendTxn, reason: str | None
+    ) -> str:
         target = await self._events.get_event(self._db, event_id)
         if target is None or target.room_id != room_id:
             raise MatrixError(404, Errcode.NOT_FOUND, f"unknown event {event_id}")
@@ -96,7 +104,6 @@ class MessageService:
         content: dict[str, Any] = {"redacts": event_id}
         if reason is not None:
             content["reason"] = reason
-        txn = self._txn(requester, txn_id)
         draft = EventDraft(EventType.REDACTION, requester.user_id, content)
         return (await self._pipeline.send(room_id, draft, txn=txn)).event_id
 
@@ -106,7 +113,8 @@ class MessageService:
             raise MatrixError(403, Errcode.FORBIDDEN, "you may not redact other users' events")
 
     @staticmethod
-    def _txn(requester: Requester, txn_id: str) -> TxnKey:
+    def _txn(requester: Requester, endpoint: str, txn_id: str) -> SendTxn:
+        """The idempotency key of a send: this device, this endpoint, this transaction ID."""
         if not txn_id or len(txn_id) > MAX_TXN_ID_LENGTH:
             raise MatrixError(400, Errcode.INVALID_PARAM, "invalid transaction ID")
-        return TxnKey(requester.user_id, requester.device_id, txn_id)
+        return SendTxn(requester.user_id, requester.device_id, endpoint, txn_id)

@@ -36,6 +36,7 @@ from bastion.pubsub.base import Notifier
 from bastion.services.push.recorder import PushActionRecorder
 from bastion.services.relations.recorder import RelationRecorder
 from bastion.services.rooms.members_cache import RoomMembersCache
+from bastion.services.rooms.redaction import take_effect
 from bastion.services.search.indexer import search_entry
 from bastion.store.database import Database, Queryable
 from bastion.store.protocols import (
@@ -46,7 +47,7 @@ from bastion.store.protocols import (
     StateKey,
     StateStore,
 )
-from bastion.store.records import NewEvent, RoomRecord
+from bastion.store.records import NewEvent, RoomRecord, SendTxn
 from bastion.store.stream import StreamPositions
 
 MAX_PDU_BYTES = 65_536
@@ -57,13 +58,8 @@ class _RoomMovedError(Exception):
     """Another writer appended to the room between our read and our write."""
 
 
-@dataclass(frozen=True, slots=True)
-class TxnKey:
-    """Identifies a client's send for idempotency: (user, device, txn_id)."""
-
-    user_id: str
-    device_id: str
-    txn_id: str
+class StateChangedError(Exception):
+    """The state event a `replaces` send expected to replace is no longer current."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,10 +115,17 @@ class EventPipeline:
         return self._identity.server_name
 
     async def send(
-        self, room_id: str, draft: EventDraft, *, txn: TxnKey | None = None
+        self,
+        room_id: str,
+        draft: EventDraft,
+        *,
+        txn: SendTxn | None = None,
+        replaces: str | None = None,
     ) -> StoredEvent:
         """Append one event to an existing room; idempotent per `txn`.
 
+        With `replaces`, the draft's state key must still hold that event when the event is
+        appended, else StateChangedError and nothing is written (a compare-and-set on state).
         Writers to one room in this process queue on a per-room lock, so they never race each
         other (on PostgreSQL they would otherwise collide on the room's end and rebuild); the
         compare-and-set still guards against other processes.
@@ -136,7 +139,9 @@ class EventPipeline:
                                 existing = await self._find_txn(t, txn)
                                 if existing is not None:
                                     return existing
-                            event = await self.append(t, room_id, draft, position, txn=txn)
+                            event = await self.append(
+                                t, room_id, draft, position, txn=txn, replaces=replaces
+                            )
                 except _RoomMovedError:
                     continue
                 break
@@ -145,8 +150,8 @@ class EventPipeline:
         await self.announce([event])
         return event
 
-    async def _find_txn(self, t: Queryable, txn: TxnKey) -> StoredEvent | None:
-        event_id = await self._stores.events.find_txn(t, txn.user_id, txn.device_id, txn.txn_id)
+    async def _find_txn(self, t: Queryable, txn: SendTxn) -> StoredEvent | None:
+        event_id = await self._stores.events.find_txn(t, txn)
         if event_id is None:
             return None
         return await self._stores.events.get_event(t, event_id)
@@ -158,7 +163,8 @@ class EventPipeline:
         draft: EventDraft,
         position: int,
         *,
-        txn: TxnKey | None = None,
+        txn: SendTxn | None = None,
+        replaces: str | None = None,
     ) -> StoredEvent:
         """Append within the caller's transaction. Raises 403 when the auth rules refuse."""
         room = await self._stores.rooms.get_room(t, room_id)
@@ -172,6 +178,8 @@ class EventPipeline:
         if draft.state_key is not None:
             wanted.append((draft.type, draft.state_key))
         current = await self._stores.state.current_events(t, room_id, list(dict.fromkeys(wanted)))
+        if replaces is not None:
+            _require_current(draft, current, replaces)
         _authorise(draft, current, room)
         await self._relations.check(t, draft)  # e.g. a duplicate reaction: refused, not stored
         placement = Placement(
@@ -205,23 +213,24 @@ class EventPipeline:
         if room_version != "12":
             room_id = f"!{secrets.token_urlsafe(18)}:{self._identity.server_name}"
         # A v12 room ID is the hash of its create event: the same creator and content in the
-        # same millisecond would give the same room, so time moves on until the ID is free.
+        # same millisecond give the same room, so time moves on until the ID is free. Claiming
+        # the ID is the insert itself: a check before it would not see a concurrent creation
+        # that has not committed yet (PostgreSQL), and both would then insert the same room.
         ts = self._clock.now_ms()
         while True:
             placement = Placement(room_id, room_version, [], [], 1, ts)
             event_id, pdu = build_pdu(draft, placement, self._identity)
             candidate = room_id or room_id_from_create_event_id(event_id)
-            if await self._stores.rooms.get_room(t, candidate) is None:
+            record = RoomRecord(candidate, room_version, draft.sender, is_public, event_id, 1)
+            if await self._stores.rooms.insert_room(t, record, now_ms=ts):
                 break
             ts += 1
         room_id = candidate
-        record = RoomRecord(room_id, room_version, draft.sender, is_public, event_id, 1)
-        await self._stores.rooms.insert_room(t, record, now_ms=placement.origin_server_ts)
         event = _stored(
             draft, room_id, event_id=event_id, placement=placement, position=position,
             previous=None, txn=None,
         )  # fmt: skip
-        await self._persist(t, event, pdu)
+        await self._persist(t, event, pdu, room_version)
         return event
 
     async def _insert(
@@ -231,7 +240,7 @@ class EventPipeline:
         placement: Placement,
         position: int,
         previous: StoredEvent | None,
-        txn: TxnKey | None,
+        txn: SendTxn | None,
     ) -> StoredEvent:
         event_id, pdu = build_pdu(draft, placement, self._identity)
         assert placement.room_id is not None
@@ -239,14 +248,14 @@ class EventPipeline:
             draft, placement.room_id, event_id=event_id, placement=placement, position=position,
             previous=previous, txn=txn,
         )  # fmt: skip
-        await self._persist(t, event, pdu)
+        await self._persist(t, event, pdu, placement.room_version)
         if txn is not None:
-            await self._stores.events.insert_txn(
-                t, txn.user_id, txn.device_id, txn.txn_id, event_id, placement.origin_server_ts
-            )
+            await self._stores.events.insert_txn(t, txn, event_id, placement.origin_server_ts)
         return event
 
-    async def _persist(self, t: Queryable, event: StoredEvent, pdu: dict[str, object]) -> None:
+    async def _persist(
+        self, t: Queryable, event: StoredEvent, pdu: dict[str, object], room_version: str
+    ) -> None:
         pdu_json = canonical_json(pdu)
         if len(pdu_json) > MAX_PDU_BYTES:
             raise MatrixError(413, Errcode.TOO_LARGE, f"event is larger than {MAX_PDU_BYTES} bytes")
@@ -259,7 +268,10 @@ class EventPipeline:
         redacts = event.content.get("redacts") if event.type == EventType.REDACTION else None
         if isinstance(redacts, str):
             # Callers check the redact power level first; see MessageService.redact.
-            await self._stores.events.set_redacted_by(t, redacts, event.event_id)
+            await take_effect(
+                t, self._stores.events, redacts, event.event_id,
+                room_version=room_version, now_ms=event.origin_server_ts,
+            )  # fmt: skip
             await self._stores.search.delete_event(t, redacts)
         if event.state_key is None:
             return
@@ -303,6 +315,15 @@ def _authorise(draft: EventDraft, current: dict[StateKey, StoredEvent], room: Ro
         raise MatrixError(403, Errcode.FORBIDDEN, str(exc)) from exc
 
 
+def _require_current(
+    draft: EventDraft, current: dict[StateKey, StoredEvent], replaces: str
+) -> None:
+    # Read in the same transaction as the room's end, so the end's compare-and-set covers it.
+    held = current.get((draft.type, draft.state_key)) if draft.state_key is not None else None
+    if held is None or held.event_id != replaces:
+        raise StateChangedError(f"{draft.type} {draft.state_key!r} no longer holds {replaces}")
+
+
 def _state_value(event: StoredEvent) -> str | None:
     if event.type == EventType.MEMBER:
         return event.membership
@@ -323,7 +344,7 @@ def _stored(
     placement: Placement,
     position: int,
     previous: StoredEvent | None,
-    txn: TxnKey | None,
+    txn: SendTxn | None,
 ) -> StoredEvent:
     return StoredEvent(
         stream_ordering=position,

@@ -65,6 +65,6 @@ async def _resolve_filter(
     if raw.lstrip().startswith("{"):
         return decode_as(raw, FilterDefinition, what="filter")
     try:
-        return await account_data.get_filter(requester, requester.user_id, raw)
+        return await account_data.filter_definition(requester, requester.user_id, raw)
     except MatrixError as exc:
         raise MatrixError(400, Errcode.INVALID_PARAM, f"unknown filter {raw!r}") from exc

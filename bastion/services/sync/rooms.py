@@ -1,9 +1,17 @@
 """The per-room sections of a /sync response: join, invite, knock and leave.
 
-The state section is "the state at the start of the timeline", computed without replaying
-history: take current state (or, incrementally, only the keys changed since the token) and, for
-each key that the timeline itself changes, step back to the event its first change replaced
-(`replaces_state`, recorded when the event was stored).
+The state section is "the state at the start of the returned timeline", computed without
+replaying history: take current state (or, incrementally, only the keys changed since the token)
+and, for each key that the returned timeline itself changes, step back to the event its first
+change replaced (`replaces_state`, recorded when the event was stored). Invariants:
+
+* no event is in both `state` and `timeline`, and an incremental `state` holds nothing the
+  client had at `since`;
+* nothing after the window's end (`ceiling`: the response's `next_batch`, or the user's leave)
+  is in `state`: when current state has moved past it, the state at the ceiling is read instead;
+* state changes the filter or history visibility keeps out of the returned timeline are in
+  `state` (they lie before its start, or the client would never learn them), so an incremental
+  sync computes the delta when the timeline is limited or left a state event out.
 """
 
 from __future__ import annotations
@@ -55,6 +63,7 @@ class RoomWindow:
     since: int | None
     full_state: bool
     filter: FilterDefinition
+    ceiling: int  # the window's last position: the sync's `upto`, or the user's leave
 
 
 class RoomSections:
@@ -104,10 +113,8 @@ class RoomSections:
         timeline, visible = await self.timeline_section(window)
         incremental = window.since is not None and not window.full_state
         state: list[StoredEvent] = []
-        if not incremental or window.timeline.limited:
-            state = await self.state_at_start(
-                room_id, window.timeline.events, window.since, window.full_state
-            )
+        if not incremental or window.timeline.limited or _left_out_state(window, visible):
+            state = await self.state_at_start(window, visible)
         state = self._filter_state(window, state, visible)
         return {
             "timeline": timeline,
@@ -121,10 +128,7 @@ class RoomSections:
     async def left(self, window: RoomWindow) -> JsonObject:
         """The `rooms.leave[room_id]` object: history up to and including the leave."""
         timeline, visible = await self.timeline_section(window)
-        state = await self.state_at_start(
-            window.membership.room_id, window.timeline.events, window.since, window.full_state
-        )
-        state = self._filter_state(window, state, visible)
+        state = self._filter_state(window, await self.state_at_start(window, visible), visible)
         return {
             "timeline": timeline,
             "state": {"events": await self._formatter.format(state, window.requester)},
@@ -149,15 +153,13 @@ class RoomSections:
         return [_to_builtins(stripped_state(e)) for e in events if e.state_key is not None]
 
     async def state_at_start(
-        self, room_id: str, timeline: Sequence[StoredEvent], since: int | None, full_state: bool
+        self, window: RoomWindow, timeline: Sequence[StoredEvent]
     ) -> list[StoredEvent]:
-        """State at the start of `timeline` (only what changed after `since`, when incremental)."""
-        incremental = since is not None and not full_state
-        if incremental:
-            assert since is not None
-            current = await self._state.current_state_changed_after(self._db, room_id, since)
-        else:
-            current = await self._state.current_state(self._db, room_id)
+        """State at the start of the returned `timeline` (only what changed after the window's
+        `since`, when incremental), never past the window's ceiling."""
+        since = None if window.full_state else window.since
+        room_id = window.membership.room_id
+        current = await self._state_upto(room_id, since, window.ceiling)
         by_key: dict[StateKey, StoredEvent] = {(e.type, e.state_key): e for e in current}
         first_change: dict[StateKey, StoredEvent] = {}
         for event in timeline:
@@ -167,13 +169,24 @@ class RoomSections:
         replaced = await self._events.get_events(self._db, replaced_ids)
         for key, event in first_change.items():
             prior = replaced.get(event.replaces_state) if event.replaces_state else None
-            if prior is None or (
-                incremental and since is not None and prior.stream_ordering <= since
-            ):
+            if prior is None or (since is not None and prior.stream_ordering <= since):
                 by_key.pop(key, None)
             else:
                 by_key[key] = prior
         return sorted(by_key.values(), key=lambda e: e.stream_ordering)
+
+    async def _state_upto(self, room_id: str, after: int | None, ceiling: int) -> list[StoredEvent]:
+        """The room's state at `ceiling` (only keys set after `after`, when given). Current
+        state serves unless it has moved past the ceiling (the user left, or an event committed
+        after the sync's window); then the state at the ceiling is read."""
+        if after is None:
+            current = await self._state.current_state(self._db, room_id)
+        else:
+            current = await self._state.current_state_changed_after(self._db, room_id, after)
+        if all(e.stream_ordering <= ceiling for e in current):
+            return current
+        at_ceiling = await self._state.state_at(self._db, room_id, ceiling)
+        return [e for e in at_ceiling if after is None or e.stream_ordering > after]
 
     @staticmethod
     def _filter_state(
@@ -197,6 +210,13 @@ class RoomSections:
         user_id = window.requester.user_id
         heroes = heapq.nsmallest(MAX_HEROES, (u for u in joined if u != user_id))
         return {"m.joined_member_count": len(joined), "m.heroes": heroes}
+
+
+def _left_out_state(window: RoomWindow, returned: list[StoredEvent]) -> bool:
+    """Whether the filter or history visibility kept a state event of the window out of the
+    returned timeline."""
+    shown = {e.event_id for e in returned}
+    return any(e.is_state and e.event_id not in shown for e in window.timeline.events)
 
 
 def _to_builtins(value: object) -> JsonObject:

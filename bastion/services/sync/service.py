@@ -258,6 +258,8 @@ class SyncService:
         if request.filter.room.include_leave:
             kinds += ["leave", "ban"]
         records = await self._memberships.rooms_of_user(self._db, requester.user_id, kinds)
+        # A membership that changed after this window is reported by the next sync, in order.
+        records = [r for r in records if r.stream_ordering <= upto]
         if request.since is not None:  # full_state: rooms left since the token appear too
             changed = await self._memberships.changed_after(
                 self._db, requester.user_id, after=request.since, upto=upto
@@ -285,6 +287,8 @@ class SyncService:
         )
         by_room = {r.room_id: r for r in changed if not r.forgotten}
         for room_id, joined_at in active.items():
+            if joined_at > upto:
+                continue  # joined after this window: the next sync reports the join, in order
             by_room.setdefault(
                 room_id, MembershipRecord(user_id, room_id, "join", "", joined_at, False)
             )
@@ -293,7 +297,7 @@ class SyncService:
                 record = await self._memberships.get_membership(self._db, user_id, room_id)
                 if record is not None and record.membership == "join":
                     by_room[room_id] = record
-        newly_joined = {r.room_id for r in changed if r.membership == "join"}
+        newly_joined = await self._newly_joined(changed, since)
         extras.newly_joined = sorted(newly_joined)
         batched = [
             room_id
@@ -336,7 +340,14 @@ class SyncService:
                 if stripped is not None:  # None: an invite from an ignored user
                     rooms[record.membership][record.room_id] = {key: {"events": stripped}}
                 continue
-            window = await self._window(requester, request, record, timelines, upto)
+            window = await self._window(
+                requester,
+                request,
+                record,
+                timelines,
+                upto,
+                newly_joined=record.room_id in extras.newly_joined,
+            )
             if record.membership == "join":
                 rooms["join"][record.room_id] = await self._sections.joined(
                     window,
@@ -355,16 +366,15 @@ class SyncService:
         record: MembershipRecord,
         timelines: dict[str, list[StoredEvent]],
         upto: int,
+        *,
+        newly_joined: bool,
     ) -> RoomWindow:
         limit = self._limit(request.filter)
         since = request.since
-        newly_joined = (
-            since is not None and record.membership == "join" and record.stream_ordering > since
-        )
         events = timelines.get(record.room_id)
+        ceiling = upto if record.membership == "join" else min(upto, record.stream_ordering)
         if events is None:
             # One room on its own: initial sync, a newly joined room, or a room left.
-            ceiling = upto if record.membership == "join" else min(upto, record.stream_ordering)
             after = 0 if since is None or newly_joined else since
             newest = await self._events.room_events_between(
                 self._db,
@@ -379,8 +389,36 @@ class SyncService:
         timeline = Timeline(events[-limit:] if limited else events, limited)
         full = request.full_state or since is None or newly_joined
         return RoomWindow(
-            requester, record, timeline, None if full else since, request.full_state, request.filter
+            requester,
+            record,
+            timeline,
+            None if full else since,
+            request.full_state,
+            request.filter,
+            ceiling,
         )
+
+    async def _newly_joined(self, changed: list[MembershipRecord], since: int) -> set[str]:
+        """Rooms joined now but not at `since`. A new member event of a user already joined (a
+        display name change) is not a new join, so the room's whole state does not come again.
+        Walks back each member event's `replaces_state` to the one in force at `since`: one
+        query per step for all rooms together (usually two)."""
+        walking = {r.event_id: r.room_id for r in changed if r.membership == "join"}
+        newly: set[str] = set()
+        while walking:
+            events = await self._events.get_events(self._db, list(walking))
+            step: dict[str, str] = {}
+            for event_id, room_id in walking.items():
+                event = events.get(event_id)
+                if event is None or event.stream_ordering <= since:
+                    if event is None or event.membership != "join":
+                        newly.add(room_id)
+                elif event.replaces_state is None:
+                    newly.add(room_id)  # the user's first member event in the room
+                else:
+                    step[event.replaces_state] = room_id
+            walking = step
+        return newly
 
     @staticmethod
     def _limit(f: FilterDefinition) -> int:

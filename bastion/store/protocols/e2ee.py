@@ -11,6 +11,7 @@ from bastion.store.database import Queryable
 from bastion.store.records import (
     BackupSession,
     BackupVersion,
+    SendTxn,
 )
 
 JsonObject = dict[str, Any]
@@ -103,9 +104,7 @@ class ToDeviceStore(Protocol):
     async def delete_delivered(
         self, q: Queryable, user_id: str, device_id: str, upto: int
     ) -> int: ...
-    async def remember_txn(
-        self, q: Queryable, user_id: str, device_id: str, txn_id: str, now_ms: int
-    ) -> bool: ...
+    async def remember_txn(self, q: Queryable, txn: SendTxn, now_ms: int) -> bool: ...
 
 
 class KeyBackupStore(Protocol):

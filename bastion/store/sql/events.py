@@ -1,6 +1,7 @@
 """SQL for room events (`events`, `event_txns`).
 
-Events are immutable once stored, except `redacted_by`, set when a redaction takes effect.
+Events are immutable once stored, except when a redaction takes effect: `redacted_by` is set and
+the PDU is replaced by its redacted form, the original moving to `redacted_event_originals`.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import msgspec
 
 from bastion.events.model import StoredEvent
 from bastion.store.database import Queryable, Row
-from bastion.store.records import NewEvent
+from bastion.store.records import NewEvent, PrunedEvent, SendTxn
 
 EVENT_COLUMNS = (
     "e.stream_ordering, e.event_id, e.room_id, e.type, e.state_key, e.sender,"
@@ -84,12 +85,43 @@ class SqlEventStore:
         value: str | None = await q.fetch_val("SELECT pdu FROM events WHERE event_id = ?", event_id)
         return value
 
-    async def set_redacted_by(self, q: Queryable, event_id: str, redaction_id: str) -> None:
-        await q.execute(
+    async def set_redacted_by(self, q: Queryable, event_id: str, redaction_id: str) -> bool:
+        changed = await q.execute(
             "UPDATE events SET redacted_by = ? WHERE event_id = ? AND redacted_by IS NULL",
             redaction_id,
             event_id,
         )
+        return changed > 0
+
+    async def replace_with_redacted(self, q: Queryable, pruned: PrunedEvent) -> None:
+        """Keep the original aside, then store the redacted form in its place (and in the
+        `prev_content` of the state event that replaced it)."""
+        await q.execute(
+            "INSERT INTO redacted_event_originals"
+            " (event_id, room_id, redacted_by, redacted_ts, pdu)"
+            " SELECT event_id, room_id, redacted_by, ?, pdu FROM events"
+            " WHERE event_id = ? AND redacted_by IS NOT NULL ON CONFLICT DO NOTHING",
+            pruned.redacted_ts,
+            pruned.event_id,
+        )
+        await q.execute(
+            "UPDATE events SET pdu = ? WHERE event_id = ?", pruned.pdu_json, pruned.event_id
+        )
+        await q.execute(
+            "UPDATE events SET prev_content = ? WHERE replaces_state = ?",
+            pruned.content_json,
+            pruned.event_id,
+        )
+
+    async def redacted_not_pruned(self, q: Queryable, limit: int) -> list[tuple[str, str, str]]:
+        """(event_id, room_id, pdu) of redacted events still holding their original content."""
+        rows = await q.fetch_all(
+            "SELECT e.event_id, e.room_id, e.pdu FROM events e WHERE e.redacted_by IS NOT NULL"
+            " AND NOT EXISTS (SELECT 1 FROM redacted_event_originals o"
+            " WHERE o.event_id = e.event_id) ORDER BY e.stream_ordering LIMIT ?",
+            limit,
+        )
+        return [(row["event_id"], row["room_id"], row["pdu"]) for row in rows]
 
     async def room_events_between(
         self, q: Queryable, room_id: str, *, after: int, before: int, limit: int, newest_first: bool
@@ -168,24 +200,26 @@ class SqlEventStore:
         )
         return None if row is None else event_from_row(row)
 
-    async def find_txn(self, q: Queryable, user_id: str, device_id: str, txn_id: str) -> str | None:
+    async def find_txn(self, q: Queryable, txn: SendTxn) -> str | None:
         value: str | None = await q.fetch_val(
-            "SELECT event_id FROM event_txns WHERE user_id = ? AND device_id = ? AND txn_id = ?",
-            user_id,
-            device_id,
-            txn_id,
+            "SELECT event_id FROM room_event_txns"
+            " WHERE user_id = ? AND device_id = ? AND endpoint = ? AND txn_id = ?",
+            txn.user_id,
+            txn.device_id,
+            txn.endpoint,
+            txn.txn_id,
         )
         return value
 
-    async def insert_txn(
-        self, q: Queryable, user_id: str, device_id: str, txn_id: str, event_id: str, now_ms: int
-    ) -> None:
+    async def insert_txn(self, q: Queryable, txn: SendTxn, event_id: str, now_ms: int) -> None:
         await q.execute(
-            "INSERT INTO event_txns (user_id, device_id, txn_id, event_id, created_ts)"
-            " VALUES (?, ?, ?, ?, ?)",
-            user_id,
-            device_id,
-            txn_id,
+            "INSERT INTO room_event_txns"
+            " (user_id, device_id, endpoint, txn_id, event_id, created_ts)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            txn.user_id,
+            txn.device_id,
+            txn.endpoint,
+            txn.txn_id,
             event_id,
             now_ms,
         )

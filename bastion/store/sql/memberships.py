@@ -27,11 +27,15 @@ class SqlMembershipStore:
         event_id: str,
         position: int,
     ) -> None:
+        """Record a membership change. A forgotten room stays forgotten through a leave or ban
+        (an unban, a ban by someone else) and is remembered again by a join, invite or knock
+        (spec: client-server-api#leaving-rooms)."""
         await q.execute(
             "INSERT INTO memberships (user_id, room_id, membership, event_id, stream_ordering)"
             " VALUES (?, ?, ?, ?, ?) ON CONFLICT (user_id, room_id) DO UPDATE SET"
             " membership = excluded.membership, event_id = excluded.event_id,"
-            " stream_ordering = excluded.stream_ordering, forgotten = 0",
+            " stream_ordering = excluded.stream_ordering, forgotten = CASE"
+            " WHEN excluded.membership IN ('leave', 'ban') THEN memberships.forgotten ELSE 0 END",
             user_id,
             room_id,
             membership,

@@ -9,10 +9,12 @@ from bastion.store.records import RoomRecord
 class SqlRoomStore:
     """Rooms, the position of their newest event, and aliases."""
 
-    async def insert_room(self, q: Queryable, room: RoomRecord, *, now_ms: int) -> None:
-        await q.execute(
+    async def insert_room(self, q: Queryable, room: RoomRecord, *, now_ms: int) -> bool:
+        """Insert the room unless its ID is taken (False). A concurrent writer of the same ID
+        makes PostgreSQL wait for its commit, then report the ID taken: never an error."""
+        inserted = await q.execute(
             "INSERT INTO rooms (room_id, room_version, creator, is_public, created_ts,"
-            " last_event_id, depth) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            " last_event_id, depth) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (room_id) DO NOTHING",
             room.room_id,
             room.room_version,
             room.creator,
@@ -21,6 +23,7 @@ class SqlRoomStore:
             room.last_event_id,
             room.depth,
         )
+        return inserted == 1
 
     async def get_room(self, q: Queryable, room_id: str) -> RoomRecord | None:
         row = await q.fetch_one(
@@ -57,14 +60,17 @@ class SqlRoomStore:
 
     async def insert_alias(
         self, q: Queryable, alias: str, room_id: str, creator: str, now_ms: int
-    ) -> None:
-        await q.execute(
-            "INSERT INTO room_aliases (alias, room_id, creator, created_ts) VALUES (?, ?, ?, ?)",
+    ) -> bool:
+        """Insert the alias unless it is taken (False)."""
+        inserted = await q.execute(
+            "INSERT INTO room_aliases (alias, room_id, creator, created_ts) VALUES (?, ?, ?, ?)"
+            " ON CONFLICT (alias) DO NOTHING",
             alias,
             room_id,
             creator,
             now_ms,
         )
+        return inserted == 1
 
     async def get_alias(self, q: Queryable, alias: str) -> tuple[str, str] | None:
         """(room_id, creator) of an alias."""

@@ -12,6 +12,7 @@ from typing import Any
 import msgspec
 
 from bastion.store.database import Queryable
+from bastion.store.records import SendTxn
 
 _decoder = msgspec.json.Decoder()
 
@@ -64,16 +65,15 @@ class SqlToDeviceStore:
             upto,
         )
 
-    async def remember_txn(
-        self, q: Queryable, user_id: str, device_id: str, txn_id: str, now_ms: int
-    ) -> bool:
-        """Record a send; False if this (device, txn_id) was already used."""
+    async def remember_txn(self, q: Queryable, txn: SendTxn, now_ms: int) -> bool:
+        """Record a send; False if this (device, endpoint, txn_id) was already used."""
         changed = await q.execute(
-            "INSERT INTO to_device_txns (user_id, device_id, txn_id, created_ts)"
-            " VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
-            user_id,
-            device_id,
-            txn_id,
+            "INSERT INTO to_device_endpoint_txns (user_id, device_id, endpoint, txn_id, created_ts)"
+            " VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+            txn.user_id,
+            txn.device_id,
+            txn.endpoint,
+            txn.txn_id,
             now_ms,
         )
         return changed == 1

@@ -263,7 +263,7 @@ def test_invite_only_join_refused_while_knocking(version: str, join_rule: str) -
     refused(member(BOB, "join"), state, version, "invite")
 
 
-@pytest.mark.parametrize("join_rule", ["invite", "knock"])
+@pytest.mark.parametrize("join_rule", ["invite", "knock", "restricted", "knock_restricted"])
 @pytest.mark.parametrize("current", ["invite", "join"])
 def test_invite_only_join_allowed_when_invited_or_joined(
     version: str, join_rule: str, current: str

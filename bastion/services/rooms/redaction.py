@@ -1,0 +1,83 @@
+"""Where a redaction takes effect on stored data: the redacted form replaces the original.
+
+Safety design (spec: client-server-api#redactions, "the server should strip off any keys not in
+the following list"; moderators remove offensive names, topics and secrets this way):
+- In the transaction that stores a redaction, its target's stored PDU is replaced by the redacted
+  form of its room version (`events/redaction.py`), and so is the `prev_content` copy held by the
+  state event that replaced it. Every read path (current state, `/state`, `/sync` state and
+  timelines, `/context`, `/members`, stripped invite state, relations, notifications, the auth
+  rules themselves) reads that one row, so none can return the original: there is no list of
+  read paths to keep complete. The search index rows go in the same transaction (pipeline).
+- The original PDU moves to `redacted_event_originals`, which no client path reads; it exists
+  for compliance (legal hold, export) and is pruned after the configured period.
+- Events redacted before this was in place are pruned by `prune_redacted_backlog` at start-up,
+  in bounded batches, one transaction each; it is idempotent (a pruned event has its original
+  kept aside, which is what the backlog query excludes) and resumes where it stopped.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import msgspec
+
+from bastion.events.canonical import canonical_json
+from bastion.events.redaction import redact
+from bastion.store.database import Database, Queryable
+from bastion.store.protocols import EventStore, RoomStore
+from bastion.store.records import PrunedEvent
+
+log = logging.getLogger(__name__)
+
+_decoder = msgspec.json.Decoder(dict[str, Any])
+
+
+def pruned_event(event_id: str, pdu_json: str, room_version: str, now_ms: int) -> PrunedEvent:
+    """The redacted form of a stored PDU, ready to store in its place."""
+    redacted = redact(_decoder.decode(pdu_json), room_version)
+    return PrunedEvent(
+        event_id=event_id,
+        pdu_json=canonical_json(redacted).decode(),
+        content_json=canonical_json(redacted["content"]).decode(),
+        redacted_ts=now_ms,
+    )
+
+
+async def take_effect(
+    t: Queryable, events: EventStore, target_id: str, redaction_id: str, *, room_version: str,
+    now_ms: int,
+) -> bool:  # fmt: skip
+    """Mark `target_id` redacted by `redaction_id` and prune its stored content, in `t`.
+
+    Returns False when the target is unknown or was already redacted (the first redaction stays).
+    """
+    if not await events.set_redacted_by(t, target_id, redaction_id):
+        return False
+    pdu_json = await events.get_pdu(t, target_id)
+    if pdu_json is None:
+        return False
+    await events.replace_with_redacted(t, pruned_event(target_id, pdu_json, room_version, now_ms))
+    return True
+
+
+async def prune_redacted_backlog(
+    db: Database, events: EventStore, rooms: RoomStore, *, now_ms: int, batch: int = 500
+) -> int:
+    """Prune events redacted before redactions pruned content; returns how many were pruned."""
+    versions: dict[str, str] = {}
+    done = 0
+    while True:
+        async with db.transaction() as t:
+            backlog = await events.redacted_not_pruned(t, batch)
+            for event_id, room_id, pdu_json in backlog:
+                if room_id not in versions:
+                    room = await rooms.get_room(t, room_id)
+                    versions[room_id] = room.room_version if room is not None else "12"
+                pruned = pruned_event(event_id, pdu_json, versions[room_id], now_ms)
+                await events.replace_with_redacted(t, pruned)
+        done += len(backlog)
+        if len(backlog) < batch:
+            if done:
+                log.info("redaction backlog: %d redacted events pruned", done)
+            return done
