@@ -9,6 +9,7 @@ bastion registration-token create [--uses N] [--expires-in-days D] | list | dele
 Every failure an operator can cause (a bad config, an unreachable database, a busy port, Ctrl-C or
 Ctrl-D at the password prompt) ends with one `error: ...` line on stderr and a non-zero exit,
 never a traceback. Warnings (a setting that is probably wrong) are `warning: ...` lines.
+Account and registration-token commands act as an `Operator` named by the process's OS user.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ import asyncio
 import getpass
 import logging
 import math
+import os
+import pwd
 import secrets
 import socket
 import sys
@@ -44,6 +47,7 @@ from bastion.config import (
 from bastion.errors import Errcode, MatrixError
 from bastion.observability import setup_logging
 from bastion.server_key import SigningKeyError, key_id, load_key, write_new_key
+from bastion.services.principal import Operator
 from bastion.store.database import DatabaseUnavailable, open_database
 from bastion.store.migrations.runner import latest_version, migrate
 
@@ -316,6 +320,15 @@ def _user_id(runtime: Runtime, name: str) -> str:
     return f"@{_localpart(runtime, name)}:{runtime.config.server_name}"
 
 
+def _current_operator() -> Operator:
+    """Who runs this command: the operating-system user of the process, for the audit log."""
+    try:
+        # The password database, not $USER: the environment is the caller's to set.
+        return Operator(pwd.getpwuid(os.getuid()).pw_name)
+    except KeyError:  # a uid with no passwd entry (containers)
+        return Operator()
+
+
 def _read_password(from_stdin: bool) -> str:
     if from_stdin:
         return sys.stdin.readline().rstrip("\r\n")
@@ -335,14 +348,14 @@ def _read_password(from_stdin: bool) -> str:
 async def _user_create(runtime: Runtime, args: argparse.Namespace) -> int:
     localpart = _localpart(runtime, args.name)
     user_id = await runtime.services.accounts.create_user(
-        localpart, args.password, is_admin=args.admin
+        _current_operator(), localpart, args.password, is_admin=args.admin
     )
     print(f"created {'admin ' if args.admin else ''}{user_id}")
     return 0
 
 
 async def _user_list(runtime: Runtime, _args: argparse.Namespace) -> int:
-    for user in await runtime.services.accounts.list_users():
+    for user in await runtime.services.accounts.list_users(_current_operator()):
         flags = [
             f for f, on in (("admin", user.is_admin), ("deactivated", user.is_deactivated)) if on
         ]
@@ -353,7 +366,7 @@ async def _user_list(runtime: Runtime, _args: argparse.Namespace) -> int:
 
 async def _user_deactivate(runtime: Runtime, args: argparse.Namespace) -> int:
     user_id = _user_id(runtime, args.name)
-    await runtime.services.accounts.deactivate(user_id)
+    await runtime.services.accounts.deactivate(_current_operator(), user_id)
     print(f"deactivated {user_id}; all of its sessions have ended")
     return 0
 
@@ -361,7 +374,9 @@ async def _user_deactivate(runtime: Runtime, args: argparse.Namespace) -> int:
 async def _user_reset_password(runtime: Runtime, args: argparse.Namespace) -> int:
     user_id = _user_id(runtime, args.name)
     await runtime.services.accounts.get_user(user_id)
-    await runtime.services.accounts.set_password(user_id, args.password, keep_device_id=None)
+    await runtime.services.accounts.set_password(
+        _current_operator(), user_id, args.password, keep_device_id=None
+    )
     print(f"password of {user_id} reset; all of its sessions have ended")
     return 0
 
@@ -378,7 +393,7 @@ async def _token_create(runtime: Runtime, args: argparse.Namespace) -> int:
             )
         expiry_ts = SystemClock().now_ms() + int(args.expires_in_days * 86_400_000)
     token = await runtime.services.registration.create_token(
-        uses_allowed=args.uses, expiry_ts=expiry_ts, token=args.token
+        _current_operator(), uses_allowed=args.uses, expiry_ts=expiry_ts, token=args.token
     )
     print(token)
     mode = runtime.config.registration.mode
@@ -392,7 +407,7 @@ async def _token_create(runtime: Runtime, args: argparse.Namespace) -> int:
 
 
 async def _token_list(runtime: Runtime, _args: argparse.Namespace) -> int:
-    for record in await runtime.services.registration.list_tokens():
+    for record in await runtime.services.registration.list_tokens(_current_operator()):
         uses = "unlimited" if record.uses_allowed is None else str(record.uses_allowed)
         expiry = "never"
         if record.expiry_ts is not None:
@@ -402,6 +417,6 @@ async def _token_list(runtime: Runtime, _args: argparse.Namespace) -> int:
 
 
 async def _token_delete(runtime: Runtime, args: argparse.Namespace) -> int:
-    await runtime.services.registration.delete_token(args.token)
+    await runtime.services.registration.delete_token(_current_operator(), args.token)
     print(f"deleted {args.token}")
     return 0

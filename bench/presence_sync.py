@@ -60,7 +60,7 @@ from inprocess import bench_config
 from bastion.app import Runtime, create_app
 from bastion.clock import FakeClock
 from bastion.server_key import write_new_key
-from bastion.services.auth import Requester
+from bastion.services.principal import Operator, Requester
 from bastion.services.rooms.create import CreateRoomRequest
 
 PASSWORD = "correct horse battery staple"
@@ -85,7 +85,9 @@ def config_for(args: argparse.Namespace, workdir: Path, schema: str | None, *, p
 async def create_world(runtime: Runtime, rng: random.Random, users: int) -> World:
     services, world = runtime.services, World()
     for i in range(users):
-        user_id = await services.accounts.create_user(f"u{i:04d}", PASSWORD, is_admin=False)
+        user_id = await services.accounts.create_user(
+            Operator("bench"), f"u{i:04d}", PASSWORD, is_admin=False
+        )
         world.users.append(user_id)
 
     def as_user(user_id: str) -> Requester:

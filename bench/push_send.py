@@ -37,7 +37,7 @@ from inprocess import bench_config
 from bastion.app import Runtime
 from bastion.clock import FakeClock
 from bastion.server_key import write_new_key
-from bastion.services.auth import Requester
+from bastion.services.principal import Operator, Requester
 from bastion.services.rooms.create import CreateRoomRequest
 
 PASSWORD = "correct horse battery staple"
@@ -101,7 +101,9 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     try:
         services = runtime.services
         users = [
-            await services.accounts.create_user(f"u{i:04d}", PASSWORD, is_admin=False)
+            await services.accounts.create_user(
+                Operator("bench"), f"u{i:04d}", PASSWORD, is_admin=False
+            )
             for i in range(args.members)
         ]
         keyword = {"pattern": "pilne", "actions": ["notify", {"set_tweak": "highlight"}]}

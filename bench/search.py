@@ -51,7 +51,7 @@ from inprocess import bench_config
 from bastion.app import Runtime, create_app
 from bastion.events.builder import EventDraft
 from bastion.server_key import write_new_key
-from bastion.services.auth import Requester
+from bastion.services.principal import Operator, Requester
 from bastion.services.rooms.create import CreateRoomRequest
 
 PASSWORD = "correct horse battery staple"
@@ -136,7 +136,9 @@ async def create_world(runtime: Runtime, rng: random.Random) -> World:
     services, world = runtime.services, World()
     for i in range(USERS):
         world.users.append(
-            await services.accounts.create_user(f"user{i}", PASSWORD, is_admin=False)
+            await services.accounts.create_user(
+                Operator("bench"), f"user{i}", PASSWORD, is_admin=False
+            )
         )
     languages = rng.choices(list(LANGUAGES), weights=[4, 3, 3], k=ROOMS)
     for language in languages:
@@ -153,19 +155,16 @@ async def fill(runtime: Runtime, world: World, rng: random.Random, total: int, d
     """Write `total` messages, BATCH per transaction; returns (written, seconds)."""
     # The bench writes through the pipeline every send uses, many events per transaction.
     pipeline = runtime.services.messages._pipeline
-    positions, db = pipeline._positions, runtime.db
     room_weights = zipf_weights(len(world.rooms))
     written, started = 0, time.perf_counter()
     while written < total and time.monotonic() < deadline:
         count = min(BATCH, total - written)
-        picks = rng.choices(world.rooms, weights=room_weights, k=count)
-        with positions.allocate(count) as allocated:
-            async with db.transaction() as txn:
-                for (room_id, members, main), position in zip(picks, allocated, strict=True):
-                    language = rng.choice(list(LANGUAGES)) if rng.random() < 0.1 else main
-                    content = {"msgtype": "m.text", "body": message_text(rng, language)}
-                    draft = EventDraft("m.room.message", rng.choice(members), content)
-                    await pipeline.append(txn, room_id, draft, position)
+        batch = []
+        for room_id, members, main in rng.choices(world.rooms, weights=room_weights, k=count):
+            language = rng.choice(list(LANGUAGES)) if rng.random() < 0.1 else main
+            content = {"msgtype": "m.text", "body": message_text(rng, language)}
+            batch.append((room_id, EventDraft("m.room.message", rng.choice(members), content)))
+        await pipeline.append_batch(batch)
         written += count
         if written % 10_000 == 0:
             rate = written / (time.perf_counter() - started)

@@ -11,7 +11,7 @@ import asyncio
 import os
 import secrets
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -25,10 +25,13 @@ from bastion.app import Runtime, create_app
 from bastion.clock import FakeClock
 from bastion.config import AuthConfig, Config, DatabaseConfig, MediaConfig, RegistrationConfig
 from bastion.server_key import write_new_key
+from bastion.services.event_hooks import EventHook
+from bastion.services.principal import Operator
 
 PG_DSN_VAR = "BASTION_TEST_PG_DSN"
 SERVER_NAME = "test.bastion"
 PASSWORD = "correct horse battery staple"
+OPERATOR = Operator("test")  # who tests act as when they do what an operator does at the CLI
 
 # argon2id at its production cost would make every login take ~100 ms; tests keep the algorithm
 # and shrink the cost.
@@ -165,7 +168,9 @@ class Homeserver:
         self, localpart: str, password: str = PASSWORD, *, admin: bool = False
     ) -> str:
         """Create an account the way an admin does (CLI / admin API)."""
-        return await self.runtime.services.accounts.create_user(localpart, password, is_admin=admin)
+        return await self.runtime.services.accounts.create_user(
+            OPERATOR, localpart, password, is_admin=admin
+        )
 
     async def login(self, localpart: str, password: str = PASSWORD, **extra: Any) -> UserClient:
         """Log in through the HTTP API; fails the test if login is refused."""
@@ -188,13 +193,13 @@ class Homeserver:
         return await self.login(localpart)
 
     async def wait_for_waiting_syncs(self, count: int) -> None:
-        """Until `count` long-polls are parked on the notifier (they run on the real event loop;
-        a bounded wait, not a sleep for a fixed time)."""
+        """Until `count` long-polls are parked on `runtime.wakeups` (they run on the real event
+        loop; a bounded wait, not a sleep for a fixed time)."""
         for _ in range(200):
-            if self.runtime.notifier.waiting_users() == count:
+            if self.runtime.wakeups.waiting_users() == count:
                 return
             await asyncio.sleep(0.01)
-        raise AssertionError(f"{self.runtime.notifier.waiting_users()} syncs waiting, not {count}")
+        raise AssertionError(f"{self.runtime.wakeups.waiting_users()} syncs waiting, not {count}")
 
 
 def errcode(resp: httpx.Response) -> tuple[int, str | None]:
@@ -202,9 +207,11 @@ def errcode(resp: httpx.Response) -> tuple[int, str | None]:
     return resp.status_code, resp.json().get("errcode")
 
 
-async def start_homeserver(config: Config, clock: FakeClock) -> tuple[Runtime, httpx.AsyncClient]:
-    """Open a runtime and an httpx client speaking to it in-process."""
-    runtime = await Runtime.open(config, clock)
+async def start_homeserver(
+    config: Config, clock: FakeClock, *, event_hooks: Sequence[EventHook] = ()
+) -> tuple[Runtime, httpx.AsyncClient]:
+    """Open a runtime (with extra `event_hooks`) and an httpx client speaking to it in-process."""
+    runtime = await Runtime.open(config, clock, event_hooks=event_hooks)
     transport = httpx.ASGITransport(app=create_app(runtime), client=("203.0.113.7", 5555))
     http = httpx.AsyncClient(transport=transport, base_url="http://bastion.test")
     return runtime, http

@@ -5,6 +5,9 @@
 - Body size: a declared `Content-Length` over the limit is refused before reading; a chunked body
   is counted as it streams and refused once it passes the limit. Both give 413 M_TOO_LARGE. The
   limit is the JSON one except under the path prefixes given their own (media uploads).
+- Text only: a path or query string that, percent-decoded, holds a NUL or is not UTF-8 (a lone
+  surrogate, say) is 400 M_INVALID_PARAM before routing, so no handler sees such a parameter
+  (PostgreSQL refuses NUL in text; SQLite cannot encode a lone surrogate).
 - Last line of defence: an exception nobody handled is logged with its traceback and the client
   gets a plain 500 M_UNKNOWN body, never the traceback.
 """
@@ -13,6 +16,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from urllib.parse import unquote_to_bytes
 
 import msgspec
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -51,6 +55,10 @@ class HttpEdge:
             return
         if scope["method"] == "OPTIONS":
             await _send_json(send, 200, {})
+            return
+        if (problem := _unusable_text(scope)) is not None:
+            error = MatrixError(400, Errcode.INVALID_PARAM, problem)
+            await _send_json(send, 400, error.body())
             return
         limit = self._limit_for(scope["path"])
         if _declared_length(scope) > limit:
@@ -93,6 +101,26 @@ def _limited(receive: Receive, limit: int) -> Receive:
         return message
 
     return receive_limited
+
+
+def _unusable_text(scope: Scope) -> str | None:
+    """Why the request's path or query string cannot be used as text, if it cannot."""
+    raw_path = scope.get("raw_path")
+    path = unquote_to_bytes(raw_path) if raw_path else scope["path"].encode("utf-8", "replace")
+    if not _is_text(path) or not _is_text(scope["path"].encode("utf-8", "surrogatepass")):
+        return "the request path must be UTF-8 without NUL characters"
+    query: bytes = scope.get("query_string", b"")
+    if query and not _is_text(unquote_to_bytes(query.replace(b"+", b" "))):
+        return "query parameters must be UTF-8 without NUL characters"
+    return None
+
+
+def _is_text(data: bytes) -> bool:
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return b"\x00" not in data
 
 
 def _declared_length(scope: Scope) -> int:

@@ -19,7 +19,7 @@ from bastion.api.access_log import note_user
 from bastion.api.client_address import SCOPE_KEY, UNKNOWN
 from bastion.api.context import services_of
 from bastion.errors import Errcode, MatrixError
-from bastion.services.auth import Requester
+from bastion.services.principal import Requester
 
 log = logging.getLogger(__name__)
 

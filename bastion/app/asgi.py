@@ -1,8 +1,9 @@
 """The ASGI apps: routes and the HTTP edge around a runtime.
 
 `create_app` serves an already-open runtime (tests, embedding); `create_serving_app` is what
-`bastion serve` runs: its lifespan opens and closes the runtime, the presence expiry task and
-the push delivery worker around uvicorn.
+`bastion serve` runs: its lifespan opens the runtime, starts its background workers (presence
+expiry, push delivery: `Runtime.workers()`), and on shutdown stops them in reverse order before
+closing the runtime.
 """
 
 from __future__ import annotations
@@ -94,16 +95,12 @@ def create_serving_app(config: Config, config_path: Path) -> ASGIApp:
                 _cli_name(),
                 config_path,
             )
-        expiry = runtime.services.presence.expiry_task()
-        if runtime.services.presence.enabled:
-            expiry.start()
-        push_delivery = runtime.services.push_delivery
-        push_delivery.start()
+        workers = runtime.workers()
+        workers.start()
         try:
             yield
         finally:
-            await push_delivery.stop()
-            await expiry.stop()
+            await workers.stop()
             await runtime.close()
 
     return _edge(_starlette(lifespan), config)

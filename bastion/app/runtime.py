@@ -1,11 +1,14 @@
 """The runtime: an open, migrated database and the services wired on it.
 
 `Runtime.open` is what tests, benchmarks and `bastion serve` share: open the database, apply
-pending migrations and start-up backfills, load the stream position, then wire (wiring.py).
+pending migrations, run the start-up backfill jobs to completion (resumable, workers/backfills.py),
+load the stream position, then wire (wiring.py). It starts no background task: `workers()` builds
+the registry of background workers, and only the serving app's lifespan starts it.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,18 +17,28 @@ from bastion.app.wiring import Wiring
 from bastion.clock import Clock, SystemClock
 from bastion.config import Config
 from bastion.events.builder import ServerIdentity
-from bastion.pubsub.memory import MemoryNotifier
+from bastion.pubsub.memory import MemoryBus
+from bastion.pubsub.messages import PositionAdvanced
+from bastion.pubsub.wakeups import SyncWakeups
 from bastion.server_key import load_key
 from bastion.services.directory.user_index import UserDirectoryIndex
-from bastion.services.rooms.redaction import prune_redacted_backlog
-from bastion.services.search.indexer import backfill_index
+from bastion.services.event_hooks import EventHook
 from bastion.store.database import Database, open_database
 from bastion.store.migrations.runner import migrate
 from bastion.store.sql.events import SqlEventStore
 from bastion.store.sql.rooms import SqlRoomStore
 from bastion.store.sql.search import search_store_for
 from bastion.store.sql.user_directory import SqlUserDirectoryStore
-from bastion.store.stream import StreamPositions
+from bastion.store.stream import MAIN_STREAM, StreamPositions
+from bastion.workers.backfills import (
+    RedactionBacklogPrune,
+    SearchIndexBackfill,
+    UserDirectoryBackfill,
+)
+from bastion.workers.base import run_to_completion
+from bastion.workers.presence_expiry import PresenceExpiryWorker
+from bastion.workers.push_delivery import PushDeliveryWorker
+from bastion.workers.registry import WorkerRegistry
 
 
 @dataclass
@@ -35,12 +48,17 @@ class Runtime:
     config: Config
     db: Database
     services: Services
-    notifier: MemoryNotifier
+    bus: MemoryBus
     positions: StreamPositions  # the one stream counter (tests hold positions in flight)
+    clock: Clock
+    wakeups: SyncWakeups  # the long-polling syncs (tests count them)
 
     @classmethod
-    async def open(cls, config: Config, clock: Clock | None = None) -> Runtime:
-        """Open the database, migrate it, and wire the services."""
+    async def open(
+        cls, config: Config, clock: Clock | None = None, *, event_hooks: Sequence[EventHook] = ()
+    ) -> Runtime:
+        """Open the database, migrate it, and wire the services (with `event_hooks` after the
+        built-in ones: see services/event_hooks.py)."""
         clock = clock or SystemClock()
         key = load_key(Path(config.signing_key_path))
         db = await open_database(
@@ -49,20 +67,39 @@ class Runtime:
             pool_size=config.database.pool_size,
             sqlite_synchronous=config.database.sqlite_synchronous,
         )
+        bus = MemoryBus()
         try:
             await migrate(db, clock.now_ms())
-            await backfill_index(db, search_store_for(db.dialect))
-            await UserDirectoryIndex(SqlUserDirectoryStore()).backfill(db)
-            await prune_redacted_backlog(db, SqlEventStore(), SqlRoomStore(), now_ms=clock.now_ms())
-            positions = await StreamPositions.load(db)
+            # Blocking on purpose: a search before the index backfill ends would miss old events.
+            for job in (
+                SearchIndexBackfill(db, search_store_for(db.dialect)),
+                UserDirectoryBackfill(db, UserDirectoryIndex(SqlUserDirectoryStore())),
+                RedactionBacklogPrune(db, SqlEventStore(), SqlRoomStore(), clock),
+            ):
+                await run_to_completion(job)
+            positions = await StreamPositions.load(
+                db, on_advance=lambda upto: bus.publish(PositionAdvanced(MAIN_STREAM, upto))
+            )
         except BaseException:
             await db.close()
             raise
-        notifier = MemoryNotifier()
+        wakeups = SyncWakeups()  # long-polling syncs, woken by what the bus carries
+        wakeups.listen_to(bus)
         wiring = Wiring(
-            config, db, clock, positions, notifier, ServerIdentity(config.server_name, key)
-        )
-        return cls(config, db, wiring.services(), notifier, positions)
+            config, db, clock, positions, bus, ServerIdentity(config.server_name, key),
+            wakeups=wakeups, event_hooks=event_hooks,
+        )  # fmt: skip
+        return cls(config, db, wiring.services(), bus, positions, clock, wakeups)
+
+    def workers(self) -> WorkerRegistry:
+        """The background workers `bastion serve` runs, in start order (none started here)."""
+        registry = WorkerRegistry(self.clock)
+        presence = self.services.presence
+        if presence.enabled:
+            interval_s = self.config.presence.expiry_interval_seconds
+            registry.add(PresenceExpiryWorker(presence, self.clock, interval_s=interval_s))
+        registry.add(PushDeliveryWorker(self.services.push_delivery))
+        return registry
 
     async def close(self) -> None:
         """Close the database."""

@@ -1,11 +1,13 @@
 """The composition root: the only place that builds stores and services.
 
 Every collaborator is built once, in dependency order, and handed to its users through their
-constructors; nothing else in the code base instantiates a concrete store or the notifier.
+constructors; nothing else in the code base instantiates a concrete store or the bus. Every
+in-process cache subscribes here to the invalidations of its data (`_subscribe_caches`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -14,7 +16,10 @@ from bastion.api.context import ServerInfo, Services
 from bastion.clock import Clock
 from bastion.config import Config, client_base_url
 from bastion.events.builder import ServerIdentity
-from bastion.pubsub.memory import MemoryNotifier
+from bastion.pubsub.base import subscribe_cache
+from bastion.pubsub.memory import MemoryBus
+from bastion.pubsub.messages import EventsPersisted
+from bastion.pubsub.wakeups import SyncWakeups
 from bastion.services.account_data import AccountDataService
 from bastion.services.accounts import AccountService, AccountStores
 from bastion.services.auth import AuthService
@@ -31,50 +36,52 @@ from bastion.services.e2ee.keys import KeysService
 from bastion.services.e2ee.to_device import ToDeviceService
 from bastion.services.ephemeral.receipts import ReadTrackers, ReceiptService, ReceiptStores
 from bastion.services.ephemeral.typing import TypingService
-from bastion.services.ignored_users import IgnoredUsers
+from bastion.services.event_hooks import EventHook
+from bastion.services.formatting.bundles import BundledAggregations
+from bastion.services.formatting.changes import RelationChangeCache
+from bastion.services.formatting.formatter import EventFormatter
+from bastion.services.ignored_users import IGNORED_USER_LIST, IgnoredUsers
 from bastion.services.login import LoginService
 from bastion.services.media.service import MediaService
 from bastion.services.media.storage import LocalDirectoryStorage
 from bastion.services.media.thumbnails import ThumbnailService
+from bastion.services.members_cache import MEMBERS_CACHE, RoomMembersCache
 from bastion.services.passwords import Passwords
 from bastion.services.presence.service import PresenceService, PresenceStores
 from bastion.services.profile import ProfileService
 from bastion.services.push.delivery.gateway import GatewayClient
-from bastion.services.push.delivery.wakeup import PushWakeups, PushWakingNotifier
+from bastion.services.push.delivery.wakeup import PushWakeups
 from bastion.services.push.delivery.worker import DeliveryStores, PushDelivery
 from bastion.services.push.gateways import GatewayPolicy
 from bastion.services.push.notifications import NotificationService
 from bastion.services.push.pushers import PusherService
 from bastion.services.push.recorder import PushActionRecorder
 from bastion.services.push.rules import PushRuleService
-from bastion.services.push.rulesets import RulesetCache
+from bastion.services.push.rulesets import RULESETS_CACHE, RulesetCache
 from bastion.services.ratelimit import RateLimiter
 from bastion.services.registration import RegistrationService
-from bastion.services.relations.bundles import BundledAggregations
-from bastion.services.relations.changes import RelationChangeCache
 from bastion.services.relations.reads import RelationsReader
 from bastion.services.relations.recorder import RelationRecorder
 from bastion.services.rooms.aliases import AliasService
 from bastion.services.rooms.create import RoomCreator
-from bastion.services.rooms.formatter import EventFormatter
 from bastion.services.rooms.member_profiles import MemberProfileUpdater
-from bastion.services.rooms.members_cache import RoomMembersCache
 from bastion.services.rooms.membership import MembershipService
 from bastion.services.rooms.messages import MessageService
-from bastion.services.rooms.pipeline import EventPipeline, PipelineStores, Recorders
+from bastion.services.rooms.pipeline import EventPipeline, PipelineStores
 from bastion.services.rooms.reads import RoomReader
+from bastion.services.search.indexer import SearchIndexer
 from bastion.services.search.service import SearchService, SearchStores
+from bastion.services.sync.ephemeral import EphemeralStreams
 from bastion.services.sync.rooms import RoomSections
 from bastion.services.sync.service import (
     EncryptionStreams,
-    EphemeralStreams,
     PushStreams,
     SyncService,
     SyncStores,
 )
 from bastion.services.tags import TagService
 from bastion.services.uia import UiaService
-from bastion.services.visibility import VisibilityService
+from bastion.services.visibility import ReadStores, VisibilityService
 from bastion.services.voip import VoipService
 from bastion.store.database import Database
 from bastion.store.sql.account_data import SqlAccountDataStore
@@ -110,9 +117,13 @@ class Wiring:
     db: Database
     clock: Clock
     positions: StreamPositions
-    notifier: MemoryNotifier
+    bus: MemoryBus
     identity: ServerIdentity
+    wakeups: SyncWakeups  # long-polling syncs; already subscribed to the bus
     keys: SqlKeyStore = field(default_factory=SqlKeyStore)
+    # Hooks run after the built-in ones (relations, push, search) for every room event: policy
+    # such as DLP, and the test hooks of tests/api/test_event_hooks.py.
+    event_hooks: Sequence[EventHook] = ()
 
     def services(self) -> Services:
         config, db, clock = self.config, self.db, self.clock
@@ -127,7 +138,7 @@ class Wiring:
             config.auth,
             RateLimiter(clock, limits.failed_login_per_account),
         )
-        device_lists = DeviceListService(db, self.keys, self.positions, self.notifier)
+        device_lists = DeviceListService(db, self.keys, self.positions, self.bus)
         auth = AuthService(
             db,
             devices,
@@ -177,7 +188,7 @@ class Wiring:
                 SqlToDeviceStore(),
                 devices,
                 self.positions,
-                self.notifier,
+                self.bus,
                 clock=self.clock,
                 server_name=name,
             ),
@@ -206,30 +217,32 @@ class Wiring:
         members = RoomMembersCache(db, memberships)
         ignored = IgnoredUsers(db, account_data)
         account_data_service = AccountDataService(
-            db, account_data, self.positions, self.notifier, kinds=[ignored]
+            db, account_data, self.positions, self.bus, kinds=[ignored]
         )
         room_directory = SqlRoomDirectoryStore()
-        typing, receipts = TypingService(members, self.notifier, clock), SqlReceiptStore()
+        typing, receipts = TypingService(members, self.bus, clock), SqlReceiptStore()
         relations = SqlRelationStore()
         search = search_store_for(db.dialect)
         relation_changes = RelationChangeCache(floor=self.positions.persisted_upto())
         rulesets, push_actions = RulesetCache(SqlPushRuleStore()), SqlPushActionStore()
         presence = PresenceService(
             db, PresenceStores(SqlPresenceStore(), users), positions=self.positions,
-            notifier=self.notifier, clock=clock, config=self.config.presence,
+            bus=self.bus, clock=clock, config=self.config.presence,
         )  # fmt: skip
-        push_wakeups = PushWakeups()  # the pipeline wakes the push worker after commit
+        push_wakeups = PushWakeups()  # woken by room events on the bus, after commit
+        self._subscribe_caches(members, rulesets, ignored, push_wakeups)
         pipeline = EventPipeline(
-            db, PipelineStores(rooms, events, state, memberships, search),
-            positions=self.positions, notifier=PushWakingNotifier(self.notifier, push_wakeups),
+            db, PipelineStores(rooms, events, state, memberships),
+            positions=self.positions, bus=self.bus,
             members=members, clock=clock, identity=self.identity,
-            recorders=Recorders(
+            hooks=[  # relations first: a refused duplicate reaction costs no push evaluation
                 RelationRecorder(relations, relation_changes),
                 PushActionRecorder(
-                    rulesets, push_actions, members, ignored,
-                    relations=relations, state=state, rooms=rooms,
+                    rulesets, push_actions, members, ignored, relations=relations, state=state
                 ),
-            ),
+                SearchIndexer(search),
+                *self.event_hooks,
+            ],
         )  # fmt: skip
         # The profile service tells the rooms of a change, and room creation reads profiles.
         member_profiles = MemberProfileUpdater(
@@ -237,17 +250,19 @@ class Wiring:
         )
         profile = ProfileService(db, users, profiles, directory_index, members=member_profiles)
         creator = RoomCreator(
-            db, pipeline, self.positions, rooms=rooms, users=users, profiles=profile, clock=clock,
+            db, pipeline, rooms=rooms, users=users, profiles=profile, clock=clock,
             directory=room_directory,
         )  # fmt: skip
-        visibility = VisibilityService(db, events, memberships, ignored)
+        visibility = VisibilityService(
+            db, ReadStores(events, state, memberships, search, relations), ignored
+        )
         formatter = EventFormatter(
             db, events, rooms, clock,
-            bundles=BundledAggregations(db, relations, visibility, memberships, relation_changes),
+            bundles=BundledAggregations(db, visibility, relation_changes),
         )  # fmt: skip
-        sections = RoomSections(db, visibility, formatter, members, events=events, state=state)
-        notifications = NotificationService(db, push_actions, events, visibility, formatter)
-        push_rules = PushRuleService(db, SqlPushRuleStore(), rulesets, account_data_service)
+        sections = RoomSections(db, visibility, formatter, members)
+        notifications = NotificationService(db, push_actions, visibility, formatter)
+        push_rules = PushRuleService(db, SqlPushRuleStore(), self.bus, account_data_service)
         return {
             "profile": profile,
             "presence": presence,
@@ -260,13 +275,11 @@ class Wiring:
             "messages": MessageService(
                 db, pipeline, events=events, state=state, rooms=rooms, presence=presence
             ),
-            "reader": RoomReader(
-                db, visibility, formatter, self.positions, events=events, state=state, rooms=rooms
-            ),
+            "reader": RoomReader(db, visibility, formatter, self.positions, rooms=rooms),
             "aliases": AliasService(db, rooms, state, visibility, clock, self.config.server_name),
             "search": SearchService(
                 db,
-                SearchStores(search, events, state, memberships),
+                SearchStores(memberships),
                 visibility,
                 formatter,
                 self.positions,
@@ -276,16 +289,13 @@ class Wiring:
                 visibility,
                 formatter,
                 self.positions,
-                relations=relations,
-                events=events,
-                memberships=memberships,
             ),
             "account_data": account_data_service,
             "sync": SyncService(
                 db,
                 sections,
                 self.positions,
-                self.notifier,
+                self.wakeups,
                 stores=SyncStores(events, memberships, account_data),
                 encryption=EncryptionStreams(
                     encryption["keys"], encryption["to_device"], encryption["device_lists"]
@@ -299,15 +309,28 @@ class Wiring:
             "typing": typing,
             "receipts": ReceiptService(
                 db,
-                ReceiptStores(receipts, events, relations),
+                ReceiptStores(receipts, relations),
                 visibility=visibility,
                 reads=ReadTrackers(account_data_service, notifications),
                 members=members,
                 positions=self.positions,
-                notifier=self.notifier,
+                bus=self.bus,
                 clock=clock,
             ),
         }
+
+    def _subscribe_caches(
+        self,
+        members: RoomMembersCache,
+        rulesets: RulesetCache,
+        ignored: IgnoredUsers,
+        push_wakeups: PushWakeups,
+    ) -> None:
+        """Each in-process cache drops an entry when the bus says its data changed."""
+        subscribe_cache(self.bus, MEMBERS_CACHE, members.invalidate)
+        subscribe_cache(self.bus, RULESETS_CACHE, rulesets.invalidate)
+        subscribe_cache(self.bus, IGNORED_USER_LIST, ignored.invalidate)
+        self.bus.subscribe(EventsPersisted, push_wakeups.on_persisted)
 
     def _push_services(
         self,

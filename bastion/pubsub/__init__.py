@@ -1,1 +1,1 @@
-"""Wake-ups for long-polling /sync: who must look again, and from which position."""
+"""The bus: typed messages from writers (after commit) to readers, wake-ups for /sync."""

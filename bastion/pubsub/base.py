@@ -1,22 +1,38 @@
-"""The notifier interface. The in-process one is the default; a Redis one will carry the same
-calls between processes when several serve one organisation."""
+"""The bus and the long-poll interfaces. The in-process bus is the only one for now; a Redis
+one will carry the same messages between processes when several serve one organisation, and
+nothing that publishes or subscribes will change then.
+
+Invariants every `Bus` keeps:
+- `publish` never blocks and never raises because of a subscriber: it is called after commit,
+  when the change can no longer be undone.
+- A subscriber of a message type receives every message of that type published after it
+  subscribed, in publication order, from its own process (and, later, from the others).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import Protocol
+from collections.abc import Callable
+from typing import Protocol, TypeVar
+
+from bastion.pubsub.messages import CacheInvalidated, Message
+
+M = TypeVar("M", bound=Message)
 
 
-class Notifier(Protocol):
-    """Tells waiting /sync requests of specific users that something for them was persisted."""
+class Bus(Protocol):
+    """Typed publish/subscribe between the writers and the readers of the server."""
 
-    def notify(self, position: int, user_ids: Iterable[str]) -> None:
-        """Stream `position` concerns these users; wake their waiting syncs."""
+    def publish(self, message: Message) -> None:
+        """Hand `message` to every subscriber of its type."""
         ...
 
-    def notify_ephemeral(self, serial: int, user_ids: Iterable[str]) -> None:
-        """Something not persisted (typing) changed at `serial`; wake these users' syncs."""
+    def subscribe(self, message_type: type[M], handler: Callable[[M], None]) -> None:
+        """Call `handler` with each message of `message_type` from now on (wired once, at start)."""
         ...
+
+
+class SyncWaits(Protocol):
+    """Long-polling /sync requests waiting for something that concerns their user."""
 
     async def wait(
         self, user_id: str, after: int, timeout_s: float, *, after_ephemeral: int | None = None
@@ -27,3 +43,13 @@ class Notifier(Protocol):
         Returns True if woken, False on timeout.
         """
         ...
+
+
+def subscribe_cache(bus: Bus, cache: str, drop: Callable[[str], None]) -> None:
+    """Have `drop(key)` called for every `CacheInvalidated` of `cache`."""
+
+    def on_invalidated(message: CacheInvalidated) -> None:
+        if message.cache == cache:
+            drop(message.key)
+
+    bus.subscribe(CacheInvalidated, on_invalidated)

@@ -1,61 +1,34 @@
-"""In-process notifier: one future per waiting sync, woken only for the users an event concerns.
+"""The in-process bus: messages go to the subscribers of their type, synchronously, in order.
 
-Invariant: `wait` checks the user's last notified position and registers its future with no
-`await` in between, and `notify` records the position before waking futures, so a notification
-can never fall between a sync's check and its wait.
+Subscribers are wired once at start (app/wiring.py). A subscriber that raises is logged and the
+others still receive the message: a publisher runs after commit and must not fail because a
+reader did.
 """
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Iterable
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from bastion.pubsub.base import M
+from bastion.pubsub.messages import Message
+
+_log = logging.getLogger(__name__)
 
 
-class MemoryNotifier:
-    """Per-user wake-ups within one process."""
+class MemoryBus:
+    """A `Bus` within one process."""
 
     def __init__(self) -> None:
-        self._last_position: dict[str, int] = {}
-        self._last_ephemeral: dict[str, int] = {}
-        self._waiters: dict[str, set[asyncio.Future[None]]] = {}
+        self._handlers: dict[type[Any], list[Callable[[Any], None]]] = {}
 
-    def notify(self, position: int, user_ids: Iterable[str]) -> None:
-        self._record(self._last_position, position, user_ids)
+    def publish(self, message: Message) -> None:
+        for handler in self._handlers.get(type(message), ()):
+            try:
+                handler(message)
+            except Exception:
+                _log.exception("bus subscriber %r failed on %r", handler, message)
 
-    def notify_ephemeral(self, serial: int, user_ids: Iterable[str]) -> None:
-        self._record(self._last_ephemeral, serial, user_ids)
-
-    def _record(self, last: dict[str, int], value: int, user_ids: Iterable[str]) -> None:
-        for user_id in user_ids:
-            if last.get(user_id, 0) < value:
-                last[user_id] = value
-            for future in self._waiters.pop(user_id, ()):
-                if not future.done():
-                    future.set_result(None)
-
-    async def wait(
-        self, user_id: str, after: int, timeout_s: float, *, after_ephemeral: int | None = None
-    ) -> bool:
-        if self._last_position.get(user_id, 0) > after:
-            return True
-        if after_ephemeral is not None and self._last_ephemeral.get(user_id, 0) > after_ephemeral:
-            return True
-        if timeout_s <= 0:
-            return False
-        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._waiters.setdefault(user_id, set()).add(future)
-        try:
-            await asyncio.wait_for(future, timeout_s)
-        except TimeoutError:
-            return False
-        finally:
-            waiters = self._waiters.get(user_id)
-            if waiters is not None:
-                waiters.discard(future)
-                if not waiters:
-                    del self._waiters[user_id]
-        return True
-
-    def waiting_users(self) -> int:
-        """How many users have a sync waiting (for metrics and tests)."""
-        return len(self._waiters)
+    def subscribe(self, message_type: type[M], handler: Callable[[M], None]) -> None:
+        self._handlers.setdefault(message_type, []).append(handler)

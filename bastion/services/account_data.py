@@ -1,8 +1,9 @@
 """Account data (global and per room) and stored sync filters, both private to their user.
 
 Some global account data is read by the server itself (`m.ignored_user_list` by every read
-path): its `AccountDataKind` checks it before it is stored and hears of it right after it
-commits, so the server applies a new value at once.
+path): its `AccountDataKind` checks it before it is stored, and right after it commits
+`CacheInvalidated(data_type, user_id)` goes on the bus (the kind's cache subscribes to it), so
+the server applies a new value at once.
 
 A stored filter is kept as the client's JSON, checked against `FilterDefinition` first, so
 `GET /user/{userId}/filter/{filterId}` returns it as uploaded; sync reads it through the same
@@ -21,11 +22,12 @@ from bastion.errors import Errcode, MatrixError
 from bastion.events.canonical import check_json_values
 from bastion.events.filters import FilterDefinition
 from bastion.events.typed_json import decode_as
-from bastion.pubsub.base import Notifier
-from bastion.services.auth import Requester
+from bastion.pubsub.base import Bus
+from bastion.pubsub.messages import CacheInvalidated, EventsPersisted
+from bastion.services.principal import Requester
 from bastion.store.database import Database
 from bastion.store.protocols import AccountDataStore
-from bastion.store.stream import StreamPositions
+from bastion.store.stream import PositionAllocator
 
 MAX_FILTERS_PER_USER = 1000
 MAX_ACCOUNT_DATA_BYTES = 65_536
@@ -44,10 +46,6 @@ class AccountDataKind(Protocol):
         """Raise MatrixError (400) when a client sets content the server cannot use."""
         ...
 
-    def committed(self, owner: str, content: dict[str, Any]) -> None:
-        """The new content has committed (called before anyone can read again)."""
-        ...
-
 
 def require_self(requester: Requester, user_id: str) -> None:
     """403 unless the path's user is the requester."""
@@ -62,14 +60,14 @@ class AccountDataService:
         self,
         db: Database,
         store: AccountDataStore,
-        positions: StreamPositions,
-        notifier: Notifier,
+        positions: PositionAllocator,
+        bus: Bus,
         kinds: Sequence[AccountDataKind] = (),
     ) -> None:
         self._db = db
         self._store = store
         self._positions = positions
-        self._notifier = notifier
+        self._bus = bus
         self._kinds = {kind.data_type: kind for kind in kinds}
 
     async def put(
@@ -98,9 +96,9 @@ class AccountDataService:
         with self._positions.allocate() as [position]:
             async with self._db.transaction() as t:
                 await self._store.put(t, user_id, room_id, data_type, content, position)
-        if room_id == "" and (kind := self._kinds.get(data_type)) is not None:
-            kind.committed(user_id, content)
-        self._notifier.notify(position, [user_id])
+        if room_id == "" and data_type in self._kinds:
+            self._bus.publish(CacheInvalidated(data_type, user_id))
+        self._bus.publish(EventsPersisted(position, frozenset([user_id])))
 
     async def get(
         self, requester: Requester, user_id: str, room_id: str, data_type: str

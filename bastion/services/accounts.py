@@ -3,6 +3,10 @@
 Deactivation revokes every device and token in the same transaction that sets the flag, and the
 token lookup also checks the flag (see auth.py), so a leaver's sessions stop on the next request.
 The same transactions add a new account to the user directory and take a deactivated one out.
+
+Admin actions (creating an account, listing accounts, deactivating one, resetting a password)
+take the acting `Principal` first and check it with `principal.py`; each one that commits is
+logged after commit naming its actor (`log_admin_action`), until the audit log records it.
 """
 
 from __future__ import annotations
@@ -12,10 +16,15 @@ from dataclasses import dataclass
 from bastion.clock import Clock
 from bastion.errors import Errcode, MatrixError
 from bastion.ids import validate_new_localpart
-from bastion.services.auth import Requester
 from bastion.services.directory.user_index import UserDirectoryIndex
 from bastion.services.e2ee.device_lists import DeviceListService
 from bastion.services.passwords import Passwords
+from bastion.services.principal import (
+    Principal,
+    Requester,
+    log_admin_action,
+    require_self_or_admin,
+)
 from bastion.store.database import Database, Queryable, UniqueViolation
 from bastion.store.protocols import DeviceStore, ProfileStore, UserStore
 from bastion.store.records import UserRecord
@@ -93,12 +102,17 @@ class AccountService:
         await self._profiles.set_displayname(txn, user_id, localpart)
         await self._directory.index(txn, user_id, localpart)
 
-    async def create_user(self, localpart: str, password: str | None, *, is_admin: bool) -> str:
+    async def create_user(
+        self, actor: Principal, localpart: str, password: str | None, *, is_admin: bool
+    ) -> str:
         """Create an account (CLI and admin API); returns its user ID."""
+        actor.require_admin()
         user_id = self.user_id_for(localpart)
         password_hash = await self.hash_new_password(password) if password is not None else None
         async with self._db.transaction() as txn:
             await self.insert_account(txn, user_id, password_hash, is_admin=is_admin)
+        kind = "admin account" if is_admin else "account"
+        log_admin_action(actor, f"created {kind} {user_id}")
         return user_id
 
     async def is_available(self, localpart: str) -> bool:
@@ -113,32 +127,40 @@ class AccountService:
             raise MatrixError(404, Errcode.NOT_FOUND, f"no such user {user_id}")
         return user
 
-    async def list_users(self) -> list[UserRecord]:
-        """Every account, deactivated ones included."""
+    async def list_users(self, actor: Principal) -> list[UserRecord]:
+        """Every account, deactivated ones included (admins only)."""
+        actor.require_admin()
         return await self._users.list_users(self._db)
 
     async def has_active_admin(self) -> bool:
         """True once someone can administer the server."""
         return await self._users.has_active_admin(self._db)
 
-    async def deactivate(self, user_id: str) -> None:
-        """Deactivate an account and revoke every session of it, in one transaction."""
+    async def deactivate(self, actor: Principal, user_id: str) -> None:
+        """Deactivate an account and revoke every session of it, in one transaction.
+
+        The account's own user (after UIA, checked by the caller) or an admin may.
+        """
+        require_self_or_admin(actor, user_id)
         await self.get_user(user_id)
         async with self._db.transaction() as txn:
             await self._users.set_deactivated(txn, user_id)
             await self._devices.delete_all_devices(txn, user_id)
             await self._directory.remove(txn, user_id)
+        log_admin_action(actor, f"deactivated {user_id}")
         await self._device_lists.devices_removed(user_id, None)
 
     async def set_password(
-        self, user_id: str, new_password: str, *, keep_device_id: str | None
+        self, actor: Principal, user_id: str, new_password: str, *, keep_device_id: str | None
     ) -> None:
-        """Set a new password and revoke every device except `keep_device_id`."""
+        """Reset a password (admins only) and revoke every device except `keep_device_id`."""
+        actor.require_admin()
         await self.get_user(user_id)
         password_hash = await self.hash_new_password(new_password)
         async with self._db.transaction() as txn:
             await self._users.update_password_hash(txn, user_id, password_hash)
             await self._devices.delete_all_devices(txn, user_id, keep_device_id=keep_device_id)
+        log_admin_action(actor, f"reset the password of {user_id}")
         await self._device_lists.devices_removed(user_id, None, keep_device_id=keep_device_id)
 
     async def change_own_password(

@@ -1,4 +1,4 @@
-"""Access tokens: issuing them, resolving them to a Requester, revoking them.
+"""Access tokens: issuing them, resolving them to a Requester (principal.py), revoking them.
 
 Tokens are 256 random bits, shown to the client once; the database keeps only
 HMAC-SHA256(token_hmac_key, token). Every request resolves its token with one indexed query that
@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from bastion.clock import Clock
 from bastion.errors import Errcode, MatrixError
 from bastion.services.e2ee.device_lists import DeviceListService
+from bastion.services.principal import Requester
 from bastion.services.ratelimit import RateLimiter
 from bastion.store.database import Database, Queryable
 from bastion.store.protocols import DeviceStore
@@ -24,20 +25,6 @@ from bastion.store.protocols import DeviceStore
 TOKEN_PREFIX = "bst_"
 _DEVICE_ID_ALPHABET = string.ascii_uppercase
 _LAST_SEEN_RESOLUTION_MS = 60_000
-
-
-@dataclass(frozen=True, slots=True)
-class Requester:
-    """Who is making an authenticated request."""
-
-    user_id: str
-    device_id: str
-    is_admin: bool
-
-    def require_admin(self) -> None:
-        """The only admin check: raise 403 unless this requester is a server admin."""
-        if not self.is_admin:
-            raise MatrixError(403, Errcode.FORBIDDEN, "You are not a server admin")
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from bastion.errors import Errcode, MatrixError
-from bastion.services.auth import Requester
 from bastion.services.e2ee.device_lists import DeviceListService
+from bastion.services.principal import Requester
 from bastion.services.uia import AuthDict, UiaService
 from bastion.store.database import Database
 from bastion.store.protocols import DeviceStore

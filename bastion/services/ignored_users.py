@@ -5,10 +5,14 @@ The visibility service (services/visibility.py) asks `ignored_by(viewer)` for ev
 events it filters, so /sync, /messages, /context, /event, relations and search all hide the
 non-state events of ignored users, and /sync hides their invites. The list is read from the
 database once per user and then kept in memory (least recently used users are dropped past
-`max_users`); `AccountDataService` replaces a user's entry right after committing a new list,
-so the next read after a change already applies it. A read that raced with a change does not
-store what it read. The server is one process (the notifier is in memory); sharing the cache
-between processes will come with the shared notifier.
+`max_users`). After a new list commits, `AccountDataService` publishes
+`CacheInvalidated(IGNORED_USER_LIST, user_id)` on the bus, which drops the entry (subscribed in
+app/wiring.py), so the next read after a change already applies it, in every process that
+shares the bus. A read that raced with an invalidation does not store what it read.
+
+`who_ignore(q, ...)` runs inside the pipeline's transaction and reads through it: taking a
+second pool connection while holding one can exhaust a PostgreSQL pool under concurrent sends.
+That transaction never writes account data, so what it reads is the committed list.
 
 A new list must be well formed: `ignored_users` an object whose keys are user IDs and whose
 values are objects (400 M_BAD_JSON / M_INVALID_PARAM), and nobody may ignore themselves (400
@@ -24,7 +28,7 @@ from typing import Any
 
 from bastion.errors import Errcode, MatrixError
 from bastion.ids import UserID
-from bastion.store.database import Database
+from bastion.store.database import Database, Queryable
 from bastion.store.protocols import AccountDataStore
 
 IGNORED_USER_LIST = "m.ignored_user_list"
@@ -63,7 +67,7 @@ class IgnoredUsers:
         self._store = store
         self._max_users = max_users
         self._cache: OrderedDict[str, frozenset[str]] = OrderedDict()
-        self._changes = 0  # bumped by every committed(): a read that overlapped one is not kept
+        self._changes = 0  # bumped by every invalidate(): a read that overlapped one is not kept
 
     async def ignored_by(self, user_id: str) -> frozenset[str]:
         """The users `user_id` ignores (one query the first time, then from memory)."""
@@ -78,23 +82,19 @@ class IgnoredUsers:
             self._keep(user_id, ignored)
         return ignored
 
-    async def who_ignore(self, sender: str, user_ids: Sequence[str]) -> set[str]:
-        """Those of `user_ids` who ignore `sender` (one query for the users not cached yet)."""
-        missing = [u for u in user_ids if u not in self._cache]
+    async def who_ignore(self, q: Queryable, sender: str, user_ids: Sequence[str]) -> set[str]:
+        """Those of `user_ids` who ignore `sender` (one query through `q`, the caller's
+        connection, for the users not cached yet)."""
+        lists = {u: cached for u in user_ids if (cached := self._cache.get(u)) is not None}
+        missing = [u for u in user_ids if u not in lists]
         if missing:
             changes = self._changes
-            contents = await self._store.get_of_users(self._db, missing, IGNORED_USER_LIST)
-            if changes == self._changes:
-                for user_id in missing:
-                    self._keep(user_id, ignored_in(user_id, contents.get(user_id)))
-        found: set[str] = set()
-        for user_id in user_ids:
-            ignored = self._cache.get(user_id)
-            if ignored is None:  # evicted or raced: read it alone
-                ignored = await self.ignored_by(user_id)
-            if sender in ignored:
-                found.add(user_id)
-        return found
+            contents = await self._store.get_of_users(q, missing, IGNORED_USER_LIST)
+            for user_id in missing:
+                lists[user_id] = ignored_in(user_id, contents.get(user_id))
+                if changes == self._changes:
+                    self._keep(user_id, lists[user_id])
+        return {user_id for user_id, ignored in lists.items() if sender in ignored}
 
     data_type = IGNORED_USER_LIST
 
@@ -102,10 +102,10 @@ class IgnoredUsers:
         """Refuse a list the server cannot apply (see check_ignored_user_list)."""
         check_ignored_user_list(owner, content)
 
-    def committed(self, user_id: str, content: dict[str, Any]) -> None:
-        """Record a list that was just committed."""
+    def invalidate(self, user_id: str) -> None:
+        """The user's list changed and committed: read it again when next needed."""
         self._changes += 1
-        self._keep(user_id, ignored_in(user_id, content))
+        self._cache.pop(user_id, None)
 
     def _keep(self, user_id: str, ignored: frozenset[str]) -> None:
         self._cache[user_id] = ignored

@@ -14,8 +14,8 @@ from __future__ import annotations
 from typing import Protocol
 
 from bastion.errors import Errcode, MatrixError
-from bastion.services.auth import Requester
 from bastion.services.directory.user_index import UserDirectoryIndex
+from bastion.services.principal import Requester
 from bastion.store.database import Database
 from bastion.store.protocols import ProfileStore, UserStore
 from bastion.store.records import ProfileRecord

@@ -4,6 +4,9 @@ Modes (config `registration.mode`): `disabled` refuses with 403 M_FORBIDDEN; `to
 `m.login.registration_token` stage with a token made by an admin (uses and expiry enforced in
 the same transaction that creates the account, so a token is never over-used); `open` offers the
 `m.login.dummy` stage, for development and testing.
+
+Registration tokens are admin power: creating, listing and revoking one takes the acting
+`Principal` first (`require_admin()`), and each change is logged naming it (`log_admin_action`).
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from bastion.errors import Errcode, MatrixError
 from bastion.ids import is_valid_device_id
 from bastion.services.accounts import AccountService
 from bastion.services.auth import AuthService, Session
+from bastion.services.principal import Principal, log_admin_action
 from bastion.services.ratelimit import RateLimiter
 from bastion.services.uia import UiaService
 from bastion.store.database import Database, UniqueViolation
@@ -155,9 +159,15 @@ class RegistrationService:
         return uses_left and unexpired
 
     async def create_token(
-        self, *, uses_allowed: int | None, expiry_ts: int | None, token: str | None = None
+        self,
+        actor: Principal,
+        *,
+        uses_allowed: int | None,
+        expiry_ts: int | None,
+        token: str | None = None,
     ) -> str:
         """Make a registration token (CLI / admin)."""
+        actor.require_admin()
         # Letters and digits only: a generated token must never start with "-", which the CLI
         # (and people copying it) would take for an option. 20 characters carry 119 bits.
         token = token or "".join(secrets.choice(_TOKEN_ALPHABET) for _ in range(20))
@@ -171,16 +181,21 @@ class RegistrationService:
             )
         except UniqueViolation as exc:
             raise MatrixError(400, Errcode.INVALID_PARAM, f"token {token!r} exists") from exc
+        # The token is a credential: logs never carry it.
+        log_admin_action(actor, "created a registration token")
         return token
 
-    async def list_tokens(self) -> list[RegistrationTokenRecord]:
-        """Every registration token."""
+    async def list_tokens(self, actor: Principal) -> list[RegistrationTokenRecord]:
+        """Every registration token (admins only)."""
+        actor.require_admin()
         return await self._tokens.list_tokens(self._db)
 
-    async def delete_token(self, token: str) -> None:
+    async def delete_token(self, actor: Principal, token: str) -> None:
         """Revoke a registration token; 404 if it does not exist."""
+        actor.require_admin()
         if not await self._tokens.delete_token(self._db, token):
             raise MatrixError(404, Errcode.NOT_FOUND, f"no registration token {token!r}")
+        log_admin_action(actor, "revoked a registration token")
 
 
 class _TokenUsedUpError(Exception):

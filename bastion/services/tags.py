@@ -25,7 +25,7 @@ from bastion.services.account_data import (
     AccountDataService,
     require_self,
 )
-from bastion.services.auth import Requester
+from bastion.services.principal import Requester
 from bastion.store.database import Database
 from bastion.store.protocols import AccountDataStore
 

@@ -13,8 +13,8 @@ from typing import Any
 
 from bastion.clock import Clock
 from bastion.errors import Errcode, MatrixError
-from bastion.services.auth import Requester
 from bastion.services.credentials import CredentialChecker, resolve_user_id
+from bastion.services.principal import Requester
 from bastion.store.database import Database
 from bastion.store.protocols import UiaSessionStore
 

@@ -1,37 +1,67 @@
-"""THE chokepoint for reading room events: every read path asks this module.
+"""THE read door for room events: every client read fetches and checks here, in one call.
 
-Sync, /messages, /context, /event, /members, /state, relations and search decide what a user may
-see here and nowhere else. The rules themselves are pure (`events/visibility.py`); this module
-loads what they need: the viewer's membership changes and the room's history-visibility changes.
+The rules are pure (`events/visibility.py`); this module loads what they need (the viewer's
+membership changes, the room's history-visibility changes) and decides: `room_access` (may the
+viewer read the room at all, up to where) and `filter_events` (which events). Fast path: a
+viewer still joined since position J sees every event after J without loading either timeline.
 
-Fast path: a viewer whose membership record says they joined at position J, and who is still
-joined, sees every event after J without loading either timeline.
+Forgotten rooms (spec: client-server-api#post_matrixclientv3roomsroomidforget): while the
+viewer's membership record is `forgotten`, `history` gives them an empty membership timeline,
+so they are treated exactly as someone never in the room (world-readable history only). A join,
+invite or knock clears the flag (store/sql/memberships.py). Ignored users (spec:
+client-server-api#ignoring-users): `filter_events` drops the non-state events of senders the
+viewer ignores, and `hides_invite` tells /sync which invites not to show (lists cached in
+services/ignored_users.py: no query once a user's list is loaded).
 
-Forgotten rooms (spec: client-server-api#post_matrixclientv3roomsroomidforget, "a user will no
-longer be able to retrieve history for this room"): while the viewer's membership record is
-`forgotten`, `history` gives them an empty membership timeline, so `room_access` and
-`filter_events` treat them exactly as someone never in the room (world-readable history only).
-A join, invite or knock clears the flag (store/sql/memberships.py); the normal rules apply again.
+The door. A service answering a client holds no event or state store: it gets events and state
+only from the fetch-and-check methods below (`visible_event`, `visible_events`, `page`,
+`timeline`, `timelines`, `search_window`, `children`, `thread_roots`, `aggregation_rows`,
+`state`, `member_state`, `state_at_event`, `event_near_time`, `state_upto`, `replaced_state`,
+`invite_state`). Retention and legal hold rely on it being the only door;
+`tests/unit/test_read_door.py` fails when any other service module reads events. The allowed
+exceptions, none of which hands events to a client:
 
-Ignored users (spec: client-server-api#ignoring-users) are applied here too, for every read path
-at once: `filter_events` drops the non-state events of senders the viewer ignores (state events
-stay, so a room looks the same), and `hides_invite` tells /sync which invites not to show. The
-lists come from an in-memory cache (services/ignored_users.py): no query once a user's list is
-loaded.
+* auth state and power levels of a write: `rooms/pipeline.py`, `power_levels.py`,
+  `rooms/aliases.py`, `directory/rooms.py`, `push/recorder.py`;
+* write-path checks: `rooms/messages.py` (a key's current state before `set_state`; the
+  redaction target lookup, a write check: the target must exist in the room), redaction
+  pruning (`rooms/redaction.py`), profile propagation over the user's own member events
+  (`rooms/member_profiles.py`);
+* server-internal bookkeeping: the search backfill (`search/indexer.py`), /sync's walk over
+  the viewer's own member events and its active-room query (`sync/service.py`), the
+  formatter's `redacted_because` of events that passed the door, the push delivery worker
+  (events whose notifications were computed for members at send time).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass, replace
+
+from msgspec import structs
 
 from bastion.errors import Errcode, MatrixError
+from bastion.events.filters import RoomEventFilter, event_matches
 from bastion.events.model import StoredEvent
 from bastion.events.types import EventType
 from bastion.events.visibility import ViewerHistory, is_visible
 from bastion.services.ignored_users import IgnoredUsers
+from bastion.services.read_page import Page, Span
 from bastion.store.database import Database
-from bastion.store.protocols import EventStore, MembershipStore
+from bastion.store.protocols import (
+    AggregationRow,
+    ChildrenQuery,
+    EventStore,
+    MembershipStore,
+    RelationStore,
+    SearchHit,
+    SearchQuery,
+    SearchStore,
+    StateStore,
+)
 from bastion.store.records import MembershipRecord
+
+__all__ = ["Page", "ReadStores", "RoomAccess", "Span", "VisibilityService"]
 
 
 class RoomAccess:
@@ -49,19 +79,27 @@ class RoomAccess:
         self.can_read_state = can_read_state
 
 
-class VisibilityService:
-    """Decides which events a user may see."""
+@dataclass(frozen=True, slots=True)
+class ReadStores:
+    """The stores only the read door reads for clients."""
 
-    def __init__(
-        self,
-        db: Database,
-        events: EventStore,
-        memberships: MembershipStore,
-        ignored: IgnoredUsers,
-    ) -> None:
+    events: EventStore
+    state: StateStore
+    memberships: MembershipStore
+    search: SearchStore
+    relations: RelationStore
+
+
+class VisibilityService:
+    """Decides which events a user may see, and is the door every client read goes through."""
+
+    def __init__(self, db: Database, stores: ReadStores, ignored: IgnoredUsers) -> None:
         self._db = db
-        self._events = events
-        self._memberships = memberships
+        self._events = stores.events
+        self._state = stores.state
+        self._memberships = stores.memberships
+        self._search = stores.search
+        self._relations = stores.relations
         self._ignored = ignored
 
     async def history(
@@ -149,3 +187,234 @@ class VisibilityService:
         if membership is not None and membership.membership == "invite":
             return RoomAccess(membership, membership.stream_ordering, can_read_state=False)
         raise MatrixError(403, Errcode.FORBIDDEN, f"you are not a member of {room_id}")
+
+    # The read door: every method below fetches and checks in one call.
+
+    async def visible_event(self, viewer: str, room_id: str, event_id: str) -> StoredEvent:
+        """One event; 404 M_NOT_FOUND when absent, in another room, or not visible."""
+        return await self.require_visible(
+            viewer, await self._events.get_event(self._db, event_id), room_id
+        )
+
+    async def visible_events(
+        self, viewer: str, event_ids: Sequence[str], *, live_only: bool = False
+    ) -> dict[str, StoredEvent]:
+        """The events of `event_ids` (any rooms) the viewer may see, by ID; `live_only` leaves
+        redacted ones out. One visibility check per room."""
+        found = await self._events.get_events(self._db, event_ids)
+        events = [e for e in found.values() if not live_only or e.redacted_by is None]
+        return {e.event_id: e for e in await self._visible_in_rooms(viewer, events)}
+
+    async def aggregation_rows(
+        self, viewer: str, parent_ids: Sequence[str]
+    ) -> list[AggregationRow]:
+        """The children the formatter bundles into these parents' aggregations (latest thread
+        event, latest edit, references), those the viewer may not see left out."""
+        rows = await self._relations.aggregation_rows(self._db, parent_ids, viewer)
+        visible = {
+            e.event_id for e in await self._visible_in_rooms(viewer, [r.event for r in rows])
+        }
+        return [row for row in rows if row.event.event_id in visible]
+
+    async def page(
+        self, viewer: str, access: RoomAccess, room_id: str, span: Span, f: RoomEventFilter | None
+    ) -> Page:
+        """A page of a room's events (/messages, /context, search context) as `access` (from
+        `room_access`) and the history rules allow; the filter `f` applies before them."""
+        events = await self._events.room_events_between(
+            self._db, room_id, after=span.after, before=span.before, limit=span.limit,
+            newest_first=span.newest_first,
+        )  # fmt: skip
+        return await self._checked(viewer, access.membership, events, f)
+
+    async def timeline(
+        self, viewer: str, membership: MembershipRecord, span: Span, f: RoomEventFilter
+    ) -> Page:
+        """One room's /sync timeline: the newest `span.limit` events of the span, oldest first,
+        as the viewer may see them; `limited` when there were more."""
+        newest = await self._events.room_events_between(
+            self._db, membership.room_id, after=span.after, before=span.before,
+            limit=span.limit + 1, newest_first=True,
+        )  # fmt: skip
+        return await self._timeline(viewer, membership, newest[::-1], span.limit, f)
+
+    async def timelines(
+        self, viewer: str, memberships: Sequence[MembershipRecord], span: Span, f: RoomEventFilter
+    ) -> dict[str, Page]:
+        """`timeline` for several joined rooms in one query; a room with nothing new gets an
+        empty page."""
+        rooms = [m.room_id for m in memberships]
+        recent = await self._events.recent_events_in_rooms(
+            self._db, rooms, after=span.after, upto=span.before - 1, limit=span.limit + 1
+        )
+        by_room: dict[str, list[StoredEvent]] = {room_id: [] for room_id in rooms}
+        for event in recent:  # oldest first within each room
+            by_room[event.room_id].append(event)
+        return {
+            m.room_id: await self._timeline(viewer, m, by_room[m.room_id], span.limit, f)
+            for m in memberships
+        }
+
+    async def search_window(
+        self, viewer: str, query: SearchQuery, access: dict[str, RoomAccess], f: RoomEventFilter
+    ) -> tuple[list[SearchHit], list[SearchHit]]:
+        """(window, visible): the index's candidates for `query` (its scope comes from `access`)
+        and those the filter keeps and the viewer may see, in rank or time order. Only the
+        visible hits' events may reach the client; the window is for cutting the next cursor."""
+        window = await self._search.find_hits(self._db, query)
+        matching = [hit.event for hit in window if event_matches(f, hit.event)]
+        seen = await self._visible_in_rooms(viewer, matching, access)
+        allowed = {e.event_id for e in seen}
+        return window, [hit for hit in window if hit.event.event_id in allowed]
+
+    async def children(self, viewer: str, query: ChildrenQuery) -> Page:
+        """A page of a parent's children (/relations): `query.limit` of them, `limited` when
+        there were more, oldest/newest describing the page before filtering."""
+        found = await self._relations.children(
+            self._db, structs.replace(query, limit=query.limit + 1)
+        )
+        events = found[: query.limit]
+        page = await self._checked(viewer, None, events, None)
+        return replace(page, limited=len(found) > query.limit)
+
+    async def thread_roots(
+        self,
+        viewer: str,
+        access: RoomAccess,
+        room_id: str,
+        *,
+        upto: int,
+        limit: int,
+        participant: str | None,
+    ) -> tuple[Page, int | None]:
+        """A page of a room's thread roots (/threads), the most recently active first, and the
+        activity position of the last root when there are more."""
+        rows = await self._relations.thread_roots(
+            self._db, room_id, upto=upto, limit=limit + 1, participant=participant
+        )
+        more = rows[limit - 1][1] if len(rows) > limit else None
+        roots = [root for root, _ in rows[:limit]]
+        return await self._checked(viewer, access.membership, roots, None), more
+
+    async def state(
+        self,
+        access: RoomAccess,
+        room_id: str,
+        *,
+        at: int | None = None,
+        event_type: str | None = None,
+    ) -> list[StoredEvent]:
+        """The room's state as `access` allows: current, or at `at` or the viewer's leave,
+        whichever is earlier. (`access.can_read_state` is the caller's to enforce.)"""
+        limit = access.upto
+        if at is not None:
+            limit = at if limit is None else min(at, limit)
+        types = None if event_type is None else [event_type]
+        if limit is None:
+            return await self._state.current_state(self._db, room_id, types=types)
+        return await self._state.state_at(self._db, room_id, limit, event_type=event_type)
+
+    async def member_state(
+        self, access: RoomAccess, room_id: str, users: Sequence[str]
+    ) -> list[StoredEvent]:
+        """The current member events of `users` (lazy-loaded senders of a /messages page
+        `access` allowed)."""
+        del access  # the page was read through it; current member events are its state
+        keys = [(EventType.MEMBER.value, user) for user in users]
+        return list((await self._state.current_events(self._db, room_id, keys)).values())
+
+    async def state_at_event(
+        self, event: StoredEvent, *, event_type: str | None = None
+    ) -> list[StoredEvent]:
+        """The room's state at an event the viewer got through this door (/context, search)."""
+        return await self._state.state_at(
+            self._db, event.room_id, event.stream_ordering, event_type=event_type
+        )
+
+    async def event_near_time(
+        self, viewer: str, room_id: str, ts: int, *, forwards: bool
+    ) -> StoredEvent | None:
+        """The event closest to `ts` in that direction, None when there is none; 404
+        M_NOT_FOUND when the viewer may not see it."""
+        event = await self._events.event_near_time(self._db, room_id, ts, forwards=forwards)
+        return None if event is None else await self.require_visible(viewer, event, room_id)
+
+    async def state_upto(
+        self, membership: MembershipRecord, after: int | None, ceiling: int
+    ) -> list[StoredEvent]:
+        """A /sync window's room state at `ceiling` (only keys set after `after`, when given).
+        `ceiling` is the sync's position, or the viewer's leave (`membership`). Current state
+        serves unless it has moved past the ceiling; then the state at the ceiling is read."""
+        room_id = membership.room_id
+        if after is None:
+            current = await self._state.current_state(self._db, room_id)
+        else:
+            current = await self._state.current_state_changed_after(self._db, room_id, after)
+        if all(e.stream_ordering <= ceiling for e in current):
+            return current
+        at_ceiling = await self._state.state_at(self._db, room_id, ceiling)
+        return [e for e in at_ceiling if after is None or e.stream_ordering > after]
+
+    async def replaced_state(
+        self, membership: MembershipRecord, events: Sequence[StoredEvent]
+    ) -> dict[str, StoredEvent]:
+        """The state events that state events of a /sync timeline replaced, by ID: state of
+        the viewer's room before the timeline's start."""
+        room_id = membership.room_id
+        ids = [e.replaces_state for e in events if e.room_id == room_id and e.replaces_state]
+        return await self._events.get_events(self._db, ids)
+
+    async def invite_state(
+        self, membership: MembershipRecord, types: Sequence[str]
+    ) -> list[StoredEvent] | None:
+        """What an invited or knocking user sees of a room: its current state of `types` and
+        their own member event; None for an invite from someone they ignore (not shown)."""
+        own = await self._events.get_event(self._db, membership.event_id)
+        if (
+            own is not None
+            and membership.membership == "invite"
+            and await self.hides_invite(membership.user_id, own)
+        ):
+            return None
+        events = await self._state.current_state(self._db, membership.room_id, types=types)
+        if own is not None:
+            events.append(own)
+        return events
+
+    async def _visible_in_rooms(
+        self,
+        viewer: str,
+        events: Sequence[StoredEvent],
+        access: dict[str, RoomAccess] | None = None,
+    ) -> list[StoredEvent]:
+        """`filter_events` for events of any rooms: one check per room (and one membership read,
+        unless `access` holds the room's)."""
+        by_room: dict[str, list[StoredEvent]] = {}
+        for event in events:
+            by_room.setdefault(event.room_id, []).append(event)
+        visible: list[StoredEvent] = []
+        for room_id, room in by_room.items():
+            membership = access[room_id].membership if access is not None else None
+            visible += await self.filter_events(viewer, room, membership=membership)
+        return visible
+
+    async def _timeline(
+        self,
+        viewer: str,
+        membership: MembershipRecord,
+        oldest_first: list[StoredEvent],
+        limit: int,
+        f: RoomEventFilter,
+    ) -> Page:
+        page = await self._checked(viewer, membership, oldest_first[-limit:], f)
+        return replace(page, limited=len(oldest_first) > limit)
+
+    async def _checked(
+        self,
+        viewer: str,
+        membership: MembershipRecord | None,
+        events: list[StoredEvent],
+        f: RoomEventFilter | None,
+    ) -> Page:
+        matching = events if f is None else [e for e in events if event_matches(f, e)]
+        return Page.of(events, await self.filter_events(viewer, matching, membership=membership))

@@ -22,7 +22,7 @@ import msgspec
 
 from bastion.clock import Clock
 from bastion.config import VoipConfig
-from bastion.services.auth import Requester
+from bastion.services.principal import Requester
 
 
 class TurnServer(msgspec.Struct, frozen=True):

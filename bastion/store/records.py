@@ -114,12 +114,30 @@ class AccountDataRecord(msgspec.Struct, frozen=True):
     stream_id: int
 
 
+# The state types whose value the events table keeps in its own column, `state_value`, so that
+# it is read without decoding content: membership (visibility timelines, memberships), history
+# visibility (visibility timelines, the user directory) and join rules (the user directory finds
+# members of public rooms). Each maps to the content field holding the value.
+STATE_VALUE_FIELDS: dict[str, str] = {
+    "m.room.member": "membership",
+    "m.room.history_visibility": "history_visibility",
+    "m.room.join_rules": "join_rule",
+}
+
+
 class NewEvent(msgspec.Struct, frozen=True):
     """A fully built event ready to insert."""
 
     event: StoredEvent
     pdu_json: str
     state_value: str | None
+
+    @classmethod
+    def of(cls, event: StoredEvent, pdu_json: str) -> NewEvent:
+        """`event` with its `state_value` (see STATE_VALUE_FIELDS)."""
+        field = STATE_VALUE_FIELDS.get(event.type)
+        value = event.content.get(field) if field is not None else None
+        return cls(event, pdu_json, value if isinstance(value, str) else None)
 
 
 class MediaRecord(msgspec.Struct, frozen=True):

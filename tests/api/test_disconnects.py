@@ -72,4 +72,4 @@ async def test_long_poll_ends_when_the_client_hangs_up(hs: Homeserver) -> None:
     await hs.wait_for_waiting_syncs(1)
     hung_up.set()
     await asyncio.wait_for(polling, timeout=5)  # not the 60 s the poll asked for
-    assert hs.runtime.notifier.waiting_users() == 0
+    assert hs.runtime.wakeups.waiting_users() == 0

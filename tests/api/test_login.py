@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from bastion.config import AuthConfig, RateLimit, RateLimitsConfig
-from tests.conftest import FAST_AUTH, PASSWORD, Homeserver
+from tests.conftest import FAST_AUTH, OPERATOR, PASSWORD, Homeserver
 
 
 def password_login(user: Any, password: str = PASSWORD, **extra: Any) -> dict[str, Any]:
@@ -101,7 +101,7 @@ async def test_whoami_logout_and_logout_all(hs: Homeserver) -> None:
 
 async def test_deactivated_account_cannot_log_in_and_its_tokens_stop(hs: Homeserver) -> None:
     alice = await hs.register_user("alice")
-    await hs.runtime.services.accounts.deactivate(alice.user_id)
+    await hs.runtime.services.accounts.deactivate(OPERATOR, alice.user_id)
     resp = await alice.get("/account/whoami")
     assert (resp.status_code, resp.json()["errcode"]) == (401, "M_UNKNOWN_TOKEN")
     resp = await hs.http.post("/_matrix/client/v3/login", json=password_login("alice"))

@@ -16,6 +16,8 @@ import pytest
 
 from bastion.app import Runtime
 from bastion.services.push.delivery.worker import PushDelivery
+from bastion.workers.base import Supervisor
+from bastion.workers.push_delivery import PushDeliveryWorker
 from tests.api.push_gateway import NOTIFY_PATH, PushGateway, check_schema, running_gateway
 from tests.conftest import Homeserver, UserClient
 
@@ -240,9 +242,13 @@ async def test_background_worker_is_woken_after_commit(
     """The serving app's worker pushes a notifying event as soon as it is committed."""
     alice, bob, _carol, room_id = await team_room(hs)
     await set_pusher(bob, gateway, "bob-key")
-    delivery.start()
-    event_id = await alice.send_text(room_id, "wake up")
-    bodies = await gateway.received(1)
+    worker = Supervisor(PushDeliveryWorker(delivery), hs.clock)
+    worker.start()
+    try:
+        event_id = await alice.send_text(room_id, "wake up")
+        bodies = await gateway.received(1)
+    finally:
+        await worker.stop()
     assert [b["notification"]["event_id"] for b in bodies] == [event_id]
 
 

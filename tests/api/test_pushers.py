@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from bastion.store.sql.pushers import SqlPusherStore
-from tests.conftest import PASSWORD, Homeserver, UserClient, errcode
+from tests.conftest import OPERATOR, PASSWORD, Homeserver, UserClient, errcode
 
 GATEWAY = "https://matrix.org/_matrix/push/v1/notify"
 
@@ -129,5 +129,5 @@ async def test_deactivation_removes_pushers(hs: Homeserver) -> None:
     assert (await alice.post("/pushers/set", json=pusher_body())).status_code == 200
     store = SqlPusherStore()
     assert len(await store.pushers_of(hs.runtime.db, alice.user_id)) == 1
-    await hs.runtime.services.accounts.deactivate(alice.user_id)
+    await hs.runtime.services.accounts.deactivate(OPERATOR, alice.user_id)
     assert await store.pushers_of(hs.runtime.db, alice.user_id) == []

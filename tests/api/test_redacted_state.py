@@ -12,9 +12,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from bastion.services.rooms.redaction import prune_redacted_backlog
 from bastion.store.sql.events import SqlEventStore
 from bastion.store.sql.rooms import SqlRoomStore
+from bastion.workers.backfills import RedactionBacklogPrune
+from bastion.workers.base import run_to_completion
 from tests.conftest import Homeserver, UserClient
 
 SECRET = "the-vault-code-is-4242"
@@ -156,8 +157,8 @@ async def test_events_redacted_before_the_upgrade_are_pruned_at_start_up(hs: Hom
             "UPDATE events SET redacted_by = ? WHERE event_id = ?", redaction_id, vault_id
         )
     events, rooms = SqlEventStore(), SqlRoomStore()
-    assert await prune_redacted_backlog(db, events, rooms, now_ms=hs.clock.now_ms(), batch=1) == 1
-    assert await prune_redacted_backlog(db, events, rooms, now_ms=hs.clock.now_ms()) == 0
+    assert await run_to_completion(RedactionBacklogPrune(db, events, rooms, hs.clock, batch=1)) == 1
+    assert await run_to_completion(RedactionBacklogPrune(db, events, rooms, hs.clock)) == 0
     assert (await alice.get(f"/rooms/{room_id}/state/org.example.vault/")).json() == {}
     kept = await db.fetch_all("SELECT event_id, pdu FROM redacted_event_originals")
     assert [(row["event_id"], SECRET in row["pdu"]) for row in kept] == [(vault_id, True)]

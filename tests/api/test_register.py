@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import PASSWORD, Homeserver, open_registration, token_registration
+from tests.conftest import OPERATOR, PASSWORD, Homeserver, open_registration, token_registration
 
 REGISTER = "/_matrix/client/v3/register"
 
@@ -100,7 +100,7 @@ class TestTokenRegistration:
 
     async def test_token_admits_exactly_its_uses(self, hs: Homeserver) -> None:
         registration = hs.runtime.services.registration
-        token = await registration.create_token(uses_allowed=2, expiry_ts=None)
+        token = await registration.create_token(OPERATOR, uses_allowed=2, expiry_ts=None)
         resp = await hs.http.post(REGISTER, json={"username": "a1", "password": PASSWORD})
         assert resp.json()["flows"] == [{"stages": ["m.login.registration_token"]}]
 
@@ -124,7 +124,7 @@ class TestTokenRegistration:
     async def test_expired_or_wrong_token_and_wrong_stage_are_refused(self, hs: Homeserver) -> None:
         registration = hs.runtime.services.registration
         token = await registration.create_token(
-            uses_allowed=None, expiry_ts=hs.clock.now_ms() + 60_000
+            OPERATOR, uses_allowed=None, expiry_ts=hs.clock.now_ms() + 60_000
         )
         hs.clock.advance(61)
         for auth in (
@@ -146,6 +146,6 @@ async def test_generated_registration_tokens_are_plain_alphanumerics(hs: Homeser
     """A token starting with '-' would be read as an option by the CLI."""
     registration = hs.runtime.services.registration
     for _ in range(200):
-        token = await registration.create_token(uses_allowed=1, expiry_ts=None)
+        token = await registration.create_token(OPERATOR, uses_allowed=1, expiry_ts=None)
         assert token.isalnum()
         assert len(token) == 20

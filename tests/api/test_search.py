@@ -7,8 +7,9 @@ from typing import Any
 import httpx
 import pytest
 
-from bastion.services.search.indexer import backfill_index
 from bastion.store.sql.search import search_store_for
+from bastion.workers.backfills import SearchIndexBackfill
+from bastion.workers.base import run_to_completion
 from tests.conftest import Homeserver, UserClient
 
 
@@ -313,9 +314,9 @@ async def test_backfill_indexes_events_stored_before_the_index(hs: Homeserver) -
     await db.execute("DELETE FROM event_search")
     await db.execute("UPDATE event_search_backfill SET upto = ?", 1_000_000)
     assert (await search(alice, "archived"))["results"] == []
-    assert await backfill_index(db, store, batch=1) == 2  # two batches of one, then none
+    assert await run_to_completion(SearchIndexBackfill(db, store, batch=1)) == 2
     assert len((await search(alice, "archived"))["results"]) == 2
-    assert await backfill_index(db, store) == 0  # done: nothing more to read
+    assert await run_to_completion(SearchIndexBackfill(db, store)) == 0  # done: nothing to read
 
 
 async def test_query_count_does_not_grow_with_the_number_of_rooms(hs: Homeserver) -> None:

@@ -8,7 +8,7 @@ import msgspec
 
 from bastion.events.filters import FilterDefinition, RoomEventFilter, RoomFilter
 from tests.api.rooms_helpers import bodies, state_types, timeline
-from tests.conftest import Homeserver, errcode
+from tests.conftest import Homeserver, UserClient, errcode
 
 
 async def test_initial_then_incremental(hs: Homeserver) -> None:
@@ -217,24 +217,47 @@ async def test_long_poll_wakes_on_send_and_only_for_members(hs: Homeserver) -> N
 async def test_incremental_sync_query_budget_does_not_grow_with_rooms(hs: Homeserver) -> None:
     alice = await hs.register_user("alice")
     bob = await hs.register_user("bob")
+    carol = await hs.register_user("carol")
     first = await alice.create_room(preset="public_chat")
     await bob.join(first)
+    elsewhere = [await carol.create_room() for _ in range(25)]  # rooms bob is not in
 
-    async def queries_for_one_message() -> int:
+    async def type_in(user: UserClient, room_id: str) -> None:
+        resp = await user.put(f"/rooms/{room_id}/typing/{user.user_id}", json={"typing": True})
+        assert resp.status_code == 200
+
+    async def queries_for_one_message(typing_in: list[str]) -> int:
         token = (await bob.sync())["next_batch"]
         await alice.send_text(first, "ping")
+        for room_id in typing_in:
+            await type_in(alice if room_id in bobs_rooms else carol, room_id)
         before = hs.runtime.db.query_count
         sync = await bob.sync(since=token)
         assert bodies(timeline(sync, first)) == ["ping"]
+        typing_shown = {
+            room_id
+            for room_id, room in sync["rooms"]["join"].items()
+            if any(e["type"] == "m.typing" for e in room["ephemeral"]["events"])
+        }
+        assert typing_shown == set(typing_in) & bobs_rooms  # narrowed to bob's rooms
         return hs.runtime.db.query_count - before
 
-    few_rooms = await queries_for_one_message()
+    bobs_rooms = {first}
+    few_rooms = await queries_for_one_message([])
+    typing_elsewhere = await queries_for_one_message(elsewhere[:1])
     for _ in range(25):
         room = await alice.create_room(preset="public_chat")
         await bob.join(room)
-    many_rooms = await queries_for_one_message()
+        bobs_rooms.add(room)
+    many_rooms = await queries_for_one_message([])
+    quiet_rooms_typing = sorted(bobs_rooms - {first})[:5]
+    typing_everywhere = await queries_for_one_message(elsewhere + quiet_rooms_typing)
     # token, membership changes, active rooms, their events, account data, receipts; to-device
     # inbox, device-list changes, membership moves, key counts; unread notification counts;
     # presence changes (one query; setting presence by syncing costs none once the user is known)
     assert few_rooms <= 12, few_rooms
     assert many_rooms == few_rooms
+    # Typing changes are narrowed to bob's joined rooms in one lookup, whatever the number of
+    # rooms with typing on the server, and quiet rooms with typing cost no query of their own.
+    assert typing_elsewhere <= few_rooms + 1, typing_elsewhere
+    assert typing_everywhere == typing_elsewhere

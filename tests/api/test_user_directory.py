@@ -9,7 +9,9 @@ import pytest
 from bastion.config import UserDirectoryConfig
 from bastion.services.directory.user_index import UserDirectoryIndex
 from bastion.store.sql.user_directory import SqlUserDirectoryStore
-from tests.conftest import Homeserver, UserClient, errcode
+from bastion.workers.backfills import UserDirectoryBackfill
+from bastion.workers.base import run_to_completion
+from tests.conftest import OPERATOR, Homeserver, UserClient, errcode
 
 SHARED_ROOMS_ONLY = {"user_directory": UserDirectoryConfig(search_all_users=False)}
 
@@ -70,11 +72,12 @@ async def test_deactivated_users_are_never_found(hs: Homeserver) -> None:
     alice = await hs.register_user("alice")
     leaver = await named(hs, "leaver", "Dawid Leaver")
     assert await found(alice, "dawid") == [leaver.user_id]
-    await hs.runtime.services.accounts.deactivate(leaver.user_id)
+    await hs.runtime.services.accounts.deactivate(OPERATOR, leaver.user_id)
     assert await found(alice, "dawid") == []
     assert await found(alice, "leaver") == []
     # The start-up backfill does not bring them back.
-    await UserDirectoryIndex(SqlUserDirectoryStore()).backfill(hs.runtime.db)
+    index = UserDirectoryIndex(SqlUserDirectoryStore())
+    await run_to_completion(UserDirectoryBackfill(hs.runtime.db, index))
     assert await found(alice, "leaver") == []
 
 
@@ -83,7 +86,8 @@ async def test_accounts_from_before_the_directory_are_indexed_at_start_up(hs: Ho
     old = await named(hs, "old", "Ołena Stara")
     await hs.runtime.db.execute("DELETE FROM user_directory_terms")
     assert await found(alice, "olena") == []
-    indexed = await UserDirectoryIndex(SqlUserDirectoryStore()).backfill(hs.runtime.db, batch=1)
+    index = UserDirectoryIndex(SqlUserDirectoryStore())
+    indexed = await run_to_completion(UserDirectoryBackfill(hs.runtime.db, index, batch=1))
     assert indexed == 2
     assert await found(alice, "olena") == [old.user_id]
     assert await found(alice, "alice") == [alice.user_id]

@@ -1,6 +1,6 @@
 """Long-polling /sync on the real server process: woken by what concerns the user, and only that.
 
-A /sync with nothing new waits on the notifier (bastion/pubsub/); a message in a room wakes the
+A /sync with nothing new waits for the bus (bastion/pubsub/); a message in a room wakes the
 syncs of the room's members straight away and nobody else's. Timing is measured with
 `time.monotonic` around real HTTP requests on 127.0.0.1, with generous bounds: a woken sync must
 answer within 1 s of the send, a sync nobody woke runs to (most of) its timeout.

@@ -1,4 +1,5 @@
-"""IgnoredUsers: read once per user, replaced by a committed list, never by a stale read."""
+"""IgnoredUsers: read once per user, dropped by an invalidation, never kept from a stale read;
+fills inside a transaction read through the caller's connection."""
 
 from __future__ import annotations
 
@@ -22,14 +23,24 @@ class StoredLists:
         self.content: dict[str, dict[str, Any]] = {}
         self.reads = 0
         self.gate: asyncio.Event | None = None
+        self.read_through: list[object] = []  # the connection of each read
 
-    async def get(self, _q: object, user_id: str, room_id: str, data_type: str) -> Any:
+    async def get(self, q: object, user_id: str, room_id: str, data_type: str) -> Any:
         assert (room_id, data_type) == ("", "m.ignored_user_list")
         self.reads += 1
+        self.read_through.append(q)
         value = self.content.get(user_id)
         if self.gate is not None:
             await self.gate.wait()  # the read has happened; its answer arrives later
         return value
+
+    async def get_of_users(
+        self, q: object, user_ids: list[str], data_type: str
+    ) -> dict[str, dict[str, Any]]:
+        assert data_type == "m.ignored_user_list"
+        self.reads += 1
+        self.read_through.append(q)
+        return {u: self.content[u] for u in user_ids if u in self.content}
 
 
 def cache(stored: StoredLists, max_users: int = 100) -> IgnoredUsers:
@@ -51,13 +62,30 @@ async def test_reads_once_then_from_memory() -> None:
     assert stored.reads == 2
 
 
-async def test_a_committed_list_replaces_the_cached_one() -> None:
+async def test_an_invalidation_drops_the_cached_list() -> None:
     stored = StoredLists()
     ignored = cache(stored)
     assert await ignored.ignored_by(ALICE) == frozenset()
-    ignored.committed(ALICE, listing(BOB, CAROL))
+    stored.content[ALICE] = listing(BOB, CAROL)  # committed, then invalidated
+    assert await ignored.ignored_by(ALICE) == frozenset()  # still the cached list
+    ignored.invalidate(ALICE)
     assert await ignored.ignored_by(ALICE) == {BOB, CAROL}
-    assert stored.reads == 1
+    assert stored.reads == 2
+
+
+async def test_who_ignore_reads_through_the_callers_connection_once() -> None:
+    stored = StoredLists()
+    stored.content[BOB] = listing(ALICE)
+    ignored = cache(stored)
+    transaction = object()
+    assert await ignored.who_ignore(transaction, ALICE, [BOB, CAROL]) == {BOB}
+    assert stored.read_through == [transaction]
+    assert await ignored.who_ignore(transaction, ALICE, [BOB, CAROL]) == {BOB}
+    assert stored.reads == 1  # both kept
+    ignored.invalidate(BOB)
+    stored.content[BOB] = listing()
+    assert await ignored.who_ignore(transaction, ALICE, [BOB, CAROL]) == set()
+    assert stored.reads == 2
 
 
 async def test_a_read_that_raced_with_a_change_is_not_kept() -> None:
@@ -67,7 +95,8 @@ async def test_a_read_that_raced_with_a_change_is_not_kept() -> None:
     ignored = cache(stored)
     slow_read = asyncio.create_task(ignored.ignored_by(ALICE))
     await asyncio.sleep(0)  # the read has started with the old list
-    ignored.committed(ALICE, listing())  # alice un-ignores bob meanwhile
+    stored.content[ALICE] = listing()  # alice un-ignores bob meanwhile
+    ignored.invalidate(ALICE)
     stored.gate.set()
     assert await slow_read == {BOB}  # that caller saw the old list...
     assert await ignored.ignored_by(ALICE) == frozenset()  # ...but it was not cached

@@ -1,14 +1,11 @@
-"""Presence transitions, the in-memory tracker and the expiry task, without a server."""
+"""Presence transitions and the in-memory tracker, without a server (the expiry worker:
+tests/unit/test_workers.py)."""
 
 from __future__ import annotations
-
-import asyncio
 
 import msgspec
 import pytest
 
-from bastion.clock import FakeClock
-from bastion.services.presence.expiry import PresenceExpiryTask
 from bastion.services.presence.state import (
     Timeouts,
     is_visible_change,
@@ -130,27 +127,3 @@ def test_tracker_forgets_offline_users_without_syncs() -> None:
     tracker.sync_ended(ALICE, T0)  # unknown: nothing to do
     tracker.sync_started(ALICE)
     assert tracker.get(ALICE) is None
-
-
-async def test_expiry_task_sweeps_until_stopped() -> None:
-    swept: list[int] = []
-    done = asyncio.Event()
-
-    async def expire(now_ms: int) -> int:
-        swept.append(now_ms)
-        if len(swept) == 2:
-            raise RuntimeError("a failing sweep is logged, the next one still runs")
-        if len(swept) >= 3:
-            done.set()
-        return 0
-
-    clock = FakeClock()
-    task = PresenceExpiryTask(expire, clock, interval_s=0)
-    task.start()
-    task.start()  # once only
-    await asyncio.wait_for(done.wait(), timeout=5)
-    await task.stop()
-    count = len(swept)
-    await task.stop()  # stopping twice is harmless
-    assert count >= 3
-    assert set(swept) == {clock.now_ms()}

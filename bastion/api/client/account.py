@@ -58,7 +58,7 @@ async def deactivate(request: Request) -> Response:
     requester = await require_requester(request)
     body = await decode_body(request, Deactivation)
     await services.uia.require_password(requester, body.auth)
-    await services.accounts.deactivate(requester.user_id)
+    await services.accounts.deactivate(requester, requester.user_id)
     return JsonResponse({"id_server_unbind_result": "no-support"})
 
 

@@ -12,6 +12,7 @@ from bastion.api.context import services_of
 from bastion.api.requester import require_requester
 from bastion.api.responses import empty
 from bastion.errors import Errcode, MatrixError
+from bastion.events.typed_json import NonNegativeInt
 from bastion.services.ephemeral.typing import DEFAULT_TYPING_TIMEOUT_MS
 
 
@@ -19,7 +20,7 @@ class TypingBody(msgspec.Struct, frozen=True):
     """Body of `PUT /rooms/{roomId}/typing/{userId}`."""
 
     typing: bool
-    timeout: int = DEFAULT_TYPING_TIMEOUT_MS
+    timeout: NonNegativeInt = DEFAULT_TYPING_TIMEOUT_MS
 
 
 async def set_typing(request: Request) -> Response:

@@ -12,6 +12,7 @@ from bastion.api.context import services_of
 from bastion.api.requester import require_requester
 from bastion.api.responses import JsonResponse, empty
 from bastion.errors import Errcode, MatrixError
+from bastion.events.typed_json import NonNegativeInt
 
 
 class EnabledBody(msgspec.Struct, frozen=True):
@@ -30,7 +31,7 @@ class NotificationsQuery(msgspec.Struct, frozen=True):
     """Query of `GET /notifications`."""
 
     from_: str | None = msgspec.field(default=None, name="from")
-    limit: int | None = None
+    limit: NonNegativeInt | None = None
     only: str | None = None
 
 

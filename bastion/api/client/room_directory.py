@@ -16,9 +16,9 @@ from bastion.api.bodies import decode_body
 from bastion.api.context import services_of
 from bastion.api.requester import access_token_of, require_requester
 from bastion.api.responses import JsonResponse, empty
-from bastion.errors import Errcode, MatrixError
-from bastion.services.auth import Requester
+from bastion.events.query_params import query_int
 from bastion.services.directory.rooms import PublicRoomsQuery, VisibilityBody
+from bastion.services.principal import Requester
 
 
 async def _requester_if_any(request: Request) -> Requester | None:
@@ -44,20 +44,11 @@ async def put_visibility(request: Request) -> Response:
     return empty()
 
 
-def _limit_param(raw: str | None) -> int | None:
-    if raw is None:
-        return None
-    try:
-        return int(raw)
-    except ValueError:
-        raise MatrixError(400, Errcode.INVALID_PARAM, f"limit {raw!r} is not an integer") from None
-
-
 async def get_public_rooms(request: Request) -> Response:
     """GET /_matrix/client/v3/publicRooms"""
     requester = await _requester_if_any(request)
     params = request.query_params
-    query = PublicRoomsQuery(limit=_limit_param(params.get("limit")), since=params.get("since"))
+    query = PublicRoomsQuery(limit=query_int(params, "limit"), since=params.get("since"))
     page = await services_of(request).room_directory.public_rooms(
         requester, query, params.get("server")
     )

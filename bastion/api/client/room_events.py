@@ -12,6 +12,7 @@ from bastion.api.requester import require_requester
 from bastion.api.responses import JsonResponse
 from bastion.errors import Errcode, MatrixError
 from bastion.events.filters import RoomEventFilter
+from bastion.events.query_params import query_int
 from bastion.events.typed_json import decode_as
 from bastion.services.rooms.reads import MessagesQuery
 
@@ -21,16 +22,6 @@ def _filter_param(request: Request) -> RoomEventFilter:
     if not raw:
         return RoomEventFilter()
     return decode_as(raw, RoomEventFilter, what="filter")
-
-
-def _int_param(request: Request, name: str) -> int | None:
-    raw = request.query_params.get(name)
-    if raw is None:
-        return None
-    try:
-        return int(raw)
-    except ValueError as exc:
-        raise MatrixError(400, Errcode.INVALID_PARAM, f"{name} must be an integer") from exc
 
 
 async def send_event(request: Request) -> Response:
@@ -103,7 +94,7 @@ async def messages(request: Request) -> Response:
         direction=q.get("dir", "b"),
         from_token=q.get("from"),
         to_token=q.get("to"),
-        limit=_int_param(request, "limit"),
+        limit=query_int(request.query_params, "limit"),
         filter=_filter_param(request),
     )
     return JsonResponse(
@@ -119,7 +110,7 @@ async def context(request: Request) -> Response:
         requester,
         p["roomId"],
         p["eventId"],
-        limit=_int_param(request, "limit"),
+        limit=query_int(request.query_params, "limit"),
         f=_filter_param(request),
     )
     return JsonResponse(result)
@@ -151,7 +142,7 @@ async def joined_members(request: Request) -> Response:
 async def timestamp_to_event(request: Request) -> Response:
     """GET /_matrix/client/v1/rooms/{roomId}/timestamp_to_event"""
     requester = await require_requester(request)
-    ts = _int_param(request, "ts")
+    ts = query_int(request.query_params, "ts")
     if ts is None:
         raise MatrixError(400, Errcode.MISSING_PARAM, "ts is required")
     direction = request.query_params.get("dir", "f")

@@ -32,7 +32,7 @@ async def sync(request: Request) -> Response:
     finally:
         for task in (syncing, hang_up):
             task.cancel()
-        # Let the cancelled side clean up (its notifier wait) before this handler returns.
+        # Let the cancelled side clean up (its long-poll wait) before this handler returns.
         await asyncio.gather(syncing, hang_up, return_exceptions=True)
     if syncing.cancelled():
         return Response(status_code=400)  # nobody is listening

@@ -29,15 +29,16 @@ import msgspec
 from bastion.clock import Clock
 from bastion.errors import Errcode, MatrixError
 from bastion.events.model import StoredEvent
+from bastion.events.typed_json import NonNegativeInt
 from bastion.events.types import EventType, Membership
-from bastion.services.auth import Requester
 from bastion.services.directory.room_info import (
     DESCRIBING_TYPES,
     PublishedRoom,
     RoomDescription,
     describe,
 )
-from bastion.services.rooms.power import current_power_levels
+from bastion.services.power_levels import current_power_levels
+from bastion.services.principal import Requester
 from bastion.services.search.normalize import normalize
 from bastion.store.database import Database
 from bastion.store.protocols import (
@@ -63,7 +64,7 @@ class PublicRoomsFilter(msgspec.Struct, frozen=True):
 class PublicRoomsQuery(msgspec.Struct, frozen=True):
     """`POST /publicRooms`' body, or `GET /publicRooms`' query string."""
 
-    limit: int | None = None
+    limit: NonNegativeInt | None = None
     since: str | None = None
     filter: PublicRoomsFilter = PublicRoomsFilter()
     include_all_networks: bool = False

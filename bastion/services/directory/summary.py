@@ -13,9 +13,9 @@ from __future__ import annotations
 
 from bastion.errors import Errcode, MatrixError
 from bastion.events.types import JoinRule, Membership
-from bastion.services.auth import Requester
 from bastion.services.directory.room_info import DESCRIBING_TYPES, RoomSummary, describe
 from bastion.services.directory.rooms import DirectoryAccess, require_reader
+from bastion.services.principal import Requester
 from bastion.store.database import Database
 from bastion.store.protocols import MembershipStore, RoomDirectoryStore, RoomStore
 

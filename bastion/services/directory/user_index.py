@@ -4,19 +4,17 @@ A user's terms are the search tokens (`services/search/normalize.py`: case, Arab
 folding) of their full user ID and of their global display name. They are written in the
 transaction that creates the account or changes the display name, and deleted in the one that
 deactivates it, so the directory never lags the profile. Accounts that existed before the
-directory did are indexed by `backfill` at start-up, one transaction per batch; it does nothing
-once every active account has terms (every user ID has at least one token: its server name).
+directory did are indexed by `backfill_batch` (run at start-up by `workers/backfills.py`), one
+transaction per batch; the progress is the terms themselves (the next batch is accounts still
+without any), so it resumes where it stopped and does nothing once every active account has
+terms (every user ID has at least one token: its server name).
 """
 
 from __future__ import annotations
 
-import logging
-
 from bastion.services.search.normalize import tokens
 from bastion.store.database import Database, Queryable
 from bastion.store.protocols import UserDirectoryStore
-
-log = logging.getLogger(__name__)
 
 
 def directory_terms(user_id: str, displayname: str | None) -> set[str]:
@@ -38,16 +36,11 @@ class UserDirectoryIndex:
         """Take a (deactivated) user out of the directory."""
         await self._store.delete_terms(q, user_id)
 
-    async def backfill(self, db: Database, *, batch: int = 500) -> int:
-        """Index active accounts that have no terms yet; returns how many were indexed."""
-        done = 0
-        while True:
-            async with db.transaction() as t:
-                users = await self._store.unindexed_users(t, batch)
-                for user_id, displayname in users:
-                    await self.index(t, user_id, displayname)
-            done += len(users)
-            if len(users) < batch:
-                if done:
-                    log.info("user directory backfill: %d accounts indexed", done)
-                return done
+    async def backfill_batch(self, db: Database, *, batch: int = 500) -> int:
+        """Index one batch of active accounts that have no terms yet, in one transaction;
+        returns how many were indexed (fewer than `batch`: nothing is left)."""
+        async with db.transaction() as t:
+            users = await self._store.unindexed_users(t, batch)
+            for user_id, displayname in users:
+                await self.index(t, user_id, displayname)
+        return len(users)

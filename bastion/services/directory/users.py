@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import msgspec
 
-from bastion.services.auth import Requester
+from bastion.events.typed_json import NonNegativeInt
+from bastion.services.principal import Requester
 from bastion.services.search.normalize import tokens
 from bastion.store.database import Database
 from bastion.store.protocols import UserDirectoryStore, UserSearch
@@ -26,7 +27,7 @@ class UserSearchRequest(msgspec.Struct, frozen=True):
     """Body of `POST /user_directory/search`."""
 
     search_term: str
-    limit: int = DEFAULT_LIMIT
+    limit: NonNegativeInt = DEFAULT_LIMIT
 
 
 class DirectoryUser(msgspec.Struct, frozen=True, omit_defaults=True):

@@ -12,8 +12,8 @@ from typing import Any
 
 from bastion.errors import Errcode, MatrixError
 from bastion.events.key_signatures import ed25519_key, is_signed_by
-from bastion.services.auth import Requester
 from bastion.services.e2ee.device_lists import DeviceListService
+from bastion.services.principal import Requester
 from bastion.services.uia import UiaService
 from bastion.store.database import Database
 from bastion.store.protocols import KeyStore

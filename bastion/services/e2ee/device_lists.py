@@ -11,22 +11,23 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from bastion.pubsub.base import Notifier
+from bastion.pubsub.base import Bus
+from bastion.pubsub.messages import EventsPersisted
 from bastion.store.database import Database, Queryable
 from bastion.store.protocols import KeyStore
-from bastion.store.stream import StreamPositions
+from bastion.store.stream import PositionAllocator
 
 
 class DeviceListService:
     """Records device-list changes and computes what a viewer must hear about."""
 
     def __init__(
-        self, db: Database, keys: KeyStore, positions: StreamPositions, notifier: Notifier
+        self, db: Database, keys: KeyStore, positions: PositionAllocator, bus: Bus
     ) -> None:
         self._db = db
         self._keys = keys
         self._positions = positions
-        self._notifier = notifier
+        self._bus = bus
 
     async def changed(self, user_id: str) -> None:
         """Record that `user_id`'s devices or keys changed, and wake whoever cares."""
@@ -34,7 +35,7 @@ class DeviceListService:
             async with self._db.transaction() as t:
                 await self._keys.record_device_list_change(t, user_id, position)
         watchers = await self._keys.users_sharing_any_room(self._db, user_id)
-        self._notifier.notify(position, {user_id, *watchers})
+        self._bus.publish(EventsPersisted(position, frozenset({user_id, *watchers})))
 
     async def devices_removed(
         self, user_id: str, device_ids: Sequence[str] | None, *, keep_device_id: str | None = None

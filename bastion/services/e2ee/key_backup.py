@@ -12,7 +12,8 @@ from typing import Any
 import msgspec
 
 from bastion.errors import Errcode, MatrixError
-from bastion.services.auth import Requester
+from bastion.events.typed_json import NonNegativeInt
+from bastion.services.principal import Requester
 from bastion.store.database import Database, Queryable
 from bastion.store.protocols import KeyBackupStore
 from bastion.store.records import BackupSession, BackupVersion
@@ -23,8 +24,8 @@ JsonObject = dict[str, Any]
 class KeyBackupData(msgspec.Struct, frozen=True):
     """One backed-up session as clients send it."""
 
-    first_message_index: int
-    forwarded_count: int
+    first_message_index: NonNegativeInt
+    forwarded_count: NonNegativeInt
     is_verified: bool
     session_data: dict[str, Any]
 

@@ -17,8 +17,8 @@ from typing import Any
 
 from bastion.errors import Errcode, MatrixError
 from bastion.ids import UserID
-from bastion.services.auth import Requester
 from bastion.services.e2ee.device_lists import DeviceListService
+from bastion.services.principal import Requester
 from bastion.store.database import Database
 from bastion.store.protocols import KeyStore
 

@@ -13,12 +13,13 @@ from typing import Any
 from bastion.clock import Clock
 from bastion.errors import Errcode, MatrixError
 from bastion.ids import UserID
-from bastion.pubsub.base import Notifier
-from bastion.services.auth import Requester
+from bastion.pubsub.base import Bus
+from bastion.pubsub.messages import EventsPersisted
+from bastion.services.principal import Requester
 from bastion.store.database import Database, Queryable
 from bastion.store.protocols import DeviceStore, ToDeviceStore
 from bastion.store.records import SendTxn
-from bastion.store.stream import StreamPositions
+from bastion.store.stream import PositionAllocator
 
 JsonObject = dict[str, Any]
 MAX_DELIVERED_PER_SYNC = 100
@@ -33,8 +34,8 @@ class ToDeviceService:
         db: Database,
         store: ToDeviceStore,
         devices: DeviceStore,
-        positions: StreamPositions,
-        notifier: Notifier,
+        positions: PositionAllocator,
+        bus: Bus,
         *,
         clock: Clock,
         server_name: str,
@@ -43,7 +44,7 @@ class ToDeviceService:
         self._store = store
         self._devices = devices
         self._positions = positions
-        self._notifier = notifier
+        self._bus = bus
         self._clock = clock
         self._server_name = server_name
 
@@ -70,7 +71,8 @@ class ToDeviceService:
                 ]
                 await self._store.insert_messages(t, rows)
         if positions:
-            self._notifier.notify(positions[-1], {user_id for user_id, _, _ in targets})
+            users = frozenset(user_id for user_id, _, _ in targets)
+            self._bus.publish(EventsPersisted(positions[-1], users))
 
     async def _targets(self, messages: dict[str, Any]) -> list[tuple[str, str, JsonObject]]:
         targets: list[tuple[str, str, JsonObject]] = []

@@ -14,17 +14,18 @@ from typing import Any
 from bastion.clock import Clock
 from bastion.errors import Errcode, MatrixError
 from bastion.events.model import StoredEvent
-from bastion.pubsub.base import Notifier
+from bastion.pubsub.base import Bus
+from bastion.pubsub.messages import EventsPersisted
 from bastion.services.account_data import AccountDataService
-from bastion.services.auth import Requester
+from bastion.services.members_cache import RoomMembersCache
+from bastion.services.principal import Requester
 from bastion.services.push.notifications import NotificationService
 from bastion.services.relations.thread_of import thread_of
-from bastion.services.rooms.members_cache import RoomMembersCache
 from bastion.services.visibility import VisibilityService
 from bastion.store.database import Database
-from bastion.store.protocols import EventStore, ReceiptStore, RelationStore
+from bastion.store.protocols import ReceiptStore, RelationStore
 from bastion.store.records import ReceiptRecord
-from bastion.store.stream import StreamPositions
+from bastion.store.stream import PositionAllocator
 
 RECEIPT_TYPES = ("m.read", "m.read.private")
 FULLY_READ = "m.fully_read"
@@ -33,10 +34,10 @@ JsonObject = dict[str, Any]
 
 @dataclass(frozen=True, slots=True)
 class ReceiptStores:
-    """Where receipts go, and where the events they point at are."""
+    """Where receipts go, and the relations that place their events in threads (the events
+    themselves are read through the visibility door)."""
 
     receipts: ReceiptStore
-    events: EventStore
     relations: RelationStore
 
 
@@ -60,20 +61,19 @@ class ReceiptService:
         visibility: VisibilityService,
         reads: ReadTrackers,
         members: RoomMembersCache,
-        positions: StreamPositions,
-        notifier: Notifier,
+        positions: PositionAllocator,
+        bus: Bus,
         clock: Clock,
     ) -> None:
         self._db = db
         self._store = stores.receipts
-        self._events = stores.events
         self._relations = stores.relations
         self._visibility = visibility
         self._account_data = reads.account_data
         self._notifications = reads.notifications
         self._members = members
         self._positions = positions
-        self._notifier = notifier
+        self._bus = bus
         self._clock = clock
 
     async def send_receipt(
@@ -123,7 +123,7 @@ class ReceiptService:
             if receipt_type == "m.read.private"
             else await self._members.joined(room_id)
         )
-        self._notifier.notify(position, watchers)
+        self._bus.publish(EventsPersisted(position, frozenset(watchers)))
 
     async def set_read_markers(self, requester: Requester, room_id: str, body: JsonObject) -> None:
         """`POST /rooms/{roomId}/read_markers`."""
@@ -155,8 +155,7 @@ class ReceiptService:
     ) -> StoredEvent:
         if requester.user_id not in await self._members.joined(room_id):
             raise MatrixError(403, Errcode.FORBIDDEN, "you are not in this room")
-        event = await self._events.get_event(self._db, event_id)
-        return await self._visibility.require_visible(requester.user_id, event, room_id)
+        return await self._visibility.visible_event(requester.user_id, room_id, event_id)
 
 
 def receipt_events(receipts: list[ReceiptRecord], viewer: str) -> dict[str, JsonObject]:

@@ -12,9 +12,10 @@ import asyncio
 
 from bastion.clock import Clock
 from bastion.errors import Errcode, MatrixError
-from bastion.pubsub.base import Notifier
-from bastion.services.auth import Requester
-from bastion.services.rooms.members_cache import RoomMembersCache
+from bastion.pubsub.base import Bus
+from bastion.pubsub.messages import EphemeralChanged
+from bastion.services.members_cache import RoomMembersCache
+from bastion.services.principal import Requester
 
 MAX_TYPING_TIMEOUT_MS = 120_000
 DEFAULT_TYPING_TIMEOUT_MS = 30_000
@@ -23,9 +24,9 @@ DEFAULT_TYPING_TIMEOUT_MS = 30_000
 class TypingService:
     """Who is typing in which room, and since which serial."""
 
-    def __init__(self, members: RoomMembersCache, notifier: Notifier, clock: Clock) -> None:
+    def __init__(self, members: RoomMembersCache, bus: Bus, clock: Clock) -> None:
         self._members = members
-        self._notifier = notifier
+        self._bus = bus
         self._clock = clock
         self.serial = 0
         self._typing: dict[str, dict[str, float]] = {}  # room -> user -> expiry (monotonic)
@@ -62,7 +63,8 @@ class TypingService:
     async def _changed(self, room_id: str) -> None:
         self.serial += 1
         self._changed_at[room_id] = self.serial
-        self._notifier.notify_ephemeral(self.serial, await self._members.joined(room_id))
+        joined = await self._members.joined(room_id)
+        self._bus.publish(EphemeralChanged(self.serial, frozenset(joined)))
 
     def typers(self, room_id: str) -> list[str]:
         """Users typing in the room now."""

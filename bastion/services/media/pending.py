@@ -8,7 +8,7 @@ Invariants:
   that commits between that read and the wait still wakes it: no lost wake-up, no polling.
 - An entry exists only while someone waits on it: the upload pops it, and the last waiter to
   leave removes it, so memory follows the number of waiting requests, not of reservations.
-- In-process only, like the notifier: with several processes, a download would have to be
+- In-process only, like the sync wake-ups: with several processes, a download would have to be
   served by the process that took the upload (or wait out its timeout).
 """
 

@@ -25,10 +25,10 @@ from dataclasses import dataclass
 from bastion.clock import Clock
 from bastion.config import MediaConfig
 from bastion.errors import Errcode, MatrixError
-from bastion.services.auth import Requester
 from bastion.services.media.mxc import content_uri, new_media_id, require_local_media_id
 from bastion.services.media.pending import PendingUploads
 from bastion.services.media.storage import MediaStorage, StagedFile, StorageKey, StoredFile
+from bastion.services.principal import Requester
 from bastion.store.database import Database
 from bastion.store.protocols import MediaStore
 from bastion.store.records import MediaRecord

@@ -1,5 +1,5 @@
 """Presence timeouts: the sweep that moves idle users to unavailable and departed ones to
-offline, and the background task that runs it every few seconds.
+offline (run every few seconds by `workers/presence_expiry.py`).
 
 A sweep is one indexed query plus a pass over memory. The query finds rows the database says
 may have timed out; it matters after a restart, when memory knows nothing. The pass over the
@@ -13,19 +13,11 @@ flushed in place in the same transaction.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import logging
-from collections.abc import Awaitable, Callable
-
-from bastion.clock import Clock
 from bastion.services.presence.state import Timeouts, timed_out
 from bastion.services.presence.tracker import PresenceTracker, Tracked
 from bastion.services.presence.writer import PresenceWriter
 from bastion.store.database import Database
 from bastion.store.protocols import ExpiryCutoffs, PresenceRecord, PresenceStore
-
-log = logging.getLogger(__name__)
 
 # Stored timestamps are refreshed at most this often per user.
 FLUSH_AFTER_MS = 60_000
@@ -84,40 +76,3 @@ class ExpirySweeper:
             now_ms=now_ms,
             timeouts=self._timeouts,
         )
-
-
-class PresenceExpiryTask:
-    """Calls `expire(now_ms)` every `interval_s` seconds between `start` and `stop`.
-
-    A failing sweep is logged and the next one runs as usual.
-    """
-
-    def __init__(
-        self, expire: Callable[[int], Awaitable[int]], clock: Clock, interval_s: float
-    ) -> None:
-        self._expire = expire
-        self._clock = clock
-        self._interval_s = interval_s
-        self._task: asyncio.Task[None] | None = None
-
-    def start(self) -> None:
-        """Start sweeping in the background (once)."""
-        if self._task is None:
-            self._task = asyncio.get_running_loop().create_task(self._run())
-
-    async def stop(self) -> None:
-        """Stop sweeping and wait for the task to end."""
-        task, self._task = self._task, None
-        if task is None:
-            return
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
-
-    async def _run(self) -> None:
-        while True:
-            await asyncio.sleep(self._interval_s)
-            try:
-                await self._expire(self._clock.now_ms())
-            except Exception:
-                log.exception("presence expiry sweep failed")

@@ -24,9 +24,8 @@ from bastion.clock import Clock
 from bastion.config import PresenceConfig
 from bastion.errors import Errcode, MatrixError
 from bastion.events.filters import EventFilter, effective_limit, type_and_sender_match
-from bastion.pubsub.base import Notifier
-from bastion.services.auth import Requester
-from bastion.services.presence.expiry import ExpirySweeper, PresenceExpiryTask
+from bastion.pubsub.base import Bus
+from bastion.services.presence.expiry import ExpirySweeper
 from bastion.services.presence.state import (
     OFFLINE,
     PRESENCE_STATES,
@@ -41,9 +40,10 @@ from bastion.services.presence.state import (
 )
 from bastion.services.presence.tracker import PresenceTracker, Tracked
 from bastion.services.presence.writer import PresenceWriter
+from bastion.services.principal import Requester
 from bastion.store.database import Database
 from bastion.store.protocols import PresenceRecord, PresenceStore, UserStore
-from bastion.store.stream import StreamPositions
+from bastion.store.stream import PositionAllocator
 
 JsonObject = dict[str, Any]
 MAX_STATUS_MSG_LENGTH = 1024
@@ -69,8 +69,8 @@ class PresenceService:
         db: Database,
         stores: PresenceStores,
         *,
-        positions: StreamPositions,
-        notifier: Notifier,
+        positions: PositionAllocator,
+        bus: Bus,
         clock: Clock,
         config: PresenceConfig,
     ) -> None:
@@ -80,7 +80,7 @@ class PresenceService:
         self._clock = clock
         self._config = config
         self._tracker = PresenceTracker()
-        self._writer = PresenceWriter(db, self._store, positions, notifier, self._tracker)
+        self._writer = PresenceWriter(db, self._store, positions, bus, self._tracker)
         self._sweeper = ExpirySweeper(
             db,
             self._store,
@@ -212,10 +212,6 @@ class PresenceService:
         if not self.enabled:
             return 0
         return await self._sweeper.sweep(now_ms)
-
-    def expiry_task(self) -> PresenceExpiryTask:
-        """The background task that calls `expire` (started by the serving app)."""
-        return PresenceExpiryTask(self.expire, self._clock, self._config.expiry_interval_seconds)
 
     def _freshest(self, row: PresenceRecord) -> PresenceRecord:
         """The row with the newest last-active time this process knows (the spec wants it up to

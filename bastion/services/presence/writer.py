@@ -17,12 +17,13 @@ from collections.abc import Callable, Mapping, Sequence
 
 import msgspec
 
-from bastion.pubsub.base import Notifier
+from bastion.pubsub.base import Bus
+from bastion.pubsub.messages import EventsPersisted
 from bastion.services.presence.state import is_visible_change, never_seen
 from bastion.services.presence.tracker import PresenceTracker, Tracked
 from bastion.store.database import Database
 from bastion.store.protocols import PresenceRecord, PresenceStore
-from bastion.store.stream import StreamPositions
+from bastion.store.stream import PositionAllocator
 
 Transition = Callable[[Tracked], PresenceRecord]
 
@@ -34,14 +35,14 @@ class PresenceWriter:
         self,
         db: Database,
         store: PresenceStore,
-        positions: StreamPositions,
-        notifier: Notifier,
+        positions: PositionAllocator,
+        bus: Bus,
         tracker: PresenceTracker,
     ) -> None:
         self._db = db
         self._store = store
         self._positions = positions
-        self._notifier = notifier
+        self._bus = bus
         self._tracker = tracker
         self._lock = asyncio.Lock()
 
@@ -112,7 +113,8 @@ class PresenceWriter:
         """After commit: the changed users and everyone sharing a joined room with them."""
         user_ids = [record.user_id for record in changed]
         watchers = await self._store.users_sharing_rooms_with(self._db, user_ids)
-        self._notifier.notify(max(r.stream_id for r in changed), {*user_ids, *watchers})
+        position = max(r.stream_id for r in changed)
+        self._bus.publish(EventsPersisted(position, frozenset({*user_ids, *watchers})))
 
 
 def _timestamps(record: PresenceRecord) -> tuple[int, int]:

@@ -17,12 +17,11 @@ import msgspec
 
 from bastion.errors import Errcode, MatrixError
 from bastion.events.model import StoredEvent
-from bastion.services.auth import Requester
+from bastion.services.formatting.formatter import EventFormatter
+from bastion.services.principal import Requester
 from bastion.services.relations.thread_of import MAIN_THREAD
-from bastion.services.rooms.formatter import EventFormatter
 from bastion.services.visibility import VisibilityService
 from bastion.store.database import Database, Queryable
-from bastion.store.protocols import EventStore
 from bastion.store.protocols.push import NotificationQuery, PushActionStore
 
 JsonObject = dict[str, Any]
@@ -41,13 +40,11 @@ class NotificationService:
         self,
         db: Database,
         actions: PushActionStore,
-        events: EventStore,
         visibility: VisibilityService,
         formatter: EventFormatter,
     ) -> None:
         self._db = db
         self._actions = actions
-        self._events = events
         self._visibility = visibility
         self._formatter = formatter
 
@@ -124,20 +121,7 @@ class NotificationService:
     async def _visible_events(self, viewer: str, event_ids: list[str]) -> dict[str, StoredEvent]:
         """The events the viewer may still see and that are not redacted, by ID (one visibility
         check per room)."""
-        found = await self._events.get_events(self._db, event_ids)
-        live = [e for e in found.values() if e.redacted_by is None]
-        visible: dict[str, StoredEvent] = {}
-        for events in _by_room(live).values():
-            for event in await self._visibility.filter_events(viewer, events):
-                visible[event.event_id] = event
-        return visible
-
-
-def _by_room(events: list[StoredEvent]) -> dict[str, list[StoredEvent]]:
-    grouped: dict[str, list[StoredEvent]] = {}
-    for event in events:
-        grouped.setdefault(event.room_id, []).append(event)
-    return grouped
+        return await self._visibility.visible_events(viewer, event_ids, live_only=True)
 
 
 def _parse_from(token: str | None) -> int | None:

@@ -16,11 +16,11 @@ import msgspec
 
 from bastion.clock import Clock
 from bastion.errors import Errcode, MatrixError
-from bastion.services.auth import Requester
+from bastion.services.principal import Requester
 from bastion.services.push.gateways import GatewayPolicy
 from bastion.store.database import Database
 from bastion.store.protocols.pushers import PusherRecord, PusherStore
-from bastion.store.stream import StreamPositions
+from bastion.store.stream import PositionAllocator
 
 # Client data forwarded to the gateway as given (spec: "Servers MUST forward the entire content").
 JsonObject = dict[str, Any]
@@ -59,7 +59,7 @@ class PusherService:
         db: Database,
         store: PusherStore,
         policy: GatewayPolicy,
-        positions: StreamPositions,
+        positions: PositionAllocator,
         clock: Clock,
         watcher: PusherWatcher,
     ) -> None:

@@ -1,7 +1,9 @@
-"""The pipeline's push hook: what a new event means for the room's members, stored with it.
+"""The push event hook: what a new event means for the room's members, stored with it.
 
-Runs inside the pipeline's transaction, so an event and its notifications commit together and
-the new unread count is in the same /sync response as the event (spec: #server-behaviour-1).
+Runs in the `record` phase (services/event_hooks.py), inside the pipeline's transaction, so an
+event and its notifications commit together and the new unread count is in the same /sync
+response as the event (spec: #server-behaviour-1). Power levels and the room version come from
+the pipeline's context: nothing here reads them again.
 
 A message costs a constant number of rows whatever the size of its room: one generic outcome
 (what the rules give every member who kept the default rules and whom the event does not name,
@@ -19,9 +21,9 @@ from __future__ import annotations
 from typing import Any
 
 import msgspec
+from typing_extensions import override
 
 from bastion.events.model import StoredEvent
-from bastion.events.power_levels import PowerLevels, creators_of
 from bastion.events.push_rules.conditions import PushEvent, RoomFacts
 from bastion.events.push_rules.evaluate import (
     CompiledRuleset,
@@ -30,12 +32,13 @@ from bastion.events.push_rules.evaluate import (
     outcome,
 )
 from bastion.events.types import EventType
+from bastion.services.event_hooks import EventContext, EventHook
 from bastion.services.ignored_users import IgnoredUsers
+from bastion.services.members_cache import RoomMembersCache
 from bastion.services.push.rulesets import RulesetCache, default_ruleset_for
 from bastion.services.relations.thread_of import thread_of
-from bastion.services.rooms.members_cache import RoomMembersCache
 from bastion.store.database import Queryable
-from bastion.store.protocols import RelationStore, RoomStore, StateStore
+from bastion.store.protocols import RelationStore, StateStore
 from bastion.store.protocols.push import Counts, PushActionStore, PushOutcomeRecord
 
 # Evaluates the defaults for "any member the event does not name": it can never be named.
@@ -43,7 +46,7 @@ _ANYONE = "\x00anyone"
 _DEFAULT_FOR_ANYONE = default_ruleset_for(_ANYONE)
 
 
-class PushActionRecorder:
+class PushActionRecorder(EventHook):
     """Evaluates push rules for the members of an event's room and stores the notifications."""
 
     def __init__(
@@ -55,7 +58,6 @@ class PushActionRecorder:
         *,
         relations: RelationStore,
         state: StateStore,
-        rooms: RoomStore,
     ) -> None:
         self._rules = rules
         self._actions = actions
@@ -63,9 +65,9 @@ class PushActionRecorder:
         self._ignored = ignored
         self._relations = relations
         self._state = state
-        self._rooms = rooms
 
-    async def record(self, q: Queryable, event: StoredEvent) -> None:
+    @override
+    async def record(self, q: Queryable, event: StoredEvent, context: EventContext) -> None:
         """Store what `event` means for the room's members, and move the sender's read mark; a
         redaction withdraws the notifications of the event it redacts."""
         redacts = event.content.get("redacts") if event.type == EventType.REDACTION else None
@@ -77,7 +79,9 @@ class PushActionRecorder:
         invited = _invitee(event)
         if invited is not None and invited not in joined:
             recipients.append(invited)
-        generic, differences = await self._evaluate(q, event, recipients, joined, thread_id)
+        generic, differences = await self._evaluate(
+            q, event, context, recipients, joined, thread_id
+        )
         totals: Counts | None = None
         if generic.notify or generic.highlight:
             record = self._outcome(event, thread_id, generic)
@@ -97,6 +101,7 @@ class PushActionRecorder:
         self,
         q: Queryable,
         event: StoredEvent,
+        context: EventContext,
         recipients: list[str],
         joined: set[str],
         thread_id: str,
@@ -106,14 +111,14 @@ class PushActionRecorder:
         named = _named_users(event)
         needs_power = _mentions_room(event) or any(c.needs_power_levels for c in custom.values())
         facts = RoomFacts(
-            len(joined), event.sender, await self._power_levels(q, event) if needs_power else None
+            len(joined), event.sender, context.power_levels() if needs_power else None
         )
         names = await self._display_names(q, event, [u for u, c in custom.items()
                                                     if c.compiled.needs_display_name])  # fmt: skip
         push_event = PushEvent(_push_fields(event))
         memo: dict[tuple[Any, ...], bool] = {}
         generic = outcome(_actions_of(_DEFAULT_FOR_ANYONE, push_event, facts, None, memo))
-        ignoring = await self._ignored.who_ignore(event.sender, recipients)
+        ignoring = await self._ignored.who_ignore(q, event.sender, recipients)
         singled_out = set(custom) | ignoring | ({*recipients} - joined)
         singled_out |= set(recipients) if _ANYONE in named else named & set(recipients)
         differences: list[PushOutcomeRecord] = []
@@ -149,17 +154,6 @@ class PushActionRecorder:
             event_id=event.event_id, actions=msgspec.json.encode(result.actions).decode(),
             notify=result.notify, highlight=result.highlight, ts=event.origin_server_ts,
         )  # fmt: skip
-
-    async def _power_levels(self, q: Queryable, event: StoredEvent) -> PowerLevels:
-        current = await self._state.current_events(
-            q, event.room_id, [(EventType.CREATE, ""), (EventType.POWER_LEVELS, "")]
-        )
-        create = current.get((EventType.CREATE, ""))
-        room = await self._rooms.get_room(q, event.room_id)
-        version = room.room_version if room is not None else "12"
-        creators = creators_of(create.sender, create.content, version) if create else frozenset()
-        levels = current.get((EventType.POWER_LEVELS, ""))
-        return PowerLevels.from_state(levels.content if levels else None, creators, version)
 
     async def _display_names(
         self, q: Queryable, event: StoredEvent, user_ids: list[str]

@@ -3,7 +3,8 @@
 A change loads the user's document, applies one pure edit (events/push_rules/edits.py) and writes
 it back with a compare-and-set on its version, so two clients changing rules at once cannot
 lose each other's change. After the commit the effective ruleset goes out as `m.push_rules`
-account data (clients learn of the change through /sync) and the evaluator's cache is updated.
+account data (clients learn of the change through /sync) and `CacheInvalidated(RULESETS_CACHE,
+user_id)` goes on the bus, which drops the evaluator's cached ruleset in every process.
 """
 
 from __future__ import annotations
@@ -16,9 +17,11 @@ import msgspec
 from bastion.errors import Errcode, MatrixError
 from bastion.events.push_rules import edits
 from bastion.events.push_rules.rules import UserPushRules, rule_json, ruleset, ruleset_json
+from bastion.pubsub.base import Bus
+from bastion.pubsub.messages import CacheInvalidated
 from bastion.services.account_data import AccountDataService
-from bastion.services.auth import Requester
-from bastion.services.push.rulesets import NO_CHANGES, RulesetCache, decode_rules
+from bastion.services.principal import Requester
+from bastion.services.push.rulesets import NO_CHANGES, RULESETS_CACHE, decode_rules
 from bastion.store.database import Database
 from bastion.store.protocols.push import PushRuleStore
 
@@ -34,12 +37,12 @@ class PushRuleService:
         self,
         db: Database,
         store: PushRuleStore,
-        cache: RulesetCache,
+        bus: Bus,
         account_data: AccountDataService,
     ) -> None:
         self._db = db
         self._store = store
-        self._cache = cache
+        self._bus = bus
         self._account_data = account_data
 
     async def rules_of(self, user_id: str) -> UserPushRules:
@@ -112,6 +115,6 @@ class PushRuleService:
                 break
         else:
             raise MatrixError(503, Errcode.UNKNOWN, "push rules are changing; try again")
-        self._cache.remember(user_id, changed)
+        self._bus.publish(CacheInvalidated(RULESETS_CACHE, user_id))
         content = {"global": ruleset_json(ruleset(user_id, changed))}
         await self._account_data.put_server_managed(user_id, "", PUSH_RULES, content)

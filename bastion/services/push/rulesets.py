@@ -2,8 +2,10 @@
 
 Most users never change their rules; for them nothing is stored and the cache holds `None`.
 Compiling takes a few hundred microseconds, so a compiled ruleset is kept per customised user.
-Invariant: only this process writes push rules (one writing process per database, as for the
-stream counter); `remember` is called after a change commits.
+A user's entry is dropped when the bus carries `CacheInvalidated(RULESETS_CACHE, user_id)`,
+which the push rules API publishes after a change commits (subscribed in app/wiring.py).
+Invariant: a read that overlapped an invalidation is not kept, so rules read before a change
+committed never outlive that change's invalidation.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from bastion.store.database import Queryable
 from bastion.store.protocols.push import PushRuleStore
 
 NO_CHANGES = UserPushRules()
+RULESETS_CACHE = "push_rules"  # the cache name in `CacheInvalidated`; keys are user IDs
 
 
 def decode_rules(raw: str) -> UserPushRules:
@@ -53,37 +56,48 @@ class RulesetCache:
         self._store = store
         self._max_users = max_users
         self._custom: OrderedDict[str, CustomRuleset | None] = OrderedDict()
+        self._invalidations = 0  # bumped by every invalidate(): an overlapping read is not kept
 
     async def customised(self, q: Queryable, user_ids: Sequence[str]) -> dict[str, CustomRuleset]:
         """The compiled rules of those of `user_ids` who changed theirs (one query for the
         users not cached yet)."""
         missing = [u for u in user_ids if u not in self._custom]
+        read: dict[str, CustomRuleset | None] = {}
         if missing:
+            invalidations = self._invalidations
             stored = await self._store.get_rules_of(q, missing)
             for user_id in missing:
                 raw = stored.get(user_id)
-                self._put(user_id, None if raw is None else decode_rules(raw))
+                read[user_id] = _compiled(user_id, None if raw is None else decode_rules(raw))
+            if invalidations == self._invalidations:
+                for user_id, entry in read.items():
+                    self._keep(user_id, entry)
         found: dict[str, CustomRuleset] = {}
         for user_id in user_ids:
-            entry = self._custom.get(user_id)
+            entry = read[user_id] if user_id in read else self._custom.get(user_id)
             if entry is not None:
                 found[user_id] = entry
         return found
 
-    def remember(self, user_id: str, custom: UserPushRules) -> None:
-        """Record a user's rules after a change commits."""
-        self._put(user_id, custom)
+    def invalidate(self, user_id: str) -> None:
+        """The user's rules changed and committed: read them again when next needed."""
+        self._invalidations += 1
+        self._custom.pop(user_id, None)
 
-    def _put(self, user_id: str, custom: UserPushRules | None) -> None:
-        entry = None
-        if custom is not None and custom != NO_CHANGES:
-            entry = CustomRuleset(
-                compile_ruleset(ruleset(user_id, custom)), _user_rules_need_power_levels(custom)
-            )
+    def _keep(self, user_id: str, entry: CustomRuleset | None) -> None:
         self._custom[user_id] = entry
         self._custom.move_to_end(user_id)
         if len(self._custom) > self._max_users:
             self._custom.popitem(last=False)
+
+
+def _compiled(user_id: str, custom: UserPushRules | None) -> CustomRuleset | None:
+    """A customised user's compiled rules; None for a user who kept the defaults."""
+    if custom is None or custom == NO_CHANGES:
+        return None
+    return CustomRuleset(
+        compile_ruleset(ruleset(user_id, custom)), _user_rules_need_power_levels(custom)
+    )
 
 
 def default_ruleset_for(user_id: str) -> CompiledRuleset:

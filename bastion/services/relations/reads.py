@@ -17,13 +17,14 @@ from typing import Any, Literal
 import msgspec
 
 from bastion.events.filters import effective_limit
-from bastion.services.auth import Requester
-from bastion.services.rooms.formatter import EventFormatter
+from bastion.events.typed_json import NonNegativeInt
+from bastion.services.formatting.formatter import EventFormatter
+from bastion.services.principal import Requester
 from bastion.services.stream_token import format_token, parse_token
 from bastion.services.visibility import VisibilityService
 from bastion.store.database import Database
-from bastion.store.protocols import ChildrenQuery, EventStore, MembershipStore, RelationStore
-from bastion.store.stream import StreamPositions
+from bastion.store.protocols import ChildrenQuery
+from bastion.store.stream import PositionAllocator
 
 JsonObject = dict[str, Any]
 
@@ -42,7 +43,7 @@ class RelationsQuery(
 
     from_token: str | None = None
     to_token: str | None = None
-    limit: int | None = None
+    limit: NonNegativeInt | None = None
     direction: Literal["b", "f"] = "b"
     recurse: bool | None = None  # None: not given, so no `recursion_depth` in the response
     rel_type: str | None = None
@@ -54,7 +55,7 @@ class ThreadsQuery(msgspec.Struct, frozen=True, rename={"from_token": "from"}):
 
     include: Literal["all", "participated"] = "all"
     from_token: str | None = None
-    limit: int | None = None
+    limit: NonNegativeInt | None = None
 
 
 class RelationsReader:
@@ -65,39 +66,31 @@ class RelationsReader:
         db: Database,
         visibility: VisibilityService,
         formatter: EventFormatter,
-        positions: StreamPositions,
-        *,
-        relations: RelationStore,
-        events: EventStore,
-        memberships: MembershipStore,
+        positions: PositionAllocator,
     ) -> None:
         self._db = db
         self._visibility = visibility
         self._formatter = formatter
         self._positions = positions
-        self._relations = relations
-        self._events = events
-        self._memberships = memberships
 
     async def relations(
         self, requester: Requester, room_id: str, event_id: str, query: RelationsQuery
     ) -> JsonObject:
         """A page of the children of `event_id`, newest first unless `dir=f`."""
         viewer = requester.user_id
-        parent = await self._events.get_event(self._db, event_id)
-        await self._visibility.require_visible(viewer, parent, room_id)
+        await self._visibility.visible_event(viewer, room_id, event_id)
         limit = effective_limit(query.limit, DEFAULT_LIMIT)
         backwards = query.direction == "b"
         after, before = self._bounds(query, backwards)
         depth = RECURSION_DEPTH if query.recurse else 1
-        page = await self._relations.children(
-            self._db,
+        page = await self._visibility.children(
+            viewer,
             ChildrenQuery(
                 parent_id=event_id,
                 room_id=room_id,
                 after=after,
                 before=before,
-                limit=limit + 1,
+                limit=limit,
                 newest_first=backwards,
                 max_depth=depth,
                 rel_type=query.rel_type,
@@ -105,17 +98,14 @@ class RelationsReader:
             ),
         )
         response: JsonObject = {}
-        if len(page) > limit:
-            page = page[:limit]
-            last = page[-1].stream_ordering
+        last = page.oldest if backwards else page.newest
+        if page.limited and last is not None:
             response["next_batch"] = format_token(last - 1 if backwards else last)
         if query.from_token is not None:
             response["prev_batch"] = query.from_token
         if query.recurse is not None:
             response["recursion_depth"] = depth  # spec: present exactly when `recurse` was given
-        membership = await self._memberships.get_membership(self._db, viewer, room_id)
-        visible = await self._visibility.filter_events(viewer, page, membership=membership)
-        response["chunk"] = await self._formatter.format(visible, requester)
+        response["chunk"] = await self._formatter.format(page.visible, requester)
         return response
 
     def _bounds(self, query: RelationsQuery, backwards: bool) -> tuple[int, int]:
@@ -139,15 +129,11 @@ class RelationsReader:
             upto = min(parse_token(query.from_token, name="from"), ceiling)
         limit = effective_limit(query.limit, DEFAULT_LIMIT)
         participant = viewer if query.include == "participated" else None
-        rows = await self._relations.thread_roots(
-            self._db, room_id, upto=upto, limit=limit + 1, participant=participant
+        roots, more = await self._visibility.thread_roots(
+            viewer, access, room_id, upto=upto, limit=limit, participant=participant
         )
         response: JsonObject = {}
-        if len(rows) > limit:
-            rows = rows[:limit]
-            response["next_batch"] = format_token(rows[-1][1] - 1)
-        roots = await self._visibility.filter_events(
-            viewer, [root for root, _ in rows], membership=access.membership
-        )
-        response["chunk"] = await self._formatter.format(roots, requester)
+        if more is not None:
+            response["next_batch"] = format_token(more - 1)
+        response["chunk"] = await self._formatter.format(roots.visible, requester)
         return response

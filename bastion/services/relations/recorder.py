@@ -1,33 +1,38 @@
-"""The event pipeline's relationship hook: refusals before an event is stored, rows with it.
+"""The relations event hook: refusals and rows for `m.relates_to`, in the event's transaction.
 
-`check` runs inside the pipeline's transaction after the auth rules and before the event is
-built into the room; `record` runs in the same transaction as the event's insert. Both see the
-room as of its current end: the pipeline's compare-and-set on that end serialises writers of
-one room, so two identical reactions racing each other cannot both pass `check` (the loser is
-rebuilt on the new end and checked again).
+Both the refusals and the rows belong to the `record` phase (services/event_hooks.py), not to
+`check`: refusing a duplicate annotation or a thread started from a child needs the database as
+of the room's current end, and only the pipeline's transaction reads it so. The pipeline's
+compare-and-set on that end serialises writers of one room, so two identical reactions racing
+each other cannot both pass (the loser is rebuilt on the new end and refused). A refusal rolls
+back the whole transaction: the event and every hook's rows with it.
 """
 
 from __future__ import annotations
 
+from typing_extensions import override
+
 from bastion.errors import Errcode, MatrixError
-from bastion.events.builder import EventDraft
 from bastion.events.model import StoredEvent
+from bastion.events.relation import RelType, is_tracked, relation_of
 from bastion.events.types import EventType
-from bastion.services.relations.changes import RelationChangeCache
-from bastion.services.relations.relation import RelType, is_tracked, relation_of
+from bastion.services.event_hooks import EventContext, EventHook
+from bastion.services.formatting.changes import RelationChangeCache
 from bastion.store.database import Queryable
 from bastion.store.protocols import RelationRecord, RelationStore
 
 
-class RelationRecorder:
+class RelationRecorder(EventHook):
     """Keeps `event_relations` and `threads` in step with the events the pipeline stores."""
 
     def __init__(self, store: RelationStore, changes: RelationChangeCache) -> None:
         self._store = store
         self._changes = changes
 
-    async def check(self, q: Queryable, draft: EventDraft) -> None:
-        """Refuse what the spec tells servers to refuse, before anything is persisted.
+    @override
+    async def record(self, q: Queryable, event: StoredEvent, context: EventContext) -> None:
+        """Refuse what the spec tells servers to refuse, then record the event's relationship
+        or end the one its redaction removes.
 
         Raises:
             MatrixError: 400 M_DUPLICATE_ANNOTATION for a second identical annotation by the same
@@ -35,12 +40,16 @@ class RelationRecorder:
                 started from an event that itself has a relationship
                 (spec: #validation-of-mthread-relationships).
         """
-        relation = relation_of(draft.content)
+        await self._refuse(q, event)
+        await self._record(q, event)
+
+    async def _refuse(self, q: Queryable, event: StoredEvent) -> None:
+        relation = relation_of(event.content)
         if relation is None:
             return
         if relation.rel_type == RelType.ANNOTATION and relation.key is not None:
             if await self._store.has_annotation(
-                q, relation.event_id, draft.sender, draft.type, relation.key
+                q, relation.event_id, event.sender, event.type, relation.key
             ):
                 raise MatrixError(
                     400,
@@ -57,8 +66,7 @@ class RelationRecorder:
                     f" {parent.rel_type} relation",
                 )
 
-    async def record(self, q: Queryable, event: StoredEvent) -> None:
-        """Record the event's relationship, or end the one its redaction removes."""
+    async def _record(self, q: Queryable, event: StoredEvent) -> None:
         if event.type == EventType.REDACTION:
             redacts = event.content.get("redacts")
             if isinstance(redacts, str):

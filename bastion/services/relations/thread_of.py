@@ -8,7 +8,7 @@ Everything else, thread roots included, is in the main timeline.
 from __future__ import annotations
 
 from bastion.events.model import StoredEvent
-from bastion.services.relations.relation import Relation, RelType, relation_of
+from bastion.events.relation import Relation, RelType, relation_of
 from bastion.store.database import Queryable
 from bastion.store.protocols import RelationStore
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from bastion.clock import Clock
 from bastion.errors import Errcode, MatrixError
 from bastion.events.types import EventType
-from bastion.services.auth import Requester
-from bastion.services.rooms.power import current_power_levels
+from bastion.services.power_levels import current_power_levels
+from bastion.services.principal import Requester
 from bastion.services.visibility import VisibilityService
 from bastion.store.database import Database
 from bastion.store.protocols import RoomStore, StateStore

@@ -3,8 +3,11 @@
 Order of events (spec: client-server-api#post_matrixclientv3createroom): create, the creator's
 join, power levels (with `power_level_content_override`), canonical alias, the preset's join
 rules / history visibility / guest access, `initial_state`, name, topic, then one invite per
-invitee. Either all of them are stored or none is; `visibility: public` publishes the room in the
-room directory in the same transaction.
+invitee, all written by `EventPipeline.create_room` (which checks every one with the event hooks
+before opening the transaction, and wakes syncs after commit). Either all of them are stored or
+none is; `visibility: public` publishes the room in the room directory in the same transaction.
+Only an alias that is already taken is M_ROOM_IN_USE: it is checked by the insert itself, so
+any other unique-key collision stays a server error.
 """
 
 from __future__ import annotations
@@ -20,12 +23,11 @@ from bastion.events.builder import EventDraft
 from bastion.events.model import StoredEvent
 from bastion.events.types import DEFAULT_ROOM_VERSION, SUPPORTED_ROOM_VERSIONS, EventType
 from bastion.ids import UserID
-from bastion.services.auth import Requester
+from bastion.services.principal import Requester
 from bastion.services.profile import ProfileService
-from bastion.services.rooms.pipeline import EventPipeline
-from bastion.store.database import Database, UniqueViolation
+from bastion.services.rooms.pipeline import AuthRulesRefusal, EventPipeline
+from bastion.store.database import Database, Queryable
 from bastion.store.protocols import RoomDirectoryStore, RoomStore, UserStore
-from bastion.store.stream import StreamPositions
 
 _ALIAS_LOCALPART = re.compile(r"[^\s:#]{1,200}")
 MAX_INVITES = 500
@@ -98,7 +100,6 @@ class RoomCreator:
         self,
         db: Database,
         pipeline: EventPipeline,
-        positions: StreamPositions,
         *,
         rooms: RoomStore,
         users: UserStore,
@@ -108,7 +109,6 @@ class RoomCreator:
     ) -> None:
         self._db = db
         self._pipeline = pipeline
-        self._positions = positions
         self._rooms = rooms
         self._directory = directory
         self._users = users
@@ -136,45 +136,32 @@ class RoomCreator:
             raise MatrixError(400, Errcode.INVALID_PARAM, "too many initial_state events")
         alias = self._alias(request.room_alias_name)
         drafts = await self._drafts(requester.user_id, request, version, preset, invitees, alias)
-        with self._positions.allocate(len(drafts)) as positions:
-            events = await self._write(
-                drafts, positions, version, request.visibility == "public", alias
-            )
-        await self._pipeline.announce(events)
+        events = await self._write(drafts, version, request.visibility == "public", alias)
         return events[0].room_id
 
     async def _write(
         self,
         drafts: list[EventDraft],
-        positions: list[int],
         version: str,
         is_public: bool,
         alias: str | None,
     ) -> list[StoredEvent]:
         creator = drafts[0].sender
+
+        async def setup(t: Queryable, room_id: str) -> None:
+            if is_public:
+                await self._directory.publish(t, room_id, creator, self._clock.now_ms())
+            if alias is not None and not await self._rooms.insert_alias(
+                t, alias, room_id, creator, self._clock.now_ms()
+            ):
+                raise MatrixError(400, Errcode.ROOM_IN_USE, f"room alias {alias} is already taken")
+
         try:
-            async with self._db.transaction() as t:
-                create = await self._pipeline.create_room(
-                    t, drafts[0], version, positions[0], is_public=is_public
-                )
-                events = [create]
-                if is_public:
-                    await self._directory.publish(t, create.room_id, creator, self._clock.now_ms())
-                if alias is not None:
-                    await self._rooms.insert_alias(
-                        t, alias, create.room_id, creator, self._clock.now_ms()
-                    )
-                for draft, position in zip(drafts[1:], positions[1:], strict=True):
-                    events.append(await self._pipeline.append(t, create.room_id, draft, position))
-        except UniqueViolation as exc:
-            raise MatrixError(
-                400, Errcode.ROOM_IN_USE, f"room alias {alias} is already taken"
-            ) from exc
-        except MatrixError as exc:
-            if exc.errcode == Errcode.FORBIDDEN:  # the client's initial state broke the auth rules
-                raise MatrixError(400, Errcode.INVALID_ROOM_STATE, exc.message) from exc
-            raise
-        return events
+            return await self._pipeline.create_room(
+                drafts, version, is_public=is_public, setup=setup
+            )
+        except AuthRulesRefusal as exc:  # the client's initial state broke the auth rules
+            raise MatrixError(400, Errcode.INVALID_ROOM_STATE, exc.message) from exc
 
     async def _check_invitees(self, requester: Requester, invite: list[str]) -> list[str]:
         if len(invite) > MAX_INVITES:

@@ -11,7 +11,7 @@ from bastion.errors import Errcode, MatrixError
 from bastion.events.builder import EventDraft
 from bastion.events.types import EventType, Membership
 from bastion.ids import UserID
-from bastion.services.auth import Requester
+from bastion.services.principal import Requester
 from bastion.services.rooms.create import RoomCreator
 from bastion.services.rooms.pipeline import EventPipeline
 from bastion.store.database import Database

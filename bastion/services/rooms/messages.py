@@ -7,10 +7,10 @@ from typing import Any
 from bastion.errors import Errcode, MatrixError
 from bastion.events.builder import EventDraft
 from bastion.events.types import EventType
-from bastion.services.auth import Requester
+from bastion.services.power_levels import current_power_levels
 from bastion.services.presence.service import PresenceService
+from bastion.services.principal import Requester
 from bastion.services.rooms.pipeline import EventPipeline
-from bastion.services.rooms.power import current_power_levels
 from bastion.store.database import Database
 from bastion.store.protocols import EventStore, RoomStore, StateStore
 from bastion.store.records import SendTxn

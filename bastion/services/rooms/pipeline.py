@@ -1,22 +1,34 @@
-"""The event pipeline: every room event the server creates goes through `append`.
+"""The event pipeline: every room event the server creates is written here, and only here.
 
-Steps, inside one transaction: read the room's end and the state the auth rules need (current
-state tables, never a replay), build the signed PDU, check the room version's auth rules, insert
-the event (with its relations, search entry and the notifications push rules give it), update
-current state and memberships, and move the room's end with a compare-and-set.
-If another writer moved the end first, the transaction rolls back and the event is rebuilt on the
-new end. After commit, and only then, the syncs of the users the event concerns are woken.
+Three ways in, one path: `send` (one event into an existing room), `create_room` (a room's
+create event and its initial events) and `append_batch` (many events, one transaction). For
+each event, in order:
+1. `check` of every event hook (services/event_hooks.py), before the room's send lock and the
+   transaction; `create_room` and `append_batch` check all their events before writing any.
+2. Inside one transaction: read the room's end and the state the auth rules need (current
+   state tables, never a replay), build the signed PDU, check the room version's auth rules,
+   insert the event, `record` of every hook (relations, push, search, ...), make a redaction
+   take effect (services/rooms/redaction.py), update current state and memberships, and move
+   the room's end with a compare-and-set. If another writer moved the end first, the
+   transaction rolls back and the event is rebuilt on the new end.
+3. After commit, and only then: the members cache learns a membership change, the syncs of the
+   users the event concerns (the room's joined members, a membership change's target) are woken,
+   then `committed` of every hook runs. Callers never wake anyone themselves.
 
-Invariants: transactions never nest (callers pass `txn` for multi-event operations such as room
-creation); stream positions stay in flight until their transaction ends (see store/stream.py).
+Its own bookkeeping is the same for every state type (current state; the `state_value` column,
+whose types `store/records.py` declares), plus memberships, which auth and every read stand on.
+
+Invariants: transactions never nest (the pipeline opens each one itself); stream positions stay
+in flight until their transaction ends (see store/stream.py).
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import secrets
 import weakref
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
 from bastion.clock import Clock
@@ -32,26 +44,23 @@ from bastion.events.builder import (
 from bastion.events.canonical import canonical_json, check_json_values
 from bastion.events.model import StoredEvent
 from bastion.events.types import EventType
-from bastion.pubsub.base import Notifier
-from bastion.services.push.recorder import PushActionRecorder
-from bastion.services.relations.recorder import RelationRecorder
-from bastion.services.rooms.members_cache import RoomMembersCache
+from bastion.pubsub.base import Bus
+from bastion.pubsub.messages import CacheInvalidated, EventsPersisted
+from bastion.services.event_hooks import CommittedEvent, EventContext, EventHook
+from bastion.services.members_cache import MEMBERS_CACHE, RoomMembersCache
 from bastion.services.rooms.redaction import take_effect
-from bastion.services.search.indexer import search_entry
 from bastion.store.database import Database, Queryable
-from bastion.store.protocols import (
-    EventStore,
-    MembershipStore,
-    RoomStore,
-    SearchStore,
-    StateKey,
-    StateStore,
-)
+from bastion.store.protocols import EventStore, MembershipStore, RoomStore, StateKey, StateStore
 from bastion.store.records import NewEvent, RoomRecord, SendTxn
-from bastion.store.stream import StreamPositions
+from bastion.store.stream import PositionAllocator
+
+log = logging.getLogger(__name__)
 
 MAX_PDU_BYTES = 65_536
 _MAX_ATTEMPTS = 20
+
+# Writes what a new room needs besides its events (directory entry, alias), in its transaction.
+RoomSetup = Callable[[Queryable, str], Awaitable[None]]
 
 
 class _RoomMovedError(Exception):
@@ -62,6 +71,10 @@ class StateChangedError(Exception):
     """The state event a `replaces` send expected to replace is no longer current."""
 
 
+class AuthRulesRefusal(MatrixError):
+    """403 M_FORBIDDEN: the room version's auth rules refused the event."""
+
+
 @dataclass(frozen=True, slots=True)
 class PipelineStores:
     """The stores the pipeline writes."""
@@ -70,16 +83,12 @@ class PipelineStores:
     events: EventStore
     state: StateStore
     memberships: MembershipStore
-    search: SearchStore
 
 
 @dataclass(frozen=True, slots=True)
-class Recorders:
-    """What else is written with each event, in its transaction: its relationship and the
-    notifications push rules give it."""
-
-    relations: RelationRecorder
-    push: PushActionRecorder
+class _Written:
+    event: StoredEvent
+    context: EventContext
 
 
 class EventPipeline:
@@ -90,12 +99,12 @@ class EventPipeline:
         db: Database,
         stores: PipelineStores,
         *,
-        positions: StreamPositions,
-        notifier: Notifier,
+        positions: PositionAllocator,
+        bus: Bus,
         members: RoomMembersCache,
         clock: Clock,
         identity: ServerIdentity,
-        recorders: Recorders,
+        hooks: Sequence[EventHook],
     ) -> None:
         self._db = db
         self._room_locks: weakref.WeakValueDictionary[str, asyncio.Lock] = (
@@ -103,12 +112,11 @@ class EventPipeline:
         )
         self._stores = stores
         self._positions = positions
-        self._notifier = notifier
+        self._bus = bus
         self._members = members
         self._clock = clock
         self._identity = identity
-        self._relations = recorders.relations
-        self._push = recorders.push
+        self._hooks = tuple(hooks)
 
     @property
     def server_name(self) -> str:
@@ -128,8 +136,10 @@ class EventPipeline:
         appended, else StateChangedError and nothing is written (a compare-and-set on state).
         Writers to one room in this process queue on a per-room lock, so they never race each
         other (on PostgreSQL they would otherwise collide on the room's end and rebuild); the
-        compare-and-set still guards against other processes.
+        compare-and-set still guards against other processes. A known `txn` returns the event
+        it stored then, with no hook called after `check`.
         """
+        await self._check(room_id, draft)
         async with self._room_locks.setdefault(room_id, asyncio.Lock()):
             for _ in range(_MAX_ATTEMPTS):
                 try:
@@ -139,16 +149,65 @@ class EventPipeline:
                                 existing = await self._find_txn(t, txn)
                                 if existing is not None:
                                     return existing
-                            event = await self.append(
+                            written = await self._append(
                                 t, room_id, draft, position, txn=txn, replaces=replaces
                             )
                 except _RoomMovedError:
                     continue
                 break
             else:
-                raise MatrixError(503, Errcode.UNKNOWN, "the room is too busy; try again")
-        await self.announce([event])
-        return event
+                raise _too_busy()
+        await self._committed([written])
+        return written.event
+
+    async def append_batch(self, items: Sequence[tuple[str, EventDraft]]) -> list[StoredEvent]:
+        """Append `(room_id, draft)` items in one transaction: all are stored or none is.
+
+        Takes no room lock: when another writer moves one of the rooms' ends meanwhile, the whole
+        batch is rebuilt.
+        """
+        for room_id, draft in items:
+            await self._check(room_id, draft)
+        for _ in range(_MAX_ATTEMPTS):
+            try:
+                with self._positions.allocate(len(items)) as positions:
+                    async with self._db.transaction() as t:
+                        written = [
+                            await self._append(t, room_id, draft, position)
+                            for (room_id, draft), position in zip(items, positions, strict=True)
+                        ]
+            except _RoomMovedError:
+                continue
+            break
+        else:
+            raise _too_busy()
+        await self._committed(written)
+        return [w.event for w in written]
+
+    async def create_room(
+        self, drafts: Sequence[EventDraft], room_version: str, *, is_public: bool,
+        setup: RoomSetup,
+    ) -> list[StoredEvent]:  # fmt: skip
+        """Write a room: its row, the create event `drafts[0]`, `setup(t, room_id)`, then the
+        other drafts in order, in one transaction; returns the events."""
+        for draft in drafts:
+            await self._check(None, draft)
+        with self._positions.allocate(len(drafts)) as positions:
+            async with self._db.transaction() as t:
+                create = await self._create(
+                    t, drafts[0], room_version, positions[0], is_public=is_public
+                )
+                room_id = create.event.room_id
+                await setup(t, room_id)
+                written = [create]
+                for draft, position in zip(drafts[1:], positions[1:], strict=True):
+                    written.append(await self._append(t, room_id, draft, position))
+        await self._committed(written)
+        return [w.event for w in written]
+
+    async def _check(self, room_id: str | None, draft: EventDraft) -> None:
+        for hook in self._hooks:
+            await hook.check(room_id, draft)
 
     async def _find_txn(self, t: Queryable, txn: SendTxn) -> StoredEvent | None:
         event_id = await self._stores.events.find_txn(t, txn)
@@ -156,7 +215,7 @@ class EventPipeline:
             return None
         return await self._stores.events.get_event(t, event_id)
 
-    async def append(
+    async def _append(
         self,
         t: Queryable,
         room_id: str,
@@ -165,8 +224,8 @@ class EventPipeline:
         *,
         txn: SendTxn | None = None,
         replaces: str | None = None,
-    ) -> StoredEvent:
-        """Append within the caller's transaction. Raises 403 when the auth rules refuse."""
+    ) -> _Written:
+        """Append within `t`. Raises 403 when the auth rules refuse."""
         room = await self._stores.rooms.get_room(t, room_id)
         if room is None:
             raise MatrixError(404, Errcode.NOT_FOUND, f"unknown room {room_id}")
@@ -181,7 +240,6 @@ class EventPipeline:
         if replaces is not None:
             _require_current(draft, current, replaces)
         _authorise(draft, current, room)
-        await self._relations.check(t, draft)  # e.g. a duplicate reaction: refused, not stored
         placement = Placement(
             room_id=room_id,
             room_version=room.room_version,
@@ -193,17 +251,25 @@ class EventPipeline:
         previous = (
             current.get((draft.type, draft.state_key)) if draft.state_key is not None else None
         )
-        event = await self._insert(t, draft, placement, position, previous, txn)
+        context = EventContext(room, current)
+        event_id, pdu = build_pdu(draft, placement, self._identity)
+        event = _stored(
+            draft, room_id, event_id=event_id, placement=placement, position=position,
+            previous=previous, txn=txn,
+        )  # fmt: skip
+        await self._persist(t, event, pdu, context)
+        if txn is not None:
+            await self._stores.events.insert_txn(t, txn, event_id, placement.origin_server_ts)
         if not await self._stores.rooms.advance(
             t, room_id, expected_last=room.last_event_id, new_last=event.event_id, depth=event.depth
         ):
             raise _RoomMovedError
-        return event
+        return _Written(event, context)
 
-    async def create_room(
+    async def _create(
         self, t: Queryable, draft: EventDraft, room_version: str, position: int, *, is_public: bool
-    ) -> StoredEvent:
-        """Write the create event and the room row; returns the create event."""
+    ) -> _Written:
+        """Write the create event and the room row."""
         check_json_values(draft.content)
         try:
             check_auth(_auth_event(draft), {}, room_version)
@@ -225,79 +291,64 @@ class EventPipeline:
             if await self._stores.rooms.insert_room(t, record, now_ms=ts):
                 break
             ts += 1
-        room_id = candidate
         event = _stored(
-            draft, room_id, event_id=event_id, placement=placement, position=position,
+            draft, candidate, event_id=event_id, placement=placement, position=position,
             previous=None, txn=None,
         )  # fmt: skip
-        await self._persist(t, event, pdu, room_version)
-        return event
-
-    async def _insert(
-        self,
-        t: Queryable,
-        draft: EventDraft,
-        placement: Placement,
-        position: int,
-        previous: StoredEvent | None,
-        txn: SendTxn | None,
-    ) -> StoredEvent:
-        event_id, pdu = build_pdu(draft, placement, self._identity)
-        assert placement.room_id is not None
-        event = _stored(
-            draft, placement.room_id, event_id=event_id, placement=placement, position=position,
-            previous=previous, txn=txn,
-        )  # fmt: skip
-        await self._persist(t, event, pdu, placement.room_version)
-        if txn is not None:
-            await self._stores.events.insert_txn(t, txn, event_id, placement.origin_server_ts)
-        return event
+        context = EventContext(record, {})  # the row the create event makes; no state before
+        await self._persist(t, event, pdu, context)
+        return _Written(event, context)
 
     async def _persist(
-        self, t: Queryable, event: StoredEvent, pdu: dict[str, object], room_version: str
+        self, t: Queryable, event: StoredEvent, pdu: dict[str, object], context: EventContext
     ) -> None:
         pdu_json = canonical_json(pdu)
         if len(pdu_json) > MAX_PDU_BYTES:
             raise MatrixError(413, Errcode.TOO_LARGE, f"event is larger than {MAX_PDU_BYTES} bytes")
-        state_value = _state_value(event)
-        await self._stores.events.insert_event(t, NewEvent(event, pdu_json.decode(), state_value))
-        await self._relations.record(t, event)  # m.relates_to rows, or a redacted child's removal
-        await self._push.record(t, event)  # notifications, committed with the event
-        if (entry := search_entry(event)) is not None:
-            await self._stores.search.insert_entries(t, [entry])
+        await self._stores.events.insert_event(t, NewEvent.of(event, pdu_json.decode()))
+        for hook in self._hooks:
+            await hook.record(t, event, context)
         redacts = event.content.get("redacts") if event.type == EventType.REDACTION else None
         if isinstance(redacts, str):
             # Callers check the redact power level first; see MessageService.redact.
             await take_effect(
                 t, self._stores.events, redacts, event.event_id,
-                room_version=room_version, now_ms=event.origin_server_ts,
+                room_version=context.room_version, now_ms=event.origin_server_ts,
             )  # fmt: skip
-            await self._stores.search.delete_event(t, redacts)
         if event.state_key is None:
             return
-        key = (event.type, event.state_key)
-        await self._stores.state.set_current(
-            t, event.room_id, key, event.event_id, event.stream_ordering
-        )
-        if event.type == EventType.MEMBER and state_value is not None:
+        key, position = (event.type, event.state_key), event.stream_ordering
+        await self._stores.state.set_current(t, event.room_id, key, event.event_id, position)
+        if event.membership is not None:
             await self._stores.memberships.set_membership(
-                t,
-                event.state_key,
-                event.room_id,
-                state_value,
-                event.event_id,
-                event.stream_ordering,
+                t, event.state_key, event.room_id, event.membership, event.event_id, position
             )
 
-    async def announce(self, events: Sequence[StoredEvent]) -> None:
-        """After commit: update the members cache and wake the syncs of everyone concerned."""
-        for event in events:
-            if event.type == EventType.MEMBER and event.state_key is not None and event.membership:
-                self._members.apply(event.room_id, event.state_key, event.membership)
+    async def _committed(self, written: Sequence[_Written]) -> None:
+        """After commit: update the members cache, wake the syncs of everyone concerned, then
+        run the hooks' `committed` phase (a failing hook is logged; the event stands)."""
+        for item in written:
+            event = item.event
+            if event.state_key is not None and event.membership is not None:
+                self._bus.publish(CacheInvalidated(MEMBERS_CACHE, event.room_id))
             users = set(await self._members.joined(event.room_id))
             if event.type == EventType.MEMBER and event.state_key is not None:
                 users.add(event.state_key)
-            self._notifier.notify(event.stream_ordering, users)
+            self._bus.publish(
+                EventsPersisted(event.stream_ordering, frozenset(users), event.room_id)
+            )
+            await self._run_committed(CommittedEvent(event, item.context, frozenset(users)))
+
+    async def _run_committed(self, committed: CommittedEvent) -> None:
+        for hook in self._hooks:
+            try:
+                await hook.committed(committed)
+            except Exception:  # the event has committed: a hook's failure cannot undo it
+                log.exception("%s failed after %s", type(hook).__name__, committed.event.event_id)
+
+
+def _too_busy() -> MatrixError:
+    return MatrixError(503, Errcode.UNKNOWN, "the room is too busy; try again")
 
 
 def _auth_event(draft: EventDraft, prev_events: tuple[str, ...] = ()) -> AuthEvent:
@@ -312,7 +363,7 @@ def _authorise(draft: EventDraft, current: dict[StateKey, StoredEvent], room: Ro
     try:
         check_auth(_auth_event(draft, (room.last_event_id,)), state, room.room_version)
     except AuthError as exc:
-        raise MatrixError(403, Errcode.FORBIDDEN, str(exc)) from exc
+        raise AuthRulesRefusal(403, Errcode.FORBIDDEN, str(exc)) from exc
 
 
 def _require_current(
@@ -322,18 +373,6 @@ def _require_current(
     held = current.get((draft.type, draft.state_key)) if draft.state_key is not None else None
     if held is None or held.event_id != replaces:
         raise StateChangedError(f"{draft.type} {draft.state_key!r} no longer holds {replaces}")
-
-
-def _state_value(event: StoredEvent) -> str | None:
-    if event.type == EventType.MEMBER:
-        return event.membership
-    if event.type == EventType.HISTORY_VISIBILITY:
-        value = event.content.get("history_visibility")
-        return value if isinstance(value, str) else None
-    if event.type == EventType.JOIN_RULES:  # the user directory finds members of public rooms
-        value = event.content.get("join_rule")
-        return value if isinstance(value, str) else None
-    return None
 
 
 def _stored(

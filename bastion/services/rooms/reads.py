@@ -1,8 +1,9 @@
 """Reading rooms: one event, state, members, /messages, /context and timestamp lookups.
 
-Every method asks the visibility chokepoint first: `room_access` says whether the requester may
-read the room at all and up to which position (a user who left reads up to their leave), and
-`filter_events` removes what the history-visibility rules hide.
+Every method reads through the visibility door (services/visibility.py), which fetches and
+checks in one call: `room_access` says whether the requester may read the room at all and up to
+which position (a user who left reads up to their leave), and each page, event or state read
+comes back with what the history-visibility rules hide already removed.
 """
 
 from __future__ import annotations
@@ -12,16 +13,16 @@ from typing import Any
 import msgspec
 
 from bastion.errors import Errcode, MatrixError
-from bastion.events.filters import RoomEventFilter, effective_limit, event_matches
+from bastion.events.filters import RoomEventFilter, effective_limit
 from bastion.events.model import StoredEvent
 from bastion.events.types import EventType
-from bastion.services.auth import Requester
-from bastion.services.rooms.formatter import EventFormatter
+from bastion.services.formatting.formatter import EventFormatter
+from bastion.services.principal import Requester
 from bastion.services.stream_token import format_token, parse_token
-from bastion.services.visibility import RoomAccess, VisibilityService
+from bastion.services.visibility import RoomAccess, Span, VisibilityService
 from bastion.store.database import Database
-from bastion.store.protocols import EventStore, RoomStore, StateStore
-from bastion.store.stream import StreamPositions
+from bastion.store.protocols import RoomStore
+from bastion.store.stream import PositionAllocator
 
 JsonObject = dict[str, Any]
 
@@ -44,18 +45,14 @@ class RoomReader:
         db: Database,
         visibility: VisibilityService,
         formatter: EventFormatter,
-        positions: StreamPositions,
+        positions: PositionAllocator,
         *,
-        events: EventStore,
-        state: StateStore,
         rooms: RoomStore,
     ) -> None:
         self._db = db
         self._visibility = visibility
         self._formatter = formatter
         self._positions = positions
-        self._events = events
-        self._state = state
         self._rooms = rooms
 
     async def _access(self, requester: Requester, room_id: str) -> RoomAccess:
@@ -66,8 +63,7 @@ class RoomReader:
     async def get_event(self, requester: Requester, room_id: str, event_id: str) -> JsonObject:
         """`GET /rooms/{roomId}/event/{eventId}`; 404 when absent or not visible."""
         await self._access(requester, room_id)
-        event = await self._events.get_event(self._db, event_id)
-        event = await self._visibility.require_visible(requester.user_id, event, room_id)
+        event = await self._visibility.visible_event(requester.user_id, room_id, event_id)
         return await self._formatter.format_one(event, requester)
 
     async def _state_events(
@@ -76,12 +72,7 @@ class RoomReader:
         access = await self._access(requester, room_id)
         if not access.can_read_state:
             raise MatrixError(403, Errcode.FORBIDDEN, "join the room to read its state")
-        limit = access.upto
-        if at is not None:
-            limit = at if limit is None else min(at, limit)
-        if limit is None:
-            return await self._state.current_state(self._db, room_id)
-        return await self._state.state_at(self._db, room_id, limit)
+        return await self._visibility.state(access, room_id, at=at)
 
     async def state(self, requester: Requester, room_id: str) -> list[JsonObject]:
         """`GET /rooms/{roomId}/state`: current state, or the state when the requester left."""
@@ -128,7 +119,7 @@ class RoomReader:
         if access.membership is None or access.membership.membership != "join":
             raise MatrixError(403, Errcode.FORBIDDEN, "you are not in this room")
         joined: dict[str, JsonObject] = {}
-        for event in await self._state.current_state(self._db, room_id, types=[EventType.MEMBER]):
+        for event in await self._visibility.state(access, room_id, event_type=EventType.MEMBER):
             if event.membership == "join" and event.state_key is not None:
                 joined[event.state_key] = {
                     "display_name": event.content.get("displayname"),
@@ -154,43 +145,21 @@ class RoomReader:
         to = parse_token(query.to_token, name="to") if query.to_token else None
         if backwards:
             upper, lower = min(start, ceiling), (to or 0)
-            page = await self._events.room_events_between(
-                self._db, room_id, after=lower, before=upper + 1, limit=limit, newest_first=True
-            )
+            span = Span(lower, upper + 1, limit, newest_first=True)
         else:
             upper = min(to, ceiling) if to is not None else ceiling
-            page = await self._events.room_events_between(
-                self._db, room_id, after=start, before=upper + 1, limit=limit, newest_first=False
-            )
+            span = Span(start, upper + 1, limit, newest_first=False)
+        page = await self._visibility.page(requester.user_id, access, room_id, span, query.filter)
         response: JsonObject = {"start": query.from_token or format_token(start)}
-        if len(page) == limit:
-            last = page[-1].stream_ordering
+        last = page.oldest if backwards else page.newest
+        if page.fetched == limit and last is not None:
             response["end"] = format_token(last - 1 if backwards else last)
-        visible = await self._visible(requester, page, access, query.filter)
-        response["chunk"] = await self._formatter.format(visible, requester)
+        response["chunk"] = await self._formatter.format(page.visible, requester)
         if query.filter.lazy_load_members:
-            response["state"] = await self._member_state(requester, room_id, visible)
+            senders = sorted({e.sender for e in page.visible})
+            members = await self._visibility.member_state(access, room_id, senders)
+            response["state"] = await self._formatter.format(members, requester)
         return response
-
-    async def _visible(
-        self,
-        requester: Requester,
-        events: list[StoredEvent],
-        access: RoomAccess,
-        f: RoomEventFilter,
-    ) -> list[StoredEvent]:
-        matching = [e for e in events if event_matches(f, e)]
-        return await self._visibility.filter_events(
-            requester.user_id, matching, membership=access.membership
-        )
-
-    async def _member_state(
-        self, requester: Requester, room_id: str, events: list[StoredEvent]
-    ) -> list[JsonObject]:
-        senders = sorted({e.sender for e in events})
-        keys = [(EventType.MEMBER.value, s) for s in senders]
-        members = await self._state.current_events(self._db, room_id, keys)
-        return await self._formatter.format(list(members.values()), requester)
 
     async def context(
         self,
@@ -202,35 +171,28 @@ class RoomReader:
         f: RoomEventFilter,
     ) -> JsonObject:
         """`GET /rooms/{roomId}/context/{eventId}`: an event, its neighbours, state at it."""
+        viewer = requester.user_id
         access = await self._access(requester, room_id)
-        event = await self._events.get_event(self._db, event_id)
-        event = await self._visibility.require_visible(requester.user_id, event, room_id)
+        event = await self._visibility.visible_event(viewer, room_id, event_id)
         total = effective_limit(limit, 10)
         ceiling = access.upto if access.upto is not None else self._positions.persisted_upto()
         position = event.stream_ordering
-        before = await self._events.room_events_between(
-            self._db, room_id, after=0, before=position, limit=total // 2, newest_first=True
+        before = await self._visibility.page(
+            viewer, access, room_id, Span(0, position, total // 2, newest_first=True), f
         )
-        after = await self._events.room_events_between(
-            self._db,
-            room_id,
-            after=position,
-            before=ceiling + 1,
-            limit=total - total // 2,
-            newest_first=False,
+        after = await self._visibility.page(
+            viewer, access, room_id, Span(position, ceiling + 1, total - total // 2, False), f
         )
-        before_visible = await self._visible(requester, before, access, f)
-        after_visible = await self._visible(requester, after, access, f)
-        state = await self._state.state_at(self._db, room_id, position)
+        state = await self._visibility.state_at_event(event)
         if f.lazy_load_members:
-            senders = {e.sender for e in [event, *before_visible, *after_visible]}
+            senders = {e.sender for e in [event, *before.visible, *after.visible]}
             state = [s for s in state if s.type != EventType.MEMBER or s.state_key in senders]
         return {
             "event": await self._formatter.format_one(event, requester),
-            "events_before": await self._formatter.format(before_visible, requester),
-            "events_after": await self._formatter.format(after_visible, requester),
-            "start": format_token((before[-1].stream_ordering if before else position) - 1),
-            "end": format_token(after[-1].stream_ordering if after else position),
+            "events_before": await self._formatter.format(before.visible, requester),
+            "events_after": await self._formatter.format(after.visible, requester),
+            "start": format_token(_or(before.oldest, position) - 1),
+            "end": format_token(_or(after.newest, position)),
             "state": await self._formatter.format(state, requester),
         }
 
@@ -241,9 +203,15 @@ class RoomReader:
         if direction not in ("b", "f"):
             raise MatrixError(400, Errcode.INVALID_PARAM, "dir must be 'b' or 'f'")
         await self._access(requester, room_id)
-        event = await self._events.event_near_time(self._db, room_id, ts, forwards=direction == "f")
+        event = await self._visibility.event_near_time(
+            requester.user_id, room_id, ts, forwards=direction == "f"
+        )
         if event is None:
             raise MatrixError(
                 404, Errcode.NOT_FOUND, f"no event {'after' if direction == 'f' else 'before'} {ts}"
             )
-        return await self._visibility.require_visible(requester.user_id, event, room_id)
+        return event
+
+
+def _or(position: int | None, default: int) -> int:
+    return default if position is None else position

@@ -7,17 +7,18 @@ the following list"; moderators remove offensive names, topics and secrets this 
   state event that replaced it. Every read path (current state, `/state`, `/sync` state and
   timelines, `/context`, `/members`, stripped invite state, relations, notifications, the auth
   rules themselves) reads that one row, so none can return the original: there is no list of
-  read paths to keep complete. The search index rows go in the same transaction (pipeline).
+  read paths to keep complete. The search index rows go in the same transaction (the search
+  event hook, services/search/indexer.py).
 - The original PDU moves to `redacted_event_originals`, which no client path reads; it exists
   for compliance (legal hold, export) and is pruned after the configured period.
-- Events redacted before this was in place are pruned by `prune_redacted_backlog` at start-up,
-  in bounded batches, one transaction each; it is idempotent (a pruned event has its original
-  kept aside, which is what the backlog query excludes) and resumes where it stopped.
+- Events redacted before this was in place are pruned by `prune_redacted_batch` (run at start-up
+  by `workers/backfills.py`), in bounded batches, one transaction each; it is idempotent (a
+  pruned event has its original kept aside, which is what the backlog query excludes) and
+  resumes where it stopped.
 """
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 import msgspec
@@ -27,8 +28,6 @@ from bastion.events.redaction import redact
 from bastion.store.database import Database, Queryable
 from bastion.store.protocols import EventStore, RoomStore
 from bastion.store.records import PrunedEvent
-
-log = logging.getLogger(__name__)
 
 _decoder = msgspec.json.Decoder(dict[str, Any])
 
@@ -61,23 +60,18 @@ async def take_effect(
     return True
 
 
-async def prune_redacted_backlog(
+async def prune_redacted_batch(
     db: Database, events: EventStore, rooms: RoomStore, *, now_ms: int, batch: int = 500
 ) -> int:
-    """Prune events redacted before redactions pruned content; returns how many were pruned."""
+    """Prune one batch of events redacted before redactions pruned content, in one transaction;
+    returns how many were pruned (fewer than `batch`: nothing is left)."""
     versions: dict[str, str] = {}
-    done = 0
-    while True:
-        async with db.transaction() as t:
-            backlog = await events.redacted_not_pruned(t, batch)
-            for event_id, room_id, pdu_json in backlog:
-                if room_id not in versions:
-                    room = await rooms.get_room(t, room_id)
-                    versions[room_id] = room.room_version if room is not None else "12"
-                pruned = pruned_event(event_id, pdu_json, versions[room_id], now_ms)
-                await events.replace_with_redacted(t, pruned)
-        done += len(backlog)
-        if len(backlog) < batch:
-            if done:
-                log.info("redaction backlog: %d redacted events pruned", done)
-            return done
+    async with db.transaction() as t:
+        backlog = await events.redacted_not_pruned(t, batch)
+        for event_id, room_id, pdu_json in backlog:
+            if room_id not in versions:
+                room = await rooms.get_room(t, room_id)
+                versions[room_id] = room.room_version if room is not None else "12"
+            pruned = pruned_event(event_id, pdu_json, versions[room_id], now_ms)
+            await events.replace_with_redacted(t, pruned)
+    return len(backlog)

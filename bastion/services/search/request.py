@@ -19,6 +19,7 @@ import msgspec
 
 from bastion.errors import Errcode, MatrixError
 from bastion.events.filters import RoomEventFilter
+from bastion.events.typed_json import NonNegativeInt
 
 JsonObject = dict[str, Any]
 SearchKey = Literal["content.body", "content.name", "content.topic"]
@@ -27,8 +28,8 @@ SearchKey = Literal["content.body", "content.name", "content.topic"]
 class EventContextSpec(msgspec.Struct, frozen=True, forbid_unknown_fields=False):
     """`event_context`: how many events around each result, and the senders' profiles."""
 
-    before_limit: int = 5
-    after_limit: int = 5
+    before_limit: NonNegativeInt = 5
+    after_limit: NonNegativeInt = 5
     include_profile: bool = False
 
 

@@ -5,8 +5,9 @@ What a searcher may find is decided in two steps:
    excluded), narrowed by the filter's rooms, each up to the searcher's leave when they left
    (`VisibilityService.room_access`). The scope keeps the index query small; it is not the
    security check.
-2. The check: every candidate the index returns passes `VisibilityService.filter_events` before
-   it is counted, returned, or lends a word to the highlights. Context events pass it too.
+2. The check: the index is read only through the visibility door (`search_window`), so every
+   candidate passes `filter_events` before it is counted, returned, or lends a word to the
+   highlights. Context events (`page`) and state (`state`, `state_at_event`) come through it too.
    So nothing after leaving, and nothing before joining a room whose history is `joined`.
 
 The index answers in windows of WINDOW candidates from the cursor (best rank or newest first);
@@ -20,11 +21,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bastion.errors import MatrixError
-from bastion.events.filters import RoomEventFilter, effective_limit, event_matches, room_allowed
+from bastion.events.filters import RoomEventFilter, effective_limit, room_allowed
 from bastion.events.model import StoredEvent
 from bastion.events.types import EventType, Membership
-from bastion.services.auth import Requester
-from bastion.services.rooms.formatter import EventFormatter
+from bastion.services.formatting.formatter import EventFormatter
+from bastion.services.principal import Requester
 from bastion.services.search.indexer import SEARCH_KEYS, searchable_text
 from bastion.services.search.query import highlights, parse_query
 from bastion.services.search.request import (
@@ -41,18 +42,10 @@ from bastion.services.search.request import (
     parse_cursor,
 )
 from bastion.services.stream_token import format_token
-from bastion.services.visibility import RoomAccess, VisibilityService
+from bastion.services.visibility import Page, RoomAccess, Span, VisibilityService
 from bastion.store.database import Database
-from bastion.store.protocols import (
-    EventStore,
-    MembershipStore,
-    SearchHit,
-    SearchQuery,
-    SearchScope,
-    SearchStore,
-    StateStore,
-)
-from bastion.store.stream import StreamPositions
+from bastion.store.protocols import MembershipStore, SearchHit, SearchQuery, SearchScope
+from bastion.store.stream import PositionAllocator
 
 WINDOW = 500
 MAX_PAGE = 100
@@ -62,11 +55,8 @@ _SEARCHED_MEMBERSHIPS = (Membership.JOIN.value, Membership.LEAVE.value, Membersh
 
 @dataclass(frozen=True, slots=True)
 class SearchStores:
-    """The stores search reads."""
+    """The stores search reads (the index and events only through the visibility door)."""
 
-    search: SearchStore
-    events: EventStore
-    state: StateStore
     memberships: MembershipStore
 
 
@@ -79,7 +69,7 @@ class SearchService:
         stores: SearchStores,
         visibility: VisibilityService,
         formatter: EventFormatter,
-        positions: StreamPositions,
+        positions: PositionAllocator,
     ) -> None:
         self._db = db
         self._stores = stores
@@ -101,8 +91,9 @@ class SearchService:
             before=cursor.before, senders=criteria.filter.senders,
             not_senders=criteria.filter.not_senders,
         )  # fmt: skip
-        window = await self._stores.search.find_hits(self._db, query)
-        visible = await self._visible(requester.user_id, window, access, criteria.filter)
+        window, visible = await self._visibility.search_window(
+            requester.user_id, query, access, criteria.filter
+        )
         page = visible[: min(effective_limit(criteria.filter.limit, 10), MAX_PAGE)]
         following = _next_cursor(cursor, window, visible, page)
         texts = [text for hit in page if (text := searchable_text(hit.event)) is not None]
@@ -137,25 +128,6 @@ class SearchService:
                 continue  # left without ever having joined (a rejected invite)
         return access
 
-    async def _visible(
-        self,
-        viewer: str,
-        hits: list[SearchHit],
-        access: dict[str, RoomAccess],
-        f: RoomEventFilter,
-    ) -> list[SearchHit]:
-        """The hits the viewer may see and the filter keeps, in the given order."""
-        by_room: dict[str, list[StoredEvent]] = {}
-        for hit in hits:
-            if event_matches(f, hit.event):
-                by_room.setdefault(hit.event.room_id, []).append(hit.event)
-        allowed: set[str] = set()
-        for room_id, events in by_room.items():
-            membership = access[room_id].membership
-            seen = await self._visibility.filter_events(viewer, events, membership=membership)
-            allowed.update(e.event_id for e in seen)
-        return [hit for hit in hits if hit.event.event_id in allowed]
-
     async def _results(
         self,
         requester: Requester,
@@ -182,38 +154,29 @@ class SearchService:
         ceiling = access.upto if access.upto is not None else self._positions.persisted_upto()
         before_limit = max(0, min(spec.before_limit, MAX_CONTEXT))
         after_limit = max(0, min(spec.after_limit, MAX_CONTEXT))
-        before = after = []
+        viewer = requester.user_id
+        before = after = Page([])
         if before_limit:
-            before = await self._stores.events.room_events_between(
-                self._db, room_id, after=0, before=position, limit=before_limit, newest_first=True
-            )
+            span = Span(0, position, before_limit, newest_first=True)
+            before = await self._visibility.page(viewer, access, room_id, span, None)
         if after_limit:
-            after = await self._stores.events.room_events_between(
-                self._db, room_id, after=position, before=ceiling + 1, limit=after_limit,
-                newest_first=False,
-            )  # fmt: skip
-        viewer, membership = requester.user_id, access.membership
-        before_visible = await self._visibility.filter_events(viewer, before, membership=membership)
-        after_visible = await self._visibility.filter_events(viewer, after, membership=membership)
+            span = Span(position, ceiling + 1, after_limit, newest_first=False)
+            after = await self._visibility.page(viewer, access, room_id, span, None)
         profiles = None
         if spec.include_profile:
-            senders = {e.sender for e in [event, *before_visible, *after_visible]}
-            profiles = await self._profiles(room_id, position, senders)
+            senders = {e.sender for e in [event, *before.visible, *after.visible]}
+            profiles = await self._profiles(event, senders)
         return ResultContext(
-            start=format_token((before[-1].stream_ordering if before else position) - 1),
-            end=format_token(after[-1].stream_ordering if after else position),
-            events_before=await self._formatter.format(before_visible, requester),
-            events_after=await self._formatter.format(after_visible, requester),
+            start=format_token((position if before.oldest is None else before.oldest) - 1),
+            end=format_token(position if after.newest is None else after.newest),
+            events_before=await self._formatter.format(before.visible, requester),
+            events_after=await self._formatter.format(after.visible, requester),
             profile_info=profiles,
         )
 
-    async def _profiles(
-        self, room_id: str, position: int, senders: set[str]
-    ) -> dict[str, JsonObject]:
-        """Each sender's display name and avatar in the room as they were at `position`."""
-        members = await self._stores.state.state_at(
-            self._db, room_id, position, event_type=EventType.MEMBER
-        )
+    async def _profiles(self, event: StoredEvent, senders: set[str]) -> dict[str, JsonObject]:
+        """Each sender's display name and avatar in the room as they were at the result."""
+        members = await self._visibility.state_at_event(event, event_type=EventType.MEMBER)
         profiles: dict[str, JsonObject] = {}
         for member in members:
             if member.state_key in senders:
@@ -231,12 +194,7 @@ class SearchService:
         left."""
         state: dict[str, list[JsonObject]] = {}
         for room_id in dict.fromkeys(hit.event.room_id for hit in page):
-            upto = access[room_id].upto
-            events = (
-                await self._stores.state.current_state(self._db, room_id)
-                if upto is None
-                else await self._stores.state.state_at(self._db, room_id, upto)
-            )
+            events = await self._visibility.state(access[room_id], room_id)
             state[room_id] = await self._formatter.format(events, requester)
         return state
 

@@ -6,9 +6,10 @@ import msgspec
 
 from bastion.errors import Errcode, MatrixError
 from bastion.events.filters import FilterDefinition
+from bastion.events.query_params import query_int
 from bastion.events.typed_json import decode_as
 from bastion.services.account_data import AccountDataService
-from bastion.services.auth import Requester
+from bastion.services.principal import Requester
 from bastion.services.stream_token import parse_sync_token
 
 MAX_TIMEOUT_MS = 120_000
@@ -34,10 +35,7 @@ async def parse_sync_request(
     since, since_to_device, since_typing = (
         parse_sync_token(params["since"]) if params.get("since") else (None, None, None)
     )
-    try:
-        timeout_ms = int(params.get("timeout", "0"))
-    except ValueError as exc:
-        raise MatrixError(400, Errcode.INVALID_PARAM, "timeout must be an integer") from exc
+    timeout_ms = query_int(params, "timeout", 0)
     presence = params.get("set_presence", "online")
     if presence not in PRESENCE_VALUES:
         raise MatrixError(
@@ -50,7 +48,7 @@ async def parse_sync_request(
         since=since,
         since_to_device=since_to_device,
         since_typing=since_typing,
-        timeout_ms=max(0, min(timeout_ms, MAX_TIMEOUT_MS)),
+        timeout_ms=min(timeout_ms, MAX_TIMEOUT_MS),
         filter=await _resolve_filter(requester, params.get("filter"), account_data),
         full_state=full_state == "true",
         set_presence=presence,

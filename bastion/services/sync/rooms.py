@@ -23,17 +23,16 @@ from typing import Any
 
 import msgspec
 
-from bastion.events.filters import FilterDefinition, event_matches
+from bastion.events.filters import FilterDefinition, RoomEventFilter, event_matches
 from bastion.events.model import StoredEvent
 from bastion.events.serialize import stripped_state
 from bastion.events.types import EventType
-from bastion.services.auth import Requester
-from bastion.services.rooms.formatter import EventFormatter
-from bastion.services.rooms.members_cache import RoomMembersCache
+from bastion.services.formatting.formatter import EventFormatter
+from bastion.services.members_cache import RoomMembersCache
+from bastion.services.principal import Requester
 from bastion.services.stream_token import format_token
-from bastion.services.visibility import VisibilityService
+from bastion.services.visibility import Page, Span, VisibilityService
 from bastion.store.database import Database
-from bastion.store.protocols import EventStore, StateStore
 from bastion.store.records import MembershipRecord
 
 JsonObject = dict[str, Any]
@@ -46,20 +45,12 @@ MAX_HEROES = 5
 
 
 @dataclass(frozen=True, slots=True)
-class Timeline:
-    """The newest events of a room in a sync window, oldest first."""
-
-    events: list[StoredEvent]
-    limited: bool
-
-
-@dataclass(frozen=True, slots=True)
 class RoomWindow:
     """What to report for one room: since where, whether in full."""
 
     requester: Requester
     membership: MembershipRecord
-    timeline: Timeline
+    timeline: Page  # the newest events of the window, oldest first, from the read door
     since: int | None
     full_state: bool
     filter: FilterDefinition
@@ -75,31 +66,34 @@ class RoomSections:
         visibility: VisibilityService,
         formatter: EventFormatter,
         members: RoomMembersCache,
-        *,
-        events: EventStore,
-        state: StateStore,
     ) -> None:
         self._db = db
         self._visibility = visibility
         self._formatter = formatter
         self._members = members
-        self._events = events
-        self._state = state
+
+    async def timelines(
+        self, viewer: str, memberships: list[MembershipRecord], span: Span, f: RoomEventFilter
+    ) -> dict[str, Page]:
+        """The timelines of several joined rooms, through the read door in one query."""
+        return await self._visibility.timelines(viewer, memberships, span, f)
+
+    async def timeline(
+        self, viewer: str, membership: MembershipRecord, span: Span, f: RoomEventFilter
+    ) -> Page:
+        """One room's timeline (initial sync, a newly joined room, a room left)."""
+        return await self._visibility.timeline(viewer, membership, span, f)
 
     async def timeline_section(self, window: RoomWindow) -> tuple[JsonObject, list[StoredEvent]]:
         """The `timeline` object and the visible events in it."""
-        raw = window.timeline.events
-        matching = [e for e in raw if event_matches(window.filter.room.timeline, e)]
-        visible = await self._visibility.filter_events(
-            window.requester.user_id, matching, membership=window.membership
-        )
-        first = raw[0].stream_ordering - 1 if raw else (window.since or 0)
+        page = window.timeline
+        first = page.oldest - 1 if page.oldest is not None else (window.since or 0)
         section = {
-            "events": await self._formatter.format(visible, window.requester),
-            "limited": window.timeline.limited,
+            "events": await self._formatter.format(page.visible, window.requester),
+            "limited": page.limited,
             "prev_batch": format_token(first),
         }
-        return section, visible
+        return section, page.visible
 
     async def joined(
         self,
@@ -113,7 +107,8 @@ class RoomSections:
         timeline, visible = await self.timeline_section(window)
         incremental = window.since is not None and not window.full_state
         state: list[StoredEvent] = []
-        if not incremental or window.timeline.limited or _left_out_state(window, visible):
+        # A state event the filter or visibility kept out of the timeline goes in `state`.
+        if not incremental or window.timeline.limited or window.timeline.hid_state:
             state = await self.state_at_start(window, visible)
         state = self._filter_state(window, state, visible)
         return {
@@ -138,18 +133,9 @@ class RoomSections:
     async def stripped(self, membership: MembershipRecord) -> list[JsonObject] | None:
         """Stripped state for an invite or knock, including the member event itself; None for
         an invite from someone the user ignores (it is not shown)."""
-        own = await self._events.get_event(self._db, membership.event_id)
-        if (
-            own is not None
-            and membership.membership == "invite"
-            and await self._visibility.hides_invite(membership.user_id, own)
-        ):
+        events = await self._visibility.invite_state(membership, INVITE_STATE_TYPES)
+        if events is None:
             return None
-        events = await self._state.current_state(
-            self._db, membership.room_id, types=INVITE_STATE_TYPES
-        )
-        if own is not None:
-            events.append(own)
         return [_to_builtins(stripped_state(e)) for e in events if e.state_key is not None]
 
     async def state_at_start(
@@ -158,15 +144,15 @@ class RoomSections:
         """State at the start of the returned `timeline` (only what changed after the window's
         `since`, when incremental), never past the window's ceiling."""
         since = None if window.full_state else window.since
-        room_id = window.membership.room_id
-        current = await self._state_upto(room_id, since, window.ceiling)
+        current = await self._visibility.state_upto(window.membership, since, window.ceiling)
         by_key: dict[StateKey, StoredEvent] = {(e.type, e.state_key): e for e in current}
         first_change: dict[StateKey, StoredEvent] = {}
         for event in timeline:
             if event.is_state:
                 first_change.setdefault((event.type, event.state_key), event)
-        replaced_ids = [e.replaces_state for e in first_change.values() if e.replaces_state]
-        replaced = await self._events.get_events(self._db, replaced_ids)
+        replaced = await self._visibility.replaced_state(
+            window.membership, list(first_change.values())
+        )
         for key, event in first_change.items():
             prior = replaced.get(event.replaces_state) if event.replaces_state else None
             if prior is None or (since is not None and prior.stream_ordering <= since):
@@ -174,19 +160,6 @@ class RoomSections:
             else:
                 by_key[key] = prior
         return sorted(by_key.values(), key=lambda e: e.stream_ordering)
-
-    async def _state_upto(self, room_id: str, after: int | None, ceiling: int) -> list[StoredEvent]:
-        """The room's state at `ceiling` (only keys set after `after`, when given). Current
-        state serves unless it has moved past the ceiling (the user left, or an event committed
-        after the sync's window); then the state at the ceiling is read."""
-        if after is None:
-            current = await self._state.current_state(self._db, room_id)
-        else:
-            current = await self._state.current_state_changed_after(self._db, room_id, after)
-        if all(e.stream_ordering <= ceiling for e in current):
-            return current
-        at_ceiling = await self._state.state_at(self._db, room_id, ceiling)
-        return [e for e in at_ceiling if after is None or e.stream_ordering > after]
 
     @staticmethod
     def _filter_state(
@@ -204,19 +177,12 @@ class RoomSections:
         the timeline has member events (the spec lets an unchanged summary be left out, and
         building it costs a pass over the room's members)."""
         incremental = window.since is not None and not window.full_state
-        if incremental and not any(e.type == EventType.MEMBER for e in window.timeline.events):
+        if incremental and not window.timeline.has_member_event:
             return {}
         joined = await self._members.joined(room_id)
         user_id = window.requester.user_id
         heroes = heapq.nsmallest(MAX_HEROES, (u for u in joined if u != user_id))
         return {"m.joined_member_count": len(joined), "m.heroes": heroes}
-
-
-def _left_out_state(window: RoomWindow, returned: list[StoredEvent]) -> bool:
-    """Whether the filter or history visibility kept a state event of the window out of the
-    returned timeline."""
-    shown = {e.event_id for e in returned}
-    return any(e.is_state and e.event_id not in shown for e in window.timeline.events)
 
 
 def _to_builtins(value: object) -> JsonObject:

@@ -3,14 +3,14 @@
 Incremental cost follows what changed, not how many rooms the user is in: one query finds the
 user's membership changes after the token, one finds the joined rooms with new events (it walks
 only the new events), one fetches those rooms' newest events together, one reads account data.
-A sync with nothing new waits on the notifier, which wakes it only for events that concern its
-user; it then builds again from the same token.
+A sync with nothing new waits (`SyncWaits`, fed by the bus), which wakes it only for changes
+that concern its user; it then builds again from the same token.
 """
 
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from bastion.events.filters import (
@@ -19,25 +19,22 @@ from bastion.events.filters import (
     room_allowed,
     type_and_sender_match,
 )
-from bastion.events.model import StoredEvent
-from bastion.pubsub.base import Notifier
-from bastion.services.auth import Requester
+from bastion.pubsub.base import SyncWaits
 from bastion.services.e2ee.device_lists import DeviceListService
 from bastion.services.e2ee.keys import KeysService
 from bastion.services.e2ee.to_device import ToDeviceService
-from bastion.services.ephemeral.receipts import receipt_events
-from bastion.services.ephemeral.typing import TypingService
-from bastion.services.ignored_users import IgnoredUsers
-from bastion.services.presence.service import PresenceService
+from bastion.services.principal import Requester
 from bastion.services.push.notifications import NotificationService
 from bastion.services.push.rules import PUSH_RULES, PushRuleService
 from bastion.services.stream_token import format_sync_token
+from bastion.services.sync.ephemeral import EphemeralStreams, RoomExtras
 from bastion.services.sync.request import SyncRequest
-from bastion.services.sync.rooms import RoomSections, RoomWindow, Timeline
+from bastion.services.sync.rooms import RoomSections, RoomWindow
+from bastion.services.visibility import Page, Span
 from bastion.store.database import Database
-from bastion.store.protocols import AccountDataStore, EventStore, MembershipStore, ReceiptStore
+from bastion.store.protocols import AccountDataStore, EventStore, MembershipStore
 from bastion.store.records import AccountDataRecord, MembershipRecord
-from bastion.store.stream import StreamPositions
+from bastion.store.stream import PositionAllocator
 
 JsonObject = dict[str, Any]
 DEFAULT_TIMELINE_LIMIT = 10
@@ -50,66 +47,6 @@ class SyncStores:
     events: EventStore
     memberships: MembershipStore
     account_data: AccountDataStore
-
-
-@dataclass(slots=True)
-class RoomExtras:
-    """Per-room account data and ephemeral events for this response, by room."""
-
-    account_data: dict[str, list[JsonObject]]
-    ephemeral: dict[str, list[JsonObject]]
-    typing_serial: int = 0
-    newly_joined: list[str] = field(default_factory=list)  # rooms joined since the token
-
-    def rooms(self) -> set[str]:
-        return set(self.account_data) | set(self.ephemeral)
-
-
-@dataclass(frozen=True, slots=True)
-class EphemeralStreams:
-    """Typing and receipts, the ephemeral section of joined rooms; presence, the top-level
-    `presence` section."""
-
-    db: Database
-    typing: TypingService
-    receipts: ReceiptStore
-    presence: PresenceService
-    ignored: IgnoredUsers
-
-    async def fill(
-        self,
-        extras: RoomExtras,
-        request: SyncRequest,
-        joined_ids: list[str] | None,
-        *,
-        since: tuple[int, int] | None,
-        viewer: str,
-    ) -> None:
-        """Typing for rooms whose typers changed, receipts new since the token (all of the
-        joined rooms' receipts on an initial sync); none from users the viewer ignores."""
-        wanted = request.filter.room.ephemeral
-        ignored = await self.ignored.ignored_by(viewer)
-        extras.typing_serial = self.typing.serial
-        typing_since = request.since_typing if since is not None else None
-        rooms = self.typing.rooms_changed_since(typing_since)
-        if joined_ids is not None:
-            rooms &= set(joined_ids)
-        if type_and_sender_match(wanted, "m.typing", None):
-            for room_id in rooms:
-                typers = [u for u in self.typing.typers(room_id) if u not in ignored]
-                event = {"type": "m.typing", "content": {"user_ids": typers}}
-                extras.ephemeral.setdefault(room_id, []).append(event)
-        if not type_and_sender_match(wanted, "m.receipt", None):
-            return
-        if since is None:
-            receipts = await self.receipts.receipts_in_rooms(self.db, joined_ids or [])
-        else:
-            receipts = await self.receipts.receipts_changed(
-                self.db, viewer, after=since[0], upto=since[1]
-            )
-        shown = [r for r in receipts if r.user_id not in ignored]
-        for room_id, event in receipt_events(shown, viewer).items():
-            extras.ephemeral.setdefault(room_id, []).append(event)
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,8 +78,8 @@ class SyncService:
         self,
         db: Database,
         sections: RoomSections,
-        positions: StreamPositions,
-        notifier: Notifier,
+        positions: PositionAllocator,
+        waits: SyncWaits,
         *,
         stores: SyncStores,
         encryption: EncryptionStreams,
@@ -156,7 +93,7 @@ class SyncService:
         self._db = db
         self._sections = sections
         self._positions = positions
-        self._notifier = notifier
+        self._waits = waits
         self._events = stores.events
         self._memberships = stores.memberships
         self._account_data = stores.account_data
@@ -177,7 +114,7 @@ class SyncService:
             if request.since is None or request.full_state or changed:
                 return response
             remaining = deadline - loop.time()
-            woken = await self._notifier.wait(
+            woken = await self._waits.wait(
                 requester.user_id, upto, remaining, after_ephemeral=typing_seen
             )
             if remaining <= 0 or not woken:
@@ -194,9 +131,6 @@ class SyncService:
         if since is None or request.full_state:
             rooms = await self._full(requester, request, upto, extras)
         else:
-            await self._ephemeral.fill(
-                extras, request, None, since=(since, upto), viewer=requester.user_id
-            )
             rooms = await self._incremental(requester, request, since, upto, extras)
         global_data = [
             {"type": r.type, "content": r.content}
@@ -292,11 +226,7 @@ class SyncService:
             by_room.setdefault(
                 room_id, MembershipRecord(user_id, room_id, "join", "", joined_at, False)
             )
-        for room_id in extras.rooms():
-            if room_id not in by_room:
-                record = await self._memberships.get_membership(self._db, user_id, room_id)
-                if record is not None and record.membership == "join":
-                    by_room[room_id] = record
+        await self._add_quiet_rooms(requester, request, (since, upto), by_room, extras)
         newly_joined = await self._newly_joined(changed, since)
         extras.newly_joined = sorted(newly_joined)
         batched = [
@@ -304,23 +234,61 @@ class SyncService:
             for room_id, r in by_room.items()
             if r.membership == "join" and room_id not in newly_joined
         ]
-        limit = self._limit(request.filter)
-        recent = await self._events.recent_events_in_rooms(
-            self._db, batched, after=since, upto=upto, limit=limit + 1
+        room_filter = request.filter.room
+        # One query for all of them; a room with nothing new gets an empty timeline, not a
+        # query of its own.
+        timelines = await self._sections.timelines(
+            user_id,
+            [
+                by_room[r]
+                for r in batched
+                if room_allowed(room_filter.rooms, room_filter.not_rooms, r)
+            ],
+            Span(since, upto + 1, self._limit(request.filter)),
+            room_filter.timeline,
         )
-        timelines: dict[str, list[StoredEvent]] = {}
-        for event in recent:
-            timelines.setdefault(event.room_id, []).append(event)
         return await self._sections_for(
             requester, request, list(by_room.values()), timelines, upto, extras
         )
+
+    async def _add_quiet_rooms(
+        self,
+        requester: Requester,
+        request: SyncRequest,
+        window: tuple[int, int],
+        by_room: dict[str, MembershipRecord],
+        extras: RoomExtras,
+    ) -> None:
+        """Fill the ephemeral section and add the joined rooms with only typing, receipts or
+        room account data to report. Typing is narrowed to the viewer's joined rooms first:
+        typing anywhere else on the server costs nothing, and the viewer's joined rooms are
+        read at most once (one query), never room by room."""
+        user_id = requester.user_id
+        joined: dict[str, MembershipRecord] | None = None
+
+        async def joined_rooms() -> dict[str, MembershipRecord]:
+            nonlocal joined
+            if joined is None:
+                records = await self._memberships.rooms_of_user(self._db, user_id, ["join"])
+                joined = {r.room_id: r for r in records}
+            return joined
+
+        typing = self._ephemeral.typing_rooms(request, incremental=True)
+        for room_id in (typing | set(extras.account_data)) - by_room.keys():
+            if (record := (await joined_rooms()).get(room_id)) is not None:
+                by_room[room_id] = record
+        joined_ids = [room_id for room_id, r in by_room.items() if r.membership == "join"]
+        await self._ephemeral.fill(extras, request, joined_ids, since=window, viewer=user_id)
+        for room_id in extras.rooms() - by_room.keys():  # receipts in a room joined meanwhile
+            if (record := (await joined_rooms()).get(room_id)) is not None:
+                by_room[room_id] = record
 
     async def _sections_for(
         self,
         requester: Requester,
         request: SyncRequest,
         records: list[MembershipRecord],
-        timelines: dict[str, list[StoredEvent]],
+        timelines: dict[str, Page],
         upto: int,
         extras: RoomExtras,
     ) -> JsonObject:
@@ -364,29 +332,21 @@ class SyncService:
         requester: Requester,
         request: SyncRequest,
         record: MembershipRecord,
-        timelines: dict[str, list[StoredEvent]],
+        timelines: dict[str, Page],
         upto: int,
         *,
         newly_joined: bool,
     ) -> RoomWindow:
-        limit = self._limit(request.filter)
         since = request.since
-        events = timelines.get(record.room_id)
+        timeline = timelines.get(record.room_id)
         ceiling = upto if record.membership == "join" else min(upto, record.stream_ordering)
-        if events is None:
+        if timeline is None:
             # One room on its own: initial sync, a newly joined room, or a room left.
             after = 0 if since is None or newly_joined else since
-            newest = await self._events.room_events_between(
-                self._db,
-                record.room_id,
-                after=after,
-                before=ceiling + 1,
-                limit=limit + 1,
-                newest_first=True,
+            span = Span(after, ceiling + 1, self._limit(request.filter))
+            timeline = await self._sections.timeline(
+                requester.user_id, record, span, request.filter.room.timeline
             )
-            events = newest[::-1]
-        limited = len(events) > limit
-        timeline = Timeline(events[-limit:] if limited else events, limited)
         full = request.full_state or since is None or newly_joined
         return RoomWindow(
             requester,

@@ -1,12 +1,12 @@
 """After-commit wake-ups of the push worker.
 
-The event pipeline calls its notifier's `notify(position, users)` after commit with the users an
-event concerns (the room's joined members, and a membership change's target).
-`PushWakingNotifier` wraps that notifier and also records those users in `PushWakeups`, which
-keeps only users with a pusher (a set lookup in memory) and wakes the worker. Wrapping keeps the
-pipeline unaware of push delivery, and a wake-up never comes before the event's commit. The
-mailbox is built before the pipeline and the worker after it (the worker reads unread counts
-through services built later), which is why the two are separate objects.
+The event pipeline publishes `EventsPersisted` on the bus after commit with the users a room
+event concerns (the room's joined members, and a membership change's target). `PushWakeups`
+subscribes to it (app/wiring.py), keeps only users with a pusher (a set lookup in memory) and
+wakes the worker; other streams' changes (receipts, account data, ...) carry no `room_id` and
+are ignored. Subscribing keeps the pipeline unaware of push delivery, and a wake-up never comes
+before the event's commit. The mailbox is built before the pipeline and the worker after it (the
+worker reads unread counts through services built later), which is why the two are separate.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterable
 
-from bastion.pubsub.base import Notifier
+from bastion.pubsub.messages import EventsPersisted
 
 
 class PushWakeups:
@@ -44,6 +44,11 @@ class PushWakeups:
             self._due |= wanted
             self.event.set()
 
+    def on_persisted(self, message: EventsPersisted) -> None:
+        """A room event committed: poke the users it concerns."""
+        if message.room_id is not None:
+            self.poke(message.user_ids)
+
     def watch(self, user_id: str) -> None:
         """`user_id` has a new pusher."""
         if self._users is not None:
@@ -61,24 +66,3 @@ class PushWakeups:
         taken = self._due.difference(busy)
         self._due -= taken
         return taken
-
-
-class PushWakingNotifier:
-    """A `Notifier` that forwards everything and, on `notify`, pokes the push worker."""
-
-    def __init__(self, inner: Notifier, wakeups: PushWakeups) -> None:
-        self._inner = inner
-        self._wakeups = wakeups
-
-    def notify(self, position: int, user_ids: Iterable[str]) -> None:
-        users = list(user_ids)
-        self._inner.notify(position, users)
-        self._wakeups.poke(users)
-
-    def notify_ephemeral(self, serial: int, user_ids: Iterable[str]) -> None:
-        self._inner.notify_ephemeral(serial, user_ids)
-
-    async def wait(
-        self, user_id: str, after: int, timeout_s: float, *, after_ephemeral: int | None = None
-    ) -> bool:
-        return await self._inner.wait(user_id, after, timeout_s, after_ephemeral=after_ephemeral)

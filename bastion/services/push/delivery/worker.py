@@ -10,7 +10,7 @@ written after each successful request, so a restart resumes after the last event
 accepted. A crash between the gateway's answer and that write can repeat one notification, which
 the gateway suppresses by `event_id` (spec); nothing is lost.
 
-When it runs. The pipeline's notifier tells the worker, after commit, which users an event
+When it runs. A bus subscription tells the worker, after commit, which users an event
 concerns (wakeup.py); users without pushers are ignored in memory. Each user's delivery is one
 task, so one user's slow gateway never delays anybody else; a user's pushers run concurrently.
 At start every user with a pusher is checked once (work left by the previous run).
@@ -43,7 +43,7 @@ from bastion.services.push.notifications import NotificationService
 from bastion.store.database import Database
 from bastion.store.protocols import EventStore, MembershipStore, StateStore
 from bastion.store.protocols.pushers import PendingPush, PusherRecord, PusherStore
-from bastion.store.stream import StreamPositions
+from bastion.store.stream import PositionAllocator
 
 log = logging.getLogger(__name__)
 
@@ -73,8 +73,9 @@ class _Backoff:
 
 
 class PushDelivery:
-    """Delivers pending notifications to every pusher; `start`/`stop` run it in the background,
-    `run_due` runs one pass (tests drive it with a FakeClock)."""
+    """Delivers pending notifications to every pusher; `workers/push_delivery.py` runs it in the
+    background (`dispatch`, `wait_for_work`, `stop`), `run_due` runs one pass and waits for it
+    (tests drive it with a FakeClock)."""
 
     def __init__(
         self,
@@ -83,7 +84,7 @@ class PushDelivery:
         gateway: GatewayClient,
         wakeups: PushWakeups,
         *,
-        positions: StreamPositions,
+        positions: PositionAllocator,
         notifications: NotificationService,
         clock: Clock,
         give_up_after_ms: int,
@@ -99,19 +100,12 @@ class PushDelivery:
         self._retry_at: dict[str, int] = {}
         self._backoff: dict[PusherKey, _Backoff] = {}
         self._running: dict[str, asyncio.Task[None]] = {}
-        self._task: asyncio.Task[None] | None = None
 
     # -- running -----------------------------------------------------------------------------
 
-    def start(self) -> None:
-        """Deliver in the background until `stop` (once)."""
-        if self._task is None:
-            self._task = asyncio.get_running_loop().create_task(self._run())
-
     async def stop(self) -> None:
-        """Stop the loop and every delivery in progress, and close the HTTP client."""
-        tasks = [t for t in (self._task, *self._running.values()) if t is not None]
-        self._task = None
+        """Stop every delivery in progress and close the HTTP client."""
+        tasks = list(self._running.values())
         for task in tasks:
             task.cancel()
         for task in tasks:
@@ -126,15 +120,24 @@ class PushDelivery:
         if started:
             await asyncio.gather(*started)
 
-    async def _run(self) -> None:
+    async def dispatch(self) -> None:
+        """Start delivery for every user due now, without waiting for it (the worker's step)."""
+        self._wakeups.event.clear()
         await self._load_users()
-        while True:
-            self._wakeups.event.clear()
-            self._start_due()
-            waits = [at for u, at in self._retry_at.items() if u not in self._running]
-            timeout = max(min(waits) - self._clock.now_ms(), 0) / 1000 if waits else None
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wakeups.event.wait(), timeout)
+        self._start_due()
+
+    async def wait_for_work(self) -> None:
+        """Return on a wake-up, a finished delivery, or the next retry time (on the clock)."""
+        waits = [at for u, at in self._retry_at.items() if u not in self._running]
+        waiting: set[asyncio.Future[object]] = {asyncio.ensure_future(self._wakeups.event.wait())}
+        if waits:
+            delay_s = max(min(waits) - self._clock.now_ms(), 0) / 1000
+            waiting.add(asyncio.ensure_future(self._clock.sleep(delay_s)))
+        try:
+            await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for future in waiting:
+                future.cancel()
 
     async def _load_users(self) -> None:
         if not self._wakeups.is_loaded:

@@ -1,13 +1,16 @@
 """Who is joined to each room, in memory, for choosing whose syncs to wake.
 
-Filled from the database on first use per room and updated by the pipeline after each member
-event commits. Bounded: the least recently used rooms are dropped past `max_rooms`.
+Filled from the database on first use per room; an entry is dropped when the bus carries
+`CacheInvalidated(MEMBERS_CACHE, room_id)`, which the pipeline publishes after a member event
+commits (subscribed in app/wiring.py), so with a shared bus every process drops it.
+Bounded: the least recently used rooms are dropped past `max_rooms`.
+
 Inside a transaction, `joined_in(t, ...)` reads a missing room through that transaction: taking
 a second pool connection while holding one deadlocks PostgreSQL once every connection of the
 pool is held by a transaction waiting for another. What it reads is not cached, since the
 transaction may see its own uncommitted member events.
-Invariant: only the process that persisted a member event updates its cache, so with several
-processes each must receive member events over the shared notifier (scale-out work).
+Invariant: a read that overlapped an invalidation of its room is not kept, so a list read
+before a member event committed can never outlive that event's invalidation.
 """
 
 from __future__ import annotations
@@ -16,6 +19,8 @@ from collections import OrderedDict
 
 from bastion.store.database import Database, Queryable
 from bastion.store.protocols import MembershipStore
+
+MEMBERS_CACHE = "room_members"  # the cache name in `CacheInvalidated`; keys are room IDs
 
 
 class RoomMembersCache:
@@ -26,12 +31,16 @@ class RoomMembersCache:
         self._memberships = memberships
         self._max_rooms = max_rooms
         self._joined: OrderedDict[str, set[str]] = OrderedDict()
+        self._reading: dict[str, int] = {}  # rooms with a fill in flight -> how many
+        self._raced: set[str] = set()  # of those, rooms invalidated meanwhile: fills not kept
 
     async def joined(self, room_id: str) -> set[str]:
         """The users joined to `room_id` (the returned set must not be modified)."""
         members = self._joined.get(room_id)
         if members is None:
-            members = set(await self._memberships.members(self._db, room_id, ["join"]))
+            members, fresh = await self._fill(room_id)
+            if not fresh:
+                return members
             self._joined[room_id] = members
             if len(self._joined) > self._max_rooms:
                 self._joined.popitem(last=False)
@@ -46,12 +55,21 @@ class RoomMembersCache:
             return members
         return set(await self._memberships.members(t, room_id, ["join"]))
 
-    def apply(self, room_id: str, user_id: str, membership: str) -> None:
-        """Record a committed membership change."""
-        members = self._joined.get(room_id)
-        if members is None:
-            return
-        if membership == "join":
-            members.add(user_id)
-        else:
-            members.discard(user_id)
+    def invalidate(self, room_id: str) -> None:
+        """The room's membership changed and committed: read it again when next needed."""
+        self._joined.pop(room_id, None)
+        if room_id in self._reading:
+            self._raced.add(room_id)
+
+    async def _fill(self, room_id: str) -> tuple[set[str], bool]:
+        """The joined members, and whether no invalidation of the room overlapped the read."""
+        self._reading[room_id] = self._reading.get(room_id, 0) + 1
+        try:
+            members = set(await self._memberships.members(self._db, room_id, ["join"]))
+            return members, room_id not in self._raced
+        finally:
+            left = self._reading.pop(room_id) - 1
+            if left:
+                self._reading[room_id] = left
+            else:
+                self._raced.discard(room_id)

@@ -13,7 +13,7 @@ position P in room R have children?" from memory (Synapse's StreamChangeCache id
   already later than the parent, which is enough.
 
 Invariant: only this process writes relationships (one writing process, as store/stream.py);
-several writers need the notes shared over the notifier (scale-out work).
+several writers need the notes shared over the bus (scale-out work).
 """
 
 from __future__ import annotations

@@ -12,8 +12,9 @@ number of queries per page whatever its size:
 * `m.reference`: the event IDs of the references.
 * `m.annotation` is not aggregated (spec).
 
-Children are read through the visibility chokepoint: a thread summary or edit whose event the
-viewer may not see is left out, as is an invisible reference. State events get no aggregations.
+Children are read through the visibility door (`aggregation_rows`): a thread summary or edit
+whose event the viewer may not see is left out, as is an invisible reference. State events get
+no aggregations.
 Queries: none for a page whose rooms gained no relationships since its oldest event (see
 changes.py); otherwise one for the candidates, one for the viewer's membership per room, and the
 same again once for the bundled events themselves.
@@ -25,12 +26,12 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from bastion.events.model import StoredEvent
-from bastion.services.auth import Requester
-from bastion.services.relations.changes import RelationChangeCache
-from bastion.services.relations.relation import RelType, is_edit
+from bastion.events.relation import RelType, is_edit
+from bastion.services.formatting.changes import RelationChangeCache
+from bastion.services.principal import Requester
 from bastion.services.visibility import VisibilityService
 from bastion.store.database import Database
-from bastion.store.protocols import AggregationRow, MembershipStore, RelationStore
+from bastion.store.protocols import AggregationRow
 
 JsonObject = dict[str, Any]
 Serialise = Callable[[Sequence[StoredEvent], Requester | None], Awaitable[list[JsonObject]]]
@@ -45,15 +46,11 @@ class BundledAggregations:
     def __init__(
         self,
         db: Database,
-        store: RelationStore,
         visibility: VisibilityService,
-        memberships: MembershipStore,
         changes: RelationChangeCache,
     ) -> None:
         self._db = db
-        self._store = store
         self._visibility = visibility
-        self._memberships = memberships
         self._changes = changes
 
     async def attach(
@@ -72,9 +69,7 @@ class BundledAggregations:
         if not parents:
             return
         viewer = requester.user_id
-        rows = await self._store.aggregation_rows(self._db, list(parents), viewer)
-        visible = await self._visible(viewer, [row.event for row in rows])
-        rows = [row for row in rows if row.event.event_id in visible]
+        rows = await self._visibility.aggregation_rows(viewer, list(parents))
         bundled = _bundled_events(rows, parents)
         clients: dict[str, JsonObject] = {}
         if bundled:
@@ -96,18 +91,6 @@ class BundledAggregations:
                 )
         rooms = {r for r, p in oldest.items() if self._changes.may_have_children(r, p)}
         return {e.event_id: e for e in events if not e.is_state and e.room_id in rooms}
-
-    async def _visible(self, viewer: str, children: list[StoredEvent]) -> set[str]:
-        """IDs of the children `viewer` may see (one membership read per room)."""
-        by_room: dict[str, list[StoredEvent]] = {}
-        for child in children:
-            by_room.setdefault(child.room_id, []).append(child)
-        visible: set[str] = set()
-        for room_id, events in by_room.items():
-            membership = await self._memberships.get_membership(self._db, viewer, room_id)
-            seen = await self._visibility.filter_events(viewer, events, membership=membership)
-            visible.update(e.event_id for e in seen)
-        return visible
 
 
 def _keeps_edits(parent: StoredEvent) -> bool:

@@ -2,7 +2,10 @@
 
 Looks up each room's version (needed by the redaction algorithm; immutable, so cached) and the
 redaction events of redacted events (for `unsigned.redacted_because`), in batches; bundled
-aggregations (`unsigned["m.relations"]`) come from services/relations/bundles.py, per page.
+aggregations (`unsigned["m.relations"]`) come from `bundles.py`, per page.
+
+Invariant: every stored event's room has a `rooms` row (rooms are never deleted), so an event
+whose room is unknown is an error, never formatted under a guessed room version.
 """
 
 from __future__ import annotations
@@ -11,10 +14,11 @@ from collections.abc import Sequence
 from typing import Any
 
 from bastion.clock import Clock
+from bastion.errors import Errcode, MatrixError
 from bastion.events.model import StoredEvent
 from bastion.events.serialize import client_event
-from bastion.services.auth import Requester
-from bastion.services.relations.bundles import BundledAggregations
+from bastion.services.formatting.bundles import BundledAggregations
+from bastion.services.principal import Requester
 from bastion.store.database import Database
 from bastion.store.protocols import EventStore, RoomStore
 
@@ -41,11 +45,17 @@ class EventFormatter:
         self._versions: dict[str, str] = {}
 
     async def room_version(self, room_id: str) -> str:
-        """A room's version (cached: it never changes)."""
+        """A room's version (cached: it never changes).
+
+        Raises:
+            MatrixError: M_NOT_FOUND when the room does not exist.
+        """
         version = self._versions.get(room_id)
         if version is None:
             room = await self._rooms.get_room(self._db, room_id)
-            version = room.room_version if room is not None else "12"
+            if room is None:
+                raise MatrixError(404, Errcode.NOT_FOUND, f"unknown room '{room_id}'")
+            version = room.room_version
             self._versions[room_id] = version
         return version
 

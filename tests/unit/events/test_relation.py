@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from bastion.services.relations.relation import Relation, is_edit, is_tracked, relation_of
+from bastion.events.relation import Relation, is_edit, is_tracked, relation_of
 
 
 @pytest.mark.parametrize(

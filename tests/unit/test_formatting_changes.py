@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bastion.services.relations.changes import RelationChangeCache
+from bastion.services.formatting.changes import RelationChangeCache
 
 
 def test_unknown_before_the_floor_and_known_after_it() -> None:

@@ -1,0 +1,71 @@
+"""Wake-ups for long-polling /sync: one future per waiting sync, woken only for the users a
+message concerns. It subscribes to the bus (`EventsPersisted`, `EphemeralChanged`), so it works
+the same whichever bus delivers them.
+
+Invariant: `wait` checks the user's last notified position and registers its future with no
+`await` in between, and a message records the position before waking futures, so a wake-up can
+never fall between a sync's check and its wait.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterable
+
+from bastion.pubsub.base import Bus
+from bastion.pubsub.messages import EphemeralChanged, EventsPersisted
+
+
+class SyncWakeups:
+    """Per-user wake-ups within one process (a `SyncWaits`)."""
+
+    def __init__(self) -> None:
+        self._last_position: dict[str, int] = {}
+        self._last_ephemeral: dict[str, int] = {}
+        self._waiters: dict[str, set[asyncio.Future[None]]] = {}
+
+    def listen_to(self, bus: Bus) -> None:
+        """Subscribe to the messages that wake syncs."""
+        bus.subscribe(EventsPersisted, self.on_persisted)
+        bus.subscribe(EphemeralChanged, self.on_ephemeral)
+
+    def on_persisted(self, message: EventsPersisted) -> None:
+        self._record(self._last_position, message.position, message.user_ids)
+
+    def on_ephemeral(self, message: EphemeralChanged) -> None:
+        self._record(self._last_ephemeral, message.serial, message.user_ids)
+
+    def _record(self, last: dict[str, int], value: int, user_ids: Iterable[str]) -> None:
+        for user_id in user_ids:
+            if last.get(user_id, 0) < value:
+                last[user_id] = value
+            for future in self._waiters.pop(user_id, ()):
+                if not future.done():
+                    future.set_result(None)
+
+    async def wait(
+        self, user_id: str, after: int, timeout_s: float, *, after_ephemeral: int | None = None
+    ) -> bool:
+        if self._last_position.get(user_id, 0) > after:
+            return True
+        if after_ephemeral is not None and self._last_ephemeral.get(user_id, 0) > after_ephemeral:
+            return True
+        if timeout_s <= 0:
+            return False
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiters.setdefault(user_id, set()).add(future)
+        try:
+            await asyncio.wait_for(future, timeout_s)
+        except TimeoutError:
+            return False
+        finally:
+            waiters = self._waiters.get(user_id)
+            if waiters is not None:
+                waiters.discard(future)
+                if not waiters:
+                    del self._waiters[user_id]
+        return True
+
+    def waiting_users(self) -> int:
+        """How many users have a sync waiting (for metrics and tests)."""
+        return len(self._waiters)

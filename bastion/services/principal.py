@@ -1,0 +1,145 @@
+"""Principals: who acts on the server, and how the audit log names them.
+
+A `Principal` is one of a closed set of frozen types, and nothing else:
+
+- `Requester`: a user's device, what an access token resolves to (services/auth.py);
+- `ScimClient`: an identity provider provisioning accounts over SCIM;
+- `AppService`: an application service (a bridge or bot registered with the server);
+- `ServerActor`: the server itself, acting for a stated reason (offboarding, moderation);
+- `Operator`: a person at the `bastion` CLI, who already holds the config and the database.
+
+Every admin-capable service method takes the actor as its first argument, so whoever records
+the action names who did it without guessing: today `log_admin_action`, one line on the
+`bastion.admin` logger after commit carrying the actor (`record.actor`); the audit log later.
+
+Each type says how it is named (`kind`, `audit_name`) and whether it may do admin things: admin
+power is decided by `require_admin()` and `require_self_or_admin()` here (only client-API checks
+of "an admin or a room moderator" read `Requester.is_admin` themselves). A user's device is an
+admin only while its account is one (read with the token, on every request); the server itself
+and an operator are admins; a SCIM client and an application service are not (their own,
+narrower powers come with the features that authenticate them).
+
+This module imports nothing from other services, so every service can depend on it.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import ClassVar
+
+from bastion.errors import Errcode, MatrixError
+
+_admin_log = logging.getLogger("bastion.admin")
+
+
+class ActorKind(StrEnum):
+    """The kinds of principal, as the audit log stores them."""
+
+    USER = "user"
+    SCIM_CLIENT = "scim_client"
+    APP_SERVICE = "app_service"
+    SERVER = "server"
+    OPERATOR = "operator"
+
+
+@dataclass(frozen=True, slots=True)
+class Requester:
+    """A user's device: who is making an authenticated client request."""
+
+    kind: ClassVar[ActorKind] = ActorKind.USER
+    user_id: str
+    device_id: str
+    is_admin: bool
+
+    @property
+    def audit_name(self) -> str:
+        """`@alice:example.org device ABCDEFGHIJ`."""
+        return f"{self.user_id} device {self.device_id}"
+
+    def require_admin(self) -> None:
+        """Raise 403 unless this user's account is a server admin."""
+        if not self.is_admin:
+            raise MatrixError(403, Errcode.FORBIDDEN, "You are not a server admin")
+
+
+@dataclass(frozen=True, slots=True)
+class ScimClient:
+    """An identity provider's SCIM client, named as its credentials were issued."""
+
+    kind: ClassVar[ActorKind] = ActorKind.SCIM_CLIENT
+    name: str
+
+    @property
+    def audit_name(self) -> str:
+        """`SCIM client okta`."""
+        return f"SCIM client {self.name}"
+
+    def require_admin(self) -> None:
+        """Always 403: provisioning is not general admin power."""
+        raise MatrixError(403, Errcode.FORBIDDEN, f"{self.audit_name} is not a server admin")
+
+
+@dataclass(frozen=True, slots=True)
+class AppService:
+    """An application service, by the ID of its registration."""
+
+    kind: ClassVar[ActorKind] = ActorKind.APP_SERVICE
+    id: str
+
+    @property
+    def audit_name(self) -> str:
+        """`application service irc-bridge`."""
+        return f"application service {self.id}"
+
+    def require_admin(self) -> None:
+        """Always 403: an application service acts as its users, never as an admin."""
+        raise MatrixError(403, Errcode.FORBIDDEN, f"{self.audit_name} is not a server admin")
+
+
+@dataclass(frozen=True, slots=True)
+class ServerActor:
+    """The server itself, acting for `reason` (offboarding, moderation, ...)."""
+
+    kind: ClassVar[ActorKind] = ActorKind.SERVER
+    reason: str
+
+    @property
+    def audit_name(self) -> str:
+        """`server (offboarding)`."""
+        return f"server ({self.reason})"
+
+    def require_admin(self) -> None:
+        """The server may do anything it was built to do."""
+
+
+@dataclass(frozen=True, slots=True)
+class Operator:
+    """A person at the `bastion` CLI, by operating-system user ("cli" when unknown)."""
+
+    kind: ClassVar[ActorKind] = ActorKind.OPERATOR
+    os_user: str = "cli"
+
+    @property
+    def audit_name(self) -> str:
+        """`operator root`."""
+        return f"operator {self.os_user}"
+
+    def require_admin(self) -> None:
+        """Whoever can run the CLI can read the database: they are an admin."""
+
+
+Principal = Requester | ScimClient | AppService | ServerActor | Operator
+
+
+def require_self_or_admin(actor: Principal, user_id: str) -> None:
+    """Raise 403 unless `actor` is one of `user_id`'s own devices or may do admin things."""
+    if isinstance(actor, Requester) and actor.user_id == user_id:
+        return
+    actor.require_admin()
+
+
+def log_admin_action(actor: Principal, action: str) -> None:
+    """Log a committed admin action on `bastion.admin`: `operator root deactivated @a:x`."""
+    _admin_log.info("%s %s", actor.audit_name, action, extra={"actor": actor})

@@ -1,0 +1,31 @@
+"""The push delivery worker: runs `PushDelivery` (services/push/delivery/) in the background.
+
+One iteration starts delivery for every user due now (woken after commit by the pipeline, or
+whose retry time has come); each user's delivery is its own task, so the iteration returns at
+once and one slow gateway never holds the others. Between iterations it waits for a wake-up or
+the next retry time on the injected clock. Closing cancels deliveries in progress (each
+pusher's progress is stored after every request, so the next run resumes) and closes the HTTP
+client.
+"""
+
+from __future__ import annotations
+
+from bastion.services.push.delivery.worker import PushDelivery
+
+
+class PushDeliveryWorker:
+    """Drives one `PushDelivery`."""
+
+    name = "push delivery"
+
+    def __init__(self, delivery: PushDelivery) -> None:
+        self._delivery = delivery
+
+    async def run_once(self) -> None:
+        await self._delivery.dispatch()
+
+    async def wait_next(self) -> None:
+        await self._delivery.wait_for_work()
+
+    async def close(self) -> None:
+        await self._delivery.stop()

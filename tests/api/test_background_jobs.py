@@ -1,0 +1,112 @@
+"""The start-up backfills as resumable jobs (workers/backfills.py), and the workers a runtime
+offers the serving app.
+
+A job stopped mid-way is simulated by running one step of a job and dropping it: the next
+start (a new job, or `Runtime.open`) knows only what the database holds. Each test checks that
+the next run finishes the work and does not redo the batch already committed.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from bastion.app import Runtime
+from bastion.config import PresenceConfig
+from bastion.services.directory.user_index import UserDirectoryIndex
+from bastion.store.sql.events import SqlEventStore
+from bastion.store.sql.rooms import SqlRoomStore
+from bastion.store.sql.search import search_store_for
+from bastion.store.sql.user_directory import SqlUserDirectoryStore
+from bastion.workers.backfills import (
+    RedactionBacklogPrune,
+    SearchIndexBackfill,
+    UserDirectoryBackfill,
+)
+from bastion.workers.base import run_to_completion
+from tests.conftest import Homeserver, UserClient
+
+
+async def searched(user: UserClient, term: str) -> list[str]:
+    body = {"search_categories": {"room_events": {"search_term": term}}}
+    resp = await user.post("/search", json=body)
+    assert resp.status_code == 200, resp.text
+    results: list[dict[str, Any]] = resp.json()["search_categories"]["room_events"]["results"]
+    return sorted(r["result"]["content"]["body"] for r in results)
+
+
+async def test_search_backfill_stopped_mid_way_resumes_at_the_next_start(hs: Homeserver) -> None:
+    alice = await hs.register_user("alice")
+    room_id = await alice.create_room(preset="public_chat")
+    for body in ("archived one", "archived two", "archived three"):
+        await alice.send_text(room_id, body)
+    db = hs.runtime.db
+    await db.execute("DELETE FROM event_search")  # as if they predated the index
+    await db.execute("UPDATE event_search_backfill SET upto = ?", 1_000_000)
+
+    job = SearchIndexBackfill(db, search_store_for(db.dialect), batch=1)
+    assert await job.step() is False  # one batch (the newest event), then the process stops
+    assert await searched(alice, "archived") == ["archived three"]
+    # Undo the committed batch's rows behind the job's back: a redo would bring them back.
+    await db.execute("DELETE FROM event_search")
+
+    restarted = await Runtime.open(hs.runtime.config, hs.clock)  # the next start
+    await restarted.close()
+    assert await searched(alice, "archived") == ["archived one", "archived two"]
+    assert await db.fetch_val("SELECT upto FROM event_search_backfill") == 0
+    assert await run_to_completion(SearchIndexBackfill(db, search_store_for(db.dialect))) == 0
+
+
+async def test_user_directory_backfill_resumes_without_redoing(hs: Homeserver) -> None:
+    for name in ("alice", "bob", "carol"):
+        await hs.register_user(name)
+    db = hs.runtime.db
+    await db.execute("DELETE FROM user_directory_terms")  # accounts older than the directory
+    index = UserDirectoryIndex(SqlUserDirectoryStore())
+
+    assert await UserDirectoryBackfill(db, index, batch=1).step() is False  # stopped after one
+    assert await run_to_completion(UserDirectoryBackfill(db, index, batch=1)) == 2  # the rest
+    assert await run_to_completion(UserDirectoryBackfill(db, index)) == 0
+    indexed = await db.fetch_val("SELECT COUNT(DISTINCT user_id) FROM user_directory_terms")
+    assert indexed == 3
+
+
+async def test_redaction_backlog_resumes_without_redoing(hs: Homeserver) -> None:
+    alice = await hs.register_user("alice")
+    room_id = await alice.create_room()
+    targets = []
+    for key in ("a", "b"):
+        resp = await alice.put(f"/rooms/{room_id}/state/org.example.vault/{key}", json={"x": 1})
+        targets.append(resp.json()["event_id"])
+    redaction_id = await alice.send_text(room_id, "stands in for an old redaction")
+    db = hs.runtime.db
+    for target in targets:  # what an old server left: marked redacted, not pruned
+        await db.execute(
+            "UPDATE events SET redacted_by = ? WHERE event_id = ?", redaction_id, target
+        )
+    events, rooms = SqlEventStore(), SqlRoomStore()
+
+    first = RedactionBacklogPrune(db, events, rooms, hs.clock, batch=1)
+    assert await first.step() is False  # stopped after one
+    assert await run_to_completion(RedactionBacklogPrune(db, events, rooms, hs.clock)) == 1
+    assert await run_to_completion(RedactionBacklogPrune(db, events, rooms, hs.clock)) == 0
+    kept = await db.fetch_all("SELECT event_id FROM redacted_event_originals")
+    assert sorted(row["event_id"] for row in kept) == sorted(targets)  # each once
+
+
+async def test_runtime_offers_workers_without_starting_them(hs: Homeserver) -> None:
+    """`Runtime.open` (tests, benchmarks, `bastion serve`) starts nothing; the registry the
+    serving app starts runs presence expiry and push delivery, and stops them."""
+    registry = hs.runtime.workers()
+    assert registry.names == ["presence expiry", "push delivery"]
+    assert not any(s.is_running for s in registry.supervisors)
+    registry.start()
+    assert all(s.is_running for s in registry.supervisors)
+    await registry.stop()
+    assert not any(s.is_running for s in registry.supervisors)
+
+
+@pytest.mark.parametrize("config_overrides", [{"presence": PresenceConfig(enabled=False)}])
+async def test_presence_disabled_has_no_expiry_worker(hs: Homeserver) -> None:
+    assert hs.runtime.workers().names == ["push delivery"]

@@ -1,0 +1,271 @@
+"""Hostile input on every route: never a 5xx, and every 4xx carries an `errcode`.
+
+Walks every route the app serves (api/routes.py `build_routes`), authenticated as a room member
+with real IDs in the path, so that requests reach their decoders and stores: bodies nested
+10,000 levels deep, integer query and body parameters at -1, 2^53, 2^63 and 2^64, and NUL bytes
+and lone surrogates (invalid UTF-8 once percent-decoded) in path parameters, query parameters
+and JSON strings. PostgreSQL is where a NUL in text or an integer past BIGINT fails.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from urllib.parse import quote
+
+import httpx
+import pytest
+
+from bastion.api.routes import build_routes
+from tests.conftest import Homeserver, UserClient, client_path, errcode
+
+BODY_METHODS = ("POST", "PUT", "DELETE")
+HOSTILE_INTEGERS = (-1, 2**53, 2**63, 2**64)
+INTEGER_QUERY_PARAMS = ("limit", "ts", "timeout", "timeout_ms", "width", "height")
+TOKEN_QUERY_PARAMS = ("from", "to", "since", "next_batch", "at", "version")
+STRING_QUERY_PARAMS = (
+    "filter", "dir", "format", "membership", "not_membership", "kind", "username", "token",
+    "server", "rel_type", "event_type", "set_presence", "filename", "method", "include", "only",
+    "full_state", "recurse", "allow_remote", "allow_redirect", "animated",
+)  # fmt: skip
+INTEGER_BODY_FIELDS = (
+    "limit", "timeout", "ts", "count", "first_message_index", "forwarded_count", "duration_ms",
+    "last_active_ago", "expires_in_ms", "order",
+)  # fmt: skip
+STRING_BODY_FIELDS = (
+    "displayname", "avatar_url", "body", "msgtype", "name", "topic", "reason", "user_id",
+    "room_alias_name", "presence", "status_msg", "search_term", "device_id", "type", "password",
+    "username", "initial_device_display_name", "room_id", "alias", "visibility", "preset",
+    "membership", "m.fully_read", "m.read", "filter", "server", "algorithm", "version",
+)  # fmt: skip
+# Percent-encoded: a NUL, and U+D800 written as UTF-8 would write it (not valid UTF-8).
+NUL = "a%00b"
+LONE_SURROGATE = "a%ED%A0%80b"
+# Hostile integers inside tokens: `s<position>` and `-1`.
+HOSTILE_TOKENS = ("-1", "s-1", f"s{2**64}", f"s{2**63}", str(2**64))
+
+
+def _routes() -> Iterator[tuple[str, str]]:
+    """(method, path template) of every route, once per template (r0 mirrors v3)."""
+    seen: set[tuple[str, str]] = set()
+    for route in build_routes():
+        path = getattr(route, "path", None)
+        assert isinstance(path, str)
+        if path.startswith("/_matrix/client/r0/"):
+            continue
+        for method in sorted(getattr(route, "methods", None) or ()):
+            if method != "HEAD" and (method, path) not in seen:
+                seen.add((method, path))
+                yield method, path
+
+
+ROUTES = sorted(_routes())
+
+
+def _fill(path: str, values: dict[str, str], hostile: tuple[str, str] | None = None) -> str:
+    """The path with real IDs for its parameters; `hostile` replaces one (already encoded)."""
+
+    def value(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if hostile is not None and name == hostile[0]:
+            return hostile[1]
+        return quote(values.get(name, "x"), safe="")
+
+    return re.sub(r"\{(\w+)(?::\w+)?\}", value, path)
+
+
+def _params(path: str) -> list[str]:
+    return re.findall(r"\{(\w+)(?::\w+)?\}", path)
+
+
+async def _world(hs: Homeserver) -> tuple[UserClient, dict[str, str]]:
+    alice = await hs.register_user("alice")
+    room_id = await alice.create_room(room_alias_name="hostile")
+    event_id = await alice.send_text(room_id, "hello")
+    resp = await alice.post(f"/user/{alice.user_id}/filter", json={})
+    values = {
+        "roomId": room_id, "eventId": event_id, "userId": alice.user_id,
+        "roomIdOrAlias": room_id, "roomAlias": f"#hostile:{hs.server_name}",
+        "eventType": "m.room.message", "stateKey": "", "txnId": "t1",
+        "deviceId": alice.device_id, "filterId": resp.json()["filter_id"],
+        "receiptType": "m.read", "relType": "m.annotation", "type": "m.test", "tag": "u.work",
+        "version": "1", "sessionId": "s1", "serverName": hs.server_name, "mediaId": "abcdef",
+        "fileName": "f.txt", "kind": "override", "ruleId": ".m.rule.master", "protocol": "irc",
+    }  # fmt: skip
+    return alice, values
+
+
+async def _send(
+    alice: UserClient, method: str, url: str, content: bytes | None = None
+) -> httpx.Response:
+    headers = {**alice._headers(), "Content-Type": "application/json"}
+    return await alice.http.request(method, url, content=content, headers=headers)
+
+
+def _problem(resp: httpx.Response) -> str | None:
+    """Why `resp` is not an acceptable answer to hostile input, if it is not."""
+    if resp.status_code >= 500:
+        return f"{resp.status_code} {resp.text[:200]}"
+    if 400 <= resp.status_code < 500:
+        try:
+            errcode = resp.json().get("errcode")
+        except ValueError:
+            errcode = None
+        if not isinstance(errcode, str):
+            return f"{resp.status_code} without errcode: {resp.text[:200]}"
+    return None
+
+
+def _nested(depth: int) -> bytes:
+    return b'{"a":' * depth + b"1" + b"}" * depth
+
+
+async def _deep_bodies(alice: UserClient, values: dict[str, str]) -> list[str]:
+    problems = []
+    for method, template in ROUTES:
+        if method not in BODY_METHODS:
+            continue
+        for depth in (10_000, 500):
+            resp = await _send(alice, method, _fill(template, values), _nested(depth))
+            if (problem := _problem(resp)) is not None:
+                problems.append(f"{method} {template} depth {depth}: {problem}")
+    return problems
+
+
+async def _integer_queries(alice: UserClient, values: dict[str, str]) -> list[str]:
+    problems = []
+    cases = [(p, str(v)) for p in INTEGER_QUERY_PARAMS for v in HOSTILE_INTEGERS]
+    cases += [(p, v) for p in TOKEN_QUERY_PARAMS for v in HOSTILE_TOKENS]
+    for method, template in ROUTES:
+        for name, raw in cases:
+            url = f"{_fill(template, values)}?{name}={quote(raw)}"
+            resp = await _send(alice, method, url, b"{}" if method in BODY_METHODS else None)
+            if (problem := _problem(resp)) is not None:
+                problems.append(f"{method} {template}?{name}={raw}: {problem}")
+    return problems
+
+
+async def _integer_bodies(alice: UserClient, values: dict[str, str]) -> list[str]:
+    problems = []
+    for method, template in ROUTES:
+        if method not in BODY_METHODS:
+            continue
+        for number in HOSTILE_INTEGERS:
+            body = ", ".join(f'"{field}": {number}' for field in INTEGER_BODY_FIELDS)
+            resp = await _send(alice, method, _fill(template, values), f"{{{body}}}".encode())
+            if (problem := _problem(resp)) is not None:
+                problems.append(f"{method} {template} body integers {number}: {problem}")
+    return problems
+
+
+def _integer_fields(values: dict[str, str], n: int) -> list[tuple[str, str, object]]:
+    """Requests that are right but for one integer field of the body or a filter."""
+    room, user = values["roomId"], values["userId"]
+    keys = {"first_message_index": n, "forwarded_count": 0, "is_verified": False}
+    limit_filter = quote(f'{{"limit": {n}}}')
+    timeline_filter = quote(f'{{"room": {{"timeline": {{"limit": {n}}}}}}}')
+    return [
+        ("PUT", f"/rooms/{room}/typing/{user}", {"typing": True, "timeout": n}),
+        ("POST", "/publicRooms", {"limit": n}),
+        ("POST", "/user_directory/search", {"search_term": "al", "limit": n}),
+        ("POST", "/search", {"search_categories": {"room_events": {
+            "search_term": "hello", "event_context": {"before_limit": n, "after_limit": n},
+        }}}),
+        ("POST", f"/user/{user}/filter", {"room": {"timeline": {"limit": n}}}),
+        ("GET", f"/rooms/{room}/messages?filter={limit_filter}", None),
+        ("GET", f"/sync?filter={timeline_filter}", None),
+        ("PUT", f"/room_keys/keys/{room}/s1?version=1", {**keys, "session_data": {}}),
+        ("PUT", f"/room_keys/keys/{room}/s1?version=1",
+         {**keys, "first_message_index": 0, "forwarded_count": n, "session_data": {}}),
+    ]  # fmt: skip
+
+
+async def _integer_body_fields(alice: UserClient, values: dict[str, str]) -> list[str]:
+    problems = []
+    resp = await alice.post(
+        "/room_keys/version", json={"algorithm": "m.megolm_backup.v1", "auth_data": {}}
+    )
+    assert resp.status_code == 200, resp.text
+    for number in HOSTILE_INTEGERS:
+        for method, path, body in _integer_fields(values, number):
+            resp = await alice.http.request(
+                method, client_path(path), json=body, headers=alice._headers()
+            )
+            if (problem := _problem(resp)) is not None:
+                problems.append(f"{method} {path} {body} = {number}: {problem}")
+    return problems
+
+
+async def _bad_text_in_path(alice: UserClient, values: dict[str, str]) -> list[str]:
+    problems = []
+    for method, template in ROUTES:
+        for name in _params(template):
+            for bad in (NUL, LONE_SURROGATE):
+                url = _fill(template, values, (name, bad))
+                resp = await _send(alice, method, url, b"{}" if method in BODY_METHODS else None)
+                if (problem := _problem(resp)) is not None:
+                    problems.append(f"{method} {template} {name}={bad}: {problem}")
+    return problems
+
+
+async def _bad_text_in_query(alice: UserClient, values: dict[str, str]) -> list[str]:
+    problems = []
+    for method, template in ROUTES:
+        for name in STRING_QUERY_PARAMS + TOKEN_QUERY_PARAMS:
+            for bad in (NUL, LONE_SURROGATE):
+                url = f"{_fill(template, values)}?{name}={bad}"
+                resp = await _send(alice, method, url, b"{}" if method in BODY_METHODS else None)
+                if (problem := _problem(resp)) is not None:
+                    problems.append(f"{method} {template}?{name}={bad}: {problem}")
+    return problems
+
+
+async def _bad_text_in_body(alice: UserClient, values: dict[str, str]) -> list[str]:
+    problems = []
+    for method, template in ROUTES:
+        if method not in BODY_METHODS:
+            continue
+        for bad in ("a\\u0000b", "a\\ud800b"):
+            fields = ", ".join(f'"{field}": "{bad}"' for field in STRING_BODY_FIELDS)
+            body = f'{{{fields}, "content": {{"k{bad}": "{bad}"}}}}'.encode()
+            resp = await _send(alice, method, _fill(template, values), body)
+            if (problem := _problem(resp)) is not None:
+                problems.append(f"{method} {template} body {bad}: {problem}")
+    return problems
+
+
+@pytest.mark.parametrize(
+    "attack",
+    [
+        _deep_bodies,
+        _integer_queries,
+        _integer_bodies,
+        _integer_body_fields,
+        _bad_text_in_path,
+        _bad_text_in_query,
+        _bad_text_in_body,
+    ],
+)
+async def test_hostile_input_never_gives_5xx(hs: Homeserver, attack: object) -> None:
+    """spec: client-server-api#standard-error-response: "Any errors which occur at the Matrix
+    API level MUST return a 'standard error response'", a JSON object with an `errcode`;
+    "M_NOT_JSON: Request did not contain valid JSON", "M_BAD_JSON: Request contained valid
+    JSON, but it was malformed in some way", "M_INVALID_PARAM: A parameter that was passed
+    was invalid". Hostile input is the client's error: a 4xx, never a 5xx."""
+    alice, values = await _world(hs)
+    assert callable(attack)
+    problems = await attack(alice, values)
+    assert problems == [], "\n".join(problems)
+
+
+async def test_out_of_range_timestamp_is_invalid_param(hs: Homeserver) -> None:
+    """spec: client-server-api#get_matrixclientv1roomsroomidtimestamp_to_event: `ts` is "The
+    timestamp to search from, as given in milliseconds since the Unix epoch"; "M_INVALID_PARAM:
+    A parameter that was specified has the wrong value"."""
+    alice, values = await _world(hs)
+    path = f"/_matrix/client/v1/rooms/{values['roomId']}/timestamp_to_event"
+    for ts in ("-10212475875", str(2**53), str(2**63), str(2**64)):
+        resp = await alice.get(path, params={"ts": ts, "dir": "f"})
+        assert errcode(resp) == (400, "M_INVALID_PARAM")
+    resp = await alice.get(path, params={"ts": str(hs.clock.now_ms()), "dir": "b"})
+    assert resp.status_code == 200
