@@ -91,7 +91,7 @@ class AccessLog:
             await self._app(scope, receive, send_noting_status)
         finally:
             _current.reset(reset)
-            if self._enabled:
+            if self._enabled and access_log.isEnabledFor(logging.INFO):
                 elapsed_ms = (time.perf_counter() - started) * 1000
                 access_log.info(
                     '%s "%s %s" %s %.1fms %s',

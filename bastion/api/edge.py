@@ -106,13 +106,20 @@ def _limited(receive: Receive, limit: int) -> Receive:
 def _unusable_text(scope: Scope) -> str | None:
     """Why the request's path or query string cannot be used as text, if it cannot."""
     raw_path = scope.get("raw_path")
+    query: bytes = scope.get("query_string", b"")
+    if raw_path and _is_plain_ascii(raw_path) and _is_plain_ascii(query):
+        return None  # the common case, checked without decoding anything
     path = unquote_to_bytes(raw_path) if raw_path else scope["path"].encode("utf-8", "replace")
     if not _is_text(path) or not _is_text(scope["path"].encode("utf-8", "surrogatepass")):
         return "the request path must be UTF-8 without NUL characters"
-    query: bytes = scope.get("query_string", b"")
     if query and not _is_text(unquote_to_bytes(query.replace(b"+", b" "))):
         return "query parameters must be UTF-8 without NUL characters"
     return None
+
+
+def _is_plain_ascii(data: bytes) -> bool:
+    """ASCII with no escapes and no NUL: text as it stands."""
+    return data.isascii() and b"%" not in data and b"\x00" not in data
 
 
 def _is_text(data: bytes) -> bool:

@@ -29,6 +29,8 @@ from bastion.store.database import Database, Queryable
 from bastion.store.protocols import EventStore, RoomStore
 from bastion.store.records import PrunedEvent
 
+STRICTEST_ALGORITHM = "11"  # the redaction algorithm of room versions 11 and 12
+
 _decoder = msgspec.json.Decoder(dict[str, Any])
 
 
@@ -71,7 +73,10 @@ async def prune_redacted_batch(
         for event_id, room_id, pdu_json in backlog:
             if room_id not in versions:
                 room = await rooms.get_room(t, room_id)
-                versions[room_id] = room.room_version if room is not None else "12"
+                # Not a guess at the room's version: an event whose room row is gone is pruned
+                # with the algorithm that keeps least (v11 and later strip more than v10), since
+                # a redaction must never leave more behind than its room would have.
+                versions[room_id] = room.room_version if room is not None else STRICTEST_ALGORITHM
             pruned = pruned_event(event_id, pdu_json, versions[room_id], now_ms)
             await events.replace_with_redacted(t, pruned)
     return len(backlog)
