@@ -15,6 +15,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Mapping
 from urllib.parse import unquote_to_bytes
 
@@ -103,6 +104,10 @@ def _limited(receive: Receive, limit: int) -> Receive:
     return receive_limited
 
 
+# An escape that may decode to NUL or to a byte above ASCII (which may not be UTF-8).
+_RISKY_ESCAPE = re.compile(rb"%(?:00|[89a-fA-F][0-9a-fA-F])")
+
+
 def _unusable_text(scope: Scope) -> str | None:
     """Why the request's path or query string cannot be used as text, if it cannot."""
     raw_path = scope.get("raw_path")
@@ -118,8 +123,9 @@ def _unusable_text(scope: Scope) -> str | None:
 
 
 def _is_plain_ascii(data: bytes) -> bool:
-    """ASCII with no escapes and no NUL: text as it stands."""
-    return data.isascii() and b"%" not in data and b"\x00" not in data
+    """ASCII whose escapes can only decode to ASCII other than NUL (`%21`, `%3A`: the usual
+    room and user IDs), so it is UTF-8 text without NUL as it stands."""
+    return data.isascii() and b"\x00" not in data and _RISKY_ESCAPE.search(data) is None
 
 
 def _is_text(data: bytes) -> bool:

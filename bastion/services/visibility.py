@@ -28,7 +28,8 @@ exceptions, none of which hands events to a client:
   pruning (`rooms/redaction.py`), profile propagation over the user's own member events
   (`rooms/member_profiles.py`);
 * server-internal bookkeeping: the search backfill (`search/indexer.py`), /sync's walk over
-  the viewer's own member events and its active-room query (`sync/service.py`), the
+  the viewer's own member events and its active-room query (`sync/service.py`,
+  `sync/as_of.py`), the
   formatter's `redacted_because` of events that passed the door, the push delivery worker
   (events whose notifications were computed for members at send time).
 """

@@ -36,6 +36,9 @@ class PrunedEvent(msgspec.Struct, frozen=True):
     """The redacted form of a redacted event, to store in place of its original."""
 
     event_id: str
+    room_id: str
+    type: str
+    state_key: str | None  # a state event's successor holds a copy of its content
     pdu_json: str
     content_json: str
     redacted_ts: int

@@ -163,3 +163,30 @@ async def test_a_new_member_event_of_a_joined_user_is_not_a_new_join(hs: Homeser
     assert room["timeline"]["limited"] is False
     assert ids(room["timeline"]["events"]) == {resp.json()["event_id"]}
     assert room["state"]["events"] == []
+
+
+async def test_a_member_event_after_the_window_loses_no_message(hs: Homeserver) -> None:
+    """spec: the timeline holds the room's events between `since` and `next_batch`, and the next
+    sync starts at `next_batch`: a message in the window must reach the client even when the
+    viewer's own member event (a display name change, sent to every room) commits after the
+    window while the sync is built, in incremental and initial syncs alike."""
+    alice = await hs.register_user("alice")
+    bob = await hs.register_user("bob")
+    room_id = await alice.create_room(preset="public_chat", name="Ward 7")
+    await bob.join(room_id)
+    token = (await bob.sync())["next_batch"]
+    message = await alice.send_text(room_id, "in the window")
+    with hs.runtime.positions.allocate():  # an earlier write still in flight: upto stays here
+        resp = await bob.put("/profile/" + bob.user_id + "/displayname", json={"displayname": "B"})
+        assert resp.status_code == 200
+        incremental = await bob.sync(since=token)
+        initial = await bob.sync()
+    assert message in ids(timeline(incremental, room_id))
+    assert room_id in initial["rooms"]["join"]
+    known = state_events(initial, room_id) + timeline(initial, room_id)
+    assert {"m.room.create", "m.room.name"} <= {e["type"] for e in known}
+    assert message in ids(known)
+    after = await bob.sync(since=incremental["next_batch"])
+    renamed = [e for e in timeline(after, room_id) if e["type"] == "m.room.member"]
+    assert [e["content"].get("displayname") for e in renamed] == ["B"]
+    assert message not in ids(timeline(after, room_id))

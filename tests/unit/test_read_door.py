@@ -28,6 +28,7 @@ ALLOWED = {
     "rooms/member_profiles.py": "the user's own member events, to propagate a profile change",
     "search/indexer.py": "backfilling the search index",
     "sync/service.py": "the viewer's own member events (newly joined?) and active room IDs",
+    "sync/as_of.py": "the viewer's own member events, walked back to the sync's window",
     "formatting/formatter.py": "redacted_because of events that already passed the door",
     "push/delivery/worker.py": "events whose notifications were computed for members at send",
 }

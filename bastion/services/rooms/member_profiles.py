@@ -60,9 +60,20 @@ class MemberProfileUpdater:
         self._memberships = memberships
         self._events = events
         self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
+        self._running: set[asyncio.Task[None]] = set()  # strong references until each ends
 
     async def profile_changed(self, user_id: str) -> None:
-        """Bring every joined room's member event of `user_id` up to date with their profile."""
+        """Bring every joined room's member event of `user_id` up to date with their profile.
+
+        The work runs in a task of its own that the caller waits for: a client that hangs up
+        (cancelling its request) does not leave half the rooms with the old profile.
+        """
+        task = asyncio.create_task(self._update(user_id))
+        self._running.add(task)
+        task.add_done_callback(self._running.discard)
+        await asyncio.shield(task)
+
+    async def _update(self, user_id: str) -> None:
         async with self._locks.setdefault(user_id, asyncio.Lock()):
             profile = await self._profiles.get_profile(self._db, user_id)
             profile = profile or ProfileRecord(displayname=None, avatar_url=None)

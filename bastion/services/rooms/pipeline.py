@@ -326,18 +326,25 @@ class EventPipeline:
 
     async def _committed(self, written: Sequence[_Written]) -> None:
         """After commit: update the members cache, wake the syncs of everyone concerned, then
-        run the hooks' `committed` phase (a failing hook is logged; the event stands)."""
+        run the hooks' `committed` phase (a failing hook is logged; the event stands).
+
+        Every invalidation goes out before the first await, so no reader can keep a member
+        list older than a committed batch; a member event that leaves the joined set as it was
+        (a join replacing a join: a profile change) invalidates nothing.
+        """
+        for item in written:
+            if _changes_joined_members(item.event):
+                self._bus.publish(CacheInvalidated(MEMBERS_CACHE, item.event.room_id))
         for item in written:
             event = item.event
-            if event.state_key is not None and event.membership is not None:
-                self._bus.publish(CacheInvalidated(MEMBERS_CACHE, event.room_id))
-            users = set(await self._members.joined(event.room_id))
-            if event.type == EventType.MEMBER and event.state_key is not None:
-                users.add(event.state_key)
-            self._bus.publish(
-                EventsPersisted(event.stream_ordering, frozenset(users), event.room_id)
+            joined = await self._members.joined(event.room_id)
+            concerned = (
+                frozenset(joined | {event.state_key})
+                if event.membership is not None and event.state_key is not None
+                else frozenset(joined)
             )
-            await self._run_committed(CommittedEvent(event, item.context, frozenset(users)))
+            self._bus.publish(EventsPersisted(event.stream_ordering, concerned, event.room_id))
+            await self._run_committed(CommittedEvent(event, item.context, concerned))
 
     async def _run_committed(self, committed: CommittedEvent) -> None:
         for hook in self._hooks:
@@ -345,6 +352,14 @@ class EventPipeline:
                 await hook.committed(committed)
             except Exception:  # the event has committed: a hook's failure cannot undo it
                 log.exception("%s failed after %s", type(hook).__name__, committed.event.event_id)
+
+
+def _changes_joined_members(event: StoredEvent) -> bool:
+    """Whether a member event moves its user into or out of the room's joined set."""
+    if event.membership is None or event.state_key is None:
+        return False
+    before = event.prev_content.get("membership") if event.prev_content is not None else None
+    return (event.membership == "join") != (before == "join")
 
 
 def _too_busy() -> MatrixError:

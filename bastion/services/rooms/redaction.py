@@ -10,7 +10,8 @@ the following list"; moderators remove offensive names, topics and secrets this 
   read paths to keep complete. The search index rows go in the same transaction (the search
   event hook, services/search/indexer.py).
 - The original PDU moves to `redacted_event_originals`, which no client path reads; it exists
-  for compliance (legal hold, export) and is pruned after the configured period.
+  for compliance (legal hold, export). Nothing prunes it yet: the retention work
+  (`retention.redacted_content_days`, legal holds) adds that pruner; until then originals stay.
 - Events redacted before this was in place are pruned by `prune_redacted_batch` (run at start-up
   by `workers/backfills.py`), in bounded batches, one transaction each; it is idempotent (a
   pruned event has its original kept aside, which is what the backlog query excludes) and
@@ -37,8 +38,12 @@ _decoder = msgspec.json.Decoder(dict[str, Any])
 def pruned_event(event_id: str, pdu_json: str, room_version: str, now_ms: int) -> PrunedEvent:
     """The redacted form of a stored PDU, ready to store in its place."""
     redacted = redact(_decoder.decode(pdu_json), room_version)
+    state_key = redacted.get("state_key")
     return PrunedEvent(
         event_id=event_id,
+        room_id=str(redacted.get("room_id", "")),
+        type=str(redacted.get("type", "")),
+        state_key=state_key if isinstance(state_key, str) else None,
         pdu_json=canonical_json(redacted).decode(),
         content_json=canonical_json(redacted["content"]).decode(),
         redacted_ts=now_ms,

@@ -27,6 +27,7 @@ from bastion.services.principal import Requester
 from bastion.services.push.notifications import NotificationService
 from bastion.services.push.rules import PUSH_RULES, PushRuleService
 from bastion.services.stream_token import format_sync_token
+from bastion.services.sync.as_of import memberships_as_of
 from bastion.services.sync.ephemeral import EphemeralStreams, RoomExtras
 from bastion.services.sync.request import SyncRequest
 from bastion.services.sync.rooms import RoomSections, RoomWindow
@@ -191,9 +192,14 @@ class SyncService:
         kinds = ["join", "invite", "knock"]
         if request.filter.room.include_leave:
             kinds += ["leave", "ban"]
-        records = await self._memberships.rooms_of_user(self._db, requester.user_id, kinds)
-        # A membership that changed after this window is reported by the next sync, in order.
-        records = [r for r in records if r.stream_ordering <= upto]
+        current = await self._memberships.rooms_of_user(self._db, requester.user_id, kinds)
+        # A membership that changed after this window counts as it stood at `upto`; the next
+        # sync reports the change, in order.
+        records = [
+            r
+            for r in await memberships_as_of(self._db, self._events, current, upto)
+            if r.membership in kinds
+        ]
         if request.since is not None:  # full_state: rooms left since the token appear too
             changed = await self._memberships.changed_after(
                 self._db, requester.user_id, after=request.since, upto=upto
@@ -220,12 +226,15 @@ class SyncService:
             self._db, user_id, after=since, upto=upto
         )
         by_room = {r.room_id: r for r in changed if not r.forgotten}
+        moved_on = [r for r, at in active.items() if at > upto and r not in by_room]
+        if moved_on:  # a member event after the window: count the room as it stood at `upto`
+            changed += await self._as_of_window(user_id, moved_on, since, upto)
+            by_room.update((r.room_id, r) for r in changed if not r.forgotten)
         for room_id, joined_at in active.items():
-            if joined_at > upto:
-                continue  # joined after this window: the next sync reports the join, in order
-            by_room.setdefault(
-                room_id, MembershipRecord(user_id, room_id, "join", "", joined_at, False)
-            )
+            if joined_at <= upto:
+                by_room.setdefault(
+                    room_id, MembershipRecord(user_id, room_id, "join", "", joined_at, False)
+                )
         await self._add_quiet_rooms(requester, request, (since, upto), by_room, extras)
         newly_joined = await self._newly_joined(changed, since)
         extras.newly_joined = sorted(newly_joined)
@@ -357,6 +366,22 @@ class SyncService:
             request.filter,
             ceiling,
         )
+
+    async def _as_of_window(
+        self, user_id: str, room_ids: list[str], since: int, upto: int
+    ) -> list[MembershipRecord]:
+        """Memberships in `room_ids` whose record moved past `upto`, as they stood at `upto`,
+        when they were joins or changed within (since, upto]."""
+        current = [
+            r
+            for r in [
+                await self._memberships.get_membership(self._db, user_id, room_id)
+                for room_id in room_ids
+            ]
+            if r is not None
+        ]
+        then = await memberships_as_of(self._db, self._events, current, upto)
+        return [r for r in then if r.membership == "join" or r.stream_ordering > since]
 
     async def _newly_joined(self, changed: list[MembershipRecord], since: int) -> set[str]:
         """Rooms joined now but not at `since`. A new member event of a user already joined (a

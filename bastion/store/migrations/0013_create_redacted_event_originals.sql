@@ -9,3 +9,6 @@ CREATE TABLE redacted_event_originals (
     pdu TEXT NOT NULL
 );
 CREATE INDEX redacted_event_originals_by_time ON redacted_event_originals (redacted_ts);
+
+-- The start-up backlog job looks for redacted events not yet pruned: read only those.
+CREATE INDEX events_redacted ON events (stream_ordering) WHERE redacted_by IS NOT NULL;

@@ -107,9 +107,15 @@ class SqlEventStore:
         await q.execute(
             "UPDATE events SET pdu = ? WHERE event_id = ?", pruned.pdu_json, pruned.event_id
         )
+        if pruned.state_key is None:
+            return  # only a state event is copied into its successor's prev_content
         await q.execute(
-            "UPDATE events SET prev_content = ? WHERE replaces_state = ?",
+            "UPDATE events SET prev_content = ? WHERE room_id = ? AND type = ?"
+            " AND state_key = ? AND replaces_state = ?",
             pruned.content_json,
+            pruned.room_id,
+            pruned.type,
+            pruned.state_key,
             pruned.event_id,
         )
 
