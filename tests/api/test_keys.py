@@ -42,6 +42,21 @@ def cross_signing_key(user_id: str, usage: str, signer: Any = None) -> tuple[Any
     return key, body
 
 
+async def upload_cross_signing_keys(user: UserClient) -> tuple[Any, Any, dict[str, Any]]:
+    """Upload a master, self-signing and user-signing key for `user`; returns the self- and
+    user-signing signers and the uploaded body."""
+    master, master_body = cross_signing_key(user.user_id, "master")
+    self_signing, self_body = cross_signing_key(user.user_id, "self_signing", signer=master)
+    user_signing, user_body = cross_signing_key(user.user_id, "user_signing", signer=master)
+    upload = {
+        "master_key": master_body,
+        "self_signing_key": self_body,
+        "user_signing_key": user_body,
+    }
+    assert (await user.post("/keys/device_signing/upload", json=upload)).status_code == 200
+    return self_signing, user_signing, upload
+
+
 async def test_upload_query_and_claim(hs: Homeserver) -> None:
     alice = await hs.register_user("alice")
     bob = await hs.register_user("bob")
@@ -148,15 +163,8 @@ async def test_cross_signing_and_signatures(hs: Homeserver) -> None:
     bob = await hs.register_user("bob")
     device_signing = generate_signing_key(alice.device_id)
     await alice.post("/keys/upload", json={"device_keys": device_keys(alice, device_signing)})
-    master, master_body = cross_signing_key(alice.user_id, "master")
-    self_signing, self_body = cross_signing_key(alice.user_id, "self_signing", signer=master)
-    user_signing, user_body = cross_signing_key(alice.user_id, "user_signing", signer=master)
-    upload = {
-        "master_key": master_body,
-        "self_signing_key": self_body,
-        "user_signing_key": user_body,
-    }
-    assert (await alice.post("/keys/device_signing/upload", json=upload)).status_code == 200
+    self_signing, user_signing, uploaded = await upload_cross_signing_keys(alice)
+    self_body, master_body = uploaded["self_signing_key"], uploaded["master_key"]
 
     # Sign alice's device with her self-signing key.
     signed_device = sign_json(device_keys(alice, device_signing), alice.user_id, self_signing)
@@ -220,15 +228,7 @@ async def test_user_signing_signatures_are_visible_only_to_their_signer(hs: Home
     alice = await hs.register_user("alice")
     bob = await hs.register_user("bob")
     carol = await hs.register_user("carol")
-    master, master_body = cross_signing_key(alice.user_id, "master")
-    _, self_body = cross_signing_key(alice.user_id, "self_signing", signer=master)
-    user_signing, user_body = cross_signing_key(alice.user_id, "user_signing", signer=master)
-    upload = {
-        "master_key": master_body,
-        "self_signing_key": self_body,
-        "user_signing_key": user_body,
-    }
-    assert (await alice.post("/keys/device_signing/upload", json=upload)).status_code == 200
+    _, user_signing, _ = await upload_cross_signing_keys(alice)
 
     bob_master_signer, bob_master = cross_signing_key(bob.user_id, "master")
     bob_ssk_signer, bob_ssk = cross_signing_key(
