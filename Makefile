@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test install check unit sample-config clean
+.PHONY: run test install check unit sample-config console-screenshots clean
 
 $(STAMP): pyproject.toml
 	scripts/install
@@ -19,7 +19,7 @@ run: $(STAMP)
 
 test: $(STAMP)
 	scripts/check
-	scripts/with-postgres scripts/test
+	scripts/with-postgres scripts/with-chromium scripts/test
 
 check: $(STAMP)
 	scripts/check
@@ -30,6 +30,10 @@ unit: $(STAMP)
 
 sample-config: $(STAMP)
 	$(BIN)/python -c "from bastion.config import sample_config_toml; print(sample_config_toml(), end='')" > docs/sample-config.toml
+
+# PNGs of the admin console in en/ar/pl under docs/console/ (shown in the README).
+console-screenshots: $(STAMP)
+	scripts/console-screenshots
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

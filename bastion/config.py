@@ -303,6 +303,18 @@ class PushConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     ] = 86400
 
 
+class ConsoleConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """The admin console at /admin (docs/console.md)."""
+
+    idle_timeout_seconds: Annotated[
+        int,
+        _doc(
+            "A console session unused for this long is ended (its device deleted); the admin "
+            "signs in again."
+        ),
+    ] = 1800
+
+
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 
 
@@ -352,6 +364,14 @@ class Config(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     rooms: RoomsConfig = RoomsConfig()
     push: PushConfig = PushConfig()
     logging: LoggingConfig = LoggingConfig()
+    console: ConsoleConfig = ConsoleConfig()
+    policy: Annotated[
+        dict[str, Any],
+        _doc(
+            "The organisation policy's first version, put in force on first start (see"
+            " docs/governance.md); later changes go through the admin API or the console."
+        ),
+    ] = {}
 
 
 class ConfigError(Exception):
@@ -547,6 +567,9 @@ def _toml_value(value: Any) -> str:
         return repr(value)
     if isinstance(value, tuple | list):
         return "[" + ", ".join(_toml_value(item) for item in value) + "]"
+    if isinstance(value, dict):  # an inline table; TOML has no null, so None entries are left out
+        items = (f"{json.dumps(k)} = {_toml_value(v)}" for k, v in value.items() if v is not None)
+        return "{" + ", ".join(items) + "}"
     # JSON string escapes are valid TOML; ensure_ascii=False keeps characters outside the BMP
     # whole (JSON would write surrogate pairs, which TOML rejects).
     return json.dumps(str(value), ensure_ascii=False)

@@ -18,6 +18,7 @@ class Errcode(StrEnum):
     UNKNOWN_TOKEN = "M_UNKNOWN_TOKEN"
     MISSING_TOKEN = "M_MISSING_TOKEN"
     USER_DEACTIVATED = "M_USER_DEACTIVATED"
+    USER_LOCKED = "M_USER_LOCKED"
     BAD_JSON = "M_BAD_JSON"
     NOT_JSON = "M_NOT_JSON"
     NOT_FOUND = "M_NOT_FOUND"
@@ -40,6 +41,9 @@ class Errcode(StrEnum):
     CANNOT_OVERWRITE_MEDIA = "M_CANNOT_OVERWRITE_MEDIA"
     NOT_YET_UPLOADED = "M_NOT_YET_UPLOADED"
     DUPLICATE_ANNOTATION = "M_DUPLICATE_ANNOTATION"
+    CANNOT_LEAVE_SERVER_NOTICE_ROOM = "M_CANNOT_LEAVE_SERVER_NOTICE_ROOM"
+    # Bastion's own, for its admin API (namespaced as the spec asks of non-spec codes):
+    STALE_VERSION = "ORG.BASTION.STALE_VERSION"  # 409: the document changed since it was read
 
 
 class MatrixError(Exception):

@@ -148,8 +148,9 @@ class UserClient:
 
 
 def client_path(path: str) -> str:
-    """`/login` → `/_matrix/client/v3/login`; absolute Matrix paths are kept."""
-    return path if path.startswith(("/_matrix", "/.well-known")) else f"/_matrix/client/v3{path}"
+    """`/login` → `/_matrix/client/v3/login`; absolute paths (Matrix, admin APIs, SCIM) are kept."""
+    absolute = ("/_matrix", "/.well-known", "/_synapse", "/_bastion", "/scim", "/admin")
+    return path if path.startswith(absolute) else f"/_matrix/client/v3{path}"
 
 
 class Homeserver:

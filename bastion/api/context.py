@@ -11,11 +11,21 @@ from starlette.requests import Request
 
 from bastion.services.account_data import AccountDataService
 from bastion.services.accounts import AccountService
+from bastion.services.admin.room_deletion import RoomDeletion
+from bastion.services.admin.room_export import RoomExport
+from bastion.services.admin.rooms import RoomAdminService
+from bastion.services.admin.user_data import AdminUserData
+from bastion.services.admin.users import AdminUserService
+from bastion.services.audit.reader import AuditReader
+from bastion.services.audit.trail import AuditTrail
 from bastion.services.auth import AuthService
+from bastion.services.console.dashboard import DashboardService
+from bastion.services.console.sessions import ConsoleSessions
 from bastion.services.devices import DeviceService
 from bastion.services.directory.rooms import RoomDirectoryService
 from bastion.services.directory.summary import RoomSummaryService
 from bastion.services.directory.users import UserDirectoryService
+from bastion.services.dlp.reviews import DlpAdmin
 from bastion.services.e2ee.cross_signing import CrossSigningService
 from bastion.services.e2ee.device_lists import DeviceListService
 from bastion.services.e2ee.key_backup import KeyBackupService
@@ -23,9 +33,20 @@ from bastion.services.e2ee.keys import KeysService
 from bastion.services.e2ee.to_device import ToDeviceService
 from bastion.services.ephemeral.receipts import ReceiptService
 from bastion.services.ephemeral.typing import TypingService
+from bastion.services.export.jobs import ComplianceExports
+from bastion.services.legal_hold.holds import LegalHolds
+from bastion.services.legal_hold.roles import Roles
 from bastion.services.login import LoginService
 from bastion.services.media.service import MediaService
 from bastion.services.media.thumbnails import ThumbnailService
+from bastion.services.moderation.jobs import RedactionJobRunner
+from bastion.services.moderation.redactions import AdminRedactions
+from bastion.services.moderation.removals import AdminRemovals
+from bastion.services.moderation.reports import ReportService
+from bastion.services.notices import ServerNotices
+from bastion.services.offboarding import Offboarding
+from bastion.services.policy.enforcement import PolicyEnforcement
+from bastion.services.policy.service import PolicyService
 from bastion.services.presence.service import PresenceService
 from bastion.services.profile import ProfileService
 from bastion.services.push.delivery.worker import PushDelivery
@@ -34,11 +55,14 @@ from bastion.services.push.pushers import PusherService
 from bastion.services.push.rules import PushRuleService
 from bastion.services.registration import RegistrationService
 from bastion.services.relations.reads import RelationsReader
+from bastion.services.retention.purge import RetentionPurge
 from bastion.services.rooms.aliases import AliasService
 from bastion.services.rooms.create import RoomCreator
 from bastion.services.rooms.membership import MembershipService
 from bastion.services.rooms.messages import MessageService
+from bastion.services.rooms.promotion import RoomPromoter
 from bastion.services.rooms.reads import RoomReader
+from bastion.services.scim.service import ScimService
 from bastion.services.search.service import SearchService
 from bastion.services.sync.service import SyncService
 from bastion.services.tags import TagService
@@ -64,12 +88,24 @@ class Services:
     info: ServerInfo
     auth: AuthService
     login: LoginService
+    console_sessions: ConsoleSessions  # admin console sign-in and sessions (bastion/console/)
+    console_dashboard: DashboardService  # the console dashboard's figures
     uia: UiaService
     registration: RegistrationService
     accounts: AccountService
     devices: DeviceService
     profile: ProfileService
     rooms: RoomCreator
+    promoter: RoomPromoter  # room admin through a local member with power (make_room_admin)
+    room_admin: RoomAdminService  # room lists, details, members, state, inventory (admins)
+    room_export: RoomExport  # the inventory as CSV / XLSX
+    room_deletion: RoomDeletion  # room deletion jobs (run by workers/room_deletion.py)
+    offboarding: Offboarding  # deactivation: the durable, resumable leaver workflow
+    scim: ScimService  # SCIM provisioning: tokens, users, groups, group-linked rooms
+    reports: ReportService  # the report queue (services/moderation/)
+    redactions: AdminRedactions  # admin removal of messages, as the moderation account
+    removals: AdminRemovals  # admin removal of room members, as the moderation account
+    redaction_jobs: RedactionJobRunner  # user-redaction jobs (workers/moderation_jobs.py)
     membership: MembershipService
     messages: MessageService
     reader: RoomReader
@@ -97,6 +133,18 @@ class Services:
     push_delivery: PushDelivery  # the background worker, started by the serving app
     notifications: NotificationService
     voip: VoipService
+    audit: AuditTrail  # writes records, in the action's transaction
+    audit_log: AuditReader  # lists, exports and verifies them
+    policy: PolicyService
+    admin_users: AdminUserService  # accounts as an admin sees and changes them
+    admin_user_data: AdminUserData  # devices, sessions, rooms, uploads, pushers of an account
+    policy_enforcement: PolicyEnforcement  # the rooms rules, as an event hook (SCIM groups plug in)
+    dlp: DlpAdmin  # data-leak prevention: review queue, "try a text" (its hook is in the pipeline)
+    notices: ServerNotices  # server notices rooms, the acceptable-use notice
+    roles: Roles  # roles granted by admins (`compliance`)
+    legal_holds: LegalHolds  # legal holds (services/legal_hold/)
+    retention_purge: RetentionPurge  # the retention purge (services/retention/)
+    exports: ComplianceExports  # compliance export jobs (services/export/)
 
 
 def services_of(request: Request) -> Services:

@@ -59,11 +59,11 @@ class HttpEdge:
             return
         if (problem := _unusable_text(scope)) is not None:
             error = MatrixError(400, Errcode.INVALID_PARAM, problem)
-            await _send_json(send, 400, error.body())
+            await _send_json(send, 400, _error_body(scope, error))
             return
         limit = self._limit_for(scope["path"])
         if _declared_length(scope) > limit:
-            await _send_json(send, 413, _too_large(limit).body())
+            await _send_json(send, 413, _error_body(scope, _too_large(limit)))
             return
         await self._serve(scope, receive, send, limit)
 
@@ -86,6 +86,21 @@ class HttpEdge:
                 log.exception("unhandled error serving %s %s", scope["method"], scope["path"])
                 body = {"errcode": str(Errcode.UNKNOWN), "error": "Internal server error"}
                 await _send_json(send, 500, body)
+
+
+def _error_body(scope: Scope, error: MatrixError) -> Mapping[str, object]:
+    """The error in the shape the path's clients read: RFC 7644 §3.12 under `/scim/` (an
+    identity provider reads `status` and `detail`), the Matrix error body elsewhere."""
+    if str(scope["path"]).startswith("/scim/"):
+        body: dict[str, object] = {
+            "schemas": ["urn:ietf:params:scim:api:messages:2.0:Error"],
+            "status": str(error.status),
+            "detail": error.message,
+        }
+        if error.status == 400:
+            body["scimType"] = "invalidValue"
+        return body
+    return error.body()
 
 
 def _limited(receive: Receive, limit: int) -> Receive:

@@ -45,12 +45,15 @@ def client_ip(request: Request) -> str:
     return request.client.host if request.client is not None else UNKNOWN
 
 
-async def require_requester(request: Request) -> Requester:
-    """Authenticate the request: 401 M_MISSING_TOKEN or M_UNKNOWN_TOKEN when it cannot be."""
+async def require_requester(request: Request, *, allow_locked: bool = False) -> Requester:
+    """Authenticate the request: 401 M_MISSING_TOKEN or M_UNKNOWN_TOKEN when it cannot be, and
+    401 M_USER_LOCKED for an account an admin locked unless `allow_locked` (the logouts)."""
     token = access_token_of(request)
     if token is None:
         raise MatrixError(401, Errcode.MISSING_TOKEN, "Missing access token")
-    requester = await services_of(request).auth.authenticate(token, client_ip(request))
+    requester = await services_of(request).auth.authenticate(
+        token, client_ip(request), allow_locked=allow_locked
+    )
     note_user(requester.user_id)
     if "authorization" not in request.headers:
         log.info(

@@ -10,6 +10,9 @@ from __future__ import annotations
 from starlette.routing import BaseRoute, Route
 
 from bastion.api import media
+from bastion.api.admin import client_lock
+from bastion.api.admin.routes import admin_routes
+from bastion.api.admin.synapse import user_info
 from bastion.api.client import (
     account,
     account_data,
@@ -25,6 +28,7 @@ from bastion.api.client import (
     pushers,
     register,
     relations,
+    reports,
     room_directory,
     room_events,
     rooms,
@@ -36,6 +40,7 @@ from bastion.api.client import (
     versions,
     voip,
 )
+from bastion.api.scim import scim_routes
 
 CLIENT_PREFIXES = ("/_matrix/client/v3", "/_matrix/client/r0")
 V1_PREFIX = "/_matrix/client/v1"
@@ -64,6 +69,8 @@ _CLIENT_AREAS: list[list[Route]] = [
     pushers.ROUTES,
     voip.ROUTES,
     thirdparty.ROUTES,
+    reports.ROUTES,
+    user_info.CLIENT_ROUTES,  # the spec's admin whois
 ]
 _V1_AREAS: list[list[Route]] = [
     room_directory.V1_ROUTES,
@@ -71,6 +78,7 @@ _V1_AREAS: list[list[Route]] = [
     room_events.V1_ROUTES,
     media.V1_ROUTES,
     relations.V1_ROUTES,
+    client_lock.V1_ROUTES,  # the spec's admin account locking
 ]
 
 
@@ -83,7 +91,9 @@ def _prefixed(prefix: str, routes: list[Route]) -> list[BaseRoute]:
 
 def build_routes() -> list[BaseRoute]:
     """Every route the server answers."""
-    routes: list[BaseRoute] = [*versions.UNVERSIONED_ROUTES, *media.MEDIA_ROUTES]
+    routes: list[BaseRoute] = [
+        *versions.UNVERSIONED_ROUTES, *media.MEDIA_ROUTES, *admin_routes(), *scim_routes()
+    ]  # fmt: skip
     for prefix in CLIENT_PREFIXES:
         for area in _CLIENT_AREAS:
             routes += _prefixed(prefix, area)

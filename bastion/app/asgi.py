@@ -18,6 +18,7 @@ from pathlib import Path
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect
+from starlette.routing import Mount
 from starlette.types import ASGIApp
 
 from bastion.api.access_log import AccessLog
@@ -28,14 +29,17 @@ from bastion.api.media import upload_body_limits
 from bastion.api.routes import build_routes
 from bastion.app.runtime import Runtime
 from bastion.config import Config
+from bastion.console.app import console_app
+from bastion.console.pages import ROOT as CONSOLE_ROOT
 from bastion.errors import MatrixError
 
 log = logging.getLogger("bastion")
 
 
-def _starlette(lifespan: object = None) -> Starlette:
+def _starlette(config: Config, lifespan: object = None) -> Starlette:
     return Starlette(
-        routes=build_routes(),
+        # The admin console first: its own pages, error pages and security headers (console/).
+        routes=[Mount(CONSOLE_ROOT, app=console_app(config)), *build_routes()],
         exception_handlers={
             MatrixError: matrix_error,
             HTTPException: http_error,
@@ -60,7 +64,7 @@ def _edge(app: ASGIApp, config: Config) -> ASGIApp:
 
 def create_app(runtime: Runtime) -> ASGIApp:
     """The ASGI app serving an already-open runtime (tests and embedding)."""
-    app = _starlette()
+    app = _starlette(runtime.config)
     app.state.services = runtime.services
     return _edge(app, runtime.config)
 
@@ -103,4 +107,4 @@ def create_serving_app(config: Config, config_path: Path) -> ASGIApp:
             await workers.stop()
             await runtime.close()
 
-    return _edge(_starlette(lifespan), config)
+    return _edge(_starlette(config, lifespan), config)

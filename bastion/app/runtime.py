@@ -15,7 +15,8 @@ from pathlib import Path
 from bastion.api.context import Services
 from bastion.app.wiring import Wiring
 from bastion.clock import Clock, SystemClock
-from bastion.config import Config
+from bastion.config import Config, ConfigError
+from bastion.errors import MatrixError
 from bastion.events.builder import ServerIdentity
 from bastion.pubsub.memory import MemoryBus
 from bastion.pubsub.messages import PositionAdvanced
@@ -36,9 +37,14 @@ from bastion.workers.backfills import (
     UserDirectoryBackfill,
 )
 from bastion.workers.base import run_to_completion
+from bastion.workers.exports import ExportWorker
+from bastion.workers.moderation_jobs import RedactionJobsWorker
+from bastion.workers.offboarding import OffboardingResumer
 from bastion.workers.presence_expiry import PresenceExpiryWorker
 from bastion.workers.push_delivery import PushDeliveryWorker
 from bastion.workers.registry import WorkerRegistry
+from bastion.workers.retention_purge import RetentionPurgeWorker
+from bastion.workers.room_deletion import RoomDeletionWorker
 
 
 @dataclass
@@ -89,7 +95,13 @@ class Runtime:
             config, db, clock, positions, bus, ServerIdentity(config.server_name, key),
             wakeups=wakeups, event_hooks=event_hooks,
         )  # fmt: skip
-        return cls(config, db, wiring.services(), bus, positions, clock, wakeups)
+        services = wiring.services()
+        try:
+            await services.policy.seed(dict(config.policy))
+        except MatrixError as exc:
+            await db.close()
+            raise ConfigError(f"[policy]: {exc.message}") from None
+        return cls(config, db, services, bus, positions, clock, wakeups)
 
     def workers(self) -> WorkerRegistry:
         """The background workers `bastion serve` runs, in start order (none started here)."""
@@ -99,6 +111,14 @@ class Runtime:
             interval_s = self.config.presence.expiry_interval_seconds
             registry.add(PresenceExpiryWorker(presence, self.clock, interval_s=interval_s))
         registry.add(PushDeliveryWorker(self.services.push_delivery))
+        registry.add(OffboardingResumer(self.services.offboarding, self.clock))
+        registry.add(RoomDeletionWorker(self.services.room_deletion, self.clock))
+        redactions = self.services.redactions
+        registry.add(
+            RedactionJobsWorker(self.services.redaction_jobs, redactions.work_added, self.clock)
+        )
+        registry.add(RetentionPurgeWorker(self.services.retention_purge, self.clock))
+        registry.add(ExportWorker(self.services.exports, self.clock))
         return registry
 
     async def close(self) -> None:

@@ -13,6 +13,12 @@ from pathlib import Path
 from typing import Any
 
 from bastion.api.context import ServerInfo, Services
+from bastion.app.dlp import dlp_parts
+from bastion.app.exports import export_service
+from bastion.app.moderation import ModerationParts, moderation_services
+from bastion.app.offboarding import OffboardingParts, offboarding_service
+from bastion.app.room_admin import RoomAdminParts, blocked_rooms_hook, room_admin_services
+from bastion.app.scim import ScimParts, scim_service
 from bastion.clock import Clock
 from bastion.config import Config, client_base_url
 from bastion.events.builder import ServerIdentity
@@ -22,7 +28,14 @@ from bastion.pubsub.messages import EventsPersisted
 from bastion.pubsub.wakeups import SyncWakeups
 from bastion.services.account_data import AccountDataService
 from bastion.services.accounts import AccountService, AccountStores
+from bastion.services.admin.user_data import AdminUserData
+from bastion.services.admin.users import AdminUserService, AdminUserStores
+from bastion.services.audit.reader import AuditReader
+from bastion.services.audit.room_events import AuditedRoomEvents
+from bastion.services.audit.trail import AuditTrail
 from bastion.services.auth import AuthService
+from bastion.services.console.dashboard import DashboardService, DashboardSources
+from bastion.services.console.sessions import ConsoleSessions, ConsoleStores, SignInChecks
 from bastion.services.credentials import CredentialChecker
 from bastion.services.devices import DeviceService
 from bastion.services.directory.rooms import DirectoryAccess, RoomDirectoryService
@@ -41,12 +54,23 @@ from bastion.services.formatting.bundles import BundledAggregations
 from bastion.services.formatting.changes import RelationChangeCache
 from bastion.services.formatting.formatter import EventFormatter
 from bastion.services.ignored_users import IGNORED_USER_LIST, IgnoredUsers
+from bastion.services.legal_hold.holds import LegalHolds
+from bastion.services.legal_hold.keeper import HeldOriginalKeeper
+from bastion.services.legal_hold.roles import Roles
 from bastion.services.login import LoginService
 from bastion.services.media.service import MediaService
 from bastion.services.media.storage import LocalDirectoryStorage
 from bastion.services.media.thumbnails import ThumbnailService
 from bastion.services.members_cache import MEMBERS_CACHE, RoomMembersCache
+from bastion.services.notices import (
+    NoticeRoomGuard,
+    NoticeStores,
+    ServerNotices,
+    notices_user_id,
+)
 from bastion.services.passwords import Passwords
+from bastion.services.policy.enforcement import PolicyEnforcement
+from bastion.services.policy.service import POLICY_CACHE, PolicyService
 from bastion.services.presence.service import PresenceService, PresenceStores
 from bastion.services.profile import ProfileService
 from bastion.services.push.delivery.gateway import GatewayClient
@@ -62,12 +86,19 @@ from bastion.services.ratelimit import RateLimiter
 from bastion.services.registration import RegistrationService
 from bastion.services.relations.reads import RelationsReader
 from bastion.services.relations.recorder import RelationRecorder
+from bastion.services.retention.policy import (
+    RETENTION_CACHE,
+    RetentionStateWatcher,
+    RoomRetention,
+)
+from bastion.services.retention.purge import RetentionPurge
 from bastion.services.rooms.aliases import AliasService
 from bastion.services.rooms.create import RoomCreator
 from bastion.services.rooms.member_profiles import MemberProfileUpdater
 from bastion.services.rooms.membership import MembershipService
 from bastion.services.rooms.messages import MessageService
 from bastion.services.rooms.pipeline import EventPipeline, PipelineStores
+from bastion.services.rooms.promotion import PromotionStores, RoomPromoter
 from bastion.services.rooms.reads import RoomReader
 from bastion.services.search.indexer import SearchIndexer
 from bastion.services.search.service import SearchService, SearchStores
@@ -85,12 +116,17 @@ from bastion.services.visibility import ReadStores, VisibilityService
 from bastion.services.voip import VoipService
 from bastion.store.database import Database
 from bastion.store.sql.account_data import SqlAccountDataStore
+from bastion.store.sql.admin_users import SqlUserAdminStore
+from bastion.store.sql.audit import SqlAuditStore
+from bastion.store.sql.console_sessions import SqlConsoleSessionStore, SqlDashboardStore
 from bastion.store.sql.devices import SqlDeviceStore
 from bastion.store.sql.events import SqlEventStore
+from bastion.store.sql.holds import SqlHoldStore, SqlRoleStore
 from bastion.store.sql.key_backup import SqlKeyBackupStore
 from bastion.store.sql.keys import SqlKeyStore
 from bastion.store.sql.media import SqlMediaStore
 from bastion.store.sql.memberships import SqlMembershipStore
+from bastion.store.sql.policy import SqlPolicyStore
 from bastion.store.sql.presence import SqlPresenceStore
 from bastion.store.sql.profiles import SqlProfileStore
 from bastion.store.sql.push import SqlPushActionStore, SqlPushRuleStore
@@ -98,9 +134,11 @@ from bastion.store.sql.pushers import SqlPusherStore
 from bastion.store.sql.receipts import SqlReceiptStore
 from bastion.store.sql.registration_tokens import SqlRegistrationTokenStore
 from bastion.store.sql.relations import SqlRelationStore
+from bastion.store.sql.retention import retention_store_for
 from bastion.store.sql.room_directory import SqlRoomDirectoryStore
 from bastion.store.sql.rooms import SqlRoomStore
 from bastion.store.sql.search import search_store_for
+from bastion.store.sql.server_notices import SqlServerNoticeRoomStore
 from bastion.store.sql.state import SqlStateStore
 from bastion.store.sql.to_device import SqlToDeviceStore
 from bastion.store.sql.uia_sessions import SqlUiaSessionStore
@@ -127,6 +165,10 @@ class Wiring:
 
     def services(self) -> Services:
         config, db, clock = self.config, self.db, self.clock
+        audit_store = SqlAuditStore()
+        audit = AuditTrail(db, audit_store, clock)
+        policy = PolicyService(db, SqlPolicyStore(), audit, self.bus, clock)
+        subscribe_cache(self.bus, POLICY_CACHE, policy.invalidate)
         users, devices, profiles = SqlUserStore(), SqlDeviceStore(), SqlProfileStore()
         limits = config.rate_limits
         passwords = Passwords(config.auth)
@@ -146,21 +188,30 @@ class Wiring:
             config.auth.token_hmac_key,
             RateLimiter(clock, limits.requests_per_user),
             device_lists=device_lists,
+            audit=audit,
         )
         uia = UiaService(db, SqlUiaSessionStore(), credentials, clock, config.server_name)
         directory_index = UserDirectoryIndex(SqlUserDirectoryStore())
         accounts = AccountService(
             db, AccountStores(users, devices, profiles, directory_index), passwords, clock,
             server_name=config.server_name, password_min_length=config.auth.password_min_length,
-            device_lists=device_lists,
+            device_lists=device_lists, audit=audit,
         )  # fmt: skip
         registration = RegistrationService(
             db, accounts, auth, uia, SqlRegistrationTokenStore(), clock,
             mode=config.registration.mode, ip_limiter=RateLimiter(clock, limits.register_per_ip),
         )  # fmt: skip
+        login_ip_limiter = RateLimiter(clock, limits.login_per_ip)  # /login and the console's
         login = LoginService(
-            db, auth, credentials, RateLimiter(clock, limits.login_per_ip), config.server_name
-        )
+            db, auth, credentials, login_ip_limiter, config.server_name, audit,
+        )  # fmt: skip
+        console_sessions = ConsoleSessions(
+            db, ConsoleStores(SqlConsoleSessionStore(), devices),
+            SignInChecks(credentials, login_ip_limiter, auth.hash_token),
+            device_lists=device_lists, audit=audit, clock=clock,
+            server_name=config.server_name,
+            idle_timeout_ms=config.console.idle_timeout_seconds * 1000,
+        )  # fmt: skip
         info = ServerInfo(
             server_name=config.server_name,
             public_baseurl=client_base_url(config),
@@ -169,11 +220,47 @@ class Wiring:
             default_room_version=config.rooms.default_version,
         )
         encryption = self._encryption_services(devices, uia, device_lists)
+        rooms = self._room_services(
+            users, profiles, directory_index, encryption, audit,
+            enforcement=PolicyEnforcement(
+                db, policy, users,
+                exempt_creators=frozenset({notices_user_id(config.server_name)}),
+            ), policy=policy, accounts=accounts,
+        )  # fmt: skip
+        accounts.on_created(rooms["notices"])  # the acceptable-use notice to new accounts
+        scim = scim_service(ScimParts(
+            db, clock, audit, accounts, auth.hash_token, rooms, config.server_name,
+            info.public_baseurl,
+        ))  # fmt: skip
+        rooms["policy_enforcement"].use_groups(scim)  # rooms.creation: group:<scim group id>
+        rooms["dlp"].connect(rooms["notices"], notices_user_id(config.server_name), scim)
+        admin_stores = AdminUserStores(
+            users, SqlUserAdminStore(), devices, profiles, directory_index
+        )
+        admin_users = AdminUserService(
+            db, admin_stores, accounts=accounts, profile=rooms["profile"],
+            credentials=credentials, device_lists=device_lists, clock=clock,
+            server_name=config.server_name,
+        )  # fmt: skip
         return Services(
             info=info, auth=auth, login=login, uia=uia, registration=registration,
-            accounts=accounts, devices=DeviceService(db, devices, uia, device_lists),
-            **self._room_services(users, profiles, directory_index, encryption), **encryption,
+            console_sessions=console_sessions,
+            accounts=accounts, devices=DeviceService(db, devices, uia, device_lists, audit),
+            **rooms,
+            scim=scim,
+            admin_users=admin_users,
+            console_dashboard=DashboardService(db, DashboardSources(
+                admin_users, rooms["room_admin"], rooms["reports"], SqlDashboardStore(),
+                audit_store,
+            ), clock),
+            admin_user_data=AdminUserData(
+                db, (users, admin_stores.admin, devices, SqlPusherStore()),
+                audit=audit, device_lists=device_lists,
+            ),
+            **encryption,
             **self._media_services(), voip=VoipService(config.voip, clock),
+            audit=audit, audit_log=AuditReader(db, audit_store), policy=policy,
+            exports=export_service(config, db, audit, clock),
         )  # fmt: skip
 
     def _encryption_services(
@@ -210,6 +297,11 @@ class Wiring:
         profiles: SqlProfileStore,
         directory_index: UserDirectoryIndex,
         encryption: dict[str, Any],
+        audit: AuditTrail,
+        *,
+        enforcement: PolicyEnforcement,
+        policy: PolicyService,
+        accounts: AccountService,
     ) -> dict[str, Any]:
         db, clock = self.db, self.clock
         rooms, events, state = SqlRoomStore(), SqlEventStore(), SqlStateStore()
@@ -231,6 +323,10 @@ class Wiring:
         )  # fmt: skip
         push_wakeups = PushWakeups()  # woken by room events on the bus, after commit
         self._subscribe_caches(members, rulesets, ignored, push_wakeups)
+        retention = RoomRetention(db, retention_store_for(db.dialect), policy, clock)
+        holds = SqlHoldStore()
+        dlp = dlp_parts(db, clock, policy, audit)  # data-leak prevention: hook + admin service
+        subscribe_cache(self.bus, RETENTION_CACHE, retention.invalidate)
         pipeline = EventPipeline(
             db, PipelineStores(rooms, events, state, memberships),
             positions=self.positions, bus=self.bus,
@@ -241,6 +337,15 @@ class Wiring:
                     rulesets, push_actions, members, ignored, relations=relations, state=state
                 ),
                 SearchIndexer(search),
+                AuditedRoomEvents(audit),
+                enforcement,
+                NoticeRoomGuard(db, notice_stores := NoticeStores(
+                    SqlServerNoticeRoomStore(), memberships, users
+                )),
+                blocked_rooms_hook(db),
+                RetentionStateWatcher(retention, self.bus),
+                HeldOriginalKeeper(holds, clock),
+                dlp.hook,
                 *self.event_hooks,
             ],
         )  # fmt: skip
@@ -251,10 +356,13 @@ class Wiring:
         profile = ProfileService(db, users, profiles, directory_index, members=member_profiles)
         creator = RoomCreator(
             db, pipeline, rooms=rooms, users=users, profiles=profile, clock=clock,
-            directory=room_directory,
+            directory=room_directory, policy=enforcement,
         )  # fmt: skip
         visibility = VisibilityService(
-            db, ReadStores(events, state, memberships, search, relations), ignored
+            db,
+            ReadStores(events, state, memberships, search, relations),
+            ignored,
+            retention=retention,
         )
         formatter = EventFormatter(
             db, events, rooms, clock,
@@ -264,11 +372,53 @@ class Wiring:
         notifications = NotificationService(db, push_actions, visibility, formatter)
         push_rules = PushRuleService(db, SqlPushRuleStore(), self.bus, account_data_service)
         return {
+            **self._compliance_services(retention, holds, audit),
             "profile": profile,
             "presence": presence,
             **self._directory_services(room_directory, rooms, state, memberships),
-            "tags": TagService(db, account_data, account_data_service),
+            "tags": (tags := TagService(db, account_data, account_data_service)),
+            "notices": ServerNotices(
+                db,
+                pipeline,
+                notice_stores,
+                accounts=accounts,
+                tags=tags,
+                policy=policy,
+                audit=audit,
+                clock=clock,
+                room_version=self.config.rooms.default_version,
+            ),
             "rooms": creator,
+            "policy_enforcement": enforcement,
+            "dlp": dlp.admin,
+            "promoter": (
+                promoter := RoomPromoter(
+                    db, pipeline, PromotionStores(rooms, state, memberships, users), audit
+                )
+            ),
+            **moderation_services(
+                ModerationParts(db, clock, pipeline, visibility, creator, promoter, policy, audit)
+            ),
+            "offboarding": offboarding_service(
+                OffboardingParts(
+                    db,
+                    clock,
+                    self.bus,
+                    accounts,
+                    pipeline,
+                    promoter,
+                    policy,
+                    member_profiles,
+                    directory_index,
+                    search,
+                    audit,
+                )
+            ),
+            **room_admin_services(
+                RoomAdminParts(
+                    db, clock, self.bus, pipeline, creator, audit, self.config.server_name
+                )
+            ),
             "membership": MembershipService(
                 db, pipeline, creator, rooms=rooms, memberships=memberships, users=users
             ),
@@ -296,7 +446,7 @@ class Wiring:
                 sections,
                 self.positions,
                 self.wakeups,
-                stores=SyncStores(events, memberships, account_data),
+                stores=SyncStores(events, memberships, account_data, SqlDeviceStore()),
                 encryption=EncryptionStreams(
                     encryption["keys"], encryption["to_device"], encryption["device_lists"]
                 ),
@@ -316,6 +466,28 @@ class Wiring:
                 positions=self.positions,
                 bus=self.bus,
                 clock=clock,
+            ),
+        }
+
+    def _compliance_services(
+        self, retention: RoomRetention, holds: SqlHoldStore, audit: AuditTrail
+    ) -> dict[str, Any]:
+        """Legal holds, the roles that may place them, and the retention purge."""
+        db, clock = self.db, self.clock
+        roles = Roles(db, SqlRoleStore(), audit, clock)
+        return {
+            "roles": roles,
+            "legal_holds": LegalHolds(db, holds, roles, audit, clock),
+            "retention_purge": RetentionPurge(
+                db,
+                (retention_store_for(db.dialect), holds),
+                retention,
+                clock,
+                audit=audit,
+                media=(
+                    LocalDirectoryStorage(Path(self.config.media.store_path)),
+                    self.config.server_name,
+                ),
             ),
         }
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 INFINITE = math.inf
+ADMIN_LEVEL = 100  # what clients show as "Admin"
 
 JsonObject = dict[str, Any]
 
@@ -87,6 +88,14 @@ class PowerLevels:
         if self.infinite_creators and user_id in self.creators:
             return INFINITE
         return self.users.get(user_id, self.users_default)
+
+    def admins(self) -> frozenset[str]:
+        """The room's admins: users at level 100 or more, and (v12) its creators, whose power
+        no one can lower. Governance counts both the same (inventory, max_admins, successors)."""
+        listed = {user for user, level in self.users.items() if level >= ADMIN_LEVEL}
+        if self.infinite_creators:
+            listed |= self.creators
+        return frozenset(listed)
 
     def event_level(self, event_type: str, *, is_state: bool) -> int:
         """The level needed to send an event of this type."""

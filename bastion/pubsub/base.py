@@ -35,13 +35,24 @@ class SyncWaits(Protocol):
     """Long-polling /sync requests waiting for something that concerns their user."""
 
     async def wait(
-        self, user_id: str, after: int, timeout_s: float, *, after_ephemeral: int | None = None
+        self,
+        user_id: str,
+        after: int,
+        timeout_s: float,
+        *,
+        after_ephemeral: int | None = None,
+        after_revocation: int | None = None,
     ) -> bool:
         """Return once something after `after` (or, for ephemeral changes, after
-        `after_ephemeral`) concerns `user_id`, or the timeout passes.
+        `after_ephemeral`; for session revocations, after `after_revocation`) concerns
+        `user_id`, or the timeout passes.
 
         Returns True if woken, False on timeout.
         """
+        ...
+
+    def revocation_serial(self, user_id: str) -> int:
+        """The serial of `user_id`'s latest session revocation (0: none)."""
         ...
 
 

@@ -9,6 +9,8 @@ the change they describe has committed, so a subscriber that reads the database 
 - `EphemeralChanged`: something never stored (typing) changed at a serial of its own.
 - `CacheInvalidated`: the data behind one entry (`key`) of one in-process cache (`cache`)
   changed; every process holding that cache drops the entry and reads it again when needed.
+- `SessionsRevoked`: every access token of `user_id` was revoked (offboarding); its waiting
+  syncs wake and find their token gone.
 - `PositionAdvanced`: on stream `stream`, nothing at or below `position` is still being
   written (the allocator's `persisted_upto`), for readers in other processes.
 """
@@ -44,6 +46,13 @@ class CacheInvalidated:
 
 
 @dataclass(frozen=True, slots=True)
+class SessionsRevoked:
+    """Every session of `user_id` was revoked (its account deactivated)."""
+
+    user_id: str
+
+
+@dataclass(frozen=True, slots=True)
 class PositionAdvanced:
     """Nothing at or below `position` on stream `stream` is still being written."""
 
@@ -51,4 +60,4 @@ class PositionAdvanced:
     position: int
 
 
-Message = EventsPersisted | EphemeralChanged | CacheInvalidated | PositionAdvanced
+Message = EventsPersisted | EphemeralChanged | CacheInvalidated | SessionsRevoked | PositionAdvanced

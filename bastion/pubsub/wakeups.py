@@ -1,6 +1,10 @@
 """Wake-ups for long-polling /sync: one future per waiting sync, woken only for the users a
-message concerns. It subscribes to the bus (`EventsPersisted`, `EphemeralChanged`), so it works
-the same whichever bus delivers them.
+message concerns. It subscribes to the bus (`EventsPersisted`, `EphemeralChanged`,
+`SessionsRevoked`), so it works the same whichever bus delivers them.
+
+A revocation wakes the user's syncs and bumps the user's revocation serial; a sync passes the
+serial it read before checking its session (`after_revocation`), so a revocation that lands
+between that check and the wait still wakes it at once (the sync then finds its token gone).
 
 Invariant: `wait` checks the user's last notified position and registers its future with no
 `await` in between, and a message records the position before waking futures, so a wake-up can
@@ -13,7 +17,7 @@ import asyncio
 from collections.abc import Iterable
 
 from bastion.pubsub.base import Bus
-from bastion.pubsub.messages import EphemeralChanged, EventsPersisted
+from bastion.pubsub.messages import EphemeralChanged, EventsPersisted, SessionsRevoked
 
 
 class SyncWakeups:
@@ -22,18 +26,28 @@ class SyncWakeups:
     def __init__(self) -> None:
         self._last_position: dict[str, int] = {}
         self._last_ephemeral: dict[str, int] = {}
+        self._revocations: dict[str, int] = {}
         self._waiters: dict[str, set[asyncio.Future[None]]] = {}
 
     def listen_to(self, bus: Bus) -> None:
         """Subscribe to the messages that wake syncs."""
         bus.subscribe(EventsPersisted, self.on_persisted)
         bus.subscribe(EphemeralChanged, self.on_ephemeral)
+        bus.subscribe(SessionsRevoked, self.on_sessions_revoked)
 
     def on_persisted(self, message: EventsPersisted) -> None:
         self._record(self._last_position, message.position, message.user_ids)
 
     def on_ephemeral(self, message: EphemeralChanged) -> None:
         self._record(self._last_ephemeral, message.serial, message.user_ids)
+
+    def on_sessions_revoked(self, message: SessionsRevoked) -> None:
+        user_id = message.user_id
+        self._record(self._revocations, self._revocations.get(user_id, 0) + 1, [user_id])
+
+    def revocation_serial(self, user_id: str) -> int:
+        """How many times `user_id`'s sessions were revoked (read before checking a session)."""
+        return self._revocations.get(user_id, 0)
 
     def _record(self, last: dict[str, int], value: int, user_ids: Iterable[str]) -> None:
         for user_id in user_ids:
@@ -44,9 +58,17 @@ class SyncWakeups:
                     future.set_result(None)
 
     async def wait(
-        self, user_id: str, after: int, timeout_s: float, *, after_ephemeral: int | None = None
+        self,
+        user_id: str,
+        after: int,
+        timeout_s: float,
+        *,
+        after_ephemeral: int | None = None,
+        after_revocation: int | None = None,
     ) -> bool:
         if self._last_position.get(user_id, 0) > after:
+            return True
+        if after_revocation is not None and self._revocations.get(user_id, 0) > after_revocation:
             return True
         if after_ephemeral is not None and self._last_ephemeral.get(user_id, 0) > after_ephemeral:
             return True

@@ -6,16 +6,19 @@ The same transactions add a new account to the user directory and take a deactiv
 
 Admin actions (creating an account, listing accounts, deactivating one, resetting a password)
 take the acting `Principal` first and check it with `principal.py`; each one that commits is
-logged after commit naming its actor (`log_admin_action`), until the audit log records it.
+logged after commit naming its actor (`log_admin_action`) and audited in its own transaction
+(services/audit/); a refused or failed one is audited as failed.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Protocol
 
 from bastion.clock import Clock
 from bastion.errors import Errcode, MatrixError
 from bastion.ids import validate_new_localpart
+from bastion.services.audit.trail import AuditTrail
 from bastion.services.directory.user_index import UserDirectoryIndex
 from bastion.services.e2ee.device_lists import DeviceListService
 from bastion.services.passwords import Passwords
@@ -42,6 +45,12 @@ class AccountStores:
     directory: UserDirectoryIndex
 
 
+class AccountCreatedListener(Protocol):
+    """Told of each new account after its creation commits (the acceptable-use notice)."""
+
+    async def account_created(self, user_id: str) -> None: ...
+
+
 class AccountService:
     """Account lifecycle for the CLI, the admin API and the client API."""
 
@@ -55,8 +64,10 @@ class AccountService:
         server_name: str,
         password_min_length: int,
         device_lists: DeviceListService,
+        audit: AuditTrail,
     ) -> None:
         self._db = db
+        self._audit = audit
         self._device_lists = device_lists
         self._users = stores.users
         self._devices = stores.devices
@@ -66,6 +77,21 @@ class AccountService:
         self._clock = clock
         self._server_name = server_name
         self._password_min_length = password_min_length
+        self._created_listeners: list[AccountCreatedListener] = []
+
+    def on_created(self, listener: AccountCreatedListener) -> None:
+        """Tell `listener` of every account created from now on (wired once, at start)."""
+        self._created_listeners.append(listener)
+
+    async def announce_created(self, user_id: str) -> None:
+        """After an account's creation has committed: tell the listeners (which never raise)."""
+        for listener in self._created_listeners:
+            await listener.account_created(user_id)
+
+    @property
+    def audit(self) -> AuditTrail:
+        """The audit trail account actions are recorded in (registration tokens use it too)."""
+        return self._audit
 
     def user_id_for(self, localpart: str) -> str:
         """Validate a new localpart and return the full user ID."""
@@ -107,12 +133,15 @@ class AccountService:
     ) -> str:
         """Create an account (CLI and admin API); returns its user ID."""
         actor.require_admin()
-        user_id = self.user_id_for(localpart)
-        password_hash = await self.hash_new_password(password) if password is not None else None
-        async with self._db.transaction() as txn:
-            await self.insert_account(txn, user_id, password_hash, is_admin=is_admin)
+        async with self._audit.attempt(actor, "user.create", f"@{localpart}:{self._server_name}"):
+            user_id = self.user_id_for(localpart)
+            password_hash = await self.hash_new_password(password) if password is not None else None
+            async with self._db.transaction() as txn:
+                await self.insert_account(txn, user_id, password_hash, is_admin=is_admin)
+                await self._audit.record(txn, actor, "user.create", user_id, {"admin": is_admin})
         kind = "admin account" if is_admin else "account"
         log_admin_action(actor, f"created {kind} {user_id}")
+        await self.announce_created(user_id)
         return user_id
 
     async def is_available(self, localpart: str) -> bool:
@@ -137,17 +166,33 @@ class AccountService:
         return await self._users.has_active_admin(self._db)
 
     async def deactivate(self, actor: Principal, user_id: str) -> None:
-        """Deactivate an account and revoke every session of it, in one transaction.
+        """Deactivate an account and revoke every session of it, in one transaction: only the
+        sessions step; every entry point runs the whole offboarding workflow instead
+        (services/offboarding/, which calls `close_account`).
 
         The account's own user (after UIA, checked by the caller) or an admin may.
         """
         require_self_or_admin(actor, user_id)
-        await self.get_user(user_id)
-        async with self._db.transaction() as txn:
-            await self._users.set_deactivated(txn, user_id)
-            await self._devices.delete_all_devices(txn, user_id)
-            await self._directory.remove(txn, user_id)
+        async with self._audit.attempt(actor, "user.deactivate", user_id):
+            await self.get_user(user_id)
+            async with self._db.transaction() as txn:
+                await self.close_account(txn, user_id)
+                await self._audit.record(txn, actor, "user.deactivate", user_id)
         log_admin_action(actor, f"deactivated {user_id}")
+        await self.account_closed(user_id)
+
+    async def close_account(self, txn: Queryable, user_id: str) -> int:
+        """In `txn`: flag the account deactivated, delete every device (their tokens and
+        pushers go with them) and take it out of the user directory; returns how many devices
+        there were. The caller runs `account_closed` after commit."""
+        devices = await self._devices.list_devices(txn, user_id)
+        await self._users.set_deactivated(txn, user_id)
+        await self._devices.delete_all_devices(txn, user_id)
+        await self._directory.remove(txn, user_id)
+        return len(devices)
+
+    async def account_closed(self, user_id: str) -> None:
+        """After `close_account` committed: tell those who track the user's devices."""
         await self._device_lists.devices_removed(user_id, None)
 
     async def set_password(
@@ -155,11 +200,14 @@ class AccountService:
     ) -> None:
         """Reset a password (admins only) and revoke every device except `keep_device_id`."""
         actor.require_admin()
-        await self.get_user(user_id)
-        password_hash = await self.hash_new_password(new_password)
-        async with self._db.transaction() as txn:
-            await self._users.update_password_hash(txn, user_id, password_hash)
-            await self._devices.delete_all_devices(txn, user_id, keep_device_id=keep_device_id)
+        async with self._audit.attempt(actor, "user.reset_password", user_id):
+            await self.get_user(user_id)
+            password_hash = await self.hash_new_password(new_password)
+            async with self._db.transaction() as txn:
+                await self._users.update_password_hash(txn, user_id, password_hash)
+                await self._devices.delete_all_devices(txn, user_id, keep_device_id=keep_device_id)
+                details = {"kept_device": keep_device_id}
+                await self._audit.record(txn, actor, "user.reset_password", user_id, details)
         log_admin_action(actor, f"reset the password of {user_id}")
         await self._device_lists.devices_removed(user_id, None, keep_device_id=keep_device_id)
 

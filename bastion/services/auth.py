@@ -16,6 +16,8 @@ from dataclasses import dataclass
 
 from bastion.clock import Clock
 from bastion.errors import Errcode, MatrixError
+from bastion.services.audit.trail import AuditTrail
+from bastion.services.credentials import account_locked
 from bastion.services.e2ee.device_lists import DeviceListService
 from bastion.services.principal import Requester
 from bastion.services.ratelimit import RateLimiter
@@ -53,8 +55,10 @@ class AuthService:
         request_limiter: RateLimiter,
         *,
         device_lists: DeviceListService,
+        audit: AuditTrail,
     ) -> None:
         self._db = db
+        self._audit = audit
         self._device_lists = device_lists
         self._devices = devices
         self._clock = clock
@@ -65,13 +69,20 @@ class AuthService:
         """What the database stores instead of the token."""
         return hmac.new(self._key, token.encode("utf-8"), hashlib.sha256).hexdigest()
 
-    async def authenticate(self, token: str, ip: str | None) -> Requester:
-        """Resolve an access token; 401 M_UNKNOWN_TOKEN if it is not (or no longer) valid."""
+    async def authenticate(
+        self, token: str, ip: str | None, *, allow_locked: bool = False
+    ) -> Requester:
+        """Resolve an access token; 401 M_UNKNOWN_TOKEN if it is not (or no longer) valid.
+
+        A token of an account an admin locked is kept but answers 401 M_USER_LOCKED, except
+        where `allow_locked` (the spec's two logouts: client-server-api#account-locking)."""
         owner = await self._devices.find_token_owner(self._db, self.hash_token(token))
         if owner is None or owner.is_deactivated:
             raise MatrixError(
                 401, Errcode.UNKNOWN_TOKEN, "Unknown access token", {"soft_logout": False}
             )
+        if owner.admin_locked and not allow_locked:
+            raise account_locked()
         self._request_limiter.hit(owner.user_id)
         now = self._clock.now_ms()
         # Writing last-seen on every request would turn each read into a write; once a minute
@@ -96,10 +107,14 @@ class AuthService:
         """Revoke this token by deleting its device (the spec's logout)."""
         async with self._db.transaction() as txn:
             await self._devices.delete_devices(txn, requester.user_id, [requester.device_id])
+            details = {"devices": [requester.device_id]}
+            await self._audit.record(txn, requester, "session.logout", requester.user_id, details)
         await self._device_lists.devices_removed(requester.user_id, [requester.device_id])
 
-    async def logout_all(self, user_id: str) -> None:
-        """Revoke every token and device of `user_id`."""
+    async def logout_all(self, requester: Requester) -> None:
+        """Revoke every token and device of the requester's account."""
+        user_id = requester.user_id
         async with self._db.transaction() as txn:
             await self._devices.delete_all_devices(txn, user_id)
+            await self._audit.record(txn, requester, "session.logout_all", user_id)
         await self._device_lists.devices_removed(user_id, None)

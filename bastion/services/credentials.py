@@ -2,19 +2,48 @@
 
 Order matters for security: the lockout and the per-account failure limit are checked *before*
 the (expensive) hash verification, so an attacker cannot burn CPU or keep guessing once throttled;
-deactivation is reported only after a correct password, so it does not leak which accounts exist.
+deactivation and an admin's lock are reported only after a correct password, so they do not leak
+which accounts exist. The lockout says when it ends (`locked_out`); an admin's lock is the spec's
+401 M_USER_LOCKED (`account_locked`), which the token check (auth.py) also answers.
 """
 
 from __future__ import annotations
+
+from datetime import UTC, datetime
 
 from bastion.clock import Clock
 from bastion.config import AuthConfig
 from bastion.errors import Errcode, MatrixError
 from bastion.services.passwords import Passwords
-from bastion.services.ratelimit import RateLimiter, rate_limited
+from bastion.services.ratelimit import RateLimiter
 from bastion.store.database import Database
 from bastion.store.protocols import UserStore
 from bastion.store.records import UserRecord
+
+
+def locked_out(locked_until_ts: int, now_ms: int) -> MatrixError:
+    """The refusal during the lockout after wrong passwords: 429 M_LIMIT_EXCEEDED.
+
+    Clients already show a 429 as "try again in N" from `retry_after_ms`; the message names the
+    end of the lockout for those that show the text (M_USER_LOCKED would tell a client to wait
+    for an admin, which is wrong for a lockout that ends by itself)."""
+    until = datetime.fromtimestamp(locked_until_ts / 1000, tz=UTC).strftime("%Y-%m-%d %H:%M:%S")
+    return MatrixError(
+        429,
+        Errcode.LIMIT_EXCEEDED,
+        f"Too many wrong passwords: this account is locked until {until} UTC",
+        {"retry_after_ms": max(1, locked_until_ts - now_ms)},
+    )
+
+
+def account_locked() -> MatrixError:
+    """An admin's lock (spec: client-server-api#account-locking): 401 M_USER_LOCKED."""
+    return MatrixError(
+        401,
+        Errcode.USER_LOCKED,
+        "This account has been locked by an administrator",
+        {"soft_logout": True},
+    )
 
 
 class CredentialChecker:
@@ -41,12 +70,13 @@ class CredentialChecker:
 
         Raises:
             MatrixError: 429 M_LIMIT_EXCEEDED while locked out or throttled, 403 M_FORBIDDEN for
-                a wrong password or unknown user, 403 M_USER_DEACTIVATED for a deactivated one.
+                a wrong password or unknown user, 403 M_USER_DEACTIVATED for a deactivated one,
+                401 M_USER_LOCKED for one an admin locked.
         """
         user = await self._users.get_user(self._db, user_id)
         now = self._clock.now_ms()
         if user is not None and user.locked_until_ts > now:
-            raise rate_limited((user.locked_until_ts - now) / 1000)
+            raise locked_out(user.locked_until_ts, now)
         self._failures.check(user_id)
         hash_ = user.password_hash if user is not None else None
         if user is None or not await self._passwords.verify_or_waste(hash_, password):
@@ -55,7 +85,13 @@ class CredentialChecker:
         await self._after_success(user, password)
         if user.is_deactivated:
             raise MatrixError(403, Errcode.USER_DEACTIVATED, "This account has been deactivated")
+        if user.admin_locked:
+            raise account_locked()
         return user
+
+    def forgive(self, user_id: str) -> None:
+        """After an admin unlocks `user_id`: forget its recent wrong passwords here too."""
+        self._failures.forget(user_id)
 
     async def _record_failure(self, user: UserRecord | None, now: int) -> None:
         self._failures.consume(user.user_id if user is not None else "")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from bastion.errors import Errcode, MatrixError
+from bastion.services.audit.trail import AuditTrail
 from bastion.services.e2ee.device_lists import DeviceListService
 from bastion.services.principal import Requester
 from bastion.services.uia import AuthDict, UiaService
@@ -19,9 +20,15 @@ class DeviceService:
     """Devices of the requesting user only: nobody sees or touches another user's devices."""
 
     def __init__(
-        self, db: Database, devices: DeviceStore, uia: UiaService, device_lists: DeviceListService
+        self,
+        db: Database,
+        devices: DeviceStore,
+        uia: UiaService,
+        device_lists: DeviceListService,
+        audit: AuditTrail,
     ) -> None:
         self._db = db
+        self._audit = audit
         self._device_lists = device_lists
         self._devices = devices
         self._uia = uia
@@ -59,4 +66,8 @@ class DeviceService:
         await self._uia.require_password(requester, auth)
         async with self._db.transaction() as txn:
             await self._devices.delete_devices(txn, requester.user_id, device_ids)
+            details = {"devices": sorted(device_ids)}
+            await self._audit.record(
+                txn, requester, "session.delete_devices", requester.user_id, details
+            )
         await self._device_lists.devices_removed(requester.user_id, device_ids)

@@ -9,9 +9,12 @@ goes through `services/rooms/pipeline.py`, which calls each hook of the list wir
   pipeline takes the room's send lock. It sees only the draft (type, sender, content, state key)
   and the room ID (None for the events of a room being created: a version 12 room's ID is the
   hash of its create event, unknown until it is built). It may refuse with a `MatrixError`,
-  which reaches the client unchanged; then nothing of the operation is stored. DLP and policy
-  go here. `createRoom` and `append_batch` check every event of the operation before opening
-  the one transaction that writes them all, so one refusal refuses the whole operation.
+  which reaches the client unchanged; then nothing of the operation is stored. It may instead
+  return a replacement draft (same type, sender and state key; new content), which the later
+  hooks and the write then use: DLP's `redact` replaces matched text this way. Returning None
+  keeps the draft. DLP and policy go here. `createRoom` and `append_batch` check every event
+  of the operation before opening the one transaction that writes them all, so one refusal
+  refuses the whole operation.
 - `record(q, event, context)`: inside the transaction that stores the event, after the event's
   row is inserted and before current state and memberships move to it (a hook reading current
   state sees the state the event was authorised against). Rows written through `q` commit with
@@ -88,8 +91,9 @@ class CommittedEvent:
 class EventHook:
     """One participant in writing room events; each phase does nothing unless overridden."""
 
-    async def check(self, room_id: str | None, draft: EventDraft) -> None:
-        """Refuse `draft` with a MatrixError before anything is written."""
+    async def check(self, room_id: str | None, draft: EventDraft) -> EventDraft | None:
+        """Refuse `draft` with a MatrixError before anything is written, or return the draft
+        to write instead (None: `draft` as it is)."""
 
     async def record(self, q: Queryable, event: StoredEvent, context: EventContext) -> None:
         """Write what goes with `event`, in its transaction."""

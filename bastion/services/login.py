@@ -1,4 +1,9 @@
-"""Password login: `POST /login` turns credentials into a device and an access token."""
+"""Password login: `POST /login` turns credentials into a device and an access token.
+
+Every attempt that reaches the password check is audited: a success in the transaction that
+issues the token (`login.success`, by the new device), a failure on its own (`login.failure`, by
+the client's address, with the reason), so an auditor sees guessing and lockouts.
+"""
 
 from __future__ import annotations
 
@@ -8,8 +13,10 @@ import msgspec
 
 from bastion.errors import Errcode, MatrixError
 from bastion.ids import is_valid_device_id
+from bastion.services.audit.trail import FAILURE, AuditTrail
 from bastion.services.auth import AuthService, Session
 from bastion.services.credentials import CredentialChecker, resolve_user_id
+from bastion.services.principal import Requester, Unauthenticated
 from bastion.services.ratelimit import RateLimiter
 from bastion.store.database import Database
 
@@ -38,8 +45,10 @@ class LoginService:
         credentials: CredentialChecker,
         ip_limiter: RateLimiter,
         server_name: str,
+        audit: AuditTrail,
     ) -> None:
         self._db = db
+        self._audit = audit
         self._auth = auth
         self._credentials = credentials
         self._ip_limiter = ip_limiter
@@ -60,8 +69,18 @@ class LoginService:
             raise MatrixError(400, Errcode.INVALID_PARAM, "device_id must be printable ASCII")
         self._ip_limiter.hit(ip)
         user_id = resolve_user_id(request.identifier, request.user, self._server_name)
-        user = await self._credentials.check_password(user_id, request.password)
+        try:
+            user = await self._credentials.check_password(user_id, request.password)
+        except MatrixError as exc:
+            reason = {"ip": ip, "errcode": exc.errcode, "error": exc.message}
+            await self._audit.record_alone(
+                Unauthenticated(ip), "login.failure", user_id, reason, outcome=FAILURE
+            )
+            raise
         async with self._db.transaction() as txn:
-            return await self._auth.issue_session(
+            session = await self._auth.issue_session(
                 txn, user.user_id, request.device_id, request.initial_device_display_name
             )
+            device = Requester(user.user_id, session.device_id, user.is_admin)
+            await self._audit.record(txn, device, "login.success", user.user_id, {"ip": ip})
+            return session

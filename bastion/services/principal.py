@@ -6,11 +6,13 @@ A `Principal` is one of a closed set of frozen types, and nothing else:
 - `ScimClient`: an identity provider provisioning accounts over SCIM;
 - `AppService`: an application service (a bridge or bot registered with the server);
 - `ServerActor`: the server itself, acting for a stated reason (offboarding, moderation);
-- `Operator`: a person at the `bastion` CLI, who already holds the config and the database.
+- `Operator`: a person at the `bastion` CLI, who already holds the config and the database;
+- `Unauthenticated`: a client not yet authenticated (a failed login), by address.
 
 Every admin-capable service method takes the actor as its first argument, so whoever records
 the action names who did it without guessing: today `log_admin_action`, one line on the
-`bastion.admin` logger after commit carrying the actor (`record.actor`); the audit log later.
+`bastion.admin` logger after commit carrying the actor (`record.actor`), and a record in the
+audit log (services/audit/) in the action's transaction, filed under `audit_id`.
 
 Each type says how it is named (`kind`, `audit_name`) and whether it may do admin things: admin
 power is decided by `require_admin()` and `require_self_or_admin()` here (only client-API checks
@@ -42,6 +44,7 @@ class ActorKind(StrEnum):
     APP_SERVICE = "app_service"
     SERVER = "server"
     OPERATOR = "operator"
+    ANONYMOUS = "anonymous"
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +60,11 @@ class Requester:
     def audit_name(self) -> str:
         """`@alice:example.org device ABCDEFGHIJ`."""
         return f"{self.user_id} device {self.device_id}"
+
+    @property
+    def audit_id(self) -> str:
+        """The user ID: what the audit log files the action under."""
+        return self.user_id
 
     def require_admin(self) -> None:
         """Raise 403 unless this user's account is a server admin."""
@@ -76,6 +84,11 @@ class ScimClient:
         """`SCIM client okta`."""
         return f"SCIM client {self.name}"
 
+    @property
+    def audit_id(self) -> str:
+        """The name the client's token was issued under."""
+        return self.name
+
     def require_admin(self) -> None:
         """Always 403: provisioning is not general admin power."""
         raise MatrixError(403, Errcode.FORBIDDEN, f"{self.audit_name} is not a server admin")
@@ -92,6 +105,11 @@ class AppService:
     def audit_name(self) -> str:
         """`application service irc-bridge`."""
         return f"application service {self.id}"
+
+    @property
+    def audit_id(self) -> str:
+        """The registration ID."""
+        return self.id
 
     def require_admin(self) -> None:
         """Always 403: an application service acts as its users, never as an admin."""
@@ -110,6 +128,11 @@ class ServerActor:
         """`server (offboarding)`."""
         return f"server ({self.reason})"
 
+    @property
+    def audit_id(self) -> str:
+        """`server`: the reason goes in the record's details."""
+        return "server"
+
     def require_admin(self) -> None:
         """The server may do anything it was built to do."""
 
@@ -126,11 +149,38 @@ class Operator:
         """`operator root`."""
         return f"operator {self.os_user}"
 
+    @property
+    def audit_id(self) -> str:
+        """The operating-system user."""
+        return self.os_user
+
     def require_admin(self) -> None:
         """Whoever can run the CLI can read the database: they are an admin."""
 
 
-Principal = Requester | ScimClient | AppService | ServerActor | Operator
+@dataclass(frozen=True, slots=True)
+class Unauthenticated:
+    """Someone not (yet) authenticated, by client address: who tried a login that failed."""
+
+    kind: ClassVar[ActorKind] = ActorKind.ANONYMOUS
+    ip: str
+
+    @property
+    def audit_name(self) -> str:
+        """`unauthenticated client at 203.0.113.7`."""
+        return f"unauthenticated client at {self.ip}"
+
+    @property
+    def audit_id(self) -> str:
+        """The client address."""
+        return self.ip
+
+    def require_admin(self) -> None:
+        """Always 403."""
+        raise MatrixError(403, Errcode.FORBIDDEN, "Not authenticated")
+
+
+Principal = Requester | ScimClient | AppService | ServerActor | Operator | Unauthenticated
 
 
 def require_self_or_admin(actor: Principal, user_id: str) -> None:

@@ -16,7 +16,7 @@ from typing import Protocol
 from bastion.errors import Errcode, MatrixError
 from bastion.services.directory.user_index import UserDirectoryIndex
 from bastion.services.principal import Requester
-from bastion.store.database import Database
+from bastion.store.database import Database, Queryable
 from bastion.store.protocols import ProfileStore, UserStore
 from bastion.store.records import ProfileRecord
 
@@ -73,6 +73,29 @@ class ProfileService:
             raise MatrixError(400, Errcode.INVALID_PARAM, "avatar_url must be an mxc:// URI")
         async with self._db.transaction() as t:
             await self._profiles.set_avatar_url(t, user_id, value or None)
+        await self._members.profile_changed(user_id)
+
+    async def write_for_admin(
+        self, q: Queryable, user_id: str, *, displayname: str | None, avatar_url: str | None
+    ) -> None:
+        """An admin's change to someone's profile, in the caller's (audited) transaction.
+
+        Only the fields passed as non-None change; an empty string clears one. The caller calls
+        `announce` after commit so the member events follow."""
+        if displayname is not None:
+            if len(displayname) > MAX_DISPLAYNAME_LENGTH:
+                raise MatrixError(400, Errcode.INVALID_PARAM, "displayname is too long")
+            await self._profiles.set_displayname(q, user_id, displayname or None)
+            await self._directory.index(q, user_id, displayname or None)
+        if avatar_url is not None:
+            if avatar_url and (
+                len(avatar_url) > MAX_AVATAR_URL_LENGTH or not avatar_url.startswith("mxc://")
+            ):
+                raise MatrixError(400, Errcode.INVALID_PARAM, "avatar_url must be an mxc:// URI")
+            await self._profiles.set_avatar_url(q, user_id, avatar_url or None)
+
+    async def announce(self, user_id: str) -> None:
+        """After commit of `write_for_admin`: the rooms learn the new profile."""
         await self._members.profile_changed(user_id)
 
     @staticmethod

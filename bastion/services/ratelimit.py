@@ -58,6 +58,10 @@ class RateLimiter:
         self.check(key)
         self.consume(key)
 
+    def forget(self, key: str) -> None:
+        """Drop what is known of `key`: its next action starts with a full bucket."""
+        self._buckets.pop(key, None)
+
     def _prune(self, now: float) -> None:
         oldest = list(islice(self._buckets, PRUNE_SCAN))
         for key in oldest:

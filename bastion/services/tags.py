@@ -90,6 +90,10 @@ class TagService:
             user_id, room_id, lambda tags: {k: v for k, v in tags.items() if k != tag}
         )
 
+    async def tag_for_server(self, user_id: str, room_id: str, tag: str) -> None:
+        """The server sets one of a user's tags (the server notices room's `m.server_notice`)."""
+        await self._change(user_id, room_id, lambda tags: {**tags, tag: {}})
+
     async def _current(self, user_id: str, room_id: str) -> JsonObject:
         content = await self._store.get(self._db, user_id, room_id, TAG_TYPE)
         tags = content.get("tags") if content is not None else None

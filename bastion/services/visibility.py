@@ -17,7 +17,9 @@ The door. A service answering a client holds no event or state store: it gets ev
 only from the fetch-and-check methods below (`visible_event`, `visible_events`, `page`,
 `timeline`, `timelines`, `search_window`, `children`, `thread_roots`, `aggregation_rows`,
 `state`, `member_state`, `state_at_event`, `event_near_time`, `state_upto`, `replaced_state`,
-`invite_state`). Retention and legal hold rely on it being the only door;
+`invite_state`). Retention hides expired events here (`filter_events`, which every
+fetch-and-check method ends in: services/retention/policy.py), so no endpoint returns one even
+before the purge has run. Retention and legal hold rely on it being the only door;
 `tests/unit/test_read_door.py` fails when any other service module reads events. The allowed
 exceptions, none of which hands events to a client:
 
@@ -26,12 +28,23 @@ exceptions, none of which hands events to a client:
 * write-path checks: `rooms/messages.py` (a key's current state before `set_state`; the
   redaction target lookup, a write check: the target must exist in the room), redaction
   pruning (`rooms/redaction.py`), profile propagation over the user's own member events
-  (`rooms/member_profiles.py`);
+  (`rooms/member_profiles.py`), DLP's "is this room encrypted?" before it acts on a hit
+  (`dlp/hook.py`), the offboarding job's power levels and memberships of the rooms it walks
+  (`offboarding/job.py`), a SCIM group's linked room's join rule before joining members
+  (`scim/group_rooms.py`);
 * server-internal bookkeeping: the search backfill (`search/indexer.py`), /sync's walk over
   the viewer's own member events and its active-room query (`sync/service.py`,
   `sync/as_of.py`), the
   formatter's `redacted_because` of events that passed the door, the push delivery worker
-  (events whose notifications were computed for members at send time).
+  (events whose notifications were computed for members at send time);
+* admins, never clients: moderation's reads of a reported event (`event_json`) and the
+  events around it (`events_around`, redacted ones without body), room names
+  and aliases, and the power levels and join rule of a room the moderation account acts in
+  (`moderation/room_facts.py`); the power levels and creators of a room a promotion writes
+  to (`rooms/promotion.py`); Synapse's room state API and the room inventory's describing
+  state (`admin/rooms.py`, `admin/room_summaries.py`); the compliance export
+  (`export/writer.py`: server admins only, audited, and it must include what no client sees,
+  the originals of redacted and held events).
 """
 
 from __future__ import annotations
@@ -48,6 +61,7 @@ from bastion.events.types import EventType
 from bastion.events.visibility import ViewerHistory, is_visible
 from bastion.services.ignored_users import IgnoredUsers
 from bastion.services.read_page import Page, Span
+from bastion.services.retention.policy import RoomRetention, is_expired
 from bastion.store.database import Database
 from bastion.store.protocols import (
     AggregationRow,
@@ -94,8 +108,16 @@ class ReadStores:
 class VisibilityService:
     """Decides which events a user may see, and is the door every client read goes through."""
 
-    def __init__(self, db: Database, stores: ReadStores, ignored: IgnoredUsers) -> None:
+    def __init__(
+        self,
+        db: Database,
+        stores: ReadStores,
+        ignored: IgnoredUsers,
+        *,
+        retention: RoomRetention | None = None,
+    ) -> None:
         self._db = db
+        self._retention = retention
         self._events = stores.events
         self._state = stores.state
         self._memberships = stores.memberships
@@ -134,12 +156,15 @@ class VisibilityService:
         """
         if not events:
             return []
+        room_id = events[0].room_id
+        if self._retention is not None:
+            cutoff = await self._retention.expired_before(room_id)
+            events = [e for e in events if not is_expired(e, cutoff)]
         ignored = await self._ignored.ignored_by(viewer)
         if ignored:
             events = [e for e in events if e.is_state or e.sender not in ignored]
-            if not events:
-                return []
-        room_id = events[0].room_id
+        if not events:
+            return []
         if membership is None:
             membership = await self._memberships.get_membership(self._db, viewer, room_id)
         if membership is not None and membership.membership == "join":

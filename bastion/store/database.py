@@ -88,6 +88,13 @@ class Database(Queryable, Protocol):
         """
         ...
 
+    async def reclaim_space(self) -> None:
+        """Give the space of deleted rows back to the file system (after a large purge).
+
+        SQLite: incremental vacuum (a database made before auto_vacuum=INCREMENTAL is switched
+        by one full VACUUM) and a WAL checkpoint; PostgreSQL: nothing (autovacuum)."""
+        ...
+
     async def close(self) -> None:
         """Close every connection."""
         ...

@@ -137,5 +137,8 @@ class PostgresDatabase:
             )
             return True
 
+    async def reclaim_space(self) -> None:
+        """Nothing to do: autovacuum makes the deleted rows' space reusable."""
+
     async def close(self) -> None:
         await self._pool.close()

@@ -18,7 +18,9 @@ class UserRecord(msgspec.Struct, frozen=True):
     is_deactivated: bool
     created_ts: int
     failed_logins: int
-    locked_until_ts: int
+    locked_until_ts: int  # the lockout after wrong passwords ends then (0: not locked out)
+    manager: str | None = None  # successor on offboarding; SCIM's enterprise manager
+    admin_locked: bool = False  # locked by an admin until unlocked (Synapse's `locked`)
 
 
 class DeviceRecord(msgspec.Struct, frozen=True):
@@ -67,6 +69,7 @@ class TokenOwner(msgspec.Struct, frozen=True):
     is_admin: bool
     is_deactivated: bool
     last_seen_ts: int | None
+    admin_locked: bool = False  # an admin's lock: 401 M_USER_LOCKED on all but logout
 
 
 class ProfileRecord(msgspec.Struct, frozen=True):

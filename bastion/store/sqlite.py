@@ -151,6 +151,20 @@ class SqliteDatabase:
                 raise
             return True
 
+    async def reclaim_space(self) -> None:
+        """Incremental vacuum, then truncate the WAL (the file shrinks); a database created
+        before auto_vacuum=INCREMENTAL is switched by one full VACUUM (it rewrites the file,
+        holding the write lock meanwhile: once, on the first purge that deletes anything)."""
+        async with self._write_lock:
+            conn = self._writer_conn
+            if conn.execute("PRAGMA auto_vacuum").fetchone()[0] != INCREMENTAL_VACUUM:
+                conn.execute("PRAGMA auto_vacuum=INCREMENTAL")
+                conn.execute("VACUUM")
+            else:
+                # executescript steps the pragma to the end; one `execute` frees one page.
+                conn.executescript("PRAGMA incremental_vacuum;")
+            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
+
     async def close(self) -> None:
         self._reader_conn.close()
         self._writer_conn.close()
@@ -167,8 +181,18 @@ def _make_private(path: Path) -> None:
             make_file_private(side)
 
 
+INCREMENTAL_VACUUM = 2  # PRAGMA auto_vacuum's value for INCREMENTAL
+
+
 def _pragmas(synchronous: str) -> list[str]:
     return [
+        # Only takes effect on a new file (before its first table): retention purges can then
+        # give space back with `incremental_vacuum` (reclaim_space).
+        "PRAGMA auto_vacuum=INCREMENTAL",
+        # Deleted content is overwritten in pages that stay in use (freed pages are truncated
+        # away by reclaim_space): a purged or pruned message is gone from the file, not only
+        # unreachable.
+        "PRAGMA secure_delete=FAST",
         "PRAGMA journal_mode=WAL",
         f"PRAGMA synchronous={'FULL' if synchronous == 'full' else 'NORMAL'}",
         "PRAGMA foreign_keys=ON",

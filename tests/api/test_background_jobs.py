@@ -27,6 +27,16 @@ from bastion.workers.backfills import (
 from bastion.workers.base import run_to_completion
 from tests.conftest import Homeserver, UserClient
 
+# Every worker `bastion serve` runs besides presence expiry, in start order.
+JOB_WORKERS = [
+    "push delivery",
+    "offboarding resumer",
+    "room deletion",
+    "redaction jobs",
+    "retention purge",
+    "compliance exports",
+]
+
 
 async def searched(user: UserClient, term: str) -> list[str]:
     body = {"search_categories": {"room_events": {"search_term": term}}}
@@ -99,7 +109,7 @@ async def test_runtime_offers_workers_without_starting_them(hs: Homeserver) -> N
     """`Runtime.open` (tests, benchmarks, `bastion serve`) starts nothing; the registry the
     serving app starts runs presence expiry and push delivery, and stops them."""
     registry = hs.runtime.workers()
-    assert registry.names == ["presence expiry", "push delivery"]
+    assert registry.names == ["presence expiry", *JOB_WORKERS]
     assert not any(s.is_running for s in registry.supervisors)
     registry.start()
     assert all(s.is_running for s in registry.supervisors)
@@ -109,4 +119,4 @@ async def test_runtime_offers_workers_without_starting_them(hs: Homeserver) -> N
 
 @pytest.mark.parametrize("config_overrides", [{"presence": PresenceConfig(enabled=False)}])
 async def test_presence_disabled_has_no_expiry_worker(hs: Homeserver) -> None:
-    assert hs.runtime.workers().names == ["push delivery"]
+    assert hs.runtime.workers().names == JOB_WORKERS

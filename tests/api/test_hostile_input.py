@@ -102,16 +102,26 @@ async def _send(
     return await alice.http.request(method, url, content=content, headers=headers)
 
 
+SCIM_ERROR = "urn:ietf:params:scim:api:messages:2.0:Error"
+
+
 def _problem(resp: httpx.Response) -> str | None:
-    """Why `resp` is not an acceptable answer to hostile input, if it is not."""
+    """Why `resp` is not an acceptable answer to hostile input, if it is not: a 5xx, or a 4xx
+    without a Matrix `errcode` (SCIM answers in RFC 7644 §3.12's shape instead)."""
     if resp.status_code >= 500:
         return f"{resp.status_code} {resp.text[:200]}"
     if 400 <= resp.status_code < 500:
         try:
-            errcode = resp.json().get("errcode")
+            body = resp.json()
         except ValueError:
-            errcode = None
-        if not isinstance(errcode, str):
+            body = {}
+        if resp.request.url.path.startswith("/scim/"):
+            if SCIM_ERROR in body.get("schemas", []) and body.get("status") == str(
+                resp.status_code
+            ):
+                return None
+            return f"{resp.status_code} not a SCIM error: {resp.text[:200]}"
+        if not isinstance(body.get("errcode"), str):
             return f"{resp.status_code} without errcode: {resp.text[:200]}"
     return None
 

@@ -28,6 +28,8 @@ EXPECTED_COLUMNS = {
         "created_ts",
         "failed_logins",
         "locked_until_ts",
+        "manager",
+        "admin_locked",
     },
     "profiles": {"user_id", "displayname", "avatar_url"},
     "devices": {

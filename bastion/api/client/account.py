@@ -58,7 +58,9 @@ async def deactivate(request: Request) -> Response:
     requester = await require_requester(request)
     body = await decode_body(request, Deactivation)
     await services.uia.require_password(requester, body.auth)
-    await services.accounts.deactivate(requester, requester.user_id)
+    # spec: client-server-api#post_matrixclientv3accountdeactivate: `erase` asks that "their
+    # content be erased as much as possible from the server"; the one offboarding workflow.
+    await services.offboarding.offboard(requester, requester.user_id, erase=body.erase)
     return JsonResponse({"id_server_unbind_result": "no-support"})
 
 

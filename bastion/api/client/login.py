@@ -36,15 +36,15 @@ async def login(request: Request) -> Response:
 
 async def logout(request: Request) -> Response:
     """POST /_matrix/client/v3/logout"""
-    requester = await require_requester(request)
+    requester = await require_requester(request, allow_locked=True)
     await services_of(request).auth.logout(requester)
     return empty()
 
 
 async def logout_all(request: Request) -> Response:
     """POST /_matrix/client/v3/logout/all"""
-    requester = await require_requester(request)
-    await services_of(request).auth.logout_all(requester.user_id)
+    requester = await require_requester(request, allow_locked=True)
+    await services_of(request).auth.logout_all(requester)
     return empty()
 
 

@@ -43,6 +43,11 @@ class StorageKey:
     media_id: str
     variant: str = ""  # "" is the original; a thumbnail is e.g. "320x240-scale"
 
+    @classmethod
+    def thumbnail(cls, media_id: str, width: int, height: int, method: str) -> StorageKey:
+        """The key of a generated thumbnail."""
+        return cls(media_id, f"{width}x{height}-{method}")
+
     def __post_init__(self) -> None:
         # Callers validate media IDs first; this is the last line before the filesystem.
         if _KEY_PART.fullmatch(self.media_id) is None:

@@ -83,7 +83,7 @@ class ThumbnailService:
         media = await self._uploads.uploaded_media(
             server_name, media_id, timeout_ms=wanted.timeout_ms
         )
-        key = StorageKey(media.media_id, f"{wanted.width}x{wanted.height}-{method}")
+        key = StorageKey.thumbnail(media.media_id, wanted.width, wanted.height, method)
         cached = await self._media.get_thumbnail(
             self._db, media.media_id, wanted.width, wanted.height, method
         )

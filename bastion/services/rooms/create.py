@@ -8,6 +8,10 @@ before opening the transaction, and wakes syncs after commit). Either all of the
 none is; `visibility: public` publishes the room in the room directory in the same transaction.
 Only an alias that is already taken is M_ROOM_IN_USE: it is checked by the insert itself, so
 any other unique-key collision stays a server error.
+
+The organisation policy (`NewRoomPolicy`, services/policy/enforcement.py) adds to every new room
+its moderation account (a v12 additional creator, or power 100 in v10/v11, after the client's
+override) and, when encryption is required, Megolm `m.room.encryption` unless the request has one.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from bastion.events.types import DEFAULT_ROOM_VERSION, SUPPORTED_ROOM_VERSIONS, 
 from bastion.ids import UserID
 from bastion.services.principal import Requester
 from bastion.services.profile import ProfileService
+from bastion.services.room_additions import NewRoomPolicy, RoomAdditions
 from bastion.services.rooms.pipeline import AuthRulesRefusal, EventPipeline
 from bastion.store.database import Database, Queryable
 from bastion.store.protocols import RoomDirectoryStore, RoomStore, UserStore
@@ -106,8 +111,10 @@ class RoomCreator:
         profiles: ProfileService,
         clock: Clock,
         directory: RoomDirectoryStore,
+        policy: NewRoomPolicy | None = None,
     ) -> None:
         self._db = db
+        self._policy = policy
         self._pipeline = pipeline
         self._rooms = rooms
         self._directory = directory
@@ -207,6 +214,10 @@ class RoomCreator:
             create_content["additional_creators"] = invitees
         power = default_power_levels(creator, preset, version, invitees)
         power.update(request.power_level_content_override or {})
+        additions = (
+            RoomAdditions() if self._policy is None else await self._policy.additions(version)
+        )
+        _add_moderator(additions.moderator, creator, version, create_content, power)
         join_rule, history_visibility, guest_access = _PRESETS[preset]
         drafts = [
             state(EventType.CREATE, create_content),
@@ -221,6 +232,11 @@ class RoomCreator:
             state(EventType.GUEST_ACCESS, {"guest_access": guest_access}),
         ]
         drafts += [state(s.type, s.content, s.state_key) for s in request.initial_state]
+        encrypted = any(
+            s.type == EventType.ENCRYPTION and s.state_key == "" for s in request.initial_state
+        )
+        if additions.encryption is not None and not encrypted:
+            drafts.append(state(EventType.ENCRYPTION, additions.encryption))
         if request.name is not None:
             drafts.append(state(EventType.NAME, {"name": request.name}))
         if request.topic is not None:
@@ -245,3 +261,24 @@ class RoomCreator:
         if profile.avatar_url is not None:
             content["avatar_url"] = profile.avatar_url
         return content
+
+
+def _add_moderator(
+    moderator: str | None,
+    creator: str,
+    version: str,
+    create_content: dict[str, Any],
+    power: dict[str, Any],
+) -> None:
+    """Give the policy's moderation account lasting power: v12 additional creator, else 100
+    (after the client's override, which cannot take it away)."""
+    if moderator is None or moderator == creator:
+        return
+    if version == "12":
+        extra = create_content.get("additional_creators", [])
+        if isinstance(extra, list) and moderator not in extra:
+            create_content["additional_creators"] = [*extra, moderator]
+        return
+    users = power.get("users", {})
+    if isinstance(users, dict):
+        power["users"] = {**users, moderator: 100}

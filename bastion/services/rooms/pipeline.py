@@ -4,7 +4,8 @@ Three ways in, one path: `send` (one event into an existing room), `create_room`
 create event and its initial events) and `append_batch` (many events, one transaction). For
 each event, in order:
 1. `check` of every event hook (services/event_hooks.py), before the room's send lock and the
-   transaction; `create_room` and `append_batch` check all their events before writing any.
+   transaction; `create_room` and `append_batch` check all their events before writing any. A
+   hook may return a replacement draft (DLP redaction): from then on, that is the event.
 2. Inside one transaction: read the room's end and the state the auth rules need (current
    state tables, never a replay), build the signed PDU, check the room version's auth rules,
    insert the event, `record` of every hook (relations, push, search, ...), make a redaction
@@ -61,6 +62,8 @@ _MAX_ATTEMPTS = 20
 
 # Writes what a new room needs besides its events (directory entry, alias), in its transaction.
 RoomSetup = Callable[[Queryable, str], Awaitable[None]]
+# Writes what must commit with one sent event (an admin action's audit record), in its transaction.
+AlsoWrite = Callable[[Queryable, StoredEvent], Awaitable[None]]
 
 
 class _RoomMovedError(Exception):
@@ -129,8 +132,12 @@ class EventPipeline:
         *,
         txn: SendTxn | None = None,
         replaces: str | None = None,
+        also: AlsoWrite | None = None,
     ) -> StoredEvent:
         """Append one event to an existing room; idempotent per `txn`.
+
+        `also(t, event)` runs in the event's transaction once it is written: what must commit
+        with the event or not at all, such as the audit record of an admin action.
 
         With `replaces`, the draft's state key must still hold that event when the event is
         appended, else StateChangedError and nothing is written (a compare-and-set on state).
@@ -139,7 +146,7 @@ class EventPipeline:
         compare-and-set still guards against other processes. A known `txn` returns the event
         it stored then, with no hook called after `check`.
         """
-        await self._check(room_id, draft)
+        draft = await self._check(room_id, draft)
         async with self._room_locks.setdefault(room_id, asyncio.Lock()):
             for _ in range(_MAX_ATTEMPTS):
                 try:
@@ -152,6 +159,8 @@ class EventPipeline:
                             written = await self._append(
                                 t, room_id, draft, position, txn=txn, replaces=replaces
                             )
+                            if also is not None:
+                                await also(t, written.event)
                 except _RoomMovedError:
                     continue
                 break
@@ -166,8 +175,7 @@ class EventPipeline:
         Takes no room lock: when another writer moves one of the rooms' ends meanwhile, the whole
         batch is rebuilt.
         """
-        for room_id, draft in items:
-            await self._check(room_id, draft)
+        items = [(room_id, await self._check(room_id, draft)) for room_id, draft in items]
         for _ in range(_MAX_ATTEMPTS):
             try:
                 with self._positions.allocate(len(items)) as positions:
@@ -190,8 +198,7 @@ class EventPipeline:
     ) -> list[StoredEvent]:  # fmt: skip
         """Write a room: its row, the create event `drafts[0]`, `setup(t, room_id)`, then the
         other drafts in order, in one transaction; returns the events."""
-        for draft in drafts:
-            await self._check(None, draft)
+        drafts = [await self._check(None, draft) for draft in drafts]
         with self._positions.allocate(len(drafts)) as positions:
             async with self._db.transaction() as t:
                 create = await self._create(
@@ -205,9 +212,18 @@ class EventPipeline:
         await self._committed(written)
         return [w.event for w in written]
 
-    async def _check(self, room_id: str | None, draft: EventDraft) -> None:
+    async def _check(self, room_id: str | None, draft: EventDraft) -> EventDraft:
+        """Every hook's `check`, in order; a hook's replacement draft is what the next sees."""
         for hook in self._hooks:
-            await hook.check(room_id, draft)
+            replacement = await hook.check(room_id, draft)
+            if replacement is None:
+                continue
+            if (replacement.type, replacement.sender, replacement.state_key) != (
+                draft.type, draft.sender, draft.state_key,
+            ):  # fmt: skip
+                raise TypeError(f"{type(hook).__name__}.check may replace only the content")
+            draft = replacement
+        return draft
 
     async def _find_txn(self, t: Queryable, txn: SendTxn) -> StoredEvent | None:
         event_id = await self._stores.events.find_txn(t, txn)

@@ -10,8 +10,9 @@ the following list"; moderators remove offensive names, topics and secrets this 
   read paths to keep complete. The search index rows go in the same transaction (the search
   event hook, services/search/indexer.py).
 - The original PDU moves to `redacted_event_originals`, which no client path reads; it exists
-  for compliance (legal hold, export). Nothing prunes it yet: the retention work
-  (`retention.redacted_content_days`, legal holds) adds that pruner; until then originals stay.
+  for compliance (legal hold, export). The retention purge (services/retention/purge.py) deletes
+  it `retention.redacted_content_days` after the redaction unless a legal hold covers it; a held
+  original is also copied into the hold store first (services/legal_hold/keeper.py).
 - Events redacted before this was in place are pruned by `prune_redacted_batch` (run at start-up
   by `workers/backfills.py`), in bounded batches, one transaction each; it is idempotent (a
   pruned event has its original kept aside, which is what the backlog query excludes) and

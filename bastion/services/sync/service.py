@@ -4,7 +4,9 @@ Incremental cost follows what changed, not how many rooms the user is in: one qu
 user's membership changes after the token, one finds the joined rooms with new events (it walks
 only the new events), one fetches those rooms' newest events together, one reads account data.
 A sync with nothing new waits (`SyncWaits`, fed by the bus), which wakes it only for changes
-that concern its user; it then builds again from the same token.
+that concern its user; it then builds again from the same token. Before waiting and once woken
+it checks its device still exists, so revoking a user's sessions (offboarding publishes
+`SessionsRevoked`) ends their parked syncs at once with 401 M_UNKNOWN_TOKEN.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import asyncio
 from dataclasses import dataclass
 from typing import Any
 
+from bastion.errors import Errcode, MatrixError
 from bastion.events.filters import (
     FilterDefinition,
     effective_limit,
@@ -33,7 +36,12 @@ from bastion.services.sync.request import SyncRequest
 from bastion.services.sync.rooms import RoomSections, RoomWindow
 from bastion.services.visibility import Page, Span
 from bastion.store.database import Database
-from bastion.store.protocols import AccountDataStore, EventStore, MembershipStore
+from bastion.store.protocols import (
+    AccountDataStore,
+    DeviceStore,
+    EventStore,
+    MembershipStore,
+)
 from bastion.store.records import AccountDataRecord, MembershipRecord
 from bastion.store.stream import PositionAllocator
 
@@ -48,6 +56,7 @@ class SyncStores:
     events: EventStore
     memberships: MembershipStore
     account_data: AccountDataStore
+    devices: DeviceStore  # a parked sync re-checks its session when woken
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,6 +107,7 @@ class SyncService:
         self._events = stores.events
         self._memberships = stores.memberships
         self._account_data = stores.account_data
+        self._devices = stores.devices
 
     async def sync(self, requester: Requester, request: SyncRequest) -> JsonObject:
         """The response; an incremental sync with nothing new waits up to the timeout. The
@@ -115,11 +125,25 @@ class SyncService:
             if request.since is None or request.full_state or changed:
                 return response
             remaining = deadline - loop.time()
+            revoked_seen = self._waits.revocation_serial(requester.user_id)
+            await self._require_session(requester)
             woken = await self._waits.wait(
-                requester.user_id, upto, remaining, after_ephemeral=typing_seen
-            )
+                requester.user_id, upto, remaining, after_ephemeral=typing_seen,
+                after_revocation=revoked_seen,
+            )  # fmt: skip
+            if woken:
+                await self._require_session(requester)
             if remaining <= 0 or not woken:
                 return response
+
+    async def _require_session(self, requester: Requester) -> None:
+        """401 M_UNKNOWN_TOKEN once the requester's device (so its token) is gone: a sync
+        parked for a user whose sessions were revoked (offboarding) must not answer 200."""
+        device = await self._devices.get_device(self._db, requester.user_id, requester.device_id)
+        if device is None:
+            raise MatrixError(
+                401, Errcode.UNKNOWN_TOKEN, "Unknown access token", {"soft_logout": False}
+            )
 
     async def _build(
         self, requester: Requester, request: SyncRequest, upto: int

@@ -96,7 +96,8 @@ class SqlDeviceStore:
     async def find_token_owner(self, q: Queryable, token_hash: str) -> TokenOwner | None:
         """One indexed query: the hot path of every authenticated request."""
         row = await q.fetch_one(
-            "SELECT t.user_id, t.device_id, u.is_admin, u.is_deactivated, d.last_seen_ts"
+            "SELECT t.user_id, t.device_id, u.is_admin, u.is_deactivated, u.admin_locked,"
+            " d.last_seen_ts"
             " FROM access_tokens t"
             " JOIN users u ON u.user_id = t.user_id"
             " JOIN devices d ON d.user_id = t.user_id AND d.device_id = t.device_id"
@@ -111,6 +112,7 @@ class SqlDeviceStore:
             is_admin=bool(row["is_admin"]),
             is_deactivated=bool(row["is_deactivated"]),
             last_seen_ts=row["last_seen_ts"],
+            admin_locked=bool(row["admin_locked"]),
         )
 
     async def touch_device(

@@ -46,6 +46,17 @@ class SqlRegistrationTokenStore:
     async def delete_token(self, q: Queryable, token: str) -> bool:
         return await q.execute("DELETE FROM registration_tokens WHERE token = ?", token) > 0
 
+    async def update_token(
+        self, q: Queryable, token: str, uses_allowed: int | None, expiry_ts: int | None
+    ) -> bool:
+        changed = await q.execute(
+            "UPDATE registration_tokens SET uses_allowed = ?, expiry_ts = ? WHERE token = ?",
+            uses_allowed,
+            expiry_ts,
+            token,
+        )
+        return changed > 0
+
     async def consume_token(self, q: Queryable, token: str, now_ms: int) -> bool:
         """Use the token once if it is still valid; one statement, so no two users race past."""
         changed = await q.execute(

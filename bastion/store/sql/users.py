@@ -6,7 +6,8 @@ from bastion.store.database import Queryable, Row
 from bastion.store.records import UserRecord
 
 _COLUMNS = (
-    "user_id, password_hash, is_admin, is_deactivated, created_ts, failed_logins, locked_until_ts"
+    "user_id, password_hash, is_admin, is_deactivated, created_ts, failed_logins, locked_until_ts,"
+    " manager, admin_locked"
 )
 
 
@@ -19,6 +20,8 @@ def _user(row: Row) -> UserRecord:
         created_ts=row["created_ts"],
         failed_logins=row["failed_logins"],
         locked_until_ts=row["locked_until_ts"],
+        manager=row["manager"],
+        admin_locked=bool(row["admin_locked"]),
     )
 
 
@@ -49,6 +52,20 @@ class SqlUserStore:
             "SELECT 1 FROM users WHERE is_admin = 1 AND is_deactivated = 0 LIMIT 1"
         )
         return row is not None
+
+    async def set_manager(self, q: Queryable, user_id: str, manager: str | None) -> None:
+        await q.execute("UPDATE users SET manager = ? WHERE user_id = ?", manager, user_id)
+
+    async def set_admin_locked(self, q: Queryable, user_id: str, locked: bool) -> None:
+        await q.execute("UPDATE users SET admin_locked = ? WHERE user_id = ?", int(locked), user_id)
+
+    async def unlock(self, q: Queryable, user_id: str) -> None:
+        """End both locks: the wrong-password lockout and an admin's lock."""
+        await q.execute(
+            "UPDATE users SET failed_logins = 0, locked_until_ts = 0, admin_locked = 0"
+            " WHERE user_id = ?",
+            user_id,
+        )
 
     async def update_password_hash(self, q: Queryable, user_id: str, password_hash: str) -> None:
         await q.execute(

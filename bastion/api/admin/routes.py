@@ -1,0 +1,52 @@
+"""Both admin APIs' routes, under their prefixes (each module's paths are relative to them)."""
+
+from __future__ import annotations
+
+from starlette.routing import BaseRoute, Route
+
+from bastion.api.admin.own import AREAS
+from bastion.api.admin.synapse import (
+    deactivate,
+    event_reports,
+    registration_tokens,
+    rooms,
+    rooms_admin,
+    rooms_delete,
+    server_notices,
+    server_version,
+    user_devices,
+    user_info,
+    users,
+)
+
+SYNAPSE_PREFIX = "/_synapse/admin"
+BASTION_PREFIX = "/_bastion/admin/v1"
+
+# Each entry: one module's ROUTES. Add a module's list here when you add the module.
+SYNAPSE_AREAS: list[list[Route]] = [
+    event_reports.ROUTES,
+    server_version.ROUTES,
+    rooms_admin.ROUTES,
+    rooms.ROUTES,
+    rooms_delete.ROUTES,
+    users.ROUTES,
+    user_devices.ROUTES,
+    user_info.ROUTES,
+    registration_tokens.ROUTES,
+    server_notices.ROUTES,
+    deactivate.ROUTES,
+]
+BASTION_AREAS: list[list[Route]] = [area.ROUTES for area in AREAS]  # see own/__init__.py
+
+
+def _under(prefix: str, areas: list[list[Route]]) -> list[BaseRoute]:
+    return [
+        Route(prefix + route.path, route.endpoint, methods=sorted(route.methods or ()))
+        for area in areas
+        for route in area
+    ]
+
+
+def admin_routes() -> list[BaseRoute]:
+    """Every admin route, both faces."""
+    return [*_under(SYNAPSE_PREFIX, SYNAPSE_AREAS), *_under(BASTION_PREFIX, BASTION_AREAS)]

@@ -1,0 +1,74 @@
+"""Wiring of the admin room services (services/admin/rooms.py, room_export.py, room_deletion.py),
+called by wiring.py's room services.
+
+Kept beside the composition root (only `app/` names concrete stores) so the shared wiring file
+grows by a few lines: the room lists, the inventory export, the deletion jobs, and the event
+hook that keeps blocked rooms closed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from bastion.clock import Clock
+from bastion.pubsub.base import Bus
+from bastion.services.admin.room_deletion import (
+    BlockedRooms,
+    DeletionStores,
+    RoomDeletion,
+)
+from bastion.services.admin.room_export import RoomExport
+from bastion.services.admin.room_summaries import RoomSummaries
+from bastion.services.admin.rooms import RoomAdminService
+from bastion.services.audit.trail import AuditTrail
+from bastion.services.event_hooks import EventHook
+from bastion.services.rooms.create import RoomCreator
+from bastion.services.rooms.pipeline import EventPipeline
+from bastion.store.database import Database
+from bastion.store.sql.memberships import SqlMembershipStore
+from bastion.store.sql.room_admin import SqlRoomDeletionStore, SqlRoomInventoryStore
+from bastion.store.sql.room_directory import SqlRoomDirectoryStore
+from bastion.store.sql.rooms import SqlRoomStore
+from bastion.store.sql.state import SqlStateStore
+from bastion.store.sql.users import SqlUserStore
+
+
+@dataclass(frozen=True, slots=True)
+class RoomAdminParts:
+    """What the admin room services are built from (all built by wiring.py first)."""
+
+    db: Database
+    clock: Clock
+    bus: Bus
+    pipeline: EventPipeline
+    creator: RoomCreator
+    audit: AuditTrail
+    server_name: str
+
+
+def blocked_rooms_hook(db: Database) -> EventHook:
+    """The pipeline hook refusing joins, invites and knocks into blocked rooms."""
+    return BlockedRooms(db, SqlRoomDeletionStore())
+
+
+def room_admin_services(parts: RoomAdminParts) -> dict[str, Any]:
+    """`room_admin`, `room_export` and `room_deletion` for `Services`."""
+    db, memberships, inventory = parts.db, SqlMembershipStore(), SqlRoomInventoryStore()
+    summaries = RoomSummaries(db, inventory, server_name=parts.server_name)
+    rooms = RoomAdminService(
+        db, summaries, inventory=inventory, state=SqlStateStore(), memberships=memberships,
+        clock=parts.clock, server_name=parts.server_name,
+    )  # fmt: skip
+    deletion_stores = DeletionStores(
+        SqlRoomDeletionStore(), SqlRoomStore(), memberships, SqlRoomDirectoryStore(),
+        SqlUserStore(),
+    )  # fmt: skip
+    return {
+        "room_admin": rooms,
+        "room_export": RoomExport(rooms, parts.audit),
+        "room_deletion": RoomDeletion(
+            db, deletion_stores, pipeline=parts.pipeline, creator=parts.creator,
+            audit=parts.audit, bus=parts.bus, clock=parts.clock,
+        ),
+    }  # fmt: skip

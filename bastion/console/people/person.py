@@ -1,0 +1,183 @@
+"""A person's page: details, name, admin flag, manager, sessions, password, lock.
+
+Changes are POSTs carrying the CSRF token; the destructive ones (revoke a session, reset the
+password, lock) first show a confirmation page (`confirm.html`) that says what will happen.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+
+from bastion.console.pages import (
+    N_,
+    flash,
+    form_text,
+    read_form,
+    redirect,
+    render,
+    require_session,
+    services_of,
+)
+from bastion.console.people.paths import one_time_password, person_path
+from bastion.services.admin.users import UserChanges
+
+
+async def person(request: Request) -> Response:
+    """GET /admin/people/{user_id}"""
+    session = await require_session(request)
+    services, user_id = services_of(request), request.path_params["user_id"]
+    details = await services.admin_users.get_user(session.requester, user_id)
+    devices = await services.admin_user_data.list_devices(session.requester, user_id)
+    rooms = await services.admin_user_data.joined_rooms(session.requester, user_id)
+    return render(
+        request, "people/person.html", person=details, devices=devices, rooms=rooms,
+        person_path=person_path,
+    )  # fmt: skip
+
+
+async def save_profile(request: Request) -> Response:
+    """POST /admin/people/{user_id}/profile: display name and admin flag."""
+    session = await require_session(request)
+    form = await read_form(request)
+    user_id = request.path_params["user_id"]
+    changes = UserChanges(
+        displayname=form_text(form, "displayname"), admin=form.get("admin") == "on"
+    )
+    await services_of(request).admin_users.put_user(session.requester, user_id, changes)
+    flash(request, N_("The details of %(user)s were saved."), user=user_id)
+    return redirect(person_path(user_id))
+
+
+async def save_manager(request: Request) -> Response:
+    """POST /admin/people/{user_id}/manager (empty: no manager)."""
+    session = await require_session(request)
+    form = await read_form(request)
+    services, user_id = services_of(request), request.path_params["user_id"]
+    raw = form_text(form, "manager")
+    manager = services.console_sessions.user_id_of(raw) if raw else None
+    await services.admin_users.set_manager(session.requester, user_id, manager)
+    flash(request, N_("The manager of %(user)s was saved."), user=user_id)
+    return redirect(person_path(user_id))
+
+
+@dataclass(frozen=True, slots=True)
+class Confirmation:
+    """What a confirmation page shows: a title, what will happen, the button."""
+
+    title: str
+    explanation: str
+    button: str
+    action: str
+    danger: bool = True
+    field_name: str = ""
+    field_value: str = ""
+
+
+def _confirm(request: Request, user_id: str, confirmation: Confirmation) -> Response:
+    return render(
+        request, "people/confirm.html", user_id=user_id, confirmation=confirmation,
+        back=person_path(user_id),
+    )  # fmt: skip
+
+
+async def confirm_revoke(request: Request) -> Response:
+    """GET /admin/people/{user_id}/sessions/{device_id}/revoke"""
+    await require_session(request)
+    user_id, device_id = request.path_params["user_id"], request.path_params["device_id"]
+    return _confirm(request, user_id, Confirmation(
+        title=N_("Sign out a session"),
+        explanation=N_(
+            "The session %(device)s of %(user)s will be signed out and its device deleted. "
+            "Messages it alone could decrypt may become unreadable on that device."
+        ),
+        button=N_("Sign out the session"),
+        action=person_path(user_id, f"sessions/{device_id}/revoke"),
+        field_name="device", field_value=device_id,
+    ))  # fmt: skip
+
+
+async def revoke(request: Request) -> Response:
+    """POST /admin/people/{user_id}/sessions/{device_id}/revoke"""
+    session = await require_session(request)
+    await read_form(request)
+    user_id, device_id = request.path_params["user_id"], request.path_params["device_id"]
+    await services_of(request).admin_user_data.delete_devices(
+        session.requester, user_id, [device_id]
+    )
+    flash(request, N_("The session %(device)s was signed out."), device=device_id)
+    return redirect(person_path(user_id))
+
+
+async def confirm_password(request: Request) -> Response:
+    """GET /admin/people/{user_id}/password"""
+    await require_session(request)
+    user_id = request.path_params["user_id"]
+    return _confirm(request, user_id, Confirmation(
+        title=N_("Reset the password"),
+        explanation=N_(
+            "%(user)s will get a new one-time password, shown to you once. Every session of "
+            "theirs will be signed out."
+        ),
+        button=N_("Reset the password"),
+        action=person_path(user_id, "password"),
+    ))  # fmt: skip
+
+
+async def reset_password(request: Request) -> Response:
+    """POST /admin/people/{user_id}/password: a one-time password, shown once."""
+    session = await require_session(request)
+    await read_form(request)
+    user_id, password = request.path_params["user_id"], one_time_password()
+    await services_of(request).admin_users.reset_password(
+        session.requester, user_id, password, logout_devices=True
+    )
+    return render(
+        request, "people/password.html", user_id=user_id, password=password, created=False,
+        person_path=person_path,
+    )  # fmt: skip
+
+
+async def confirm_lock(request: Request) -> Response:
+    """GET /admin/people/{user_id}/lock"""
+    await require_session(request)
+    user_id = request.path_params["user_id"]
+    return _confirm(request, user_id, Confirmation(
+        title=N_("Lock the account"),
+        explanation=N_(
+            "%(user)s will not be able to sign in or use any session until an admin unlocks "
+            "the account. Nothing is deleted."
+        ),
+        button=N_("Lock the account"),
+        action=person_path(user_id, "lock"),
+    ))  # fmt: skip
+
+
+async def set_lock(request: Request) -> Response:
+    """POST /admin/people/{user_id}/lock and /unlock"""
+    session = await require_session(request)
+    await read_form(request)
+    user_id = request.path_params["user_id"]
+    locked = request.url.path.endswith("/lock")
+    await services_of(request).admin_users.set_locked(session.requester, user_id, locked)
+    message = N_("%(user)s is locked.") if locked else N_("%(user)s is unlocked.")
+    flash(request, message, user=user_id)
+    return redirect(person_path(user_id))
+
+
+_PERSON = "/people/{user_id}"
+ROUTES: list[BaseRoute] = [
+    Route(_PERSON, person, methods=["GET"]),
+    Route(f"{_PERSON}/profile", save_profile, methods=["POST"]),
+    Route(f"{_PERSON}/manager", save_manager, methods=["POST"]),
+    Route(f"{_PERSON}/sessions/{{device_id}}/revoke", confirm_revoke, methods=["GET"]),
+    Route(f"{_PERSON}/sessions/{{device_id}}/revoke", revoke, methods=["POST"]),
+    Route(f"{_PERSON}/password", confirm_password, methods=["GET"]),
+    Route(f"{_PERSON}/password", reset_password, methods=["POST"]),
+    Route(f"{_PERSON}/lock", confirm_lock, methods=["GET"]),
+    Route(f"{_PERSON}/lock", set_lock, methods=["POST"]),
+    Route(f"{_PERSON}/unlock", set_lock, methods=["POST"]),
+]

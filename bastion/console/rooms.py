@@ -1,0 +1,217 @@
+"""Console pages: the rooms (the organisation's groups).
+
+`/rooms` is the inventory with its filters and pages, `/rooms/export` the same rows as CSV or
+XLSX, `/rooms/{room_id}` one room (members, admins, topic as the group's rules, encryption,
+last activity) with its actions: make admin, remove a member, close the room.
+
+What stays true: a page only calls the services the admin API calls (`room_admin`,
+`room_export`, `promoter`, `removals`, `room_deletion`) as the signed-in admin's console
+`Requester`, so each action is checked and audited there, never here. Every destructive action
+is a GET confirmation page saying what will happen, then a POST carrying the CSRF token; a
+service's refusal is shown on the page (translated summary, the service's detail in `<bdi>`).
+"""
+
+from __future__ import annotations
+
+from urllib.parse import quote, urlencode
+
+from starlette.datastructures import FormData
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Route
+
+from bastion.console.pages import (
+    N_,
+    ROOT,
+    flash,
+    form_text,
+    read_form,
+    redirect,
+    render,
+    require_session,
+    services_of,
+)
+from bastion.errors import Errcode, MatrixError
+from bastion.services.admin.room_deletion import DeletionOptions
+from bastion.services.admin.room_export import FORMATS
+from bastion.services.admin.rooms import InventoryQuery
+
+PAGE_SIZE = 50
+_TRI_STATE = ("", "true", "false")
+
+
+def _tri_state(value: str | None) -> bool | None:
+    """A filter select's value: "" no filter, "true" / "false"."""
+    return {"true": True, "false": False}.get(value or "")
+
+
+def _query(request: Request) -> InventoryQuery:
+    """The inventory filters from the query string; a malformed number means no filter."""
+    params = request.query_params
+    inactive = params.get("inactive_days", "").strip()
+    start = params.get("from", "0")
+    return InventoryQuery(
+        start=int(start) if start.isdigit() else 0,
+        limit=PAGE_SIZE,
+        inactive_days=int(inactive) if inactive.isdigit() else None,
+        no_admin=_tri_state(params.get("no_admin")),
+        encrypted=_tri_state(params.get("encrypted")),
+        search=params.get("search", "").strip() or None,
+    )
+
+
+def _filters(request: Request) -> dict[str, str]:
+    """The filters as the form shows them (and as the page and export links carry them)."""
+    params = request.query_params
+    return {
+        "inactive_days": params.get("inactive_days", "").strip(),
+        "no_admin": params.get("no_admin", "") if params.get("no_admin") in _TRI_STATE else "",
+        "encrypted": params.get("encrypted", "") if params.get("encrypted") in _TRI_STATE else "",
+        "search": params.get("search", "").strip(),
+    }
+
+
+async def inventory(request: Request) -> Response:
+    """GET /admin/rooms?inactive_days=&no_admin=&encrypted=&search=&from="""
+    session = await require_session(request)
+    page = await services_of(request).room_admin.inventory(session.requester, _query(request))
+    filters = _filters(request)
+    next_link = (
+        "?" + urlencode({**filters, "from": str(page.next)}) if page.next is not None else None
+    )
+    return render(
+        request,
+        "rooms/inventory.html",
+        rooms=page.entries,
+        filters=filters,
+        query_string=urlencode(filters),
+        next_link=next_link,
+    )
+
+
+async def export(request: Request) -> Response:
+    """GET /admin/rooms/export?format=csv|xlsx (the inventory's filters)"""
+    session = await require_session(request)
+    file_format = request.query_params.get("format", "csv")
+    if file_format not in FORMATS:
+        file_format = "csv"
+    data = await services_of(request).room_export.export(
+        session.requester, _query(request), file_format, rtl=session.language == "ar"
+    )
+    headers = {"Content-Disposition": f'attachment; filename="bastion-rooms.{file_format}"'}
+    return Response(data, media_type=FORMATS[file_format], headers=headers)
+
+
+async def room(request: Request) -> Response:
+    """GET /admin/rooms/{room_id}"""
+    session = await require_session(request)
+    services = services_of(request)
+    room_id = request.path_params["room_id"]
+    details = await services.room_admin.details(session.requester, room_id)
+    members = await services.room_admin.members(session.requester, room_id)
+    try:
+        closing = await services.room_deletion.statuses_of_room(session.requester, room_id)
+    except MatrixError as exc:
+        if exc.errcode != Errcode.NOT_FOUND:  # 404: the room has no deletion job
+            raise
+        closing = []
+    return render(
+        request,
+        "rooms/room.html",
+        room=details.summary,
+        members=members,
+        admins=set(details.summary.admins),
+        closing=closing,
+    )
+
+
+def _reason(form: FormData) -> str | None:
+    return form_text(form, "reason") or None
+
+
+async def _confirm(request: Request, action: str) -> Response:
+    """The confirmation page of `action` (promote, remove, close) for the room."""
+    session = await require_session(request)
+    room_id = request.path_params["room_id"]
+    details = await services_of(request).room_admin.details(session.requester, room_id)
+    return render(
+        request,
+        "rooms/confirm.html",
+        action=action,
+        room=details.summary,
+        user_id=request.query_params.get("user_id", "").strip(),
+    )
+
+
+async def confirm_promote(request: Request) -> Response:
+    """GET /admin/rooms/{room_id}/promote?user_id="""
+    return await _confirm(request, "promote")
+
+
+async def confirm_remove(request: Request) -> Response:
+    """GET /admin/rooms/{room_id}/remove?user_id="""
+    return await _confirm(request, "remove")
+
+
+async def confirm_close(request: Request) -> Response:
+    """GET /admin/rooms/{room_id}/close"""
+    return await _confirm(request, "close")
+
+
+def room_path(room_id: str) -> str:
+    """The console path of a room's page."""
+    return f"{ROOT}/rooms/{quote(room_id, safe='')}"
+
+
+def _back_to_room(request: Request) -> RedirectResponse:
+    return redirect(room_path(request.path_params["room_id"]))
+
+
+async def promote(request: Request) -> Response:
+    """POST /admin/rooms/{room_id}/promote (user_id): make a member a room admin"""
+    session = await require_session(request)
+    form = await read_form(request)
+    user_id = form_text(form, "user_id")
+    await services_of(request).promoter.promote(
+        session.requester, request.path_params["room_id"], user_id, level=100
+    )
+    flash(request, N_("<bdi>%(user_id)s</bdi> is now an admin of this room."), user_id=user_id)
+    return _back_to_room(request)
+
+
+async def remove(request: Request) -> Response:
+    """POST /admin/rooms/{room_id}/remove (user_id, reason): kick, as the moderation account"""
+    session = await require_session(request)
+    form = await read_form(request)
+    user_id = form_text(form, "user_id")
+    await services_of(request).removals.remove_member(
+        session.requester, request.path_params["room_id"], user_id, _reason(form)
+    )
+    flash(request, N_("<bdi>%(user_id)s</bdi> was removed from this room."), user_id=user_id)
+    return _back_to_room(request)
+
+
+async def close(request: Request) -> Response:
+    """POST /admin/rooms/{room_id}/close (reason): every local member leaves, joins blocked;
+    the history is kept (no purge)."""
+    session = await require_session(request)
+    form = await read_form(request)
+    options = DeletionOptions(block=True, purge=False, message=_reason(form))
+    await services_of(request).room_deletion.schedule(
+        session.requester, request.path_params["room_id"], options
+    )
+    flash(request, N_("The room is being closed: its members are removed and it is blocked."))
+    return _back_to_room(request)
+
+
+ROUTES = [
+    Route("/rooms", inventory, methods=["GET"], name="console_rooms"),
+    Route("/rooms/export", export, methods=["GET"], name="console_rooms_export"),
+    Route("/rooms/{room_id}", room, methods=["GET"], name="console_room"),
+    Route("/rooms/{room_id}/promote", confirm_promote, methods=["GET"]),
+    Route("/rooms/{room_id}/promote", promote, methods=["POST"]),
+    Route("/rooms/{room_id}/remove", confirm_remove, methods=["GET"]),
+    Route("/rooms/{room_id}/remove", remove, methods=["POST"]),
+    Route("/rooms/{room_id}/close", confirm_close, methods=["GET"]),
+    Route("/rooms/{room_id}/close", close, methods=["POST"]),
+]

@@ -1,0 +1,140 @@
+"""Sign-in, sign-out and the language switcher.
+
+The session cookie is HttpOnly, SameSite=Strict, Path=/admin, and Secure when the request came
+over HTTPS (directly or through a trusted proxy): `transport.py`. It carries no expiry (a browser
+session cookie); the server ends an idle session (`ConsoleSessions.resolve`).
+"""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+
+from bastion.console import i18n
+from bastion.console.errors import error_message
+from bastion.console.pages import (
+    LANGUAGE_COOKIE,
+    N_,
+    ROOT,
+    SESSION_COOKIE,
+    CsrfRejected,
+    current_session,
+    form_text,
+    language_of,
+    read_form,
+    redirect,
+    render,
+    require_session,
+    safe_next,
+    services_of,
+)
+from bastion.console.transport import TransportSecurity, client_ip
+from bastion.errors import Errcode, MatrixError
+from bastion.services.console.sessions import NotAnAdmin, SignInAttempt
+
+_YEAR_SECONDS = 365 * 24 * 3600
+SIGNIN_COOKIE = "bastion_console_signin"
+
+
+def _transport(request: Request) -> TransportSecurity:
+    transport: TransportSecurity = request.app.state.transport
+    return transport
+
+
+def _set_cookie(request: Request, response: Response, name: str, value: str, **extra: int) -> None:
+    response.set_cookie(
+        name,
+        value,
+        path=ROOT,
+        httponly=True,
+        samesite="strict",
+        secure=_transport(request).is_https(request),
+        **extra,  # type: ignore[arg-type]  # only max_age
+    )
+
+
+async def sign_in_page(request: Request) -> Response:
+    """GET /admin/login"""
+    if await current_session(request) is not None:
+        return redirect(safe_next(request.query_params.get("next")))
+    return _sign_in_form(request, request.query_params.get("next", ""), None)
+
+
+async def sign_in(request: Request) -> Response:
+    """POST /admin/login: a password check, then a session; a non-admin is refused."""
+    form = await request.form()
+    attempt = SignInAttempt(
+        user=form_text(form, "user"),
+        password=form.get("password") if isinstance(form.get("password"), str) else "",  # type: ignore[arg-type]  # narrowed by isinstance
+        ip=client_ip(request),
+        language=language_of(request),
+    )
+    next_path = form_text(form, "next")
+    if not _sign_in_token_matches(request, form_text(form, "signin_token")):
+        raise CsrfRejected
+    try:
+        cookie, _session = await services_of(request).console_sessions.sign_in(attempt)
+    except NotAnAdmin:
+        return render(request, "refused.html", status=403)
+    except MatrixError as exc:
+        return _sign_in_form(request, next_path, _sign_in_error(exc), status=exc.status)
+    response = redirect(safe_next(next_path))
+    _set_cookie(request, response, SESSION_COOKIE, cookie)
+    response.delete_cookie(SIGNIN_COOKIE, path=ROOT, httponly=True, samesite="strict")
+    return response
+
+
+def _sign_in_token_matches(request: Request, sent: str) -> bool:
+    """The sign-in form's double-submit token (login CSRF: no session exists yet)."""
+    expected = request.cookies.get(SIGNIN_COOKIE, "")
+    return bool(expected) and hmac.compare_digest(sent.encode(), expected.encode())
+
+
+def _sign_in_form(
+    request: Request, next_path: str, error: str | None, status: int = 200
+) -> Response:
+    token = secrets.token_urlsafe(24)
+    response = render(
+        request, "signin.html", status=status, next=next_path, error=error, signin_token=token
+    )
+    _set_cookie(request, response, SIGNIN_COOKIE, token)
+    return response
+
+
+def _sign_in_error(exc: MatrixError) -> str:
+    if exc.errcode == Errcode.FORBIDDEN:
+        return N_("Wrong user ID or password.")
+    return error_message(exc)
+
+
+async def sign_out(request: Request) -> Response:
+    """POST /admin/logout"""
+    session = await require_session(request)
+    await read_form(request)
+    await services_of(request).console_sessions.sign_out(session)
+    response = redirect(f"{ROOT}/login")
+    response.delete_cookie(SESSION_COOKIE, path=ROOT, httponly=True, samesite="strict")
+    return response
+
+
+async def switch_language(request: Request) -> Response:
+    """GET /admin/language/{language}?next=PATH: remember the language, go back."""
+    language = i18n.supported(request.path_params["language"]) or i18n.DEFAULT_LANGUAGE
+    session = await current_session(request)
+    if session is not None:
+        await services_of(request).console_sessions.set_language(session, language)
+    response = redirect(safe_next(request.query_params.get("next")))
+    _set_cookie(request, response, LANGUAGE_COOKIE, language, max_age=_YEAR_SECONDS)
+    return response
+
+
+ROUTES: list[BaseRoute] = [
+    Route("/login", sign_in_page, methods=["GET"]),
+    Route("/login", sign_in, methods=["POST"]),
+    Route("/logout", sign_out, methods=["POST"]),
+    Route("/language/{language}", switch_language, methods=["GET"]),
+]

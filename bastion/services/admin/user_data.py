@@ -1,0 +1,117 @@
+"""What an admin reads and prunes around an account: devices, sessions, rooms, uploads, pushers.
+
+Every method checks admin power first (whois also lets users look themselves up, as the spec
+allows), then that the account exists (404 M_NOT_FOUND otherwise, so an admin can tell a typo
+from an empty list). Deleting or renaming a device is audited in its transaction (`device.delete`,
+`device.rename`); deleting one revokes its tokens, and its keys are dropped after commit.
+"""
+
+from __future__ import annotations
+
+from bastion.errors import Errcode, MatrixError
+from bastion.services.audit.trail import AuditTrail
+from bastion.services.e2ee.device_lists import DeviceListService
+from bastion.services.principal import Principal, log_admin_action, require_self_or_admin
+from bastion.store.database import Database
+from bastion.store.protocols import DeviceStore, UserStore
+from bastion.store.protocols.admin_users import (
+    MEDIA_ORDERS,
+    MediaListQuery,
+    UserAdminStore,
+    UserMediaRow,
+)
+from bastion.store.protocols.pushers import PusherRecord, PusherStore
+from bastion.store.records import DeviceRecord
+
+__all__ = ["AdminUserData", "DeviceRecord", "MediaListQuery", "PusherRecord", "UserMediaRow"]
+
+
+class AdminUserData:
+    """Admin reads (and device deletions) around one account."""
+
+    def __init__(
+        self,
+        db: Database,
+        stores: tuple[UserStore, UserAdminStore, DeviceStore, PusherStore],
+        *,
+        audit: AuditTrail,
+        device_lists: DeviceListService,
+    ) -> None:
+        self._db, self._audit, self._device_lists = db, audit, device_lists
+        self._users, self._admin_store, self._devices, self._pushers = stores
+
+    async def _require_user(self, user_id: str) -> None:
+        if await self._users.get_user(self._db, user_id) is None:
+            raise MatrixError(404, Errcode.NOT_FOUND, f"no such user {user_id}")
+
+    async def list_devices(self, actor: Principal, user_id: str) -> list[DeviceRecord]:
+        """Every device (login session) of the account."""
+        actor.require_admin()
+        await self._require_user(user_id)
+        return await self._devices.list_devices(self._db, user_id)
+
+    async def whois(self, actor: Principal, user_id: str) -> list[DeviceRecord]:
+        """The account's sessions, for the user themself or an admin (spec: getWhoIs)."""
+        require_self_or_admin(actor, user_id)
+        await self._require_user(user_id)
+        return await self._devices.list_devices(self._db, user_id)
+
+    async def get_device(self, actor: Principal, user_id: str, device_id: str) -> DeviceRecord:
+        """One device: 404 M_NOT_FOUND if the account has none by that ID."""
+        actor.require_admin()
+        await self._require_user(user_id)
+        device = await self._devices.get_device(self._db, user_id, device_id)
+        if device is None:
+            raise MatrixError(404, Errcode.NOT_FOUND, f"no device {device_id} for {user_id}")
+        return device
+
+    async def rename_device(
+        self, actor: Principal, user_id: str, device_id: str, display_name: str | None
+    ) -> None:
+        """Set a device's display name (audited as `device.rename`)."""
+        actor.require_admin()
+        async with self._audit.attempt(actor, "device.rename", user_id):
+            await self._require_user(user_id)
+            async with self._db.transaction() as txn:
+                if not await self._devices.set_display_name(txn, user_id, device_id, display_name):
+                    raise MatrixError(
+                        404, Errcode.NOT_FOUND, f"no device {device_id} for {user_id}"
+                    )
+                details = {"device_id": device_id}
+                await self._audit.record(txn, actor, "device.rename", user_id, details)
+
+    async def delete_devices(self, actor: Principal, user_id: str, device_ids: list[str]) -> None:
+        """Delete devices and their tokens (unknown IDs are ignored, as Synapse does)."""
+        actor.require_admin()
+        async with self._audit.attempt(actor, "device.delete", user_id):
+            await self._require_user(user_id)
+            async with self._db.transaction() as txn:
+                await self._devices.delete_devices(txn, user_id, device_ids)
+                details = {"devices": sorted(device_ids)}
+                await self._audit.record(txn, actor, "device.delete", user_id, details)
+        log_admin_action(actor, f"deleted {len(device_ids)} device(s) of {user_id}")
+        await self._device_lists.devices_removed(user_id, device_ids)
+
+    async def joined_rooms(self, actor: Principal, user_id: str) -> list[str]:
+        """The rooms the account is joined to."""
+        actor.require_admin()
+        await self._require_user(user_id)
+        return await self._admin_store.joined_rooms(self._db, user_id)
+
+    async def list_media(
+        self, actor: Principal, user_id: str, query: MediaListQuery
+    ) -> tuple[list[UserMediaRow], int]:
+        """A page of the account's uploads and how many there are."""
+        actor.require_admin()
+        if query.order_by not in MEDIA_ORDERS:
+            raise MatrixError(
+                400, Errcode.INVALID_PARAM, f"order_by must be one of {', '.join(MEDIA_ORDERS)}"
+            )
+        await self._require_user(user_id)
+        return await self._admin_store.list_media(self._db, user_id, query)
+
+    async def pushers(self, actor: Principal, user_id: str) -> list[PusherRecord]:
+        """The account's pushers."""
+        actor.require_admin()
+        await self._require_user(user_id)
+        return await self._pushers.pushers_of(self._db, user_id)

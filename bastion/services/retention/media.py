@@ -1,0 +1,50 @@
+"""Media the purge may delete with the events that referenced it.
+
+A purged message's local `mxc://` URIs (its `url`, `info.thumbnail_url`, an encrypted file's
+`file.url`: every string in the content) name media that may now be unreferenced. The store
+deletes a media row only when no remaining event, kept redacted original, held original or
+profile names it (store/sql/retention.py, `delete_unreferenced_media`), in the transaction that
+purged the events; the files go after commit (a crash in between leaves files without rows, never
+a row without its file).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+
+from bastion.services.media.mxc import MEDIA_ID_PATTERN
+from bastion.services.media.storage import MediaStorage, StorageKey
+from bastion.store.protocols.compliance import PurgedEvent
+
+_MAX_DEPTH = 8
+
+
+def local_media_ids(events: Sequence[PurgedEvent], server_name: str) -> set[str]:
+    """The IDs of this server's media that the events' content names."""
+    prefix = f"mxc://{server_name}/"
+    found: set[str] = set()
+    for event in events:
+        content = json.loads(event.pdu).get("content")
+        for text in _strings(content, 0):
+            media_id = text.removeprefix(prefix)
+            if media_id != text and MEDIA_ID_PATTERN.fullmatch(media_id):
+                found.add(media_id)
+    return found
+
+
+def _strings(value: object, depth: int) -> Iterable[str]:
+    if isinstance(value, str):
+        yield value
+    elif depth < _MAX_DEPTH and isinstance(value, dict):
+        for item in value.values():
+            yield from _strings(item, depth + 1)
+    elif depth < _MAX_DEPTH and isinstance(value, list):
+        for item in value:
+            yield from _strings(item, depth + 1)
+
+
+async def delete_files(storage: MediaStorage, keys: Sequence[StorageKey]) -> None:
+    """Delete stored files whose rows are gone (after the deleting transaction committed)."""
+    for key in keys:
+        await storage.delete(key)

@@ -1,0 +1,104 @@
+"""Moderation stores: the report queue and the user-redaction jobs (see
+migrations/0019_create_reports.*.sql for the model).
+
+See `bastion.store.protocols` for how stores are used."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+import msgspec
+
+from bastion.store.database import Queryable
+
+
+class NewReport(msgspec.Struct, frozen=True):
+    """A report as a user files it (`kind`: `event`, `room` or `user`)."""
+
+    kind: str
+    received_ts: int
+    reporter: str
+    room_id: str | None = None
+    event_id: str | None = None
+    target_user_id: str | None = None
+    reason: str | None = None
+    score: int | None = None
+
+
+class ReportRecord(msgspec.Struct, frozen=True):
+    """One stored report."""
+
+    id: int
+    kind: str
+    received_ts: int
+    reporter: str
+    room_id: str | None
+    event_id: str | None
+    target_user_id: str | None
+    reason: str | None
+    score: int | None
+    status: str
+    handled_by: str | None
+    handled_ts: int | None
+
+
+class ReportQuery(msgspec.Struct, frozen=True):
+    """Filters for a page of reports; every set field must match.
+
+    `room_id` and `reporter` match as substrings (Synapse's `room_id`/`user_id` filters);
+    `target_user_id` matches exactly. `offset` and `limit` page in `newest_first` order.
+    """
+
+    kind: str | None = None
+    status: str | None = None
+    room_id: str | None = None
+    reporter: str | None = None
+    target_user_id: str | None = None
+    newest_first: bool = True
+    offset: int = 0
+    limit: int = 100
+
+
+class RedactionJob(msgspec.Struct, frozen=True):
+    """A "remove all of this user's messages" job and its progress."""
+
+    job_id: str
+    requested_by: str
+    user_id: str
+    room_id: str | None
+    reason: str | None
+    status: str
+    after_position: int
+    upto_position: int
+    redacted: int
+    refused: int
+    error: str | None
+    created_ts: int
+    updated_ts: int
+
+
+class ReportStore(Protocol):
+    """The report queue."""
+
+    async def insert(self, q: Queryable, report: NewReport) -> int: ...
+    async def get(self, q: Queryable, report_id: int) -> ReportRecord | None: ...
+    async def find(self, q: Queryable, query: ReportQuery) -> tuple[list[ReportRecord], int]: ...
+    async def set_status(
+        self, q: Queryable, report_id: int, status: str, handled_by: str, now_ms: int
+    ) -> bool: ...
+    async def delete(self, q: Queryable, report_id: int) -> bool: ...
+
+
+class RedactionJobStore(Protocol):
+    """User-redaction jobs, and the messages they work through."""
+
+    async def insert(self, q: Queryable, job: RedactionJob) -> None: ...
+    async def get(self, q: Queryable, job_id: str) -> RedactionJob | None: ...
+    async def pending(self, q: Queryable) -> list[RedactionJob]: ...
+    async def update(self, q: Queryable, job: RedactionJob) -> None: ...
+    async def messages_of(
+        self, q: Queryable, job: RedactionJob, limit: int
+    ) -> list[tuple[int, str, str]]: ...
+    async def count_messages(
+        self, q: Queryable, user_id: str, room_id: str | None
+    ) -> tuple[int, int]: ...

@@ -1,0 +1,121 @@
+"""People pages: search, create with a one-time password, a person's page, offboarding.
+
+Issue #16: "People: search, create (with a one-time password or an invitation), edit (name,
+admin, manager), sessions with revoke, reset password, and offboard with a confirmation step
+that shows what will happen (rooms, successor admins) and then the workflow's report."
+"""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import quote
+
+from bastion.services.audit.reader import AuditQuery
+from tests.conftest import OPERATOR, Homeserver, client_path
+from tests.console.client import ConsoleClient
+
+
+def _person(user_id: str, suffix: str = "") -> str:
+    return f"/people/{quote(user_id, safe='')}" + (f"/{suffix}" if suffix else "")
+
+
+async def test_create_a_person_with_a_one_time_password(
+    hs: Homeserver, console: ConsoleClient
+) -> None:
+    """The password is shown once, works for /login, and the creation is audited as the admin."""
+    resp = await console.post("/people/new", {"localpart": "dana", "displayname": "Dana Nowak"})
+    assert resp.status_code == 200
+    match = re.search(r'id="one-time-password">([^<]+)<', resp.text)
+    assert match is not None
+    login = await hs.http.post(client_path("/login"), json={
+        "type": "m.login.password", "identifier": {"type": "m.id.user", "user": "dana"},
+        "password": match.group(1),
+    })  # fmt: skip
+    assert login.status_code == 200
+    query = AuditQuery(action="user.create", target="@dana:test.bastion")
+    records = await hs.runtime.services.audit_log.list(OPERATOR, query)
+    assert [r.actor for r in records] == ["@root:test.bastion"]
+    listing = await console.get("/people?q=nowak")
+    assert "<td><bdi>@dana:test.bastion</bdi></td>" in listing.text
+    assert "<td><bdi>@root:test.bastion</bdi></td>" not in listing.text
+    # A taken user ID is explained on the form, not a 500.
+    again = await console.post("/people/new", {"localpart": "dana"})
+    assert again.status_code == 400
+    assert "already taken" in again.text
+
+
+async def test_a_persons_page_edits_locks_and_revokes(
+    hs: Homeserver, console: ConsoleClient
+) -> None:
+    erin = await hs.register_user("erin")
+    page = await console.get(_person(erin.user_id))
+    assert erin.device_id in page.text
+    await console.post(_person(erin.user_id, "profile"), {"displayname": "Erin K"})
+    profile = await hs.runtime.services.admin_users.get_user(OPERATOR, erin.user_id)
+    assert profile.profile.displayname == "Erin K"
+    assert not profile.user.is_admin
+    confirm = await console.get(_person(erin.user_id, f"sessions/{erin.device_id}/revoke"))
+    assert confirm.status_code == 200
+    assert "will be signed out" in confirm.text
+    await console.post(_person(erin.user_id, f"sessions/{erin.device_id}/revoke"))
+    assert (await erin.get(client_path("/account/whoami"))).status_code == 401
+    lock = await console.get(_person(erin.user_id, "lock"))
+    assert "until an admin unlocks" in lock.text
+    await console.post(_person(erin.user_id, "lock"))
+    assert (await hs.runtime.services.admin_users.get_user(OPERATOR, erin.user_id)).is_locked
+    await console.post(_person(erin.user_id, "unlock"))
+    assert not (await hs.runtime.services.admin_users.get_user(OPERATOR, erin.user_id)).is_locked
+    missing = await console.get(_person("@nobody:test.bastion"))
+    assert missing.status_code == 404
+    assert "no longer exists" in missing.text
+
+
+async def test_offboard_shows_what_will_happen_then_the_report(
+    hs: Homeserver, console: ConsoleClient
+) -> None:
+    """The confirmation lists the rooms, the rooms losing their last admin and the successor;
+    nothing happens until the POST, whose page is the workflow's report."""
+    alice = await hs.register_user("alice")
+    carol = await hs.register_user("carol")
+    room = await alice.create_room(preset="public_chat")
+    await carol.join(room)
+    await console.post(_person(alice.user_id, "manager"), {"manager": "carol"})
+    preview = await console.get(_person(alice.user_id, "offboard"))
+    assert preview.status_code == 200
+    assert room in preview.text
+    assert "@carol:test.bastion" in preview.text
+    assert (await alice.get(client_path("/account/whoami"))).status_code == 200
+    report = await console.post(_person(alice.user_id, "offboard"))
+    assert report.status_code == 200
+    assert 'id="offboarding-report"' in report.text
+    assert room in report.text
+    assert "@carol:test.bastion" in report.text
+    assert (await alice.get(client_path("/account/whoami"))).status_code == 401
+    records = await hs.runtime.services.audit_log.list(OPERATOR, AuditQuery(action="user.offboard"))
+    assert [r.actor for r in records] == ["@root:test.bastion"]
+
+
+async def test_pages_in_arabic_are_right_to_left(hs: Homeserver, console: ConsoleClient) -> None:
+    await console.get("/language/ar?next=/admin/people")
+    page = await console.get("/people")
+    assert '<html lang="ar" dir="rtl">' in page.text
+    assert "الأشخاص" in page.text
+    assert "<bdi>@root:test.bastion</bdi>" in page.text
+    await console.get("/language/pl?next=/admin/")
+    assert "Osoby" in (await console.get("/")).text
+
+
+async def test_offboard_preview_warns_of_rooms_left_without_an_admin(
+    hs: Homeserver, console: ConsoleClient
+) -> None:
+    """With no manager in the room and no fallback admin, the room is named as losing its admin,
+    and nothing is done by looking."""
+    frank = await hs.register_user("frank")
+    room = await frank.create_room()
+    preview = await hs.runtime.services.offboarding.preview(OPERATOR, frank.user_id)
+    assert preview.rooms == [room]
+    assert preview.successors == {}
+    assert preview.rooms_without_successor == [room]
+    page = await console.get(_person(frank.user_id, "offboard"))
+    assert "will have no admin left" in page.text
+    assert (await frank.get(client_path("/account/whoami"))).status_code == 200
