@@ -4,9 +4,10 @@ Incremental cost follows what changed, not how many rooms the user is in: one qu
 user's membership changes after the token, one finds the joined rooms with new events (it walks
 only the new events), one fetches those rooms' newest events together, one reads account data.
 A sync with nothing new waits (`SyncWaits`, fed by the bus), which wakes it only for changes
-that concern its user; it then builds again from the same token. Before waiting and once woken
-it checks its device still exists, so revoking a user's sessions (offboarding publishes
-`SessionsRevoked`) ends their parked syncs at once with 401 M_UNKNOWN_TOKEN.
+that concern its user; it then builds again from the same token. Revoking a user's sessions
+(offboarding publishes `SessionsRevoked`) wakes their parked syncs, which then check their device
+still exists and end with 401 M_UNKNOWN_TOKEN; a sync reads its session once before it first
+parks, and again only after a revocation, never on an ordinary wake-up.
 """
 
 from __future__ import annotations
@@ -118,6 +119,9 @@ class SyncService:
     async def _wait_for_news(self, requester: Requester, request: SyncRequest) -> JsonObject:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + request.timeout_ms / 1000
+        # The session is read once before the first wait (a revocation may have landed since the
+        # token was checked), then again only when a revocation of this user wakes the sync.
+        revoked_seen: int | None = None
         while True:
             upto = self._positions.persisted_upto()
             typing_seen = self._ephemeral.typing.serial
@@ -125,14 +129,17 @@ class SyncService:
             if request.since is None or request.full_state or changed:
                 return response
             remaining = deadline - loop.time()
-            revoked_seen = self._waits.revocation_serial(requester.user_id)
-            await self._require_session(requester)
+            if revoked_seen is None:
+                revoked_seen = self._waits.revocation_serial(requester.user_id)
+                await self._require_session(requester)
             woken = await self._waits.wait(
                 requester.user_id, upto, remaining, after_ephemeral=typing_seen,
                 after_revocation=revoked_seen,
             )  # fmt: skip
-            if woken:
+            revoked_now = self._waits.revocation_serial(requester.user_id)
+            if revoked_now != revoked_seen:
                 await self._require_session(requester)
+                revoked_seen = revoked_now
             if remaining <= 0 or not woken:
                 return response
 
