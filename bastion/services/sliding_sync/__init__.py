@@ -1,0 +1,1 @@
+"""Simplified Sliding Sync (MSC4186), what Element X speaks: docs/subsystems/sliding-sync.md."""

@@ -1,0 +1,82 @@
+"""What every sliding-sync extension sees and answers, so the connection code and the
+extensions stay independent of each other.
+
+The connection code (services/sliding_sync/) computes the response's rooms, then asks each
+extension the client enabled for its part. An extension never reads the lists' requests: it gets
+the rooms they selected in `ExtensionScope`, and narrows them with its own `lists`/`rooms`
+request fields (MSC3959/MSC3960/MSC3961: absent means "*", every list or subscription).
+
+Invariant: `build` reads only what is at or below `upto` (and ephemeral changes up to
+`ephemeral_upto`), the positions the connection stores with the next `pos`, so what the
+extension reports in one response is never reported again nor skipped by the next.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from bastion.services.principal import Requester
+
+JsonObject = dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class ExtensionScope:
+    """The rooms this response covers: each list's rooms (in its ranges), and the rooms
+    subscribed to explicitly."""
+
+    lists: Mapping[str, Sequence[str]]
+    subscriptions: Sequence[str]
+
+    def rooms_for(self, lists: Sequence[str] | None, rooms: Sequence[str] | None) -> set[str]:
+        """The rooms an extension request's `lists` and `rooms` fields select: absent or
+        containing "*" means all of them; a name or room not in this response selects nothing."""
+        selected: set[str] = set()
+        if lists is None or "*" in lists:
+            for room_ids in self.lists.values():
+                selected.update(room_ids)
+        else:
+            for name in lists:
+                selected.update(self.lists.get(name, ()))
+        if rooms is None or "*" in rooms:
+            selected.update(self.subscriptions)
+        else:
+            selected.update(r for r in rooms if r in self.subscriptions)
+        return selected
+
+
+@dataclass(frozen=True, slots=True)
+class ExtensionContext:
+    """One response's window: from the previous `pos` (`since`, None on a connection's first
+    request) up to `upto` on the stream, and likewise for ephemeral serials (typing)."""
+
+    requester: Requester
+    since: int | None
+    upto: int
+    since_ephemeral: int | None
+    ephemeral_upto: int
+    scope: ExtensionScope
+
+
+@dataclass(frozen=True, slots=True)
+class ExtensionResult:
+    """An extension's part of the response, and whether it is news: a long-poll returns early
+    only for news (e2ee's key counts are always sent but are not news by themselves)."""
+
+    payload: JsonObject
+    news: bool
+
+
+class Extension(Protocol):
+    """One extension (its `name` is the key under `extensions` in requests and responses)."""
+
+    name: str
+
+    async def build(
+        self, context: ExtensionContext, request: Mapping[str, Any]
+    ) -> ExtensionResult | None:
+        """This response's part, or None when the extension has nothing to send. `request`
+        is the client's object for this extension (already known to have `enabled: true`)."""
+        ...
