@@ -31,6 +31,7 @@ from bastion.config_sections import (
     ListenConfig,
     LoggingConfig,
     MediaConfig,
+    MetricsConfig,
     PresenceConfig,
     PushConfig,
     RateLimit,
@@ -65,6 +66,7 @@ __all__ = [  # the sections are defined in config_sections.py and re-exported he
     "ListenConfig",
     "LoggingConfig",
     "MediaConfig",
+    "MetricsConfig",
     "PresenceConfig",
     "PushConfig",
     "RateLimit",
@@ -121,6 +123,7 @@ class Config(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     console: ConsoleConfig = ConsoleConfig()
     server: ServerConfig = ServerConfig()
     redis: RedisConfig = RedisConfig()
+    metrics: MetricsConfig = MetricsConfig()
     policy: Annotated[
         dict[str, Any],
         _doc(
@@ -190,6 +193,8 @@ def _validate_scale_out(config: Config) -> None:
     workers = config.server.workers
     if workers < 1:
         raise ConfigError(f"server.workers must be at least 1, not {workers}")
+    if not 0 <= config.metrics.port <= 65535:
+        raise ConfigError(f"metrics.port {config.metrics.port}: use 1-65535, or 0 for no metrics")
     if workers > 1 and config.database.url.startswith("sqlite:"):
         raise ConfigError(
             f"server.workers = {workers} needs PostgreSQL: SQLite serves one process "

@@ -345,3 +345,23 @@ class RedisConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
             "process, nothing shared."
         ),
     ] = ""
+
+
+class MetricsConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """Prometheus metrics at http://HOST:PORT/metrics (docs/operations.md#metrics): a listener
+    of its own, never the client API's port, so a reverse proxy cannot publish them by mistake."""
+
+    port: Annotated[
+        int,
+        _doc(
+            "TCP port of the metrics listener; 0 (the default) serves no metrics. With "
+            "[server] workers > 1 the supervising process serves the sum of every worker."
+        ),
+    ] = 0
+    host: Annotated[
+        str,
+        _doc(
+            "Address the metrics listener binds. Keep loopback unless the scraper is elsewhere, "
+            "and then allow only the scraper's address in the firewall."
+        ),
+    ] = "127.0.0.1"

@@ -24,6 +24,7 @@ class Errcode(StrEnum):
     NOT_FOUND = "M_NOT_FOUND"
     LIMIT_EXCEEDED = "M_LIMIT_EXCEEDED"
     UNRECOGNIZED = "M_UNRECOGNIZED"
+    UNKNOWN_POS = "M_UNKNOWN_POS"  # sliding sync (MSC4186): the client starts a new connection
     UNKNOWN = "M_UNKNOWN"
     USER_IN_USE = "M_USER_IN_USE"
     INVALID_USERNAME = "M_INVALID_USERNAME"

@@ -108,15 +108,21 @@ class ProcWatch:
 
     `server_pids` are the homeserver processes (RSS and CPU summed); `db_parent` is a PostgreSQL
     postmaster whose backends' CPU counts as database CPU (backends come and go, so their CPU is
-    accumulated per pid as last seen). A thread samples RSS every `interval` seconds so a peak
-    is caught even where clear_refs is not allowed.
+    accumulated per pid as last seen); `redis_pid` a Redis server, reported as `redis_cpu_s`. A
+    thread samples RSS every `interval` seconds so a peak is caught even where clear_refs is not
+    allowed.
     """
 
     def __init__(
-        self, server_pids: list[int], db_parent: int | None = None, interval: float = 0.2
+        self,
+        server_pids: list[int],
+        db_parent: int | None = None,
+        interval: float = 0.2,
+        redis_pid: int | None = None,
     ) -> None:
         self.server_pids = server_pids
         self.db_parent = db_parent
+        self.redis_pid = redis_pid
         self.interval = interval
         self._db_cpu_seen: dict[int, float] = {}
         self._peak_sampled = 0
@@ -165,6 +171,7 @@ class ProcWatch:
             "t": time.perf_counter(),
             "cpu": self.server_cpu_s(),
             "db_cpu": self.db_cpu_s(),
+            "redis_cpu": None if self.redis_pid is None else proc_cpu_s(self.redis_pid),
             "client_cpu": time.process_time(),
             "hwm_reset": all(resets),
             "rss_kib": rss,
@@ -193,6 +200,9 @@ class ProcWatch:
         }
         if db is not None and begun["db_cpu"] is not None:
             out["db_cpu_s"] = round(db - begun["db_cpu"], 3)
+        redis = None if self.redis_pid is None else proc_cpu_s(self.redis_pid)
+        if redis is not None and begun["redis_cpu"] is not None:
+            out["redis_cpu_s"] = round(redis - begun["redis_cpu"], 3)
         return out
 
 

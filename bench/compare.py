@@ -2,7 +2,8 @@
 
 Run through the `bench/compare` wrapper:
 
-    bench/compare [--postgres] [--keep] [--quick] [--only synapse|bastion] [load options]
+    bench/compare [--postgres] [--bastion-workers 1,2] [--keep] [--quick]
+                  [--only synapse|bastion] [load options]
 
 1. Installs Synapse from PyPI into bench/.venv-synapse (ignored by git) unless it is already
    there, with `python3 -m venv` and `pip install matrix-synapse` (`[postgres]` for --postgres).
@@ -39,6 +40,7 @@ from pathlib import Path
 from typing import Any
 
 from benchlib import proc_mem_kib
+from redis_server import Redis
 from report import render_markdown
 from servers import (
     HERE,
@@ -57,20 +59,23 @@ from servers import (
 )
 
 
-def run_loadgen(server: Server, pg: Postgres | None, load_args: list[str], deadline: float) -> Any:
+def run_loadgen(
+    server: Server, pg: Postgres | None, redis: Redis | None, load_args: list[str], deadline: float
+) -> Any:
     argv = [
         str(REPO / ".venv" / "bin" / "python"),
         str(HERE / "loadgen.py"),
         "--base-url",
         server.base_url,
-        "--pid",
-        str(server.pid),
+        *[a for pid in server.pids() for a in ("--pid", str(pid))],
         "--deadline",
         str(deadline),
         *load_args,
     ]
     if pg is not None:
         argv += ["--db-parent-pid", str(pg.postmaster_pid())]
+    if redis is not None:
+        argv += ["--redis-pid", str(redis.pid)]
     try:
         r = subprocess.run(
             argv,
@@ -90,22 +95,42 @@ def run_loadgen(server: Server, pg: Postgres | None, load_args: list[str], deadl
         ) from exc
 
 
+def rss_kib(pids: list[int]) -> int:
+    return sum(proc_mem_kib(pid)[0] or 0 for pid in pids)
+
+
+def load_average() -> list[float] | None:
+    with contextlib.suppress(OSError, ValueError):
+        return [float(x) for x in Path("/proc/loadavg").read_text().split()[:3]]
+    return None
+
+
 def measure(
-    server: Server, pg: Postgres | None, load_args: list[str], deadline: float
+    server: Server,
+    pg: Postgres | None,
+    redis: Redis | None,
+    load_args: list[str],
+    deadline: float,
 ) -> dict[str, Any]:
-    out: dict[str, Any] = {}
+    out: dict[str, Any] = {"started_at": time.strftime("%H:%M:%S", time.gmtime())}
     t0 = time.perf_counter()
     try:
         log(f"starting {server.name} on {server.base_url}")
         out["start_s"] = server.start()
         out["pid"] = server.pid
+        out["pids"] = server.pids()
         out["background_updates_wait_s"] = server.wait_until_idle()
-        rss, _ = proc_mem_kib(server.pid)
-        out["rss_after_start_kib"] = rss
+        out["rss_after_start_kib"] = rss_kib(server.pids())
+        out["load_average_before"] = load_average()
         log(f"{server.name} ready after {out['start_s']} s; running the load")
-        out["loadgen"] = run_loadgen(server, pg, load_args, deadline)
-        rss, _ = proc_mem_kib(server.pid)
-        out["rss_at_end_kib"] = rss
+        out["loadgen"] = run_loadgen(server, pg, redis, load_args, deadline)
+        out["load_average_after"] = load_average()
+        out["rss_at_end_kib"] = rss_kib(server.pids())
+        if pg is not None:  # connections the server holds at the end (pool sizes, leases)
+            db = server.database if isinstance(server, Bastion) else "synapse"
+            with contextlib.suppress(CompareError, ValueError, subprocess.TimeoutExpired):
+                sql = f"SELECT count(*) FROM pg_stat_activity WHERE datname = '{db}'"  # noqa: S608
+                out["db_connections_at_end"] = int(pg.psql(sql))
     except CompareError as exc:
         out["error"] = str(exc)
         log(f"{server.name}: {exc}")
@@ -132,6 +157,16 @@ QUICK = [
     "--fanout-messages",
     "5",
 ]
+
+
+def workers_list(text: str) -> list[int]:
+    try:
+        values = [int(x) for x in text.split(",") if x.strip()]
+    except ValueError:
+        values = []
+    if not values or any(not 1 <= v <= 16 for v in values):
+        raise argparse.ArgumentTypeError("a comma-separated list of numbers from 1 to 16")
+    return values
 
 
 def parse_args() -> tuple[argparse.Namespace, list[str]]:
@@ -163,7 +198,16 @@ def parse_args() -> tuple[argparse.Namespace, list[str]]:
     p.add_argument(
         "--deadline", type=float, default=700.0, help="bound of each server's load run, seconds"
     )
+    p.add_argument(
+        "--bastion-workers",
+        type=workers_list,
+        default=[1],
+        help="Bastion variants to measure, e.g. 1,2: N > 1 runs `bastion serve --workers N` on "
+        "PostgreSQL with a throwaway Redis, each variant on a fresh database (needs --postgres)",
+    )
     args, rest = p.parse_known_args()
+    if max(args.bastion_workers) > 1 and not args.postgres:
+        p.error("--bastion-workers above 1 needs --postgres")
     if args.quick:
         rest = QUICK + rest
     return args, rest
@@ -190,6 +234,46 @@ def machine() -> dict[str, Any]:
     }
 
 
+def measure_all(
+    args: argparse.Namespace,
+    servers: list[str],
+    services: tuple[Postgres | None, Redis | None, Path | None],
+    work: Path,
+    load_args: list[str],
+    result: dict[str, Any],
+) -> None:
+    """Synapse, then each Bastion variant of --bastion-workers, one after the other."""
+    pg, redis, src = services
+    for name in servers:
+        for workers in args.bastion_workers if name == "bastion" else [1]:
+            server: Server = (
+                Synapse(work / name, pg)
+                if name == "synapse"
+                else Bastion(
+                    work / f"{name}-{workers}",
+                    pg,
+                    args.bastion_sqlite_synchronous,
+                    src,
+                    workers,
+                    None if redis is None else redis.url,
+                )
+            )
+            # Redis's CPU is measured only for the variants that use it.
+            uses_redis = redis if isinstance(server, Bastion) and workers > 1 else None
+            out = result["servers"][server.name] = measure(
+                server, pg, uses_redis, load_args, args.deadline
+            )
+            if isinstance(server, Bastion):
+                out["module"] = server.module
+                out["workers"] = workers
+            with contextlib.suppress(CompareError, ValueError, subprocess.TimeoutExpired):
+                if pg is not None:  # what the run left on disk, for sizing (docs/scaling.md)
+                    db = server.database if isinstance(server, Bastion) else "synapse"
+                    out["database_bytes"] = int(pg.psql(f"SELECT pg_database_size('{db}')"))
+                if uses_redis is not None:
+                    out["redis_memory"] = uses_redis.memory()
+
+
 def main() -> int:
     args, load_args = parse_args()
     t_all = time.perf_counter()
@@ -209,6 +293,7 @@ def main() -> int:
         "servers": {},
     }
     pg: Postgres | None = None
+    redis: Redis | None = None
     try:
         servers = ["synapse", "bastion"] if args.only is None else [args.only]
         if "synapse" in servers:
@@ -224,15 +309,12 @@ def main() -> int:
             src = work / "bastion-src"
             result["bastion_commit"] = export_ref(args.bastion_ref, src)
             log(f"Bastion from commit {result['bastion_commit']} ({args.bastion_ref})")
-        for name in servers:
-            server: Server = (
-                Synapse(work / name, pg)
-                if name == "synapse"
-                else Bastion(work / name, pg, args.bastion_sqlite_synchronous, src)
-            )
-            result["servers"][name] = measure(server, pg, load_args, args.deadline)
-            if isinstance(server, Bastion):
-                result["servers"][name]["module"] = server.module
+        if "bastion" in servers and max(args.bastion_workers) > 1:
+            redis = Redis()
+            redis.start()
+            result["redis_version"] = redis.version()
+            log(f"Redis {result['redis_version']} on {HOST}:{redis.port}")
+        measure_all(args, servers, (pg, redis, src), work, load_args, result)
     except (CompareError, subprocess.TimeoutExpired, OSError) as exc:
         result["error"] = str(exc)
         log(f"error: {exc}")
@@ -241,11 +323,18 @@ def main() -> int:
     finally:
         if pg is not None:
             pg.stop(keep_log=out_dir / "postgres.log")
+        if redis is not None:
+            redis.stop()
         if args.keep:
             result["kept_dir"] = str(work)
         else:
             shutil.rmtree(work, ignore_errors=True)
     result["total_s"] = round(time.perf_counter() - t_all, 1)
+    return finish(result, out_dir)
+
+
+def finish(result: dict[str, Any], out_dir: Path) -> int:
+    """Write result.json and table.md, print the table; 1 if anything failed."""
     (out_dir / "result.json").write_text(json.dumps(result, indent=2))
     table = render_markdown(result)
     (out_dir / "table.md").write_text(table)

@@ -428,6 +428,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--base-url", required=True, help="e.g. http://127.0.0.1:8008")
     p.add_argument("--pid", type=int, action="append", default=[], help="server process to watch")
     p.add_argument("--db-parent-pid", type=int, help="PostgreSQL postmaster to watch (CPU)")
+    p.add_argument("--redis-pid", type=int, help="Redis server to watch (CPU)")
     p.add_argument("--scenarios", default=",".join(SCENARIOS), help="comma-separated subset")
     p.add_argument("--prefix", default="bench_", help="prefix of every account name")
     p.add_argument("--room-version", default="10")
@@ -482,7 +483,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 async def run(args: argparse.Namespace, out: dict[str, Any]) -> None:
-    watch = ProcWatch(args.pid, args.db_parent_pid) if args.pid else None
+    watch = ProcWatch(args.pid, args.db_parent_pid, redis_pid=args.redis_pid) if args.pid else None
     if watch is not None:
         watch.start()
     bench = Bench(args, watch)
@@ -530,7 +531,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     out: dict[str, Any] = {
         "base_url": args.base_url,
-        "params": {k: v for k, v in vars(args).items() if k not in ("pid", "db_parent_pid")},
+        "params": {
+            k: v for k, v in vars(args).items() if k not in ("pid", "db_parent_pid", "redis_pid")
+        },
         "loadgen": {
             "python": platform.python_version(),
             "aiohttp": aiohttp.__version__,

@@ -94,11 +94,27 @@ def total_cpu(lg: dict[str, Any]) -> float | None:
     return round(sum(cpus), 1) if cpus else None
 
 
+def all_cpu_ms(scenario: str, *path: str, per: str) -> Getter:
+    """Server + PostgreSQL + Redis CPU of a phase, in ms per `per` (a count in the phase)."""
+
+    def get(lg: dict[str, Any]) -> float | None:
+        phase = dig(lg, "scenarios", scenario, *path)
+        res = dig(phase, "resources")
+        count = dig(phase, per)
+        if not isinstance(res, dict) or not isinstance(count, int | float) or not count:
+            return None
+        cpu = sum(res.get(k) or 0.0 for k in ("server_cpu_s", "db_cpu_s", "redis_cpu_s"))
+        return round(cpu * 1000 / count, 3)
+
+    return get
+
+
 def rows_for(result: dict[str, Any]) -> list[tuple[str, list[Row]]]:
     lg = next(
         (dig(v, "loadgen") for v in result.get("servers", {}).values() if dig(v, "loadgen")), {}
     )
     params = dig(lg, "params") or {}
+    on_pg = result.get("database") == "postgres"
     sections: list[tuple[str, list[Row]]] = []
     send = [
         Row("msgs/s", s("send", "msgs_per_s"), better="higher", target=10, target_text=">= 10x"),
@@ -113,8 +129,14 @@ def rows_for(result: dict[str, Any]) -> list[tuple[str, list[Row]]]:
         ),
         Row("errors", s("send", "error_count"), better="lower"),
         Row("server CPU ms / message", s("send", "server_cpu_ms_per_event"), better="lower"),
+        Row(
+            "all CPU ms / message (server + PostgreSQL + Redis)",
+            all_cpu_ms("send", per="sent_ok"),
+            better="lower",
+        ),
         Row("server CPU s", s("send", "resources", "server_cpu_s"), better="lower"),
         Row("PostgreSQL CPU s", s("send", "resources", "db_cpu_s"), better="lower"),
+        Row("Redis CPU s", s("send", "resources", "redis_cpu_s"), better="lower"),
         Row(
             "server peak RSS (MiB)", mib("send", "resources", "server_peak_rss_kib"), better="lower"
         ),
@@ -184,13 +206,14 @@ def rows_for(result: dict[str, Any]) -> list[tuple[str, list[Row]]]:
     for m in params.get("fanout_members") or []:
         key = str(m)
         hot = m == 200
+        fan_target = 8 if on_pg else 10
         rows = [
             Row(
                 "deliveries/s",
                 s("fanout", key, "deliveries_per_s"),
                 better="higher",
-                target=10 if hot else None,
-                target_text=">= 10x" if hot else "",
+                target=fan_target if hot else None,
+                target_text=f">= {fan_target}x" if hot else "",
             ),
             Row(
                 "delivery p50 (ms)", s("fanout", key, "delivery_latency", "p50_ms"), better="lower"
@@ -218,8 +241,16 @@ def rows_for(result: dict[str, Any]) -> list[tuple[str, list[Row]]]:
                 s("fanout", key, "server_cpu_ms_per_delivery"),
                 better="lower",
             ),
+            Row(
+                "CPU ms / woken sync (server + PostgreSQL + Redis)",
+                all_cpu_ms("fanout", key, per="deliveries"),
+                better="lower",
+                target=0.2 if on_pg and hot else None,
+                target_text="<= 1/5" if on_pg and hot else "",
+            ),
             Row("server CPU s", s("fanout", key, "resources", "server_cpu_s"), better="lower"),
             Row("PostgreSQL CPU s", s("fanout", key, "resources", "db_cpu_s"), better="lower"),
+            Row("Redis CPU s", s("fanout", key, "resources", "redis_cpu_s"), better="lower"),
             Row(
                 "server peak RSS (MiB)",
                 mib("fanout", key, "resources", "server_peak_rss_kib"),
@@ -324,6 +355,13 @@ def server_notes(srv: dict[str, Any]) -> list[str]:
         f"killed {dig(srv, 'stop', 'killed')})",
         f"log tracebacks {dig(srv, 'log', 'tracebacks')}",
     ]
+    if srv.get("load_average_before"):
+        notes.append(
+            f"load average (1/5/15 min) {srv['load_average_before']} before the load, "
+            f"{srv.get('load_average_after')} after"
+        )
+    if srv.get("workers", 1) > 1:
+        notes.append(f"{srv['workers']} workers + supervisor: CPU and RSS are their sum")
     if srv.get("background_updates_wait_s"):
         notes.append(f"waited {srv['background_updates_wait_s']} s for background updates")
     if srv.get("error"):
@@ -334,42 +372,61 @@ def server_notes(srv: dict[str, Any]) -> list[str]:
     return notes
 
 
+def ratio_text(a: Any, b: Any, row: Row) -> tuple[str, str]:
+    """The ratio b / a as text, and the target's verdict on it."""
+    ratio = None
+    comparable = not row.label.startswith("loadgen CPU")
+    if comparable and isinstance(a, int | float) and isinstance(b, int | float) and a:
+        ratio = b / a
+    text = "-" if ratio is None else (f"{ratio:.2f}" if ratio < 10 else f"{ratio:.1f}")
+    return text, verdict(row, ratio)
+
+
 def render_markdown(result: dict[str, Any]) -> str:
+    """One column per server (Synapse, then each Bastion variant: "bastion", "bastion x2"),
+    and for each Bastion variant its ratio to Synapse and the verdict on the target."""
     servers = result.get("servers", {})
+    names = [n for n in servers if n != "synapse"]
     syn = dig(servers, "synapse", "loadgen") or {}
-    bas = dig(servers, "bastion", "loadgen") or {}
+    on_pg = result.get("database") == "postgres"
+    has_redis = any(dig(servers, n, "workers") not in (None, 1) for n in names)
+    header = ["figure", "Synapse", *(n.capitalize() for n in names)]
+    header += [f"{n.capitalize()} / Synapse" for n in names]
+    header += [f"target ({n})" for n in names] if len(names) > 1 else ["target"]
     lines = [
         f"Database: {result.get('database')}. Ratio = Bastion / Synapse "
         "(for times, latencies, CPU and memory lower is better; for rates higher is better).",
         "",
-        "| figure | Synapse | Bastion | ratio | target |",
-        "| --- | ---: | ---: | ---: | --- |",
+        "| " + " | ".join(header) + " |",
+        "| --- | "
+        + " | ".join("---:" for _ in range(1 + 2 * len(names)))
+        + " |"
+        + " --- |" * (len(header) - 2 - 2 * len(names)),
     ]
+    blank = " |" * (len(header) - 1)
+    loadgens = [dig(servers, n, "loadgen") or {} for n in servers]
     for title, rows in rows_for(result):
-        lines.append(f"| **{title}** | | | | |")
+        if all(row.get(lg) is None for row in rows for lg in loadgens):
+            continue  # a scenario this run left out (--scenarios)
+        lines.append(f"| **{title}** |{blank}")
         for row in rows:
-            if row.label.startswith("PostgreSQL") and result.get("database") != "postgres":
+            if row.label.startswith("PostgreSQL") and not on_pg:
+                continue
+            if row.label.startswith("Redis") and not has_redis:
                 continue
             if row.label.startswith("RSS after start"):
-                a = kib_to_mib(dig(servers, "synapse", "rss_after_start_kib"))
-                b = kib_to_mib(dig(servers, "bastion", "rss_after_start_kib"))
+                values = [kib_to_mib(dig(servers, n, "rss_after_start_kib")) for n in servers]
+                a, bs = (values[0], values[1:]) if "synapse" in servers else (None, values)
             else:
-                a, b = row.get(syn), row.get(bas)
-            ratio = None
-            comparable = not row.label.startswith("loadgen CPU")
-            if comparable and isinstance(a, int | float) and isinstance(b, int | float) and a:
-                ratio = b / a
-            ratio_text = (
-                "-" if ratio is None else (f"{ratio:.2f}" if ratio < 10 else f"{ratio:.1f}")
-            )
-            lines.append(
-                f"| {row.label} | {fmt(a)} | {fmt(b)} | {ratio_text} | {verdict(row, ratio)} |"
-            )
+                a = row.get(syn)
+                bs = [row.get(dig(servers, n, "loadgen") or {}) for n in names]
+            judged = [ratio_text(a, b, row) for b in bs]
+            cells = [fmt(a), *(fmt(b) for b in bs), *(r for r, _ in judged)]
+            cells += [v for _, v in judged] if judged else [""]
+            lines.append(f"| {row.label} | " + " | ".join(cells) + " |")
     lines.append("")
-    for name in ("synapse", "bastion"):
-        srv = servers.get(name)
-        if srv:
-            lines.append(f"- {name}: " + "; ".join(server_notes(srv)))
+    for name in servers:
+        lines.append(f"- {name}: " + "; ".join(server_notes(servers[name])))
     lines.append("")
     return "\n".join(lines)
 

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import IO, Any
 
 import httpx
-from benchlib import set_toml_line
+from benchlib import children_of, set_toml_line
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
@@ -241,11 +241,13 @@ class Postgres:
         )
         self.started = True
         for db in ("synapse", "bastion"):
-            # Synapse requires the C collation; Bastion does not mind it.
-            self.psql(
-                f"CREATE DATABASE {db} ENCODING 'UTF8' LC_COLLATE 'C' LC_CTYPE 'C' "
-                "TEMPLATE template0"
-            )
+            self.create_database(db)
+
+    def create_database(self, db: str) -> None:
+        # Synapse requires the C collation; Bastion does not mind it.
+        self.psql(
+            f"CREATE DATABASE {db} ENCODING 'UTF8' LC_COLLATE 'C' LC_CTYPE 'C' TEMPLATE template0"
+        )
 
     def psql(self, sql: str, db: str = "postgres") -> str:
         r = run(
@@ -332,6 +334,10 @@ class Server:
     def pid(self) -> int:
         assert self.process is not None
         return self.process.pid
+
+    def pids(self) -> list[int]:
+        """Every process whose CPU and memory count as the server's."""
+        return [self.pid]
 
     def log_text(self) -> str:
         paths = [self.log_path, *self.extra_logs()]
@@ -517,12 +523,28 @@ class Synapse(Server):
 
 
 class Bastion(Server):
+    """Bastion from this tree (or an exported commit); with `workers` > 1 a supervisor and its
+    worker processes on PostgreSQL + Redis (`redis_url`), each variant on a database of its own."""
+
     name = "bastion"
 
     def __init__(
-        self, directory: Path, pg: Postgres | None, sqlite_synchronous: str, src: Path | None
+        self,
+        directory: Path,
+        pg: Postgres | None,
+        sqlite_synchronous: str,
+        src: Path | None,
+        workers: int = 1,
+        redis_url: str | None = None,
     ) -> None:
         super().__init__(directory, pg)
+        self.workers = workers
+        self.database = "bastion" if workers == 1 else f"bastion_x{workers}"
+        if workers > 1:
+            self.name = f"bastion x{workers}"
+            if pg is None or redis_url is None:
+                raise CompareError("--bastion-workers > 1 needs --postgres (and Redis)")
+            pg.create_database(self.database)
         if src is not None:  # an exported commit, ahead of the editable install on sys.path
             self.extra_env["PYTHONPATH"] = str(src)
         env = dict(os.environ, **self.extra_env)
@@ -546,7 +568,10 @@ class Bastion(Server):
         if "[presence]" in text:  # as Synapse runs here: presence off (older commits lack it)
             edits.append(("presence", "enabled", "false"))
         if pg is not None:
-            edits.append(("database", "url", f'"postgresql://bench@{HOST}:{pg.port}/bastion"'))
+            url = f'"postgresql://bench@{HOST}:{pg.port}/{self.database}"'
+            edits.append(("database", "url", url))
+        if workers > 1:
+            edits.append(("redis", "url", f'"{redis_url}"'))
         for table in (
             "rate_limits.login_per_ip",
             "rate_limits.failed_login_per_account",
@@ -560,7 +585,28 @@ class Bastion(Server):
 
     def command(self) -> list[str]:
         py = str(REPO / ".venv" / "bin" / "python")
-        return [py, "-m", "bastion", "serve", "--config", str(self.config)]
+        argv = [py, "-m", "bastion", "serve", "--config", str(self.config)]
+        return argv if self.workers == 1 else [*argv, "--workers", str(self.workers)]
+
+    def start(self) -> float:
+        t0 = time.perf_counter()
+        super().start()
+        # The supervisor's socket answers once one worker accepts: wait until each worker is
+        # there, and give them a moment to finish starting (the accept queue is shared, so a
+        # worker still starting takes no connection).
+        deadline = time.monotonic() + START_TIMEOUT
+        while self.workers > 1 and len(children_of(self.pid)) < self.workers + 1:
+            if time.monotonic() > deadline:
+                raise CompareError(f"{self.name}: not every worker started:\n{self.log_tail()}")
+            time.sleep(0.2)
+        if self.workers > 1:
+            time.sleep(3.0)
+        return round(time.perf_counter() - t0, 2)
+
+    def pids(self) -> list[int]:
+        """The supervisor and its workers (started before the load, never restarted in a
+        healthy run; a restart would show as a traceback in the log summary)."""
+        return children_of(self.pid) if self.workers > 1 else [self.pid]
 
 
 # --- one server's run ----------------------------------------------------------------------------

@@ -64,6 +64,8 @@ from bastion.services.rooms.promotion import RoomPromoter
 from bastion.services.rooms.reads import RoomReader
 from bastion.services.scim.service import ScimService
 from bastion.services.search.service import SearchService
+from bastion.services.sliding_sync.room_results import RoomResults
+from bastion.services.sliding_sync.service import SlidingSyncService
 from bastion.services.sync.service import SyncService
 from bastion.services.tags import TagService
 from bastion.services.uia import UiaService
@@ -113,6 +115,8 @@ class Services:
     search: SearchService
     account_data: AccountDataService
     sync: SyncService
+    room_results: RoomResults  # sliding sync: one room's part of a response
+    sliding_sync: SlidingSyncService  # MSC4186 sliding sync (both dialects)
     media: MediaService
     thumbnails: ThumbnailService
     relations: RelationsReader

@@ -33,6 +33,7 @@ from bastion.api.client import (
     room_events,
     rooms,
     search,
+    sliding_sync,
     sync,
     tags,
     thirdparty,
@@ -73,6 +74,7 @@ _CLIENT_AREAS: list[list[Route]] = [
     user_info.CLIENT_ROUTES,  # the spec's admin whois
 ]
 _V1_AREAS: list[list[Route]] = [
+    versions.V1_ROUTES,  # auth_metadata: 404 until next-generation auth exists
     room_directory.V1_ROUTES,
     register.V1_ROUTES,
     room_events.V1_ROUTES,
@@ -90,13 +92,16 @@ def _prefixed(prefix: str, routes: list[Route]) -> list[BaseRoute]:
 
 
 def build_routes() -> list[BaseRoute]:
-    """Every route the server answers."""
+    """Every route the server answers. Starlette tries them in order, a regular expression
+    each, so the v3 /sync every client repeats comes first (no other route matches its path)."""
+    hot = _prefixed(CLIENT_PREFIXES[0], [r for r in sync.ROUTES if r.path == "/sync"])
     routes: list[BaseRoute] = [
-        *versions.UNVERSIONED_ROUTES, *media.MEDIA_ROUTES, *admin_routes(), *scim_routes()
+        *hot, *versions.UNVERSIONED_ROUTES, *media.MEDIA_ROUTES, *admin_routes(), *scim_routes(),
+        *sliding_sync.ROUTES,  # its own unstable and v4 paths
     ]  # fmt: skip
     for prefix in CLIENT_PREFIXES:
         for area in _CLIENT_AREAS:
-            routes += _prefixed(prefix, area)
+            routes += [route for route in _prefixed(prefix, area) if route not in hot]
     for area in _V1_AREAS:
         routes += _prefixed(V1_PREFIX, area)
     return routes

@@ -25,8 +25,13 @@ from bastion.api.access_log import AccessLog
 from bastion.api.client_address import ClientAddressResolver
 from bastion.api.edge import HttpEdge
 from bastion.api.errors import client_gone, http_error, matrix_error, unexpected_error
+from bastion.api.health import ROUTES as HEALTH_ROUTES
+from bastion.api.http_metrics import HttpMetrics
 from bastion.api.media import upload_body_limits
+from bastion.api.request_id import RequestIds
 from bastion.api.routes import build_routes
+from bastion.app.health import RuntimeReadiness
+from bastion.app.metrics import GaugeSampler, ProcessMetrics
 from bastion.app.runtime import Runtime
 from bastion.config import Config
 from bastion.console.app import console_app
@@ -39,7 +44,11 @@ log = logging.getLogger("bastion")
 def _starlette(config: Config, lifespan: object = None) -> Starlette:
     return Starlette(
         # The admin console first: its own pages, error pages and security headers (console/).
-        routes=[Mount(CONSOLE_ROOT, app=console_app(config)), *build_routes()],
+        routes=[
+            Mount(CONSOLE_ROOT, app=console_app(config)),
+            *HEALTH_ROUTES,  # /health, /ready: unauthenticated (api/health.py)
+            *build_routes(),
+        ],
         exception_handlers={
             MatrixError: matrix_error,
             HTTPException: http_error,
@@ -52,20 +61,23 @@ def _starlette(config: Config, lifespan: object = None) -> Starlette:
 
 def _edge(app: ASGIApp, config: Config) -> ASGIApp:
     """The HTTP edge around `app`: media uploads get the media size limit, the rest the JSON one;
-    outside it the access log, which also resolves the client address behind trusted proxies."""
+    outside it the access log, which also resolves the client address behind trusted proxies,
+    then the request metrics, and outermost the request ID every log line carries."""
     edge = HttpEdge(
         app,
         max_body_bytes=config.http.max_request_body_bytes,
         body_limits=upload_body_limits(config.media.max_upload_bytes),
     )
     resolver = ClientAddressResolver(config.listen.trusted_proxies)
-    return AccessLog(edge, resolver, enabled=config.logging.access_log)
+    access_log = AccessLog(edge, resolver, enabled=config.logging.access_log)
+    return RequestIds(HttpMetrics(access_log))
 
 
 def create_app(runtime: Runtime) -> ASGIApp:
     """The ASGI app serving an already-open runtime (tests and embedding)."""
     app = _starlette(runtime.config)
     app.state.services = runtime.services
+    app.state.readiness = RuntimeReadiness(runtime.db, runtime.shared.redis)
     return _edge(app, runtime.config)
 
 
@@ -84,6 +96,7 @@ def create_serving_app(config: Config, config_path: Path) -> ASGIApp:
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         runtime = await Runtime.open(config)
         app.state.services = runtime.services
+        app.state.readiness = RuntimeReadiness(runtime.db, runtime.shared.redis)
         host, port = config.listen.host, config.listen.port
         log.info(
             "Bastion serving %s on http://%s:%d (database: %s)",
@@ -101,9 +114,13 @@ def create_serving_app(config: Config, config_path: Path) -> ASGIApp:
             )
         workers = runtime.workers()
         workers.start()
+        sampler = GaugeSampler(runtime.db, runtime.wakeups, runtime.shared.redis_state)
+        process_metrics = ProcessMetrics(config, sampler, runtime.clock)
+        process_metrics.start()
         try:
             yield
         finally:
+            await process_metrics.stop()
             await workers.stop()
             await runtime.close()
 

@@ -9,17 +9,20 @@ the registry of background workers, and only the serving app's lifespan starts i
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from bastion.api.context import Services
+from bastion.app.leases import worker_leases
+from bastion.app.metrics import EventsSentCounter
+from bastion.app.positions import close_positions, open_positions, readable_bus
+from bastion.app.redis_wiring import SharedState, open_shared_state
 from bastion.app.wiring import Wiring
 from bastion.clock import Clock, SystemClock
 from bastion.config import Config, ConfigError
 from bastion.errors import MatrixError
 from bastion.events.builder import ServerIdentity
-from bastion.pubsub.memory import MemoryBus
-from bastion.pubsub.messages import PositionAdvanced
+from bastion.pubsub.base import Bus
 from bastion.pubsub.wakeups import SyncWakeups
 from bastion.server_key import load_key
 from bastion.services.directory.user_index import UserDirectoryIndex
@@ -30,7 +33,7 @@ from bastion.store.sql.events import SqlEventStore
 from bastion.store.sql.rooms import SqlRoomStore
 from bastion.store.sql.search import search_store_for
 from bastion.store.sql.user_directory import SqlUserDirectoryStore
-from bastion.store.stream import MAIN_STREAM, StreamPositions
+from bastion.store.stream import PositionAllocator
 from bastion.workers.backfills import (
     RedactionBacklogPrune,
     SearchIndexBackfill,
@@ -54,10 +57,13 @@ class Runtime:
     config: Config
     db: Database
     services: Services
-    bus: MemoryBus
-    positions: StreamPositions  # the one stream counter (tests hold positions in flight)
+    bus: Bus
+    positions: PositionAllocator  # the stream counter (tests hold positions in flight)
     clock: Clock
     wakeups: SyncWakeups  # the long-polling syncs (tests count them)
+    # The bus and what else processes share (in memory without [redis] url): redis_wiring.py;
+    # `shared.redis_state()` is the link to Redis for /metrics and /ready.
+    shared: SharedState = field(default_factory=SharedState)
 
     @classmethod
     async def open(
@@ -73,7 +79,8 @@ class Runtime:
             pool_size=config.database.pool_size,
             sqlite_synchronous=config.database.sqlite_synchronous,
         )
-        bus = MemoryBus()
+        shared = await open_shared_state(config)
+        bus = shared.bus
         try:
             await migrate(db, clock.now_ms())
             # Blocking on purpose: a search before the index backfill ends would miss old events.
@@ -83,29 +90,31 @@ class Runtime:
                 RedactionBacklogPrune(db, SqlEventStore(), SqlRoomStore(), clock),
             ):
                 await run_to_completion(job)
-            positions = await StreamPositions.load(
-                db, on_advance=lambda upto: bus.publish(PositionAdvanced(MAIN_STREAM, upto))
-            )
+            positions = await open_positions(config, db, bus)  # shared: app/positions.py
         except BaseException:
+            await shared.close()
             await db.close()
             raise
         wakeups = SyncWakeups()  # long-polling syncs, woken by what the bus carries
-        wakeups.listen_to(bus)
+        wakeups.listen_to(readable_bus(bus, positions))  # app/positions.py
         wiring = Wiring(
             config, db, clock, positions, bus, ServerIdentity(config.server_name, key),
-            wakeups=wakeups, event_hooks=event_hooks,
+            wakeups=wakeups, event_hooks=(*event_hooks, EventsSentCounter()), shared=shared,
         )  # fmt: skip
         services = wiring.services()
         try:
             await services.policy.seed(dict(config.policy))
         except MatrixError as exc:
+            await close_positions(positions)
+            await shared.close()
             await db.close()
             raise ConfigError(f"[policy]: {exc.message}") from None
-        return cls(config, db, services, bus, positions, clock, wakeups)
+        return cls(config, db, services, bus, positions, clock, wakeups, shared)
 
     def workers(self) -> WorkerRegistry:
         """The background workers `bastion serve` runs, in start order (none started here)."""
-        registry = WorkerRegistry(self.clock)
+        leases = worker_leases(self.config, self.db.dialect)  # exactly once across processes
+        registry = WorkerRegistry(self.clock, leases=leases)
         presence = self.services.presence
         if presence.enabled:
             interval_s = self.config.presence.expiry_interval_seconds
@@ -122,5 +131,7 @@ class Runtime:
         return registry
 
     async def close(self) -> None:
-        """Close the database."""
+        """Close the connections to Redis (if any), then the database."""
+        await close_positions(self.positions)
+        await self.shared.close()
         await self.db.close()

@@ -13,17 +13,20 @@ from pathlib import Path
 from typing import Any
 
 from bastion.api.context import ServerInfo, Services
+from bastion.app.directory import directory_services
 from bastion.app.dlp import dlp_parts
 from bastion.app.exports import export_service
 from bastion.app.moderation import ModerationParts, moderation_services
 from bastion.app.offboarding import OffboardingParts, offboarding_service
+from bastion.app.push import PushParts, push_services
+from bastion.app.redis_wiring import SharedState
 from bastion.app.room_admin import RoomAdminParts, blocked_rooms_hook, room_admin_services
 from bastion.app.scim import ScimParts, scim_service
+from bastion.app.sliding_sync import SlidingSyncWiring, sliding_sync_service
 from bastion.clock import Clock
 from bastion.config import Config, client_base_url
 from bastion.events.builder import ServerIdentity
-from bastion.pubsub.base import subscribe_cache
-from bastion.pubsub.memory import MemoryBus
+from bastion.pubsub.base import Bus, subscribe_cache
 from bastion.pubsub.messages import EventsPersisted
 from bastion.pubsub.wakeups import SyncWakeups
 from bastion.services.account_data import AccountDataService
@@ -38,10 +41,7 @@ from bastion.services.console.dashboard import DashboardService, DashboardSource
 from bastion.services.console.sessions import ConsoleSessions, ConsoleStores, SignInChecks
 from bastion.services.credentials import CredentialChecker
 from bastion.services.devices import DeviceService
-from bastion.services.directory.rooms import DirectoryAccess, RoomDirectoryService
-from bastion.services.directory.summary import RoomSummaryService
 from bastion.services.directory.user_index import UserDirectoryIndex
-from bastion.services.directory.users import UserDirectoryService
 from bastion.services.e2ee.cross_signing import CrossSigningService
 from bastion.services.e2ee.device_lists import DeviceListService
 from bastion.services.e2ee.key_backup import KeyBackupService
@@ -73,16 +73,11 @@ from bastion.services.policy.enforcement import PolicyEnforcement
 from bastion.services.policy.service import POLICY_CACHE, PolicyService
 from bastion.services.presence.service import PresenceService, PresenceStores
 from bastion.services.profile import ProfileService
-from bastion.services.push.delivery.gateway import GatewayClient
 from bastion.services.push.delivery.wakeup import PushWakeups
-from bastion.services.push.delivery.worker import DeliveryStores, PushDelivery
-from bastion.services.push.gateways import GatewayPolicy
 from bastion.services.push.notifications import NotificationService
-from bastion.services.push.pushers import PusherService
 from bastion.services.push.recorder import PushActionRecorder
 from bastion.services.push.rules import PushRuleService
 from bastion.services.push.rulesets import RULESETS_CACHE, RulesetCache
-from bastion.services.ratelimit import RateLimiter
 from bastion.services.registration import RegistrationService
 from bastion.services.relations.reads import RelationsReader
 from bastion.services.relations.recorder import RelationRecorder
@@ -102,6 +97,8 @@ from bastion.services.rooms.promotion import PromotionStores, RoomPromoter
 from bastion.services.rooms.reads import RoomReader
 from bastion.services.search.indexer import SearchIndexer
 from bastion.services.search.service import SearchService, SearchStores
+from bastion.services.sliding_sync.room_facts import FactStores, RoomFacts
+from bastion.services.sliding_sync.room_results import RoomReaders, RoomResults
 from bastion.services.sync.ephemeral import EphemeralStreams
 from bastion.services.sync.rooms import RoomSections
 from bastion.services.sync.service import (
@@ -139,12 +136,14 @@ from bastion.store.sql.room_directory import SqlRoomDirectoryStore
 from bastion.store.sql.rooms import SqlRoomStore
 from bastion.store.sql.search import search_store_for
 from bastion.store.sql.server_notices import SqlServerNoticeRoomStore
+from bastion.store.sql.sliding_sync_rooms import SqlSlidingRoomStore
 from bastion.store.sql.state import SqlStateStore
+from bastion.store.sql.sync_probe import SqlSyncProbeStore
 from bastion.store.sql.to_device import SqlToDeviceStore
 from bastion.store.sql.uia_sessions import SqlUiaSessionStore
 from bastion.store.sql.user_directory import SqlUserDirectoryStore
 from bastion.store.sql.users import SqlUserStore
-from bastion.store.stream import StreamPositions
+from bastion.store.stream import PositionAllocator
 
 
 @dataclass
@@ -154,14 +153,15 @@ class Wiring:
     config: Config
     db: Database
     clock: Clock
-    positions: StreamPositions
-    bus: MemoryBus
+    positions: PositionAllocator
+    bus: Bus
     identity: ServerIdentity
     wakeups: SyncWakeups  # long-polling syncs; already subscribed to the bus
     keys: SqlKeyStore = field(default_factory=SqlKeyStore)
     # Hooks run after the built-in ones (relations, push, search) for every room event: policy
     # such as DLP, and the test hooks of tests/api/test_event_hooks.py.
     event_hooks: Sequence[EventHook] = ()
+    shared: SharedState = field(default_factory=SharedState)  # Redis or local: redis_wiring.py
 
     def services(self) -> Services:
         config, db, clock = self.config, self.db, self.clock
@@ -178,7 +178,7 @@ class Wiring:
             passwords,
             clock,
             config.auth,
-            RateLimiter(clock, limits.failed_login_per_account),
+            self.shared.limiter(clock, limits.failed_login_per_account, "failed_login"),
         )
         device_lists = DeviceListService(db, self.keys, self.positions, self.bus)
         auth = AuthService(
@@ -186,7 +186,7 @@ class Wiring:
             devices,
             clock,
             config.auth.token_hmac_key,
-            RateLimiter(clock, limits.requests_per_user),
+            self.shared.limiter(clock, limits.requests_per_user, "requests"),
             device_lists=device_lists,
             audit=audit,
         )
@@ -199,9 +199,10 @@ class Wiring:
         )  # fmt: skip
         registration = RegistrationService(
             db, accounts, auth, uia, SqlRegistrationTokenStore(), clock,
-            mode=config.registration.mode, ip_limiter=RateLimiter(clock, limits.register_per_ip),
+            mode=config.registration.mode,
+            ip_limiter=self.shared.limiter(clock, limits.register_per_ip, "register"),
         )  # fmt: skip
-        login_ip_limiter = RateLimiter(clock, limits.login_per_ip)  # /login and the console's
+        login_ip_limiter = self.shared.limiter(clock, limits.login_per_ip, "login")  # + console
         login = LoginService(
             db, auth, credentials, login_ip_limiter, config.server_name, audit,
         )  # fmt: skip
@@ -304,7 +305,8 @@ class Wiring:
         accounts: AccountService,
     ) -> dict[str, Any]:
         db, clock = self.db, self.clock
-        rooms, events, state = SqlRoomStore(), SqlEventStore(), SqlStateStore()
+        rooms = SqlRoomStore(row_locks=db.dialect == "postgres")  # lock_room: FOR UPDATE
+        events, state = SqlEventStore(), SqlStateStore()
         memberships, account_data = SqlMembershipStore(), SqlAccountDataStore()
         members = RoomMembersCache(db, memberships)
         ignored = IgnoredUsers(db, account_data)
@@ -312,14 +314,18 @@ class Wiring:
             db, account_data, self.positions, self.bus, kinds=[ignored]
         )
         room_directory = SqlRoomDirectoryStore()
-        typing, receipts = TypingService(members, self.bus, clock), SqlReceiptStore()
+        typing = TypingService(members, self.bus, clock, self.shared.typing_serials)
+        typing.listen_to(self.bus)
+        receipts = SqlReceiptStore()
         relations = SqlRelationStore()
         search = search_store_for(db.dialect)
         relation_changes = RelationChangeCache(floor=self.positions.persisted_upto())
+        relation_changes.listen_to(self.bus, self.positions.current)
         rulesets, push_actions = RulesetCache(SqlPushRuleStore()), SqlPushActionStore()
         presence = PresenceService(
             db, PresenceStores(SqlPresenceStore(), users), positions=self.positions,
             bus=self.bus, clock=clock, config=self.config.presence,
+            shared=self.shared.redis is not None,  # other processes write presence too
         )  # fmt: skip
         push_wakeups = PushWakeups()  # woken by room events on the bus, after commit
         self._subscribe_caches(members, rulesets, ignored, push_wakeups)
@@ -332,7 +338,7 @@ class Wiring:
             positions=self.positions, bus=self.bus,
             members=members, clock=clock, identity=self.identity,
             hooks=[  # relations first: a refused duplicate reaction costs no push evaluation
-                RelationRecorder(relations, relation_changes),
+                RelationRecorder(relations, relation_changes, self.bus),
                 PushActionRecorder(
                     rulesets, push_actions, members, ignored, relations=relations, state=state
                 ),
@@ -375,7 +381,15 @@ class Wiring:
             **self._compliance_services(retention, holds, audit),
             "profile": profile,
             "presence": presence,
-            **self._directory_services(room_directory, rooms, state, memberships),
+            **directory_services(
+                self.config,
+                db,
+                clock,
+                room_directory=room_directory,
+                rooms=rooms,
+                state=state,
+                memberships=memberships,
+            ),
             "tags": (tags := TagService(db, account_data, account_data_service)),
             "notices": ServerNotices(
                 db,
@@ -441,21 +455,52 @@ class Wiring:
                 self.positions,
             ),
             "account_data": account_data_service,
-            "sync": SyncService(
-                db,
-                sections,
-                self.positions,
-                self.wakeups,
-                stores=SyncStores(events, memberships, account_data, SqlDeviceStore()),
-                encryption=EncryptionStreams(
-                    encryption["keys"], encryption["to_device"], encryption["device_lists"]
-                ),
-                ephemeral=EphemeralStreams(db, typing, receipts, presence, ignored),
-                push=PushStreams(notifications, push_rules),
+            "sync": (
+                sync := SyncService(
+                    db,
+                    sections,
+                    self.positions,
+                    self.wakeups,
+                    stores=SyncStores(
+                        events, memberships, account_data, SqlDeviceStore(), SqlSyncProbeStore()
+                    ),
+                    encryption=EncryptionStreams(
+                        encryption["keys"], encryption["to_device"], encryption["device_lists"]
+                    ),
+                    ephemeral=EphemeralStreams(db, typing, receipts, presence, ignored),
+                    push=PushStreams(notifications, push_rules),
+                )
             ),
             "push_rules": push_rules,
-            **self._push_services(push_wakeups, notifications, events, state, memberships),
+            **push_services(
+                self.config.push,
+                db,
+                clock,
+                self.positions,
+                wakeups=push_wakeups,
+                notifications=notifications,
+                parts=PushParts(events, state, memberships),
+            ),
             "notifications": notifications,
+            "room_results": (
+                room_results := RoomResults(  # sliding sync's rooms
+                    RoomReaders(visibility, formatter, sections, members),
+                    RoomFacts(db, FactStores(SqlSlidingRoomStore(), memberships), notifications),
+                )
+            ),
+            "sliding_sync": sliding_sync_service(
+                SlidingSyncWiring(  # app/sliding_sync.py
+                    db,
+                    clock,
+                    self.positions,
+                    self.wakeups,
+                    room_results,
+                    sync,
+                    presence,
+                    typing,
+                    visibility,
+                )
+            ),
             "typing": typing,
             "receipts": ReceiptService(
                 db,
@@ -499,54 +544,8 @@ class Wiring:
         push_wakeups: PushWakeups,
     ) -> None:
         """Each in-process cache drops an entry when the bus says its data changed."""
-        subscribe_cache(self.bus, MEMBERS_CACHE, members.invalidate)
-        subscribe_cache(self.bus, RULESETS_CACHE, rulesets.invalidate)
-        subscribe_cache(self.bus, IGNORED_USER_LIST, ignored.invalidate)
+        subscribe_cache(self.bus, MEMBERS_CACHE, members.invalidate, members.clear)
+        self.shared.find_members_with(members)  # big rooms' events from other processes
+        subscribe_cache(self.bus, RULESETS_CACHE, rulesets.invalidate, rulesets.clear)
+        subscribe_cache(self.bus, IGNORED_USER_LIST, ignored.invalidate, ignored.clear)
         self.bus.subscribe(EventsPersisted, push_wakeups.on_persisted)
-
-    def _push_services(
-        self,
-        wakeups: PushWakeups,
-        notifications: NotificationService,
-        events: SqlEventStore,
-        state: SqlStateStore,
-        memberships: SqlMembershipStore,
-    ) -> dict[str, Any]:
-        """Pushers and their delivery worker (started by the serving app's lifespan)."""
-        config, store = self.config.push, SqlPusherStore()
-        policy = GatewayPolicy(config.allowed_gateway_urls)
-        delivery = PushDelivery(
-            self.db, DeliveryStores(store, events, state, memberships),
-            GatewayClient(policy, config.request_timeout_seconds), wakeups,
-            positions=self.positions, notifications=notifications, clock=self.clock,
-            give_up_after_ms=config.give_up_after_seconds * 1000,
-        )  # fmt: skip
-        pushers = PusherService(self.db, store, policy, self.positions, self.clock, wakeups)
-        return {"pushers": pushers, "push_delivery": delivery}
-
-    def _directory_services(
-        self,
-        room_directory: SqlRoomDirectoryStore,
-        rooms: SqlRoomStore,
-        state: SqlStateStore,
-        memberships: SqlMembershipStore,
-    ) -> dict[str, Any]:
-        db, config = self.db, self.config
-        access = DirectoryAccess(
-            server_name=config.server_name,
-            require_auth=config.directory.public_rooms_require_auth,
-        )
-        return {
-            "user_directory": UserDirectoryService(
-                db,
-                SqlUserDirectoryStore(),
-                search_all_users=config.user_directory.search_all_users,
-            ),
-            "room_directory": RoomDirectoryService(
-                db, room_directory, self.clock, access,
-                rooms=rooms, state=state, memberships=memberships,
-            ),
-            "room_summary": RoomSummaryService(
-                db, access, rooms=rooms, directory=room_directory, memberships=memberships
-            ),
-        }  # fmt: skip

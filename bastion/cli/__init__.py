@@ -11,6 +11,7 @@ bastion export [--room R] [--user U] [--since T] [--until T] [--format F] --out 
 bastion scim-token create --name NAME | list | revoke NAME
 bastion backup --out DIR [--passphrase-stdin] [--recipient AGE1...] | verify DIR
 bastion restore DIR --dir TARGET [--database-url URL] [--passphrase-stdin | --identity FILE]
+bastion migrate-db --to postgresql://... [--schema S] [--batch N]
 
 Every failure an operator can cause (a bad config, an unreachable database, a busy port, Ctrl-C or
 Ctrl-D at the password prompt) ends with one `error: ...` line on stderr and a non-zero exit,
@@ -24,7 +25,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from bastion.cli import accounts, audit, backup, export, retention, scim, server
+from bastion.cli import accounts, audit, backup, export, migrate_db, retention, scim, server
 from bastion.cli.common import CommandError
 from bastion.config import ConfigError
 from bastion.errors import MatrixError
@@ -58,6 +59,6 @@ def main(argv: list[str] | None = None) -> int:
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="bastion", description="Bastion Matrix homeserver")
     commands = parser.add_subparsers(dest="command", required=True)
-    for group in (server, accounts, audit, scim, retention, backup, export):
+    for group in (server, accounts, audit, scim, retention, backup, export, migrate_db):
         group.add_commands(commands)
     return parser

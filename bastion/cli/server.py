@@ -14,6 +14,12 @@ import uvicorn
 
 from bastion.app import create_serving_app
 from bastion.cli.common import CommandError, add_config_arg, config_path
+from bastion.cli.worker_processes import (
+    add_serve_args,
+    die_with_parent,
+    serve_workers,
+    with_workers,
+)
 from bastion.clock import SystemClock
 from bastion.config import (
     AuthConfig,
@@ -53,6 +59,8 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
         sub = commands.add_parser(name, help=text)
         add_config_arg(sub)
         sub.set_defaults(handler=handler)
+        if name == "serve":
+            add_serve_args(sub)
 
 
 def cmd_init(args: argparse.Namespace) -> int:
@@ -91,19 +99,35 @@ def cmd_serve(args: argparse.Namespace) -> int:
     serving, so a busy port or an unreachable database is one `error:` line, not a traceback.
     """
     path = config_path(args)
-    config = load_config(path)
-    setup_logging(config.logging.level)
+    config = with_workers(load_config(path), args.workers)
+    setup_logging(config.logging.level, config.logging.format)
+    if args.listen_fd is not None:  # a worker process of `--workers N` (worker_processes.py)
+        die_with_parent(args.supervisor_pid)
+        return _serve(config, path, socket.socket(fileno=args.listen_fd))
     for warning in config_warnings(config):
         log.warning("%s", warning)
     sock = _bind(config.listen)
     try:
         asyncio.run(_probe_database(config))
+    except BaseException:
+        sock.close()
+        raise
+    if config.server.workers == 1:
+        return _serve(config, path, sock)
+    with sock:
+        return serve_workers(config, path, sock)
+
+
+def _serve(config: Config, path: Path, sock: socket.socket) -> int:
+    """One server process: uvicorn and the app on the listening socket `sock`."""
+    try:
         server = uvicorn.Server(
             uvicorn.Config(
                 create_serving_app(config, path),
                 loop="uvloop",
                 http="httptools",
                 log_level=config.logging.level.lower(),
+                log_config=None,  # uvicorn's lines go through ours (text or JSON: observability/)
                 access_log=False,  # ours is api/access_log.py ([logging] access_log)
                 lifespan="on",
                 # Long polls still open at shutdown are cut after this; clients simply sync again.

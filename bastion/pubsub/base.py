@@ -1,12 +1,19 @@
-"""The bus and the long-poll interfaces. The in-process bus is the only one for now; a Redis
-one will carry the same messages between processes when several serve one organisation, and
-nothing that publishes or subscribes will change then.
+"""The bus and the long-poll interfaces. The in-process bus (memory.py) serves one process;
+the Redis one (redis.py) carries the same messages between the processes that serve one
+organisation, and nothing that publishes or subscribes changes with it.
 
 Invariants every `Bus` keeps:
 - `publish` never blocks and never raises because of a subscriber: it is called after commit,
-  when the change can no longer be undone.
+  when the change can no longer be undone. Its own process's subscribers get the message
+  before `publish` returns.
 - A subscriber of a message type receives every message of that type published after it
-  subscribed, in publication order, from its own process (and, later, from the others).
+  subscribed, in publication order per publisher, from its own process and from the others
+  (exactly once each); while the others cannot be reached it receives `DeliveryGap` instead,
+  and once more when they can again.
+- `publish_confirmed` returns once the message has reached every process that can be reached
+  (at once on a bus within one process); it never raises either. Revocations use it, so that a
+  revoked session's parked syncs on other processes are woken before the revoking request
+  returns.
 """
 
 from __future__ import annotations
@@ -14,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Protocol, TypeVar
 
-from bastion.pubsub.messages import CacheInvalidated, Message
+from bastion.pubsub.messages import CacheInvalidated, DeliveryGap, Message
 
 M = TypeVar("M", bound=Message)
 
@@ -24,6 +31,10 @@ class Bus(Protocol):
 
     def publish(self, message: Message) -> None:
         """Hand `message` to every subscriber of its type."""
+        ...
+
+    async def publish_confirmed(self, message: Message) -> None:
+        """`publish`, then wait until the other processes have been handed `message`."""
         ...
 
     def subscribe(self, message_type: type[M], handler: Callable[[M], None]) -> None:
@@ -55,12 +66,32 @@ class SyncWaits(Protocol):
         """The serial of `user_id`'s latest session revocation (0: none)."""
         ...
 
+    def revocations_total(self) -> int:
+        """How many revocations (of any user) and delivery gaps this process has heard of: a
+        caller that reads it before checking a token, and finds it unchanged later, knows no
+        revocation heard since could have ended that token."""
+        ...
 
-def subscribe_cache(bus: Bus, cache: str, drop: Callable[[str], None]) -> None:
-    """Have `drop(key)` called for every `CacheInvalidated` of `cache`."""
+
+def subscribe_cache(
+    bus: Bus,
+    cache: str,
+    drop: Callable[[str], None],
+    drop_all: Callable[[], None] | None = None,
+) -> None:
+    """Have `drop(key)` called for every `CacheInvalidated` of `cache`, and `drop_all()` on a
+    `DeliveryGap` (invalidations from other processes may have been missed). A cache that holds
+    one entry only may leave `drop_all` out: `drop("")` is called instead."""
 
     def on_invalidated(message: CacheInvalidated) -> None:
         if message.cache == cache:
             drop(message.key)
 
+    def on_gap(_message: DeliveryGap) -> None:
+        if drop_all is not None:
+            drop_all()
+        else:
+            drop("")
+
     bus.subscribe(CacheInvalidated, on_invalidated)
+    bus.subscribe(DeliveryGap, on_gap)

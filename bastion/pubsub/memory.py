@@ -30,5 +30,9 @@ class MemoryBus:
             except Exception:
                 _log.exception("bus subscriber %r failed on %r", handler, message)
 
+    async def publish_confirmed(self, message: Message) -> None:
+        """Within one process every subscriber has it once `publish` returns."""
+        self.publish(message)
+
     def subscribe(self, message_type: type[M], handler: Callable[[M], None]) -> None:
         self._handlers.setdefault(message_type, []).append(handler)

@@ -6,6 +6,11 @@ A revocation wakes the user's syncs and bumps the user's revocation serial; a sy
 serial it read before checking its session (`after_revocation`), so a revocation that lands
 between that check and the wait still wakes it at once (the sync then finds its token gone).
 
+A `DeliveryGap` (the bus could not hear the other processes) wakes every waiting sync and
+counts as a revocation for every user: each woken sync rebuilds from the database (where every
+event is) and re-checks its session, so an outage of the bus slows wake-ups down to the bus's
+re-check interval but loses nothing.
+
 Invariant: `wait` checks the user's last notified position and registers its future with no
 `await` in between, and a message records the position before waking futures, so a wake-up can
 never fall between a sync's check and its wait.
@@ -17,7 +22,12 @@ import asyncio
 from collections.abc import Iterable
 
 from bastion.pubsub.base import Bus
-from bastion.pubsub.messages import EphemeralChanged, EventsPersisted, SessionsRevoked
+from bastion.pubsub.messages import (
+    DeliveryGap,
+    EphemeralChanged,
+    EventsPersisted,
+    SessionsRevoked,
+)
 
 
 class SyncWakeups:
@@ -27,6 +37,8 @@ class SyncWakeups:
         self._last_position: dict[str, int] = {}
         self._last_ephemeral: dict[str, int] = {}
         self._revocations: dict[str, int] = {}
+        self._gaps = 0  # DeliveryGaps seen: part of every user's revocation serial
+        self._revocations_total = 0  # every revocation and gap heard, whoever it concerned
         self._waiters: dict[str, set[asyncio.Future[None]]] = {}
 
     def listen_to(self, bus: Bus) -> None:
@@ -34,6 +46,7 @@ class SyncWakeups:
         bus.subscribe(EventsPersisted, self.on_persisted)
         bus.subscribe(EphemeralChanged, self.on_ephemeral)
         bus.subscribe(SessionsRevoked, self.on_sessions_revoked)
+        bus.subscribe(DeliveryGap, self.on_gap)
 
     def on_persisted(self, message: EventsPersisted) -> None:
         self._record(self._last_position, message.position, message.user_ids)
@@ -43,11 +56,27 @@ class SyncWakeups:
 
     def on_sessions_revoked(self, message: SessionsRevoked) -> None:
         user_id = message.user_id
+        self._revocations_total += 1
         self._record(self._revocations, self._revocations.get(user_id, 0) + 1, [user_id])
 
+    def on_gap(self, _message: DeliveryGap) -> None:
+        """Messages may have been missed: wake every waiting sync, each re-checks its session."""
+        self._gaps += 1
+        self._revocations_total += 1
+        waiters, self._waiters = self._waiters, {}
+        for futures in waiters.values():
+            for future in futures:
+                if not future.done():
+                    future.set_result(None)
+
     def revocation_serial(self, user_id: str) -> int:
-        """How many times `user_id`'s sessions were revoked (read before checking a session)."""
-        return self._revocations.get(user_id, 0)
+        """How many times `user_id`'s sessions were revoked, or may have been (a delivery gap),
+        read before checking a session."""
+        return self._revocations.get(user_id, 0) + self._gaps
+
+    def revocations_total(self) -> int:
+        """Every revocation and delivery gap heard so far (read before a token check)."""
+        return self._revocations_total
 
     def _record(self, last: dict[str, int], value: int, user_ids: Iterable[str]) -> None:
         for user_id in user_ids:
@@ -68,7 +97,7 @@ class SyncWakeups:
     ) -> bool:
         if self._last_position.get(user_id, 0) > after:
             return True
-        if after_revocation is not None and self._revocations.get(user_id, 0) > after_revocation:
+        if after_revocation is not None and self.revocation_serial(user_id) > after_revocation:
             return True
         if after_ephemeral is not None and self._last_ephemeral.get(user_id, 0) > after_ephemeral:
             return True
@@ -91,3 +120,7 @@ class SyncWakeups:
     def waiting_users(self) -> int:
         """How many users have a sync waiting (for metrics and tests)."""
         return len(self._waiters)
+
+    def waiting_syncs(self) -> int:
+        """How many syncs are waiting, over all users (the `syncs_parked` metric)."""
+        return sum(len(waiters) for waiters in self._waiters.values())

@@ -102,6 +102,11 @@ class IgnoredUsers:
         """Refuse a list the server cannot apply (see check_ignored_user_list)."""
         check_ignored_user_list(owner, content)
 
+    def clear(self) -> None:
+        """Anyone's list may have changed (invalidations from other processes were missed)."""
+        self._changes += 1
+        self._cache.clear()
+
     def invalidate(self, user_id: str) -> None:
         """The user's list changed and committed: read it again when next needed."""
         self._changes += 1

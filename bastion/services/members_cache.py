@@ -3,7 +3,9 @@
 Filled from the database on first use per room; an entry is dropped when the bus carries
 `CacheInvalidated(MEMBERS_CACHE, room_id)`, which the pipeline publishes after a member event
 commits (subscribed in app/wiring.py), so with a shared bus every process drops it.
-Bounded: the least recently used rooms are dropped past `max_rooms`.
+Bounded: the least recently used rooms are dropped past `max_rooms`. The invited and the left or
+banned members of rooms with few joined members (their `m.heroes`: `others`) are kept beside,
+read on first use, and dropped with the joined members.
 
 Inside a transaction, `joined_in(t, ...)` reads a missing room through that transaction: taking
 a second pool connection while holding one deadlocks PostgreSQL once every connection of the
@@ -20,6 +22,7 @@ from collections import OrderedDict
 from bastion.store.database import Database, Queryable
 from bastion.store.protocols import MembershipStore
 
+LEFT = ("leave", "ban")
 MEMBERS_CACHE = "room_members"  # the cache name in `CacheInvalidated`; keys are room IDs
 
 
@@ -31,6 +34,8 @@ class RoomMembersCache:
         self._memberships = memberships
         self._max_rooms = max_rooms
         self._joined: OrderedDict[str, set[str]] = OrderedDict()
+        # room_id -> (invited, left and banned or None: not read yet), for heroes
+        self._others: dict[str, tuple[list[str], list[str] | None]] = {}
         self._reading: dict[str, int] = {}  # rooms with a fill in flight -> how many
         self._raced: set[str] = set()  # of those, rooms invalidated meanwhile: fills not kept
 
@@ -47,6 +52,14 @@ class RoomMembersCache:
         self._joined.move_to_end(room_id)
         return members
 
+    def cached(self, room_id: str) -> set[str] | None:
+        """The users joined to `room_id` if cached now, else None (no read: the Redis bus
+        expands a room event from another process at once when it can)."""
+        members = self._joined.get(room_id)
+        if members is not None:
+            self._joined.move_to_end(room_id)
+        return members
+
     async def joined_in(self, t: Queryable, room_id: str) -> set[str]:
         """Like `joined`, for a caller inside transaction `t` (see the module docstring)."""
         members = self._joined.get(room_id)
@@ -55,9 +68,36 @@ class RoomMembersCache:
             return members
         return set(await self._memberships.members(t, room_id, ["join"]))
 
+    async def others(self, room_id: str, *, gone: bool) -> tuple[list[str], list[str]]:
+        """(invited, left or banned) users of a room, each in stream order: the `m.heroes` of
+        a room with fewer than five other joined members. The left and banned are read only
+        when `gone` asks for them; cached like the joined members, invalidated with them."""
+        pool = self._others.get(room_id)
+        if pool is not None and (pool[1] is not None or not gone):
+            return pool[0], pool[1] or []
+        self._reading[room_id] = self._reading.get(room_id, 0) + 1
+        try:
+            invited = await self._memberships.members(self._db, room_id, ["invite"])
+            left = await self._memberships.members(self._db, room_id, LEFT) if gone else None
+            fresh = room_id not in self._raced
+        finally:
+            self._done_reading(room_id)
+        if fresh:
+            self._others[room_id] = (invited, left)
+            if len(self._others) > self._max_rooms:
+                self._others.pop(next(iter(self._others)))
+        return invited, left or []
+
+    def clear(self) -> None:
+        """Any room may have changed (invalidations from other processes were missed)."""
+        self._joined.clear()
+        self._others.clear()
+        self._raced.update(self._reading)
+
     def invalidate(self, room_id: str) -> None:
         """The room's membership changed and committed: read it again when next needed."""
         self._joined.pop(room_id, None)
+        self._others.pop(room_id, None)
         if room_id in self._reading:
             self._raced.add(room_id)
 
@@ -68,8 +108,11 @@ class RoomMembersCache:
             members = set(await self._memberships.members(self._db, room_id, ["join"]))
             return members, room_id not in self._raced
         finally:
-            left = self._reading.pop(room_id) - 1
-            if left:
-                self._reading[room_id] = left
-            else:
-                self._raced.discard(room_id)
+            self._done_reading(room_id)
+
+    def _done_reading(self, room_id: str) -> None:
+        left = self._reading.pop(room_id) - 1
+        if left:
+            self._reading[room_id] = left
+        else:
+            self._raced.discard(room_id)

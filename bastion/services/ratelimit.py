@@ -5,15 +5,20 @@ buckets are kept in least-recently-used order; past `max_keys`, each new action 
 than the PRUNE_SCAN oldest buckets and drops those that have refilled completely (they carry no
 information); past twice `max_keys` (an attacker cycling through many addresses) the least
 recently used buckets are forgotten even if throttled.
-With several processes each keeps its own buckets; the persistent account lockout lives in the
-database (see `credentials.py`), so it holds across processes.
+With several processes (a `SharedBuckets`, pubsub/redis_shared.py) the decision is still
+local and immediate, and each consumption is also sent to the shared bucket; its level replaces
+the local one when the reply comes, so the processes share one limit (at most one action per
+process beyond it, while a reply is in flight) and never wait for, or fail because of, Redis.
+The persistent account lockout lives in the database (see `credentials.py`).
 """
 
 from __future__ import annotations
 
 import math
 from collections import OrderedDict
+from collections.abc import Callable
 from itertools import islice
+from typing import Protocol
 
 from bastion.clock import Clock
 from bastion.config import RateLimit
@@ -22,11 +27,31 @@ from bastion.errors import Errcode, MatrixError
 PRUNE_SCAN = 64
 
 
+class SharedBuckets(Protocol):
+    """One kind of limit's buckets shared with the other processes."""
+
+    def consumed(self, key: str, update: Callable[[float], None]) -> None:
+        """One token of `key` was taken here; `update(tokens)` later with the shared level."""
+        ...
+
+    def forgotten(self, key: str) -> None:
+        """`key` starts over with a full bucket everywhere."""
+        ...
+
+
 class RateLimiter:
     """One kind of limit (say, logins per address), keyed by who is acting."""
 
-    def __init__(self, clock: Clock, limit: RateLimit, *, max_keys: int = 100_000) -> None:
+    def __init__(
+        self,
+        clock: Clock,
+        limit: RateLimit,
+        *,
+        max_keys: int = 100_000,
+        shared: SharedBuckets | None = None,
+    ) -> None:
         self._clock = clock
+        self._shared = shared
         self._rate = limit.per_second
         self._burst = float(limit.burst)
         self._max_keys = max_keys
@@ -52,6 +77,13 @@ class RateLimiter:
         self._buckets.move_to_end(key)
         if len(self._buckets) > self._max_keys:
             self._prune(now)
+        if self._shared is not None:
+            self._shared.consumed(key, lambda tokens: self._adopt(key, tokens))
+
+    def _adopt(self, key: str, tokens: float) -> None:
+        """The shared bucket's level (every process's actions) replaces this process's."""
+        self._buckets[key] = (min(self._burst, tokens), self._clock.monotonic())
+        self._buckets.move_to_end(key)
 
     def hit(self, key: str) -> None:
         """Check, then consume: the usual way to limit one action."""
@@ -61,6 +93,8 @@ class RateLimiter:
     def forget(self, key: str) -> None:
         """Drop what is known of `key`: its next action starts with a full bucket."""
         self._buckets.pop(key, None)
+        if self._shared is not None:
+            self._shared.forgotten(key)
 
     def _prune(self, now: float) -> None:
         oldest = list(islice(self._buckets, PRUNE_SCAN))

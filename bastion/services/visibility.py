@@ -16,12 +16,12 @@ services/ignored_users.py: no query once a user's list is loaded).
 The door. A service answering a client holds no event or state store: it gets events and state
 only from the fetch-and-check methods below (`visible_event`, `visible_events`, `page`,
 `timeline`, `timelines`, `search_window`, `children`, `thread_roots`, `aggregation_rows`,
-`state`, `member_state`, `state_at_event`, `event_near_time`, `state_upto`, `replaced_state`,
-`invite_state`). Retention hides expired events here (`filter_events`, which every
-fetch-and-check method ends in: services/retention/policy.py), so no endpoint returns one even
-before the purge has run. Retention and legal hold rely on it being the only door;
-`tests/unit/test_read_door.py` fails when any other service module reads events. The allowed
-exceptions, none of which hands events to a client:
+`state`, `member_state`, `state_of`, `joined_states_of`, `state_at_event`, `event_near_time`,
+`state_upto`, `replaced_state`, `invite_state`). Retention hides expired events here
+(`filter_events`, which every fetch-and-check method ends in: services/retention/policy.py), so
+no endpoint returns one even before the purge has run. Retention and legal hold rely on it being
+the only door; `tests/unit/test_read_door.py` fails when any other service module reads events.
+The allowed exceptions, none of which hands events to a client:
 
 * auth state and power levels of a write: `rooms/pipeline.py`, `power_levels.py`,
   `rooms/aliases.py`, `directory/rooms.py`, `push/recorder.py`;
@@ -183,6 +183,14 @@ class VisibilityService:
     async def hides_invite(self, viewer: str, invite: StoredEvent) -> bool:
         """True for an invite sent by someone the viewer ignores: it is not shown to them."""
         return invite.sender in await self._ignored.ignored_by(viewer)
+
+    async def hidden_invites(self, viewer: str, invites: Sequence[MembershipRecord]) -> set[str]:
+        """The rooms of `invites` (the viewer's) whose invite is hidden (`hides_invite`): one
+        read of the invite events, none when the viewer ignores nobody."""
+        if not invites or not await self._ignored.ignored_by(viewer):
+            return set()
+        events = await self._events.get_events(self._db, [m.event_id for m in invites])
+        return {e.room_id for e in events.values() if await self.hides_invite(viewer, e)}
 
     async def require_visible(
         self, viewer: str, event: StoredEvent | None, room_id: str
@@ -348,6 +356,39 @@ class VisibilityService:
         del access  # the page was read through it; current member events are its state
         keys = [(EventType.MEMBER.value, user) for user in users]
         return list((await self._state.current_events(self._db, room_id, keys)).values())
+
+    async def state_of(
+        self, access: RoomAccess, room_id: str, types: Sequence[str] | None, users: Sequence[str]
+    ) -> list[StoredEvent]:
+        """The room's state of `types` (every type when None) and the member events of `users`,
+        as `access` allows: current, or at the viewer's leave (sliding sync's required_state)."""
+        wanted = set(users)
+        if access.upto is not None:
+            return [
+                e
+                for e in await self._state.state_at(self._db, room_id, access.upto)
+                if types is None
+                or e.type in types
+                or (e.type == EventType.MEMBER and e.state_key in wanted)
+            ]
+        if types is None:
+            return await self._state.current_state(self._db, room_id)
+        return await self._state.current_state_selected(self._db, room_id, types, sorted(wanted))
+
+    async def joined_states_of(
+        self, memberships: Sequence[MembershipRecord], types: Sequence[str], users: Sequence[str]
+    ) -> dict[str, list[StoredEvent]]:
+        """`state_of` for many rooms the viewer is joined to (current state, which a joined
+        member may read), by room: one query for them all (sliding sync's initial rooms)."""
+        if any(m.membership != "join" for m in memberships):
+            raise ValueError("joined_states_of reads rooms the viewer is joined to only")
+        by_room: dict[str, list[StoredEvent]] = {m.room_id: [] for m in memberships}
+        found = await self._state.current_state_selected_in_rooms(
+            self._db, list(by_room), types, users
+        )
+        for event in found:
+            by_room[event.room_id].append(event)
+        return by_room
 
     async def state_at_event(
         self, event: StoredEvent, *, event_type: str | None = None

@@ -3,6 +3,17 @@
 Placeholders written `?` in the stores become `$1, $2, ...` here (cached per statement text;
 stores never put a literal `?` in SQL). Migrations take an advisory lock so that several Bastion
 processes starting at once apply each migration exactly once.
+
+Round trips are the cost that matters on the hot paths (a woken /sync, a send), so:
+
+* a connection goes back to the pool as it is: asyncpg's default release runs a reset statement
+  (`RESET ALL`, `UNLISTEN *`, unlock advisory locks) on every release, one extra round trip per
+  statement outside a transaction. Nothing here changes session state on a pooled connection
+  (no `SET`, `LISTEN` or session advisory lock: the leases and life lines that need those hold
+  connections of their own, store/sql/leases.py, store/lifeline.py); an unfinished transaction
+  is still rolled back by asyncpg itself before the connection is reused;
+* every statement is prepared once per connection and kept (asyncpg's statement cache, sized
+  here to hold all of Bastion's statements, including the `IN (?, ...)` variants by arity).
 """
 
 from __future__ import annotations
@@ -24,6 +35,11 @@ from bastion.store.database import (
 
 _MIGRATION_LOCK_KEY = 0x62617374  # "bast"
 _SCHEMA_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,62}")
+_STATEMENT_CACHE_SIZE = 1024  # prepared statements kept per connection (asyncpg's default: 100)
+
+
+async def _keep_session(_conn: asyncpg.Connection) -> None:
+    """The pool's reset on release: nothing to undo (see the module docstring)."""
 
 
 @lru_cache(maxsize=4096)
@@ -95,7 +111,12 @@ class PostgresDatabase:
                 await conn.close()
             settings["search_path"] = schema
         pool = await asyncpg.create_pool(
-            url, min_size=1, max_size=pool_size, server_settings=settings
+            url,
+            min_size=1,
+            max_size=pool_size,
+            server_settings=settings,
+            statement_cache_size=_STATEMENT_CACHE_SIZE,
+            reset=_keep_session,
         )
         return cls(pool)
 
@@ -136,6 +157,11 @@ class PostgresDatabase:
                 to_postgres_placeholders(RECORD_MIGRATION_SQL), version, name, now_ms
             )
             return True
+
+    def pool_usage(self) -> tuple[int, int]:
+        """(connections open, connections lent out) right now, for the pool metrics."""
+        size = self._pool.get_size()
+        return size, size - self._pool.get_idle_size()
 
     async def reclaim_space(self) -> None:
         """Nothing to do: autovacuum makes the deleted rows' space reusable."""

@@ -11,9 +11,13 @@ has seen everything up to it can never later discover an earlier position commit
 even when transactions commit out of order (PostgreSQL). Positions are unique and increase;
 `persisted_upto() <= current()`, and both never go down.
 
+`allocate(n, above=p)` hands out positions above `p` too: a writer that finds a room's end already
+past its position (another process wrote it) asks again above that end, so a room's events take
+increasing positions in the order they join its history.
+
 `StreamPositions` is the in-process implementation: it covers one writing process per database.
-Several writing processes need a shared allocator (a PostgreSQL sequence plus `PositionAdvanced`
-messages over the bus), which the scale-out work brings behind the same protocol.
+Several writing processes on one PostgreSQL database use `SharedStreamPositions`
+(store/shared_stream.py), behind the same protocol.
 """
 
 from __future__ import annotations
@@ -38,11 +42,21 @@ _STREAM_TABLES = (
 )
 
 
+async def highest_stored_position(q: Queryable) -> int:
+    """The highest position any stream table holds (0 for an empty database)."""
+    highest = 0
+    for table, column in _STREAM_TABLES:
+        value = await q.fetch_val(f"SELECT MAX({column}) FROM {table}")  # noqa: S608 - constants
+        highest = max(highest, int(value or 0))
+    return highest
+
+
 class PositionAllocator(Protocol):
     """Hands out stream positions and tells readers how far they may safely read."""
 
-    def allocate(self, count: int = 1) -> AbstractContextManager[list[int]]:
-        """`count` new positions, in flight until the `with` block ends (commit or rollback)."""
+    def allocate(self, count: int = 1, *, above: int = 0) -> AbstractContextManager[list[int]]:
+        """`count` new positions (each above `above`), in flight until the `with` block ends
+        (commit or rollback)."""
         ...
 
     def persisted_upto(self) -> int:
@@ -51,6 +65,11 @@ class PositionAllocator(Protocol):
 
     def current(self) -> int:
         """Highest position allocated so far (some may still be in flight)."""
+        ...
+
+    async def wait_readable(self, position: int) -> None:
+        """Return once `persisted_upto() >= position` (or after a bounded wait): a writer
+        answers its client then, so the client's next read sees what it wrote."""
         ...
 
 
@@ -70,17 +89,14 @@ class StreamPositions:
     @classmethod
     async def load(cls, q: Queryable, on_advance: AdvanceListener | None = None) -> StreamPositions:
         """Start after the highest position already stored."""
-        highest = 0
-        for table, column in _STREAM_TABLES:
-            value = await q.fetch_val(f"SELECT MAX({column}) FROM {table}")  # noqa: S608 - constants
-            highest = max(highest, int(value or 0))
-        return cls(highest, on_advance)
+        return cls(await highest_stored_position(q), on_advance)
 
     @contextmanager
-    def allocate(self, count: int = 1) -> Iterator[list[int]]:
+    def allocate(self, count: int = 1, *, above: int = 0) -> Iterator[list[int]]:
         """`count` new positions, in flight until the `with` block ends (commit or rollback)."""
-        positions = list(range(self._last_allocated + 1, self._last_allocated + 1 + count))
-        self._last_allocated += count
+        start = max(self._last_allocated, above) + 1
+        positions = list(range(start, start + count))
+        self._last_allocated = start + count - 1
         self._in_flight.update(positions)
         try:
             yield positions
@@ -97,6 +113,9 @@ class StreamPositions:
     def current(self) -> int:
         """Highest position allocated so far."""
         return self._last_allocated
+
+    async def wait_readable(self, position: int) -> None:
+        """Nothing to wait for: one process, and the position has left flight already."""
 
     def _announce(self) -> None:
         if self._on_advance is None:

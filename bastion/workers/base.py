@@ -6,7 +6,8 @@ what iterations left behind (tasks, HTTP clients). A `Supervisor` runs one worke
 `start` and `stop`:
 
 - Iterations never overlap: run_once, wait_next, run_once, ... in one task.
-- A failure is never silent: an exception from either step is logged with the worker's name,
+- A failure is never silent: an exception from either step is logged with the worker's name
+  (and counted: `bastion_job_failures_total`, as good iterations are in `_runs_total`),
   and the worker is restarted after a backoff on the clock (1 s doubling to 5 min; a good
   iteration resets it). Only cancellation ends the loop.
 - Stopping is graceful and bounded: a worker waiting for its next iteration is cancelled at
@@ -29,6 +30,7 @@ import logging
 from typing import Protocol
 
 from bastion.clock import Clock
+from bastion.observability.metrics import metrics
 
 log = logging.getLogger(__name__)
 
@@ -131,12 +133,14 @@ class Supervisor:
                 await self.worker.run_once()
                 self._in_iteration = False
                 self.failures = 0
+                metrics().job_runs.labels(self.worker.name).inc()
                 if self._stopping:
                     return
                 await self.worker.wait_next()
             except Exception:
                 self._in_iteration = False
                 self.failures += 1
+                metrics().job_failures.labels(self.worker.name).inc()
                 if self._stopping:
                     log.exception("worker %s failed while stopping", self.worker.name)
                     return

@@ -4,6 +4,11 @@ A job service (room deletions, compliance exports) keeps its jobs in rows, so th
 process; it sets its `wakeup` event when a job is scheduled here. Its worker runs the pending
 jobs at start (what a previous process left), then whenever woken or every `interval_s` on the
 injected clock (a job scheduled by another process, or a retry), whichever comes first.
+
+Across processes (several on one PostgreSQL database) a pass runs under a lease held for the
+pass only (`lease_per_pass`, leased.py `PerPass`): the jobs are rows and run only inside
+`run_pending`, so one pass at a time server-wide is exactly once per job, and the process whose
+request scheduled a job starts it at once instead of waiting for another process's interval.
 """
 
 from __future__ import annotations
@@ -42,6 +47,7 @@ class PendingJobsWorker:
     """Runs a job service's pending jobs at start, when woken, and every `interval_s`."""
 
     name = "pending jobs"
+    lease_per_pass = True  # see the module docstring
 
     def __init__(self, jobs: RunsPendingJobs, clock: Clock, *, interval_s: float = 300) -> None:
         self._jobs = jobs

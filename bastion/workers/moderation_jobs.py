@@ -5,6 +5,10 @@ states the safety design); the job rows are the only state, so a restarted serve
 pending job from its last committed batch. Between iterations: none while work is left (after
 yielding to the event loop), else it waits until a job is queued (`AdminRedactions.work_added`)
 or `interval_s` passes on the injected clock (a job queued by another process).
+
+Across processes each iteration runs under a lease held for that batch only
+(`lease_per_pass`, leased.py `PerPass`): batches of one job never run in two processes at once,
+and whichever process is woken by a new job starts it.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ class RedactionJobsWorker:
     """Drives the user-redaction jobs."""
 
     name = "redaction jobs"
+    lease_per_pass = True  # see the module docstring
 
     def __init__(
         self,

@@ -5,6 +5,9 @@ died mid-way left a row saying where it stopped. At start this worker resumes ev
 (run_once), then looks again every RECHECK_S on the injected clock, which also retries a job
 whose run failed (its failure was audited). A job being run by a request in this process is
 not run twice at once: the service holds a per-user lock.
+
+Across processes one process resumes, the one holding the worker's lease for its life
+(leased.py `Leased`), so a dead process's jobs are taken up once, by one survivor.
 """
 
 from __future__ import annotations

@@ -3,7 +3,9 @@
 The sweep itself (`services/presence/expiry.py`) is one indexed query plus a pass over memory;
 this worker only says when. It sweeps once at start (rows left due by a previous run), then once
 per interval on the injected clock. A failing sweep is logged and retried by the supervisor.
-The serving app registers it only when `presence.enabled`.
+The serving app registers it only when `presence.enabled`. Across processes one process sweeps,
+the one holding the worker's lease for its life (leased.py `Leased`): one sweep per interval
+server-wide, and another process takes over within the lease retry when it dies.
 """
 
 from __future__ import annotations

@@ -6,6 +6,12 @@ once and one slow gateway never holds the others. Between iterations it waits fo
 the next retry time on the injected clock. Closing cancels deliveries in progress (each
 pusher's progress is stored after every request, so the next run resumes) and closes the HTTP
 client.
+
+Across processes one process delivers, the one holding the worker's lease for its life
+(leased.py `Leased`): two senders of one pusher would race on its progress and send a
+notification twice, and deliveries are tasks that outlive an iteration, so a per-pass lease
+would not cover them. Every process hears every `EventsPersisted` through the bus, so the holder
+wakes for events sent anywhere; a new holder checks every user with a pusher at its start.
 """
 
 from __future__ import annotations

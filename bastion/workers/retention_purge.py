@@ -4,6 +4,8 @@ The pass itself (`services/retention/purge.py`) is bounded batches, one transact
 idempotent and resumable; this worker only says when. It purges once at start, then once per
 interval on the injected clock (read from the policy in force before each wait, so a policy
 change applies from the next wait). A failing pass is logged and retried by the supervisor.
+Across processes one process purges, the one holding the worker's lease for its life
+(leased.py `Leased`): one pass per interval server-wide, not one per process.
 """
 
 from __future__ import annotations

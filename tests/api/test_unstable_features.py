@@ -14,6 +14,7 @@ EXPECTED = {
     "org.matrix.msc3715.stable": True,
     "org.matrix.msc3827.stable": True,
     "org.matrix.msc3856.stable": True,
+    "org.matrix.simplified_msc3575": True,  # Element X refuses a server without it
 }
 
 

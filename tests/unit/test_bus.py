@@ -1,9 +1,14 @@
 """The bus: typed dispatch, isolation of a failing subscriber, cache subscriptions, and the
-/sync wake-ups it feeds (only the users a message concerns are woken)."""
+/sync wake-ups it feeds (only the users a message concerns are woken).
+
+A contract suite: each test runs on the in-process bus and on the Redis one (its local
+delivery must keep the same invariants; skipped without BASTION_TEST_REDIS_URL). What crosses
+processes is in tests/integration/test_redis_bus.py."""
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
 
 import pytest
 
@@ -11,19 +16,31 @@ from bastion.pubsub.base import Bus, subscribe_cache
 from bastion.pubsub.memory import MemoryBus
 from bastion.pubsub.messages import (
     CacheInvalidated,
+    DeliveryGap,
     EphemeralChanged,
     EventsPersisted,
     Message,
     PositionAdvanced,
+    SessionsRevoked,
 )
 from bastion.pubsub.wakeups import SyncWakeups
 from bastion.services.push.delivery.wakeup import PushWakeups
+from tests.redis_support import redis_url, started_buses
 
 ALICE, BOB = "@alice:x", "@bob:x"
 
 
-def test_messages_reach_only_the_subscribers_of_their_type() -> None:
-    bus: Bus = MemoryBus()
+@pytest.fixture(params=["memory", "redis"])
+async def bus(request: pytest.FixtureRequest) -> AsyncIterator[Bus]:
+    """Each `Bus` implementation, as one process sees it."""
+    if request.param == "memory":
+        yield MemoryBus()
+        return
+    async with started_buses(redis_url(), 1) as [redis_bus]:
+        yield redis_bus
+
+
+async def test_messages_reach_only_the_subscribers_of_their_type(bus: Bus) -> None:
     persisted: list[EventsPersisted] = []
     invalidated: list[CacheInvalidated] = []
     bus.subscribe(EventsPersisted, persisted.append)
@@ -41,8 +58,9 @@ def test_messages_reach_only_the_subscribers_of_their_type() -> None:
     assert invalidated == [sent[1]]
 
 
-def test_a_failing_subscriber_does_not_stop_the_others(caplog: pytest.LogCaptureFixture) -> None:
-    bus = MemoryBus()
+async def test_a_failing_subscriber_does_not_stop_the_others(
+    bus: Bus, caplog: pytest.LogCaptureFixture
+) -> None:
     received: list[PositionAdvanced] = []
 
     def broken(_message: PositionAdvanced) -> None:
@@ -55,8 +73,7 @@ def test_a_failing_subscriber_does_not_stop_the_others(caplog: pytest.LogCapture
     assert "subscriber bug" in caplog.text
 
 
-def test_a_cache_subscription_sees_only_its_cache() -> None:
-    bus = MemoryBus()
+async def test_a_cache_subscription_sees_only_its_cache(bus: Bus) -> None:
     dropped: list[str] = []
     subscribe_cache(bus, "push_rules", dropped.append)
     bus.publish(CacheInvalidated("room_members", "!r:x"))
@@ -64,8 +81,8 @@ def test_a_cache_subscription_sees_only_its_cache() -> None:
     assert dropped == [ALICE]
 
 
-def test_the_push_worker_is_poked_by_room_events_only() -> None:
-    bus, wakeups = MemoryBus(), PushWakeups()
+async def test_the_push_worker_is_poked_by_room_events_only(bus: Bus) -> None:
+    wakeups = PushWakeups()
     wakeups.load([ALICE])
     wakeups.take(())  # nothing left from the start
     bus.subscribe(EventsPersisted, wakeups.on_persisted)
@@ -75,8 +92,8 @@ def test_the_push_worker_is_poked_by_room_events_only() -> None:
     assert wakeups.take(()) == {ALICE}  # bob has no pusher
 
 
-async def test_a_persisted_change_wakes_only_the_users_it_concerns() -> None:
-    bus, wakeups = MemoryBus(), SyncWakeups()
+async def test_a_persisted_change_wakes_only_the_users_it_concerns(bus: Bus) -> None:
+    wakeups = SyncWakeups()
     wakeups.listen_to(bus)
     alice = asyncio.create_task(wakeups.wait(ALICE, after=10, timeout_s=60))
     bob = asyncio.create_task(wakeups.wait(BOB, after=10, timeout_s=60))
@@ -92,16 +109,16 @@ async def test_a_persisted_change_wakes_only_the_users_it_concerns() -> None:
     assert wakeups.waiting_users() == 0
 
 
-async def test_a_change_before_the_wait_is_not_missed() -> None:
-    bus, wakeups = MemoryBus(), SyncWakeups()
+async def test_a_change_before_the_wait_is_not_missed(bus: Bus) -> None:
+    wakeups = SyncWakeups()
     wakeups.listen_to(bus)
     bus.publish(EventsPersisted(11, frozenset({ALICE})))
     assert await wakeups.wait(ALICE, after=10, timeout_s=0) is True
     assert await wakeups.wait(ALICE, after=11, timeout_s=0) is False
 
 
-async def test_ephemeral_changes_wake_only_a_wait_that_asks_for_them() -> None:
-    bus, wakeups = MemoryBus(), SyncWakeups()
+async def test_ephemeral_changes_wake_only_a_wait_that_asks_for_them(bus: Bus) -> None:
+    wakeups = SyncWakeups()
     wakeups.listen_to(bus)
     bus.publish(EphemeralChanged(3, frozenset({ALICE})))
     assert await wakeups.wait(ALICE, after=0, timeout_s=0) is False
@@ -111,3 +128,31 @@ async def test_ephemeral_changes_wake_only_a_wait_that_asks_for_them() -> None:
     await asyncio.sleep(0)
     bus.publish(EphemeralChanged(4, frozenset({BOB})))
     assert await waiting is True
+
+
+async def test_a_confirmed_publish_reaches_local_subscribers_before_it_returns(bus: Bus) -> None:
+    """Revocations use it: base.py's `publish_confirmed`."""
+    wakeups = SyncWakeups()
+    wakeups.listen_to(bus)
+    before = wakeups.revocation_serial(ALICE)
+    await bus.publish_confirmed(SessionsRevoked(ALICE))
+    assert wakeups.revocation_serial(ALICE) == before + 1
+
+
+async def test_a_delivery_gap_wakes_every_sync_and_counts_as_a_revocation(bus: Bus) -> None:
+    """While the other processes cannot be heard, every parked sync re-reads the database
+    and re-checks its session (pubsub/wakeups.py)."""
+    wakeups = SyncWakeups()
+    wakeups.listen_to(bus)
+    dropped: list[str] = []
+    subscribe_cache(bus, "room_members", dropped.append, lambda: dropped.append("*"))
+    seen = wakeups.revocation_serial(ALICE)
+    alice = asyncio.create_task(wakeups.wait(ALICE, after=10, timeout_s=60))
+    bob = asyncio.create_task(wakeups.wait(BOB, after=10, timeout_s=60))
+    await asyncio.sleep(0)
+    bus.publish(DeliveryGap("test"))
+    assert await alice is True
+    assert await bob is True
+    assert wakeups.revocation_serial(ALICE) == seen + 1
+    assert await wakeups.wait(ALICE, after=10, timeout_s=0, after_revocation=seen) is True
+    assert dropped == ["*"]

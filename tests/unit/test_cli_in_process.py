@@ -67,7 +67,7 @@ def test_serve_on_a_busy_port_is_one_error_line(
 ) -> None:
     monkeypatch.chdir(tmp_path)
     # The root logger is the test runner's: serve's logging set-up must not replace it.
-    monkeypatch.setattr("bastion.cli.server.setup_logging", lambda _level: None)
+    monkeypatch.setattr("bastion.cli.server.setup_logging", lambda *_args: None)
     config = _init(tmp_path, capsys)
     busy = socket.socket()
     busy.bind(("127.0.0.1", 0))
@@ -81,3 +81,26 @@ def test_serve_on_a_busy_port_is_one_error_line(
         busy.close()
     err = capsys.readouterr().err
     assert f"cannot listen on 127.0.0.1:{port}" in err
+
+
+def test_serve_workers_flag_is_refused_on_sqlite_and_without_redis(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue #15: `bastion serve --workers N` is "refused with a clear message on SQLite or
+    without `[redis] url`", like `[server] workers` (the flag overrides it)."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr("bastion.cli.server.setup_logging", lambda *_args: None)
+    config = _init(tmp_path, capsys)
+    assert cli.main(["serve", "--config", str(config), "--workers", "2"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: --workers 2: server.workers = 2 needs PostgreSQL")
+    assert len(err.strip().splitlines()) == 1
+
+    text = config.read_text().replace(
+        'url = "sqlite:///data/bastion.db"', 'url = "postgresql://db/x"'
+    )
+    config.write_text(text)
+    assert cli.main(["serve", "--config", str(config), "--workers", "3"]) == 2
+    assert "needs [redis] url" in capsys.readouterr().err
+    assert cli.main(["serve", "--config", str(config), "--workers", "0"]) == 2
+    assert "at least 1" in capsys.readouterr().err

@@ -6,6 +6,7 @@ from __future__ import annotations
 import msgspec
 import pytest
 
+from bastion.services.presence.expiry import LONGEST_SYNC_MS, REMOTE_SYNC_MS, WRITE_THROUGH_MS
 from bastion.services.presence.state import (
     Timeouts,
     is_visible_change,
@@ -17,6 +18,8 @@ from bastion.services.presence.state import (
     timed_out,
 )
 from bastion.services.presence.tracker import PresenceTracker
+from bastion.services.sliding_sync.request import MAX_TIMEOUT_MS as SLIDING_MAX_TIMEOUT_MS
+from bastion.services.sync.request import MAX_TIMEOUT_MS as SYNC_MAX_TIMEOUT_MS
 from bastion.store.protocols import PresenceRecord
 
 ALICE = "@alice:example.org"
@@ -127,3 +130,32 @@ def test_tracker_forgets_offline_users_without_syncs() -> None:
     tracker.sync_ended(ALICE, T0)  # unknown: nothing to do
     tracker.sync_started(ALICE)
     assert tracker.get(ALICE) is None
+
+
+def test_a_stale_entry_keeps_its_syncs_and_newer_timestamps_when_read_again() -> None:
+    """Another process wrote the row (tracker.py): the stored state wins, the activity this
+    process saw later is kept, and so are its syncs in progress."""
+    tracker = PresenceTracker()
+    online = msgspec.structs.replace(never_seen(ALICE), state="online", last_sync_ts=T0)
+    entry = tracker.remember(online)
+    tracker.sync_started(ALICE)
+    tracker.sync_ended(ALICE, T0 + 5_000)
+    tracker.sync_started(ALICE)
+    tracker.invalidate("@bob:example.org")  # not tracked: nothing to do
+    tracker.invalidate(ALICE)
+    assert entry.stale
+    offline = msgspec.structs.replace(online, state="offline", last_sync_ts=T0 + 1_000)
+    tracker.refresh(entry, offline)
+    assert not entry.stale
+    assert entry.stored == offline
+    assert entry.record == msgspec.structs.replace(offline, last_sync_ts=T0 + 5_000)
+    assert entry.syncs_in_flight == 1
+    tracker.invalidate_all()
+    assert entry.stale
+
+
+def test_the_shared_sweep_covers_the_longest_long_poll() -> None:
+    """A sync in progress on another process is known to the sweep only by its start (written
+    through): REMOTE_SYNC_MS must cover the longest hold of /sync and sliding sync."""
+    assert max(SYNC_MAX_TIMEOUT_MS, SLIDING_MAX_TIMEOUT_MS) <= LONGEST_SYNC_MS
+    assert REMOTE_SYNC_MS >= LONGEST_SYNC_MS + WRITE_THROUGH_MS

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 
 from bastion.clock import FakeClock
@@ -178,3 +180,34 @@ def test_pruning_cost_and_memory_stay_bounded_when_nothing_refills() -> None:
         rl.consume(f"ip{i}")  # none of these refill
     assert len(rl._buckets) <= 200
     assert "ip999" in rl._buckets  # the most recent keys are the ones kept
+
+
+class SharedLevel:
+    """A shared bucket store answering at once (a `SharedBuckets`): the level other processes
+    left is `level` minus what this process takes."""
+
+    def __init__(self, level: float) -> None:
+        self.level = level
+        self.forgotten_keys: list[str] = []
+
+    def consumed(self, key: str, update: Callable[[float], None]) -> None:
+        self.level -= 1
+        update(self.level)
+
+    def forgotten(self, key: str) -> None:
+        self.forgotten_keys.append(key)
+
+
+def test_a_shared_bucket_level_replaces_the_local_one() -> None:
+    """With several processes the limit is one for all (services/ratelimit.py): after its
+    first action here, a key other processes have used up is limited here too."""
+    clock = FakeClock()
+    shared = SharedLevel(level=0.0)  # the other processes took the whole burst
+    rl = RateLimiter(clock, RateLimit(per_second=1.0, burst=3), shared=shared)
+    rl.hit("alice")  # decided locally, at once: this process had not heard of alice
+    with pytest.raises(MatrixError) as exc:
+        rl.hit("alice")
+    assert retry_after_ms(exc) == 2000  # the shared level is -1: two tokens to wait for
+    rl.forget("alice")
+    assert shared.forgotten_keys == ["alice"]
+    rl.hit("alice")

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
-
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
 from bastion.api.bodies import decode_object
 from bastion.api.context import services_of
+from bastion.api.long_poll import unless_hung_up
 from bastion.api.requester import require_requester
 from bastion.api.responses import JsonResponse
 from bastion.services.sync.request import parse_sync_request
@@ -22,27 +21,15 @@ async def sync(request: Request) -> Response:
     does not hold up a graceful shutdown.
     """
     services = services_of(request)
+    mark = services.sync.revocations_mark()  # before the token check (services/long_poll.py)
     requester = await require_requester(request)
     params = dict(request.query_params)
     sync_request = await parse_sync_request(requester, params, services.account_data)
-    syncing = asyncio.ensure_future(services.sync.sync(requester, sync_request))
-    hang_up = asyncio.ensure_future(_client_disconnected(request))
-    try:
-        await asyncio.wait((syncing, hang_up), return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        for task in (syncing, hang_up):
-            task.cancel()
-        # Let the cancelled side clean up (its long-poll wait) before this handler returns.
-        await asyncio.gather(syncing, hang_up, return_exceptions=True)
-    if syncing.cancelled():
+    answer = services.sync.sync(requester, sync_request, authenticated_at=mark)
+    body = await unless_hung_up(request, answer)
+    if body is None:
         return Response(status_code=400)  # nobody is listening
-    return JsonResponse(syncing.result())
-
-
-async def _client_disconnected(request: Request) -> None:
-    """Return once the client has disconnected (a GET has no body left to read)."""
-    while (await request.receive())["type"] != "http.disconnect":
-        pass
+    return JsonResponse(body)
 
 
 async def create_filter(request: Request) -> Response:

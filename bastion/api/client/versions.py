@@ -14,6 +14,7 @@ from starlette.routing import Route
 from bastion.api.context import services_of
 from bastion.api.requester import require_requester
 from bastion.api.responses import JsonResponse
+from bastion.errors import Errcode, MatrixError
 
 SUPPORTED_VERSIONS = [f"v1.{minor}" for minor in range(1, 13)]
 ROOM_VERSIONS = {"10": "stable", "11": "stable", "12": "stable"}
@@ -42,6 +43,9 @@ UNSTABLE_FEATURES: dict[str, bool] = {
     # MSC3827 `room_types` filter of /publicRooms (services/directory/rooms.py): Element lists
     # and publishes public spaces only when this is true.
     "org.matrix.msc3827.stable": True,
+    # MSC4186 simplified sliding sync at /unstable/org.matrix.simplified_msc3575/sync (and
+    # /v4/sync): services/sliding_sync/. Element X refuses a server without it.
+    "org.matrix.simplified_msc3575": True,
 }
 
 
@@ -76,8 +80,17 @@ async def capabilities(request: Request) -> Response:
     )
 
 
+async def auth_metadata(_request: Request) -> Response:
+    """GET /_matrix/client/v1/auth_metadata
+
+    Next-generation auth (OAuth 2.0, MSC2965) is not offered: 404 M_UNRECOGNIZED, so clients
+    (Element X) take the password login."""
+    raise MatrixError(404, Errcode.UNRECOGNIZED, "OAuth 2.0 authentication is not offered")
+
+
 UNVERSIONED_ROUTES = [
     Route("/_matrix/client/versions", versions, methods=["GET"]),
     Route("/.well-known/matrix/client", well_known_client, methods=["GET"]),
 ]
 ROUTES = [Route("/capabilities", capabilities, methods=["GET"])]
+V1_ROUTES = [Route("/auth_metadata", auth_metadata, methods=["GET"])]

@@ -5,6 +5,13 @@ cross-signing keys or signatures change. Each change takes a stream position and
 and everyone who shares a room with them. /sync and `GET /keys/changes` then report, for the
 viewer: `changed` (changed users they share a room with, and users who newly share one) and
 `left` (users they no longer share any room with).
+
+`devices_removed` is also where every revocation ends (logout, logout all, device deletion by
+the user or an admin, password reset, deactivation, console sign-out): its first step tells
+every process (`SessionsRevoked`, confirmed by the bus before it returns), so a revoked
+device's sync parked on any process wakes, finds its device gone and answers 401 before the
+revoking request has returned. Tokens are never cached: each request reads its token from the
+database (services/auth.py), so nothing else needs invalidating.
 """
 
 from __future__ import annotations
@@ -12,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from bastion.pubsub.base import Bus
-from bastion.pubsub.messages import EventsPersisted
+from bastion.pubsub.messages import EventsPersisted, SessionsRevoked
 from bastion.store.database import Database, Queryable
 from bastion.store.protocols import KeyStore
 from bastion.store.stream import PositionAllocator
@@ -40,10 +47,12 @@ class DeviceListService:
     async def devices_removed(
         self, user_id: str, device_ids: Sequence[str] | None, *, keep_device_id: str | None = None
     ) -> None:
-        """After devices were deleted: drop their keys and announce the change.
+        """After devices were deleted (their tokens with them): wake the user's parked syncs on
+        every process (confirmed), drop the devices' keys and announce the change.
 
         `device_ids` None means every device of the user except `keep_device_id`.
         """
+        await self._bus.publish_confirmed(SessionsRevoked(user_id))
         async with self._db.transaction() as t:
             await self._keys.delete_device_keys(
                 t, user_id, device_ids, keep_device_id=keep_device_id

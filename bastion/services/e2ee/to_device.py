@@ -94,24 +94,35 @@ class ToDeviceService:
         return targets
 
     async def deliver(
-        self, q: Queryable, requester: Requester, *, acknowledged: int, upto: int
+        self,
+        q: Queryable,
+        requester: Requester,
+        *,
+        acknowledged: int,
+        upto: int,
+        limit: int = MAX_DELIVERED_PER_SYNC,
     ) -> tuple[list[JsonObject], int]:
         """Drop what the device acknowledged; return (pending messages, position reached).
 
-        The position reached is `upto` unless the batch was cut short, in which case it is the
-        last message delivered, so the rest come in the next sync.
+        At most `limit` messages (never more than MAX_DELIVERED_PER_SYNC). The position
+        reached is `upto` unless the batch was cut short, in which case it is the last message
+        delivered (or `acknowledged`, when `limit` is 0), so the rest come in the next sync.
         """
         user_id, device_id = requester.user_id, requester.device_id
-        pending = await self._store.pending(
-            q, user_id, device_id, upto=upto, limit=MAX_DELIVERED_PER_SYNC
-        )
+        limit = min(limit, MAX_DELIVERED_PER_SYNC)
+        fetch = max(limit, 1)  # one row, even for a limit of 0, tells whether to delete
+        pending = await self._store.pending(q, user_id, device_id, upto=upto, limit=fetch)
         if pending and pending[0][0] <= acknowledged:
             # Only when the device confirmed earlier messages is there anything to delete;
             # usually the inbox is empty and this costs no write at all.
             async with self._db.transaction() as t:
                 await self._store.delete_delivered(t, user_id, device_id, acknowledged)
-            pending = await self._store.pending(
-                q, user_id, device_id, upto=upto, limit=MAX_DELIVERED_PER_SYNC
-            )
-        reached = pending[-1][0] if len(pending) == MAX_DELIVERED_PER_SYNC else upto
+            pending = await self._store.pending(q, user_id, device_id, upto=upto, limit=fetch)
+        pending = pending[:limit]
+        if len(pending) < limit:
+            reached = upto  # everything up to `upto` was sent
+        elif pending:
+            reached = pending[-1][0]
+        else:  # a limit of 0: nothing sent, nothing reached past what was acknowledged
+            reached = acknowledged
         return [event for _, event in pending], reached

@@ -12,13 +12,19 @@ position P in room R have children?" from memory (Synapse's StreamChangeCache id
 * Redacting a child changes its parent's aggregation without a note: the child's own note is
   already later than the parent, which is enough.
 
-Invariant: only this process writes relationships (one writing process, as store/stream.py);
-several writers need the notes shared over the bus (scale-out work).
+Several processes: the recorder also publishes each note (`RelationNoted`, before commit like
+the local note) and every process's cache applies the others' (`listen_to`). A `DeliveryGap`
+(notes from other processes may have been missed) raises `floor` to the current position:
+"maybe" for every older page, exact again for newer ones.
 """
 
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Callable
+
+from bastion.pubsub.base import Bus
+from bastion.pubsub.messages import DeliveryGap, RelationNoted
 
 
 class RelationChangeCache:
@@ -36,6 +42,15 @@ class RelationChangeCache:
         if len(self._latest) > self._max_rooms:
             _, evicted = self._latest.popitem(last=False)
             self._floor = max(self._floor, evicted)
+
+    def listen_to(self, bus: Bus, current_position: Callable[[], int]) -> None:
+        """Apply the notes of every process; after a gap, forget what is older than now."""
+        bus.subscribe(RelationNoted, lambda m: self.note(m.room_id, m.position))
+        bus.subscribe(DeliveryGap, lambda _m: self.unknown_upto(current_position()))
+
+    def unknown_upto(self, position: int) -> None:
+        """Notes at or before `position` may be missing: answer "maybe" for those pages."""
+        self._floor = max(self._floor, position)
 
     def may_have_children(self, room_id: str, oldest: int) -> bool:
         """False only when no relationship was recorded in `room_id` after position `oldest`."""

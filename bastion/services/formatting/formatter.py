@@ -73,6 +73,9 @@ class EventFormatter:
         """Client events, in the given order."""
         redaction_ids = [e.redacted_by for e in events if e.redacted_by is not None]
         redactions = await self._events.get_events(self._db, redaction_ids) if redaction_ids else {}
+        missing = {e.room_id for e in events} - self._versions.keys()
+        if len(missing) > 1:  # one read for every room of a many-room page (sync)
+            self._versions |= await self._rooms.room_versions(self._db, list(missing))
         now = self._clock.now_ms()
         viewer = (requester.user_id, requester.device_id) if requester is not None else None
         out = []

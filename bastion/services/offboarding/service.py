@@ -189,5 +189,5 @@ class Offboarding:
             details = {"sessions_revoked": devices, "job": run.job_id}
             await deps.audit.record(t, actor, "user.deactivate", user_id, details)
             await run.save(t, deps, step=run.next_step())
-        deps.bus.publish(SessionsRevoked(user_id))
+        await deps.bus.publish_confirmed(SessionsRevoked(user_id))  # every process, now
         await deps.accounts.account_closed(user_id)

@@ -9,6 +9,12 @@ to see this user's presence"; Synapse answers the same) and 404 M_NOT_FOUND for 
 Cost: a sync that changes nothing visible touches only memory (`tracker.py`); the delivery in
 /sync is one query (`store/sql/presence.py`). With `presence.enabled = false` nothing is stored
 or sent: PUT is validated and ignored, GET answers offline, /sync carries no presence.
+
+Several processes (`shared`: `[redis] url` set): a sync or an action also writes its user's
+timestamps through once the stored ones lag by `WRITE_THROUGH_MS` (one UPDATE per user per 15 s
+at most, a sync's at its start), so the sweep, which runs in one process, sees activity on every
+process; and the tracker listens for the others' visible writes (tracker.py). Alone, nothing
+of this happens: the cost above is unchanged.
 """
 
 from __future__ import annotations
@@ -24,8 +30,8 @@ from bastion.clock import Clock
 from bastion.config import PresenceConfig
 from bastion.errors import Errcode, MatrixError
 from bastion.events.filters import EventFilter, effective_limit, type_and_sender_match
-from bastion.pubsub.base import Bus
-from bastion.services.presence.expiry import ExpirySweeper
+from bastion.pubsub.base import Bus, subscribe_cache
+from bastion.services.presence.expiry import WRITE_THROUGH_MS, ExpirySweeper
 from bastion.services.presence.state import (
     OFFLINE,
     PRESENCE_STATES,
@@ -38,7 +44,7 @@ from bastion.services.presence.state import (
     seen_syncing,
     set_by_client,
 )
-from bastion.services.presence.tracker import PresenceTracker, Tracked
+from bastion.services.presence.tracker import PRESENCE_CACHE, PresenceTracker, Tracked
 from bastion.services.presence.writer import PresenceWriter
 from bastion.services.principal import Requester
 from bastion.store.database import Database
@@ -73,14 +79,20 @@ class PresenceService:
         bus: Bus,
         clock: Clock,
         config: PresenceConfig,
+        shared: bool = False,
     ) -> None:
+        """`shared`: other processes serve the same database (see the module docstring)."""
         self._db = db
         self._store = stores.presence
         self._users = stores.users
         self._clock = clock
         self._config = config
         self._tracker = PresenceTracker()
-        self._writer = PresenceWriter(db, self._store, positions, bus, self._tracker)
+        self._writer = PresenceWriter(db, self._store, positions, bus, self._tracker, shared=shared)
+        self._shared = shared
+        if shared:
+            tracker = self._tracker
+            subscribe_cache(bus, PRESENCE_CACHE, tracker.invalidate, tracker.invalidate_all)
         self._sweeper = ExpirySweeper(
             db,
             self._store,
@@ -133,7 +145,7 @@ class PresenceService:
         if not self.enabled:
             return {"presence": OFFLINE}
         entry = self._tracker.get(user_id)
-        if entry is not None:
+        if entry is not None and not entry.stale:
             record = entry.record
         else:
             record = await self._store.get_presence(self._db, user_id) or never_seen(user_id)
@@ -166,13 +178,20 @@ class PresenceService:
     async def _move(
         self, entry: Tracked, transition: Callable[[PresenceRecord], PresenceRecord]
     ) -> None:
-        """Apply a transition: through the writer when others must hear of it, else in memory
-        only (timestamps; the sweep flushes them)."""
+        """Apply a transition: through the writer when others must hear of it (or, shared, when
+        the stored timestamps lag too far), else in memory only (the sweep flushes them)."""
         new = transition(entry.record)
-        if is_visible_change(entry.record, new):
+        if is_visible_change(entry.record, new) or self._lags(entry.stored, new):
             await self._writer.apply([entry.record.user_id], lambda e: transition(e.record))
         else:
             entry.record = new
+
+    def _lags(self, stored: PresenceRecord, new: PresenceRecord) -> bool:
+        """Shared only: whether the stored activity is `WRITE_THROUGH_MS` behind `new`."""
+        return self._shared and (
+            new.last_sync_ts - stored.last_sync_ts >= WRITE_THROUGH_MS
+            or new.last_active_ts - stored.last_active_ts >= WRITE_THROUGH_MS
+        )
 
     async def sync_events(
         self,

@@ -7,8 +7,12 @@ most once per `flush_after_ms` per user, so the database lags memory by at most 
 sweep interval. Entries are kept for users who are not offline or have a sync in progress;
 others are dropped by the sweep and read again from the database when next needed.
 
-Invariant: this process is the only writer of presence (as for stream positions), so an entry's
-visible fields always equal the stored row's; only its timestamps may be newer.
+Invariant: alone on its database, this process is the only writer of presence, so an entry's
+visible fields always equal the stored row's; only its timestamps may be newer. With other
+processes (`shared`, docs/subsystems/presence.md), they write presence too: each visible write
+is followed by `CacheInvalidated(PRESENCE_CACHE, user_id)` on the bus, which marks the entry
+`stale` everywhere (a `DeliveryGap` marks every entry), and a stale entry is read again under
+the writer's lock before it is used (its syncs in progress and newer timestamps kept).
 """
 
 from __future__ import annotations
@@ -21,6 +25,8 @@ import msgspec
 from bastion.services.presence.state import OFFLINE
 from bastion.store.protocols import PresenceRecord
 
+PRESENCE_CACHE = "presence"  # the cache name in `CacheInvalidated`; keys are user IDs
+
 
 @dataclass(slots=True)
 class Tracked:
@@ -29,6 +35,7 @@ class Tracked:
     record: PresenceRecord
     stored: PresenceRecord
     syncs_in_flight: int = 0
+    stale: bool = False  # another process may have written the row since it was read
 
     def needs_flush(self, now_ms: int, flush_after_ms: int) -> bool:
         """True if the stored timestamps are behind and old enough to be refreshed."""
@@ -73,6 +80,27 @@ class PresenceTracker:
             last_sync_ts=max(record.last_sync_ts, entry.record.last_sync_ts),
         )
         entry.stored = record
+
+    def refresh(self, entry: Tracked, stored: PresenceRecord) -> None:
+        """A stale `entry` read again: the row as stored, with the newer timestamps kept."""
+        entry.record = msgspec.structs.replace(
+            stored,
+            last_active_ts=max(stored.last_active_ts, entry.record.last_active_ts),
+            last_sync_ts=max(stored.last_sync_ts, entry.record.last_sync_ts),
+        )
+        entry.stored = stored
+        entry.stale = False
+
+    def invalidate(self, user_id: str) -> None:
+        """Another process wrote `user_id`'s presence: read it again before using it."""
+        entry = self._entries.get(user_id)
+        if entry is not None:
+            entry.stale = True
+
+    def invalidate_all(self) -> None:
+        """Invalidations from other processes may have been missed."""
+        for entry in self._entries.values():
+            entry.stale = True
 
     def sync_started(self, user_id: str) -> None:
         entry = self._entries.get(user_id)

@@ -5,9 +5,14 @@ the write transaction and, after commit, wakes the user and everyone sharing a j
 them. A change of timestamps only is written in place, with no position and no wake-up.
 
 Invariant: every read-modify-write runs under one asyncio lock, evaluated against the entries as
-they are once the lock is held, so two writers can never store an older state at a newer
-position. The lock is never held across anything but presence reads and writes, and no
-transaction is open when it is taken.
+they are once the lock is held, so two writers of this process can never store an older state
+at a newer position. The lock is never held across anything but presence reads and writes, and
+no transaction is open when it is taken.
+
+With other processes (`shared`): a stale entry (tracker.py) is read again under the lock before
+a transition sees it, and each visible change is announced with `CacheInvalidated(PRESENCE_CACHE,
+user_id)` so the other processes read it again too. Stored timestamps never move backwards
+(store/sql/presence.py), so one process's older view cannot undo another's newer activity.
 """
 
 from __future__ import annotations
@@ -18,9 +23,9 @@ from collections.abc import Callable, Mapping, Sequence
 import msgspec
 
 from bastion.pubsub.base import Bus
-from bastion.pubsub.messages import EventsPersisted
+from bastion.pubsub.messages import CacheInvalidated, EventsPersisted
 from bastion.services.presence.state import is_visible_change, never_seen
-from bastion.services.presence.tracker import PresenceTracker, Tracked
+from bastion.services.presence.tracker import PRESENCE_CACHE, PresenceTracker, Tracked
 from bastion.store.database import Database
 from bastion.store.protocols import PresenceRecord, PresenceStore
 from bastion.store.stream import PositionAllocator
@@ -38,18 +43,26 @@ class PresenceWriter:
         positions: PositionAllocator,
         bus: Bus,
         tracker: PresenceTracker,
+        *,
+        shared: bool = False,
     ) -> None:
         self._db = db
+        self._shared = shared
         self._store = store
         self._positions = positions
         self._bus = bus
         self._tracker = tracker
         self._lock = asyncio.Lock()
 
+    @property
+    def shared(self) -> bool:
+        """Whether other processes write presence to the same database."""
+        return self._shared
+
     async def current(self, user_id: str) -> Tracked:
         """The user's entry, read from the database on first use."""
         entry = self._tracker.get(user_id)
-        if entry is not None:
+        if entry is not None and not entry.stale:
             return entry
         async with self._lock:
             return await self._load(user_id, None)
@@ -84,11 +97,15 @@ class PresenceWriter:
         return len(visible)
 
     async def _load(self, user_id: str, known: PresenceRecord | None) -> Tracked:
-        """Under the lock: the tracked entry, else `known`, else the stored row."""
+        """Under the lock: the tracked entry (read again if stale), else `known`, else the
+        stored row."""
         entry = self._tracker.get(user_id)
-        if entry is not None:
+        if entry is not None and not entry.stale:
             return entry
         stored = known or await self._store.get_presence(self._db, user_id)
+        if entry is not None:
+            self._tracker.refresh(entry, stored or never_seen(user_id))
+            return entry
         return self._tracker.remember(stored or never_seen(user_id))
 
     async def _persist(
@@ -114,6 +131,9 @@ class PresenceWriter:
         user_ids = [record.user_id for record in changed]
         watchers = await self._store.users_sharing_rooms_with(self._db, user_ids)
         position = max(r.stream_id for r in changed)
+        if self._shared:  # before the wake-up: a woken process reads the new rows
+            for user_id in user_ids:
+                self._bus.publish(CacheInvalidated(PRESENCE_CACHE, user_id))
         self._bus.publish(EventsPersisted(position, frozenset({*user_ids, *watchers})))
 
 

@@ -79,6 +79,11 @@ class RulesetCache:
                 found[user_id] = entry
         return found
 
+    def clear(self) -> None:
+        """Anyone's rules may have changed (invalidations from other processes were missed)."""
+        self._invalidations += 1
+        self._custom.clear()
+
     def invalidate(self, user_id: str) -> None:
         """The user's rules changed and committed: read them again when next needed."""
         self._invalidations += 1

@@ -16,6 +16,8 @@ from bastion.errors import Errcode, MatrixError
 from bastion.events.model import StoredEvent
 from bastion.events.relation import RelType, is_tracked, relation_of
 from bastion.events.types import EventType
+from bastion.pubsub.base import Bus
+from bastion.pubsub.messages import RelationNoted
 from bastion.services.event_hooks import EventContext, EventHook
 from bastion.services.formatting.changes import RelationChangeCache
 from bastion.store.database import Queryable
@@ -25,9 +27,12 @@ from bastion.store.protocols import RelationRecord, RelationStore
 class RelationRecorder(EventHook):
     """Keeps `event_relations` and `threads` in step with the events the pipeline stores."""
 
-    def __init__(self, store: RelationStore, changes: RelationChangeCache) -> None:
+    def __init__(
+        self, store: RelationStore, changes: RelationChangeCache, bus: Bus | None = None
+    ) -> None:
         self._store = store
         self._changes = changes
+        self._bus = bus
 
     @override
     async def record(self, q: Queryable, event: StoredEvent, context: EventContext) -> None:
@@ -78,6 +83,8 @@ class RelationRecorder(EventHook):
         ):
             return
         self._changes.note(event.room_id, event.stream_ordering)
+        if self._bus is not None:  # other processes' caches: early is harmless, late is not
+            self._bus.publish(RelationNoted(event.room_id, event.stream_ordering))
         await self._store.insert_relation(
             q,
             RelationRecord(

@@ -12,9 +12,19 @@ each event, in order:
    take effect (services/rooms/redaction.py), update current state and memberships, and move
    the room's end with a compare-and-set. If another writer moved the end first, the
    transaction rolls back and the event is rebuilt on the new end.
+   The room's end is read with `lock_room`: on PostgreSQL its row stays locked until commit,
+   so writers to one room queue there even from different processes, and the end, depth and
+   current state they read are the last writer's. An event's stream position must be above
+   the position of the room's end: a single send takes its position only once it holds the
+   room's row, above the end it read there, so the stream order of a room's events is the order
+   of its history (prev_events) on every process, with no retry; a batch allocates first, and a
+   position another process's later one overtook is given back and the batch retried above it.
 3. After commit, and only then: the members cache learns a membership change, the syncs of the
    users the event concerns (the room's joined members, a membership change's target) are woken,
    then `committed` of every hook runs. Callers never wake anyone themselves.
+   The call returns once this process's readers may read the event (`wait_readable`: at once
+   in one process; with several, when the peers' promises have passed it), so a client that
+   sends and then syncs sees what it sent.
 
 Its own bookkeeping is the same for every state type (current state; the `state_value` column,
 whose types `store/records.py` declares), plus memberships, which auth and every read stand on.
@@ -30,6 +40,7 @@ import logging
 import secrets
 import weakref
 from collections.abc import Awaitable, Callable, Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass
 
 from bastion.clock import Clock
@@ -67,7 +78,12 @@ AlsoWrite = Callable[[Queryable, StoredEvent], Awaitable[None]]
 
 
 class _RoomMovedError(Exception):
-    """Another writer appended to the room between our read and our write."""
+    """Another writer appended to the room between our read and our write, or holds the room's
+    end at a position at or above ours (`end_position`: retry above it)."""
+
+    def __init__(self, end_position: int = 0) -> None:
+        super().__init__(end_position)
+        self.end_position = end_position
 
 
 class StateChangedError(Exception):
@@ -147,26 +163,38 @@ class EventPipeline:
         it stored then, with no hook called after `check`.
         """
         draft = await self._check(room_id, draft)
+        above = 0
         async with self._room_locks.setdefault(room_id, asyncio.Lock()):
             for _ in range(_MAX_ATTEMPTS):
                 try:
-                    with self._positions.allocate() as [position]:
+                    # The position is taken once the room's row is locked, above its end, and
+                    # stays in flight until the transaction has ended (the stack closes after
+                    # it): writers to one room, from any process, get positions in lock order.
+                    with ExitStack() as in_flight:
+
+                        def take(end_position: int, floor: int = above) -> int:
+                            allocation = self._positions.allocate(above=max(floor, end_position))
+                            [position] = in_flight.enter_context(allocation)
+                            return position
+
                         async with self._db.transaction() as t:
                             if txn is not None:
                                 existing = await self._find_txn(t, txn)
                                 if existing is not None:
                                     return existing
                             written = await self._append(
-                                t, room_id, draft, position, txn=txn, replaces=replaces
+                                t, room_id, draft, take, txn=txn, replaces=replaces
                             )
                             if also is not None:
                                 await also(t, written.event)
-                except _RoomMovedError:
+                except _RoomMovedError as moved:
+                    above = max(above, moved.end_position)
                     continue
                 break
             else:
                 raise _too_busy()
         await self._committed([written])
+        await self._positions.wait_readable(written.event.stream_ordering)
         return written.event
 
     async def append_batch(self, items: Sequence[tuple[str, EventDraft]]) -> list[StoredEvent]:
@@ -176,20 +204,26 @@ class EventPipeline:
         batch is rebuilt.
         """
         items = [(room_id, await self._check(room_id, draft)) for room_id, draft in items]
+        above = 0
         for _ in range(_MAX_ATTEMPTS):
             try:
-                with self._positions.allocate(len(items)) as positions:
+                with self._positions.allocate(len(items), above=above) as positions:
                     async with self._db.transaction() as t:
+                        await self._lock_rooms(t, {room_id for room_id, _ in items})
                         written = [
                             await self._append(t, room_id, draft, position)
                             for (room_id, draft), position in zip(items, positions, strict=True)
                         ]
-            except _RoomMovedError:
+            except _RoomMovedError as moved:
+                above = max(above, moved.end_position)
                 continue
             break
         else:
             raise _too_busy()
         await self._committed(written)
+        await self._positions.wait_readable(
+            max((w.event.stream_ordering for w in written), default=0)
+        )
         return [w.event for w in written]
 
     async def create_room(
@@ -210,6 +244,7 @@ class EventPipeline:
                 for draft, position in zip(drafts[1:], positions[1:], strict=True):
                     written.append(await self._append(t, room_id, draft, position))
         await self._committed(written)
+        await self._positions.wait_readable(positions[-1])
         return [w.event for w in written]
 
     async def _check(self, room_id: str | None, draft: EventDraft) -> EventDraft:
@@ -225,6 +260,12 @@ class EventPipeline:
             draft = replacement
         return draft
 
+    async def _lock_rooms(self, t: Queryable, room_ids: set[str]) -> None:
+        """Lock several rooms' rows in one order (sorted), so two batches never deadlock."""
+        if len(room_ids) > 1:
+            for room_id in sorted(room_ids):
+                await self._stores.rooms.lock_room(t, room_id)
+
     async def _find_txn(self, t: Queryable, txn: SendTxn) -> StoredEvent | None:
         event_id = await self._stores.events.find_txn(t, txn)
         if event_id is None:
@@ -236,15 +277,21 @@ class EventPipeline:
         t: Queryable,
         room_id: str,
         draft: EventDraft,
-        position: int,
+        position: int | Callable[[int], int],
         *,
         txn: SendTxn | None = None,
         replaces: str | None = None,
     ) -> _Written:
-        """Append within `t`. Raises 403 when the auth rules refuse."""
-        room = await self._stores.rooms.get_room(t, room_id)
-        if room is None:
+        """Append within `t` at `position`, or at the one `position(room end)` allocates once
+        the room is locked. Raises 403 when the auth rules refuse."""
+        locked = await self._stores.rooms.lock_room(t, room_id)
+        if locked is None:
             raise MatrixError(404, Errcode.NOT_FOUND, f"unknown room {room_id}")
+        room, end_position = locked
+        if callable(position):
+            position = position(end_position)
+        elif end_position >= position:
+            raise _RoomMovedError(end_position)
         check_json_values(draft.content)
         keys = auth_event_keys(
             draft.type, draft.state_key, draft.sender, draft.content, room.room_version
@@ -354,12 +401,17 @@ class EventPipeline:
         for item in written:
             event = item.event
             joined = await self._members.joined(event.room_id)
-            concerned = (
-                frozenset(joined | {event.state_key})
+            # A member event's target is named: a leaver is no longer joined, and another
+            # process adds only the joined members to a big room's event (pubsub/redis.py).
+            named = (
+                frozenset({event.state_key})
                 if event.membership is not None and event.state_key is not None
-                else frozenset(joined)
+                else frozenset()
             )
-            self._bus.publish(EventsPersisted(event.stream_ordering, concerned, event.room_id))
+            concerned = frozenset(joined | named) if named else frozenset(joined)
+            self._bus.publish(
+                EventsPersisted(event.stream_ordering, concerned, event.room_id, named)
+            )
             await self._run_committed(CommittedEvent(event, item.context, concerned))
 
     async def _run_committed(self, committed: CommittedEvent) -> None:

@@ -18,6 +18,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from bastion.store.records import MembershipRecord
+
 JsonObject = dict[str, Any]
 
 # One `required_state` entry: (event type, state key); either may be "*", the key may be
@@ -31,6 +33,8 @@ class RoomConfig:
 
     timeline_limit: int
     required_state: frozenset[StateSelector]
+    # merged dialect's `required_state.exclude`: matched state left out (lazy members aside)
+    excluded: frozenset[StateSelector] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,3 +55,17 @@ class RoomResult:
     news: bool  # False: nothing changed, and the room may be left out of the response
     memory: RoomMemory
     bump_stamp: int  # the position of the room's last "proper" activity (MSC4186)
+
+
+@dataclass(frozen=True, slots=True)
+class RoomToBuild:
+    """One room of a response to build: the requester's membership, the combined config, and
+    what the connection remembers of it."""
+
+    membership: MembershipRecord
+    config: RoomConfig
+    memory: RoomMemory | None
+
+    @property
+    def room_id(self) -> str:
+        return self.membership.room_id

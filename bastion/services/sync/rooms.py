@@ -17,7 +17,7 @@ change replaced (`replaces_state`, recorded when the event was stored). Invarian
 from __future__ import annotations
 
 import heapq
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -181,8 +181,41 @@ class RoomSections:
             return {}
         joined = await self._members.joined(room_id)
         user_id = window.requester.user_id
-        heroes = heapq.nsmallest(MAX_HEROES, (u for u in joined if u != user_id))
+        heroes = await room_heroes(self._members, room_id, user_id)
         return {"m.joined_member_count": len(joined), "m.heroes": heroes}
+
+
+async def room_heroes(members: RoomMembersCache, room_id: str, user_id: str) -> list[str]:
+    """`pick_heroes` of a room: its invited members are read only when fewer than five other
+    members are joined, its left and banned ones only when nobody else is joined or invited."""
+    joined = await members.joined(room_id)
+    invited: list[str] = []
+    gone: list[str] = []
+    others = len(joined - {user_id})
+    if others < MAX_HEROES:
+        invited, gone = await members.others(room_id, gone=not others)
+    return pick_heroes(joined, user_id, invited=invited, gone=gone)
+
+
+def pick_heroes(
+    joined: Iterable[str],
+    user_id: str,
+    *,
+    invited: Sequence[str] = (),
+    gone: Sequence[str] = (),
+) -> list[str]:
+    """A room summary's `m.heroes` (spec: "the first 5 members of the room, ordered by stream
+    ordering, which are joined or invited. The list must never include the client's own user
+    ID. When no joined or invited members are available, this should consist of the banned and
+    left users."): up to five joined members other than `user_id` (the smallest user IDs first:
+    the joined set carries no order), then invited ones (`invited`, in stream order); only when
+    there are none, left and banned ones (`gone`, in stream order). Also the heroes of sliding
+    sync (services/sliding_sync/)."""
+    heroes = heapq.nsmallest(MAX_HEROES, (u for u in joined if u != user_id))
+    heroes += [u for u in invited if u != user_id and u not in heroes]
+    if not heroes:
+        heroes = [u for u in dict.fromkeys(gone) if u != user_id]
+    return heroes[:MAX_HEROES]
 
 
 def _to_builtins(value: object) -> JsonObject:

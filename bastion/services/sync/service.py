@@ -1,22 +1,25 @@
 """`GET /sync`: assemble what changed for a user since a token, or wait until something does.
 
-Incremental cost follows what changed, not how many rooms the user is in: one query finds the
-user's membership changes after the token, one finds the joined rooms with new events (it walks
-only the new events), one fetches those rooms' newest events together, one reads account data.
-A sync with nothing new waits (`SyncWaits`, fed by the bus), which wakes it only for changes
-that concern its user; it then builds again from the same token. Revoking a user's sessions
-(offboarding publishes `SessionsRevoked`) wakes their parked syncs, which then check their device
-still exists and end with 401 M_UNKNOWN_TOKEN; a sync reads its session once before it first
-parks, and again only after a revocation, never on an ordinary wake-up.
+Incremental cost follows what changed, not how many rooms the user is in, and counts in round
+trips: one statement, the probe (store/protocols/sync_probe.py), finds the joined rooms with new
+events (walking only the new events), reads the device's key counts and tells which other streams
+(membership, account data, receipts, to-device, device lists, presence) hold anything in the
+window; only those are then asked. A sync woken by a message costs the probe, one query for the
+rooms' newest events together and one for their unread counts.
+
+A sync with nothing new waits (`services/long_poll.py`, on the bus-fed `SyncWaits`), which wakes
+it only for changes that concern its user; it then builds again from the same token. A long-poll
+whose token is the current position (the usual case: the next poll right after an answer) parks
+without building at all (`_nothing_since`). A parked sync of a user whose sessions are revoked
+ends with 401 M_UNKNOWN_TOKEN (the same loop).
 """
 
 from __future__ import annotations
 
-import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from bastion.errors import Errcode, MatrixError
 from bastion.events.filters import (
     FilterDefinition,
     effective_limit,
@@ -27,6 +30,7 @@ from bastion.pubsub.base import SyncWaits
 from bastion.services.e2ee.device_lists import DeviceListService
 from bastion.services.e2ee.keys import KeysService
 from bastion.services.e2ee.to_device import ToDeviceService
+from bastion.services.long_poll import LongPoll
 from bastion.services.principal import Requester
 from bastion.services.push.notifications import NotificationService
 from bastion.services.push.rules import PUSH_RULES, PushRuleService
@@ -43,6 +47,7 @@ from bastion.store.protocols import (
     EventStore,
     MembershipStore,
 )
+from bastion.store.protocols.sync_probe import SyncNews, SyncProbe, SyncProbeStore
 from bastion.store.records import AccountDataRecord, MembershipRecord
 from bastion.store.stream import PositionAllocator
 
@@ -58,6 +63,7 @@ class SyncStores:
     memberships: MembershipStore
     account_data: AccountDataStore
     devices: DeviceStore  # a parked sync re-checks its session when woken
+    probe: SyncProbeStore  # which streams an incremental build need ask at all
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +77,25 @@ class PushStreams:
         """The `m.push_rules` account data event, always in an initial sync (clients read
         their rules from it; the stored copy exists only once the user changed a rule)."""
         return {"type": PUSH_RULES, "content": await self.rules.push_rules_content(user_id)}
+
+    async def global_account_data(
+        self,
+        user_id: str,
+        records: list[AccountDataRecord],
+        *,
+        initial: bool,
+        wanted: Callable[[str], bool],
+    ) -> list[JsonObject]:
+        """The global account data events of `records` whose type is `wanted`; an initial
+        sync carries the push rules as they are now in place of the stored copy."""
+        events = [
+            {"type": r.type, "content": r.content}
+            for r in records
+            if r.room_id == "" and wanted(r.type) and not (initial and r.type == PUSH_RULES)
+        ]
+        if initial and wanted(PUSH_RULES):
+            events.append(await self.push_rules_event(user_id))
+        return events
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,81 +128,93 @@ class SyncService:
         self._ephemeral = ephemeral
         self._db = db
         self._sections = sections
-        self._positions = positions
-        self._waits = waits
         self._events = stores.events
         self._memberships = stores.memberships
         self._account_data = stores.account_data
-        self._devices = stores.devices
+        self._probe = stores.probe
+        self._positions = positions
+        self._long_poll = LongPoll(db, stores.devices, positions, waits, ephemeral.typing)
 
-    async def sync(self, requester: Requester, request: SyncRequest) -> JsonObject:
+    @property
+    def encryption(self) -> EncryptionStreams:
+        """To-device messages, device lists, key counts (sliding sync's extensions too)."""
+        return self._encryption
+
+    @property
+    def ephemeral(self) -> EphemeralStreams:
+        """Typing, receipts, presence (sliding sync's extensions too)."""
+        return self._ephemeral
+
+    @property
+    def push(self) -> PushStreams:
+        """Unread counts and push rules (sliding sync's account data extension too)."""
+        return self._push
+
+    def revocations_mark(self) -> int:
+        """Read before authenticating a /sync, passed back as `authenticated_at` (long_poll.py)."""
+        return self._long_poll.revocations_mark()
+
+    async def sync(
+        self, requester: Requester, request: SyncRequest, *, authenticated_at: int | None = None
+    ) -> JsonObject:
         """The response; an incremental sync with nothing new waits up to the timeout. The
         user's presence follows `set_presence`, and the sync counts as one in progress."""
         async with self._presence.syncing(requester.user_id, request.set_presence):
-            return await self._wait_for_news(requester, request)
+            return await self._wait_for_news(requester, request, authenticated_at)
 
-    async def _wait_for_news(self, requester: Requester, request: SyncRequest) -> JsonObject:
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + request.timeout_ms / 1000
-        # The session is read once before the first wait (a revocation may have landed since the
-        # token was checked), then again only when a revocation of this user wakes the sync.
-        revoked_seen: int | None = None
-        while True:
-            upto = self._positions.persisted_upto()
-            typing_seen = self._ephemeral.typing.serial
-            response, changed = await self._build(requester, request, upto)
-            if request.since is None or request.full_state or changed:
-                return response
-            remaining = deadline - loop.time()
-            if revoked_seen is None:
-                revoked_seen = self._waits.revocation_serial(requester.user_id)
-                await self._require_session(requester)
-            woken = await self._waits.wait(
-                requester.user_id, upto, remaining, after_ephemeral=typing_seen,
-                after_revocation=revoked_seen,
-            )  # fmt: skip
-            revoked_now = self._waits.revocation_serial(requester.user_id)
-            if revoked_now != revoked_seen:
-                await self._require_session(requester)
-                revoked_seen = revoked_now
-            if remaining <= 0 or not woken:
-                return response
+    async def _wait_for_news(
+        self, requester: Requester, request: SyncRequest, authenticated_at: int | None
+    ) -> JsonObject:
+        wait = request.since is not None and not request.full_state
 
-    async def _require_session(self, requester: Requester) -> None:
-        """401 M_UNKNOWN_TOKEN once the requester's device (so its token) is gone: a sync
-        parked for a user whose sessions were revoked (offboarding) must not answer 200."""
-        device = await self._devices.get_device(self._db, requester.user_id, requester.device_id)
-        if device is None:
-            raise MatrixError(
-                401, Errcode.UNKNOWN_TOKEN, "Unknown access token", {"soft_logout": False}
-            )
+        async def build(upto: int, typing_seen: int) -> tuple[JsonObject | None, bool]:
+            if wait and _nothing_since(request, upto, typing_seen):
+                return None, False  # park at once: building would find nothing
+            return await self._build(requester, request, upto)
+
+        response = await self._long_poll.run(
+            requester, build, timeout_ms=request.timeout_ms, wait=wait,
+            authenticated_at=authenticated_at,
+        )  # fmt: skip
+        if response is None:  # the timeout passed and nothing was built: the empty answer
+            response, _ = await self._build(requester, request, self._positions.persisted_upto())
+        return response
 
     async def _build(
         self, requester: Requester, request: SyncRequest, upto: int
     ) -> tuple[JsonObject, bool]:
         since = request.since
-        records = await self._account_data.changed_after(
-            self._db, requester.user_id, after=since or 0, upto=upto
-        )
+        probe: SyncProbe | None = None  # an initial or full-state sync asks every stream
+        if since is not None and not request.full_state:
+            probe = await self._probe.probe(
+                self._db, requester.user_id, requester.device_id, after=since, upto=upto
+            )
+        news = SyncNews() if probe is None else probe.news
+        records: list[AccountDataRecord] = []
+        if news.account_data:
+            records = await self._account_data.changed_after(
+                self._db, requester.user_id, after=since or 0, upto=upto
+            )
         extras = RoomExtras(_room_account_data(records, request.filter), {})
-        if since is None or request.full_state:
+        if since is None or probe is None:
             rooms = await self._full(requester, request, upto, extras)
         else:
-            rooms = await self._incremental(requester, request, since, upto, extras)
-        global_data = [
-            {"type": r.type, "content": r.content}
-            for r in records
-            if r.room_id == ""
-            and _wanted_account_data(request.filter, r.type)
-            and not (since is None and r.type == PUSH_RULES)
-        ]
-        if since is None and _wanted_account_data(request.filter, PUSH_RULES):
-            global_data.append(await self._push.push_rules_event(requester.user_id))
-        encryption, reached, device_news = await self._encryption_sections(requester, request, upto)
-        presence = await self._presence.sync_events(
-            requester.user_id, request.filter.presence, since=since, upto=upto,
-            joined_rooms=extras.newly_joined,
-        )  # fmt: skip
+            rooms = await self._incremental(requester, request, (since, upto), probe, extras)
+        global_data = await self._push.global_account_data(
+            requester.user_id,
+            records,
+            initial=since is None,
+            wanted=lambda data_type: _wanted_account_data(request.filter, data_type),
+        )
+        encryption, reached, device_news = await self._encryption_sections(
+            requester, request, upto, probe
+        )
+        presence: list[JsonObject] = []
+        if news.presence or extras.newly_joined:
+            presence = await self._presence.sync_events(
+                requester.user_id, request.filter.presence, since=since, upto=upto,
+                joined_rooms=extras.newly_joined,
+            )  # fmt: skip
         response: JsonObject = {
             "next_batch": format_sync_token(upto, reached, extras.typing_serial),
             "rooms": rooms,
@@ -191,20 +228,27 @@ class SyncService:
         return response, changed
 
     async def _encryption_sections(
-        self, requester: Requester, request: SyncRequest, upto: int
+        self, requester: Requester, request: SyncRequest, upto: int, probe: SyncProbe | None
     ) -> tuple[JsonObject, int, bool]:
         """to_device, device_lists and key counts; whether any of them is news; to-device reach."""
         streams = self._encryption
-        to_device, reached = await streams.to_device.deliver(
-            self._db, requester, acknowledged=request.since_to_device or 0, upto=upto
-        )
+        news = SyncNews() if probe is None else probe.news
+        to_device: list[JsonObject] = []
+        reached = upto  # an empty inbox: everything up to `upto` was delivered
+        if news.to_device:
+            to_device, reached = await streams.to_device.deliver(
+                self._db, requester, acknowledged=request.since_to_device or 0, upto=upto
+            )
         changed: list[str] = []
         left: list[str] = []
-        if request.since is not None:
+        if request.since is not None and news.device_lists:
             changed, left = await streams.device_lists.changes(
                 requester.user_id, after=request.since, upto=upto
             )
-        counts, fallback = await streams.keys.counts(requester)
+        if probe is None:
+            counts, fallback = await streams.keys.counts(requester)
+        else:
+            counts, fallback = probe.one_time_key_counts, probe.unused_fallback_key_types
         sections = {
             "to_device": {"events": to_device},
             "device_lists": {"changed": changed, "left": left},
@@ -247,15 +291,19 @@ class SyncService:
         self,
         requester: Requester,
         request: SyncRequest,
-        since: int,
-        upto: int,
+        window: tuple[int, int],
+        probe: SyncProbe,
         extras: RoomExtras,
     ) -> JsonObject:
         user_id = requester.user_id
-        changed = await self._memberships.changed_after(self._db, user_id, after=since, upto=upto)
-        active = await self._events.rooms_with_events_between(
-            self._db, user_id, after=since, upto=upto
-        )
+        since, upto = window
+        news = probe.news
+        changed: list[MembershipRecord] = []
+        if news.own_membership:
+            changed = await self._memberships.changed_after(
+                self._db, user_id, after=since, upto=upto
+            )
+        active = probe.active_rooms
         by_room = {r.room_id: r for r in changed if not r.forgotten}
         moved_on = [r for r, at in active.items() if at > upto and r not in by_room]
         if moved_on:  # a member event after the window: count the room as it stood at `upto`
@@ -266,7 +314,7 @@ class SyncService:
                 by_room.setdefault(
                     room_id, MembershipRecord(user_id, room_id, "join", "", joined_at, False)
                 )
-        await self._add_quiet_rooms(requester, request, (since, upto), by_room, extras)
+        await self._add_quiet_rooms(requester, request, window, by_room, extras, news.receipts)
         newly_joined = await self._newly_joined(changed, since)
         extras.newly_joined = sorted(newly_joined)
         batched = [
@@ -298,6 +346,7 @@ class SyncService:
         window: tuple[int, int],
         by_room: dict[str, MembershipRecord],
         extras: RoomExtras,
+        receipts: bool,
     ) -> None:
         """Fill the ephemeral section and add the joined rooms with only typing, receipts or
         room account data to report. Typing is narrowed to the viewer's joined rooms first:
@@ -318,7 +367,9 @@ class SyncService:
             if (record := (await joined_rooms()).get(room_id)) is not None:
                 by_room[room_id] = record
         joined_ids = [room_id for room_id, r in by_room.items() if r.membership == "join"]
-        await self._ephemeral.fill(extras, request, joined_ids, since=window, viewer=user_id)
+        await self._ephemeral.fill(
+            extras, request, joined_ids, since=window, viewer=user_id, receipts=receipts
+        )
         for room_id in extras.rooms() - by_room.keys():  # receipts in a room joined meanwhile
             if (record := (await joined_rooms()).get(room_id)) is not None:
                 by_room[room_id] = record
@@ -439,6 +490,20 @@ class SyncService:
     @staticmethod
     def _limit(f: FilterDefinition) -> int:
         return effective_limit(f.room.timeline.limit, DEFAULT_TIMELINE_LIMIT)
+
+
+def _nothing_since(request: SyncRequest, upto: int, typing_seen: int) -> bool:
+    """Whether a build at (`upto`, `typing_seen`) is sure to hold nothing new for `request`:
+    every stream a response reports but typing is ordered by the one stream position (events,
+    memberships, account data, receipts, to-device, device lists, presence), so when it has not
+    moved past the token, the to-device part of the token does not lag it and the typing serial
+    is the token's, there is nothing to report. The common case of a long-poll that follows the
+    previous answer at once: it parks without a query."""
+    return (
+        request.since == upto
+        and request.since_to_device == upto
+        and request.since_typing == typing_seen
+    )
 
 
 def _wanted_account_data(f: FilterDefinition, data_type: str) -> bool:

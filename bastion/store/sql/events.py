@@ -148,36 +148,25 @@ class SqlEventStore:
     async def recent_events_in_rooms(
         self, q: Queryable, room_ids: Sequence[str], *, after: int, upto: int, limit: int
     ) -> list[StoredEvent]:
-        """Up to `limit` newest events per room in (after, upto], in one query."""
-        if not room_ids:
-            return []
-        rows = await q.fetch_all(
-            f"SELECT * FROM (SELECT {EVENT_COLUMNS}, ROW_NUMBER() OVER"
-            " (PARTITION BY e.room_id ORDER BY e.stream_ordering DESC) AS rn FROM events e"
-            f" WHERE e.stream_ordering > ? AND e.stream_ordering <= ?"
-            f" AND e.room_id IN ({placeholders(len(room_ids))})) AS recent"
-            " WHERE rn <= ? ORDER BY stream_ordering",
-            after,
-            upto,
-            *room_ids,
-            limit,
-        )
-        return [event_from_row(row) for row in rows]
-
-    async def rooms_with_events_between(
-        self, q: Queryable, user_id: str, *, after: int, upto: int
-    ) -> dict[str, int]:
-        """Rooms the user is joined to that received events in (after, upto], with the
-        position of the user's join. Cost follows the number of new events, not of rooms."""
-        rows = await q.fetch_all(
-            "SELECT DISTINCT e.room_id, m.stream_ordering FROM events e JOIN memberships m"
-            " ON m.room_id = e.room_id AND m.user_id = ? AND m.membership = 'join'"
-            " WHERE e.stream_ordering > ? AND e.stream_ordering <= ?",
-            user_id,
-            after,
-            upto,
-        )
-        return {row[0]: row[1] for row in rows}
+        """Up to `limit` newest events per room in (after, upto], oldest first: one query per
+        500 rooms. Each room's `limit`-th newest position is found first (one index seek per
+        room), so the cost follows `limit`, not the length of the rooms' histories."""
+        rooms = list(dict.fromkeys(room_ids)) if limit > 0 else []
+        events: list[StoredEvent] = []
+        for start in range(0, len(rooms), 500):
+            chunk = rooms[start : start + 500]
+            rows = await q.fetch_all(
+                f"SELECT {EVENT_COLUMNS} FROM (SELECT r.room_id, COALESCE((SELECT x.stream_ordering"
+                " FROM events x WHERE x.room_id = r.room_id AND x.stream_ordering > ?"
+                " AND x.stream_ordering <= ? ORDER BY x.stream_ordering DESC LIMIT 1 OFFSET ?),"
+                f" ?) AS low FROM rooms r WHERE r.room_id IN ({placeholders(len(chunk))})) b"
+                " JOIN events e ON e.room_id = b.room_id AND e.stream_ordering >= b.low"
+                " AND e.stream_ordering > ? AND e.stream_ordering <= ? ORDER BY e.stream_ordering",
+                after, upto, max(limit - 1, 0), after, *chunk, after, upto,
+            )  # fmt: skip
+            events += [event_from_row(row) for row in rows]
+        events.sort(key=lambda e: e.stream_ordering)
+        return events
 
     async def state_value_timeline(
         self, q: Queryable, room_id: str, event_type: str, state_key: str

@@ -8,10 +8,27 @@ from typing import Any
 
 import msgspec
 
-from bastion.store.database import Queryable
+from bastion.store.database import Queryable, Row
 from bastion.store.sql.events import placeholders
 
 _decoder = msgspec.json.Decoder()
+
+# Rows ('otk', algorithm, count) and ('fallback', algorithm, 0) of one device; parameters
+# (user_id, device_id, user_id, device_id). Also a part of /sync's probe (sql/sync_probe.py).
+KEY_COUNTS_SQL = (
+    "SELECT 'otk', algorithm, COUNT(*) FROM one_time_keys WHERE user_id = ?"
+    " AND device_id = ? GROUP BY algorithm UNION ALL SELECT 'fallback', algorithm, 0"
+    " FROM fallback_keys WHERE user_id = ? AND device_id = ? AND used = 0"
+)
+
+
+def key_counts_of(rows: Sequence[Row]) -> tuple[dict[str, int], list[str]]:
+    """(one-time key count per algorithm, unused fallback algorithms) of KEY_COUNTS_SQL rows
+    (other kinds of rows are ignored)."""
+    counts = {r[1]: int(r[2]) for r in rows if r[0] == "otk"}
+    return counts, sorted(r[1] for r in rows if r[0] == "fallback")
+
+
 JsonObject = dict[str, Any]
 
 
@@ -146,17 +163,8 @@ class SqlKeyStore:
         self, q: Queryable, user_id: str, device_id: str
     ) -> tuple[dict[str, int], list[str]]:
         """(one-time key count per algorithm, algorithms with an unused fallback key), at once."""
-        rows = await q.fetch_all(
-            "SELECT 'otk', algorithm, COUNT(*) FROM one_time_keys WHERE user_id = ?"
-            " AND device_id = ? GROUP BY algorithm UNION ALL SELECT 'fallback', algorithm, 0"
-            " FROM fallback_keys WHERE user_id = ? AND device_id = ? AND used = 0",
-            user_id,
-            device_id,
-            user_id,
-            device_id,
-        )
-        counts = {r[1]: int(r[2]) for r in rows if r[0] == "otk"}
-        return counts, sorted(r[1] for r in rows if r[0] == "fallback")
+        rows = await q.fetch_all(KEY_COUNTS_SQL, user_id, device_id, user_id, device_id)
+        return key_counts_of(rows)
 
     async def put_cross_signing_key(
         self, q: Queryable, user_id: str, key_type: str, key: JsonObject

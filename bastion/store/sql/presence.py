@@ -37,9 +37,12 @@ class SqlPresenceStore:
             "INSERT INTO presence (user_id, state, status_msg, last_active_ts, currently_active,"
             " last_sync_ts, stream_id) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (user_id) DO UPDATE"
             " SET state = excluded.state, status_msg = excluded.status_msg,"
-            " last_active_ts = excluded.last_active_ts,"
+            " last_active_ts = CASE WHEN presence.last_active_ts > excluded.last_active_ts"
+            " THEN presence.last_active_ts ELSE excluded.last_active_ts END,"
             " currently_active = excluded.currently_active,"
-            " last_sync_ts = excluded.last_sync_ts, stream_id = excluded.stream_id",
+            " last_sync_ts = CASE WHEN presence.last_sync_ts > excluded.last_sync_ts"
+            " THEN presence.last_sync_ts ELSE excluded.last_sync_ts END,"
+            " stream_id = excluded.stream_id",
             [
                 (r.user_id, r.state, r.status_msg, r.last_active_ts, int(r.currently_active),
                  r.last_sync_ts, r.stream_id)
@@ -48,10 +51,18 @@ class SqlPresenceStore:
         )  # fmt: skip
 
     async def touch_presence(self, q: Queryable, records: Sequence[PresenceRecord]) -> None:
-        """Refresh only the activity timestamps (no new position: nothing visible changed)."""
+        """Refresh only the activity timestamps (no new position: nothing visible changed).
+        Timestamps never move backwards, here or in `put_presence`: another process may have
+        stored newer activity than the writer knew."""
         await q.execute_many(
-            "UPDATE presence SET last_active_ts = ?, last_sync_ts = ? WHERE user_id = ?",
-            [(r.last_active_ts, r.last_sync_ts, r.user_id) for r in records],
+            "UPDATE presence SET"
+            " last_active_ts = CASE WHEN last_active_ts > ? THEN last_active_ts ELSE ? END,"
+            " last_sync_ts = CASE WHEN last_sync_ts > ? THEN last_sync_ts ELSE ? END"
+            " WHERE user_id = ?",
+            [
+                (r.last_active_ts, r.last_active_ts, r.last_sync_ts, r.last_sync_ts, r.user_id)
+                for r in records
+            ],
         )
 
     async def changed_for_viewer(

@@ -14,6 +14,8 @@ from bastion.store.database import Queryable
 from bastion.store.sql.events import EVENT_COLUMNS, event_from_row, placeholders
 
 StateKey = tuple[str, str]
+_MAX_KEYS = 500  # member keys in one statement (SQLite allows 999 parameters)
+_MAX_ROOMS = 200  # room IDs in one statement, beside up to _MAX_KEYS member keys
 
 
 class SqlStateStore:
@@ -66,6 +68,70 @@ class SqlStateStore:
             *(types or ()),
         )
         return [event_from_row(row) for row in rows]
+
+    async def current_state_selected(
+        self, q: Queryable, room_id: str, types: Sequence[str], members: Sequence[str]
+    ) -> list[StoredEvent]:
+        """Current state of `types` and the member events of `members`: one query (more only
+        past 500 members), as sliding sync reads a room's required state with lazy members."""
+        keys = list(members)
+        chunks = [keys[i : i + _MAX_KEYS] for i in range(0, len(keys), _MAX_KEYS)] or [[]]
+        events: list[StoredEvent] = []
+        for index, chunk in enumerate(chunks):
+            chunk_types = types if index == 0 else []
+            clauses: list[str] = []
+            if chunk_types:
+                clauses.append(f"cs.type IN ({placeholders(len(chunk_types))})")
+            if chunk:
+                clauses.append(
+                    f"(cs.type = 'm.room.member' AND cs.state_key IN ({placeholders(len(chunk))}))"
+                )
+            if not clauses:
+                continue
+            rows = await q.fetch_all(
+                f"SELECT {EVENT_COLUMNS} FROM current_state cs JOIN events e"
+                f" ON e.event_id = cs.event_id WHERE cs.room_id = ? AND ({' OR '.join(clauses)})"
+                " ORDER BY cs.stream_ordering",
+                room_id,
+                *chunk_types,
+                *chunk,
+            )
+            events += [event_from_row(row) for row in rows]
+        return events
+
+    async def current_state_selected_in_rooms(
+        self, q: Queryable, room_ids: Sequence[str], types: Sequence[str], members: Sequence[str]
+    ) -> list[StoredEvent]:
+        """`current_state_selected` for many rooms at once (every member of `members` in each):
+        one query per 200 rooms and 500 members, as sliding sync builds many rooms at once."""
+        rooms, keys = list(dict.fromkeys(room_ids)), list(members)
+        key_chunks = [keys[i : i + _MAX_KEYS] for i in range(0, len(keys), _MAX_KEYS)] or [[]]
+        events: list[StoredEvent] = []
+        for start in range(0, len(rooms), _MAX_ROOMS):
+            chunk_rooms = rooms[start : start + _MAX_ROOMS]
+            for index, chunk in enumerate(key_chunks):
+                chunk_types = types if index == 0 else []
+                clauses: list[str] = []
+                if chunk_types:
+                    clauses.append(f"cs.type IN ({placeholders(len(chunk_types))})")
+                if chunk:
+                    clauses.append(
+                        "(cs.type = 'm.room.member'"
+                        f" AND cs.state_key IN ({placeholders(len(chunk))}))"
+                    )
+                if not clauses:
+                    continue
+                rows = await q.fetch_all(
+                    f"SELECT {EVENT_COLUMNS} FROM current_state cs JOIN events e"
+                    f" ON e.event_id = cs.event_id WHERE cs.room_id IN"
+                    f" ({placeholders(len(chunk_rooms))}) AND ({' OR '.join(clauses)})"
+                    " ORDER BY cs.stream_ordering",
+                    *chunk_rooms,
+                    *chunk_types,
+                    *chunk,
+                )
+                events += [event_from_row(row) for row in rows]
+        return events
 
     async def current_state_changed_after(
         self, q: Queryable, room_id: str, position: int

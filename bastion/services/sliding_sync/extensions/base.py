@@ -14,10 +14,11 @@ extension reports in one response is never reported again nor skipped by the nex
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from bastion.services.principal import Requester
+from bastion.store.protocols.sync_probe import SyncNews
 
 JsonObject = dict[str, Any]
 
@@ -29,6 +30,19 @@ class ExtensionScope:
 
     lists: Mapping[str, Sequence[str]]
     subscriptions: Sequence[str]
+    # What `selected` answered, per (lists, rooms): the extensions of one response mostly ask
+    # the same ("*"), and the scope never changes once built.
+    _selected: dict[tuple[tuple[str, ...] | None, tuple[str, ...] | None], frozenset[str]] = field(
+        default_factory=dict, compare=False, repr=False
+    )
+
+    def selected(self, lists: Sequence[str] | None, rooms: Sequence[str] | None) -> frozenset[str]:
+        """`rooms_for`, computed once per distinct request of this scope."""
+        key = (None if lists is None else tuple(lists), None if rooms is None else tuple(rooms))
+        found = self._selected.get(key)
+        if found is None:
+            found = self._selected[key] = frozenset(self.rooms_for(lists, rooms))
+        return found
 
     def rooms_for(self, lists: Sequence[str] | None, rooms: Sequence[str] | None) -> set[str]:
         """The rooms an extension request's `lists` and `rooms` fields select: absent or
@@ -58,6 +72,16 @@ class ExtensionContext:
     since_ephemeral: int | None
     ephemeral_upto: int
     scope: ExtensionScope
+    # Added by the extensions (C): the scope of the response that `since` came from (None on
+    # a first request, or when unknown). A room in `scope` but not in `previous_scope` entered
+    # the response now (a list's range moved or grew onto it, a new subscription): MSC3961
+    # sends its current typing, and account data and receipts are sent in full for it, since
+    # what changed while it was out of the response was never sent (MSC3959, MSC3960). When
+    # None on an incremental request, every room counts as having been in the response.
+    previous_scope: ExtensionScope | None = None
+    # Which streams may hold something in (since, upto] (/sync's probe, when the response was
+    # planned from it): an extension may skip reading a stream marked False. None: unknown.
+    news: SyncNews | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,117 @@
+"""The order of a connection's lists, stored with each `pos`, so that a woken request re-places
+only the rooms that moved instead of reading and sorting every room (issue 14: a woken request
+costs in proportion to the rooms with news, not to the rooms in range).
+
+`ListOrder` is what a response computed: every room its lists draw from, newest first with its
+bump stamp; per list, its ranges and the rooms passing its filters (None: the list has no
+filters); the rooms listed only once (left since the previous response: the next one computes
+the lists in full, without them); and `key`, a digest of the request's lists and subscriptions
+it was computed for.
+
+Invariants:
+- The order is exact as of the response's `upto`, and as of every later `upto` a pos of the same
+  seq carries (a response that keeps the seq computed the same order).
+- A room's bump stamp changes only with an event of the room (joined) or a membership change of
+  the user (others); so between two requests, rooms without events keep their relative order, and
+  `moved` (re-placing the rooms with events, by their new bump stamps) gives the order a full
+  computation would, provided the user's memberships and account data (filters, hidden invites)
+  did not change; service.py falls back to the full computation otherwise.
+"""
+
+from __future__ import annotations
+
+import bisect
+import hashlib
+from collections.abc import Mapping
+
+import msgspec
+
+from bastion.services.sliding_sync.lists import ListResult
+from bastion.services.sliding_sync.request import ListFilters, SlidingSyncRequest
+from bastion.services.sliding_sync.room_model import RoomConfig
+
+UNFILTERED = ListFilters()
+
+
+class StoredList(msgspec.Struct, frozen=True):
+    """One list of the order: its ranges (None: every room) and its rooms passing the filters
+    (None: the list has no filters, every room passes)."""
+
+    ranges: list[tuple[int, int]] | None
+    passing: list[str] | None
+
+
+class ListOrder(msgspec.Struct, frozen=True):
+    """The lists' order as a response computed it (module docstring)."""
+
+    key: str
+    rooms: list[tuple[str, int]]  # (room_id, bump_stamp), newest first, then by room ID
+    lists: dict[str, StoredList]
+    once: list[str] = []  # rooms listed only until the next response (left since the last)
+    ended: list[str] = []  # rooms listed although left (kicks, bans): forgetting one drops it
+
+    def results(self) -> dict[str, ListResult]:
+        """Each list's count and the rooms in its ranges."""
+        out: dict[str, ListResult] = {}
+        for name, stored in self.lists.items():
+            if stored.passing is None:
+                room_ids = [room_id for room_id, _ in self.rooms]
+            else:
+                passing = set(stored.passing)
+                room_ids = [room_id for room_id, _ in self.rooms if room_id in passing]
+            ranges = stored.ranges if stored.ranges is not None else [(0, len(room_ids) - 1)]
+            out[name] = ListResult(
+                len(room_ids),
+                tuple(((start, end), room_ids[start : end + 1]) for start, end in ranges),
+            )
+        return out
+
+    def moved(
+        self, bumps: Mapping[str, int], passing: Mapping[str, Mapping[str, bool]]
+    ) -> ListOrder:
+        """This order with `bumps` (room_id -> new bump stamp; rooms of the order only)
+        re-placed, and per list the rooms whose filters now give `passing[name][room_id]`."""
+        old = dict(self.rooms)
+        changed = {r: b for r, b in bumps.items() if old.get(r) != b}
+        rooms = self.rooms
+        if changed:
+            rooms = [entry for entry in self.rooms if entry[0] not in changed]
+            for entry in sorted(changed.items(), key=sort_key):
+                bisect.insort(rooms, entry, key=sort_key)
+        lists = dict(self.lists)
+        for name, decided in passing.items():
+            stored = lists[name]
+            if stored.passing is None or not decided:
+                continue
+            now = set(stored.passing)
+            now.update(r for r, ok in decided.items() if ok)
+            now.difference_update(r for r, ok in decided.items() if not ok)
+            lists[name] = StoredList(stored.ranges, sorted(now))
+        return ListOrder(self.key, rooms, lists, self.once, self.ended)
+
+
+def sort_key(entry: tuple[str, int]) -> tuple[int, str]:
+    """Newest first (greatest bump stamp), then by room ID."""
+    return (-entry[1], entry[0])
+
+
+def request_key(request: SlidingSyncRequest) -> str:
+    """A digest of what decides the lists and the rooms' configs: each list's ranges, filters
+    and config, and the subscriptions. Stable across processes (sets are sorted)."""
+    lists = [
+        [name, wanted.ranges, _filters(wanted.filters), _config(wanted.config)]
+        for name, wanted in sorted(request.lists.items())
+    ]
+    subscriptions = [[r, _config(c)] for r, c in sorted(request.subscriptions.items())]
+    return hashlib.sha256(msgspec.json.encode([lists, subscriptions])).hexdigest()[:24]
+
+
+def _filters(f: ListFilters) -> list[object]:
+    return [
+        f.is_dm, f.is_encrypted, f.is_invite, f.room_types, f.not_room_types, f.spaces, f.tags,
+        f.not_tags,
+    ]  # fmt: skip
+
+
+def _config(config: RoomConfig) -> list[object]:
+    return [config.timeline_limit, sorted(config.required_state), sorted(config.excluded)]

@@ -1,0 +1,263 @@
+"""One sliding-sync request → one response: the lists and subscriptions select rooms, their
+configs are combined per room, the room results (room_results.py) build what is new, the
+extensions add theirs, and the connection stores what was sent under a new `pos`.
+
+A room is sent when it matches a list range or a subscription and either the connection has
+never sent it, or it has news since it was last sent, or its combined config grew (MSC4186
+"Changing room configs": sent at once); room_results.py decides which, from what the
+connection remembers of the room (`RoomMemory`).
+
+A woken request (same lists and subscriptions as the previous one) is planned from what changed
+since (incremental.py: the rooms with events re-placed in the stored order, only they built);
+anything else computes every list from the user's memberships (`_full_plan`).
+
+A request with a `pos` and nothing new waits (services/long_poll.py, the same loop as /sync)
+until something concerns the user or `timeout` passes; a request without `pos` never waits.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from bastion.services.long_poll import LongPoll
+from bastion.services.presence.service import PresenceService
+from bastion.services.principal import Requester
+from bastion.services.sliding_sync.connection import ConnectionMemory, Connections
+from bastion.services.sliding_sync.extensions.base import (
+    Extension,
+    ExtensionContext,
+    ExtensionScope,
+)
+from bastion.services.sliding_sync.incremental import (
+    Plan,
+    PlanSources,
+    RoomBuilder,
+    incremental_plan,
+)
+from bastion.services.sliding_sync.lists import LEFT, ListResult, RoomLists
+from bastion.services.sliding_sync.order import ListOrder, StoredList, request_key
+from bastion.services.sliding_sync.request import SlidingSyncRequest, combine
+from bastion.services.sliding_sync.response import Draft, shape
+from bastion.services.sliding_sync.room_model import RoomConfig, RoomToBuild
+from bastion.store.database import Database
+from bastion.store.protocols import MembershipStore
+from bastion.store.protocols.sync_probe import SyncProbeStore
+from bastion.store.records import MembershipRecord
+
+JsonObject = dict[str, Any]
+ALL_MEMBERSHIPS = ("join", "invite", "knock", "leave", "ban")
+
+
+class InviteVisibility(Protocol):
+    """Which invites are hidden from their invitee (services/visibility.py)."""
+
+    async def hidden_invites(
+        self, viewer: str, invites: Sequence[MembershipRecord]
+    ) -> set[str]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class SlidingSyncParts:
+    """What the service is built from (app/sliding_sync.py wires it)."""
+
+    db: Database
+    memberships: MembershipStore
+    invites: InviteVisibility
+    connections: Connections
+    lists: RoomLists
+    rooms: RoomBuilder
+    probe: SyncProbeStore  # /sync's: which rooms had events since the previous response
+    extensions: Sequence[Extension]
+    long_poll: LongPoll
+    presence: PresenceService
+
+
+@dataclass(frozen=True, slots=True)
+class _Scope:
+    """The rooms a response covers: each with its combined config and the lists it is in."""
+
+    configs: dict[str, RoomConfig]
+    in_lists: dict[str, list[str]]
+    subscribed: list[str]
+
+
+class SlidingSyncService:
+    """Serves sliding-sync requests (both dialects: the api layer only passes bytes through)."""
+
+    def __init__(self, parts: SlidingSyncParts) -> None:
+        self._p = parts
+
+    def revocations_mark(self) -> int:
+        """Read before authenticating a request, passed back as `authenticated_at`."""
+        return self._p.long_poll.revocations_mark()
+
+    async def sync(
+        self,
+        requester: Requester,
+        request: SlidingSyncRequest,
+        *,
+        authenticated_at: int | None = None,
+    ) -> JsonObject:
+        """The response, waiting up to the timeout when the client has a pos and nothing is
+        new. The user's presence follows `set_presence`. `authenticated_at`: see long_poll.py."""
+        p = self._p
+        async with p.presence.syncing(requester.user_id, request.set_presence):
+            memory = await p.connections.open(requester, request.conn_id, request.pos)
+
+            async def build(upto: int, typing_seen: int) -> tuple[Draft, bool]:
+                return await self._build(requester, request, memory, upto, typing_seen)
+
+            draft = await p.long_poll.run(
+                requester,
+                build,
+                timeout_ms=request.timeout_ms,
+                wait=memory.since is not None and request.timeout_ms > 0,
+                authenticated_at=authenticated_at,
+            )
+            order = draft.order if draft.order is not None else ListOrder("", [], {})
+            pos = await p.connections.save(
+                memory, draft.changed, draft.scope, order=order, upto=draft.upto,
+                ephemeral=draft.ephemeral,
+            )  # fmt: skip
+        return shape(request, draft, pos)
+
+    async def _build(
+        self,
+        requester: Requester,
+        request: SlidingSyncRequest,
+        memory: ConnectionMemory,
+        upto: int,
+        typing_seen: int,
+    ) -> tuple[Draft, bool]:
+        key = request_key(request)
+        p = self._p
+        sources = PlanSources(p.db, p.probe, p.memberships, p.lists, p.rooms)
+        plan = await incremental_plan(sources, requester, request, memory, (upto, key))
+        if plan is None:
+            plan = await self._full_plan(requester, request, memory, upto, key)
+        lists = plan.lists if plan.lists is not None else plan.order.results()
+        draft = Draft(
+            upto=upto,
+            ephemeral=typing_seen,
+            lists=lists,
+            scope=ExtensionScope({name: lists[name].room_ids() for name in lists}, plan.subscribed),
+            sent_lists=memory.scope.lists if memory.scope is not None else {},
+            order=plan.order,
+        )
+        await self._rooms(requester, memory, plan, draft)
+        news = bool(draft.rooms) or memory.since is None
+        if request.extensions:
+            context = ExtensionContext(
+                requester, memory.since, upto, memory.since_ephemeral, typing_seen,
+                draft.scope, previous_scope=memory.scope, news=plan.news,
+            )  # fmt: skip
+            for extension in self._p.extensions:
+                if (wanted := request.extensions.get(extension.name)) is None:
+                    continue
+                result = await extension.build(context, wanted)
+                if result is not None:
+                    draft.extensions[extension.name] = result.payload
+                    news = news or result.news
+        return draft, news
+
+    async def _full_plan(
+        self,
+        requester: Requester,
+        request: SlidingSyncRequest,
+        memory: ConnectionMemory,
+        upto: int,
+        key: str,
+    ) -> Plan:
+        """Every list from the user's memberships, sorted; every room in scope to build."""
+        p = self._p
+        user_id = requester.user_id
+        records = {
+            r.room_id: r for r in await p.memberships.rooms_of_user(p.db, user_id, ALL_MEMBERSHIPS)
+        }
+        # An invite from someone the user ignores is not shown (the read door decides).
+        invites = [r for r in records.values() if r.membership == "invite"]
+        for room_id in await p.invites.hidden_invites(user_id, invites):
+            del records[room_id]
+
+        async def bump_stamps(room_ids: Sequence[str]) -> dict[str, int]:
+            return await p.rooms.bump_stamps(user_id, room_ids, upto)
+
+        listed, once = await p.lists.listed(user_id, list(records.values()), memory.since)
+        rooms, passing = await p.lists.build(user_id, request.lists, listed, bump_stamps)
+        order = ListOrder(
+            key,
+            rooms,
+            {
+                name: StoredList(None if w.ranges is None else list(w.ranges), passing[name])
+                for name, w in request.lists.items()
+            },
+            once if request.lists else [],
+            [r.room_id for r in listed if r.membership in LEFT and r.room_id not in once]
+            if request.lists
+            else [],
+        )
+        scope = _scope(request, order.results(), records)
+        return Plan(
+            order,
+            scope.subscribed,
+            {
+                room_id: (records[room_id], config, scope.in_lists.get(room_id, []))
+                for room_id, config in scope.configs.items()
+            },
+        )
+
+    async def _rooms(
+        self, requester: Requester, memory: ConnectionMemory, plan: Plan, draft: Draft
+    ) -> None:
+        """Build the plan's rooms; keep those with news (or never sent); note what to
+        remember. Only those rooms' memories are read; RoomResults answers a room without news
+        from facts it reads once for all rooms of the response (no query per quiet room)."""
+        memories = await self._p.connections.room_memories(memory, list(plan.rooms))
+        wanted = [
+            RoomToBuild(record, config, memories.get(room_id))
+            for room_id, (record, config, _) in plan.rooms.items()
+        ]
+        results = await self._p.rooms.build_many(
+            requester, wanted, since=memory.since, upto=draft.upto
+        )
+        for room_id, result in results.items():
+            remembered = memories.get(room_id)
+            if result is None:  # not (or no longer) visible to the requester
+                continue
+            if result.news or remembered is None:
+                draft.rooms[room_id] = (result.payload, plan.rooms[room_id][2])
+            if result.memory != remembered:
+                draft.changed[room_id] = result.memory
+
+
+def _scope(
+    request: SlidingSyncRequest,
+    lists: Mapping[str, ListResult],
+    records: Mapping[str, MembershipRecord],
+) -> _Scope:
+    """Every room in a list range or subscribed to (and known to the user), its lists, and its
+    configs combined."""
+    configs: dict[str, RoomConfig] = {}
+    several: dict[str, list[RoomConfig]] = {}  # rooms selected more than once: combined below
+    in_lists: dict[str, list[str]] = {}
+
+    def select(room_id: str, config: RoomConfig) -> None:
+        if room_id not in configs:
+            configs[room_id] = config
+        elif room_id in several:
+            several[room_id].append(config)
+        else:
+            several[room_id] = [configs[room_id], config]
+
+    for name, result in lists.items():
+        config = request.lists[name].config
+        for room_id in result.room_ids():
+            select(room_id, config)
+            in_lists.setdefault(room_id, []).append(name)
+    subscribed = [room_id for room_id in request.subscriptions if room_id in records]
+    for room_id in subscribed:
+        select(room_id, request.subscriptions[room_id])
+    configs |= {room_id: combine(c) for room_id, c in several.items()}
+    return _Scope(configs, in_lists, subscribed)

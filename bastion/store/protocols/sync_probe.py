@@ -1,0 +1,48 @@
+"""What an incremental /sync needs before it can read anything else, in one statement.
+
+A woken incremental /sync usually has one kind of news (a message); asking each stream in turn
+costs a round trip per stream even when it is empty. The probe answers at once which joined
+rooms got events in the window, the device's key counts (every response carries them), and, for
+the streams a sync would otherwise ask one by one, whether there is anything at all; the sync
+then queries only the streams that said yes. A `True` may be coarse (that stream's own query then
+finds nothing and the response is the same); a `False` must be exact: nothing of that stream in
+the window can belong in the response.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from bastion.store.database import Queryable
+
+
+@dataclass(frozen=True, slots=True)
+class SyncNews:
+    """Per stream: whether the window (after, upto] may hold something for the viewer."""
+
+    account_data: bool = True  # the viewer's account data (global and per room)
+    own_membership: bool = True  # the viewer's membership records
+    receipts: bool = True  # receipts anywhere (coarse)
+    to_device: bool = True  # messages waiting for the viewer's device at or before `upto`
+    device_lists: bool = True  # device-list changes or membership moves anywhere (coarse)
+    presence: bool = True  # presence changes anywhere (coarse)
+
+
+@dataclass(frozen=True, slots=True)
+class SyncProbe:
+    """The answer of `SyncProbeStore.probe`."""
+
+    news: SyncNews
+    # joined rooms with events in the window -> the position of the viewer's join
+    active_rooms: dict[str, int] = field(default_factory=dict)
+    one_time_key_counts: dict[str, int] = field(default_factory=dict)
+    unused_fallback_key_types: list[str] = field(default_factory=list)
+
+
+class SyncProbeStore(Protocol):
+    async def probe(
+        self, q: Queryable, user_id: str, device_id: str, *, after: int, upto: int
+    ) -> SyncProbe:
+        """The probe for (`user_id`, `device_id`) over the window (after, upto]."""
+        ...

@@ -1,0 +1,1 @@
+"""Simplified Sliding Sync (MSC4186): connections, lists, rooms, extensions, endpoints."""

@@ -1,0 +1,215 @@
+"""What a woken sliding-sync request costs: in proportion to the rooms with news, not to the
+rooms in the lists' ranges (issue 14: "a woken request cheaper than a woken /sync")."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+
+from bastion.services.principal import Requester
+from bastion.services.rooms.create import CreateRoomRequest
+from tests.api.sliding_sync.sliding_client import SlidingClient, all_rooms, room_ids
+from tests.conftest import Homeserver, UserClient
+
+
+async def _rooms(hs: Homeserver, user: UserClient, count: int) -> list[str]:
+    requester = Requester(user.user_id, user.device_id, is_admin=False)
+    return [
+        await hs.runtime.services.rooms.create_room(
+            requester, CreateRoomRequest(preset="private_chat", name=f"Ward {i:04d}")
+        )
+        for i in range(count)
+    ]
+
+
+async def test_a_woken_request_costs_the_same_at_30_and_at_300_rooms(hs: Homeserver) -> None:
+    """MSC4186: "Sync time should be independent of the number of rooms you are in." With every
+    room in range (Element X's grown list), a message in one room costs the next request the
+    same queries at 30 rooms as at 300, and builds that one room only: it neither reads nor
+    decodes what the connection remembers of the other rooms."""
+    alice = await hs.register_user("alice")
+    db = hs.runtime.db
+    built = hs.runtime.services.room_results
+    costs: list[tuple[int, int]] = []
+    rooms: list[str] = []
+    for count in (30, 300):
+        rooms += await _rooms(hs, alice, count - len(rooms))
+        client = SlidingClient(alice, conn_id=f"list{count}")
+        body = {"lists": {"all": all_rooms(0, count - 1)}}
+        assert len(room_ids(await client.sync(body))) == count
+        for n in range(2):  # the second message: the order was computed incrementally before
+            await alice.send_text(rooms[n * 7], f"news {n}")
+            before, rooms_before = db.query_count, built.rooms_built
+            woken = await client.sync(body)
+            assert list(woken["rooms"]) == [rooms[n * 7]]
+            assert room_ids(woken)[0] == rooms[n * 7]  # bumped to the top of the list
+        costs.append((db.query_count - before, built.rooms_built - rooms_before))
+    assert costs[0] == costs[1], costs
+    assert costs[0][1] == 1, costs  # one room built, not one per room in range
+
+
+async def test_a_room_pushed_into_a_later_range_is_sent(hs: Homeserver) -> None:
+    """MSC4186 "Lists": the rooms in a list's ranges follow the list's order; a message that
+    bumps one room to the top pushes the others down, so a room without news that moves into
+    another range of the list must be sent (and one that leaves every range is not)."""
+    alice = await hs.register_user("alice")
+    rooms = await _rooms(hs, alice, 6)  # newest first: rooms[5], rooms[4], ...
+    client = SlidingClient(alice)
+    body = {"lists": {"all": {**all_rooms(0, 1), "ranges": [[0, 1], [3, 4]]}}}
+    first = await client.sync(body)
+    assert room_ids(first) == [rooms[5], rooms[4], rooms[2], rooms[1]]
+    await alice.send_text(rooms[0], "news")
+    woken = await client.sync(body)
+    assert room_ids(woken) == [rooms[0], rooms[5], rooms[3], rooms[2]]
+    assert set(woken["rooms"]) == {rooms[0], rooms[3]}
+    assert woken["rooms"][rooms[3]]["initial"] is True
+
+
+async def test_a_room_turning_encrypted_joins_an_encrypted_list(hs: Homeserver) -> None:
+    """MSC4186 "is_encrypted: Flag which only returns rooms which have an `m.room.encryption`
+    state event": a room that gets one while the connection runs enters the list."""
+    alice = await hs.register_user("alice")
+    rooms = await _rooms(hs, alice, 3)
+    client = SlidingClient(alice)
+    body = {"lists": {"all": all_rooms(0, 9, filters={"is_encrypted": True})}}
+    assert (await client.sync(body))["lists"]["all"]["count"] == 0
+    content = {"algorithm": "m.megolm.v1.aes-sha2"}
+    resp = await alice.put(f"/rooms/{rooms[1]}/state/m.room.encryption/", json=content)
+    assert resp.status_code == 200, resp.text
+    woken = await client.sync(body)
+    assert woken["lists"]["all"]["count"] == 1
+    assert room_ids(woken) == [rooms[1]]
+    assert list(woken["rooms"]) == [rooms[1]]
+
+
+async def test_a_forgotten_kicked_room_leaves_the_list(hs: Homeserver) -> None:
+    """MSC4186: "Rooms the user has been kicked or banned from will always be included in the
+    server list"; but /forget "stops a user remembering about a particular room", so a
+    forgotten one is in no list. Forgetting writes nothing on the stream, yet the next request
+    drops the room."""
+    alice, bob = await hs.register_user("alice"), await hs.register_user("bob")
+    kept = await bob.create_room()
+    kicked = await alice.create_room(preset="public_chat")
+    await bob.join(kicked)
+    resp = await alice.post(f"/rooms/{kicked}/kick", json={"user_id": bob.user_id})
+    assert resp.status_code == 200, resp.text
+    client = SlidingClient(bob)
+    body = {"lists": {"all": all_rooms(0, 9)}}
+    assert (await client.sync(body))["lists"]["all"]["count"] == 2
+    assert (await client.sync(body))["lists"]["all"]["count"] == 2  # kicked: stays listed
+    assert (await bob.post(f"/rooms/{kicked}/forget", json={})).status_code == 200
+    after = await client.sync(body)
+    assert after["lists"]["all"]["count"] == 1
+    assert room_ids(after) == [kept]
+
+
+async def _bytes_stored_at(hs: Homeserver, pos: str) -> int:
+    """What the response that issued `pos` wrote: its position row (with the lists' order),
+    an order snapshot taken at it, and the room memories it changed."""
+    conn_key, seq = re.fullmatch(r".*_ss([0-9a-f]+)x(\d+)", pos).groups()  # type: ignore[union-attr]
+    db = hs.runtime.db
+    positions = await db.fetch_val(
+        "SELECT COALESCE(SUM(LENGTH(scope)), 0) FROM sliding_sync_positions"
+        " WHERE conn_key = ? AND (seq = ? OR seq = ?)",
+        conn_key, int(seq), -int(seq),
+    )  # fmt: skip
+    rooms = await db.fetch_val(
+        "SELECT COALESCE(SUM(LENGTH(memory)), 0) FROM sliding_sync_rooms"
+        " WHERE conn_key = ? AND seq = ?",
+        conn_key, int(seq),
+    )  # fmt: skip
+    return int(positions) + int(rooms)
+
+
+async def test_a_woken_request_writes_a_few_hundred_bytes(hs: Homeserver) -> None:
+    """MSC4186: "Sync time should be independent of the number of rooms you are in." Nor should
+    what a woken request writes be: with 300 rooms in range, a message in one of them stores
+    the room that moved (order_chain.py), not the whole sorted list again; the first response
+    stores the list once."""
+    alice = await hs.register_user("alice")
+    rooms = await _rooms(hs, alice, 300)
+    client = SlidingClient(alice)
+    body = {"lists": {"all": all_rooms(0, 299)}}
+    await client.sync(body)
+    assert client.pos is not None
+    assert await _bytes_stored_at(hs, client.pos) > 10_000  # the whole order, once
+    for n in range(3):
+        await alice.send_text(rooms[n * 50], f"news {n}")
+        woken = await client.sync(body)
+        assert room_ids(woken)[0] == rooms[n * 50]
+        written = await _bytes_stored_at(hs, woken["pos"])
+        assert written < 1_000, written
+
+
+async def test_the_previous_pos_and_a_long_chain_give_the_full_computation(
+    hs: Homeserver,
+) -> None:
+    """MSC4186: a client may retry a request with the same `pos` ("the server may clean up any
+    per-connection state from before that `pos`", not the state of the `pos` itself). Past many
+    woken requests (the order stored as diffs, then a new snapshot), and on a retry of the
+    previous pos, the list is the one a new connection computes in full."""
+    alice = await hs.register_user("alice")
+    rooms = await _rooms(hs, alice, 12)
+    client = SlidingClient(alice)
+    body = {"lists": {"all": all_rooms(0, 11)}}
+    await client.sync(body)
+    for n in range(12):
+        previous = client.pos
+        await alice.send_text(rooms[(n * 5) % 12], f"news {n}")
+        first = await client.sync(body)
+        retry = await client.request(body, pos=previous)
+        assert retry.status_code == 200, retry.text
+        assert retry.json()["lists"] == first["lists"]  # what the first try of it answered
+        client.pos = retry.json()["pos"]
+        fresh = await SlidingClient(alice, conn_id=f"fresh{n}").sync(body)
+        assert client.held["all"] == room_ids(fresh)
+
+
+async def test_a_parked_request_reads_its_session_once(hs: Homeserver) -> None:
+    """MSC4186 long-polls like /sync ("`timeout`: how long to wait for new data"). Parking costs
+    the access token, the position and what the build reads to find nothing new: the token
+    check already found the session, so the poll does not read the device again before it
+    parks (services/long_poll.py); waking it builds the one room with news."""
+    alice = await hs.register_user("alice")
+    rooms = await _rooms(hs, alice, 5)
+    client = SlidingClient(alice)
+    body = {"lists": {"all": all_rooms(0, 4)}}
+    await client.sync(body)
+    db = hs.runtime.db
+    before = db.query_count
+    waiting = asyncio.create_task(client.sync(body, timeout_ms=30000))
+    await hs.wait_for_waiting_syncs(1)
+    parking = db.query_count - before
+    await alice.send_text(rooms[2], "wake up")
+    woken = await asyncio.wait_for(waiting, timeout=10)
+    assert list(woken["rooms"]) == [rooms[2]]
+    assert parking <= 3, parking  # the token; the position; the probe (nothing new)
+
+
+async def test_a_woken_request_reads_no_activity_or_state_it_already_has(hs: Homeserver) -> None:
+    """MSC4186: "Sync time should be independent of the number of rooms you are in"; issue 14
+    asks a woken request to cost less than a woken /sync. /sync's probe already names the joined
+    rooms with events since the previous response (their bump stamps are refreshed without
+    reading that activity again), and a timeline holding every event since the room was last
+    sent, none of them state, says no state changed (`required_state` reads no changes). A
+    message in one room: the token, the position, the probe, the room's bump stamp, its memory,
+    its timeline, its counts; the write (a transaction, two deletes, two inserts)."""
+    alice = await hs.register_user("alice")
+    rooms = await _rooms(hs, alice, 20)
+    client = SlidingClient(alice)
+    body = {"lists": {"all": all_rooms(0, 19)}}
+    await client.sync(body)
+    db = hs.runtime.db
+    for n in range(3):
+        await alice.send_text(rooms[n * 3], f"news {n}")
+        before = db.query_count
+        woken = await client.sync(body)
+        assert list(woken["rooms"]) == [rooms[n * 3]]
+        assert woken["rooms"][rooms[n * 3]]["timeline"][0]["content"]["body"] == f"news {n}"
+        assert db.query_count - before <= 12, db.query_count - before
+    # A state event in the window is still sent in `required_state`.
+    resp = await alice.put(f"/rooms/{rooms[5]}/state/m.room.name/", json={"name": "Renamed"})
+    assert resp.status_code == 200, resp.text
+    woken = await client.sync(body)
+    state = woken["rooms"][rooms[5]]["required_state"]
+    assert [e["content"] for e in state if e["type"] == "m.room.name"] == [{"name": "Renamed"}]
