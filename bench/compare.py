@@ -51,12 +51,11 @@ from servers import (
     CompareError,
     Postgres,
     Server,
-    Synapse,
-    ensure_synapse,
     export_ref,
     git_commit,
     log,
 )
+from synapse_server import Synapse, ensure_synapse
 
 
 def run_loadgen(
