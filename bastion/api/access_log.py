@@ -1,9 +1,9 @@
 """The HTTP access log, and the per-request facts it needs: client address and user.
 
-`AccessLog` is the outermost ASGI middleware. For every HTTP request it resolves the client
-address once (`client_address.py`, honouring trusted proxies) and stores it in the scope for
-rate limits and device records, opens a `RequestRecord` in a context variable, and, when the log
-is on, writes one INFO line to the `bastion.access` logger after the response:
+For every HTTP request the HTTP edge (edge.py) resolves the client address once
+(`client_address.py`, honouring trusted proxies) and stores it in the scope for rate limits and
+device records, opens a `RequestRecord` in a context variable (`open_record`), and, when the log
+is on, `AccessLog.write` writes one INFO line to the `bastion.access` logger after the response:
 
     203.0.113.7 "GET /_matrix/client/v3/sync?timeout=30000" 200 12.4ms @alice:example.org
 
@@ -18,14 +18,11 @@ authenticated.
 from __future__ import annotations
 
 import logging
-import time
-from contextvars import ContextVar
+from contextvars import ContextVar, Token
 from dataclasses import dataclass
-from urllib.parse import parse_qsl, urlencode
+from urllib.parse import parse_qsl, unquote, urlencode
 
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
-
-from bastion.api.client_address import SCOPE_KEY, ClientAddressResolver
+from starlette.types import Scope
 
 access_log = logging.getLogger("bastion.access")
 
@@ -33,6 +30,7 @@ access_log = logging.getLogger("bastion.access")
 # and login tokens.
 SECRET_PARAMS = frozenset({"access_token", "token", "loginToken"})
 REDACTED = "<redacted>"
+_LINE = '%s "%s %s" %s %.1fms %s'
 
 
 @dataclass(slots=True)
@@ -57,48 +55,51 @@ def loggable_target(path: str, query_string: bytes) -> str:
     """The request target as logged: the path and query, with secret parameters redacted."""
     if not query_string:
         return path
-    pairs = parse_qsl(query_string.decode("latin-1"), keep_blank_values=True)
-    if not any(name in SECRET_PARAMS for name, _ in pairs):
-        return f"{path}?{query_string.decode('latin-1')}"
+    query = query_string.decode("latin-1")
+    if not any(_param_name(pair) in SECRET_PARAMS for pair in query.split("&")):
+        return f"{path}?{query}"  # the usual case: only names decoded, values left alone
+    pairs = parse_qsl(query, keep_blank_values=True)
     safe = [(name, REDACTED if name in SECRET_PARAMS else value) for name, value in pairs]
     return f"{path}?{urlencode(safe, safe='<>')}"
 
 
-class AccessLog:
-    """ASGI middleware: client address into the scope, then one log line per request."""
+def _param_name(pair: str) -> str:
+    """The decoded name of one `name=value` pair, as `parse_qsl` decodes it."""
+    name = pair.partition("=")[0]
+    if "%" in name or "+" in name:
+        return unquote(name.replace("+", " "))
+    return name
 
-    def __init__(self, app: ASGIApp, resolver: ClientAddressResolver, *, enabled: bool) -> None:
-        self._app = app
-        self._resolver = resolver
+
+def open_record(record: RequestRecord) -> Token[RequestRecord | None]:
+    """Make `record` the current request's; give the token to `close_record` at its end."""
+    return _current.set(record)
+
+
+def close_record(token: Token[RequestRecord | None]) -> None:
+    """End the request `open_record` began."""
+    _current.reset(token)
+
+
+class AccessLog:
+    """Writes the access log line of a request (the HTTP edge calls it once per request)."""
+
+    def __init__(self, *, enabled: bool) -> None:
         self._enabled = enabled
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self._app(scope, receive, send)
-            return
-        client = self._resolver.resolve_scope(scope)
-        scope[SCOPE_KEY] = client
-        record = RequestRecord()
-        reset = _current.set(record)
-        started = time.perf_counter()
-
-        async def send_noting_status(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                record.status = message["status"]
-            await send(message)
-
-        try:
-            await self._app(scope, receive, send_noting_status)
-        finally:
-            _current.reset(reset)
-            if self._enabled and access_log.isEnabledFor(logging.INFO):
-                elapsed_ms = (time.perf_counter() - started) * 1000
-                access_log.info(
-                    '%s "%s %s" %s %.1fms %s',
-                    client,
-                    scope["method"],
-                    loggable_target(scope["path"], scope.get("query_string", b"")),
-                    record.status if record.status is not None else "-",
-                    elapsed_ms,
-                    record.user_id or "-",
-                )
+    def write(self, client: str, scope: Scope, record: RequestRecord, elapsed_s: float) -> None:
+        """The line for the request of `scope`, answered as `record` says."""
+        if self._enabled and access_log.isEnabledFor(logging.INFO):
+            args = (
+                client,
+                scope["method"],
+                loggable_target(scope["path"], scope.get("query_string", b"")),
+                record.status if record.status is not None else "-",
+                elapsed_s * 1000,
+                record.user_id or "-",
+            )
+            # `info` without its search of the stack for the caller: the line is always ours.
+            line = access_log.makeRecord(
+                access_log.name, logging.INFO, __file__, 0, _LINE, args, None
+            )
+            access_log.handle(line)

@@ -8,7 +8,7 @@ hops are skipped, and the first address that is not a trusted proxy is the clien
 client wrote to the left of that is ignored, so a client cannot choose its own address; an entry
 that is not an IP address ends the walk at the last trusted hop.
 
-`ClientAddressResolver.resolve` is the one function computing it; `access_log.AccessLog` calls it
+`ClientAddressResolver.resolve` is the one function computing it; the HTTP edge (`edge.py`) calls it
 once per request and stores the result in the ASGI scope, where `client_ip` reads it.
 """
 
@@ -57,6 +57,8 @@ class ClientAddressResolver:
     def resolve_scope(self, scope: Scope) -> str:
         """`resolve` for an ASGI HTTP scope."""
         peer = scope.get("client")
+        if not self._trusted:  # no proxy to believe: no header to read
+            return self.resolve(peer[0] if peer else None, ())
         forwarded = [
             value.decode("latin-1")
             for name, value in scope.get("headers", [])

@@ -21,14 +21,12 @@ from starlette.requests import ClientDisconnect
 from starlette.routing import Mount
 from starlette.types import ASGIApp
 
-from bastion.api.access_log import AccessLog
 from bastion.api.client_address import ClientAddressResolver
 from bastion.api.edge import HttpEdge
 from bastion.api.errors import client_gone, http_error, matrix_error, unexpected_error
 from bastion.api.health import ROUTES as HEALTH_ROUTES
-from bastion.api.http_metrics import HttpMetrics
 from bastion.api.media import upload_body_limits
-from bastion.api.request_id import RequestIds
+from bastion.api.route_index import IndexedRouter
 from bastion.api.routes import build_routes
 from bastion.app.health import RuntimeReadiness
 from bastion.app.metrics import GaugeSampler, ProcessMetrics
@@ -42,7 +40,7 @@ log = logging.getLogger("bastion")
 
 
 def _starlette(config: Config, lifespan: object = None) -> Starlette:
-    return Starlette(
+    app = Starlette(
         # The admin console first: its own pages, error pages and security headers (console/).
         routes=[
             Mount(CONSOLE_ROOT, app=console_app(config)),
@@ -57,20 +55,22 @@ def _starlette(config: Config, lifespan: object = None) -> Starlette:
         },
         lifespan=lifespan,  # type: ignore[arg-type]  # None or a lifespan context factory
     )
+    # The same routes, matched through an index of their literal prefixes (api/route_index.py).
+    app.router = IndexedRouter(app.router.routes, lifespan=lifespan)
+    return app
 
 
 def _edge(app: ASGIApp, config: Config) -> ASGIApp:
-    """The HTTP edge around `app`: media uploads get the media size limit, the rest the JSON one;
-    outside it the access log, which also resolves the client address behind trusted proxies,
-    then the request metrics, and outermost the request ID every log line carries."""
-    edge = HttpEdge(
+    """The HTTP edge around `app` (api/edge.py: request ID, client address behind trusted
+    proxies, access log, metrics, CORS, body limits): media uploads get the media size limit,
+    the rest the JSON one."""
+    return HttpEdge(
         app,
         max_body_bytes=config.http.max_request_body_bytes,
         body_limits=upload_body_limits(config.media.max_upload_bytes),
+        resolver=ClientAddressResolver(config.listen.trusted_proxies),
+        access_log=config.logging.access_log,
     )
-    resolver = ClientAddressResolver(config.listen.trusted_proxies)
-    access_log = AccessLog(edge, resolver, enabled=config.logging.access_log)
-    return RequestIds(HttpMetrics(access_log))
 
 
 def create_app(runtime: Runtime) -> ASGIApp:

@@ -78,6 +78,7 @@ from bastion.services.push.notifications import NotificationService
 from bastion.services.push.recorder import PushActionRecorder
 from bastion.services.push.rules import PushRuleService
 from bastion.services.push.rulesets import RULESETS_CACHE, RulesetCache
+from bastion.services.recent_events import ROOM_EVENTS_CACHE, RecentRoomEvents, RedactionWatcher
 from bastion.services.registration import RegistrationService
 from bastion.services.relations.reads import RelationsReader
 from bastion.services.relations.recorder import RelationRecorder
@@ -321,7 +322,8 @@ class Wiring:
         search = search_store_for(db.dialect)
         relation_changes = RelationChangeCache(floor=self.positions.persisted_upto())
         relation_changes.listen_to(self.bus, self.positions.current)
-        rulesets, push_actions = RulesetCache(SqlPushRuleStore()), SqlPushActionStore()
+        rulesets = RulesetCache(SqlPushRuleStore())
+        push_actions = SqlPushActionStore(combined_writes=db.dialect == "postgres")
         presence = PresenceService(
             db, PresenceStores(SqlPresenceStore(), users), positions=self.positions,
             bus=self.bus, clock=clock, config=self.config.presence,
@@ -330,6 +332,8 @@ class Wiring:
         push_wakeups = PushWakeups()  # woken by room events on the bus, after commit
         self._subscribe_caches(members, rulesets, ignored, push_wakeups)
         retention = RoomRetention(db, retention_store_for(db.dialect), policy, clock)
+        recent = RecentRoomEvents(db, events, clock)  # /sync windows, shared (recent_events.py)
+        subscribe_cache(self.bus, ROOM_EVENTS_CACHE, recent.drop_room, recent.clear)
         holds = SqlHoldStore()
         dlp = dlp_parts(db, clock, policy, audit)  # data-leak prevention: hook + admin service
         subscribe_cache(self.bus, RETENTION_CACHE, retention.invalidate)
@@ -350,6 +354,7 @@ class Wiring:
                 )),
                 blocked_rooms_hook(db),
                 RetentionStateWatcher(retention, self.bus),
+                RedactionWatcher(recent, self.bus),
                 HeldOriginalKeeper(holds, clock),
                 dlp.hook,
                 *self.event_hooks,
@@ -369,6 +374,7 @@ class Wiring:
             ReadStores(events, state, memberships, search, relations),
             ignored,
             retention=retention,
+            recent=recent,
         )
         formatter = EventFormatter(
             db, events, rooms, clock,

@@ -13,6 +13,7 @@ from pathlib import Path
 import uvicorn
 
 from bastion.app import create_serving_app
+from bastion.app.http_transport import CoalescingHttpToolsProtocol
 from bastion.cli.common import CommandError, add_config_arg, config_path
 from bastion.cli.worker_processes import (
     add_serve_args,
@@ -125,10 +126,13 @@ def _serve(config: Config, path: Path, sock: socket.socket) -> int:
             uvicorn.Config(
                 create_serving_app(config, path),
                 loop="uvloop",
-                http="httptools",
+                http=CoalescingHttpToolsProtocol,  # httptools, one write per response
                 log_level=config.logging.level.lower(),
                 log_config=None,  # uvicorn's lines go through ours (text or JSON: observability/)
                 access_log=False,  # ours is api/access_log.py ([logging] access_log)
+                # X-Forwarded-* are read by api/client_address.py, from [listen] trusted_proxies
+                # only: uvicorn's middleware would trust 127.0.0.1 whatever the config says.
+                proxy_headers=False,
                 lifespan="on",
                 # Long polls still open at shutdown are cut after this; clients simply sync again.
                 timeout_graceful_shutdown=SHUTDOWN_GRACE_SECONDS,

@@ -9,12 +9,11 @@ anything else before it can reach a signed event.
 from __future__ import annotations
 
 import base64
-import copy
 import hashlib
 from typing import Any
 
+import msgspec
 from canonicaljson import encode_canonical_json
-from signedjson.sign import sign_json
 from signedjson.types import SigningKey
 
 from bastion.errors import Errcode, MatrixError
@@ -27,6 +26,16 @@ def canonical_json(value: object) -> bytes:
     """Keys sorted, no insignificant whitespace, UTF-8."""
     encoded: bytes = encode_canonical_json(value)
     return encoded
+
+
+_PDU_ENCODER = msgspec.json.Encoder(order="sorted")
+
+
+def canonical_pdu_json(value: object) -> bytes:
+    """`canonical_json` of a value `check_json_values` accepts (no floats: a PDU, its parts),
+    several times faster: msgspec with sorted keys writes the same bytes (keys in code point
+    order, UTF-8 unescaped, the same control-character escapes)."""
+    return _PDU_ENCODER.encode(value)
 
 
 def unpadded_base64(data: bytes, *, urlsafe: bool = False) -> str:
@@ -59,18 +68,22 @@ def check_json_values(value: object, path: str = "content") -> None:
 def content_hash(pdu: JsonObject) -> str:
     """sha256 over the event without `unsigned`, `signatures` and `hashes` (base64)."""
     stripped = {k: v for k, v in pdu.items() if k not in ("unsigned", "signatures", "hashes")}
-    return unpadded_base64(hashlib.sha256(canonical_json(stripped)).digest())
+    return unpadded_base64(hashlib.sha256(canonical_pdu_json(stripped)).digest())
 
 
 def reference_hash_event_id(redacted_pdu: JsonObject) -> str:
     """The event ID of a room v4+ event: `$` + url-safe sha256 of the redacted event."""
     stripped = {k: v for k, v in redacted_pdu.items() if k not in ("unsigned", "signatures")}
-    digest = hashlib.sha256(canonical_json(stripped)).digest()
+    digest = hashlib.sha256(canonical_pdu_json(stripped)).digest()
     return "$" + unpadded_base64(digest, urlsafe=True)
 
 
 def sign_redacted(redacted_pdu: JsonObject, server_name: str, key: SigningKey) -> JsonObject:
-    """The `signatures` block for an event, computed over its redacted form."""
-    signed: JsonObject = sign_json(copy.deepcopy(redacted_pdu), server_name, key)
-    signatures: JsonObject = signed["signatures"]
+    """The `signatures` block for an event, computed over its redacted form without its
+    `signatures` and `unsigned` (appendices#signing-json); `redacted_pdu` is left unchanged."""
+    message = {k: v for k, v in redacted_pdu.items() if k not in ("signatures", "unsigned")}
+    signature = key.sign(canonical_pdu_json(message)).signature
+    held = redacted_pdu.get("signatures") or {}
+    signatures: JsonObject = {name: dict(by_key) for name, by_key in held.items()}
+    signatures.setdefault(server_name, {})[f"{key.alg}:{key.version}"] = unpadded_base64(signature)
     return signatures

@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import time
 from datetime import UTC, datetime
 from typing import Literal, TextIO
 
@@ -36,6 +37,26 @@ class RequestContextFilter(logging.Filter):
         record.json_request_id = request_id
         record.pid = os.getpid()
         return True
+
+
+class TextFormatter(logging.Formatter):
+    """`TEXT_FORMAT`, with the date and time part of `asctime` computed once a second (the
+    access log writes a line per request; `time.strftime` was a good part of each)."""
+
+    def __init__(self) -> None:
+        super().__init__(TEXT_FORMAT)
+        self._second = -1
+        self._second_text = ""
+
+    @override
+    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:
+        if datefmt is not None:
+            return super().formatTime(record, datefmt)
+        second = int(record.created)
+        if second != self._second:
+            self._second_text = time.strftime(self.default_time_format, self.converter(second))
+            self._second = second
+        return f"{self._second_text},{int(record.msecs):03d}"  # logging's "%s,%03d"
 
 
 class JsonFormatter(logging.Formatter):
@@ -65,7 +86,7 @@ def log_handler(log_format: LogFormat, stream: TextIO | None = None) -> logging.
     if log_format == "json":
         handler.setFormatter(JsonFormatter())
     else:
-        handler.setFormatter(logging.Formatter(TEXT_FORMAT))
+        handler.setFormatter(TextFormatter())
     return handler
 
 

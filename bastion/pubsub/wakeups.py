@@ -39,7 +39,7 @@ class SyncWakeups:
         self._revocations: dict[str, int] = {}
         self._gaps = 0  # DeliveryGaps seen: part of every user's revocation serial
         self._revocations_total = 0  # every revocation and gap heard, whoever it concerned
-        self._waiters: dict[str, set[asyncio.Future[None]]] = {}
+        self._waiters: dict[str, set[asyncio.Future[bool]]] = {}
 
     def listen_to(self, bus: Bus) -> None:
         """Subscribe to the messages that wake syncs."""
@@ -67,7 +67,7 @@ class SyncWakeups:
         for futures in waiters.values():
             for future in futures:
                 if not future.done():
-                    future.set_result(None)
+                    future.set_result(True)
 
     def revocation_serial(self, user_id: str) -> int:
         """How many times `user_id`'s sessions were revoked, or may have been (a delivery gap),
@@ -84,7 +84,7 @@ class SyncWakeups:
                 last[user_id] = value
             for future in self._waiters.pop(user_id, ()):
                 if not future.done():
-                    future.set_result(None)
+                    future.set_result(True)
 
     async def wait(
         self,
@@ -103,19 +103,21 @@ class SyncWakeups:
             return True
         if timeout_s <= 0:
             return False
-        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[bool] = loop.create_future()
         self._waiters.setdefault(user_id, set()).add(future)
+        # The timeout resolves the same future (False): one future and one timer per parked
+        # sync, and a wake-up resumes it in the next loop pass (no `wait_for` relay).
+        timer = loop.call_later(timeout_s, _expire, future)
         try:
-            await asyncio.wait_for(future, timeout_s)
-        except TimeoutError:
-            return False
+            return await future
         finally:
+            timer.cancel()
             waiters = self._waiters.get(user_id)
             if waiters is not None:
                 waiters.discard(future)
                 if not waiters:
                     del self._waiters[user_id]
-        return True
 
     def waiting_users(self) -> int:
         """How many users have a sync waiting (for metrics and tests)."""
@@ -124,3 +126,9 @@ class SyncWakeups:
     def waiting_syncs(self) -> int:
         """How many syncs are waiting, over all users (the `syncs_parked` metric)."""
         return sum(len(waiters) for waiters in self._waiters.values())
+
+
+def _expire(future: asyncio.Future[bool]) -> None:
+    """A parked sync's timeout: it ends without news (unless a wake-up came first)."""
+    if not future.done():
+        future.set_result(False)

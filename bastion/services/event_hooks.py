@@ -21,6 +21,9 @@ goes through `services/rooms/pipeline.py`, which calls each hook of the list wir
   the event or roll back with it. A hook may still refuse here with a `MatrixError` when the
   refusal needs the database read under the room's compare-and-set (a duplicate annotation:
   see `relations/recorder.py`); the whole transaction then rolls back.
+  Sends queued into one room are written in one transaction (services/rooms/send_queue.py):
+  then `record_group` runs once per hook with all of them, in order (by default: `record` of
+  each).
 - `committed(committed)`: after the transaction has committed and the pipeline has woken the
   syncs of the users the event concerns. It must not raise (an exception is logged; the event
   stands) and should hand long work to a worker. Replayed sends (a known transaction ID) store
@@ -32,7 +35,7 @@ version, the auth state), so no hook reads them again.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from bastion.events.builder import EventDraft
@@ -97,6 +100,16 @@ class EventHook:
 
     async def record(self, q: Queryable, event: StoredEvent, context: EventContext) -> None:
         """Write what goes with `event`, in its transaction."""
+
+    async def record_group(
+        self, q: Queryable, written: Sequence[tuple[StoredEvent, EventContext]]
+    ) -> None:
+        """`record` of several events of one room written in one transaction (a group commit
+        of messages: no state event, no redaction), in their order; every event's row is
+        inserted before this runs. A hook may override it to write the rows of all of them in
+        one statement."""
+        for event, context in written:
+            await self.record(q, event, context)
 
     async def committed(self, committed: CommittedEvent) -> None:
         """React to `committed.event` once it has committed."""

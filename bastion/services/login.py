@@ -83,4 +83,8 @@ class LoginService:
             )
             device = Requester(user.user_id, session.device_id, user.is_admin)
             await self._audit.record(txn, device, "login.success", user.user_id, {"ip": ip})
-            return session
+        if request.device_id is not None:
+            # A known device's earlier token was just revoked (issue_session): its parked
+            # syncs, on every process, must end now, as after a logout.
+            await self._auth.tokens_replaced(user.user_id)
+        return session

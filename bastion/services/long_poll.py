@@ -100,8 +100,15 @@ class LongPoll:
     async def _require_session(self, requester: Requester) -> None:
         """401 M_UNKNOWN_TOKEN once the requester's device (so its token) is gone: a poll
         parked for a user whose sessions were revoked (offboarding) must not answer 200."""
-        device = await self._devices.get_device(self._db, requester.user_id, requester.device_id)
-        if device is None:
+        if requester.token_hash is not None:  # the token itself: a kept device may have a new one
+            owner = await self._devices.find_token_owner(self._db, requester.token_hash)
+            gone = owner is None or owner.is_deactivated
+        else:
+            gone = (
+                await self._devices.get_device(self._db, requester.user_id, requester.device_id)
+                is None
+            )
+        if gone:
             raise MatrixError(
                 401, Errcode.UNKNOWN_TOKEN, "Unknown access token", {"soft_logout": False}
             )

@@ -27,7 +27,7 @@ This module imports nothing from other services, so every service can depend on 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import ClassVar
 
@@ -55,6 +55,9 @@ class Requester:
     user_id: str
     device_id: str
     is_admin: bool
+    # The hash of the access token the request came with (services/auth.py), so a long-poll can
+    # tell a token replaced on a kept device (a new login with its device_id) from a live one.
+    token_hash: str | None = field(default=None, compare=False, repr=False)
 
     @property
     def audit_name(self) -> str:

@@ -43,15 +43,21 @@ class Page:
     limited: bool = False
 
     @classmethod
-    def of(cls, fetched: Sequence[StoredEvent], visible: list[StoredEvent]) -> Page:
+    def of(
+        cls, fetched: Sequence[StoredEvent], visible: list[StoredEvent], *, limited: bool = False
+    ) -> Page:
         """The page of a fetched window, `visible` being what passed the checks."""
-        shown = {e.event_id for e in visible}
         positions = [e.stream_ordering for e in fetched]
+        hid_state = False
+        if len(visible) < len(fetched):  # only then can a state event have been left out
+            shown = {e.event_id for e in visible}
+            hid_state = any(e.is_state and e.event_id not in shown for e in fetched)
         return cls(
             visible,
             fetched=len(fetched),
             oldest=min(positions, default=None),
             newest=max(positions, default=None),
-            hid_state=any(e.is_state and e.event_id not in shown for e in fetched),
+            hid_state=hid_state,
             has_member_event=any(e.type == EventType.MEMBER for e in fetched),
+            limited=limited,
         )

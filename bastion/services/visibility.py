@@ -35,7 +35,8 @@ The allowed exceptions, none of which hands events to a client:
 * server-internal bookkeeping: the search backfill (`search/indexer.py`), /sync's walk over
   the viewer's own member events and its active-room query (`sync/service.py`,
   `sync/as_of.py`), the
-  formatter's `redacted_because` of events that passed the door, the push delivery worker
+  formatter's `redacted_because` of events that passed the door, the door's own shared fetch
+  of /sync windows (`recent_events.py`, read only from here), the push delivery worker
   (events whose notifications were computed for members at send time);
 * admins, never clients: moderation's reads of a reported event (`event_json`) and the
   events around it (`events_around`, redacted ones without body), room names
@@ -61,6 +62,7 @@ from bastion.events.types import EventType
 from bastion.events.visibility import ViewerHistory, is_visible
 from bastion.services.ignored_users import IgnoredUsers
 from bastion.services.read_page import Page, Span
+from bastion.services.recent_events import RecentRoomEvents
 from bastion.services.retention.policy import RoomRetention, is_expired
 from bastion.store.database import Database
 from bastion.store.protocols import (
@@ -115,9 +117,11 @@ class VisibilityService:
         ignored: IgnoredUsers,
         *,
         retention: RoomRetention | None = None,
+        recent: RecentRoomEvents | None = None,
     ) -> None:
         self._db = db
         self._retention = retention
+        self._recent = recent  # /sync's windows, shared by the syncs one event wakes
         self._events = stores.events
         self._state = stores.state
         self._memberships = stores.memberships
@@ -275,12 +279,14 @@ class VisibilityService:
     async def timelines(
         self, viewer: str, memberships: Sequence[MembershipRecord], span: Span, f: RoomEventFilter
     ) -> dict[str, Page]:
-        """`timeline` for several joined rooms in one query; a room with nothing new gets an
-        empty page."""
+        """`timeline` for several joined rooms in one query (shared by the syncs woken
+        together: services/recent_events.py); a room with nothing new gets an empty page."""
         rooms = [m.room_id for m in memberships]
-        recent = await self._events.recent_events_in_rooms(
-            self._db, rooms, after=span.after, upto=span.before - 1, limit=span.limit + 1
-        )
+        window = {"after": span.after, "upto": span.before - 1, "limit": span.limit + 1}
+        if self._recent is not None:
+            recent = await self._recent.recent_events_in_rooms(rooms, **window)
+        else:
+            recent = await self._events.recent_events_in_rooms(self._db, rooms, **window)
         by_room: dict[str, list[StoredEvent]] = {room_id: [] for room_id in rooms}
         for event in recent:  # oldest first within each room
             by_room[event.room_id].append(event)
@@ -473,8 +479,8 @@ class VisibilityService:
         limit: int,
         f: RoomEventFilter,
     ) -> Page:
-        page = await self._checked(viewer, membership, oldest_first[-limit:], f)
-        return replace(page, limited=len(oldest_first) > limit)
+        window = oldest_first[-limit:]
+        return await self._checked(viewer, membership, window, f, limited=len(oldest_first) > limit)
 
     async def _checked(
         self,
@@ -482,6 +488,9 @@ class VisibilityService:
         membership: MembershipRecord | None,
         events: list[StoredEvent],
         f: RoomEventFilter | None,
+        *,
+        limited: bool = False,
     ) -> Page:
         matching = events if f is None else [e for e in events if event_matches(f, e)]
-        return Page.of(events, await self.filter_events(viewer, matching, membership=membership))
+        visible = await self.filter_events(viewer, matching, membership=membership)
+        return Page.of(events, visible, limited=limited)

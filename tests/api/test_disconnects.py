@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import socket
 from typing import Any
 
 import pytest
+import uvicorn
 
 from bastion.app import create_app
+from bastion.app.http_transport import CoalescingHttpToolsProtocol
 from tests.conftest import Homeserver
 
 
@@ -73,3 +76,79 @@ async def test_long_poll_ends_when_the_client_hangs_up(hs: Homeserver) -> None:
     hung_up.set()
     await asyncio.wait_for(polling, timeout=5)  # not the 60 s the poll asked for
     assert hs.runtime.wakeups.waiting_users() == 0
+
+
+async def test_a_long_poll_cancelled_by_the_server_is_not_taken_for_a_hang_up(
+    hs: Homeserver,
+) -> None:
+    """A parked /sync cancelled from outside (the server shutting down) is cancelled: only the
+    client's hang-up ends a poll quietly (api/long_poll.py absorbs the watcher's cancellation
+    and no other), so nothing is answered and the poll leaves no waiter behind."""
+    alice = await hs.register_user("alice")
+    token = (await alice.sync())["next_batch"]
+    app = create_app(hs.runtime)
+    never = asyncio.Event()
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        if not getattr(receive, "body_read", False):
+            receive.body_read = True  # type: ignore[attr-defined]
+            return {"type": "http.request", "body": b"", "more_body": False}
+        await never.wait()  # the client stays connected
+        return {"type": "http.disconnect"}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    scope = http_scope(
+        "GET", "/_matrix/client/v3/sync", alice.token, f"since={token}&timeout=60000"
+    )
+    polling = asyncio.create_task(app(scope, receive, send))
+    await hs.wait_for_waiting_syncs(1)
+    polling.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await polling
+    assert sent == []
+    assert hs.runtime.wakeups.waiting_users() == 0
+
+
+async def test_a_long_poll_over_the_serving_protocol_ends_when_its_connection_drops(
+    hs: Homeserver,
+) -> None:
+    """Through the HTTP server bastion serves with (uvicorn and app/http_transport.py): a
+    client that closes its connection while its /sync is parked leaves no waiting sync behind
+    (the poll ends at once), and a poll that is answered still is."""
+    alice = await hs.register_user("alice")
+    token = (await alice.sync())["next_batch"]
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    config = uvicorn.Config(
+        create_app(hs.runtime), http=CoalescingHttpToolsProtocol, loop="asyncio",
+        lifespan="off", log_config=None, access_log=False,
+    )  # fmt: skip
+    server = uvicorn.Server(config)
+    serving = asyncio.create_task(server.serve(sockets=[sock]))
+    try:
+        for _ in range(200):  # bounded: until the server listens
+            if server.started:
+                break
+            await asyncio.sleep(0.01)
+        request = (
+            f"GET /_matrix/client/v3/sync?since={token}&timeout=60000 HTTP/1.1\r\n"
+            f"Host: bastion.test\r\nAuthorization: Bearer {alice.token}\r\n\r\n"
+        ).encode()
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.write(request)
+        await hs.wait_for_waiting_syncs(1)
+        writer.close()
+        await hs.wait_for_waiting_syncs(0)  # not the 60 s the poll asked for
+
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.write(request.replace(b"timeout=60000", b"timeout=0"))
+        status = await asyncio.wait_for(reader.readline(), timeout=10)
+        assert status.startswith(b"HTTP/1.1 200")
+        writer.close()
+    finally:
+        server.should_exit = True
+        await asyncio.wait_for(serving, timeout=10)

@@ -72,3 +72,22 @@ async def test_error_responses_carry_the_request_id(hs: Homeserver) -> None:
     resp = await hs.http.get("/_matrix/client/v3/nonexistent", headers={"X-Request-ID": "r1"})
     assert resp.status_code == 404
     assert resp.headers["x-request-id"] == "r1"
+
+
+async def test_answers_of_the_edge_itself_carry_the_id_and_cors_once(hs: Homeserver) -> None:
+    """ "The response carries it back in X-Request-ID": also the answers given before routing
+    (a CORS preflight, a body over the limit, a path that is not text), each with one ID and
+    the CORS headers exactly once."""
+    answers = [
+        await hs.http.options("/_matrix/client/v3/sync", headers={"X-Request-ID": "e1"}),
+        await hs.http.post(
+            "/_matrix/client/v3/createRoom",
+            content=b"{}",
+            headers={"X-Request-ID": "e2", "Content-Length": str(1 << 40)},
+        ),
+        await hs.http.get("/_matrix/client/v3/profile/%00", headers={"X-Request-ID": "e3"}),
+    ]
+    assert [r.status_code for r in answers] == [200, 413, 400]
+    for expected, resp in zip(("e1", "e2", "e3"), answers, strict=True):
+        assert resp.headers.get_list("x-request-id") == [expected]
+        assert resp.headers.get_list("access-control-allow-origin") == ["*"]

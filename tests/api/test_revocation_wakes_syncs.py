@@ -29,6 +29,22 @@ async def test_logout_ends_the_sessions_parked_sync_with_401(hs: Homeserver) -> 
     assert errcode(await asyncio.wait_for(parked, 5)) == (401, "M_UNKNOWN_TOKEN")
 
 
+async def test_a_new_login_on_the_same_device_ends_the_old_tokens_parked_sync(
+    hs: Homeserver,
+) -> None:
+    """POST /login, device_id: "If this does not correspond to a known client device, a new
+    device will be created" - and a known one gets a new token: the old one "can no longer be
+    used for authorization", so its parked sync answers 401 at once."""
+    alice = await hs.register_user("alice")
+    token = (await alice.sync())["next_batch"]
+    parked = asyncio.create_task(alice.get("/sync", params={"since": token, "timeout": "30000"}))
+    await hs.wait_for_waiting_syncs(1)
+    again = await hs.login("alice", device_id=alice.device_id)
+    assert again.device_id == alice.device_id
+    assert errcode(await asyncio.wait_for(parked, 5)) == (401, "M_UNKNOWN_TOKEN")
+    assert (await again.get("/account/whoami")).status_code == 200
+
+
 async def test_logout_all_ends_every_parked_sync_of_the_user_with_401(hs: Homeserver) -> None:
     alice = await hs.register_user("alice")
     laptop = await hs.login("alice")

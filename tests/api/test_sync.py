@@ -252,11 +252,12 @@ async def test_incremental_sync_query_budget_does_not_grow_with_rooms(hs: Homese
     many_rooms = await queries_for_one_message([])
     quiet_rooms_typing = sorted(bobs_rooms - {first})[:5]
     typing_everywhere = await queries_for_one_message(elsewhere + quiet_rooms_typing)
-    # token; the probe (active rooms, key counts, which other streams hold anything: none here);
-    # the active rooms' events; their unread counts (see tests/api/test_sync_round_trips.py)
-    assert few_rooms <= 4, few_rooms
+    # token; the probe (active rooms and their unread counts, key counts, which other streams
+    # hold anything: none here); the active rooms' events (see test_sync_round_trips.py)
+    assert few_rooms <= 3, few_rooms
     assert many_rooms == few_rooms
     # Typing changes are narrowed to bob's joined rooms in one lookup, whatever the number of
-    # rooms with typing on the server, and quiet rooms with typing cost no query of their own.
+    # rooms with typing on the server, and quiet rooms with typing cost no query of their own:
+    # their unread counts (the probe reads only the active rooms') are one query for them all.
     assert typing_elsewhere <= few_rooms + 1, typing_elsewhere
-    assert typing_everywhere == typing_elsewhere
+    assert typing_everywhere <= typing_elsewhere + 1, typing_everywhere

@@ -50,3 +50,22 @@ def test_json_logs_request_ids_health_and_metrics(bastion_home: BastionServer) -
     startup = [e for e in entries if "Bastion serving" in e["message"]]
     assert startup[0]["request_id"] is None
     assert any(e["logger"].startswith("uvicorn") for e in entries)  # uvicorn's lines too
+
+
+def test_forwarded_for_is_ignored_without_trusted_proxies(bastion_home: BastionServer) -> None:
+    """docs/operations.md: "Without this setting [...] the access log shows only the proxy. With
+    it, Bastion believes `X-Forwarded-For` from those addresses only": a loopback peer is no
+    proxy unless `[listen] trusted_proxies` names it (uvicorn's own proxy-header handling, which
+    trusts 127.0.0.1 by default, must not run)."""
+    config = bastion_home.config_path
+    text = set_toml_line(config.read_text(encoding="utf-8"), "logging", "access_log", "true")
+    config.write_text(set_toml_line(text, "logging", "level", '"INFO"'), encoding="utf-8")
+    bastion_home.start()
+    with httpx.Client(base_url=bastion_home.base_url, trust_env=False, timeout=5) as http:
+        headers = {"X-Forwarded-For": "203.0.113.9", "X-Request-ID": "xff-test-1"}
+        assert http.get("/_matrix/client/versions", headers=headers).status_code == 200
+    bastion_home.stop()
+    access = [line for line in bastion_home.log_text().splitlines() if "xff-test-1" in line]
+    assert access
+    assert all("203.0.113.9" not in line for line in access)
+    assert any('127.0.0.1 "GET /_matrix/client/versions' in line for line in access)

@@ -55,3 +55,13 @@ def test_secret_query_parameters_are_redacted() -> None:
     assert "bst_secret" not in target
     assert target == "/p?access_token=<redacted>&timeout=0"
     assert "abc" not in loggable_target("/validity", b"token=abc")
+
+
+def test_secret_parameters_are_redacted_however_their_names_are_escaped() -> None:
+    """The access log reads only parameter names on its fast path: a name written with escapes
+    (`%74oken` is `token`) or `+` is decoded as the server decodes it, and still redacted."""
+    assert "abc" not in loggable_target("/validity", b"%74oken=abc")
+    assert "abc" not in loggable_target("/p", b"filter=%7B%7D&access%5Ftoken=abc")
+    assert "abc" not in loggable_target("/p", b"x=1&loginToken=abc&y")
+    kept = b"filter=%7B%22room%22%3A%7B%7D%7D&since=s1&tokenish=1"
+    assert loggable_target("/p", kept) == f"/p?{kept.decode()}"

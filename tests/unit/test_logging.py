@@ -88,6 +88,17 @@ def test_text_lines_carry_the_request_id() -> None:
     assert second.endswith("[-]: later")
 
 
+def test_text_time_is_logging_s_own_to_the_millisecond() -> None:
+    """The text format's time is `logging`'s `asctime` ("2026-12-05 08:00:00,123"), though its
+    date and time part is computed once a second."""
+    handler = log_handler("text", io.StringIO())
+    reference = logging.Formatter("%(asctime)s")
+    for created in (1764921600.0, 1764921600.9996, 1764921601.05, 1764921599.5):
+        record = logging.makeLogRecord({"created": created, "msecs": (created % 1) * 1000})
+        assert handler.formatter is not None
+        assert handler.formatter.formatTime(record) == reference.formatTime(record)
+
+
 @pytest.mark.parametrize(
     "incoming",
     ["", "a b", "line\nbreak", "x" * 65, "é", 'quote"', None],

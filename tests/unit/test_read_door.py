@@ -30,6 +30,7 @@ ALLOWED = {
     "sync/service.py": "the viewer's own member events (newly joined?) and active room IDs",
     "sync/as_of.py": "the viewer's own member events, walked back to the sync's window",
     "formatting/formatter.py": "redacted_because of events that already passed the door",
+    "recent_events.py": "the door's own shared fetch of /sync windows (read only by the door)",
     "push/delivery/worker.py": "events whose notifications were computed for members at send",
     "rooms/promotion.py": "power levels and creators of the room a promotion writes to",
     "dlp/hook.py": "write-path check: is the room of a hit encrypted (m.room.encryption)",

@@ -44,6 +44,11 @@ class DeviceListService:
         watchers = await self._keys.users_sharing_any_room(self._db, user_id)
         self._bus.publish(EventsPersisted(position, frozenset({user_id, *watchers})))
 
+    async def sessions_revoked(self, user_id: str) -> None:
+        """Tokens of `user_id` were revoked with their devices kept: wake the user's parked
+        syncs on every process (confirmed), which re-check their tokens."""
+        await self._bus.publish_confirmed(SessionsRevoked(user_id))
+
     async def devices_removed(
         self, user_id: str, device_ids: Sequence[str] | None, *, keep_device_id: str | None = None
     ) -> None:

@@ -63,6 +63,8 @@ class EventFormatter:
         self, events: Sequence[StoredEvent], requester: Requester | None
     ) -> list[JsonObject]:
         """Client events, in the given order, with their bundled aggregations."""
+        if not events:  # the usual state section of an incremental sync
+            return []
         out = await self._serialise(events, requester)
         await self._bundles.attach(events, out, requester, self._serialise)
         return out

@@ -20,7 +20,9 @@ Safety design (destructive code, STYLE 3.3.8):
 
 from __future__ import annotations
 
+from bastion.pubsub.messages import CacheInvalidated
 from bastion.services.offboarding.job import JobRun, OffboardingDeps
+from bastion.services.recent_events import ROOM_EVENTS_CACHE
 from bastion.services.rooms.redaction import STRICTEST_ALGORITHM, pruned_event
 from bastion.store.database import Queryable
 
@@ -49,13 +51,18 @@ async def erase_messages(deps: OffboardingDeps, run: JobRun) -> None:
             await run.save(t, deps)
     while True:
         async with deps.db.transaction() as t:
-            finished = await _erase_batch(deps, run, t)
+            finished, rooms = await _erase_batch(deps, run, t)
             await run.save(t, deps, step=run.next_step() if finished else None)
+        # Erasure rewrites events in place (no new position): readers' shared windows of those
+        # rooms (services/recent_events.py) are dropped here and in every other process.
+        for room_id in sorted(rooms):
+            deps.bus.publish(CacheInvalidated(ROOM_EVENTS_CACHE, room_id))
         if finished:
             return
 
 
-async def _erase_batch(deps: OffboardingDeps, run: JobRun, t: Queryable) -> bool:
+async def _erase_batch(deps: OffboardingDeps, run: JobRun, t: Queryable) -> tuple[bool, set[str]]:
+    """Erase one batch; whether it was the last, and the rooms whose events were rewritten."""
     stores, user_id = deps.stores, run.user_id
     batch = await stores.jobs.events_sent_by(t, user_id, after=run.erase_after, limit=BATCH_SIZE)
     held = await deps.holds.held_events(t, user_id, batch) if batch else frozenset()
@@ -73,4 +80,4 @@ async def _erase_batch(deps: OffboardingDeps, run: JobRun, t: Queryable) -> bool
         await stores.jobs.erase_event(t, event.event_id, pruned.pdu_json, ERASED_BY)
         await stores.search.delete_event(t, event.event_id)
         run.report.events_redacted += 1
-    return len(batch) < BATCH_SIZE
+    return len(batch) < BATCH_SIZE, set(versions)

@@ -10,7 +10,7 @@ further ahead wins. Counts are clamped at zero.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Any
 
 import msgspec
@@ -22,7 +22,7 @@ from bastion.services.principal import Requester
 from bastion.services.relations.thread_of import MAIN_THREAD
 from bastion.services.visibility import VisibilityService
 from bastion.store.database import Database, Queryable
-from bastion.store.protocols.push import NotificationQuery, PushActionStore
+from bastion.store.protocols.push import NotificationQuery, PushActionStore, UnreadCount
 
 JsonObject = dict[str, Any]
 DEFAULT_LIMIT = 20
@@ -58,11 +58,21 @@ class NotificationService:
             await self._actions.mark_all_threads_read(q, user_id, room_id, upto=upto)
 
     async def unread(
-        self, user_id: str, room_ids: Sequence[str], *, by_thread: bool
+        self,
+        user_id: str,
+        room_ids: Sequence[str],
+        *,
+        by_thread: bool,
+        prefetched: tuple[Collection[str], Sequence[UnreadCount]] = ((), ()),
     ) -> dict[str, JsonObject]:
         """room_id -> the `unread_notifications` (and, `by_thread`, the
-        `unread_thread_notifications`) fields of that joined room, in one query."""
-        rows = await self._actions.unread_counts(self._db, user_id, room_ids)
+        `unread_thread_notifications`) fields of that joined room, in one query (none when
+        `prefetched` holds the rooms' `unread_counts` rows already: (rooms, their rows))."""
+        known, wanted = prefetched[0], set(room_ids)
+        rows = [row for row in prefetched[1] if row.room_id in wanted]
+        rest = [room_id for room_id in room_ids if room_id not in known]
+        if rest:
+            rows += await self._actions.unread_counts(self._db, user_id, rest)
         per_thread: dict[tuple[str, str], list[int]] = {}
         for row in rows:  # generic totals and the user's own corrections, added up
             counts = per_thread.setdefault((row.room_id, row.thread_id), [0, 0])

@@ -18,6 +18,7 @@ The sender's own event moves their read mark in its thread (spec: notifications 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import msgspec
@@ -39,7 +40,7 @@ from bastion.services.push.rulesets import RulesetCache, default_ruleset_for
 from bastion.services.relations.thread_of import thread_of
 from bastion.store.database import Queryable
 from bastion.store.protocols import RelationStore, StateStore
-from bastion.store.protocols.push import Counts, PushActionStore, PushOutcomeRecord
+from bastion.store.protocols.push import PushActionStore, PushOutcomeRecord
 
 # Evaluates the defaults for "any member the event does not name": it can never be named.
 _ANYONE = "\x00anyone"
@@ -73,6 +74,55 @@ class PushActionRecorder(EventHook):
         redacts = event.content.get("redacts") if event.type == EventType.REDACTION else None
         if isinstance(redacts, str):
             await self._actions.withdraw(q, redacts)
+        thread_id, generic, differences = await self._outcomes(q, event, context)
+        await self._actions.insert_differences(q, differences)
+        joins = _joins(event)
+        if generic.notify or generic.highlight:
+            record = self._outcome(event, thread_id, generic)
+            if not joins:  # stored with the thread's new totals, the sender's mark moved there
+                await self._actions.insert_generic_marking_read(q, record, event.sender)
+                return
+            await self._actions.insert_generic(q, record, event.sender)
+        if joins:  # reading starts at the join, in every thread
+            await self._actions.mark_all_threads_read(
+                q, event.sender, event.room_id, upto=event.stream_ordering
+            )
+        else:  # one's own event marks one's notifications in its thread read
+            await self._actions.mark_read(
+                q, event.sender, event.room_id, thread_id, upto=event.stream_ordering
+            )
+
+    @override
+    async def record_group(
+        self, q: Queryable, written: Sequence[tuple[StoredEvent, EventContext]]
+    ) -> None:
+        """A group of messages: every event's differing outcomes in one statement, the generic
+        outcomes with the senders' marks in another (push.py); an event that notifies nobody
+        still moves its sender's mark."""
+        if any(_joins(e) or _invitee(e) or e.type == EventType.REDACTION for e, _ in written):
+            await super().record_group(q, written)
+            return
+        differences: list[PushOutcomeRecord] = []
+        generics: list[tuple[PushOutcomeRecord, str]] = []
+        unmarked: list[tuple[StoredEvent, str]] = []
+        for event, context in written:
+            thread_id, generic, own = await self._outcomes(q, event, context)
+            differences += own
+            if generic.notify or generic.highlight:
+                generics.append((self._outcome(event, thread_id, generic), event.sender))
+            else:
+                unmarked.append((event, thread_id))
+        await self._actions.insert_differences(q, differences)
+        await self._actions.insert_generics_marking_read(q, generics)
+        for event, thread_id in unmarked:  # after the generics: its mark reads their totals
+            await self._actions.mark_read(
+                q, event.sender, event.room_id, thread_id, upto=event.stream_ordering
+            )
+
+    async def _outcomes(
+        self, q: Queryable, event: StoredEvent, context: EventContext
+    ) -> tuple[str, PushOutcome, list[PushOutcomeRecord]]:
+        """The event's thread, its generic outcome, and the recipients' differing ones."""
         thread_id = await thread_of(q, self._relations, event)
         joined = await self._members.joined_in(q, event.room_id)
         recipients = [u for u in joined if u != event.sender]
@@ -82,20 +132,7 @@ class PushActionRecorder(EventHook):
         generic, differences = await self._evaluate(
             q, event, context, recipients, joined, thread_id
         )
-        totals: Counts | None = None
-        if generic.notify or generic.highlight:
-            record = self._outcome(event, thread_id, generic)
-            totals = await self._actions.insert_generic(q, record, event.sender)
-        await self._actions.insert_differences(q, differences)
-        if _joins(event):  # reading starts at the join, in every thread
-            await self._actions.mark_all_threads_read(
-                q, event.sender, event.room_id, upto=event.stream_ordering
-            )
-        else:  # one's own event marks one's notifications in its thread read
-            await self._actions.mark_read(
-                q, event.sender, event.room_id, thread_id, upto=event.stream_ordering,
-                totals=totals,
-            )  # fmt: skip
+        return thread_id, generic, differences
 
     async def _evaluate(
         self,

@@ -38,6 +38,10 @@ class MessageService:
         self._rooms = rooms
         self._presence = presence
 
+    @property
+    def pipeline(self) -> EventPipeline:
+        return self._pipeline
+
     async def send(
         self,
         requester: Requester,

@@ -12,9 +12,11 @@ each event, in order:
    take effect (services/rooms/redaction.py), update current state and memberships, and move
    the room's end with a compare-and-set. If another writer moved the end first, the
    transaction rolls back and the event is rebuilt on the new end.
-   The room's end is read with `lock_room`: on PostgreSQL its row stays locked until commit,
-   so writers to one room queue there even from different processes, and the end, depth and
-   current state they read are the last writer's. An event's stream position must be above
+   The room's end is read with `open_room` (with the state and the stored txn IDs, one
+   statement): on PostgreSQL its row stays locked until commit, so writers to one room queue
+   there even from different processes, and the end, depth and current state they read are
+   the last writer's (a read whose snapshot predates the lock is detected and redone, see
+   `SqlRoomStore.open_room`). An event's stream position must be above
    the position of the room's end: a single send takes its position only once it holds the
    room's row, above the end it read there, so the stream order of a room's events is the order
    of its history (prev_events) on every process, with no retry; a batch allocates first, and a
@@ -24,7 +26,13 @@ each event, in order:
    then `committed` of every hook runs. Callers never wake anyone themselves.
    The call returns once this process's readers may read the event (`wait_readable`: at once
    in one process; with several, when the peers' promises have passed it), so a client that
-   sends and then syncs sees what it sent.
+   sends and then syncs sees what it sent (services/rooms/announce.py).
+
+Group commit (services/rooms/send_queue.py): a plain send (no state key, not a redaction, no
+`replaces`, no `also`) that finds its room's lock taken queues, and the next lock holder writes
+every queued send in one transaction (one room read, one write of the events and the room's
+end, one commit), each still built, authorised, positioned and answered on its own, in the same
+order as one by one. A plain send alone takes the same path, as a group of one.
 
 Its own bookkeeping is the same for every state type (current state; the `state_value` column,
 whose types `store/records.py` declares), plus memberships, which auth and every read stand on.
@@ -36,16 +44,15 @@ in flight until their transaction ends (see store/stream.py).
 from __future__ import annotations
 
 import asyncio
-import logging
 import secrets
 import weakref
 from collections.abc import Awaitable, Callable, Sequence
-from contextlib import ExitStack
+from contextlib import AbstractAsyncContextManager, ExitStack
 from dataclasses import dataclass
 
 from bastion.clock import Clock
 from bastion.errors import Errcode, MatrixError
-from bastion.events.auth_rules import AuthError, AuthEvent, auth_event_keys, check_auth
+from bastion.events.auth_rules import AuthError, auth_event_keys, check_auth
 from bastion.events.builder import (
     EventDraft,
     Placement,
@@ -53,45 +60,44 @@ from bastion.events.builder import (
     build_pdu,
     room_id_from_create_event_id,
 )
-from bastion.events.canonical import canonical_json, check_json_values
+from bastion.events.canonical import check_json_values
 from bastion.events.model import StoredEvent
 from bastion.events.types import EventType
 from bastion.pubsub.base import Bus
-from bastion.pubsub.messages import CacheInvalidated, EventsPersisted
-from bastion.services.event_hooks import CommittedEvent, EventContext, EventHook
-from bastion.services.members_cache import MEMBERS_CACHE, RoomMembersCache
+from bastion.services.event_hooks import EventContext, EventHook
+from bastion.services.members_cache import RoomMembersCache
+from bastion.services.rooms.announce import Announcer
+from bastion.services.rooms.pipeline_parts import (
+    AuthRulesRefusal,
+    Built,
+    RoomMovedError,
+    StateChangedError,
+    Written,
+    auth_event,
+    authorise,
+    encoded,
+    groupable,
+    require_current,
+    stored,
+    too_busy,
+)
 from bastion.services.rooms.redaction import take_effect
-from bastion.store.database import Database, Queryable
+from bastion.services.rooms.send_queue import SendQueue
+from bastion.store.database import Database, Queryable, Transaction
 from bastion.store.protocols import EventStore, MembershipStore, RoomStore, StateKey, StateStore
+from bastion.store.protocols.rooms import OpenedRoom
 from bastion.store.records import NewEvent, RoomRecord, SendTxn
 from bastion.store.stream import PositionAllocator
 
-log = logging.getLogger(__name__)
+__all__ = ["AuthRulesRefusal", "EventPipeline", "PipelineStores", "StateChangedError"]
 
-MAX_PDU_BYTES = 65_536
+
 _MAX_ATTEMPTS = 20
 
 # Writes what a new room needs besides its events (directory entry, alias), in its transaction.
 RoomSetup = Callable[[Queryable, str], Awaitable[None]]
 # Writes what must commit with one sent event (an admin action's audit record), in its transaction.
 AlsoWrite = Callable[[Queryable, StoredEvent], Awaitable[None]]
-
-
-class _RoomMovedError(Exception):
-    """Another writer appended to the room between our read and our write, or holds the room's
-    end at a position at or above ours (`end_position`: retry above it)."""
-
-    def __init__(self, end_position: int = 0) -> None:
-        super().__init__(end_position)
-        self.end_position = end_position
-
-
-class StateChangedError(Exception):
-    """The state event a `replaces` send expected to replace is no longer current."""
-
-
-class AuthRulesRefusal(MatrixError):
-    """403 M_FORBIDDEN: the room version's auth rules refused the event."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,12 +108,6 @@ class PipelineStores:
     events: EventStore
     state: StateStore
     memberships: MembershipStore
-
-
-@dataclass(frozen=True, slots=True)
-class _Written:
-    event: StoredEvent
-    context: EventContext
 
 
 class EventPipeline:
@@ -131,11 +131,11 @@ class EventPipeline:
         )
         self._stores = stores
         self._positions = positions
-        self._bus = bus
-        self._members = members
         self._clock = clock
         self._identity = identity
         self._hooks = tuple(hooks)
+        self._queue = SendQueue(self, positions)
+        self._announcer = Announcer(bus, members, hooks)
 
     @property
     def server_name(self) -> str:
@@ -163,39 +163,70 @@ class EventPipeline:
         it stored then, with no hook called after `check`.
         """
         draft = await self._check(room_id, draft)
+        if replaces is None and also is None and groupable(draft):
+            return await self._queue.send(room_id, draft, txn)
+        async with self.room_lock(room_id):
+            result = await self.send_locked(room_id, draft, txn, replaces=replaces, also=also)
+        if isinstance(result, StoredEvent):
+            return result  # a replayed txn: nothing stored, no hook called
+        await self.announce([result])
+        await self._positions.wait_readable(result.event.stream_ordering)
+        return result.event
+
+    def queued_sends(self, room_id: str) -> int:
+        """How many plain sends into the room wait to be taken into a group (send_queue.py)."""
+        return self._queue.queued(room_id)
+
+    def transaction(self) -> AbstractAsyncContextManager[Transaction]:
+        return self._db.transaction()
+
+    def room_lock(self, room_id: str) -> asyncio.Lock:
+        """The per-room send lock of this process (writers to one room queue on it)."""
+        return self._room_locks.setdefault(room_id, asyncio.Lock())
+
+    async def send_locked(
+        self,
+        room_id: str,
+        draft: EventDraft,
+        txn: SendTxn | None,
+        *,
+        replaces: str | None = None,
+        also: AlsoWrite | None = None,
+    ) -> Written | StoredEvent:
+        """`send`'s transaction, the room lock held: the written event, or the event a known
+        `txn` stored then. Nothing is announced yet (see `announce`)."""
         above = 0
-        async with self._room_locks.setdefault(room_id, asyncio.Lock()):
-            for _ in range(_MAX_ATTEMPTS):
-                try:
-                    # The position is taken once the room's row is locked, above its end, and
-                    # stays in flight until the transaction has ended (the stack closes after
-                    # it): writers to one room, from any process, get positions in lock order.
-                    with ExitStack() as in_flight:
+        for _ in range(_MAX_ATTEMPTS):
+            try:
+                # The position is taken once the room's row is locked, above its end, and
+                # stays in flight until the transaction has ended (the stack closes after
+                # it): writers to one room, from any process, get positions in lock order.
+                with ExitStack() as in_flight:
+                    take = self.position_taker(in_flight, above)
+                    async with self._db.transaction() as t:
+                        opened = await self.open_room(t, room_id, [draft], [txn] if txn else [])
+                        if txn is not None and txn in opened.stored:
+                            return opened.stored[txn]
+                        written = await self._append(
+                            t, room_id, draft, take, txn=txn, replaces=replaces, opened=opened
+                        )
+                        if also is not None:
+                            await also(t, written.event)
+                return written
+            except RoomMovedError as moved:
+                above = max(above, moved.end_position)
+        raise too_busy()
 
-                        def take(end_position: int, floor: int = above) -> int:
-                            allocation = self._positions.allocate(above=max(floor, end_position))
-                            [position] = in_flight.enter_context(allocation)
-                            return position
+    def position_taker(self, in_flight: ExitStack, floor: int) -> Callable[[int], int]:
+        """`take(room end)`: a new position above the room's end and `floor`, in flight until
+        `in_flight` closes (after the transaction has ended)."""
 
-                        async with self._db.transaction() as t:
-                            if txn is not None:
-                                existing = await self._find_txn(t, txn)
-                                if existing is not None:
-                                    return existing
-                            written = await self._append(
-                                t, room_id, draft, take, txn=txn, replaces=replaces
-                            )
-                            if also is not None:
-                                await also(t, written.event)
-                except _RoomMovedError as moved:
-                    above = max(above, moved.end_position)
-                    continue
-                break
-            else:
-                raise _too_busy()
-        await self._committed([written])
-        await self._positions.wait_readable(written.event.stream_ordering)
-        return written.event
+        def take(end_position: int) -> int:
+            allocation = self._positions.allocate(above=max(floor, end_position))
+            [position] = in_flight.enter_context(allocation)
+            return position
+
+        return take
 
     async def append_batch(self, items: Sequence[tuple[str, EventDraft]]) -> list[StoredEvent]:
         """Append `(room_id, draft)` items in one transaction: all are stored or none is.
@@ -214,13 +245,13 @@ class EventPipeline:
                             await self._append(t, room_id, draft, position)
                             for (room_id, draft), position in zip(items, positions, strict=True)
                         ]
-            except _RoomMovedError as moved:
+            except RoomMovedError as moved:
                 above = max(above, moved.end_position)
                 continue
             break
         else:
-            raise _too_busy()
-        await self._committed(written)
+            raise too_busy()
+        await self.announce(written)
         await self._positions.wait_readable(
             max((w.event.stream_ordering for w in written), default=0)
         )
@@ -243,7 +274,7 @@ class EventPipeline:
                 written = [create]
                 for draft, position in zip(drafts[1:], positions[1:], strict=True):
                     written.append(await self._append(t, room_id, draft, position))
-        await self._committed(written)
+        await self.announce(written)
         await self._positions.wait_readable(positions[-1])
         return [w.event for w in written]
 
@@ -266,12 +297,6 @@ class EventPipeline:
             for room_id in sorted(room_ids):
                 await self._stores.rooms.lock_room(t, room_id)
 
-    async def _find_txn(self, t: Queryable, txn: SendTxn) -> StoredEvent | None:
-        event_id = await self._stores.events.find_txn(t, txn)
-        if event_id is None:
-            return None
-        return await self._stores.events.get_event(t, event_id)
-
     async def _append(
         self,
         t: Queryable,
@@ -281,30 +306,64 @@ class EventPipeline:
         *,
         txn: SendTxn | None = None,
         replaces: str | None = None,
-    ) -> _Written:
+        opened: OpenedRoom | None = None,
+    ) -> Written:
         """Append within `t` at `position`, or at the one `position(room end)` allocates once
-        the room is locked. Raises 403 when the auth rules refuse."""
-        locked = await self._stores.rooms.lock_room(t, room_id)
-        if locked is None:
-            raise MatrixError(404, Errcode.NOT_FOUND, f"unknown room {room_id}")
-        room, end_position = locked
+        the room is locked (`opened`: already, by the caller, for this draft). Raises 403 when
+        the auth rules refuse."""
+        if opened is None:
+            opened = await self.open_room(t, room_id, [draft], [])
+        room, end_position, current = opened.room, opened.end_position, opened.current
         if callable(position):
-            position = position(end_position)
+            take = position
+            position = take(end_position)
         elif end_position >= position:
-            raise _RoomMovedError(end_position)
+            raise RoomMovedError(end_position)
         check_json_values(draft.content)
+        if replaces is not None:
+            require_current(draft, current, replaces)
+        built = self.build(room, current, draft, position, txn)
+        await self._persist(t, built.event, built.pdu_json, built.context)
+        if not await self._stores.rooms.advance_with_txns(
+            t, room_id, expected_last=room.last_event_id, new_last=built.event.event_id,
+            depth=built.event.depth, txns=[] if txn is None else [(txn, built.event.event_id)],
+            now_ms=built.event.origin_server_ts,
+        ):  # fmt: skip
+            raise RoomMovedError
+        return Written(built.event, built.context)
+
+    async def open_room(
+        self, t: Queryable, room_id: str, drafts: Sequence[EventDraft], txns: Sequence[SendTxn]
+    ) -> OpenedRoom:
+        """Lock the room's row (see the module docstring) and read, in the same statement, its
+        end's position, the current state the auth rules need for every draft (and the drafts'
+        own state keys) and the events already stored for `txns` (store/sql/rooms.py)."""
+        wanted = _wanted_keys(drafts)
+        opened = await self._stores.rooms.open_room(t, room_id, wanted, txns)
+        if opened is None:
+            raise MatrixError(404, Errcode.NOT_FOUND, f"unknown room {room_id}")
+        missing = [k for k in _wanted_keys(drafts, opened.room.room_version) if k not in wanted]
+        if missing:  # never, as long as `_wanted_keys` asks for the union of the versions' keys
+            opened.current.update(await self._stores.state.current_events(t, room_id, missing))
+        return opened
+
+    def build(
+        self,
+        room: RoomRecord,
+        current: dict[StateKey, StoredEvent],
+        draft: EventDraft,
+        position: int | Callable[[], int],
+        txn: SendTxn | None,
+    ) -> Built:
+        """Authorise `draft` on `room`'s end against `current`, build and encode its PDU; only
+        then take its position (a callable is called once the draft is known to be good).
+        Raises 403 when the auth rules refuse, 413 when the PDU is too large; writes nothing."""
         keys = auth_event_keys(
             draft.type, draft.state_key, draft.sender, draft.content, room.room_version
         )
-        wanted: list[StateKey] = [(EventType.CREATE, ""), *keys]
-        if draft.state_key is not None:
-            wanted.append((draft.type, draft.state_key))
-        current = await self._stores.state.current_events(t, room_id, list(dict.fromkeys(wanted)))
-        if replaces is not None:
-            _require_current(draft, current, replaces)
-        _authorise(draft, current, room)
+        authorise(draft, current, room)
         placement = Placement(
-            room_id=room_id,
+            room_id=room.room_id,
             room_version=room.room_version,
             prev_events=[room.last_event_id],
             auth_events=[current[k].event_id for k in keys if k in current],
@@ -314,28 +373,22 @@ class EventPipeline:
         previous = (
             current.get((draft.type, draft.state_key)) if draft.state_key is not None else None
         )
-        context = EventContext(room, current)
         event_id, pdu = build_pdu(draft, placement, self._identity)
-        event = _stored(
-            draft, room_id, event_id=event_id, placement=placement, position=position,
+        pdu_json = encoded(pdu)
+        event = stored(
+            draft, room.room_id, event_id=event_id, placement=placement,
+            position=position if isinstance(position, int) else position(),
             previous=previous, txn=txn,
         )  # fmt: skip
-        await self._persist(t, event, pdu, context)
-        if txn is not None:
-            await self._stores.events.insert_txn(t, txn, event_id, placement.origin_server_ts)
-        if not await self._stores.rooms.advance(
-            t, room_id, expected_last=room.last_event_id, new_last=event.event_id, depth=event.depth
-        ):
-            raise _RoomMovedError
-        return _Written(event, context)
+        return Built(event, pdu_json, EventContext(room, current), txn)
 
     async def _create(
         self, t: Queryable, draft: EventDraft, room_version: str, position: int, *, is_public: bool
-    ) -> _Written:
+    ) -> Written:
         """Write the create event and the room row."""
         check_json_values(draft.content)
         try:
-            check_auth(_auth_event(draft), {}, room_version)
+            check_auth(auth_event(draft), {}, room_version)
         except AuthError as exc:
             raise MatrixError(400, Errcode.BAD_JSON, f"invalid creation content: {exc}") from exc
         room_id = None
@@ -354,21 +407,37 @@ class EventPipeline:
             if await self._stores.rooms.insert_room(t, record, now_ms=ts):
                 break
             ts += 1
-        event = _stored(
+        event = stored(
             draft, candidate, event_id=event_id, placement=placement, position=position,
             previous=None, txn=None,
         )  # fmt: skip
         context = EventContext(record, {})  # the row the create event makes; no state before
-        await self._persist(t, event, pdu, context)
-        return _Written(event, context)
+        await self._persist(t, event, encoded(pdu), context)
+        return Written(event, context)
 
     async def _persist(
-        self, t: Queryable, event: StoredEvent, pdu: dict[str, object], context: EventContext
+        self, t: Queryable, event: StoredEvent, pdu_json: str, context: EventContext
     ) -> None:
-        pdu_json = canonical_json(pdu)
-        if len(pdu_json) > MAX_PDU_BYTES:
-            raise MatrixError(413, Errcode.TOO_LARGE, f"event is larger than {MAX_PDU_BYTES} bytes")
-        await self._stores.events.insert_event(t, NewEvent.of(event, pdu_json.decode()))
+        await self._stores.events.insert_event(t, NewEvent.of(event, pdu_json))
+        await self._after_insert(t, event, context)
+
+    async def write_messages(self, t: Queryable, room: RoomRecord, built: Sequence[Built]) -> None:
+        """Write non-state, non-redaction events built in order on `room`'s end: their rows,
+        their txn IDs and the room's end moved to the last one (compare-and-set: RoomMovedError
+        when another writer moved it), one statement on PostgreSQL; then each hook's
+        `record_group` with all of them."""
+        txns = [(b.txn, b.event.event_id) for b in built if b.txn is not None]
+        if not await self._stores.rooms.append_messages(
+            t, room.room_id, expected_last=room.last_event_id,
+            events=[NewEvent.of(b.event, b.pdu_json) for b in built], txns=txns,
+            now_ms=built[0].event.origin_server_ts,
+        ):  # fmt: skip
+            raise RoomMovedError
+        written = [(b.event, b.context) for b in built]
+        for hook in self._hooks:
+            await hook.record_group(t, written)
+
+    async def _after_insert(self, t: Queryable, event: StoredEvent, context: EventContext) -> None:
         for hook in self._hooks:
             await hook.record(t, event, context)
         redacts = event.content.get("redacts") if event.type == EventType.REDACTION else None
@@ -387,100 +456,20 @@ class EventPipeline:
                 t, event.state_key, event.room_id, event.membership, event.event_id, position
             )
 
-    async def _committed(self, written: Sequence[_Written]) -> None:
-        """After commit: update the members cache, wake the syncs of everyone concerned, then
-        run the hooks' `committed` phase (a failing hook is logged; the event stands).
-
-        Every invalidation goes out before the first await, so no reader can keep a member
-        list older than a committed batch; a member event that leaves the joined set as it was
-        (a join replacing a join: a profile change) invalidates nothing.
-        """
-        for item in written:
-            if _changes_joined_members(item.event):
-                self._bus.publish(CacheInvalidated(MEMBERS_CACHE, item.event.room_id))
-        for item in written:
-            event = item.event
-            joined = await self._members.joined(event.room_id)
-            # A member event's target is named: a leaver is no longer joined, and another
-            # process adds only the joined members to a big room's event (pubsub/redis.py).
-            named = (
-                frozenset({event.state_key})
-                if event.membership is not None and event.state_key is not None
-                else frozenset()
-            )
-            concerned = frozenset(joined | named) if named else frozenset(joined)
-            self._bus.publish(
-                EventsPersisted(event.stream_ordering, concerned, event.room_id, named)
-            )
-            await self._run_committed(CommittedEvent(event, item.context, concerned))
-
-    async def _run_committed(self, committed: CommittedEvent) -> None:
-        for hook in self._hooks:
-            try:
-                await hook.committed(committed)
-            except Exception:  # the event has committed: a hook's failure cannot undo it
-                log.exception("%s failed after %s", type(hook).__name__, committed.event.event_id)
+    async def announce(self, written: Sequence[Written]) -> None:
+        """After commit: members cache, wake-ups, `committed` hooks (services/rooms/announce.py)."""
+        await self._announcer.announce(written)
 
 
-def _changes_joined_members(event: StoredEvent) -> bool:
-    """Whether a member event moves its user into or out of the room's joined set."""
-    if event.membership is None or event.state_key is None:
-        return False
-    before = event.prev_content.get("membership") if event.prev_content is not None else None
-    return (event.membership == "join") != (before == "join")
-
-
-def _too_busy() -> MatrixError:
-    return MatrixError(503, Errcode.UNKNOWN, "the room is too busy; try again")
-
-
-def _auth_event(draft: EventDraft, prev_events: tuple[str, ...] = ()) -> AuthEvent:
-    return AuthEvent(draft.type, draft.sender, draft.content, draft.state_key, prev_events)
-
-
-def _authorise(draft: EventDraft, current: dict[StateKey, StoredEvent], room: RoomRecord) -> None:
-    state = {
-        k: AuthEvent(e.type, e.sender, e.content, e.state_key, event_id=e.event_id)
-        for k, e in current.items()
-    }
-    try:
-        check_auth(_auth_event(draft, (room.last_event_id,)), state, room.room_version)
-    except AuthError as exc:
-        raise AuthRulesRefusal(403, Errcode.FORBIDDEN, str(exc)) from exc
-
-
-def _require_current(
-    draft: EventDraft, current: dict[StateKey, StoredEvent], replaces: str
-) -> None:
-    # Read in the same transaction as the room's end, so the end's compare-and-set covers it.
-    held = current.get((draft.type, draft.state_key)) if draft.state_key is not None else None
-    if held is None or held.event_id != replaces:
-        raise StateChangedError(f"{draft.type} {draft.state_key!r} no longer holds {replaces}")
-
-
-def _stored(
-    draft: EventDraft,
-    room_id: str,
-    *,
-    event_id: str,
-    placement: Placement,
-    position: int,
-    previous: StoredEvent | None,
-    txn: SendTxn | None,
-) -> StoredEvent:
-    return StoredEvent(
-        stream_ordering=position,
-        event_id=event_id,
-        room_id=room_id,
-        type=draft.type,
-        sender=draft.sender,
-        content=draft.content,
-        origin_server_ts=placement.origin_server_ts,
-        depth=placement.depth,
-        state_key=draft.state_key,
-        prev_content=previous.content if previous is not None else None,
-        prev_sender=previous.sender if previous is not None else None,
-        replaces_state=previous.event_id if previous is not None else None,
-        sender_device=txn.device_id if txn is not None else None,
-        txn_id=txn.txn_id if txn is not None else None,
-    )
+def _wanted_keys(drafts: Sequence[EventDraft], room_version: str = "") -> list[StateKey]:
+    """The state keys `build` needs for `drafts`: their auth events' and their own. Without a
+    room version (not known before the room is read), those of every version: the create
+    event, which room version 12 leaves out of `auth_events`, is always read."""
+    wanted: list[StateKey] = [(EventType.CREATE, "")]
+    for draft in drafts:
+        wanted += auth_event_keys(
+            draft.type, draft.state_key, draft.sender, draft.content, room_version
+        )
+        if draft.state_key is not None:
+            wanted.append((draft.type, draft.state_key))
+    return list(dict.fromkeys(wanted))

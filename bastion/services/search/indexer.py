@@ -17,6 +17,7 @@ got (`event_search_backfill.upto`); it resumes where it stopped and does nothing
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 
 from typing_extensions import override
 
@@ -87,6 +88,18 @@ class SearchIndexer(EventHook):
         redacts = event.content.get("redacts") if event.type == EventType.REDACTION else None
         if isinstance(redacts, str):
             await self._store.delete_event(q, redacts)
+
+    @override
+    async def record_group(
+        self, q: Queryable, written: Sequence[tuple[StoredEvent, EventContext]]
+    ) -> None:
+        """The group's rows in one statement (a group holds no redaction)."""
+        if any(event.type == EventType.REDACTION for event, _ in written):
+            await super().record_group(q, written)
+            return
+        entries = [e for e in (search_entry(event) for event, _ in written) if e is not None]
+        if entries:
+            await self._store.insert_entries(q, entries)
 
 
 async def backfill_index_batch(db: Database, store: SearchStore, *, batch: int = 1000) -> int:

@@ -2,7 +2,8 @@
 (issue 14: a woken request must cost in proportion to the rooms with news).
 
 `incremental_plan` asks /sync's probe (one statement: the user's joined rooms with events in
-(since, upto], and whether their memberships or account data moved), re-places the rooms with
+(since, upto], and whether their memberships or account data moved; from the pos's `base`
+instead of `since` at a pos answered without writing, connection.py), re-places the rooms with
 events in the stored list order (order.py), and plans to build only the rooms in scope that had
 events, a read receipt of the user's (their unread counts), or that entered or left one of the
 lists' ranges (their combined config may differ). Every other room in scope is one the previous
@@ -22,7 +23,7 @@ that the order does not know.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -34,6 +35,7 @@ from bastion.services.sliding_sync.request import SlidingSyncRequest, combine
 from bastion.services.sliding_sync.room_model import RoomConfig, RoomResult, RoomToBuild
 from bastion.store.database import Database
 from bastion.store.protocols import MembershipStore
+from bastion.store.protocols.push import UnreadCount
 from bastion.store.protocols.sync_probe import SyncNews, SyncProbe, SyncProbeStore
 from bastion.store.records import MembershipRecord
 
@@ -62,6 +64,10 @@ class ResponseFacts(Protocol):
         self, user_id: str, window: tuple[int, int], news: SyncNews, active: Sequence[str]
     ) -> None: ...
 
+    async def prime_unread(
+        self, user_id: str, upto: int, rooms: Collection[str], rows: Sequence[UnreadCount]
+    ) -> None: ...
+
 
 @dataclass(frozen=True, slots=True)
 class PlanSources:
@@ -84,6 +90,12 @@ class Plan:
     rooms: dict[str, tuple[MembershipRecord, RoomConfig, list[str]]]
     news: SyncNews | None = None  # the probe's answer (incremental plans only)
     lists: dict[str, ListResult] | None = None  # `order.results()`, when already computed
+    moved: dict[str, int] | None = None  # rooms re-bumped since `previous` (incremental only)
+    # every list's ranges hold the rooms they held before (only re-placed), the subscriptions
+    # are the same: the response covers the rooms the previous one did (incremental only)
+    same_rooms: bool = False
+    # the joined rooms with events since the stored memory's stream position (the probe's)
+    active: frozenset[str] = frozenset()
 
 
 async def incremental_plan(
@@ -102,28 +114,51 @@ async def incremental_plan(
     if any(w.filters.spaces is not None for w in request.lists.values()):
         return None
     user_id = requester.user_id
-    probe = await _probe(sources, requester, previous, (since, upto))
+    # A no-write pos (connection.py): the order is exact as of `base`; re-place what moved
+    # since then (a superset of what moved since `since`, so every fact below stays exact).
+    after = memory.base if memory.base is not None else since
+    probe = await _probe(sources, requester, previous, (after, upto))
     if probe is None:
         return None
     active = probe.active_rooms
     sources.rooms.facts.carry_over(user_id, (since, upto), probe.news, list(active))
+    await sources.rooms.facts.prime_unread(user_id, upto, active, probe.unread)
     records = {r: MembershipRecord(user_id, r, "join", "", at, False) for r, at in active.items()}
     bumps = await sources.rooms.bump_stamps(user_id, list(active), upto) if active else {}
     if len(bumps) != len(active):
         return None
-    order = previous.moved(bumps, await _encryption_passing(sources, request, user_id, records))
+    passing = await _encryption_passing(sources, request, user_id, records)
+    index = previous.index()
+    moved = {r: b for r, b in bumps.items() if index.get(r) != b}
+    order = previous.moved(moved, passing) if moved or passing else previous
     lists = order.results()
     build = set(active)
     if probe.news.receipts:
         build.update(await sources.rooms.facts.own_receipts(user_id, since, upto))
     in_range: dict[str, set[str]] = {}
+    same_rooms = True
     for name, result in lists.items():
-        now, before = set(result.room_ids()), set(scope.lists.get(name, ()))
-        build |= now ^ before  # entered or left this list's ranges: the config may differ
+        now = set(result.room_ids())
         in_range[name] = now
+        if not _whole_both(previous, order, name, result):
+            same_rooms = False
+            before = set(scope.lists.get(name, ()))
+            build |= now ^ before  # entered or left this list's ranges: the config may differ
     subscribed = list(scope.subscriptions)
     rooms = await _rooms_to_build(sources, request, user_id, (build, in_range, subscribed), records)
-    return Plan(order, subscribed, rooms, probe.news, lists)
+    return Plan(order, subscribed, rooms, probe.news, lists, moved, same_rooms, frozenset(active))
+
+
+def _whole_both(previous: ListOrder, order: ListOrder, name: str, result: ListResult) -> bool:
+    """Did list `name`'s ranges hold every room of the list both before and now (the same
+    rooms: re-placing rooms adds or drops none, and its passing rooms did not change)? Then no
+    room entered or left them."""
+    stored = order.lists[name]
+    if stored is not previous.lists.get(name) or len(order.rooms) != len(previous.rooms):
+        return False
+    return stored.ranges is None or any(
+        start <= 0 and end >= result.count - 1 for start, end in stored.ranges
+    )
 
 
 async def _probe(
@@ -142,7 +177,9 @@ async def _probe(
         still = await sources.memberships.rooms_of_user(sources.db, user_id, ["leave", "ban"])
         if set(previous.ended) - {r.room_id for r in still}:
             return None
-    known = {room_id for room_id, _ in previous.rooms}
+    if not probe.active_rooms:
+        return probe
+    known = previous.index()
     if any(at > upto or room_id not in known for room_id, at in probe.active_rooms.items()):
         return None
     return probe

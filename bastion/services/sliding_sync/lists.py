@@ -57,7 +57,9 @@ class ListResult:
     ranges: tuple[tuple[tuple[int, int], list[str]], ...]  # ((start, end), room_ids)
 
     def room_ids(self) -> list[str]:
-        """Every room in the list's ranges, each once, in list order."""
+        """Every room in the list's ranges, each once, in list order (not to be modified)."""
+        if len(self.ranges) == 1:
+            return self.ranges[0][1]
         seen: dict[str, None] = {}
         for _, room_ids in self.ranges:
             seen.update(dict.fromkeys(room_ids))

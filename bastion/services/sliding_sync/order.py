@@ -22,7 +22,8 @@ from __future__ import annotations
 
 import bisect
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
+from operator import itemgetter
 
 import msgspec
 
@@ -31,6 +32,9 @@ from bastion.services.sliding_sync.request import ListFilters, SlidingSyncReques
 from bastion.services.sliding_sync.room_model import RoomConfig
 
 UNFILTERED = ListFilters()
+_INDEXES: dict[int, tuple[ListOrder, dict[str, int]]] = {}  # id -> (order, its index)
+_INDEXES_KEPT = 64
+_ROOM_ID = itemgetter(0)
 
 
 class StoredList(msgspec.Struct, frozen=True):
@@ -50,12 +54,22 @@ class ListOrder(msgspec.Struct, frozen=True):
     once: list[str] = []  # rooms listed only until the next response (left since the last)
     ended: list[str] = []  # rooms listed although left (kicks, bans): forgetting one drops it
 
+    def index(self) -> dict[str, int]:
+        """room_id -> bump stamp (built once per order: an order never changes)."""
+        found = _INDEXES.get(id(self))
+        if found is None or found[0] is not self:
+            found = (self, dict(self.rooms))
+            _INDEXES[id(self)] = found
+            while len(_INDEXES) > _INDEXES_KEPT:
+                del _INDEXES[next(iter(_INDEXES))]
+        return found[1]
+
     def results(self) -> dict[str, ListResult]:
         """Each list's count and the rooms in its ranges."""
         out: dict[str, ListResult] = {}
         for name, stored in self.lists.items():
             if stored.passing is None:
-                room_ids = [room_id for room_id, _ in self.rooms]
+                room_ids = list(map(_ROOM_ID, self.rooms))
             else:
                 passing = set(stored.passing)
                 room_ids = [room_id for room_id, _ in self.rooms if room_id in passing]
@@ -71,11 +85,11 @@ class ListOrder(msgspec.Struct, frozen=True):
     ) -> ListOrder:
         """This order with `bumps` (room_id -> new bump stamp; rooms of the order only)
         re-placed, and per list the rooms whose filters now give `passing[name][room_id]`."""
-        old = dict(self.rooms)
+        old = self.index()
         changed = {r: b for r, b in bumps.items() if old.get(r) != b}
         rooms = self.rooms
         if changed:
-            rooms = [entry for entry in self.rooms if entry[0] not in changed]
+            rooms = _without(self.rooms, old, changed)
             for entry in sorted(changed.items(), key=sort_key):
                 bisect.insort(rooms, entry, key=sort_key)
         lists = dict(self.lists)
@@ -88,6 +102,27 @@ class ListOrder(msgspec.Struct, frozen=True):
             now.difference_update(r for r, ok in decided.items() if not ok)
             lists[name] = StoredList(stored.ranges, sorted(now))
         return ListOrder(self.key, rooms, lists, self.once, self.ended)
+
+
+def _without(
+    rooms: list[tuple[str, int]], index: Mapping[str, int], gone: Collection[str]
+) -> list[tuple[str, int]]:
+    """A copy of `rooms` (sorted by `sort_key`) without the rooms of `gone`: each found by
+    bisection at its old bump stamp when they are few (a woken request moves a few rooms
+    of a thousand), else (or when one is not where its stamp says) by a pass over them all."""
+    if len(gone) > 32:
+        return [entry for entry in rooms if entry[0] not in gone]
+    kept = list(rooms)
+    for room_id in gone:
+        bump = index.get(room_id)
+        if bump is None:
+            continue  # not in the order
+        at = bisect.bisect_left(kept, sort_key((room_id, bump)), key=sort_key)
+        if at < len(kept) and kept[at][0] == room_id:
+            del kept[at]
+        else:
+            return [entry for entry in rooms if entry[0] not in gone]
+    return kept
 
 
 def sort_key(entry: tuple[str, int]) -> tuple[int, str]:

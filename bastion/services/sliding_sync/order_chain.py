@@ -10,14 +10,17 @@ kept for N to be read back, and a retry of N reads exactly what N's response com
 
 Invariants:
 - `diff_of` returns a diff only if applying it to the base gives back exactly the order it was
-  asked to store (checked, not assumed); otherwise (another request key, too many links or
-  moved rooms, different list names) the caller stores a new snapshot.
+  asked to store: checked by applying it, or, for an order that re-placed rooms of the previous
+  one (a woken request: `_extend`), by construction (the previous diff plus those bumps); when
+  neither holds (another request key, too many links or moved rooms, different list names) the
+  caller stores a new snapshot.
 - `apply` re-places the diff's rooms by `sort_key`, which is the order every `ListOrder` keeps.
 """
 
 from __future__ import annotations
 
 import bisect
+from collections.abc import Mapping
 
 import msgspec
 
@@ -38,10 +41,21 @@ class OrderDiff(msgspec.Struct, frozen=True, omit_defaults=True):
     ended: list[str] = []
 
 
-def diff_of(base: ListOrder, order: ListOrder, links: int) -> OrderDiff | None:
-    """`order` as a diff of `base` at `links` positions past it; None when a new snapshot is due."""
+Extension = tuple[ListOrder, "OrderDiff | None", Mapping[str, int] | None]
+
+
+def diff_of(
+    base: ListOrder, order: ListOrder, links: int, extended: Extension | None = None
+) -> OrderDiff | None:
+    """`order` as a diff of `base` at `links` positions past it; None when a new snapshot is due.
+    `extended`: (the previous order, its diff of `base`, the rooms `order` re-bumped on it):
+    the diff is the previous one with those bumps, without comparing every room."""
     if links > MAX_LINKS or base.key != order.key or base.lists.keys() != order.lists.keys():
         return None
+    if extended is not None:
+        diff = _extend(base, order, links, extended)
+        if diff is not None:
+            return diff
     bumps: dict[str, int] = {}
     dropped: list[str] = []
     if base.rooms != order.rooms:  # (room_id, bump) entries: set differences run in C
@@ -54,6 +68,26 @@ def diff_of(base: ListOrder, order: ListOrder, links: int) -> OrderDiff | None:
     lists = {name: stored for name, stored in order.lists.items() if base.lists[name] != stored}
     diff = OrderDiff(links, bumps, dropped, lists, order.once, order.ended)
     return diff if apply(base, diff) == order else None
+
+
+def _extend(base: ListOrder, order: ListOrder, links: int, extended: Extension) -> OrderDiff | None:
+    """The previous diff plus the rooms re-bumped since (None: compare every room instead).
+    Exact by construction: the previous order is `apply(base, previous diff)` (stored only if
+    so), `order` is it with `moved` re-placed (ListOrder.moved), and both `apply` and `moved`
+    give the rooms sorted by `sort_key`: the same entries, so the same list."""
+    previous, before, moved = extended
+    if before is None or moved is None or order.key != previous.key:
+        return None
+    if not moved and order.rooms is not previous.rooms:
+        return None
+    bumps = {**before.bumps, **moved}
+    if len(bumps) + len(before.dropped) > MAX_MOVED:
+        return None
+    lists = {name: stored for name, stored in order.lists.items() if base.lists[name] != stored}
+    return OrderDiff(
+        links, dict(sorted(bumps.items(), key=sort_key)), before.dropped, lists, order.once,
+        order.ended,
+    )  # fmt: skip
 
 
 def apply(base: ListOrder, diff: OrderDiff) -> ListOrder:

@@ -13,10 +13,15 @@ form, and otherwise the dialect of the path it came to (`default`).
 Unknown fields, state types and extensions are accepted and ignored. Limits: at most 100 lists
 and 100 room subscriptions (400 M_INVALID_PARAM past that), `timeline_limit` capped at
 MAX_TIMELINE_LIMIT, `timeout` at MAX_TIMEOUT_MS.
+
+A body is parsed once (equal bytes give an equal parse; the last 256 bodies are kept): Element
+X repeats its body on every long-poll. What depends on the query string (pos, timeout,
+set_presence, the dialect) is read per request. The parse is shared: never modify it.
 """
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
@@ -134,18 +139,34 @@ class _Body(msgspec.Struct, frozen=True):
     extensions: dict[str, Any] = {}
 
 
+@dataclass(frozen=True, slots=True)
+class _ParsedBody:
+    """What a body gives whatever the query string: Element X sends the same body on every
+    long-poll (its pos and timeout are query parameters), so it is parsed once."""
+
+    wire: _Body
+    lists: dict[str, ListRequest]
+    subscriptions: dict[str, RoomConfig]
+    extensions: dict[str, Mapping[str, Any]]
+
+
+_PARSED: OrderedDict[bytes, _ParsedBody] = OrderedDict()  # body -> its parse (bodies are equal)
+_PARSED_KEPT = 256
+_PARSED_LARGEST = 65_536  # bytes; larger bodies are parsed every time
+
+
 def parse_request(body: bytes, query: Mapping[str, str], *, default: Dialect) -> SlidingSyncRequest:
     """Validate a request: its body (empty counts as {}) and its query string."""
-    wire = decode_as(body, _Body, what="request body") if body.strip() else _Body()
-    if len(wire.lists) > MAX_LISTS:
-        raise MatrixError(400, Errcode.INVALID_PARAM, f"at most {MAX_LISTS} lists")
-    if len(wire.room_subscriptions) > MAX_SUBSCRIPTIONS:
-        raise MatrixError(
-            400, Errcode.INVALID_PARAM, f"at most {MAX_SUBSCRIPTIONS} room subscriptions"
-        )
-    conn_id = wire.conn_id or ""
-    if len(conn_id) > MAX_CONN_ID_LENGTH:
-        raise MatrixError(400, Errcode.INVALID_PARAM, "conn_id is too long")
+    parsed = _PARSED.get(body)
+    if parsed is None:
+        parsed = _parse_body(body)
+        if len(body) <= _PARSED_LARGEST:
+            _PARSED[body] = parsed
+            if len(_PARSED) > _PARSED_KEPT:
+                _PARSED.popitem(last=False)
+    else:
+        _PARSED.move_to_end(body)
+    wire = parsed.wire
     timeout = wire.timeout if wire.timeout is not None else query_int(query, "timeout", 0)
     presence = wire.set_presence or query.get("set_presence", "online")
     if presence not in PRESENCE_VALUES:
@@ -154,14 +175,33 @@ def parse_request(body: bytes, query: Mapping[str, str], *, default: Dialect) ->
         )
     return SlidingSyncRequest(
         dialect=_dialect(wire, query, default),
-        conn_id=conn_id,
+        conn_id=wire.conn_id or "",
         pos=wire.pos or query.get("pos") or None,
         timeout_ms=min(timeout, MAX_TIMEOUT_MS),
         set_presence=presence,
         txn_id=wire.txn_id,
-        lists={name: _list(name, wired) for name, wired in wire.lists.items()},
-        subscriptions={room_id: _config(sub) for room_id, sub in wire.room_subscriptions.items()},
-        extensions={
+        lists=parsed.lists,
+        subscriptions=parsed.subscriptions,
+        extensions=parsed.extensions,
+    )
+
+
+def _parse_body(body: bytes) -> _ParsedBody:
+    """The body's checks and its lists, subscriptions and enabled extensions."""
+    wire = decode_as(body, _Body, what="request body") if body.strip() else _Body()
+    if len(wire.lists) > MAX_LISTS:
+        raise MatrixError(400, Errcode.INVALID_PARAM, f"at most {MAX_LISTS} lists")
+    if len(wire.room_subscriptions) > MAX_SUBSCRIPTIONS:
+        raise MatrixError(
+            400, Errcode.INVALID_PARAM, f"at most {MAX_SUBSCRIPTIONS} room subscriptions"
+        )
+    if len(wire.conn_id or "") > MAX_CONN_ID_LENGTH:
+        raise MatrixError(400, Errcode.INVALID_PARAM, "conn_id is too long")
+    return _ParsedBody(
+        wire,
+        {name: _list(name, wired) for name, wired in wire.lists.items()},
+        {room_id: _config(sub) for room_id, sub in wire.room_subscriptions.items()},
+        {
             name: value
             for name, value in wire.extensions.items()
             if isinstance(value, dict) and value.get("enabled") is True

@@ -43,6 +43,10 @@ class Draft:
     # each list's rooms in range as the client has them (the previous response's scope)
     sent_lists: Mapping[str, Sequence[str]] = field(default_factory=dict)
     order: ListOrder | None = None  # the lists' order, stored with the pos (order.py)
+    # rooms re-bumped since the previous response's order (incremental plans only)
+    moved: dict[str, int] | None = None
+    # what changed is derived by the next request: no need to store it (connection.py)
+    derivable: bool = False
 
 
 def shape(request: SlidingSyncRequest, draft: Draft, pos: str) -> JsonObject:

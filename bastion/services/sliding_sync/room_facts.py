@@ -23,7 +23,7 @@ any process may serve any request.
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,6 +31,7 @@ from bastion.services.push.notifications import NotificationService
 from bastion.services.sync.rooms import pick_heroes
 from bastion.store.database import Database
 from bastion.store.protocols import MembershipStore
+from bastion.store.protocols.push import UnreadCount
 from bastion.store.protocols.sliding_sync_rooms import RoomPositions, SlidingRoomStore
 from bastion.store.protocols.sync_probe import SyncNews
 
@@ -60,6 +61,7 @@ class FactStores:
 class _Snapshot:
     upto: int
     rooms: dict[str, RoomPositions] = field(default_factory=dict)
+    unjoined: set[str] = field(default_factory=set)  # rooms of `rooms` not joined when read
 
 
 @dataclass(slots=True)
@@ -114,6 +116,7 @@ class RoomFacts:
             # that had events since would be missing the refresh).
             if snapshot.upto == read_at and self._snapshots.get(user_id) is snapshot:
                 snapshot.rooms.update(found)
+                snapshot.unjoined.update(r for r, p in found.items() if not p.joined)
         known = {r: snapshot.rooms[r] for r in room_ids if r in snapshot.rooms}
         return known | found
 
@@ -129,6 +132,7 @@ class RoomFacts:
             )
             for room_id in moved:  # read again when next asked for
                 snapshot.rooms.pop(room_id, None)
+                snapshot.unjoined.discard(room_id)
             snapshot.upto = max(snapshot.upto, upto)  # another response may be further on
         self._snapshots[user_id] = snapshot
         self._snapshots.move_to_end(user_id)
@@ -151,14 +155,28 @@ class RoomFacts:
         if snapshot is not None and snapshot.upto == since < upto:
             # The joined rooms with events in the window are `active` (the probe's, exact since
             # the user's memberships did not move); other rooms' events it does not report.
-            for room_id in [*(r for r, at in snapshot.rooms.items() if not at.joined), *active]:
+            for room_id in [*snapshot.unjoined, *active]:
                 snapshot.rooms.pop(room_id, None)
+            snapshot.unjoined.clear()
             snapshot.upto = upto  # so `positions` needs no `rooms_with_activity` read
         if not news.receipts and entry.receipts is None:
             entry.receipts, entry.receipts_after = {}, since
         before = self._entries.get((user_id, since))
         if not news.account_data and entry.direct is None and before is not None:
             entry.direct, entry.direct_at = before.direct, before.direct_at
+
+    async def prime_unread(
+        self, user_id: str, upto: int, rooms: Collection[str], rows: Sequence[UnreadCount]
+    ) -> None:
+        """/sync's probe read the unread-count rows of the joined rooms with events in the
+        window (`rooms`): their counts at `upto` without a query of their own."""
+        if not rooms:
+            return
+        entry = self._entry(user_id, upto)
+        found = await self._notifications.unread(
+            user_id, list(rooms), by_thread=False, prefetched=(rooms, rows)
+        )
+        entry.unread = found if entry.unread is None else entry.unread | found
 
     async def heroes(self, user_id: str, room_ids: Sequence[str]) -> dict[str, list[str]]:
         """room_id -> /sync's `m.heroes` (`pick_heroes`) of each room: one read for all."""

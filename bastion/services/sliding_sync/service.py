@@ -40,7 +40,7 @@ from bastion.services.sliding_sync.lists import LEFT, ListResult, RoomLists
 from bastion.services.sliding_sync.order import ListOrder, StoredList, request_key
 from bastion.services.sliding_sync.request import SlidingSyncRequest, combine
 from bastion.services.sliding_sync.response import Draft, shape
-from bastion.services.sliding_sync.room_model import RoomConfig, RoomToBuild
+from bastion.services.sliding_sync.room_model import RoomConfig, RoomMemory, RoomToBuild
 from bastion.store.database import Database
 from bastion.store.protocols import MembershipStore
 from bastion.store.protocols.sync_probe import SyncProbeStore
@@ -119,7 +119,7 @@ class SlidingSyncService:
             order = draft.order if draft.order is not None else ListOrder("", [], {})
             pos = await p.connections.save(
                 memory, draft.changed, draft.scope, order=order, upto=draft.upto,
-                ephemeral=draft.ephemeral,
+                ephemeral=draft.ephemeral, moved=draft.moved, derivable=draft.derivable,
             )  # fmt: skip
         return shape(request, draft, pos)
 
@@ -138,15 +138,20 @@ class SlidingSyncService:
         if plan is None:
             plan = await self._full_plan(requester, request, memory, upto, key)
         lists = plan.lists if plan.lists is not None else plan.order.results()
+        scope = ExtensionScope({name: lists[name].room_ids() for name in lists}, plan.subscribed)
+        if plan.same_rooms and memory.scope is not None:
+            scope = scope.same_rooms_as(memory.scope)
         draft = Draft(
             upto=upto,
             ephemeral=typing_seen,
             lists=lists,
-            scope=ExtensionScope({name: lists[name].room_ids() for name in lists}, plan.subscribed),
+            scope=scope,
             sent_lists=memory.scope.lists if memory.scope is not None else {},
             order=plan.order,
+            moved=plan.moved,
         )
-        await self._rooms(requester, memory, plan, draft)
+        lifted = await self._lifted(requester, memory, plan)
+        await self._rooms(requester, memory, plan, draft, lifted)
         news = bool(draft.rooms) or memory.since is None
         if request.extensions:
             context = ExtensionContext(
@@ -208,13 +213,46 @@ class SlidingSyncService:
             },
         )
 
+    async def _lifted(
+        self, requester: Requester, memory: ConnectionMemory, plan: Plan
+    ) -> frozenset[str]:
+        """At a no-write pos (connection.py), the rooms whose stored memory is older than what
+        the client has: those the stored position covered with events since its `base` (a
+        superset: the others were up to date already). Empty at any other pos."""
+        if memory.base is None or memory.since is None or memory.scope is None:
+            return frozenset()
+        active = plan.active
+        if plan.news is None:  # the full computation: the probe of the derived window
+            probe = await self._p.probe.probe(
+                self._p.db, requester.user_id, requester.device_id,
+                after=memory.base, upto=memory.since,
+            )  # fmt: skip
+            active = frozenset(probe.active_rooms)
+        return active & memory.scope.selected(None, None)
+
     async def _rooms(
-        self, requester: Requester, memory: ConnectionMemory, plan: Plan, draft: Draft
+        self,
+        requester: Requester,
+        memory: ConnectionMemory,
+        plan: Plan,
+        draft: Draft,
+        lifted: frozenset[str],
     ) -> None:
         """Build the plan's rooms; keep those with news (or never sent); note what to
         remember. Only those rooms' memories are read; RoomResults answers a room without news
-        from facts it reads once for all rooms of the response (no query per quiet room)."""
-        memories = await self._p.connections.room_memories(memory, list(plan.rooms))
+        from facts it reads once for all rooms of the response (no query per quiet room).
+        `lifted` rooms are sent up to the pos's stream position (`_lifted`): built from that
+        memory, and remembered so when this response writes."""
+        wanted_ids = list(plan.rooms)
+        wanted_ids += [r for r in lifted if r not in plan.rooms]
+        stored = await self._p.connections.room_memories(memory, wanted_ids)
+        memories = dict(stored)
+        for room_id in lifted:
+            m, upto = stored.get(room_id), memory.since
+            if m is not None and m.membership == "join" and upto is not None and m.sent_upto < upto:
+                memories[room_id] = draft.changed[room_id] = RoomMemory(
+                    upto, m.config, m.lazy_members, m.membership
+                )
         wanted = [
             RoomToBuild(record, config, memories.get(room_id))
             for room_id, (record, config, _) in plan.rooms.items()
@@ -228,8 +266,47 @@ class SlidingSyncService:
                 continue
             if result.news or remembered is None:
                 draft.rooms[room_id] = (result.payload, plan.rooms[room_id][2])
-            if result.memory != remembered:
+            if result.memory != stored.get(room_id):
                 draft.changed[room_id] = result.memory
+            else:
+                draft.changed.pop(room_id, None)
+        draft.derivable = _derivable(memory, plan, stored, draft.changed)
+
+
+# A no-write answer is given while the rooms with events since the stored position are at most
+# this many (each next request builds them again, finding most of them quiet).
+_DERIVED_AT_MOST = 4
+
+
+def _derivable(
+    memory: ConnectionMemory,
+    plan: Plan,
+    stored: Mapping[str, RoomMemory],
+    changed: Mapping[str, RoomMemory],
+) -> bool:
+    """May this response be answered without writing (connection.py)? Only an incremental one
+    covering the rooms the previous one did, whose every changed memory is a joined room with
+    events since the stored position, sent further up the stream and nothing else (no new
+    lazy member, config or membership): the next request derives exactly those (`_lifted`).
+    A room sent for another reason (a read receipt of the user's) has no events: stored."""
+    if not memory.seq or memory.scope is None or plan.news is None:
+        return False
+    if not plan.same_rooms or len(plan.active) > _DERIVED_AT_MOST:
+        return False
+    scope = memory.scope.selected(None, None)
+    for room_id, new in changed.items():
+        old = stored.get(room_id)
+        if (
+            old is None
+            or room_id not in plan.active
+            or room_id not in scope
+            or old.membership != "join"
+            or new.membership != "join"
+            or new.config != old.config
+            or new.lazy_members != old.lazy_members
+        ):
+            return False
+    return True
 
 
 def _scope(

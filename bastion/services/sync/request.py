@@ -1,4 +1,9 @@
-"""A /sync request, validated: the token, the filter (inline or stored) and the options."""
+"""A /sync request, validated: the token, the filter (inline or stored) and the options.
+
+An inline filter is decoded once per process for each distinct text (`_INLINE`, bounded): every
+long poll of a client repeats it. A `FilterDefinition` is frozen and never modified after
+decoding, so one object serves them all.
+"""
 
 from __future__ import annotations
 
@@ -14,6 +19,8 @@ from bastion.services.stream_token import parse_sync_token
 
 MAX_TIMEOUT_MS = 120_000
 PRESENCE_VALUES = ("online", "offline", "unavailable")
+_INLINE: dict[str, FilterDefinition] = {}
+_INLINE_MAX = 256
 
 
 class SyncRequest(msgspec.Struct, frozen=True):
@@ -61,7 +68,13 @@ async def _resolve_filter(
     if raw is None or raw == "":
         return FilterDefinition()
     if raw.lstrip().startswith("{"):
-        return decode_as(raw, FilterDefinition, what="filter")
+        decoded = _INLINE.get(raw)
+        if decoded is None:
+            decoded = decode_as(raw, FilterDefinition, what="filter")  # raises when invalid
+            if len(_INLINE) >= _INLINE_MAX:
+                _INLINE.clear()
+            _INLINE[raw] = decoded
+        return decoded
     try:
         return await account_data.filter_definition(requester, requester.user_id, raw)
     except MatrixError as exc:

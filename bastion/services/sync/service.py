@@ -4,8 +4,9 @@ Incremental cost follows what changed, not how many rooms the user is in, and co
 trips: one statement, the probe (store/protocols/sync_probe.py), finds the joined rooms with new
 events (walking only the new events), reads the device's key counts and tells which other streams
 (membership, account data, receipts, to-device, device lists, presence) hold anything in the
-window; only those are then asked. A sync woken by a message costs the probe, one query for the
-rooms' newest events together and one for their unread counts.
+window; only those are then asked; it also reads the active rooms' unread counts. A sync woken
+by a message costs the probe and one query for the rooms' newest events together, which the
+syncs woken by the same event share (services/recent_events.py): one statement for all but one.
 
 A sync with nothing new waits (`services/long_poll.py`, on the bus-fed `SyncWaits`), which wakes
 it only for changes that concern its user; it then builds again from the same token. A long-poll
@@ -16,7 +17,7 @@ ends with 401 M_UNKNOWN_TOKEN (the same loop).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,21 +25,21 @@ from bastion.events.filters import (
     FilterDefinition,
     effective_limit,
     room_allowed,
-    type_and_sender_match,
 )
 from bastion.pubsub.base import SyncWaits
-from bastion.services.e2ee.device_lists import DeviceListService
-from bastion.services.e2ee.keys import KeysService
-from bastion.services.e2ee.to_device import ToDeviceService
 from bastion.services.long_poll import LongPoll
 from bastion.services.principal import Requester
-from bastion.services.push.notifications import NotificationService
-from bastion.services.push.rules import PUSH_RULES, PushRuleService
 from bastion.services.stream_token import format_sync_token
 from bastion.services.sync.as_of import memberships_as_of
 from bastion.services.sync.ephemeral import EphemeralStreams, RoomExtras
 from bastion.services.sync.request import SyncRequest
 from bastion.services.sync.rooms import RoomSections, RoomWindow
+from bastion.services.sync.streams import (
+    EncryptionStreams,
+    PushStreams,
+    room_account_data,
+    wanted_account_data,
+)
 from bastion.services.visibility import Page, Span
 from bastion.store.database import Database
 from bastion.store.protocols import (
@@ -47,9 +48,13 @@ from bastion.store.protocols import (
     EventStore,
     MembershipStore,
 )
+from bastion.store.protocols.push import UnreadCount
 from bastion.store.protocols.sync_probe import SyncNews, SyncProbe, SyncProbeStore
 from bastion.store.records import AccountDataRecord, MembershipRecord
 from bastion.store.stream import PositionAllocator
+
+# EncryptionStreams and PushStreams live in streams.py; re-exported for their users
+__all__ = ["EncryptionStreams", "PushStreams", "SyncService", "SyncStores"]
 
 JsonObject = dict[str, Any]
 DEFAULT_TIMELINE_LIMIT = 10
@@ -64,47 +69,6 @@ class SyncStores:
     account_data: AccountDataStore
     devices: DeviceStore  # a parked sync re-checks its session when woken
     probe: SyncProbeStore  # which streams an incremental build need ask at all
-
-
-@dataclass(frozen=True, slots=True)
-class PushStreams:
-    """Unread counts for joined rooms, and the push rules an initial sync carries."""
-
-    notifications: NotificationService
-    rules: PushRuleService
-
-    async def push_rules_event(self, user_id: str) -> JsonObject:
-        """The `m.push_rules` account data event, always in an initial sync (clients read
-        their rules from it; the stored copy exists only once the user changed a rule)."""
-        return {"type": PUSH_RULES, "content": await self.rules.push_rules_content(user_id)}
-
-    async def global_account_data(
-        self,
-        user_id: str,
-        records: list[AccountDataRecord],
-        *,
-        initial: bool,
-        wanted: Callable[[str], bool],
-    ) -> list[JsonObject]:
-        """The global account data events of `records` whose type is `wanted`; an initial
-        sync carries the push rules as they are now in place of the stored copy."""
-        events = [
-            {"type": r.type, "content": r.content}
-            for r in records
-            if r.room_id == "" and wanted(r.type) and not (initial and r.type == PUSH_RULES)
-        ]
-        if initial and wanted(PUSH_RULES):
-            events.append(await self.push_rules_event(user_id))
-        return events
-
-
-@dataclass(frozen=True, slots=True)
-class EncryptionStreams:
-    """The end-to-end-encryption parts of /sync."""
-
-    keys: KeysService
-    to_device: ToDeviceService
-    device_lists: DeviceListService
 
 
 class SyncService:
@@ -195,7 +159,7 @@ class SyncService:
             records = await self._account_data.changed_after(
                 self._db, requester.user_id, after=since or 0, upto=upto
             )
-        extras = RoomExtras(_room_account_data(records, request.filter), {})
+        extras = RoomExtras(room_account_data(records, request.filter), {})
         if since is None or probe is None:
             rooms = await self._full(requester, request, upto, extras)
         else:
@@ -204,7 +168,7 @@ class SyncService:
             requester.user_id,
             records,
             initial=since is None,
-            wanted=lambda data_type: _wanted_account_data(request.filter, data_type),
+            wanted=lambda data_type: wanted_account_data(request.filter, data_type),
         )
         encryption, reached, device_news = await self._encryption_sections(
             requester, request, upto, probe
@@ -336,8 +300,9 @@ class SyncService:
             room_filter.timeline,
         )
         return await self._sections_for(
-            requester, request, list(by_room.values()), timelines, upto, extras
-        )
+            requester, request, list(by_room.values()), timelines, upto, extras,
+            unread_read=(probe.active_rooms.keys(), probe.unread),
+        )  # fmt: skip
 
     async def _add_quiet_rooms(
         self,
@@ -382,13 +347,17 @@ class SyncService:
         timelines: dict[str, Page],
         upto: int,
         extras: RoomExtras,
+        *,
+        unread_read: tuple[Collection[str], Sequence[UnreadCount]] = ((), ()),
     ) -> JsonObject:
+        """`unread_read`: rooms whose unread-count rows the probe read, and the rows."""
         rooms: JsonObject = {"join": {}, "invite": {}, "leave": {}, "knock": {}}
         room_filter = request.filter.room
         unread = await self._push.notifications.unread(
             requester.user_id,
             [r.room_id for r in records if r.membership == "join"],
             by_thread=room_filter.timeline.unread_thread_notifications,
+            prefetched=unread_read,
         )
         for record in records:
             if not room_allowed(room_filter.rooms, room_filter.not_rooms, record.room_id):
@@ -504,19 +473,3 @@ def _nothing_since(request: SyncRequest, upto: int, typing_seen: int) -> bool:
         and request.since_to_device == upto
         and request.since_typing == typing_seen
     )
-
-
-def _wanted_account_data(f: FilterDefinition, data_type: str) -> bool:
-    return type_and_sender_match(f.account_data, data_type, None)
-
-
-def _room_account_data(
-    records: list[AccountDataRecord], f: FilterDefinition
-) -> dict[str, list[JsonObject]]:
-    grouped: dict[str, list[JsonObject]] = {}
-    for record in records:
-        if record.room_id and room_allowed(f.room.rooms, f.room.not_rooms, record.room_id):
-            grouped.setdefault(record.room_id, []).append(
-                {"type": record.type, "content": record.content}
-            )
-    return grouped

@@ -5,6 +5,7 @@ See `bastion.store.protocols` for how stores are used."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from bastion.events.model import StoredEvent
@@ -22,6 +23,18 @@ from bastion.store.records import (
 StateKey = tuple[str, str]
 
 
+@dataclass(frozen=True, slots=True)
+class OpenedRoom:
+    """What a writer reads once it holds a room (`RoomStore.open_room`): the room, its end's
+    stream position, the current state events of the keys asked for (absent ones left out) and
+    the events already stored for the txn IDs asked for."""
+
+    room: RoomRecord
+    end_position: int
+    current: dict[StateKey, StoredEvent]
+    stored: dict[SendTxn, StoredEvent]
+
+
 class RoomStore(Protocol):
     """Rooms, the end of their history, and aliases."""
 
@@ -29,9 +42,20 @@ class RoomStore(Protocol):
     async def get_room(self, q: Queryable, room_id: str) -> RoomRecord | None: ...
     async def room_versions(self, q: Queryable, room_ids: Sequence[str]) -> dict[str, str]: ...
     async def lock_room(self, q: Queryable, room_id: str) -> tuple[RoomRecord, int] | None: ...
+    async def open_room(
+        self, q: Queryable, room_id: str, keys: Sequence[StateKey], txns: Sequence[SendTxn]
+    ) -> OpenedRoom | None: ...
     async def advance(
         self, q: Queryable, room_id: str, *, expected_last: str, new_last: str, depth: int
     ) -> bool: ...
+    async def advance_with_txns(
+        self, q: Queryable, room_id: str, *, expected_last: str, new_last: str, depth: int,
+        txns: Sequence[tuple[SendTxn, str]], now_ms: int,
+    ) -> bool: ...  # fmt: skip
+    async def append_messages(
+        self, q: Queryable, room_id: str, *, expected_last: str, events: Sequence[NewEvent],
+        txns: Sequence[tuple[SendTxn, str]], now_ms: int,
+    ) -> bool: ...  # fmt: skip
     async def set_public(self, q: Queryable, room_id: str, *, is_public: bool) -> None: ...
     async def insert_alias(
         self, q: Queryable, alias: str, room_id: str, creator: str, now_ms: int
@@ -67,6 +91,13 @@ class EventStore(Protocol):
     ) -> StoredEvent | None: ...
     async def find_txn(self, q: Queryable, txn: SendTxn) -> str | None: ...
     async def insert_txn(self, q: Queryable, txn: SendTxn, event_id: str, now_ms: int) -> None: ...
+    async def insert_events(self, q: Queryable, news: Sequence[NewEvent]) -> None: ...
+    async def find_txn_events(
+        self, q: Queryable, txns: Sequence[SendTxn]
+    ) -> dict[SendTxn, StoredEvent]: ...
+    async def insert_txns(
+        self, q: Queryable, txns: Sequence[tuple[SendTxn, str]], now_ms: int
+    ) -> None: ...
     async def max_position(self, q: Queryable) -> int: ...
 
 

@@ -34,6 +34,7 @@ class PositionRow(msgspec.Struct, frozen=True):
     newest: int = 0  # the greatest seq the connection has stored
     # (B, order JSON): the order snapshot of the greatest seq B <= seq, if any is stored
     order_snapshot: tuple[int, str] | None = None
+    version: int = 0  # random, per stored row (0: stored before versions)
 
 
 class NewPosition(msgspec.Struct, frozen=True):
@@ -45,6 +46,7 @@ class NewPosition(msgspec.Struct, frozen=True):
     rooms: Sequence[tuple[str, str]]
     now_ms: int
     order_snapshot: str | None = None  # the whole order, stored as this seq's snapshot
+    version: int = 0  # the row's version (random)
 
 
 class StateEntry(msgspec.Struct, frozen=True):
@@ -68,6 +70,10 @@ class SlidingSyncStore(Protocol):
         self, q: Queryable, conn_key: str, seq: int, *, newest: bool = False
     ) -> None: ...
     async def insert_position(self, q: Queryable, position: NewPosition) -> None: ...
+    async def advance_position(
+        self, q: Queryable, seq: int, version: int, position: NewPosition, *, replace: bool
+    ) -> bool: ...
+    async def position_version(self, q: Queryable, conn_key: str, seq: int) -> int | None: ...
     async def touch(self, q: Queryable, conn_key: str, now_ms: int) -> None: ...
     async def delete_unused(self, q: Queryable, *, unused_since_ms: int) -> int: ...
     async def delete_oldest_of_device(

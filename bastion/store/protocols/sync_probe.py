@@ -4,7 +4,9 @@ A woken incremental /sync usually has one kind of news (a message); asking each 
 costs a round trip per stream even when it is empty. The probe answers at once which joined
 rooms got events in the window, the device's key counts (every response carries them), and, for
 the streams a sync would otherwise ask one by one, whether there is anything at all; the sync
-then queries only the streams that said yes. A `True` may be coarse (that stream's own query then
+then queries only the streams that said yes. It also reads the unread-count rows of the active
+rooms (what `PushActionStore.unread_counts` gives for them), so a sync woken by a message needs
+no statement of its own for them. A `True` may be coarse (that stream's own query then
 finds nothing and the response is the same); a `False` must be exact: nothing of that stream in
 the window can belong in the response.
 """
@@ -15,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from bastion.store.database import Queryable
+from bastion.store.protocols.push import UnreadCount
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +41,8 @@ class SyncProbe:
     active_rooms: dict[str, int] = field(default_factory=dict)
     one_time_key_counts: dict[str, int] = field(default_factory=dict)
     unused_fallback_key_types: list[str] = field(default_factory=list)
+    # `PushActionStore.unread_counts` rows of the viewer in `active_rooms`, read in the probe
+    unread: list[UnreadCount] = field(default_factory=list)
 
 
 class SyncProbeStore(Protocol):

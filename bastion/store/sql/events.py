@@ -45,6 +45,28 @@ def event_from_row(row: Row) -> StoredEvent:
     )
 
 
+_INSERT_EVENT = (
+    "INSERT INTO events (stream_ordering, event_id, room_id, type, state_key, sender,"
+    " origin_server_ts, depth, state_value, replaces_state, prev_content, prev_sender,"
+    " sender_device, txn_id, pdu) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+_INSERT_TXN = (
+    "INSERT INTO room_event_txns (user_id, device_id, endpoint, txn_id, event_id, created_ts)"
+    " VALUES (?, ?, ?, ?, ?, ?)"
+)
+
+
+def event_values(new: NewEvent) -> tuple[object, ...]:
+    """An event's row, in the column order of the `events` insert."""
+    e = new.event
+    prev = msgspec.json.encode(e.prev_content).decode() if e.prev_content is not None else None
+    return (
+        e.stream_ordering, e.event_id, e.room_id, e.type, e.state_key, e.sender,
+        e.origin_server_ts, e.depth, new.state_value, e.replaces_state, prev,
+        e.prev_sender, e.sender_device, e.txn_id, new.pdu_json,
+    )  # fmt: skip
+
+
 def placeholders(count: int) -> str:
     """`?, ?, ?` for an IN list."""
     return ", ".join("?" * count)
@@ -54,16 +76,14 @@ class SqlEventStore:
     """Room events and the transaction IDs that created them."""
 
     async def insert_event(self, q: Queryable, new: NewEvent) -> None:
-        e = new.event
-        prev = msgspec.json.encode(e.prev_content).decode() if e.prev_content is not None else None
-        await q.execute(
-            "INSERT INTO events (stream_ordering, event_id, room_id, type, state_key, sender,"
-            " origin_server_ts, depth, state_value, replaces_state, prev_content, prev_sender,"
-            " sender_device, txn_id, pdu) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            e.stream_ordering, e.event_id, e.room_id, e.type, e.state_key, e.sender,
-            e.origin_server_ts, e.depth, new.state_value, e.replaces_state, prev,
-            e.prev_sender, e.sender_device, e.txn_id, new.pdu_json,
-        )  # fmt: skip
+        await q.execute(_INSERT_EVENT, *event_values(new))
+
+    async def insert_events(self, q: Queryable, news: Sequence[NewEvent]) -> None:
+        """Insert several events in one statement (one round trip)."""
+        if len(news) == 1:
+            await self.insert_event(q, news[0])
+        elif news:
+            await q.execute_many(_INSERT_EVENT, [event_values(new) for new in news])
 
     async def get_event(self, q: Queryable, event_id: str) -> StoredEvent | None:
         row = await q.fetch_one(
@@ -206,11 +226,43 @@ class SqlEventStore:
         )
         return value
 
+    async def find_txn_events(
+        self, q: Queryable, txns: Sequence[SendTxn]
+    ) -> dict[SendTxn, StoredEvent]:
+        """The events stored for any of `txns`, in one statement."""
+        if not txns:
+            return {}
+        keys = " OR ".join(
+            ["(t.user_id = ? AND t.device_id = ? AND t.endpoint = ? AND t.txn_id = ?)"] * len(txns)
+        )
+        rows = await q.fetch_all(
+            f"SELECT {EVENT_COLUMNS}, t.user_id AS t_user, t.device_id AS t_device,"
+            " t.endpoint AS t_endpoint, t.txn_id AS t_txn FROM room_event_txns t"
+            f" JOIN events e ON e.event_id = t.event_id WHERE {keys}",
+            *[v for txn in txns for v in (txn.user_id, txn.device_id, txn.endpoint, txn.txn_id)],
+        )
+        return {
+            SendTxn(row["t_user"], row["t_device"], row["t_endpoint"], row["t_txn"]): (
+                event_from_row(row)
+            )
+            for row in rows
+        }
+
+    async def insert_txns(
+        self, q: Queryable, txns: Sequence[tuple[SendTxn, str]], now_ms: int
+    ) -> None:
+        """Insert several (txn, event_id) in one statement."""
+        if len(txns) == 1:
+            await self.insert_txn(q, txns[0][0], txns[0][1], now_ms)
+        elif txns:
+            await q.execute_many(
+                _INSERT_TXN,
+                [(t.user_id, t.device_id, t.endpoint, t.txn_id, e, now_ms) for t, e in txns],
+            )
+
     async def insert_txn(self, q: Queryable, txn: SendTxn, event_id: str, now_ms: int) -> None:
         await q.execute(
-            "INSERT INTO room_event_txns"
-            " (user_id, device_id, endpoint, txn_id, event_id, created_ts)"
-            " VALUES (?, ?, ?, ?, ?, ?)",
+            _INSERT_TXN,
             txn.user_id,
             txn.device_id,
             txn.endpoint,

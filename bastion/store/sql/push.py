@@ -72,7 +72,89 @@ class SqlPushRuleStore:
 
 
 class SqlPushActionStore:
-    """Generic outcomes with running totals, per-user differences and read marks."""
+    """Generic outcomes with running totals, per-user differences and read marks.
+
+    With `combined_writes` (PostgreSQL: data-modifying CTEs), `insert_generic_marking_read` is
+    one statement; SQLite, where a round trip costs little, runs its parts one by one.
+    """
+
+    def __init__(self, *, combined_writes: bool = False) -> None:
+        self._combined = combined_writes
+
+    async def insert_generics_marking_read(
+        self, q: Queryable, items: Sequence[tuple[PushOutcomeRecord, str]]
+    ) -> None:
+        """`insert_generic_marking_read` of several events (outcome, sender), in stream order:
+        in one statement on PostgreSQL. Each event's running totals are the thread's new totals
+        less what the later events of the group add; a sender's mark moves to their last
+        event of each thread."""
+        if not self._combined or len(items) < 2:
+            for outcome, sender in items:
+                await self.insert_generic_marking_read(q, outcome, sender)
+            return
+        columns = list(zip(*(
+            (o.room_id, o.thread_id, o.stream_ordering, o.event_id, sender, o.actions,
+             int(o.notify), int(o.highlight), o.ts)
+            for o, sender in items
+        ), strict=True))  # fmt: skip
+        await q.execute(
+            "WITH v AS (SELECT * FROM unnest(CAST(? AS TEXT[]), CAST(? AS TEXT[]),"
+            " CAST(? AS BIGINT[]), CAST(? AS TEXT[]), CAST(? AS TEXT[]), CAST(? AS TEXT[]),"
+            " CAST(? AS INTEGER[]), CAST(? AS INTEGER[]), CAST(? AS BIGINT[])) AS v(room_id,"
+            " thread_id, stream_ordering, event_id, sender, actions, notify, highlight, ts)),"
+            " c AS (INSERT INTO push_thread_counters AS c (room_id, thread_id, notify_seq,"
+            " highlight_seq) SELECT room_id, thread_id, SUM(notify), SUM(highlight) FROM v"
+            " GROUP BY room_id, thread_id ON CONFLICT (room_id, thread_id) DO UPDATE SET"
+            " notify_seq = c.notify_seq + excluded.notify_seq,"
+            " highlight_seq = c.highlight_seq + excluded.highlight_seq"
+            " RETURNING room_id, thread_id, notify_seq, highlight_seq),"
+            " r AS (SELECT v.*, c.notify_seq - SUM(v.notify) OVER later + v.notify AS n_seq,"
+            " c.highlight_seq - SUM(v.highlight) OVER later + v.highlight AS h_seq"
+            " FROM v JOIN c ON c.room_id = v.room_id AND c.thread_id = v.thread_id"
+            " WINDOW later AS (PARTITION BY v.room_id, v.thread_id"
+            " ORDER BY v.stream_ordering DESC)),"
+            " g AS (INSERT INTO event_push_generic (room_id, thread_id, stream_ordering,"
+            " event_id, sender, actions, notify, highlight, notify_seq, highlight_seq, ts)"
+            " SELECT room_id, thread_id, stream_ordering, event_id, sender, actions, notify,"
+            " highlight, n_seq, h_seq, ts FROM r)"
+            " INSERT INTO push_read_marks (user_id, room_id, thread_id, stream_ordering,"
+            " notify_seq, highlight_seq) SELECT * FROM (SELECT DISTINCT ON (sender, room_id,"
+            " thread_id) sender, room_id, thread_id, stream_ordering, n_seq, h_seq FROM r"
+            " ORDER BY sender, room_id, thread_id, stream_ordering DESC) m" + _UPSERT_MARK,
+            *(list(column) for column in columns),
+        )
+
+    async def insert_generic_marking_read(self, q: Queryable, outcome: PushOutcomeRecord,
+                                          sender: str) -> None:  # fmt: skip
+        """`insert_generic`, then the sender's read mark in the event's thread at the event,
+        with the thread's new totals (`mark_read`): the sender's own event is read."""
+        o = outcome
+        if not self._combined:
+            totals = await self.insert_generic(q, o, sender)
+            await self.mark_read(
+                q, sender, o.room_id, o.thread_id, upto=o.stream_ordering, totals=totals
+            )
+            return
+        await q.execute(
+            "WITH c AS (INSERT INTO push_thread_counters AS c (room_id, thread_id, notify_seq,"
+            " highlight_seq) VALUES (?, ?, ?, ?) ON CONFLICT (room_id, thread_id) DO UPDATE SET"
+            " notify_seq = c.notify_seq + excluded.notify_seq,"
+            " highlight_seq = c.highlight_seq + excluded.highlight_seq"
+            " RETURNING notify_seq, highlight_seq),"
+            " g AS (INSERT INTO event_push_generic (room_id, thread_id, stream_ordering, event_id,"
+            " sender, actions, notify, highlight, notify_seq, highlight_seq, ts)"
+            " SELECT CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS BIGINT), CAST(? AS TEXT),"
+            " CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS INTEGER), CAST(? AS INTEGER),"
+            " c.notify_seq, c.highlight_seq, CAST(? AS BIGINT) FROM c)"
+            " INSERT INTO push_read_marks (user_id, room_id, thread_id, stream_ordering,"
+            " notify_seq, highlight_seq) SELECT CAST(? AS TEXT), CAST(? AS TEXT),"
+            " CAST(? AS TEXT), CAST(? AS BIGINT), c.notify_seq, c.highlight_seq FROM c"
+            + _UPSERT_MARK,
+            o.room_id, o.thread_id, int(o.notify), int(o.highlight),
+            o.room_id, o.thread_id, o.stream_ordering, o.event_id, sender, o.actions,
+            int(o.notify), int(o.highlight), o.ts,
+            sender, o.room_id, o.thread_id, o.stream_ordering,
+        )  # fmt: skip
 
     async def insert_generic(self, q: Queryable, outcome: PushOutcomeRecord, sender: str) -> Counts:
         """Store an event's generic outcome, adding it to its thread's running totals in the same

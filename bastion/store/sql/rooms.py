@@ -4,10 +4,28 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from bastion.events.model import StoredEvent
 from bastion.store.database import Queryable, Row
-from bastion.store.records import RoomRecord
+from bastion.store.protocols.rooms import OpenedRoom, StateKey
+from bastion.store.records import NewEvent, RoomRecord, SendTxn
+from bastion.store.sql.events import EVENT_COLUMNS, SqlEventStore, event_from_row, event_values
 
 _ROOM_COLUMNS = "room_id, room_version, creator, is_public, last_event_id, depth"
+_EVENT_ARRAYS = ", ".join(
+    f"CAST(? AS {kind}[])" for kind in ("BIGINT", "TEXT", "TEXT", "TEXT", "TEXT", "TEXT",
+    "BIGINT", "BIGINT", "TEXT", "TEXT", "TEXT", "TEXT", "TEXT", "TEXT", "TEXT")
+)  # fmt: skip
+# On PostgreSQL: a group's events, their txn IDs and the room's advance, in one statement.
+_APPEND_MESSAGES = (
+    "WITH e AS (INSERT INTO events (stream_ordering, event_id, room_id, type, state_key, sender,"
+    " origin_server_ts, depth, state_value, replaces_state, prev_content, prev_sender,"
+    f" sender_device, txn_id, pdu) SELECT * FROM unnest({_EVENT_ARRAYS})),"
+    " t AS (INSERT INTO room_event_txns (user_id, device_id, endpoint, txn_id, event_id,"
+    " created_ts) SELECT u, d, x, n, i, CAST(? AS BIGINT) FROM unnest(CAST(? AS TEXT[]),"
+    " CAST(? AS TEXT[]), CAST(? AS TEXT[]), CAST(? AS TEXT[]), CAST(? AS TEXT[]))"
+    " AS v(u, d, x, n, i)) UPDATE rooms SET last_event_id = ?, depth = ?"
+    " WHERE room_id = ? AND last_event_id = ?"
+)
 
 
 class SqlRoomStore:
@@ -78,6 +96,71 @@ class SqlRoomStore:
             )
         return _room(row), int(position or 0)
 
+    async def open_room(
+        self, q: Queryable, room_id: str, keys: Sequence[StateKey], txns: Sequence[SendTxn]
+    ) -> OpenedRoom | None:
+        """`lock_room`, the current state of `keys` and the events stored for `txns`: one
+        statement (None: no such room).
+
+        Its state and txn reads see the statement's snapshot, taken before the row lock was
+        waited for; the locked row itself is re-read at its newest (READ COMMITTED). A snapshot
+        older than the lock would miss what the last holder wrote, and the compare-and-set of
+        the room's end would not catch it: the end read here IS that holder's. So staleness is
+        detected instead: the last holder moved the end to an event it inserted in the same
+        transaction, and a snapshot that cannot see that event (its position NULL) is older
+        than the lock. The statement is then run again, the lock held: its new snapshot sees
+        every holder before us. A snapshot that sees the end event sees its whole transaction,
+        and those of every earlier holder (committed before it took the lock).
+        """
+        state = " OR ".join(["(cs.type = ? AND cs.state_key = ?)"] * len(keys)) or "1 = 0"
+        parts = [
+            "SELECT NULL AS t_user, NULL AS t_device, NULL AS t_endpoint, NULL AS t_txn,"
+            f" {EVENT_COLUMNS} FROM current_state cs JOIN events e ON e.event_id = cs.event_id"
+            f" WHERE cs.room_id = ? AND ({state})"
+        ]
+        args: list[object] = [room_id, room_id, *(part for key in keys for part in key)]
+        if txns:
+            match = " OR ".join(
+                ["(t.user_id = ? AND t.device_id = ? AND t.endpoint = ? AND t.txn_id = ?)"]
+                * len(txns)
+            )
+            parts.append(
+                "SELECT t.user_id, t.device_id, t.endpoint, t.txn_id,"
+                f" {EVENT_COLUMNS} FROM room_event_txns t JOIN events e ON e.event_id = t.event_id"
+                f" WHERE {match}"
+            )
+            args += [v for t in txns for v in (t.user_id, t.device_id, t.endpoint, t.txn_id)]
+        sql = (
+            f"WITH r AS (SELECT {_ROOM_COLUMNS} FROM rooms WHERE room_id = ?{self._lock_clause})"
+            " SELECT r.room_id AS r_room, r.room_version AS r_version, r.creator AS r_creator,"
+            " r.is_public AS r_public, r.last_event_id AS r_last, r.depth AS r_depth,"
+            " (SELECT stream_ordering FROM events WHERE event_id = r.last_event_id) AS r_position,"
+            f" x.* FROM r LEFT JOIN ({' UNION ALL '.join(parts)}) x ON 1 = 1"
+        )
+        rows = await q.fetch_all(sql, *args)
+        if not rows:
+            return None
+        if rows[0]["r_position"] is None and rows[0]["r_last"]:
+            rows = await q.fetch_all(sql, *args)  # the snapshot predates the lock: see above
+        first = rows[0]
+        room = RoomRecord(
+            room_id=first["r_room"], room_version=first["r_version"],
+            creator=first["r_creator"], is_public=bool(first["r_public"]),
+            last_event_id=first["r_last"], depth=first["r_depth"],
+        )  # fmt: skip
+        current: dict[StateKey, StoredEvent] = {}
+        stored: dict[SendTxn, StoredEvent] = {}
+        for row in rows:
+            if row["event_id"] is None:
+                continue  # the room alone: nothing matched
+            event = event_from_row(row)
+            if row["t_user"] is None:
+                current[(event.type, event.state_key or "")] = event
+            else:
+                txn = SendTxn(row["t_user"], row["t_device"], row["t_endpoint"], row["t_txn"])
+                stored[txn] = event
+        return OpenedRoom(room, int(first["r_position"] or 0), current, stored)
+
     async def advance(
         self, q: Queryable, room_id: str, *, expected_last: str, new_last: str, depth: int
     ) -> bool:
@@ -89,6 +172,54 @@ class SqlRoomStore:
             room_id,
             expected_last,
         )
+        return changed == 1
+
+    async def advance_with_txns(
+        self, q: Queryable, room_id: str, *, expected_last: str, new_last: str, depth: int,
+        txns: Sequence[tuple[SendTxn, str]], now_ms: int,
+    ) -> bool:  # fmt: skip
+        """`advance`, after storing the sends' txn IDs (`room_event_txns`, see sql/events.py):
+        one statement on PostgreSQL. False (compare-and-set lost): the caller rolls back."""
+        if not self._lock_clause or not txns:
+            await SqlEventStore().insert_txns(q, txns, now_ms)
+            return await self.advance(
+                q, room_id, expected_last=expected_last, new_last=new_last, depth=depth
+            )
+        changed = await q.execute(
+            "WITH t AS (INSERT INTO room_event_txns (user_id, device_id, endpoint, txn_id,"
+            " event_id, created_ts) SELECT u, d, e, x, i, CAST(? AS BIGINT) FROM"
+            " unnest(CAST(? AS TEXT[]), CAST(? AS TEXT[]), CAST(? AS TEXT[]), CAST(? AS TEXT[]),"
+            " CAST(? AS TEXT[])) AS v(u, d, e, x, i)) UPDATE rooms SET last_event_id = ?,"
+            " depth = ? WHERE room_id = ? AND last_event_id = ?",
+            now_ms,
+            [t.user_id for t, _ in txns], [t.device_id for t, _ in txns],
+            [t.endpoint for t, _ in txns], [t.txn_id for t, _ in txns], [e for _, e in txns],
+            new_last, depth, room_id, expected_last,
+        )  # fmt: skip
+        return changed == 1
+
+    async def append_messages(
+        self, q: Queryable, room_id: str, *, expected_last: str, events: Sequence[NewEvent],
+        txns: Sequence[tuple[SendTxn, str]], now_ms: int,
+    ) -> bool:  # fmt: skip
+        """Insert `events` (in order, each on the previous), store the sends' txn IDs and move
+        the room's end to the last event (compare-and-set, as `advance`): one statement on
+        PostgreSQL. False (compare-and-set lost): the caller rolls back."""
+        last = events[-1].event
+        if not self._lock_clause:
+            await SqlEventStore().insert_events(q, events)
+            return await self.advance_with_txns(
+                q, room_id, expected_last=expected_last, new_last=last.event_id,
+                depth=last.depth, txns=txns, now_ms=now_ms,
+            )  # fmt: skip
+        rows = [event_values(new) for new in events]
+        columns = [list(column) for column in zip(*rows, strict=True)]
+        changed = await q.execute(
+            _APPEND_MESSAGES, *columns, now_ms,
+            [t.user_id for t, _ in txns], [t.device_id for t, _ in txns],
+            [t.endpoint for t, _ in txns], [t.txn_id for t, _ in txns], [e for _, e in txns],
+            last.event_id, last.depth, room_id, expected_last,
+        )  # fmt: skip
         return changed == 1
 
     async def set_public(self, q: Queryable, room_id: str, *, is_public: bool) -> None:

@@ -54,7 +54,8 @@ class SqlSlidingSyncStore:
             f"SELECT {_CONNECTION}, p.seq, p.scope, (SELECT COUNT(*) FROM"
             " sliding_sync_positions o WHERE o.conn_key = p.conn_key AND o.seq > 0) AS positions,"
             " (SELECT MAX(seq) FROM sliding_sync_positions o WHERE o.conn_key = p.conn_key),"
-            " s.seq, s.scope FROM sliding_sync_positions p JOIN sliding_sync_connections c"
+            " s.seq, s.scope, p.version FROM sliding_sync_positions p"
+            " JOIN sliding_sync_connections c"
             " ON c.conn_key = p.conn_key LEFT JOIN sliding_sync_positions s"
             f" ON s.conn_key = p.conn_key AND s.seq = {_SNAPSHOT_OF}"
             " WHERE p.conn_key = ? AND p.seq = ? AND p.seq > 0",
@@ -64,7 +65,9 @@ class SqlSlidingSyncStore:
             return None
         connection = ConnectionRow(row[0], row[1], row[2], row[3], int(row[4]), int(row[5]))
         snapshot = None if row[10] is None else (-int(row[10]), str(row[11]))
-        return PositionRow(connection, int(row[6]), row[7], int(row[8]), int(row[9]), snapshot)
+        return PositionRow(
+            connection, int(row[6]), row[7], int(row[8]), int(row[9]), snapshot, int(row[12])
+        )
 
     async def room_memories(
         self, q: Queryable, conn_key: str, seq: int, room_ids: Sequence[str] | None = None
@@ -125,13 +128,13 @@ class SqlSlidingSyncStore:
         )  # fmt: skip
 
     async def insert_position(self, q: Queryable, position: NewPosition) -> None:
-        rows = [(position.conn_key, position.seq, position.scope, position.now_ms)]
-        if position.order_snapshot is not None:
-            snapshot = position.order_snapshot
-            rows.append((position.conn_key, -position.seq, snapshot, position.now_ms))
+        p = position
+        rows = [(p.conn_key, p.seq, p.scope, p.now_ms, p.version)]
+        if p.order_snapshot is not None:
+            rows.append((p.conn_key, -p.seq, p.order_snapshot, p.now_ms, 0))
         await q.execute_many(
-            "INSERT INTO sliding_sync_positions (conn_key, seq, scope, created_ts)"
-            " VALUES (?, ?, ?, ?)",
+            "INSERT INTO sliding_sync_positions (conn_key, seq, scope, created_ts, version)"
+            " VALUES (?, ?, ?, ?, ?)",
             rows,
         )
         if position.rooms:
@@ -141,6 +144,42 @@ class SqlSlidingSyncStore:
                 [(position.conn_key, room_id, position.seq, memory) for room_id, memory in
                  position.rooms],
             )  # fmt: skip
+
+    async def advance_position(
+        self, q: Queryable, seq: int, version: int, position: NewPosition, *, replace: bool
+    ) -> bool:
+        """Store `position` (no order snapshot, no room rows) in one statement, provided
+        position `seq` is still the row of `version`: `replace`: by turning the connection's
+        one position older than `seq` (which `seq` acknowledges) into it; otherwise as a new
+        row. False (nothing written) when the guard fails."""
+        p = position
+        guard = (
+            "EXISTS (SELECT 1 FROM sliding_sync_positions g WHERE g.conn_key = ? AND g.seq = ?"
+            " AND g.version = ?)"
+        )
+        if replace:
+            done = await q.execute(
+                "UPDATE sliding_sync_positions SET seq = ?, scope = ?, created_ts = ?, version = ?"
+                f" WHERE conn_key = ? AND seq > 0 AND seq < ? AND {guard}",
+                p.seq, p.scope, p.now_ms, p.version, p.conn_key, seq, p.conn_key, seq, version,
+            )  # fmt: skip
+        else:
+            done = await q.execute(
+                "INSERT INTO sliding_sync_positions (conn_key, seq, scope, created_ts, version)"
+                " SELECT ?, CAST(? AS BIGINT), ?, CAST(? AS BIGINT), CAST(? AS BIGINT)"
+                f" WHERE {guard}",
+                p.conn_key, p.seq, p.scope, p.now_ms, p.version, p.conn_key, seq, version,
+            )  # fmt: skip
+        return done == 1
+
+    async def position_version(self, q: Queryable, conn_key: str, seq: int) -> int | None:
+        """The version of position `seq`; None when it is not stored."""
+        value = await q.fetch_val(
+            "SELECT version FROM sliding_sync_positions WHERE conn_key = ? AND seq = ?",
+            conn_key,
+            seq,
+        )
+        return None if value is None else int(value)
 
     async def touch(self, q: Queryable, conn_key: str, now_ms: int) -> None:
         await q.execute(

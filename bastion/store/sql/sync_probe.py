@@ -1,7 +1,11 @@
-"""SyncProbeStore in one statement: three `UNION ALL` parts of (kind, name, value) rows.
+"""SyncProbeStore in one statement: `UNION ALL` parts of (kind, name, value, thread, value2) rows.
 
-* ('room', room_id, join position): joined rooms with events in the window, found from the new
-  events (index on position), so the cost follows what happened, not the viewer's room count;
+* ('room', room_id, join position): joined rooms with events in the window (`active`, a CTE),
+  found from the new events (index on position), so the cost follows what happened, not the
+  viewer's room count;
+* ('unread', room_id, notifications, thread, highlights): the viewer's unread-count rows of the
+  active rooms, the same two parts as `SqlPushActionStore.unread_counts` (sql/push.py) with the
+  room list read from `active`: keep the two in step;
 * ('otk', algorithm, count) and ('fallback', algorithm, 0): the device's keys (sql/keys.py);
 * ('news', '', bits): one `EXISTS` per stream, each on an index that starts with the position
   (or with the viewer, then the position), a bit per stream (`_BITS`, in SyncNews's order).
@@ -10,17 +14,35 @@
 from __future__ import annotations
 
 from bastion.store.database import Queryable
+from bastion.store.protocols.push import UnreadCount
 from bastion.store.protocols.sync_probe import SyncNews, SyncProbe
 from bastion.store.sql.keys import KEY_COUNTS_SQL, key_counts_of
 
 # CROSS JOIN: SQLite keeps the written order, so it walks the window's events (primary key) and
 # looks each room up in the viewer's memberships instead of seeking every room of the viewer
 # (PostgreSQL's planner treats it as the inner join it is and picks the same plan).
-_ROOMS_SQL = (
-    "SELECT DISTINCT 'room', e.room_id, m.stream_ordering FROM events e CROSS JOIN memberships m"
+_ACTIVE_SQL = (  # user, after, upto
+    "WITH active AS (SELECT DISTINCT e.room_id, m.stream_ordering AS joined_at"
+    " FROM events e CROSS JOIN memberships m"
     " WHERE m.room_id = e.room_id AND m.user_id = ? AND m.membership = 'join'"
-    " AND e.stream_ordering > ? AND e.stream_ordering <= ?"
+    " AND e.stream_ordering > ? AND e.stream_ordering <= ?)"
 )
+_ROOMS_SQL = "SELECT 'room', room_id, joined_at, '', 0 FROM active"
+_UNREAD_SQL = (  # user, user (sql/push.py's unread_counts, rooms from `active`)
+    "SELECT 'unread', c.room_id, c.notify_seq - COALESCE(r.notify_seq, 0), c.thread_id,"
+    " c.highlight_seq - COALESCE(r.highlight_seq, 0) FROM push_thread_counters c"
+    " LEFT JOIN push_read_marks r ON r.user_id = ? AND r.room_id = c.room_id"
+    " AND r.thread_id = c.thread_id WHERE c.room_id IN (SELECT room_id FROM active)"
+    " UNION ALL"
+    " SELECT 'unread', d.room_id, SUM(d.notify - d.generic_notify), d.thread_id,"
+    " SUM(d.highlight - d.generic_highlight) FROM event_push_user d"
+    " LEFT JOIN push_read_marks r ON r.user_id = d.user_id AND r.room_id = d.room_id"
+    " AND r.thread_id = d.thread_id"
+    " WHERE d.user_id = ? AND d.room_id IN (SELECT room_id FROM active)"
+    " AND d.stream_ordering > COALESCE(r.stream_ordering, 0)"
+    " GROUP BY d.room_id, d.thread_id"
+)
+_KEYS_SQL = f"SELECT k.*, '', 0 FROM ({KEY_COUNTS_SQL}) k"  # user, device, user, device
 _EXISTS = (  # in SyncNews's field order; parameters noted per line
     "EXISTS (SELECT 1 FROM account_data"  # user, after, upto
     " WHERE user_id = ? AND stream_id > ? AND stream_id <= ?)",
@@ -34,10 +56,17 @@ _EXISTS = (  # in SyncNews's field order; parameters noted per line
     "EXISTS (SELECT 1 FROM presence WHERE stream_id > ? AND stream_id <= ?)",  # after, upto
 )
 _BITS = len(_EXISTS)
-_NEWS_SQL = "SELECT 'news', '', " + " + ".join(
-    f"(CASE WHEN {test} THEN {1 << bit} ELSE 0 END)" for bit, test in enumerate(_EXISTS)
+_NEWS_SQL = (
+    "SELECT 'news', '', "
+    + " + ".join(
+        f"(CASE WHEN {test} THEN {1 << bit} ELSE 0 END)" for bit, test in enumerate(_EXISTS)
+    )
+    + ", '', 0"
 )
-_PROBE_SQL = f"{_ROOMS_SQL} UNION ALL {KEY_COUNTS_SQL} UNION ALL {_NEWS_SQL}"
+_PROBE_SQL = (
+    f"{_ACTIVE_SQL} {_ROOMS_SQL} UNION ALL {_UNREAD_SQL} UNION ALL {_KEYS_SQL}"
+    f" UNION ALL {_NEWS_SQL}"
+)
 
 
 class SqlSyncProbeStore:
@@ -48,6 +77,7 @@ class SqlSyncProbeStore:
         rows = await q.fetch_all(
             _PROBE_SQL,
             user_id, *window,
+            user_id, user_id,
             user_id, device_id, user_id, device_id,
             user_id, *window,
             user_id, *window,
@@ -63,4 +93,9 @@ class SqlSyncProbeStore:
             {r[1]: int(r[2]) for r in rows if r[0] == "room"},
             counts,
             fallback,
+            [
+                UnreadCount(str(r[1]), str(r[3]), int(r[2]), int(r[4]))
+                for r in rows
+                if r[0] == "unread"
+            ],
         )

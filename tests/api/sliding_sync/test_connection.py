@@ -41,7 +41,13 @@ async def test_each_response_has_a_pos_and_a_retry_of_it_works(
     # It goes on from the retried response; the room is not sent again without news.
     following = await client.request(LIST, pos=retried.json()["pos"])
     assert following.json()["rooms"] == {}
-    # Once that pos was used, the one before it is gone.
+    # Those responses changed nothing the next one cannot derive: they stored nothing, so the
+    # first pos names what is still stored. Once a response stored something (a new room) and
+    # its pos was used, the positions before it are gone.
+    await alice.create_room(name="Ward 8")
+    stored = await client.request(LIST, pos=following.json()["pos"])
+    assert len(stored.json()["rooms"]) == 1
+    assert (await client.request(LIST, pos=stored.json()["pos"])).status_code == 200
     assert errcode(await client.request(LIST, pos=first["pos"])) == (400, "M_UNKNOWN_POS")
 
 

@@ -25,8 +25,10 @@ async def _rooms(hs: Homeserver, user: UserClient, count: int) -> list[str]:
 async def test_a_woken_request_costs_the_same_at_30_and_at_300_rooms(hs: Homeserver) -> None:
     """MSC4186: "Sync time should be independent of the number of rooms you are in." With every
     room in range (Element X's grown list), a message in one room costs the next request the
-    same queries at 30 rooms as at 300, and builds that one room only: it neither reads nor
-    decodes what the connection remembers of the other rooms."""
+    same queries at 30 rooms as at 300, and builds the rooms with news since the last stored
+    position only (this one, and the one of the previous answer, which stored nothing: found
+    quiet without a read; connection.py "no-write answers"): it neither reads nor decodes what
+    the connection remembers of the other rooms."""
     alice = await hs.register_user("alice")
     db = hs.runtime.db
     built = hs.runtime.services.room_results
@@ -45,7 +47,7 @@ async def test_a_woken_request_costs_the_same_at_30_and_at_300_rooms(hs: Homeser
             assert room_ids(woken)[0] == rooms[n * 7]  # bumped to the top of the list
         costs.append((db.query_count - before, built.rooms_built - rooms_before))
     assert costs[0] == costs[1], costs
-    assert costs[0][1] == 1, costs  # one room built, not one per room in range
+    assert costs[0][1] == 2, costs  # two rooms built, not one per room in range
 
 
 async def test_a_room_pushed_into_a_later_range_is_sent(hs: Homeserver) -> None:
@@ -103,20 +105,26 @@ async def test_a_forgotten_kicked_room_leaves_the_list(hs: Homeserver) -> None:
     assert room_ids(after) == [kept]
 
 
+def _conn_and_seq(pos: str) -> tuple[str, int]:
+    found = re.fullmatch(r".*_ss([0-9a-f]+)x(\d+)(?:_v[0-9a-f]+)?(?:_b\d+)?", pos)
+    assert found is not None, pos
+    return found[1], int(found[2])
+
+
 async def _bytes_stored_at(hs: Homeserver, pos: str) -> int:
     """What the response that issued `pos` wrote: its position row (with the lists' order),
     an order snapshot taken at it, and the room memories it changed."""
-    conn_key, seq = re.fullmatch(r".*_ss([0-9a-f]+)x(\d+)", pos).groups()  # type: ignore[union-attr]
+    conn_key, seq = _conn_and_seq(pos)
     db = hs.runtime.db
     positions = await db.fetch_val(
         "SELECT COALESCE(SUM(LENGTH(scope)), 0) FROM sliding_sync_positions"
         " WHERE conn_key = ? AND (seq = ? OR seq = ?)",
-        conn_key, int(seq), -int(seq),
+        conn_key, seq, -seq,
     )  # fmt: skip
     rooms = await db.fetch_val(
         "SELECT COALESCE(SUM(LENGTH(memory)), 0) FROM sliding_sync_rooms"
         " WHERE conn_key = ? AND seq = ?",
-        conn_key, int(seq),
+        conn_key, seq,
     )  # fmt: skip
     return int(positions) + int(rooms)
 
@@ -135,10 +143,13 @@ async def test_a_woken_request_writes_a_few_hundred_bytes(hs: Homeserver) -> Non
     assert await _bytes_stored_at(hs, client.pos) > 10_000  # the whole order, once
     for n in range(3):
         await alice.send_text(rooms[n * 50], f"news {n}")
+        previous = client.pos
         woken = await client.sync(body)
         assert room_ids(woken)[0] == rooms[n * 50]
-        written = await _bytes_stored_at(hs, woken["pos"])
-        assert written < 1_000, written
+        # "no-write" answers (connection.py) keep the seq and store nothing at all
+        if previous is None or _conn_and_seq(woken["pos"]) != _conn_and_seq(previous):
+            written = await _bytes_stored_at(hs, woken["pos"])
+            assert written < 1_000, written
 
 
 async def test_the_previous_pos_and_a_long_chain_give_the_full_computation(
@@ -183,7 +194,8 @@ async def test_a_parked_request_reads_its_session_once(hs: Homeserver) -> None:
     await alice.send_text(rooms[2], "wake up")
     woken = await asyncio.wait_for(waiting, timeout=10)
     assert list(woken["rooms"]) == [rooms[2]]
-    assert parking <= 3, parking  # the token; the position; the probe (nothing new)
+    # the token; the probe (nothing new): the position is this process's own (connection.py)
+    assert parking <= 2, parking
 
 
 async def test_a_woken_request_reads_no_activity_or_state_it_already_has(hs: Homeserver) -> None:
@@ -192,8 +204,9 @@ async def test_a_woken_request_reads_no_activity_or_state_it_already_has(hs: Hom
     rooms with events since the previous response (their bump stamps are refreshed without
     reading that activity again), and a timeline holding every event since the room was last
     sent, none of them state, says no state changed (`required_state` reads no changes). A
-    message in one room: the token, the position, the probe, the room's bump stamp, its memory,
-    its timeline, its counts; the write (a transaction, two deletes, two inserts)."""
+    message in one room: the token, the probe (with the room's unread counts), the room's bump
+    stamp, its timeline; the write (one statement, on SQLite inside its BEGIN). The position and
+    the room's memory are this process's own (connection.py: it issued the pos)."""
     alice = await hs.register_user("alice")
     rooms = await _rooms(hs, alice, 20)
     client = SlidingClient(alice)
@@ -206,7 +219,8 @@ async def test_a_woken_request_reads_no_activity_or_state_it_already_has(hs: Hom
         woken = await client.sync(body)
         assert list(woken["rooms"]) == [rooms[n * 3]]
         assert woken["rooms"][rooms[n * 3]]["timeline"][0]["content"]["body"] == f"news {n}"
-        assert db.query_count - before <= 12, db.query_count - before
+        spent = db.query_count - before
+        assert spent <= (6 if db.dialect == "sqlite" else 5), spent
     # A state event in the window is still sent in `required_state`.
     resp = await alice.put(f"/rooms/{rooms[5]}/state/m.room.name/", json={"name": "Renamed"})
     assert resp.status_code == 200, resp.text

@@ -17,6 +17,7 @@ from bastion.errors import Errcode, MatrixError
 from bastion.events.canonical import (
     MAX_SAFE_INTEGER,
     canonical_json,
+    canonical_pdu_json,
     check_json_values,
     content_hash,
     reference_hash_event_id,
@@ -62,6 +63,22 @@ from bastion.events.redaction import redact
 )
 def test_canonical_json_appendix_examples(given: str, expected: str) -> None:
     assert canonical_json(json.loads(given)) == expected.encode("utf-8")
+    assert canonical_pdu_json(json.loads(given)) == expected.encode("utf-8")
+
+
+def test_canonical_pdu_json_writes_the_same_bytes_for_every_character() -> None:
+    """appendices#canonical-json: "The JSON text is encoded as UTF-8", keys sorted by code
+    point, control characters escaped: the fast encoder of PDUs agrees with the reference
+    one on every character up to U+0800 and on astral ones, in keys and values."""
+    chars = [chr(c) for c in range(0x800) if not 0xD800 <= c < 0xE000]
+    chars += ["\u2028", "\u2029", "\uffff", "\U0001f600", "\U0010ffff"]
+    for start in range(0, len(chars), 16):
+        chunk = "".join(chars[start : start + 16])
+        value = {
+            chunk: chunk,
+            chunk[::-1]: [chunk, MAX_SAFE_INTEGER, -MAX_SAFE_INTEGER, True, None],
+        }
+        assert canonical_pdu_json(value) == canonical_json(value)
 
 
 def test_canonical_json_is_utf8_bytes_not_ascii_escapes() -> None:

@@ -44,6 +44,12 @@ class ExtensionScope:
             found = self._selected[key] = frozenset(self.rooms_for(lists, rooms))
         return found
 
+    def same_rooms_as(self, previous: ExtensionScope) -> ExtensionScope:
+        """This scope, sharing `previous`'s selections: the caller knows each list holds the
+        rooms it held in `previous` (re-placed only) and the subscriptions are the same, so
+        every selection is the same set (and `selected` answers the same object)."""
+        return ExtensionScope(self.lists, self.subscriptions, previous._selected)
+
     def rooms_for(self, lists: Sequence[str] | None, rooms: Sequence[str] | None) -> set[str]:
         """The rooms an extension request's `lists` and `rooms` fields select: absent or
         containing "*" means all of them; a name or room not in this response selects nothing."""

@@ -70,6 +70,8 @@ def select_rooms(context: ExtensionContext, scoped: ScopedRequest) -> RoomSelect
     if context.previous_scope is None:
         return RoomSelection(rooms, frozenset())
     before = context.previous_scope.selected(scoped.lists, scoped.rooms)
+    if before is rooms:  # the same rooms (ExtensionScope.same_rooms_as): none entered
+        return RoomSelection(rooms, frozenset())
     return RoomSelection(rooms, rooms - before)
 
 
