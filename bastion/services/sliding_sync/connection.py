@@ -27,7 +27,11 @@ Invariants:
   every pos (the one before, the no-write one) stays valid for a retry, from any process and
   after a restart; a no-write answer from kept memory reads nothing (a pos another process
   replaced meanwhile is then answered from what this process sent for it, and refused at
-  the first write).
+  the first write). The process that gave a no-write answer keeps what it derived
+  (`Derived`: the order as stored, the rooms re-bumped since, the memories sent since), so
+  its next request on that pos starts from the answer's memory as if it had been stored:
+  it probes from the pos, not from `base`, and builds only the rooms with news since; the
+  next response that writes stores all of it.
 - A device has at most MAX_CONNECTIONS_PER_DEVICE connections: a new one drops the least
   recently used beyond that (its pos then gets M_UNKNOWN_POS).
 - Memory lives in the database (store/sql/sliding_sync.py), so any process, and the server
@@ -92,6 +96,17 @@ _INLINE_AT_MOST = 64
 _CACHED_CONNECTIONS = 512  # connections whose latest memory this process keeps (LRU)
 
 
+@dataclass(frozen=True, slots=True)
+class Derived:
+    """What the no-write answers since the stored position changed, kept by the process that
+    gave them (module docstring): the order as stored, the rooms re-bumped on it since, and the
+    room memories the stored ones lack. A response that writes stores all of it."""
+
+    stored_order: ListOrder | None
+    moved: Mapping[str, int]
+    rooms: Mapping[str, RoomMemory]
+
+
 @dataclass(slots=True)
 class ConnectionMemory:
     """What the connection has as of the request's pos (empty for a new connection)."""
@@ -117,6 +132,9 @@ class ConnectionMemory:
     ticket: int = 0  # order of the requests opened in this process (later: greater)
     # a no-write pos (`Position.base`): the stream position the stored memory is exact as of
     base: int | None = None
+    # at a no-write pos answered by this process: what it derived since `base` (then `order`,
+    # `scope` and `rooms` are exact as of `since`, and nothing is derived again)
+    derived: Derived | None = None
 
     def advanced(self, token: Position, **changes: object) -> ConnectionMemory:
         """A copy as of `token` (shares nothing mutable with this one)."""
@@ -124,12 +142,16 @@ class ConnectionMemory:
             "row": self.row, "seq": token.seq, "since": token.upto,
             "since_ephemeral": token.ephemeral, "scope": self.scope,
             "superseded": self.superseded, "newest": True, "order": self.order,
-            "chain": self.chain, "rooms": dict(self.rooms), "positions": self.positions,
-            "version": self.version, "inline": dict(self.inline), "fast": self.fast,
-            "absent": set(self.absent), "complete": self.complete, "cached": True,
-            "ticket": self.ticket, "base": token.base,
+            "chain": self.chain, "positions": self.positions,
+            "version": self.version, "fast": self.fast,
+            "complete": self.complete, "cached": True,
+            "ticket": self.ticket, "base": token.base, "derived": self.derived,
         }  # fmt: skip
         fields.update(changes)
+        # the mutable ones, copied unless given (a thousand rooms' memories: copy once)
+        fields.setdefault("rooms", dict(self.rooms))
+        fields.setdefault("inline", dict(self.inline))
+        fields.setdefault("absent", set(self.absent))
         return ConnectionMemory(**fields)  # type: ignore[arg-type]
 
 
@@ -260,12 +282,14 @@ class Connections:
             same_pos = Position(upto, ephemeral, conn_key, memory.seq, memory.version, memory.base)
             return await self._unchanged(memory, same_pos)
         if derivable and memory.seq and now - memory.row.last_used_ts <= _TOUCH_EVERY_MS:
-            return self._no_write(memory, Position(upto, ephemeral, conn_key, memory.seq))
+            token = Position(upto, ephemeral, conn_key, memory.seq)
+            return self._no_write(memory, token, (changed, scope, order, moved))
         sibling = self._sibling(memory)
         if sibling is not None and sibling[1].ticket > memory.ticket:
             return sibling[0]  # a later request from the same pos stored first: it counts
         seq = memory.seq + 1
-        chain, diff, snapshot = _order_diff(memory, order, moved)
+        changed, previous, moved = _with_derived(memory, changed, moved)
+        chain, diff, snapshot = _order_diff(memory.chain, previous, order, moved)
         base = seq if chain is None else chain.base_seq
         # A request from the same pos that stored here first (an earlier one) is replaced, and
         # its pos stays valid (it names this answer's memory, as the client's latest counts).
@@ -277,7 +301,7 @@ class Connections:
         inline = memory.inline | encoded
         kept = memory.advanced(
             token, scope=scope, order=order, rooms=rooms, version=version, superseded=True,
-            positions=2, absent=memory.absent - set(changed),
+            positions=2, absent=memory.absent - set(changed), derived=None,
         )  # fmt: skip
         fast = sibling is None and self._fast_allowed(memory, inline, now)
         if snapshot is None and chain is not None and fast:
@@ -339,14 +363,35 @@ class Connections:
             self._keep(token, memory.advanced(token, superseded=False, positions=1))
         return token.token()
 
-    def _no_write(self, memory: ConnectionMemory, token: Position) -> str:
+    def _no_write(
+        self,
+        memory: ConnectionMemory,
+        token: Position,
+        response: tuple[
+            Mapping[str, RoomMemory], ExtensionScope, ListOrder, Mapping[str, int] | None
+        ],
+    ) -> str:
         """A response whose changes the next request derives (module docstring): the pos of
-        the same stored memory, marked with the stream position that memory is exact as of."""
+        the same stored memory, marked with the stream position that memory is exact as of.
+        This process keeps what it derived (`Derived`), so its next request on this pos
+        starts from the response's memory instead of deriving it again from `base`."""
+        changed, scope, order, moved = response
         base = memory.base if memory.base is not None else memory.since
         token = Position(
             token.upto, token.ephemeral, token.conn_key, memory.seq, memory.version, base
         )
-        self._keep(token, memory.advanced(token, newest=memory.newest))
+        before = memory.derived
+        derived = Derived(
+            memory.order if before is None else before.stored_order,
+            {**(before.moved if before is not None else {}), **(moved or {})},
+            {**(before.rooms if before is not None else {}), **changed},
+        )
+        memory.rooms.update(changed)  # this request's own copy (`open`), done with
+        kept = memory.advanced(
+            token, newest=memory.newest, order=order, scope=scope, rooms=memory.rooms,
+            derived=derived,
+        )  # fmt: skip
+        self._keep(token, kept)
         return token.token()
 
     def _sibling(self, memory: ConnectionMemory) -> tuple[str, ConnectionMemory] | None:
@@ -454,14 +499,29 @@ class _Overtaken(Exception):
         self.token = token
 
 
+def _with_derived(
+    memory: ConnectionMemory, changed: Mapping[str, RoomMemory], moved: Mapping[str, int] | None
+) -> tuple[Mapping[str, RoomMemory], ListOrder | None, Mapping[str, int] | None]:
+    """(the memories to store, the order stored at the pos, the rooms re-bumped on it): a
+    response that writes after no-write answers of this process stores what they sent too."""
+    derived = memory.derived
+    if derived is None:
+        return changed, memory.order, moved
+    moved = None if moved is None else {**derived.moved, **moved}
+    return {**derived.rooms, **changed}, derived.stored_order, moved
+
+
 def _order_diff(
-    memory: ConnectionMemory, order: ListOrder, moved: Mapping[str, int] | None
+    chain: OrderChain | None,
+    previous: ListOrder | None,
+    order: ListOrder,
+    moved: Mapping[str, int] | None,
 ) -> tuple[OrderChain | None, OrderDiff, str | None]:
     """(the chain kept, `order` as its diff, None) or, when a new snapshot is due, (None, an
-    empty diff, the snapshot's JSON)."""
-    chain = memory.chain
+    empty diff, the snapshot's JSON). `previous`: the order stored at the pos (the chain's
+    diff describes it); `moved`: the rooms `order` re-bumped on it."""
     if chain is not None:
-        extended = (memory.order, chain.diff, moved) if memory.order is not None else None
+        extended = (previous, chain.diff, moved) if previous is not None else None
         diff = diff_of(chain.base, order, chain.links + 1, extended)
         if diff is not None:
             return chain, diff, None

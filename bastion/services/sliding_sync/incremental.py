@@ -23,7 +23,7 @@ that the order does not know.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Container, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -32,6 +32,7 @@ from bastion.services.sliding_sync.connection import ConnectionMemory
 from bastion.services.sliding_sync.lists import ListResult, RoomLists
 from bastion.services.sliding_sync.order import ListOrder
 from bastion.services.sliding_sync.request import SlidingSyncRequest, combine
+from bastion.services.sliding_sync.room_facts import BUMP_TYPES
 from bastion.services.sliding_sync.room_model import RoomConfig, RoomResult, RoomToBuild
 from bastion.store.database import Database
 from bastion.store.protocols import MembershipStore
@@ -61,7 +62,11 @@ class ResponseFacts(Protocol):
     async def own_receipts(self, user_id: str, since: int, upto: int) -> dict[str, int]: ...
 
     def carry_over(
-        self, user_id: str, window: tuple[int, int], news: SyncNews, active: Sequence[str]
+        self,
+        user_id: str,
+        window: tuple[int, int],
+        news: SyncNews,
+        places: Mapping[str, tuple[int, int]],
     ) -> None: ...
 
     async def prime_unread(
@@ -115,13 +120,14 @@ async def incremental_plan(
         return None
     user_id = requester.user_id
     # A no-write pos (connection.py): the order is exact as of `base`; re-place what moved
-    # since then (a superset of what moved since `since`, so every fact below stays exact).
-    after = memory.base if memory.base is not None else since
+    # since then (a superset of what moved since `since`, so every fact below stays exact),
+    # unless this process kept what it derived (then the order is exact as of `since`).
+    after = memory.base if memory.base is not None and memory.derived is None else since
     probe = await _probe(sources, requester, previous, (after, upto))
     if probe is None:
         return None
     active = probe.active_rooms
-    sources.rooms.facts.carry_over(user_id, (since, upto), probe.news, list(active))
+    sources.rooms.facts.carry_over(user_id, (since, upto), probe.news, probe.places)
     await sources.rooms.facts.prime_unread(user_id, upto, active, probe.unread)
     records = {r: MembershipRecord(user_id, r, "join", "", at, False) for r, at in active.items()}
     bumps = await sources.rooms.bump_stamps(user_id, list(active), upto) if active else {}
@@ -135,15 +141,19 @@ async def incremental_plan(
     build = set(active)
     if probe.news.receipts:
         build.update(await sources.rooms.facts.own_receipts(user_id, since, upto))
-    in_range: dict[str, set[str]] = {}
+    in_range: dict[str, Container[str]] = {}
     same_rooms = True
     for name, result in lists.items():
+        if _whole_both(previous, order, name, result):
+            # every room of the list, as before: the previous order's (kept) index holds them
+            held = order.lists[name].passing
+            in_range[name] = previous.index() if held is None else set(held)
+            continue
         now = set(result.room_ids())
         in_range[name] = now
-        if not _whole_both(previous, order, name, result):
-            same_rooms = False
-            before = set(scope.lists.get(name, ()))
-            build |= now ^ before  # entered or left this list's ranges: the config may differ
+        same_rooms = False
+        before = set(scope.lists.get(name, ()))
+        build |= now ^ before  # entered or left this list's ranges: the config may differ
     subscribed = list(scope.subscriptions)
     rooms = await _rooms_to_build(sources, request, user_id, (build, in_range, subscribed), records)
     return Plan(order, subscribed, rooms, probe.news, lists, moved, same_rooms, frozenset(active))
@@ -169,7 +179,7 @@ async def _probe(
     since, upto = window
     user_id = requester.user_id
     probe = await sources.probe.probe(
-        sources.db, user_id, requester.device_id, after=since, upto=upto
+        sources.db, user_id, requester.device_id, after=since, upto=upto, bump_types=BUMP_TYPES
     )
     if probe.news.own_membership or probe.news.account_data:
         return None
@@ -189,7 +199,7 @@ async def _rooms_to_build(
     sources: PlanSources,
     request: SlidingSyncRequest,
     user_id: str,
-    selected: tuple[set[str], dict[str, set[str]], list[str]],
+    selected: tuple[set[str], dict[str, Container[str]], list[str]],
     records: dict[str, MembershipRecord],
 ) -> dict[str, tuple[MembershipRecord, RoomConfig, list[str]]]:
     """The rooms of `build` still in scope (in a list's ranges or subscribed), each with its

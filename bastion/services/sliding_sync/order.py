@@ -35,6 +35,10 @@ UNFILTERED = ListFilters()
 _INDEXES: dict[int, tuple[ListOrder, dict[str, int]]] = {}  # id -> (order, its index)
 _INDEXES_KEPT = 64
 _ROOM_ID = itemgetter(0)
+_IDS: dict[int, tuple[ListOrder, list[str]]] = {}  # id -> (order, its room IDs)
+_REPLACED_AT_MOST = 32  # more re-placed rooms than this: the IDs are listed again
+# (id(lists), id(subscriptions)) -> (the two, their request_key)
+_KEYS: dict[tuple[int, int], tuple[object, object, str]] = {}
 
 
 class StoredList(msgspec.Struct, frozen=True):
@@ -58,25 +62,41 @@ class ListOrder(msgspec.Struct, frozen=True):
         """room_id -> bump stamp (built once per order: an order never changes)."""
         found = _INDEXES.get(id(self))
         if found is None or found[0] is not self:
-            found = (self, dict(self.rooms))
-            _INDEXES[id(self)] = found
-            while len(_INDEXES) > _INDEXES_KEPT:
-                del _INDEXES[next(iter(_INDEXES))]
+            return self._keep_index(dict(self.rooms))
         return found[1]
+
+    def _keep_index(self, index: dict[str, int]) -> dict[str, int]:
+        _INDEXES[id(self)] = (self, index)
+        while len(_INDEXES) > _INDEXES_KEPT:
+            del _INDEXES[next(iter(_INDEXES))]
+        return index
+
+    def room_ids(self) -> list[str]:
+        """Every room's ID, in order (built once per order; not to be modified)."""
+        found = _IDS.get(id(self))
+        if found is None or found[0] is not self:
+            return self._keep_ids(list(map(_ROOM_ID, self.rooms)))
+        return found[1]
+
+    def _keep_ids(self, room_ids: list[str]) -> list[str]:
+        _IDS[id(self)] = (self, room_ids)
+        while len(_IDS) > _INDEXES_KEPT:
+            del _IDS[next(iter(_IDS))]
+        return room_ids
 
     def results(self) -> dict[str, ListResult]:
         """Each list's count and the rooms in its ranges."""
         out: dict[str, ListResult] = {}
         for name, stored in self.lists.items():
             if stored.passing is None:
-                room_ids = list(map(_ROOM_ID, self.rooms))
+                room_ids = self.room_ids()
             else:
                 passing = set(stored.passing)
                 room_ids = [room_id for room_id, _ in self.rooms if room_id in passing]
             ranges = stored.ranges if stored.ranges is not None else [(0, len(room_ids) - 1)]
             out[name] = ListResult(
                 len(room_ids),
-                tuple(((start, end), room_ids[start : end + 1]) for start, end in ranges),
+                tuple(((start, end), _slice(room_ids, start, end)) for start, end in ranges),
             )
         return out
 
@@ -101,7 +121,35 @@ class ListOrder(msgspec.Struct, frozen=True):
             now.update(r for r, ok in decided.items() if ok)
             now.difference_update(r for r, ok in decided.items() if not ok)
             lists[name] = StoredList(stored.ranges, sorted(now))
-        return ListOrder(self.key, rooms, lists, self.once, self.ended)
+        order = ListOrder(self.key, rooms, lists, self.once, self.ended)
+        if changed:  # the same rooms, some with new stamps: a copy of the index (in C)
+            index = dict(old)
+            index.update(changed)
+            order._keep_index(index)
+            if len(changed) <= _REPLACED_AT_MOST:
+                order._keep_ids(_replaced(self.room_ids(), old, rooms, changed))
+        elif rooms is self.rooms:
+            order._keep_index(old)
+            order._keep_ids(self.room_ids())
+        return order
+
+
+def _replaced(
+    room_ids: list[str],
+    index: Mapping[str, int],
+    rooms: list[tuple[str, int]],
+    changed: Mapping[str, int],
+) -> list[str]:
+    """The IDs of `rooms` (the order after re-placing `changed`), from the IDs before: a copy
+    without the changed rooms, each then inserted at its place in `rooms`, nearest first (so
+    the rooms before each place are already in)."""
+    out = list(room_ids)
+    for room_id in changed:
+        if room_id in index:
+            out.remove(room_id)
+    for entry in sorted(changed.items(), key=sort_key):
+        out.insert(bisect.bisect_left(rooms, sort_key(entry), key=sort_key), entry[0])
+    return out
 
 
 def _without(
@@ -125,6 +173,11 @@ def _without(
     return kept
 
 
+def _slice(room_ids: list[str], start: int, end: int) -> list[str]:
+    """`room_ids[start:end + 1]`, the list itself (not copied) when that is all of it."""
+    return room_ids if start <= 0 and end >= len(room_ids) - 1 else room_ids[start : end + 1]
+
+
 def sort_key(entry: tuple[str, int]) -> tuple[int, str]:
     """Newest first (greatest bump stamp), then by room ID."""
     return (-entry[1], entry[0])
@@ -132,7 +185,21 @@ def sort_key(entry: tuple[str, int]) -> tuple[int, str]:
 
 def request_key(request: SlidingSyncRequest) -> str:
     """A digest of what decides the lists and the rooms' configs: each list's ranges, filters
-    and config, and the subscriptions. Stable across processes (sets are sorted)."""
+    and config, and the subscriptions. Stable across processes (sets are sorted). Kept for
+    the parsed lists and subscriptions (request.py parses a body once: Element X sends the
+    same body on every long-poll), which never change."""
+    ident = (id(request.lists), id(request.subscriptions))
+    kept = _KEYS.get(ident)
+    if kept is not None and kept[0] is request.lists and kept[1] is request.subscriptions:
+        return kept[2]
+    key = _digest(request)
+    _KEYS[ident] = (request.lists, request.subscriptions, key)
+    while len(_KEYS) > _INDEXES_KEPT:
+        del _KEYS[next(iter(_KEYS))]
+    return key
+
+
+def _digest(request: SlidingSyncRequest) -> str:
     lists = [
         [name, wanted.ranges, _filters(wanted.filters), _config(wanted.config)]
         for name, wanted in sorted(request.lists.items())

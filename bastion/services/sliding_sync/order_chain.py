@@ -27,7 +27,7 @@ import msgspec
 from bastion.services.sliding_sync.order import ListOrder, StoredList, sort_key
 
 MAX_LINKS = 8  # positions on one snapshot before the next response stores a new one
-MAX_MOVED = 64  # rooms re-bumped or dropped since the snapshot before a new one is stored
+MAX_MOVED = 256  # rooms re-bumped or dropped since the snapshot before a new one is stored
 
 
 class OrderDiff(msgspec.Struct, frozen=True, omit_defaults=True):

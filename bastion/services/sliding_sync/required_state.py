@@ -51,7 +51,7 @@ class Wanted:
     def every_member(self) -> bool:
         """Every member event is wanted (lazy loading then has nothing left to do): not when an
         exclusion may leave some out (lazy members are not excluded)."""
-        if any(t in (WILDCARD, MEMBER) for t, _ in self.excluded):
+        if self.excluded and any(t in (WILDCARD, MEMBER) for t, _ in self.excluded):
             return False
         return self.everything or MEMBER in self.whole_types
 

@@ -23,7 +23,7 @@ any process may serve any request.
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -141,23 +141,37 @@ class RoomFacts:
         return snapshot
 
     def carry_over(
-        self, user_id: str, window: tuple[int, int], news: SyncNews, active: Sequence[str]
+        self,
+        user_id: str,
+        window: tuple[int, int],
+        news: SyncNews,
+        places: Mapping[str, tuple[int, int]],
     ) -> None:
         """What /sync's probe found unchanged in (since, upto] (its False is exact), called only
         when the user's memberships did not move: the position snapshot at `since` moves to
-        `upto` by dropping the rooms with events (`active`) and those the user is not joined
-        to, without a read; no receipt at all (the user's own since are none), no account data
-        of the user (the `m.direct` read for the response at `since`, if kept, holds at
+        `upto` without a read: the rooms with events (`places`: the probe's joined rooms with
+        events in a window ending at `upto` and holding (since, upto], each with its newest
+        event and newest bump-type event there, 0 for none) take those, keeping their bump
+        stamp when no bump-type event came; those the user is not joined to are dropped (read
+        again when asked for). No receipt at all (the user's own since are none), no account
+        data of the user (the `m.direct` read for the response at `since`, if kept, holds at
         `upto`). Saves those reads."""
         since, upto = window
         entry = self._entry(user_id, upto)
         snapshot = self._snapshots.get(user_id)
         if snapshot is not None and snapshot.upto == since < upto:
-            # The joined rooms with events in the window are `active` (the probe's, exact since
+            # The joined rooms with events in the window are `places` (the probe's, exact since
             # the user's memberships did not move); other rooms' events it does not report.
-            for room_id in [*snapshot.unjoined, *active]:
+            for room_id in snapshot.unjoined:
                 snapshot.rooms.pop(room_id, None)
             snapshot.unjoined.clear()
+            for room_id, (newest, bumped) in places.items():
+                known = snapshot.rooms.pop(room_id, None)
+                # Events only append: the window holds the room's newest (of a bump type too).
+                if bumped:
+                    snapshot.rooms[room_id] = RoomPositions(bumped, newest)
+                elif known is not None:
+                    snapshot.rooms[room_id] = RoomPositions(known.bump, newest)
             snapshot.upto = upto  # so `positions` needs no `rooms_with_activity` read
         if not news.receipts and entry.receipts is None:
             entry.receipts, entry.receipts_after = {}, since

@@ -18,6 +18,13 @@ aggregations read each; here it is one read of each for all of them:
 Invariant: only rooms the requester is joined to and that the connection never sent (memory
 None) are prefetched; they are read at `upto`, the ceiling of a joined room. Anything not
 prefetched is read by the room-by-room path of room_results.py as before.
+
+A woken request builds the few joined rooms it sent before that have events since
+(`since_sent`): their timelines since what was sent are read together through
+`VisibilityService.timelines`, so through /sync's shared window (services/recent_events.py:
+the connections one message wakes read it once), and formatted in one call. Each page is kept
+with its `Span`: room_results.py uses it only for exactly that window (a room whose membership
+or config changed reads its own).
 """
 
 from __future__ import annotations
@@ -37,8 +44,14 @@ from bastion.services.sliding_sync.required_state import (
     state_text,
     timeline_members,
 )
-from bastion.services.sliding_sync.room_model import JsonObject, RoomConfig, StateSelector
+from bastion.services.sliding_sync.room_model import (
+    JsonObject,
+    RoomConfig,
+    RoomToBuild,
+    StateSelector,
+)
 from bastion.services.visibility import Page, Span, VisibilityService
+from bastion.store.protocols.sliding_sync_rooms import RoomPositions
 from bastion.store.records import MembershipRecord
 
 _NO_FILTER = RoomEventFilter()
@@ -61,11 +74,27 @@ class Prefetched:
     formatted: dict[str, JsonObject] = field(default_factory=dict)  # event_id -> client form
     # unnamed rooms: their heroes, and the heroes' member events (absent: no member event)
     heroes: dict[str, tuple[list[str], dict[str, StoredEvent]]] = field(default_factory=dict)
+    # rooms sent before (`since_sent`): the timeline of exactly this window of the room
+    windows: dict[str, tuple[Span, Page]] = field(default_factory=dict)
+
+    def window(self, room_id: str, span: Span) -> Page | None:
+        """The page read ahead for `span` of the room, if that very window was read."""
+        found = self.windows.get(room_id)
+        return found[1] if found is not None and found[0] == span else None
 
     def client_events(self, events: Sequence[StoredEvent]) -> list[JsonObject] | None:
         """The client forms of `events` when every one was formatted ahead, else None."""
         out = [self.formatted.get(e.event_id) for e in events]
         return None if any(o is None for o in out) else [o for o in out if o is not None]
+
+
+@dataclass(frozen=True, slots=True)
+class SentRoom:
+    """A joined room sent before with events since: its timeline window (after, upto]."""
+
+    membership: MembershipRecord
+    after: int  # the position it was last sent up to
+    limit: int  # its timeline_limit
 
 
 class HeroReader(Protocol):
@@ -118,6 +147,41 @@ async def prefetch(
     await _heroes(readers, requester.user_id, [r.membership for r in joined], found)
     await _format(readers.formatter, requester, found)
     return found
+
+
+def sent_with_news(room: RoomToBuild, place: RoomPositions | None) -> SentRoom | None:
+    """A joined room sent before, with events since, whose build reads its timeline since what
+    was sent (the same membership and no grown limit or exclusion, else the window differs)."""
+    memory, membership, config = room.memory, room.membership, room.config
+    if memory is None or place is None or place.newest <= memory.sent_upto:
+        return None
+    if membership.membership != "join" or memory.membership != "join" or membership.forgotten:
+        return None
+    if not 0 < config.timeline_limit <= memory.config.timeline_limit:
+        return None
+    if memory.config.excluded - config.excluded:
+        return None
+    return SentRoom(membership, memory.sent_upto, config.timeline_limit)
+
+
+async def since_sent(
+    readers: Readers, requester: Requester, rooms: Sequence[SentRoom], upto: int, found: Prefetched
+) -> None:
+    """Read into `found` the timelines of `rooms` since each was last sent (one shared read per
+    distinct window), and their client forms (one call)."""
+    by_window: dict[tuple[int, int], list[MembershipRecord]] = {}
+    for room in rooms:
+        by_window.setdefault((room.after, room.limit), []).append(room.membership)
+    events: list[StoredEvent] = []
+    for (after, limit), memberships in by_window.items():
+        span = Span(after, upto + 1, limit)
+        pages = await readers.visibility.timelines(requester.user_id, memberships, span, _NO_FILTER)
+        for room_id, page in pages.items():
+            found.windows[room_id] = (span, page)
+            events += page.visible
+    if events:
+        client = await readers.formatter.format(events, requester)
+        found.formatted |= {e.event_id: c for e, c in zip(events, client, strict=True)}
 
 
 async def _heroes(

@@ -15,7 +15,10 @@ connection remembers having sent (`RoomMemory`, room_model.py). Invariants:
 * A room with memory and no event, `m.direct` change, read receipt of the user's or config
   growth since it was last sent is answered without reading it (`news` False; `build_many`
   answers it before `build` from facts read once per response: room_facts.py).
-* `build_many` reads the rooms never sent ahead, together (room_prefetch.py).
+* `build_many` reads the rooms never sent ahead, together, and the timelines of the joined
+  rooms sent before with events since (a woken request's rooms) through the shared window of
+  `VisibilityService.timelines`, as /sync does (room_prefetch.py); the positions of all its
+  rooms are read once, not per room.
 * Unread counts are /sync's, on every room sent; the user's own read receipt in a room makes
   it news (sent again with its counts), so counts are never left stale while it is in range.
 * A config whose `exclude` no longer leaves out something it did sends the room whole again.
@@ -56,6 +59,8 @@ from bastion.services.sliding_sync.room_prefetch import (
     Prefetched,
     Readers,
     prefetch,
+    sent_with_news,
+    since_sent,
 )
 from bastion.services.stream_token import format_token
 from bastion.services.sync.rooms import RoomSections
@@ -113,15 +118,32 @@ class RoomResults:
     ) -> RoomResult | None:
         """The room's result; None when the requester may not see the room (leave it out).
         `ahead`: what was read for many rooms at once (build_many)."""
-        if membership.forgotten or membership.room_id != room_id:
+        if membership.room_id != room_id:
+            return None
+        positions = await self._facts.positions(requester.user_id, [room_id], upto)
+        room = RoomToBuild(membership, config, memory)
+        window = (since, upto)
+        return await self._build(requester, room, positions.get(room_id), window, ahead)
+
+    async def _build(
+        self,
+        requester: Requester,
+        room: RoomToBuild,
+        positions: RoomPositions | None,
+        window: tuple[int | None, int],
+        ahead: Prefetched | None,
+    ) -> RoomResult | None:
+        """`build`, given the room's positions at `upto` (None: no membership of the user's)."""
+        membership, config, memory = room.membership, room.config, room.memory
+        since, upto = window
+        if membership.forgotten:
             return None
         if memory is not None and (
             memory.config.excluded - config.excluded  # some excluded state is now wanted
             or await self._membership_changed(membership, memory)
         ):
             memory = None  # invite -> join, join -> leave...: the client replaces the room
-        user_id = requester.user_id
-        positions = (await self._facts.positions(user_id, [room_id], upto)).get(room_id)
+        user_id, room_id = requester.user_id, membership.room_id
         bump = membership.stream_ordering if positions is None else positions.bump
         newest = upto if positions is None else positions.newest
         if membership.membership in ("invite", "knock"):
@@ -149,29 +171,32 @@ class RoomResults:
         (room_prefetch.py), so growing a list to every room costs a few queries, not a few
         per room."""
         self.rooms_built += len(rooms)
+        if not rooms:
+            return {}
         initial = [InitialRoom(r.membership, r.config) for r in rooms if r.memory is None]
         readers = Readers(self._visibility, self._formatter, self._facts)
         ahead = await prefetch(readers, requester, initial, upto)
         user_id = requester.user_id
-        known = [r.room_id for r in rooms if r.memory is not None]
-        positions: dict[str, RoomPositions] = {}
-        marks = _Marks(0, {})
-        if known and since is not None:
-            positions = await self._facts.positions(user_id, known, upto)
+        positions = await self._facts.positions(user_id, [r.room_id for r in rooms], upto)
+        sent = [s for r in rooms if (s := sent_with_news(r, positions.get(r.room_id)))]
+        if sent:
+            await since_sent(readers, requester, sent, upto, ahead)
+        maybe = [_may_be_quiet(r, positions.get(r.room_id)) for r in rooms]
+        marks = _Marks(0, {})  # read only when some room may be quiet (a woken room is not)
+        if since is not None and any(maybe):
             marks = _Marks(
                 await self._facts.direct_changed_at(user_id, upto),
                 await self._facts.own_receipts(user_id, since, upto),
             )
         results: dict[str, RoomResult | None] = {}
-        for r in rooms:
-            quiet = _quiet(r, positions.get(r.room_id), marks)
+        for r, may_be_quiet in zip(rooms, maybe, strict=True):
+            place = positions.get(r.room_id)
+            quiet = _quiet(r, place, marks) if may_be_quiet else None
             if quiet is not None:
                 results[r.room_id] = quiet
                 continue
-            results[r.room_id] = await self.build(
-                requester, r.room_id, r.membership, r.config, r.memory,
-                since=since if r.memory is not None else None, upto=upto, ahead=ahead,
-            )  # fmt: skip
+            window = (since if r.memory is not None else None, upto)
+            results[r.room_id] = await self._build(requester, r, place, window, ahead)
         return results
 
     async def _membership_changed(self, membership: MembershipRecord, memory: RoomMemory) -> bool:
@@ -248,8 +273,8 @@ class RoomResults:
             payload["expanded_timeline"] = payload["unstable_expanded_timeline"] = True
         if state:
             payload["required_state"] = await self._client(build, state)
-        news = news or await self._counts_moved(build)
-        if build.membership.membership == "join" and (news or timeline or state or memory is None):
+        news = news or bool(timeline) or bool(state) or await self._counts_moved(build)
+        if build.membership.membership == "join" and (news or memory is None):
             unread = await self._facts.unread(
                 build.user_id, build.room_id, build.upto, bulk=memory is None
             )
@@ -263,7 +288,9 @@ class RoomResults:
         spec's ClientEventWithoutRoomID, what ruma reads)."""
         ready = build.ahead.client_events(events)
         out = ready if ready is not None else await self._formatter.format(events, build.requester)
-        return [{k: v for k, v in e.items() if k != "room_id"} for e in out]
+        for event in out:  # fresh dicts of this response (formatted for it, here or ahead)
+            event.pop("room_id", None)
+        return out
 
     async def _timeline(self, build: RoomBuild) -> tuple[list[StoredEvent], bool, bool, bool]:
         """(visible events oldest first, limited, expanded, whole): the newest `timeline_limit`
@@ -274,9 +301,12 @@ class RoomResults:
             return [], False, False, False
         grew = memory is not None and limit > memory.config.timeline_limit
         after = 0 if memory is None or grew else memory.sent_upto
-        page = build.ahead.timelines.get(build.room_id) if memory is None else None
+        span = Span(after, build.ceiling + 1, limit)
+        if memory is None:
+            page = build.ahead.timelines.get(build.room_id)
+        else:
+            page = build.ahead.window(build.room_id, span)
         if page is None:
-            span = Span(after, build.ceiling + 1, limit)
             page = await self._visibility.timeline(
                 build.user_id, build.membership, span, _NO_FILTER
             )
@@ -342,9 +372,12 @@ class RoomResults:
                 chosen[event.event_id] = event
         in_changes = {e.state_key for e in chosen.values() if e.type == MEMBER}
         added = build.config.required_state - memory.config.required_state
+        new_lazy = lazy_sent - in_changes
+        if not added and not new_lazy:  # nothing newly wanted: nothing more to read
+            return sorted(chosen.values(), key=lambda e: e.stream_ordering), lazy_sent, changed
         grown = resolve(added, build.user_id, build.config.excluded)
         old = resolve(memory.config.required_state, build.user_id)
-        for event in await self._newly_wanted(build, grown, lazy_sent - in_changes):
+        for event in await self._newly_wanted(build, grown, new_lazy):
             lazy_member = event.type == MEMBER and event.state_key in lazy_sent
             if lazy_member or (grown.matches_event(event) and not old.matches_event(event)):
                 chosen.setdefault(event.event_id, event)
@@ -374,11 +407,14 @@ class RoomResults:
         known: frozenset[str] = frozenset()
         if memory is not None:
             known = memory.lazy_members
-            if not limited and memory.config.timeline_limit > config.timeline_limit:
+            if config == memory.config:
+                config = memory.config  # the same object: later comparisons are identity
+            elif not limited and memory.config.timeline_limit > config.timeline_limit:
                 config = RoomConfig(
                     memory.config.timeline_limit, config.required_state, config.excluded
                 )
-        return RoomMemory(build.ceiling, config, known | lazy_sent, build.membership.membership)
+        lazy = known if lazy_sent <= known else known | lazy_sent
+        return RoomMemory(build.ceiling, config, lazy, build.membership.membership)
 
 
 def _wanted_or_lazy(wanted: Wanted, lazy: set[str], event: StoredEvent) -> bool:
@@ -396,19 +432,29 @@ class _Marks:
     receipts: dict[str, int]
 
 
+def _may_be_quiet(room: RoomToBuild, place: RoomPositions | None) -> bool:
+    """`_quiet`'s checks that need no per-response fact: sent before, with the same config and
+    membership, and no event or member event of the user's since."""
+    memory, membership = room.memory, room.membership
+    if memory is None or place is None or membership.forgotten:
+        return False
+    if membership.membership != memory.membership or room.config != memory.config:
+        return False
+    after = memory.sent_upto
+    return membership.stream_ordering <= after and place.newest <= after
+
+
 def _quiet(room: RoomToBuild, place: RoomPositions | None, marks: _Marks) -> RoomResult | None:
     """The common case of a response to a client that has every room: sent before, with the
     same config and membership, and nothing since (no event, `m.direct` change or read receipt
     of the user's): its unchanged result, else None. `build` would answer the same, with more
-    work per room."""
-    memory, membership = room.memory, room.membership
-    if memory is None or place is None or membership.forgotten:
-        return None
-    if membership.membership != memory.membership or room.config != memory.config:
+    work per room. Only for a room `_may_be_quiet`."""
+    memory = room.memory
+    if memory is None or place is None:
         return None
     after = memory.sent_upto
-    if membership.stream_ordering > after or place.newest > after or marks.direct_at > after:
+    if marks.direct_at > after:
         return None
-    if membership.membership == "join" and marks.receipts.get(room.room_id, 0) > after:
+    if room.membership.membership == "join" and marks.receipts.get(room.room_id, 0) > after:
         return None
     return RoomResult({}, False, memory, place.bump)

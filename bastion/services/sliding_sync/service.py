@@ -105,17 +105,24 @@ class SlidingSyncService:
         p = self._p
         async with p.presence.syncing(requester.user_id, request.set_presence):
             memory = await p.connections.open(requester, request.conn_id, request.pos)
+            skipped: list[tuple[int, int]] = []
 
-            async def build(upto: int, typing_seen: int) -> tuple[Draft, bool]:
+            async def build(upto: int, typing_seen: int) -> tuple[Draft | None, bool]:
+                if not skipped and _nothing_new(request, memory, upto, typing_seen):
+                    skipped.append((upto, typing_seen))
+                    return None, False  # built only if no wake-up comes (below)
                 return await self._build(requester, request, memory, upto, typing_seen)
 
+            waiting = memory.since is not None and request.timeout_ms > 0
             draft = await p.long_poll.run(
                 requester,
                 build,
                 timeout_ms=request.timeout_ms,
-                wait=memory.since is not None and request.timeout_ms > 0,
+                wait=waiting,
                 authenticated_at=authenticated_at,
             )
+            if draft is None:  # the timeout passed with nothing new: the answer skipped
+                draft, _ = await self._build(requester, request, memory, *skipped[0])
             order = draft.order if draft.order is not None else ListOrder("", [], {})
             pos = await p.connections.save(
                 memory, draft.changed, draft.scope, order=order, upto=draft.upto,
@@ -147,6 +154,8 @@ class SlidingSyncService:
             lists=lists,
             scope=scope,
             sent_lists=memory.scope.lists if memory.scope is not None else {},
+            # what the client holds, unless derived from an older stored pos (response.py)
+            sent_exact=memory.base is None or memory.derived is not None,
             order=plan.order,
             moved=plan.moved,
         )
@@ -219,7 +228,9 @@ class SlidingSyncService:
         """At a no-write pos (connection.py), the rooms whose stored memory is older than what
         the client has: those the stored position covered with events since its `base` (a
         superset: the others were up to date already). Empty at any other pos."""
-        if memory.base is None or memory.since is None or memory.scope is None:
+        if memory.base is None or memory.derived is not None:
+            return frozenset()  # not a no-write pos, or this process kept what it derived
+        if memory.since is None or memory.scope is None:
             return frozenset()
         active = plan.active
         if plan.news is None:  # the full computation: the probe of the derived window
@@ -273,9 +284,40 @@ class SlidingSyncService:
         draft.derivable = _derivable(memory, plan, stored, draft.changed)
 
 
+# Extensions whose news is on the stream or the typing serial (extensions/): a request that
+# parks at its pos's position and serial has none of theirs.
+_STREAM_ONLY = frozenset({"account_data", "receipts", "typing"})
+
+
+def _nothing_new(
+    request: SlidingSyncRequest, memory: ConnectionMemory, upto: int, typing_seen: int
+) -> bool:
+    """Would the build at (`upto`, `typing_seen`) find nothing to send? True only when it is
+    certain without a read: a long-poll whose pos is at this stream position and typing
+    serial (nothing in any stream since: the probe's window is empty), with the lists,
+    ranges, configs and subscriptions the memory's order was computed for (no room enters or
+    leaves a range, no config changes), memory exact as of the pos (not a pos to derive
+    from, connection.py), and only extensions whose news is on the stream (to-device
+    messages wait until acknowledged, whatever the position). The long-poll then parks
+    without building; `sync` builds the answer if no wake-up comes."""
+    order = memory.order
+    return (
+        request.timeout_ms > 0
+        and memory.since == upto
+        and memory.since_ephemeral == typing_seen
+        and memory.scope is not None
+        and order is not None
+        and not order.once
+        and (memory.base is None or memory.derived is not None)
+        and request.extensions.keys() <= _STREAM_ONLY
+        and order.key == request_key(request)
+    )
+
+
 # A no-write answer is given while the rooms with events since the stored position are at most
-# this many (each next request builds them again, finding most of them quiet).
-_DERIVED_AT_MOST = 4
+# this many: a request on that pos served by another process (or after a restart) builds them
+# again, finding most of them quiet; this process keeps what it derived (connection.Derived).
+_DERIVED_AT_MOST = 64
 
 
 def _derivable(
@@ -291,7 +333,8 @@ def _derivable(
     A room sent for another reason (a read receipt of the user's) has no events: stored."""
     if not memory.seq or memory.scope is None or plan.news is None:
         return False
-    if not plan.same_rooms or len(plan.active) > _DERIVED_AT_MOST:
+    pending = frozenset(memory.derived.rooms) if memory.derived is not None else frozenset()
+    if not plan.same_rooms or len(plan.active | pending) > _DERIVED_AT_MOST:
         return False
     scope = memory.scope.selected(None, None)
     for room_id, new in changed.items():

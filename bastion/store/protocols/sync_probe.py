@@ -13,6 +13,7 @@ the window can belong in the response.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -43,11 +44,22 @@ class SyncProbe:
     unused_fallback_key_types: list[str] = field(default_factory=list)
     # `PushActionStore.unread_counts` rows of the viewer in `active_rooms`, read in the probe
     unread: list[UnreadCount] = field(default_factory=list)
+    # with `bump_types`: active room -> (its newest event, its newest of those types, 0: none),
+    # both in the window
+    places: dict[str, tuple[int, int]] = field(default_factory=dict)
 
 
 class SyncProbeStore(Protocol):
     async def probe(
-        self, q: Queryable, user_id: str, device_id: str, *, after: int, upto: int
+        self,
+        q: Queryable,
+        user_id: str,
+        device_id: str,
+        *,
+        after: int,
+        upto: int,
+        bump_types: Sequence[str] = (),
     ) -> SyncProbe:
-        """The probe for (`user_id`, `device_id`) over the window (after, upto]."""
+        """The probe for (`user_id`, `device_id`) over the window (after, upto]; with
+        `bump_types`, also each active room's `places`."""
         ...

@@ -2,7 +2,8 @@
 
 * ('room', room_id, join position): joined rooms with events in the window (`active`, a CTE),
   found from the new events (index on position), so the cost follows what happened, not the
-  viewer's room count;
+  viewer's room count; with `bump_types` (sliding sync) also ('place', room_id, newest event,
+  '', newest event of those types or 0), from the same walk over the window;
 * ('unread', room_id, notifications, thread, highlights): the viewer's unread-count rows of the
   active rooms, the same two parts as `SqlPushActionStore.unread_counts` (sql/push.py) with the
   room list read from `active`: keep the two in step;
@@ -12,6 +13,8 @@
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 from bastion.store.database import Queryable
 from bastion.store.protocols.push import UnreadCount
@@ -28,6 +31,18 @@ _ACTIVE_SQL = (  # user, after, upto
     " AND e.stream_ordering > ? AND e.stream_ordering <= ?)"
 )
 _ROOMS_SQL = "SELECT 'room', room_id, joined_at, '', 0 FROM active"
+# Sliding sync's variant (`bump_types`): per active room also its newest event and its newest
+# event of a bump type in the window (0: none), as ('place', room_id, newest, '', bumped) rows.
+_ACTIVE_PLACES_SQL = (  # bump types..., user, after, upto
+    "WITH active AS (SELECT e.room_id, m.stream_ordering AS joined_at,"
+    " MAX(e.stream_ordering) AS newest,"
+    " MAX(CASE WHEN e.type IN ({types}) THEN e.stream_ordering ELSE 0 END) AS bumped"
+    " FROM events e CROSS JOIN memberships m"
+    " WHERE m.room_id = e.room_id AND m.user_id = ? AND m.membership = 'join'"
+    " AND e.stream_ordering > ? AND e.stream_ordering <= ?"
+    " GROUP BY e.room_id, m.stream_ordering)"
+)
+_PLACES_SQL = "SELECT 'place', room_id, newest, '', bumped FROM active"
 _UNREAD_SQL = (  # user, user (sql/push.py's unread_counts, rooms from `active`)
     "SELECT 'unread', c.room_id, c.notify_seq - COALESCE(r.notify_seq, 0), c.thread_id,"
     " c.highlight_seq - COALESCE(r.highlight_seq, 0) FROM push_thread_counters c"
@@ -63,20 +78,36 @@ _NEWS_SQL = (
     )
     + ", '', 0"
 )
-_PROBE_SQL = (
-    f"{_ACTIVE_SQL} {_ROOMS_SQL} UNION ALL {_UNREAD_SQL} UNION ALL {_KEYS_SQL}"
-    f" UNION ALL {_NEWS_SQL}"
-)
+_REST_SQL = f"UNION ALL {_UNREAD_SQL} UNION ALL {_KEYS_SQL} UNION ALL {_NEWS_SQL}"
+_PROBE_SQL = f"{_ACTIVE_SQL} {_ROOMS_SQL} {_REST_SQL}"
+_PLACES_PROBE_SQL: dict[int, str] = {}  # by the number of bump types
+
+
+def _places_probe_sql(types: int) -> str:
+    sql = _PLACES_PROBE_SQL.get(types)
+    if sql is None:
+        active = _ACTIVE_PLACES_SQL.format(types=", ".join("?" * types))
+        sql = _PLACES_PROBE_SQL[types] = (
+            f"{active} {_ROOMS_SQL} UNION ALL {_PLACES_SQL} {_REST_SQL}"
+        )
+    return sql
 
 
 class SqlSyncProbeStore:
     async def probe(
-        self, q: Queryable, user_id: str, device_id: str, *, after: int, upto: int
+        self,
+        q: Queryable,
+        user_id: str,
+        device_id: str,
+        *,
+        after: int,
+        upto: int,
+        bump_types: Sequence[str] = (),
     ) -> SyncProbe:
         window = (after, upto)
         rows = await q.fetch_all(
-            _PROBE_SQL,
-            user_id, *window,
+            _places_probe_sql(len(bump_types)) if bump_types else _PROBE_SQL,
+            *bump_types, user_id, *window,
             user_id, user_id,
             user_id, device_id, user_id, device_id,
             user_id, *window,
@@ -98,4 +129,5 @@ class SqlSyncProbeStore:
                 for r in rows
                 if r[0] == "unread"
             ],
+            {r[1]: (int(r[2]), int(r[4])) for r in rows if r[0] == "place"},
         )

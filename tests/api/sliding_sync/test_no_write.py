@@ -150,3 +150,43 @@ async def test_a_restart_goes_on_from_a_no_write_pos(
         assert client.held["all"][:2] == [rooms[1], rooms[0]]
         await alice.send_text(rooms[0], "and again")
         assert _bodies(await client.sync(LIST)) == {rooms[0]: ["and again"]}
+
+
+async def test_what_answers_without_writing_sent_is_stored_by_the_next_write(
+    tmp_path: Path, database_config: DatabaseConfig
+) -> None:
+    """MSC4186: the connection remembers what the client has, across restarts (issue 14: the
+    memory "survives a restart"). Answers that stored nothing (this process kept what they
+    sent) are followed by one that writes (a lazy member sent for the first time): that write
+    stores what the earlier answers sent too. After a restart, neither the incremental path
+    nor a full computation (the lists changed) sends those messages again, and the list keeps
+    the order they gave it."""
+    async with homeserver_with(tmp_path, database_config) as hs:
+        alice, bob = await hs.register_user("alice"), await hs.register_user("bob")
+        rooms = [await alice.create_room(name=f"Ward {i}") for i in range(2)]
+        rooms.append(await alice.create_room(preset="public_chat"))
+        await bob.join(rooms[2])
+        await alice.send_text(rooms[2], "welcome")  # bob is not a sender of the timeline
+        client = SlidingClient(alice)
+        await client.sync(LAZY)
+        assert client.pos is not None
+        seq = _seq(client.pos)
+        for room_id, text in ((rooms[1], "first"), (rooms[0], "second")):
+            await alice.send_text(room_id, text)
+            assert _bodies(await client.sync(LAZY)) == {room_id: [text]}
+        assert _seq(client.pos) == seq  # nothing stored
+        await bob.send_text(rooms[2], "hi")
+        woken = await client.sync(LAZY)
+        assert [e["state_key"] for e in woken["rooms"][rooms[2]]["required_state"]] == [bob.user_id]
+        assert _seq(woken["pos"]) == seq + 1
+    async with homeserver_with(tmp_path, database_config) as restarted:
+        alice = UserClient(restarted.http, alice.user_id, alice.device_id, alice.token)
+        client.user = alice
+        assert (await client.sync(LAZY))["rooms"] == {}
+        assert client.held["all"][:3] == [rooms[2], rooms[0], rooms[1]]
+        both = {"lists": {**LAZY["lists"], "again": LAZY["lists"]["all"]}}
+        full = await client.sync(both)  # computed in full from the memberships
+        assert full["rooms"] == {}  # nothing sent again
+        assert "ops" not in full["lists"]["all"]  # the stored order was the one the client has
+        await alice.send_text(rooms[0], "third")
+        assert _bodies(await client.sync(both)) == {rooms[0]: ["third"]}

@@ -10,6 +10,8 @@ the receipts on its timeline events and the viewer's own; this extension does no
 timeline, and sends all of the room's current receipts instead (a superset, as /sync does).
 Only rooms the viewer is joined to carry receipts, as in /sync: never an invited room's.
 Receipts written after `upto` wait for the next response, so none is sent twice or skipped.
+When /sync's probe of the window (`news`) found no receipt at all and no room entered, the
+answer is None without looking at the rooms (the probe's False is exact: sync_probe.py).
 """
 
 from __future__ import annotations
@@ -44,10 +46,12 @@ class ReceiptsExtension:
     ) -> ExtensionResult | None:
         """`{rooms: {room_id: m.receipt event}}`, or None when there is none to send."""
         selection = select_rooms(context, parse_request(self.name, request, ScopedRequest))
+        quiet = context.news is not None and not context.news.receipts
+        if quiet and not selection.entered:
+            return None  # no receipt in the window, no room needing its current receipts
         viewer = context.requester.user_id
         receipts = await self._entering(viewer, selection, context.upto)
-        quiet = context.news is not None and not context.news.receipts
-        if context.since is not None and selection.staying and not quiet:
+        if context.since is not None and not quiet and selection.staying:
             changed = await self._ephemeral.receipts.receipts_changed(
                 self._ephemeral.db, viewer, after=context.since, upto=context.upto
             )

@@ -58,8 +58,9 @@ class RoomSelection:
 
     @property
     def staying(self) -> frozenset[str]:
-        """Rooms that were in the previous response too: only their changes are sent."""
-        return self.rooms - self.entered
+        """Rooms that were in the previous response too: only their changes are sent. When
+        none entered, `rooms` itself (no copy of the scope's rooms)."""
+        return self.rooms - self.entered if self.entered else self.rooms
 
 
 def select_rooms(context: ExtensionContext, scoped: ScopedRequest) -> RoomSelection:

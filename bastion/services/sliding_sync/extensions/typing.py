@@ -5,7 +5,9 @@
 after the previous response's ephemeral serial, or, for a room entering the response (every
 room on a first request), when anyone types in it now. Only rooms the viewer is joined to, as in
 /sync. Typing lives in memory (services/ephemeral/typing.py): a response costs no query unless
-typing changed in one of its rooms (then one, for the viewer's joined rooms).
+typing changed in one of its rooms (then one, for the viewer's joined rooms). When the typing
+serial has not moved since the previous response (`since_ephemeral` is the serial now: no room's
+typers changed after it) and no room entered, the answer is None without looking at the rooms.
 """
 
 from __future__ import annotations
@@ -39,6 +41,8 @@ class TypingExtension:
         """`{rooms: {room_id: m.typing event}}`, or None when no typing to report."""
         selection = select_rooms(context, parse_request(self.name, request, ScopedRequest))
         typing = self._ephemeral.typing
+        if context.since_ephemeral == typing.serial and not selection.entered:
+            return None  # no typing change since the previous response, no room to introduce
         candidates: set[str] = set()
         if selection.staying:
             since = context.since_ephemeral
