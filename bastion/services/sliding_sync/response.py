@@ -30,11 +30,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from bastion.errors import MatrixError
 from bastion.services.sliding_sync.extensions.base import ExtensionScope
 from bastion.services.sliding_sync.lists import ListResult
 from bastion.services.sliding_sync.order import ListOrder
-from bastion.services.sliding_sync.positions import parse_pos
 from bastion.services.sliding_sync.request import Dialect, SlidingSyncRequest
 from bastion.services.sliding_sync.room_model import RoomMemory
 
@@ -63,9 +61,9 @@ class Draft:
     moved: dict[str, int] | None = None
     # what changed is derived by the next request: no need to store it (connection.py)
     derivable: bool = False
-    # is `sent_lists` exactly what the client holds? None: only at a pos without `_b` (a pos
-    # answered without writing names a stored memory that may be older than the client's)
-    sent_exact: bool | None = None
+    # is `sent_lists` exactly what the client holds? Not at a pos answered without writing
+    # that this process did not answer (its stored memory may be older than the client's)
+    sent_exact: bool = False
 
 
 def shape(request: SlidingSyncRequest, draft: Draft, pos: str) -> JsonObject:
@@ -82,7 +80,7 @@ def shape(request: SlidingSyncRequest, draft: Draft, pos: str) -> JsonObject:
         }
     # DELETE/INSERT only against lists the client holds, in the same ranges (an incremental
     # plan runs only for the previous request's lists and ranges: `moved` is set)
-    movable = draft.moved is not None and _client_holds_sent(request, draft)
+    movable = draft.moved is not None and draft.sent_exact
     body: JsonObject = {
         "pos": pos,
         "lists": {
@@ -98,17 +96,6 @@ def shape(request: SlidingSyncRequest, draft: Draft, pos: str) -> JsonObject:
     if request.txn_id is not None:
         body["txn_id"] = request.txn_id
     return body
-
-
-def _client_holds_sent(request: SlidingSyncRequest, draft: Draft) -> bool:
-    if draft.sent_exact is not None:
-        return draft.sent_exact
-    if request.pos is None:
-        return False
-    try:
-        return parse_pos(request.pos).base is None
-    except MatrixError:
-        return False
 
 
 def _pre_merge_list(result: ListResult, sent: Sequence[str] | None, movable: bool) -> JsonObject:

@@ -251,3 +251,33 @@ async def test_a_long_poll_at_its_pos_parks_without_building(hs: Homeserver) -> 
     quiet = await asyncio.wait_for(client.sync(body, timeout_ms=20), timeout=30)
     assert quiet["rooms"] == {}
     assert quiet["lists"]["all"]["count"] == 5
+
+
+async def test_a_woken_request_moves_a_room_only_for_proper_activity(hs: Homeserver) -> None:
+    """MSC4186 `bump_stamp`: "the last "proper" activity in the room" (a message, not a
+    reaction or a topic change); lists are sorted by it. A woken request reads the rooms'
+    stamps from the probe of what happened since its pos: a reaction wakes it with that room,
+    its stamp and its place in the list unchanged; a message then moves it to the top."""
+    alice = await hs.register_user("alice")
+    rooms = await _rooms(hs, alice, 3)  # newest first: rooms[2], rooms[1], rooms[0]
+    event_id = await alice.send_text(rooms[0], "react to me")
+    client = SlidingClient(alice)
+    body = {"lists": {"all": all_rooms(0, 2)}}
+    first = await client.sync(body)
+    stamp = first["rooms"][rooms[0]]["bump_stamp"]
+    assert client.held["all"][0] == rooms[0]
+    await alice.send_text(rooms[1], "now the newest")
+    await client.sync(body)
+    assert client.held["all"][:2] == [rooms[1], rooms[0]]
+    reaction = {"m.relates_to": {"rel_type": "m.annotation", "event_id": event_id, "key": "x"}}
+    resp = await alice.put(f"/rooms/{rooms[0]}/send/m.reaction/r1", json=reaction)
+    assert resp.status_code == 200, resp.text
+    reacted = await client.sync(body)
+    assert list(reacted["rooms"]) == [rooms[0]]
+    assert reacted["rooms"][rooms[0]]["bump_stamp"] == stamp
+    assert "ops" not in reacted["lists"]["all"]  # not moved
+    assert client.held["all"][:2] == [rooms[1], rooms[0]]
+    await alice.send_text(rooms[0], "a proper message")
+    moved = await client.sync(body)
+    assert moved["rooms"][rooms[0]]["bump_stamp"] > stamp
+    assert client.held["all"][:2] == [rooms[0], rooms[1]]
