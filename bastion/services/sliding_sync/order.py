@@ -24,6 +24,7 @@ import bisect
 import hashlib
 from collections.abc import Collection, Mapping
 from operator import itemgetter
+from typing import TypeVar
 
 import msgspec
 
@@ -35,6 +36,8 @@ UNFILTERED = ListFilters()
 _INDEXES: dict[int, tuple[ListOrder, dict[str, int]]] = {}  # id -> (order, its index)
 _INDEXES_KEPT = 64
 _ROOM_ID = itemgetter(0)
+K = TypeVar("K")
+V = TypeVar("V")
 _IDS: dict[int, tuple[ListOrder, list[str]]] = {}  # id -> (order, its room IDs)
 _REPLACED_AT_MOST = 32  # more re-placed rooms than this: the IDs are listed again
 # (id(lists), id(subscriptions)) -> (the two, their request_key)
@@ -66,9 +69,7 @@ class ListOrder(msgspec.Struct, frozen=True):
         return found[1]
 
     def _keep_index(self, index: dict[str, int]) -> dict[str, int]:
-        _INDEXES[id(self)] = (self, index)
-        while len(_INDEXES) > _INDEXES_KEPT:
-            del _INDEXES[next(iter(_INDEXES))]
+        _put_bounded(_INDEXES, id(self), (self, index))
         return index
 
     def room_ids(self) -> list[str]:
@@ -79,9 +80,7 @@ class ListOrder(msgspec.Struct, frozen=True):
         return found[1]
 
     def _keep_ids(self, room_ids: list[str]) -> list[str]:
-        _IDS[id(self)] = (self, room_ids)
-        while len(_IDS) > _INDEXES_KEPT:
-            del _IDS[next(iter(_IDS))]
+        _put_bounded(_IDS, id(self), (self, room_ids))
         return room_ids
 
     def results(self) -> dict[str, ListResult]:
@@ -193,10 +192,16 @@ def request_key(request: SlidingSyncRequest) -> str:
     if kept is not None and kept[0] is request.lists and kept[1] is request.subscriptions:
         return kept[2]
     key = _digest(request)
-    _KEYS[ident] = (request.lists, request.subscriptions, key)
-    while len(_KEYS) > _INDEXES_KEPT:
-        del _KEYS[next(iter(_KEYS))]
+    _put_bounded(_KEYS, ident, (request.lists, request.subscriptions, key))
     return key
+
+
+def _put_bounded(cache: dict[K, V], key: K, value: V) -> None:
+    """`cache[key] = value`, dropping the oldest entries beyond `_INDEXES_KEPT` (what is kept
+    holds its key objects, so an `id` in a key is not reused while its entry lives)."""
+    cache[key] = value
+    while len(cache) > _INDEXES_KEPT:
+        del cache[next(iter(cache))]
 
 
 def _digest(request: SlidingSyncRequest) -> str:

@@ -24,11 +24,13 @@ from bastion.store.sql.keys import KEY_COUNTS_SQL, key_counts_of
 # CROSS JOIN: SQLite keeps the written order, so it walks the window's events (primary key) and
 # looks each room up in the viewer's memberships instead of seeking every room of the viewer
 # (PostgreSQL's planner treats it as the inner join it is and picks the same plan).
-_ACTIVE_SQL = (  # user, after, upto
-    "WITH active AS (SELECT DISTINCT e.room_id, m.stream_ordering AS joined_at"
+_WINDOW_JOINED = (  # user, after, upto: the window's events in rooms the viewer is joined to
     " FROM events e CROSS JOIN memberships m"
     " WHERE m.room_id = e.room_id AND m.user_id = ? AND m.membership = 'join'"
-    " AND e.stream_ordering > ? AND e.stream_ordering <= ?)"
+    " AND e.stream_ordering > ? AND e.stream_ordering <= ?"
+)
+_ACTIVE_SQL = (  # user, after, upto
+    f"WITH active AS (SELECT DISTINCT e.room_id, m.stream_ordering AS joined_at{_WINDOW_JOINED})"
 )
 _ROOMS_SQL = "SELECT 'room', room_id, joined_at, '', 0 FROM active"
 # Sliding sync's variant (`bump_types`): per active room also its newest event and its newest
@@ -37,10 +39,7 @@ _ACTIVE_PLACES_SQL = (  # bump types..., user, after, upto
     "WITH active AS (SELECT e.room_id, m.stream_ordering AS joined_at,"
     " MAX(e.stream_ordering) AS newest,"
     " MAX(CASE WHEN e.type IN ({types}) THEN e.stream_ordering ELSE 0 END) AS bumped"
-    " FROM events e CROSS JOIN memberships m"
-    " WHERE m.room_id = e.room_id AND m.user_id = ? AND m.membership = 'join'"
-    " AND e.stream_ordering > ? AND e.stream_ordering <= ?"
-    " GROUP BY e.room_id, m.stream_ordering)"
+    f"{_WINDOW_JOINED} GROUP BY e.room_id, m.stream_ordering)"
 )
 _PLACES_SQL = "SELECT 'place', room_id, newest, '', bumped FROM active"
 _UNREAD_SQL = (  # user, user (sql/push.py's unread_counts, rooms from `active`)
