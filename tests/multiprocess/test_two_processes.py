@@ -137,6 +137,23 @@ async def test_offboarded_on_a_gets_401_on_a_sync_parked_on_b(cluster: Cluster) 
     assert resp.json()["errcode"] == "M_UNKNOWN_TOKEN"
 
 
+async def test_a_syncs_own_presence_change_is_in_its_answer_not_the_next(cluster: Cluster) -> None:
+    """Spec (GET /sync `set_presence`): "Controls whether the client is automatically marked as
+    online by polling this API"; `next_batch`: "the batch token to supply in the since param of
+    the next /sync request". The sync that marks its user online answers past that change, so a
+    long-poll from its `next_batch` is not answered with it again (with two processes the
+    change's position is readable only once the other process's promise has passed it)."""
+    _, b = await two_processes(cluster)
+    carol = await cluster.login(b, cluster.create_user("carol"))
+    first = await carol.sync_ok()
+    own = [e for e in first["presence"]["events"] if e["sender"] == carol.user_id]
+    assert [e["content"]["presence"] for e in own] == ["online"], first
+
+    again = await carol.sync_ok(first["next_batch"], 2_000)
+    assert again["presence"]["events"] == [], again
+    assert again["next_batch"] == first["next_batch"], again
+
+
 async def collect(client: Client, room_id: str, since: str, expected: int) -> list[str]:
     """Incremental syncs from `since` until `expected` messages arrived; their event IDs in
     the order received. A `limited` timeline (a gap) fails the test."""

@@ -3,6 +3,10 @@
 A change others can see (state, status message, `currently_active`) takes a stream position in
 the write transaction and, after commit, wakes the user and everyone sharing a joined room with
 them. A change of timestamps only is written in place, with no position and no wake-up.
+`apply` returns once this process's readers may read the new positions (`wait_readable`, as
+the event pipeline does): the sync that set its user online answers at or past that position,
+so the user's own change is in that answer and does not wake their next long-poll (with several
+processes a position becomes readable only once the peers' promises have passed it).
 
 Invariant: every read-modify-write runs under one asyncio lock, evaluated against the entries as
 they are once the lock is held, so two writers of this process can never store an older state
@@ -94,6 +98,7 @@ class PresenceWriter:
             visible = await self._persist(visible, quiet)
         if visible:
             await self._wake(visible)
+            await self._positions.wait_readable(max(r.stream_id for r in visible))
         return len(visible)
 
     async def _load(self, user_id: str, known: PresenceRecord | None) -> Tracked:
