@@ -62,12 +62,12 @@ import itertools
 import secrets
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 
 import msgspec
 
 from bastion.clock import Clock
 from bastion.services.principal import Requester
+from bastion.services.sliding_sync.connection_memory import ConnectionMemory, Derived
 from bastion.services.sliding_sync.extensions.base import ExtensionScope
 from bastion.services.sliding_sync.order import ListOrder
 from bastion.services.sliding_sync.order_chain import OrderDiff, diff_of
@@ -94,65 +94,6 @@ _SELECT_AT_MOST = 200  # memories of more rooms than this are read all at once
 # statement stores the response) until they are this many; then they go to sliding_sync_rooms.
 _INLINE_AT_MOST = 64
 _CACHED_CONNECTIONS = 512  # connections whose latest memory this process keeps (LRU)
-
-
-@dataclass(frozen=True, slots=True)
-class Derived:
-    """What the no-write answers since the stored position changed, kept by the process that
-    gave them (module docstring): the order as stored, the rooms re-bumped on it since, and the
-    room memories the stored ones lack. A response that writes stores all of it."""
-
-    stored_order: ListOrder | None
-    moved: Mapping[str, int]
-    rooms: Mapping[str, RoomMemory]
-
-
-@dataclass(slots=True)
-class ConnectionMemory:
-    """What the connection has as of the request's pos (empty for a new connection)."""
-
-    row: ConnectionRow
-    seq: int  # 0: new, nothing stored yet
-    since: int | None  # the stream position the client has (None: its first request)
-    since_ephemeral: int | None
-    scope: ExtensionScope | None = None  # the rooms the previous response covered
-    superseded: bool = False  # positions other than this one are still stored
-    newest: bool = False  # nothing was stored after this position
-    order: ListOrder | None = None  # the lists' order the previous response computed
-    chain: OrderChain | None = None  # the snapshot `order` was stored against
-    # memories read so far (Connections.room_memories), by room; absent: not read yet
-    rooms: dict[str, RoomMemory] = field(default_factory=dict)
-    positions: int = 0  # positions stored (seq > 0)
-    version: int = 0  # the stored position row's version (random; 0: none)
-    inline: dict[str, msgspec.Raw] = field(default_factory=dict)  # memories in the position row
-    fast: bool = False  # position `seq` was stored by the one-statement path
-    absent: set[str] = field(default_factory=set)  # rooms known to have no memory
-    complete: bool = False  # every memory was read: a room not in `rooms`/`inline` has none
-    cached: bool = False  # opened from this process's memory, not the database
-    ticket: int = 0  # order of the requests opened in this process (later: greater)
-    # a no-write pos (`Position.base`): the stream position the stored memory is exact as of
-    base: int | None = None
-    # at a no-write pos answered by this process: what it derived since `base` (then `order`,
-    # `scope` and `rooms` are exact as of `since`, and nothing is derived again)
-    derived: Derived | None = None
-
-    def advanced(self, token: Position, **changes: object) -> ConnectionMemory:
-        """A copy as of `token` (shares nothing mutable with this one)."""
-        fields = {
-            "row": self.row, "seq": token.seq, "since": token.upto,
-            "since_ephemeral": token.ephemeral, "scope": self.scope,
-            "superseded": self.superseded, "newest": True, "order": self.order,
-            "chain": self.chain, "positions": self.positions,
-            "version": self.version, "fast": self.fast,
-            "complete": self.complete, "cached": True,
-            "ticket": self.ticket, "base": token.base, "derived": self.derived,
-        }  # fmt: skip
-        fields.update(changes)
-        # the mutable ones, copied unless given (a thousand rooms' memories: copy once)
-        fields.setdefault("rooms", dict(self.rooms))
-        fields.setdefault("inline", dict(self.inline))
-        fields.setdefault("absent", set(self.absent))
-        return ConnectionMemory(**fields)  # type: ignore[arg-type]
 
 
 class Connections:
@@ -288,7 +229,7 @@ class Connections:
         if sibling is not None and sibling[1].ticket > memory.ticket:
             return sibling[0]  # a later request from the same pos stored first: it counts
         seq = memory.seq + 1
-        changed, previous, moved = _with_derived(memory, changed, moved)
+        changed, previous, moved = memory.with_derived(changed, moved)
         chain, diff, snapshot = _order_diff(memory.chain, previous, order, moved)
         base = seq if chain is None else chain.base_seq
         # A request from the same pos that stored here first (an earlier one) is replaced, and
@@ -497,18 +438,6 @@ class _Overtaken(Exception):
     def __init__(self, token: str) -> None:
         super().__init__(token)
         self.token = token
-
-
-def _with_derived(
-    memory: ConnectionMemory, changed: Mapping[str, RoomMemory], moved: Mapping[str, int] | None
-) -> tuple[Mapping[str, RoomMemory], ListOrder | None, Mapping[str, int] | None]:
-    """(the memories to store, the order stored at the pos, the rooms re-bumped on it): a
-    response that writes after no-write answers of this process stores what they sent too."""
-    derived = memory.derived
-    if derived is None:
-        return changed, memory.order, moved
-    moved = None if moved is None else {**derived.moved, **moved}
-    return {**derived.rooms, **changed}, derived.stored_order, moved
 
 
 def _order_diff(

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from bastion.services.principal import Requester
-from bastion.services.sliding_sync.connection import ConnectionMemory
+from bastion.services.sliding_sync.connection_memory import ConnectionMemory
 from bastion.services.sliding_sync.lists import ListResult, RoomLists
 from bastion.services.sliding_sync.order import ListOrder
 from bastion.services.sliding_sync.request import SlidingSyncRequest, combine

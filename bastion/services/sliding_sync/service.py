@@ -24,7 +24,8 @@ from typing import Any, Protocol
 from bastion.services.long_poll import LongPoll
 from bastion.services.presence.service import PresenceService
 from bastion.services.principal import Requester
-from bastion.services.sliding_sync.connection import ConnectionMemory, Connections
+from bastion.services.sliding_sync.connection import Connections
+from bastion.services.sliding_sync.connection_memory import ConnectionMemory
 from bastion.services.sliding_sync.extensions.base import (
     Extension,
     ExtensionContext,
@@ -316,7 +317,7 @@ def _nothing_new(
 
 # A no-write answer is given while the rooms with events since the stored position are at most
 # this many: a request on that pos served by another process (or after a restart) builds them
-# again, finding most of them quiet; this process keeps what it derived (connection.Derived).
+# again, finding most of them quiet; this process keeps what it derived (connection_memory.Derived).
 _DERIVED_AT_MOST = 64
 
 
