@@ -84,12 +84,15 @@ class Runtime:
         try:
             await migrate(db, clock.now_ms())
             # Blocking on purpose: a search before the index backfill ends would miss old events.
-            for job in (
-                SearchIndexBackfill(db, search_store_for(db.dialect)),
-                UserDirectoryBackfill(db, UserDirectoryIndex(SqlUserDirectoryStore())),
-                RedactionBacklogPrune(db, SqlEventStore(), SqlRoomStore(), clock),
-            ):
-                await run_to_completion(job)
+            # One process at a time: processes starting together after an upgrade wait for the
+            # first to finish, then each job finds nothing left (one query each).
+            async with db.startup_lock():
+                for job in (
+                    SearchIndexBackfill(db, search_store_for(db.dialect)),
+                    UserDirectoryBackfill(db, UserDirectoryIndex(SqlUserDirectoryStore())),
+                    RedactionBacklogPrune(db, SqlEventStore(), SqlRoomStore(), clock),
+                ):
+                    await run_to_completion(job)
             positions = await open_positions(config, db, bus)  # shared: app/positions.py
         except BaseException:
             await shared.close()

@@ -88,6 +88,12 @@ class Database(Queryable, Protocol):
         """
         ...
 
+    def startup_lock(self) -> AbstractAsyncContextManager[None]:
+        """Held by one process at a time among every process serving this database, for the
+        start-up work that must not run twice at once (the backfills: app/runtime.py).
+        PostgreSQL: an advisory lock; SQLite: nothing (one process serves the file)."""
+        ...
+
     async def reclaim_space(self) -> None:
         """Give the space of deleted rows back to the file system (after a large purge).
 

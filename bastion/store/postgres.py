@@ -34,6 +34,7 @@ from bastion.store.database import (
 )
 
 _MIGRATION_LOCK_KEY = 0x62617374  # "bast"
+_STARTUP_LOCK_KEY = 0x6261737473747570  # "baststup", in the same one-bigint key space
 _SCHEMA_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,62}")
 _STATEMENT_CACHE_SIZE = 1024  # prepared statements kept per connection (asyncpg's default: 100)
 
@@ -91,9 +92,10 @@ class PostgresDatabase:
 
     dialect: Final = "postgres"
 
-    def __init__(self, pool: asyncpg.Pool) -> None:
+    def __init__(self, pool: asyncpg.Pool, url: str) -> None:
         self.query_count = 0
         self._pool = pool
+        self._url = url
 
     @classmethod
     async def open(cls, url: str, *, schema: str = "", pool_size: int = 10) -> PostgresDatabase:
@@ -118,7 +120,7 @@ class PostgresDatabase:
             statement_cache_size=_STATEMENT_CACHE_SIZE,
             reset=_keep_session,
         )
-        return cls(pool)
+        return cls(pool, url)
 
     async def execute(self, sql: str, *args: Any) -> int:
         async with self._pool.acquire() as conn:
@@ -157,6 +159,17 @@ class PostgresDatabase:
                 to_postgres_placeholders(RECORD_MIGRATION_SQL), version, name, now_ms
             )
             return True
+
+    @asynccontextmanager
+    async def startup_lock(self) -> AsyncIterator[None]:
+        """A session-level advisory lock on a connection of its own: the work under it may use
+        the whole pool (however small), and a process that dies releases it with its session."""
+        conn = await asyncpg.connect(self._url)
+        try:
+            await conn.execute("SELECT pg_advisory_lock($1)", _STARTUP_LOCK_KEY)
+            yield
+        finally:
+            await conn.close()  # ends the session, so the lock goes with it
 
     def pool_usage(self) -> tuple[int, int]:
         """(connections open, connections lent out) right now, for the pool metrics."""

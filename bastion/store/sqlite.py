@@ -151,6 +151,11 @@ class SqliteDatabase:
                 raise
             return True
 
+    @asynccontextmanager
+    async def startup_lock(self) -> AsyncIterator[None]:
+        """Nothing to take: one process serves a SQLite file."""
+        yield
+
     async def reclaim_space(self) -> None:
         """Incremental vacuum, then truncate the WAL (the file shrinks); a database created
         before auto_vacuum=INCREMENTAL is switched by one full VACUUM (it rewrites the file,

@@ -14,7 +14,8 @@ never redoes one:
 They block start-up (`Runtime.open` runs them to completion before wiring the services), which
 is the correct choice while they are fast: a search answered before the index backfill finished
 would silently miss old events, and a directory search would miss old accounts. On a database
-already backfilled each job costs one query.
+already backfilled each job costs one query. Processes starting together run them one at a
+time (`Database.startup_lock`, taken by `Runtime.open`).
 """
 
 from __future__ import annotations

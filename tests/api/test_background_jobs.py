@@ -8,6 +8,7 @@ the next run finishes the work and does not redo the batch already committed.
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pytest
@@ -15,6 +16,7 @@ import pytest
 from bastion.app import Runtime
 from bastion.config import PresenceConfig
 from bastion.services.directory.user_index import UserDirectoryIndex
+from bastion.store.postgres import _STARTUP_LOCK_KEY
 from bastion.store.sql.events import SqlEventStore
 from bastion.store.sql.rooms import SqlRoomStore
 from bastion.store.sql.search import search_store_for
@@ -66,6 +68,39 @@ async def test_search_backfill_stopped_mid_way_resumes_at_the_next_start(hs: Hom
     assert await searched(alice, "archived") == ["archived one", "archived two"]
     assert await db.fetch_val("SELECT upto FROM event_search_backfill") == 0
     assert await run_to_completion(SearchIndexBackfill(db, search_store_for(db.dialect))) == 0
+
+
+async def waiting_for_startup_lock(hs: Homeserver) -> int:
+    """How many sessions wait for the start-up lock (an advisory lock not yet granted), once
+    one does or after a bounded wait."""
+    db = hs.runtime.db
+    waiting = 0
+    for _ in range(500):  # at most ~10 s
+        waiting = await db.fetch_val(
+            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
+            " AND objsubid = 1 AND (classid::bigint << 32) + objid::bigint = ?",
+            _STARTUP_LOCK_KEY,
+        )
+        if waiting:
+            break
+        await asyncio.sleep(0.02)
+    return int(waiting)
+
+
+async def test_processes_starting_together_run_the_backfills_one_at_a_time(
+    hs: Homeserver,
+) -> None:
+    """docs/scaling.md: processes starting together after an upgrade run the start-up
+    backfills one at a time; the others wait for the first, then find nothing left to do."""
+    if hs.runtime.db.dialect != "postgres":
+        pytest.skip("one process serves a SQLite file: there is nobody to wait for")
+    db = hs.runtime.db
+    async with db.startup_lock():  # another process is running the backfills
+        starting = asyncio.create_task(Runtime.open(hs.runtime.config, hs.clock))
+        assert await waiting_for_startup_lock(hs) == 1
+        assert not starting.done()
+    started = await starting  # the lock released: the start goes on
+    await started.close()
 
 
 async def test_user_directory_backfill_resumes_without_redoing(hs: Homeserver) -> None:
