@@ -35,6 +35,7 @@ from bastion.store.sql.search import search_store_for
 from bastion.store.sql.user_directory import SqlUserDirectoryStore
 from bastion.store.stream import PositionAllocator
 from bastion.workers.backfills import (
+    STARTUP_BACKFILLS,
     RedactionBacklogPrune,
     SearchIndexBackfill,
     UserDirectoryBackfill,
@@ -86,7 +87,7 @@ class Runtime:
             # Blocking on purpose: a search before the index backfill ends would miss old events.
             # One process at a time: processes starting together after an upgrade wait for the
             # first to finish, then each job finds nothing left (one query each).
-            async with db.startup_lock():
+            async with db.exclusive(STARTUP_BACKFILLS):
                 for job in (
                     SearchIndexBackfill(db, search_store_for(db.dialect)),
                     UserDirectoryBackfill(db, UserDirectoryIndex(SqlUserDirectoryStore())),

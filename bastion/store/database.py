@@ -88,10 +88,12 @@ class Database(Queryable, Protocol):
         """
         ...
 
-    def startup_lock(self) -> AbstractAsyncContextManager[None]:
-        """Held by one process at a time among every process serving this database, for the
-        start-up work that must not run twice at once (the backfills: app/runtime.py).
-        PostgreSQL: an advisory lock; SQLite: nothing (one process serves the file)."""
+    def exclusive(self, name: str) -> AbstractAsyncContextManager[None]:
+        """Held by one process at a time, among every process serving this database, for work
+        named `name` that must not run twice at once in different processes (the start-up
+        backfills: app/runtime.py; a user's offboarding). Waits until free. Within a process
+        the caller serialises its own tasks (this is not re-entrant, and each holder may use a
+        connection). PostgreSQL: an advisory lock; SQLite: nothing (one process serves it)."""
         ...
 
     async def reclaim_space(self) -> None:

@@ -32,9 +32,10 @@ from bastion.store.database import (
     Row,
     UniqueViolation,
 )
+from bastion.store.sql.leases import lease_key
 
 _MIGRATION_LOCK_KEY = 0x62617374  # "bast"
-_STARTUP_LOCK_KEY = 0x6261737473747570  # "baststup", in the same one-bigint key space
+EXCLUSIVE_NAMESPACE = 0x62617375  # "basu": first half of `exclusive` keys (leases use "bast")
 _SCHEMA_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,62}")
 _STATEMENT_CACHE_SIZE = 1024  # prepared statements kept per connection (asyncpg's default: 100)
 
@@ -92,10 +93,11 @@ class PostgresDatabase:
 
     dialect: Final = "postgres"
 
-    def __init__(self, pool: asyncpg.Pool, url: str) -> None:
+    def __init__(self, pool: asyncpg.Pool, url: str, schema: str) -> None:
         self.query_count = 0
         self._pool = pool
         self._url = url
+        self._schema = schema
 
     @classmethod
     async def open(cls, url: str, *, schema: str = "", pool_size: int = 10) -> PostgresDatabase:
@@ -120,7 +122,7 @@ class PostgresDatabase:
             statement_cache_size=_STATEMENT_CACHE_SIZE,
             reset=_keep_session,
         )
-        return cls(pool, url)
+        return cls(pool, url, schema)
 
     async def execute(self, sql: str, *args: Any) -> int:
         async with self._pool.acquire() as conn:
@@ -161,12 +163,14 @@ class PostgresDatabase:
             return True
 
     @asynccontextmanager
-    async def startup_lock(self) -> AsyncIterator[None]:
-        """A session-level advisory lock on a connection of its own: the work under it may use
-        the whole pool (however small), and a process that dies releases it with its session."""
+    async def exclusive(self, name: str) -> AsyncIterator[None]:
+        """A session-level advisory lock (EXCLUSIVE_NAMESPACE, `lease_key(schema, name)`) on a
+        connection of its own: the work under it may use the whole pool (however small), and a
+        process that dies releases it with its session."""
         conn = await asyncpg.connect(self._url)
         try:
-            await conn.execute("SELECT pg_advisory_lock($1)", _STARTUP_LOCK_KEY)
+            key = lease_key(self._schema, name)
+            await conn.execute("SELECT pg_advisory_lock($1, $2)", EXCLUSIVE_NAMESPACE, key)
             yield
         finally:
             await conn.close()  # ends the session, so the lock goes with it

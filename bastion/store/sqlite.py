@@ -152,7 +152,7 @@ class SqliteDatabase:
             return True
 
     @asynccontextmanager
-    async def startup_lock(self) -> AsyncIterator[None]:
+    async def exclusive(self, name: str) -> AsyncIterator[None]:
         """Nothing to take: one process serves a SQLite file."""
         yield
 

@@ -15,7 +15,7 @@ They block start-up (`Runtime.open` runs them to completion before wiring the se
 is the correct choice while they are fast: a search answered before the index backfill finished
 would silently miss old events, and a directory search would miss old accounts. On a database
 already backfilled each job costs one query. Processes starting together run them one at a
-time (`Database.startup_lock`, taken by `Runtime.open`).
+time (`Database.exclusive(STARTUP_BACKFILLS)`, taken by `Runtime.open`).
 """
 
 from __future__ import annotations
@@ -26,6 +26,8 @@ from bastion.services.rooms.redaction import prune_redacted_batch
 from bastion.services.search.indexer import backfill_index_batch
 from bastion.store.database import Database
 from bastion.store.protocols import EventStore, RoomStore, SearchStore
+
+STARTUP_BACKFILLS = "start-up backfills"  # the `Database.exclusive` lock they run under
 
 
 class SearchIndexBackfill:

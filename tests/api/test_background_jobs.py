@@ -16,18 +16,19 @@ import pytest
 from bastion.app import Runtime
 from bastion.config import PresenceConfig
 from bastion.services.directory.user_index import UserDirectoryIndex
-from bastion.store.postgres import _STARTUP_LOCK_KEY
 from bastion.store.sql.events import SqlEventStore
 from bastion.store.sql.rooms import SqlRoomStore
 from bastion.store.sql.search import search_store_for
 from bastion.store.sql.user_directory import SqlUserDirectoryStore
 from bastion.workers.backfills import (
+    STARTUP_BACKFILLS,
     RedactionBacklogPrune,
     SearchIndexBackfill,
     UserDirectoryBackfill,
 )
 from bastion.workers.base import run_to_completion
 from tests.conftest import Homeserver, UserClient
+from tests.exclusive_locks import waiting_for
 
 # Every worker `bastion serve` runs besides presence expiry, in start order.
 JOB_WORKERS = [
@@ -70,23 +71,6 @@ async def test_search_backfill_stopped_mid_way_resumes_at_the_next_start(hs: Hom
     assert await run_to_completion(SearchIndexBackfill(db, search_store_for(db.dialect))) == 0
 
 
-async def waiting_for_startup_lock(hs: Homeserver) -> int:
-    """How many sessions wait for the start-up lock (an advisory lock not yet granted), once
-    one does or after a bounded wait."""
-    db = hs.runtime.db
-    waiting = 0
-    for _ in range(500):  # at most ~10 s
-        waiting = await db.fetch_val(
-            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
-            " AND objsubid = 1 AND (classid::bigint << 32) + objid::bigint = ?",
-            _STARTUP_LOCK_KEY,
-        )
-        if waiting:
-            break
-        await asyncio.sleep(0.02)
-    return int(waiting)
-
-
 async def test_processes_starting_together_run_the_backfills_one_at_a_time(
     hs: Homeserver,
 ) -> None:
@@ -95,9 +79,10 @@ async def test_processes_starting_together_run_the_backfills_one_at_a_time(
     if hs.runtime.db.dialect != "postgres":
         pytest.skip("one process serves a SQLite file: there is nobody to wait for")
     db = hs.runtime.db
-    async with db.startup_lock():  # another process is running the backfills
+    schema = hs.runtime.config.database.schema
+    async with db.exclusive(STARTUP_BACKFILLS):  # another process is running the backfills
         starting = asyncio.create_task(Runtime.open(hs.runtime.config, hs.clock))
-        assert await waiting_for_startup_lock(hs) == 1
+        assert await waiting_for(db, schema, STARTUP_BACKFILLS) == 1
         assert not starting.done()
     started = await starting  # the lock released: the start goes on
     await started.close()

@@ -14,8 +14,10 @@ The job finishes in one transaction with the `user.offboard` audit record, whose
 the report. A refused or failed run is audited as failed (`AuditTrail.attempt`); its job stays
 unfinished, and the resumer (workers/offboarding.py) or the next call completes it.
 
-Invariants: at most one unfinished job per user (a unique index; in this process a per-user
-lock also keeps two runs of it from interleaving); every step saves its progress in the
+Invariants: at most one unfinished job per user (a unique index), and one run of it at a time:
+a per-user lock in this process, and `Database.exclusive(offboarding_lock(user))` across the
+processes of the server (a run elsewhere is waited for, then this one finds the job finished and
+runs a new one, which has nothing left to do); every step saves its progress in the
 transaction of its work, so nothing is done twice after a stop; the server acts in rooms only
 through events the auth rules accept (the leaver, the moderation account, or a promotion).
 """
@@ -61,6 +63,11 @@ log = logging.getLogger(__name__)
 ACTION = "user.offboard"
 
 
+def offboarding_lock(user_id: str) -> str:
+    """The name of the `Database.exclusive` lock a run of `user_id`'s job holds."""
+    return f"offboarding {user_id}"
+
+
 class Offboarding:
     """Runs offboarding jobs: revoke, promote successors, leave, unlist, erase."""
 
@@ -84,7 +91,7 @@ class Offboarding:
             require_self_or_admin(actor, user_id)
         async with self._deps.audit.attempt(actor, ACTION, user_id):
             await self._deps.accounts.get_user(user_id)  # 404 M_NOT_FOUND
-            async with self._lock(user_id):
+            async with self._lock(user_id), self._deps.db.exclusive(offboarding_lock(user_id)):
                 run = await self._open(actor, user_id, erase=erase)
                 report = await self._run(actor, run)
         log_admin_action(actor, f"deactivated {user_id}")

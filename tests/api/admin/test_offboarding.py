@@ -13,10 +13,12 @@ from typing import Any
 
 import pytest
 
+from bastion.services.offboarding.service import offboarding_lock
 from bastion.services.principal import Operator
 from bastion.store.sql.users import SqlUserStore
 from bastion.workers.offboarding import OffboardingResumer
 from tests.conftest import Homeserver, UserClient, errcode
+from tests.exclusive_locks import waiting_for
 
 OPERATOR = Operator("root")
 VERSIONS = pytest.mark.parametrize("version", ["10", "11", "12"])
@@ -278,6 +280,27 @@ async def test_synapse_deactivate_runs_the_workflow(hs: Homeserver) -> None:
     carol = await hs.register_user("carol")
     resp = await carol.post(f"/_synapse/admin/v1/deactivate/{bob.user_id}", json={})
     assert errcode(resp) == (403, "M_FORBIDDEN")
+
+
+async def test_a_run_on_another_process_is_waited_for(hs: Homeserver) -> None:
+    """Issue #12: "one durable, resumable workflow"; issue #15: any process may be asked. A
+    run of the user's job elsewhere (holding the job's lock) is waited for: nothing of this
+    run starts until it ends (the leaver's token still works meanwhile)."""
+    if hs.runtime.db.dialect != "postgres":
+        pytest.skip("one process serves a SQLite file; its runs are serialised in process")
+    root = await hs.register_user("root", admin=True)
+    bob = await hs.register_user("bob")
+    db, schema = hs.runtime.db, hs.runtime.config.database.schema
+    async with db.exclusive(offboarding_lock(bob.user_id)):  # another process's run
+        asked = asyncio.ensure_future(
+            root.post(f"/_synapse/admin/v1/deactivate/{bob.user_id}", json={"erase": False})
+        )
+        assert await waiting_for(db, schema, offboarding_lock(bob.user_id)) == 1
+        assert (await bob.get("/account/whoami")).status_code == 200
+        assert not asked.done()
+    resp = await asked
+    assert resp.status_code == 200, resp.text
+    assert errcode(await bob.get("/account/whoami")) == (401, "M_UNKNOWN_TOKEN")
 
 
 async def _last_job(hs: Homeserver, user_id: str) -> str:
