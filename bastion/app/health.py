@@ -59,4 +59,4 @@ class RuntimeReadiness:
             raise RuntimeError("SELECT 1 did not return 1")
 
     async def _check_redis(self, redis: RedisBus) -> None:
-        await redis.client.ping()
+        await redis.ping()

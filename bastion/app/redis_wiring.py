@@ -40,7 +40,7 @@ class SharedState:
         """A rate limiter for one kind of limit (`name`), shared between processes if Redis is."""
         if self.redis is None:
             return RateLimiter(clock, limit)
-        buckets = RedisBuckets(self.redis.client, name, limit, self._connected)
+        buckets = RedisBuckets(self.redis, name, limit, self._connected)
         self.buckets.append(buckets)
         return RateLimiter(clock, limit, shared=buckets)
 
@@ -81,5 +81,5 @@ async def open_shared_state(config: Config) -> SharedState:
             bus.state().last_error,
         )
     shared = SharedState(bus=bus, redis=bus)
-    shared.typing_serials = RedisTypingSerials(bus.client, shared._connected)
+    shared.typing_serials = RedisTypingSerials(bus, shared._connected)
     return shared

@@ -37,6 +37,14 @@ Wire format: msgpack of `[origin, message type name, message]` (msgspec; frozens
 arrays). A frame that does not decode is logged and skipped.
 
 `state()` is what /metrics and /ready read (`RedisState`); `ping()` asks Redis directly.
+
+- Closed means closed. Besides the bus's own loops, everything that talks to Redis through
+  the bus's connection pool (the typing serials, rate-limit buckets and /ready's PING) does so
+  through `command`. `close` first refuses new commands (and reports the bus disconnected, so
+  redis_shared.py stops sending), then cancels the loops and the commands still running and
+  waits until each has ended, and only then closes the pool: no connection is opened after the
+  pool closed, so none is left open, whether the close comes after an outage, during a
+  reconnection or while commands are in flight.
 """
 
 from __future__ import annotations
@@ -46,14 +54,16 @@ import contextlib
 import logging
 import secrets
 from collections import deque
-from collections.abc import Callable, Set
+from collections.abc import Awaitable, Callable, Set
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 import msgspec
 import redis.asyncio as aioredis
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
+from redis.commands.core import AsyncScript
+from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 
 from bastion.pubsub.base import M
@@ -73,6 +83,8 @@ _log = logging.getLogger(__name__)
 CHANNEL = "bastion:bus"
 _BATCH = 200  # messages per pipelined round trip
 _ERRORS = (RedisError, OSError, TimeoutError)
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,11 +183,36 @@ class RedisBus:
         self._members: JoinedMembers | None = None
         self._inbox: deque[WireMessage] = deque()  # received, waiting for a member lookup
         self._inbox_task: asyncio.Task[None] | None = None
+        self._commands: set[asyncio.Task[Any]] = set()  # running `command`s
 
-    @property
-    def client(self) -> aioredis.Redis:
-        """The connection pool, shared with the Redis-backed state (redis_shared.py)."""
-        return self._client
+    # -- commands on the connection pool (redis_shared.py, /ready) -------------------------
+
+    async def command(self, call: Callable[[aioredis.Redis], Awaitable[T]]) -> T:
+        """`call(client)` on the bus's connection pool, as a command `close` waits for.
+
+        Raises:
+            redis.exceptions.ConnectionError: the bus is closing (or closed while it ran).
+        """
+        if self._closing:
+            raise RedisConnectionError("the Redis bus is closed")
+
+        async def run() -> T:
+            return await call(self._client)
+
+        task = asyncio.create_task(run(), name="redis-bus-command")
+        self._commands.add(task)
+        task.add_done_callback(self._commands.discard)
+        try:
+            return await task
+        except asyncio.CancelledError:
+            caller = asyncio.current_task()
+            if caller is not None and caller.cancelling():
+                raise  # our caller is being cancelled (and `task` with it)
+            raise RedisConnectionError("the Redis bus closed during the command") from None
+
+    def register_script(self, source: str) -> AsyncScript:
+        """A Lua script (no I/O); run it with `command(lambda c: script(keys, args, client=c))`."""
+        return self._client.register_script(source)
 
     # -- the Bus protocol ---------------------------------------------------------------
 
@@ -223,19 +260,17 @@ class RedisBus:
         return True
 
     async def close(self) -> None:
-        """Stop the tasks (messages still queued are dropped) and close the connections."""
-        self._closing = True
+        """Stop the tasks and the commands (messages still queued are dropped), then close the
+        connections: nothing runs on the pool any more when it closes (the module's invariant)."""
+        self._closing = True  # from here `command` refuses
+        self._connected.clear()  # and redis_shared.py sends nothing new
         if self._late_gap is not None:
             self._late_gap.cancel()
         extra = [task for task in (self._recheck, self._inbox_task) if task is not None]
         tasks = [*self._tasks, *extra]
         self._recheck = self._inbox_task = None
-        for task in tasks:
-            # The client may turn a cancellation inside a read into a connection error, which
-            # the loops catch: cancel again until the task has ended (the loops see _closing).
-            while not task.done():
-                task.cancel()
-                await asyncio.wait({task}, timeout=0.5)
+        await _cancel_until_ended([*tasks, *self._commands])
+        for task in tasks:  # a command's outcome is its caller's
             with contextlib.suppress(asyncio.CancelledError, *_ERRORS):
                 task.result()
         for _, done in self._outbox:
@@ -253,12 +288,9 @@ class RedisBus:
             last_error=self._last_error,
         )
 
-    async def ping(self, timeout_s: float = 1.0) -> bool:
-        """True if Redis answers now (/ready)."""
-        try:
-            return bool(await asyncio.wait_for(self._client.ping(), timeout_s))
-        except _ERRORS:
-            return False
+    async def ping(self) -> None:
+        """PING through the pool (/ready, which bounds it); raises what the client raised."""
+        await self.command(_ping)
 
     # -- sending ------------------------------------------------------------------------
 
@@ -370,6 +402,8 @@ class RedisBus:
         self._last_error = f"{type(exc).__name__}: {exc}"
 
     def _on_connected(self) -> None:
+        if self._closing:  # subscribed as close() began: it is stopping this loop
+            return
         if self._ever_connected:
             self._reconnects += 1
             _log.info("Redis bus reconnected (%d reconnects so far)", self._reconnects)
@@ -407,6 +441,19 @@ class RedisBus:
         while True:
             await asyncio.sleep(self._recheck_s)
             self._local.publish(DeliveryGap("redis unreachable"))
+
+
+async def _cancel_until_ended(tasks: list[asyncio.Task[Any]]) -> None:
+    """The client may turn a cancellation inside a read into a connection error, which the
+    loops catch: cancel again until each task has ended (the loops see `_closing`)."""
+    for task in tasks:
+        while not task.done():
+            task.cancel()
+            await asyncio.wait({task}, timeout=0.5)
+
+
+async def _ping(client: aioredis.Redis) -> None:
+    await client.ping()
 
 
 def _with_members(message: RoomEventPersisted, members: Set[str]) -> EventsPersisted:

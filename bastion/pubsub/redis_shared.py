@@ -13,6 +13,10 @@ Both are advisory and never block a request on Redis:
   process therefore lags the others by at most the actions in flight: it may allow one action
   per key beyond the shared limit, never more, and it never waits for Redis. While Redis is
   down nothing is sent and each process limits on its own.
+
+Both talk to Redis only through `RedisBus.command` (pubsub/redis.py), so closing the bus
+cancels what they still have in flight and no connection outlives it; once the bus is closed
+they behave as while Redis is down.
 """
 
 from __future__ import annotations
@@ -22,10 +26,10 @@ import logging
 from collections.abc import Callable, Coroutine
 from typing import Any
 
-import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
 from bastion.config import RateLimit
+from bastion.pubsub.redis import RedisBus
 
 _log = logging.getLogger(__name__)
 _ERRORS = (RedisError, OSError, TimeoutError)
@@ -63,14 +67,20 @@ return tostring(tokens)
 class RedisTypingSerials:
     """Typing serials from one Redis counter (services/ephemeral/typing.py's `TypingSerials`)."""
 
-    def __init__(self, client: aioredis.Redis, is_connected: Callable[[], bool]) -> None:
-        self._script = client.register_script(_NEXT_SERIAL)
+    def __init__(self, bus: RedisBus, is_connected: Callable[[], bool]) -> None:
+        self._bus = bus
+        self._script = bus.register_script(_NEXT_SERIAL)
         self._is_connected = is_connected
 
     async def next(self, floor: int) -> int:
         if self._is_connected():
             try:
-                return int(await self._script(keys=[TYPING_SERIAL_KEY], args=[floor]))
+                serial = await self._bus.command(
+                    lambda client: self._script(
+                        keys=[TYPING_SERIAL_KEY], args=[floor], client=client
+                    )
+                )
+                return int(serial)
             except _ERRORS as exc:
                 _log.warning("typing serial from Redis failed (%s); using a local one", exc)
         return floor + 1
@@ -81,15 +91,15 @@ class RedisBuckets:
 
     def __init__(
         self,
-        client: aioredis.Redis,
+        bus: RedisBus,
         name: str,
         limit: RateLimit,
         is_connected: Callable[[], bool],
     ) -> None:
-        self._client = client
+        self._bus = bus
         self._prefix = f"bastion:ratelimit:{name}:"
         self._limit = limit
-        self._script = client.register_script(_TAKE)
+        self._script = bus.register_script(_TAKE)
         self._is_connected = is_connected
         self._in_flight: set[asyncio.Task[None]] = set()
 
@@ -112,10 +122,10 @@ class RedisBuckets:
         task.add_done_callback(self._in_flight.discard)
 
     async def _take(self, key: str, update: Callable[[float], None]) -> None:
-        limit = self._limit
+        keys, args = [self._prefix + key], [self._limit.per_second, self._limit.burst, 1]
         try:
-            left = await self._script(
-                keys=[self._prefix + key], args=[limit.per_second, limit.burst, 1]
+            left = await self._bus.command(
+                lambda client: self._script(keys=keys, args=args, client=client)
             )
         except _ERRORS as exc:
             _log.debug("shared rate limit update failed: %s", exc)
@@ -124,6 +134,6 @@ class RedisBuckets:
 
     async def _forget(self, key: str) -> None:
         try:
-            await self._client.delete(self._prefix + key)
+            await self._bus.command(lambda client: client.delete(self._prefix + key))
         except _ERRORS as exc:
             _log.debug("shared rate limit reset failed: %s", exc)

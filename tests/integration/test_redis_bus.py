@@ -113,14 +113,14 @@ async def test_rate_limits_are_shared_between_processes() -> None:
 
 async def test_typing_serials_are_one_sequence_for_every_process() -> None:
     async with started_buses(redis_url(), 2) as [a, b]:
-        serials_a = RedisTypingSerials(a.client, lambda: True)
-        serials_b = RedisTypingSerials(b.client, lambda: True)
+        serials_a = RedisTypingSerials(a, lambda: True)
+        serials_b = RedisTypingSerials(b, lambda: True)
         first = await serials_a.next(0)
         second = await serials_b.next(0)
         assert second > first
         assert await serials_a.next(second + 1000) == second + 1001  # never below the floor
         assert await serials_b.next(0) == second + 1002
-        down = RedisTypingSerials(a.client, lambda: False)
+        down = RedisTypingSerials(a, lambda: False)
         assert await down.next(41) == 42  # Redis unreachable: this process's own next serial
 
 
