@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import gc
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import pytest
@@ -95,7 +97,11 @@ async def test_a_bus_closed_with_commands_in_flight_leaves_no_connection_open() 
     assert named.open_connections() == []
 
 
-async def test_a_bus_closed_after_an_outage_leaves_no_connection_open(tmp_path: Path) -> None:
+@asynccontextmanager
+async def _through_an_outage(tmp_path: Path) -> AsyncIterator[NamedBus]:
+    """A started bus whose own Redis server was killed and started again: yielded once the
+    server answers again (the bus may still be retrying, with backoff); the server is killed
+    at the end."""
     server = OwnRedis(own_redis_binary(), tmp_path)
     server.start()
     try:
@@ -107,29 +113,22 @@ async def test_a_bus_closed_after_an_outage_leaves_no_connection_open(tmp_path: 
         await eventually(lambda: not named.bus.state().connected)
         server.start()
         await server.ready()
+        yield named
+    finally:
+        server.kill()
+
+
+async def test_a_bus_closed_after_an_outage_leaves_no_connection_open(tmp_path: Path) -> None:
+    async with _through_an_outage(tmp_path) as named:
         assert await named.bus.wait_connected(10.0)  # reconnected
         named.send_updates()
         await named.bus.close()
         await named.use_after_close()
         assert named.open_connections() == []
-    finally:
-        server.kill()
 
 
 async def test_a_close_racing_a_reconnection_leaves_no_connection_open(tmp_path: Path) -> None:
-    server = OwnRedis(own_redis_binary(), tmp_path)
-    server.start()
-    try:
-        await server.ready()
-        named = NamedBus(server.url)
-        named.bus.start()
-        assert await named.bus.wait_connected(5.0)
-        server.kill()
-        await eventually(lambda: not named.bus.state().connected)
-        server.start()
-        await server.ready()  # the bus is retrying meanwhile, with backoff
+    async with _through_an_outage(tmp_path) as named:  # the bus is retrying meanwhile
         await named.bus.close()
         await named.use_after_close()
         assert named.open_connections() == []
-    finally:
-        server.kill()
