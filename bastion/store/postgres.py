@@ -18,6 +18,7 @@ Round trips are the cost that matters on the hot paths (a woken /sync, a send), 
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
@@ -36,6 +37,9 @@ from bastion.store.sql.leases import lease_key
 
 _MIGRATION_LOCK_KEY = 0x62617374  # "bast"
 EXCLUSIVE_NAMESPACE = 0x62617375  # "basu": first half of `exclusive` keys (leases use "bast")
+# `exclusive` locks held or awaited at once by one process, each on a connection of its own (a
+# burst of offboardings must not take every connection the server allows); more wait here.
+EXCLUSIVE_CONNECTIONS = 4
 _SCHEMA_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,62}")
 _STATEMENT_CACHE_SIZE = 1024  # prepared statements kept per connection (asyncpg's default: 100)
 
@@ -98,6 +102,7 @@ class PostgresDatabase:
         self._pool = pool
         self._url = url
         self._schema = schema
+        self._exclusive_slots = asyncio.Semaphore(EXCLUSIVE_CONNECTIONS)
 
     @classmethod
     async def open(cls, url: str, *, schema: str = "", pool_size: int = 10) -> PostgresDatabase:
@@ -166,14 +171,16 @@ class PostgresDatabase:
     async def exclusive(self, name: str) -> AsyncIterator[None]:
         """A session-level advisory lock (EXCLUSIVE_NAMESPACE, `lease_key(schema, name)`) on a
         connection of its own: the work under it may use the whole pool (however small), and a
-        process that dies releases it with its session."""
-        conn = await asyncpg.connect(self._url)
-        try:
-            key = lease_key(self._schema, name)
-            await conn.execute("SELECT pg_advisory_lock($1, $2)", EXCLUSIVE_NAMESPACE, key)
-            yield
-        finally:
-            await conn.close()  # ends the session, so the lock goes with it
+        process that dies releases it with its session. At most EXCLUSIVE_CONNECTIONS at once
+        per process (never nested: each is taken alone)."""
+        async with self._exclusive_slots:
+            conn = await asyncpg.connect(self._url)
+            try:
+                key = lease_key(self._schema, name)
+                await conn.execute("SELECT pg_advisory_lock($1, $2)", EXCLUSIVE_NAMESPACE, key)
+                yield
+            finally:
+                await conn.close()  # ends the session, so the lock goes with it
 
     def pool_usage(self) -> tuple[int, int]:
         """(connections open, connections lent out) right now, for the pool metrics."""
