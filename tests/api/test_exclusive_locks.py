@@ -6,23 +6,15 @@ allows"). On SQLite one process serves the file and there is nothing to take."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 
 import pytest
 
 from bastion.store.postgres import EXCLUSIVE_CONNECTIONS
 from tests.conftest import Homeserver
 from tests.exclusive_locks import waiting_for
+from tests.redis_support import eventually
 
 SETTLE_S = 0.5  # how long a holder that should wait is watched not entering
-
-
-async def _until(condition: Callable[[], bool]) -> bool:
-    for _ in range(500):  # bounded: at most ~10 s
-        if condition():
-            return True
-        await asyncio.sleep(0.02)
-    return condition()
 
 
 def _postgres_only(hs: Homeserver) -> None:
@@ -42,13 +34,13 @@ async def test_a_name_has_one_holder_at_a_time(hs: Homeserver) -> None:
 
     first_done, second_done = asyncio.Event(), asyncio.Event()
     first = asyncio.create_task(hold("first", first_done))
-    assert await _until(lambda: entered == ["first"])
+    await eventually(lambda: entered == ["first"])
     second = asyncio.create_task(hold("second", second_done))
     assert await waiting_for(db, schema, "job") == 1  # the second waits in PostgreSQL
     assert entered == ["first"]
     first_done.set()
     await first
-    assert await _until(lambda: entered == ["first", "second"])
+    await eventually(lambda: entered == ["first", "second"])
     second_done.set()
     await second
 
@@ -65,7 +57,7 @@ async def test_a_process_holds_at_most_so_many_connections_for_them(hs: Homeserv
             await release.wait()
 
     holders = [asyncio.create_task(hold(n)) for n in range(EXCLUSIVE_CONNECTIONS)]
-    assert await _until(lambda: len(entered) == EXCLUSIVE_CONNECTIONS)
+    await eventually(lambda: len(entered) == EXCLUSIVE_CONNECTIONS)
     extra = asyncio.create_task(hold(EXCLUSIVE_CONNECTIONS))
     await asyncio.wait({extra}, timeout=SETTLE_S)  # time to connect and enter, were it free to
     assert EXCLUSIVE_CONNECTIONS not in entered  # it waits for a slot, with no connection yet

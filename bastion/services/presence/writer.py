@@ -97,8 +97,7 @@ class PresenceWriter:
                 return 0
             visible = await self._persist(visible, quiet)
         if visible:
-            await self._wake(visible)
-            await self._positions.wait_readable(max(r.stream_id for r in visible))
+            await self._positions.wait_readable(await self._wake(visible))
         return len(visible)
 
     async def _load(self, user_id: str, known: PresenceRecord | None) -> Tracked:
@@ -131,8 +130,9 @@ class PresenceWriter:
             self._tracker.stored(record)
         return visible
 
-    async def _wake(self, changed: list[PresenceRecord]) -> None:
-        """After commit: the changed users and everyone sharing a joined room with them."""
+    async def _wake(self, changed: list[PresenceRecord]) -> int:
+        """After commit: the changed users and everyone sharing a joined room with them.
+        Returns the newest position of the changes."""
         user_ids = [record.user_id for record in changed]
         watchers = await self._store.users_sharing_rooms_with(self._db, user_ids)
         position = max(r.stream_id for r in changed)
@@ -140,6 +140,7 @@ class PresenceWriter:
             for user_id in user_ids:
                 self._bus.publish(CacheInvalidated(PRESENCE_CACHE, user_id))
         self._bus.publish(EventsPersisted(position, frozenset({*user_ids, *watchers})))
+        return position
 
 
 def _timestamps(record: PresenceRecord) -> tuple[int, int]:
