@@ -25,6 +25,8 @@ from typing import IO
 import httpx
 import pytest
 
+from tests.subprocess_coverage import measured_env
+
 SERVER_NAME = "test.bastion"
 PASSWORD = "correct horse battery staple"
 HOST = "127.0.0.1"
@@ -45,8 +47,10 @@ def bastion_command() -> list[str]:
     return [sys.executable, "-m", "bastion"]
 
 
-def _child_env() -> dict[str, str]:
-    env = dict(os.environ)
+def _child_env(*, measured: bool = False) -> dict[str, str]:
+    """The environment of a `bastion` child; `measured`: under the test run's coverage too
+    (tests/subprocess_coverage.py)."""
+    env = measured_env() if measured else dict(os.environ)
     env.pop("BASTION_CONFIG", None)  # every command gets its config explicitly
     env["PYTHONUNBUFFERED"] = "1"  # the log file shows start-up lines as they happen
     return env
@@ -125,6 +129,7 @@ class BastionServer:
         self.process: subprocess.Popen[bytes] | None = None
         self._log_file: IO[bytes] | None = None
         self.starts = 0
+        self.measured = False  # `serve` under the run's coverage (tests/subprocess_coverage.py)
 
     @property
     def base_url(self) -> str:
@@ -175,7 +180,7 @@ class BastionServer:
             stdout=self._log_file,
             stderr=subprocess.STDOUT,
             cwd=self.directory,
-            env=_child_env(),
+            env=_child_env(measured=self.measured),
         )
         try:
             self._wait_until_ready(timeout)

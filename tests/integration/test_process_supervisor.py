@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from bastion.cli.supervisor import MAX_RESTART_DELAY_S, exit_reason, restart_delay_s
+from tests.subprocess_coverage import measured_env
 
 WAIT_S = 30.0
 POLL_S = 0.05
@@ -71,7 +72,10 @@ def test_restarts_a_killed_worker_and_stops_all_on_sigterm(tmp_path: Path) -> No
     log = tmp_path / "supervisor.log"
     with log.open("wb") as out:
         supervisor = subprocess.Popen(
-            [sys.executable, "-c", SUPERVISOR, WORKER], stdout=out, stderr=subprocess.STDOUT
+            [sys.executable, "-c", SUPERVISOR, WORKER],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env=measured_env(),  # the supervisor runs only in a child: measure it there
         )
     try:
         started = dict(wait_for(log, STARTED, 2))

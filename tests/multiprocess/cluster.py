@@ -70,6 +70,7 @@ class ServerProcess(BastionServer):
         self._log_file = None
         self.starts = 0
         self.name = name
+        self.measured = False
 
     @override
     def start(self, timeout: float = MP_START_TIMEOUT) -> None:

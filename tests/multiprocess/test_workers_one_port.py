@@ -53,6 +53,7 @@ def is_alive(pid: int) -> bool:
 async def test_two_workers_share_one_port_and_a_killed_one_is_replaced(cluster: Cluster) -> None:
     metrics_port = free_port()
     server = cluster.process("w", workers=2, metrics_port=metrics_port)
+    server.measured = True  # the supervisor and its workers run only here
     server.start()
     started = wait_for_log(server, STARTED, 2)
     pids = {int(m[1]): int(m[2]) for m in started}
