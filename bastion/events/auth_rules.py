@@ -11,13 +11,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
 
 from bastion.events.power_levels import PowerLevels, creators_of
 from bastion.events.types import SUPPORTED_ROOM_VERSIONS, EventType, JoinRule, Membership
 from bastion.ids import is_valid_user_id
+from bastion.json_types import JsonObject
 
-JsonObject = dict[str, Any]
 StateKey = tuple[str, str]
 
 

@@ -8,14 +8,12 @@ invalidates either. A v12 create event has no `room_id`: the room ID is derived 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from signedjson.types import SigningKey
 
 from bastion.events.canonical import content_hash, reference_hash_event_id, sign_redacted
 from bastion.events.redaction import redact
-
-JsonObject = dict[str, Any]
+from bastion.json_types import JsonObject
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,15 +10,14 @@ from __future__ import annotations
 
 import base64
 import hashlib
-from typing import Any
 
 import msgspec
 from canonicaljson import encode_canonical_json
 from signedjson.types import SigningKey
 
 from bastion.errors import Errcode, MatrixError
+from bastion.json_types import JsonObject
 
-JsonObject = dict[str, Any]
 MAX_SAFE_INTEGER = 2**53 - 1
 
 

@@ -6,12 +6,11 @@ spec: client-server-api#cross-signing and appendices#signing-json.
 from __future__ import annotations
 
 import base64
-from typing import Any
 
 from signedjson.key import decode_verify_key_bytes
 from signedjson.sign import SignatureVerifyException, verify_signed_json
 
-JsonObject = dict[str, Any]
+from bastion.json_types import JsonObject
 
 
 def ed25519_key(key: JsonObject) -> tuple[str, str] | None:

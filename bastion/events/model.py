@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import msgspec
 
-JsonObject = dict[str, Any]
+from bastion.json_types import JsonObject
 
 
 class StoredEvent(msgspec.Struct, frozen=True):

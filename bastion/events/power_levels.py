@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any
+
+from bastion.json_types import JsonObject
 
 INFINITE = math.inf
 ADMIN_LEVEL = 100  # what clients show as "Admin"
-
-JsonObject = dict[str, Any]
 
 
 def creators_of(

@@ -7,9 +7,7 @@ kept at the top level).
 
 from __future__ import annotations
 
-from typing import Any
-
-JsonObject = dict[str, Any]
+from bastion.json_types import JsonObject
 
 _TOP_LEVEL_V11 = frozenset(
     {

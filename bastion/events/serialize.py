@@ -7,12 +7,9 @@ version's redaction algorithm keeps, and `unsigned.redacted_because` carries the
 
 from __future__ import annotations
 
-from typing import Any
-
 from bastion.events.model import StoredEvent, StrippedState
 from bastion.events.redaction import redact
-
-JsonObject = dict[str, Any]
+from bastion.json_types import JsonObject
 
 
 def client_event(

@@ -15,11 +15,11 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from typing import Any
 
 import msgspec
 
 from bastion.errors import Errcode, MatrixError
+from bastion.json_types import JsonObject
 from bastion.services.account_data import (
     MAX_ACCOUNT_DATA_BYTES,
     AccountDataService,
@@ -31,8 +31,6 @@ from bastion.store.protocols import AccountDataStore
 
 TAG_TYPE = "m.tag"
 MAX_TAG_BYTES = 255
-
-JsonObject = dict[str, Any]
 
 
 class _UserLocks:

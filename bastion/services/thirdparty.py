@@ -9,11 +9,10 @@ and reverse lookups of a Matrix room alias or user ID find no third-party locati
 
 from __future__ import annotations
 
-from typing import Any, NoReturn
+from typing import NoReturn
 
 from bastion.errors import Errcode, MatrixError
-
-JsonObject = dict[str, Any]
+from bastion.json_types import JsonObject
 
 
 def protocols() -> dict[str, JsonObject]:

@@ -16,8 +16,8 @@ from functools import lru_cache
 from typing import Any
 
 from bastion.events.power_levels import PowerLevels
+from bastion.json_types import JsonObject
 
-JsonObject = dict[str, Any]
 _ABSENT = object()
 _MAX_SAFE_INT = 2**53 - 1
 # ASCII only even under IGNORECASE, which would otherwise let [a-z] match U+017F (long s) and

@@ -21,8 +21,8 @@ from bastion.events.push_rules.rules import (
     find_default,
     ruleset,
 )
+from bastion.json_types import JsonObject
 
-JsonObject = dict[str, Any]
 MAX_USER_RULES = 500
 _ACTION_NAMES = frozenset({"notify", "dont_notify", "coalesce"})
 

@@ -12,7 +12,8 @@ from typing import Any
 
 import msgspec
 
-JsonObject = dict[str, Any]
+from bastion.json_types import JsonObject
+
 KINDS = ("override", "content", "room", "sender", "underride")
 MASTER = ".m.rule.master"
 # Stands for the owner's user ID in the default rules.

@@ -8,17 +8,15 @@ existing master key needs the user's password (UIA); the first upload does not.
 
 from __future__ import annotations
 
-from typing import Any
-
 from bastion.errors import Errcode, MatrixError
 from bastion.events.key_signatures import ed25519_key, is_signed_by
+from bastion.json_types import JsonObject
 from bastion.services.e2ee.device_lists import DeviceListService
 from bastion.services.principal import Requester
 from bastion.services.uia import UiaService
 from bastion.store.database import Database
 from bastion.store.protocols import KeyStore
 
-JsonObject = dict[str, Any]
 KEY_FIELDS = (
     ("master_key", "master"),
     ("self_signing_key", "self_signing"),

@@ -13,12 +13,11 @@ import msgspec
 
 from bastion.errors import Errcode, MatrixError
 from bastion.events.typed_json import NonNegativeInt
+from bastion.json_types import JsonObject
 from bastion.services.principal import Requester
 from bastion.store.database import Database, Queryable
 from bastion.store.protocols import KeyBackupStore
 from bastion.store.records import BackupSession, BackupVersion
-
-JsonObject = dict[str, Any]
 
 
 class KeyBackupData(msgspec.Struct, frozen=True):

@@ -17,12 +17,12 @@ from typing import Any
 
 from bastion.errors import Errcode, MatrixError
 from bastion.ids import UserID
+from bastion.json_types import JsonObject
 from bastion.services.e2ee.device_lists import DeviceListService
 from bastion.services.principal import Requester
 from bastion.store.database import Database
 from bastion.store.protocols import KeyStore
 
-JsonObject = dict[str, Any]
 MAX_KEYS_PER_UPLOAD = 1000
 MAX_QUERY_USERS = 1000
 

@@ -13,6 +13,7 @@ from typing import Any
 from bastion.clock import Clock
 from bastion.errors import Errcode, MatrixError
 from bastion.ids import UserID
+from bastion.json_types import JsonObject
 from bastion.pubsub.base import Bus
 from bastion.pubsub.messages import EventsPersisted
 from bastion.services.principal import Requester
@@ -21,7 +22,6 @@ from bastion.store.protocols import DeviceStore, ToDeviceStore
 from bastion.store.records import SendTxn
 from bastion.store.stream import PositionAllocator
 
-JsonObject = dict[str, Any]
 MAX_DELIVERED_PER_SYNC = 100
 MAX_RECIPIENT_DEVICES = 10_000
 

@@ -9,11 +9,11 @@ transaction it marks the notifications it passes as read.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from bastion.clock import Clock
 from bastion.errors import Errcode, MatrixError
 from bastion.events.model import StoredEvent
+from bastion.json_types import JsonObject
 from bastion.pubsub.base import Bus
 from bastion.pubsub.messages import EventsPersisted
 from bastion.services.account_data import AccountDataService
@@ -29,7 +29,6 @@ from bastion.store.stream import PositionAllocator
 
 RECEIPT_TYPES = ("m.read", "m.read.private")
 FULLY_READ = "m.fully_read"
-JsonObject = dict[str, Any]
 
 
 @dataclass(frozen=True, slots=True)

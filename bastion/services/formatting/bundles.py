@@ -23,17 +23,16 @@ same again once for the bundled events themselves.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any
 
 from bastion.events.model import StoredEvent
 from bastion.events.relation import RelType, is_edit
+from bastion.json_types import JsonObject
 from bastion.services.formatting.changes import RelationChangeCache
 from bastion.services.principal import Requester
 from bastion.services.visibility import VisibilityService
 from bastion.store.database import Database
 from bastion.store.protocols import AggregationRow
 
-JsonObject = dict[str, Any]
 Serialise = Callable[[Sequence[StoredEvent], Requester | None], Awaitable[list[JsonObject]]]
 
 # The page's events, then the events bundled into them (whose own bundles stop there).

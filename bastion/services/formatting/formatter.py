@@ -11,18 +11,16 @@ whose room is unknown is an error, never formatted under a guessed room version.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 from bastion.clock import Clock
 from bastion.errors import Errcode, MatrixError
 from bastion.events.model import StoredEvent
 from bastion.events.serialize import client_event
+from bastion.json_types import JsonObject
 from bastion.services.formatting.bundles import BundledAggregations
 from bastion.services.principal import Requester
 from bastion.store.database import Database
 from bastion.store.protocols import EventStore, RoomStore
-
-JsonObject = dict[str, Any]
 
 
 class EventFormatter:

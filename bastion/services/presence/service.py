@@ -22,7 +22,6 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Any
 
 import msgspec
 
@@ -30,6 +29,7 @@ from bastion.clock import Clock
 from bastion.config import PresenceConfig
 from bastion.errors import Errcode, MatrixError
 from bastion.events.filters import EventFilter, effective_limit, type_and_sender_match
+from bastion.json_types import JsonObject
 from bastion.pubsub.base import Bus, subscribe_cache
 from bastion.services.presence.expiry import WRITE_THROUGH_MS, ExpirySweeper
 from bastion.services.presence.state import (
@@ -51,7 +51,6 @@ from bastion.store.database import Database
 from bastion.store.protocols import PresenceRecord, PresenceStore, UserStore
 from bastion.store.stream import PositionAllocator
 
-JsonObject = dict[str, Any]
 MAX_STATUS_MSG_LENGTH = 1024
 # Initial sync: at most this many users' presence (most recently changed first).
 INITIAL_SYNC_LIMIT = 1000

@@ -21,17 +21,16 @@ timestamps alone are not.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 import msgspec
 
+from bastion.json_types import JsonObject
 from bastion.store.protocols import PresenceRecord
 
 ONLINE = "online"
 UNAVAILABLE = "unavailable"
 OFFLINE = "offline"
 PRESENCE_STATES = (ONLINE, UNAVAILABLE, OFFLINE)
-JsonObject = dict[str, Any]
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,12 +11,12 @@ further ahead wins. Counts are clamped at zero.
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
-from typing import Any
 
 import msgspec
 
 from bastion.errors import Errcode, MatrixError
 from bastion.events.model import StoredEvent
+from bastion.json_types import JsonObject
 from bastion.services.formatting.formatter import EventFormatter
 from bastion.services.principal import Requester
 from bastion.services.relations.thread_of import MAIN_THREAD
@@ -24,7 +24,6 @@ from bastion.services.visibility import VisibilityService
 from bastion.store.database import Database, Queryable
 from bastion.store.protocols.push import NotificationQuery, PushActionStore, UnreadCount
 
-JsonObject = dict[str, Any]
 DEFAULT_LIMIT = 20
 MAX_LIMIT = 100
 

@@ -10,12 +10,13 @@ it delivers what happens from now on, never the backlog.
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import Protocol
 
 import msgspec
 
 from bastion.clock import Clock
 from bastion.errors import Errcode, MatrixError
+from bastion.json_types import JsonObject
 from bastion.services.principal import Requester
 from bastion.services.push.gateways import GatewayPolicy
 from bastion.store.database import Database
@@ -23,7 +24,6 @@ from bastion.store.protocols.pushers import PusherRecord, PusherStore
 from bastion.store.stream import PositionAllocator
 
 # Client data forwarded to the gateway as given (spec: "Servers MUST forward the entire content").
-JsonObject = dict[str, Any]
 MAX_APP_ID_CHARS = 64
 MAX_PUSHKEY_BYTES = 512
 EVENT_ID_ONLY = "event_id_only"

@@ -10,13 +10,13 @@ user_id)` goes on the bus, which drops the evaluator's cached ruleset in every p
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 import msgspec
 
 from bastion.errors import Errcode, MatrixError
 from bastion.events.push_rules import edits
 from bastion.events.push_rules.rules import UserPushRules, rule_json, ruleset, ruleset_json
+from bastion.json_types import JsonObject
 from bastion.pubsub.base import Bus
 from bastion.pubsub.messages import CacheInvalidated
 from bastion.services.account_data import AccountDataService
@@ -25,7 +25,6 @@ from bastion.services.push.rulesets import NO_CHANGES, RULESETS_CACHE, decode_ru
 from bastion.store.database import Database
 from bastion.store.protocols.push import PushRuleStore
 
-JsonObject = dict[str, Any]
 PUSH_RULES = "m.push_rules"
 _MAX_ATTEMPTS = 10
 

@@ -12,12 +12,13 @@ Tokens are stream tokens (`s<position>`, "after the event at this position"), so
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Literal
 
 import msgspec
 
 from bastion.events.filters import effective_limit
 from bastion.events.typed_json import NonNegativeInt
+from bastion.json_types import JsonObject
 from bastion.services.formatting.formatter import EventFormatter
 from bastion.services.principal import Requester
 from bastion.services.stream_token import format_token, parse_token
@@ -25,8 +26,6 @@ from bastion.services.visibility import VisibilityService
 from bastion.store.database import Database
 from bastion.store.protocols import ChildrenQuery
 from bastion.store.stream import PositionAllocator
-
-JsonObject = dict[str, Any]
 
 # spec: homeservers SHOULD traverse at least 3 levels when `recurse` is set.
 RECURSION_DEPTH = 3

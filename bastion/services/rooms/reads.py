@@ -8,14 +8,13 @@ comes back with what the history-visibility rules hide already removed.
 
 from __future__ import annotations
 
-from typing import Any
-
 import msgspec
 
 from bastion.errors import Errcode, MatrixError
 from bastion.events.filters import RoomEventFilter, effective_limit
 from bastion.events.model import StoredEvent
 from bastion.events.types import EventType
+from bastion.json_types import JsonObject
 from bastion.services.formatting.formatter import EventFormatter
 from bastion.services.principal import Requester
 from bastion.services.stream_token import format_token, parse_token
@@ -23,8 +22,6 @@ from bastion.services.visibility import RoomAccess, Span, VisibilityService
 from bastion.store.database import Database
 from bastion.store.protocols import RoomStore
 from bastion.store.stream import PositionAllocator
-
-JsonObject = dict[str, Any]
 
 
 class MessagesQuery(msgspec.Struct, frozen=True):

@@ -13,15 +13,15 @@ is the number of results returned on earlier pages, which keeps `count` a total 
 from __future__ import annotations
 
 import re
-from typing import Any, Literal
+from typing import Literal
 
 import msgspec
 
 from bastion.errors import Errcode, MatrixError
 from bastion.events.filters import RoomEventFilter
 from bastion.events.typed_json import NonNegativeInt
+from bastion.json_types import JsonObject
 
-JsonObject = dict[str, Any]
 SearchKey = Literal["content.body", "content.name", "content.topic"]
 
 

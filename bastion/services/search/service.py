@@ -24,6 +24,7 @@ from bastion.errors import MatrixError
 from bastion.events.filters import RoomEventFilter, effective_limit, room_allowed
 from bastion.events.model import StoredEvent
 from bastion.events.types import EventType, Membership
+from bastion.json_types import JsonObject
 from bastion.services.formatting.formatter import EventFormatter
 from bastion.services.principal import Requester
 from bastion.services.search.indexer import SEARCH_KEYS, searchable_text
@@ -32,7 +33,6 @@ from bastion.services.search.request import (
     Cursor,
     EventContextSpec,
     GroupValue,
-    JsonObject,
     ResultCategories,
     ResultContext,
     RoomEventsCriteria,

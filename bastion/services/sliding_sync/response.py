@@ -28,15 +28,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
+from bastion.json_types import JsonObject
 from bastion.services.sliding_sync.extensions.base import ExtensionScope
 from bastion.services.sliding_sync.lists import ListResult
 from bastion.services.sliding_sync.order import ListOrder
 from bastion.services.sliding_sync.request import Dialect, SlidingSyncRequest
 from bastion.services.sliding_sync.room_model import RoomMemory
 
-JsonObject = dict[str, Any]
 _PRE_MERGE_NAMES = {
     "stripped_state": "invite_state",
     "expanded_timeline": "unstable_expanded_timeline",

@@ -25,8 +25,8 @@ from __future__ import annotations
 from collections import OrderedDict
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
+from bastion.json_types import JsonObject
 from bastion.services.push.notifications import NotificationService
 from bastion.services.sync.rooms import pick_heroes
 from bastion.store.database import Database
@@ -35,7 +35,6 @@ from bastion.store.protocols.push import UnreadCount
 from bastion.store.protocols.sliding_sync_rooms import RoomPositions, SlidingRoomStore
 from bastion.store.protocols.sync_probe import SyncNews
 
-JsonObject = dict[str, Any]
 DIRECT = "m.direct"
 # MSC4186 "bump_stamp": the "proper" activity types, and the unstable names clients still send
 # (polls and live location from Element X).

@@ -15,11 +15,12 @@ from dataclasses import dataclass
 
 from bastion.events.model import StoredEvent
 from bastion.events.types import EventType
+from bastion.json_types import JsonObject
 from bastion.services.members_cache import RoomMembersCache
 from bastion.services.principal import Requester
 from bastion.services.sliding_sync.required_state import MEMBER, state_text
 from bastion.services.sliding_sync.room_facts import RoomFacts
-from bastion.services.sliding_sync.room_model import JsonObject, RoomConfig, RoomMemory
+from bastion.services.sliding_sync.room_model import RoomConfig, RoomMemory
 from bastion.services.sliding_sync.room_prefetch import Prefetched
 from bastion.services.sync.rooms import room_heroes
 from bastion.services.visibility import RoomAccess, VisibilityService

@@ -16,11 +16,9 @@ the connection's response shaping.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
+from bastion.json_types import JsonObject
 from bastion.store.records import MembershipRecord
-
-JsonObject = dict[str, Any]
 
 # One `required_state` entry: (event type, state key); either may be "*", the key may be
 # "$LAZY" (members of the timeline's senders) or "$ME" (the requester).

@@ -36,6 +36,7 @@ from typing import Protocol
 from bastion.events.filters import RoomEventFilter
 from bastion.events.model import StoredEvent
 from bastion.events.types import EventType
+from bastion.json_types import JsonObject
 from bastion.services.formatting.formatter import EventFormatter
 from bastion.services.principal import Requester
 from bastion.services.sliding_sync.required_state import (
@@ -45,7 +46,6 @@ from bastion.services.sliding_sync.required_state import (
     timeline_members,
 )
 from bastion.services.sliding_sync.room_model import (
-    JsonObject,
     RoomConfig,
     RoomToBuild,
     StateSelector,

@@ -35,6 +35,7 @@ from dataclasses import dataclass
 from bastion.errors import MatrixError
 from bastion.events.filters import RoomEventFilter
 from bastion.events.model import StoredEvent
+from bastion.json_types import JsonObject
 from bastion.services.formatting.formatter import EventFormatter
 from bastion.services.members_cache import RoomMembersCache
 from bastion.services.principal import Requester
@@ -48,7 +49,6 @@ from bastion.services.sliding_sync.required_state import (
 from bastion.services.sliding_sync.room_facts import RoomFacts
 from bastion.services.sliding_sync.room_fields import RoomBuild, RoomFields
 from bastion.services.sliding_sync.room_model import (
-    JsonObject,
     RoomConfig,
     RoomMemory,
     RoomResult,

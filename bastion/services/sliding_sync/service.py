@@ -19,8 +19,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Protocol
 
+from bastion.json_types import JsonObject
 from bastion.services.long_poll import LongPoll
 from bastion.services.presence.service import PresenceService
 from bastion.services.principal import Requester
@@ -47,7 +48,6 @@ from bastion.store.protocols import MembershipStore
 from bastion.store.protocols.sync_probe import SyncProbeStore
 from bastion.store.records import MembershipRecord
 
-JsonObject = dict[str, Any]
 ALL_MEMBERSHIPS = ("join", "invite", "knock", "leave", "ban")
 
 

@@ -13,9 +13,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
 
 from bastion.events.filters import type_and_sender_match
+from bastion.json_types import JsonObject
 from bastion.services.ephemeral.receipts import receipt_events
 from bastion.services.ephemeral.typing import TypingService
 from bastion.services.ignored_users import IgnoredUsers
@@ -24,8 +24,6 @@ from bastion.services.sync.request import SyncRequest
 from bastion.store.database import Database
 from bastion.store.protocols import ReceiptStore
 from bastion.store.records import ReceiptRecord
-
-JsonObject = dict[str, Any]
 
 
 @dataclass(slots=True)

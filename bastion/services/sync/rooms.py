@@ -19,7 +19,6 @@ from __future__ import annotations
 import heapq
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import msgspec
 
@@ -27,6 +26,7 @@ from bastion.events.filters import FilterDefinition, RoomEventFilter, event_matc
 from bastion.events.model import StoredEvent
 from bastion.events.serialize import stripped_state
 from bastion.events.types import EventType
+from bastion.json_types import JsonObject
 from bastion.services.formatting.formatter import EventFormatter
 from bastion.services.members_cache import RoomMembersCache
 from bastion.services.principal import Requester
@@ -35,7 +35,6 @@ from bastion.services.visibility import Page, Span, VisibilityService
 from bastion.store.database import Database
 from bastion.store.records import MembershipRecord
 
-JsonObject = dict[str, Any]
 StateKey = tuple[str, str | None]
 INVITE_STATE_TYPES = (
     EventType.CREATE, EventType.JOIN_RULES, EventType.NAME, EventType.AVATAR,

@@ -19,13 +19,13 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from bastion.events.filters import (
     FilterDefinition,
     effective_limit,
     room_allowed,
 )
+from bastion.json_types import JsonObject
 from bastion.pubsub.base import SyncWaits
 from bastion.services.long_poll import LongPoll
 from bastion.services.principal import Requester
@@ -56,7 +56,6 @@ from bastion.store.stream import PositionAllocator
 # EncryptionStreams and PushStreams live in streams.py; re-exported for their users
 __all__ = ["EncryptionStreams", "PushStreams", "SyncService", "SyncStores"]
 
-JsonObject = dict[str, Any]
 DEFAULT_TIMELINE_LIMIT = 10
 
 

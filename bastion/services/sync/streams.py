@@ -9,17 +9,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 from bastion.events.filters import FilterDefinition, room_allowed, type_and_sender_match
+from bastion.json_types import JsonObject
 from bastion.services.e2ee.device_lists import DeviceListService
 from bastion.services.e2ee.keys import KeysService
 from bastion.services.e2ee.to_device import ToDeviceService
 from bastion.services.push.notifications import NotificationService
 from bastion.services.push.rules import PUSH_RULES, PushRuleService
 from bastion.store.records import AccountDataRecord
-
-JsonObject = dict[str, Any]
 
 
 @dataclass(frozen=True, slots=True)

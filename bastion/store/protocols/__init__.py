@@ -20,7 +20,7 @@ from bastion.store.protocols.directory import (
     UserDirectoryStore,
     UserSearch,
 )
-from bastion.store.protocols.e2ee import JsonObject, KeyBackupStore, KeyStore, ToDeviceStore
+from bastion.store.protocols.e2ee import KeyBackupStore, KeyStore, ToDeviceStore
 from bastion.store.protocols.media import MediaStore
 from bastion.store.protocols.presence import ExpiryCutoffs, PresenceRecord, PresenceStore
 from bastion.store.protocols.relations import (
@@ -55,7 +55,6 @@ __all__ = [
     "DirectoryUserRow",
     "EventStore",
     "ExpiryCutoffs",
-    "JsonObject",
     "KeyBackupStore",
     "KeyStore",
     "MediaStore",

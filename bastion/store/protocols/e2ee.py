@@ -7,14 +7,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, Protocol
 
+from bastion.json_types import JsonObject
 from bastion.store.database import Queryable
 from bastion.store.records import (
     BackupSession,
     BackupVersion,
     SendTxn,
 )
-
-JsonObject = dict[str, Any]
 
 
 class KeyStore(Protocol):

@@ -4,10 +4,10 @@ signatures and the device-list change log. Keys are stored as the JSON clients u
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 import msgspec
 
+from bastion.json_types import JsonObject
 from bastion.store.database import Queryable, Row
 from bastion.store.sql.events import placeholders
 
@@ -27,9 +27,6 @@ def key_counts_of(rows: Sequence[Row]) -> tuple[dict[str, int], list[str]]:
     (other kinds of rows are ignored)."""
     counts = {r[1]: int(r[2]) for r in rows if r[0] == "otk"}
     return counts, sorted(r[1] for r in rows if r[0] == "fallback")
-
-
-JsonObject = dict[str, Any]
 
 
 def _json(value: object) -> str:

@@ -16,9 +16,10 @@ import msgspec
 
 from bastion.events.model import StoredEvent
 from bastion.events.types import EventType
+from bastion.json_types import JsonObject
 from bastion.store.protocols.pushers import PusherRecord
 
-JsonObject = dict[str, Any]  # the notify body is JSON the gateway defines, with event content
+# The notify body (a JsonObject) is JSON the gateway defines, with event content.
 EVENT_ID_ONLY = "event_id_only"
 _ENCRYPTED = "m.room.encrypted"
 

@@ -15,10 +15,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from bastion.json_types import JsonObject
 from bastion.services.sliding_sync.extensions.base import (
     ExtensionContext,
     ExtensionResult,
-    JsonObject,
 )
 from bastion.services.sliding_sync.extensions.requests import (
     RoomSelection,

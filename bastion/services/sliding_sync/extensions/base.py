@@ -17,10 +17,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from bastion.json_types import JsonObject
 from bastion.services.principal import Requester
 from bastion.store.protocols.sync_probe import SyncNews
-
-JsonObject = dict[str, Any]
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,12 +14,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from bastion.json_types import JsonObject
 from bastion.services.e2ee.device_lists import DeviceListService
 from bastion.services.e2ee.keys import KeysService
 from bastion.services.sliding_sync.extensions.base import (
     ExtensionContext,
     ExtensionResult,
-    JsonObject,
 )
 
 # Counted as 0 when the device has none left, as Synapse does, so a client that reads only
