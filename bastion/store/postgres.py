@@ -19,7 +19,11 @@ Round trips are the cost that matters on the hot paths (a woken /sync, a send), 
 from __future__ import annotations
 
 import asyncio
+import logging
+import os
 import re
+import socket
+import time
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from functools import lru_cache
@@ -34,6 +38,8 @@ from bastion.store.database import (
     UniqueViolation,
 )
 from bastion.store.sql.leases import lease_key
+
+log = logging.getLogger(__name__)
 
 _MIGRATION_LOCK_KEY = 0x62617374  # "bast"
 EXCLUSIVE_NAMESPACE = 0x62617375  # "basu": first half of `exclusive` keys (leases use "bast")
@@ -53,6 +59,59 @@ def to_postgres_placeholders(sql: str) -> str:
     """Rewrite `?` placeholders as `$1..$n`."""
     counter = iter(range(1, 10_000))
     return re.sub(r"\?", lambda _m: f"${next(counter)}", sql)
+
+
+# What `exclusive`'s connections call themselves (pg_stat_activity.application_name, at most 63
+# bytes): who holds a lock another process waits for, in that process's log and for operators.
+_LOCK_HOLDER_NAME = f"bastion exclusive: pid {os.getpid()} on {socket.gethostname()}"[:63]
+# While waiting for an `exclusive` lock, a line in the log this often (a holder that hangs
+# holds up the waiter without bound: the log says who to look at).
+WAIT_LOG_EVERY_S = 30.0
+_LOCK_HOLDERS_SQL = (
+    "SELECT a.pid, a.application_name, host(a.client_addr), a.backend_start"
+    " FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid"
+    " WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 2"
+    " AND l.classid::bigint = $1 AND l.objid::bigint = $2"
+)
+
+
+async def _advisory_lock(conn: asyncpg.Connection, key: int, name: str, pool: asyncpg.Pool) -> None:
+    """Take the session advisory lock (EXCLUSIVE_NAMESPACE, key) on `conn`, waiting for it as
+    long as it takes; a wait is logged when it starts and every WAIT_LOG_EVERY_S, naming the
+    holder's session (its pid, `application_name` and address)."""
+    if await conn.fetchval("SELECT pg_try_advisory_lock($1, $2)", EXCLUSIVE_NAMESPACE, key):
+        return
+    objid = key + (1 << 32) if key < 0 else key  # pg_locks shows the key as an unsigned oid
+    started = time.monotonic()
+    waiting = asyncio.ensure_future(
+        conn.execute("SELECT pg_advisory_lock($1, $2)", EXCLUSIVE_NAMESPACE, key)
+    )
+    try:
+        while True:
+            holders = await _holders(pool, objid)
+            log.warning(
+                "waiting for the lock %r (%.0f s so far), held by %s", name,
+                time.monotonic() - started, holders or "a session that just ended",
+            )  # fmt: skip
+            done, _ = await asyncio.wait({waiting}, timeout=WAIT_LOG_EVERY_S)
+            if done:
+                waiting.result()
+                log.info("took the lock %r after %.1f s", name, time.monotonic() - started)
+                return
+    finally:
+        if not waiting.done():
+            waiting.cancel()  # the caller gave up: the session's close drops the request
+
+
+async def _holders(pool: asyncpg.Pool, objid: int) -> str:
+    """The sessions holding the lock, for the log (read through the pool: the waiting
+    connection is busy with its wait)."""
+    rows = await pool.fetch(_LOCK_HOLDERS_SQL, EXCLUSIVE_NAMESPACE, objid)
+    return "; ".join(
+        f"PostgreSQL pid {r[0]} ({r[1] or 'no application_name'}, from {r[2] or 'a local socket'},"
+        f" since {r[3]:%Y-%m-%d %H:%M:%S %Z})"
+        for r in rows
+    )
 
 
 class _PgConnection:
@@ -174,10 +233,11 @@ class PostgresDatabase:
         process that dies releases it with its session. At most EXCLUSIVE_CONNECTIONS at once
         per process (never nested: each is taken alone)."""
         async with self._exclusive_slots:
-            conn = await asyncpg.connect(self._url)
+            conn = await asyncpg.connect(
+                self._url, server_settings={"application_name": _LOCK_HOLDER_NAME}
+            )
             try:
-                key = lease_key(self._schema, name)
-                await conn.execute("SELECT pg_advisory_lock($1, $2)", EXCLUSIVE_NAMESPACE, key)
+                await _advisory_lock(conn, lease_key(self._schema, name), name, self._pool)
                 yield
             finally:
                 await conn.close()  # ends the session, so the lock goes with it
