@@ -24,6 +24,11 @@ filter of presence_sync.py (timeline limit 1, lazy-loaded members), the closest 
                  (arrival, token check, anything built before parking): everything the woken
                  request cost. Client and server share the process, so compare the two rows,
                  not the absolute figures.
+  encryption     Element X keeps an `encryption` connection (no lists; to_device and e2ee)
+                 parked beside the room list; every message in the user's rooms wakes it, and
+                 with nothing for it, it waits again. WAKES messages are sent with it parked
+                 and WAKES without; the row is the process CPU per message with it parked, and
+                 "whole" the CPU per message it added (the difference).
 
 It prints p50 / p99 / max ms, database queries and CPU ms per request, JSON to stdout and a table
 to stderr. Every loop is bounded by its count and by --deadline; loopback only (no sockets: the
@@ -64,6 +69,7 @@ from tests.clients.element_x import (
     ALL_ROOMS,
     FIRST_SCREEN,
     UNSTABLE_PATH,
+    encryption_body,
     growing_ends,
     room_list_body,
 )
@@ -72,6 +78,7 @@ PASSWORD = "correct horse battery staple"
 LEAN_FILTER = json.dumps({"room": {"timeline": {"limit": 1}, "state": {"lazy_load_members": True}}})
 LONG_POLL_MS = 30_000
 PARK_WAIT_S = 5.0  # bound on waiting for a long-poll to park before sending
+SETTLE_S = 0.005  # after each message of the encryption scenario: time for what it woke
 SEED_BATCH = 250
 V2_INITIAL_REPEATS = 5
 
@@ -186,6 +193,42 @@ class Bench:
             stats["cpu_ms_whole_request"] = round(whole * 1000 / len(samples), 2)
         return stats
 
+    async def encryption_cost(self, count: int, deadline: float) -> dict[str, Any]:
+        """Process CPU per message sent with a parked `encryption` connection, and what it
+        added (module docstring)."""
+        first = await self.sliding(encryption_body(None), None)
+        since = first["extensions"]["to_device"]["next_batch"]
+        body = encryption_body(since)
+        alone = await self._sends(count, deadline)
+        task = asyncio.create_task(self.sliding(body, first["pos"], LONG_POLL_MS))
+        await self._parked(task)
+        parked = await self._sends(count, deadline)
+        task.cancel()
+        if parked["count"] == 0:
+            return {"count": 0}
+        added = parked["cpu_ms_per_request"] - alone["cpu_ms_per_request"]
+        return parked | {"cpu_ms_whole_request": round(added, 2)}
+
+    async def _sends(self, count: int, deadline: float) -> dict[str, Any]:
+        """COUNT messages into random rooms of alice's, each followed by a short pause (time
+        for what it woke to run): process CPU per message, pause included."""
+        rng = random.Random(3)
+        sender = Requester(self.alice, "SENDER", is_admin=False)
+        samples: list[float] = []
+        cpu = time.process_time()
+        queries = self.runtime.db.query_count
+        for i in range(count):
+            if time.monotonic() > deadline:
+                break
+            started = time.perf_counter()
+            await self.runtime.services.messages.send(
+                sender, rng.choice(self.rooms), "m.room.message",
+                {"msgtype": "m.text", "body": f"note {i}"}, txn_id=uuid.uuid4().hex,
+            )  # fmt: skip
+            samples.append(time.perf_counter() - started)
+            await asyncio.sleep(SETTLE_S)
+        return summary(samples, self.runtime.db.query_count - queries, time.process_time() - cpu)
+
     async def _parked(self, task: asyncio.Task[Any]) -> None:
         """Until the long-poll waits on the wake-ups (bounded), or has already answered."""
         limit = time.monotonic() + PARK_WAIT_S
@@ -238,6 +281,7 @@ async def measure(bench: Bench, args: argparse.Namespace, deadline: float) -> di
         since = body["next_batch"]
 
     result["v2_woken"] = await bench.woken(v2_poll, args.wakes, deadline)
+    result["ss_encryption"] = await bench.encryption_cost(args.wakes, deadline)
     return result
 
 
@@ -280,6 +324,7 @@ def table(result: dict[str, Any]) -> str:
         (f"sliding sync: growth to {result['rooms']} (whole)", "ss_full_growth"),
         ("sliding sync: woken by a send", "ss_woken"),
         ("/sync v2: woken by a send", "v2_woken"),
+        ("a send, encryption conn. parked", "ss_encryption"),
     ]
     for name, key in rows:
         s = result.get(key) or {}
