@@ -61,9 +61,6 @@ def to_postgres_placeholders(sql: str) -> str:
     return re.sub(r"\?", lambda _m: f"${next(counter)}", sql)
 
 
-# What `exclusive`'s connections call themselves (pg_stat_activity.application_name, at most 63
-# bytes): who holds a lock another process waits for, in that process's log and for operators.
-_LOCK_HOLDER_NAME = f"bastion exclusive: pid {os.getpid()} on {socket.gethostname()}"[:63]
 # While waiting for an `exclusive` lock, a line in the log this often (a holder that hangs
 # holds up the waiter without bound: the log says who to look at).
 WAIT_LOG_EVERY_S = 30.0
@@ -103,10 +100,20 @@ async def _advisory_lock(conn: asyncpg.Connection, key: int, name: str, pool: as
             waiting.cancel()  # the caller gave up: the session's close drops the request
 
 
+def lock_holder_name() -> str:
+    """What `exclusive`'s connections call themselves (`application_name`, at most 63 bytes):
+    who holds a lock another process waits for, in that process's log and for operators."""
+    return f"bastion exclusive: pid {os.getpid()} on {socket.gethostname()}"[:63]
+
+
 async def _holders(pool: asyncpg.Pool, objid: int) -> str:
     """The sessions holding the lock, for the log (read through the pool: the waiting
-    connection is busy with its wait)."""
-    rows = await pool.fetch(_LOCK_HOLDERS_SQL, EXCLUSIVE_NAMESPACE, objid)
+    connection is busy with its wait). A failure to read them costs the log its detail, not
+    the wait."""
+    try:
+        rows = await pool.fetch(_LOCK_HOLDERS_SQL, EXCLUSIVE_NAMESPACE, objid)
+    except (asyncpg.PostgresError, OSError) as exc:
+        return f"a session that could not be read ({type(exc).__name__})"
     return "; ".join(
         f"PostgreSQL pid {r[0]} ({r[1] or 'no application_name'}, from {r[2] or 'a local socket'},"
         f" since {r[3]:%Y-%m-%d %H:%M:%S %Z})"
@@ -234,7 +241,7 @@ class PostgresDatabase:
         per process (never nested: each is taken alone)."""
         async with self._exclusive_slots:
             conn = await asyncpg.connect(
-                self._url, server_settings={"application_name": _LOCK_HOLDER_NAME}
+                self._url, server_settings={"application_name": lock_holder_name()}
             )
             try:
                 await _advisory_lock(conn, lease_key(self._schema, name), name, self._pool)
