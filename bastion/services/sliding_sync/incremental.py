@@ -101,6 +101,8 @@ class Plan:
     same_rooms: bool = False
     # the joined rooms with events since the stored memory's stream position (the probe's)
     active: frozenset[str] = frozenset()
+    # the device's one-time key counts and unused fallback key types, when the probe read them
+    keys: tuple[dict[str, int], list[str]] | None = None
 
 
 async def incremental_plan(
@@ -156,7 +158,10 @@ async def incremental_plan(
         build |= now ^ before  # entered or left this list's ranges: the config may differ
     subscribed = list(scope.subscriptions)
     rooms = await _rooms_to_build(sources, request, user_id, (build, in_range, subscribed), records)
-    return Plan(order, subscribed, rooms, probe.news, lists, moved, same_rooms, frozenset(active))
+    keys = (probe.one_time_key_counts, probe.unused_fallback_key_types)
+    return Plan(
+        order, subscribed, rooms, probe.news, lists, moved, same_rooms, frozenset(active), keys
+    )
 
 
 def _whole_both(previous: ListOrder, order: ListOrder, name: str, result: ListResult) -> bool:

@@ -59,7 +59,9 @@ class SyncProbeStore(Protocol):
         after: int,
         upto: int,
         bump_types: Sequence[str] = (),
+        rooms: bool = True,
     ) -> SyncProbe:
         """The probe for (`user_id`, `device_id`) over the window (after, upto]; with
-        `bump_types`, also each active room's `places`."""
+        `bump_types`, also each active room's `places`; with `rooms=False`, only the news bits
+        and the key counts (no active rooms, unread rows or places)."""
         ...

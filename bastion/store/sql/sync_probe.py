@@ -10,6 +10,9 @@
 * ('otk', algorithm, count) and ('fallback', algorithm, 0): the device's keys (sql/keys.py);
 * ('news', '', bits): one `EXISTS` per stream, each on an index that starts with the position
   (or with the viewer, then the position), a bit per stream (`_BITS`, in SyncNews's order).
+
+With `rooms=False` only the last two parts (no room is wanted: the cost no longer follows the
+window's events).
 """
 
 from __future__ import annotations
@@ -79,6 +82,7 @@ _NEWS_SQL = (
 )
 _REST_SQL = f"UNION ALL {_UNREAD_SQL} UNION ALL {_KEYS_SQL} UNION ALL {_NEWS_SQL}"
 _PROBE_SQL = f"{_ACTIVE_SQL} {_ROOMS_SQL} {_REST_SQL}"
+_ROOMLESS_SQL = f"{_KEYS_SQL} UNION ALL {_NEWS_SQL}"  # `rooms=False`: no walk over the window
 _PLACES_PROBE_SQL: dict[int, str] = {}  # by the number of bump types
 
 
@@ -102,12 +106,10 @@ class SqlSyncProbeStore:
         after: int,
         upto: int,
         bump_types: Sequence[str] = (),
+        rooms: bool = True,
     ) -> SyncProbe:
         window = (after, upto)
-        rows = await q.fetch_all(
-            _places_probe_sql(len(bump_types)) if bump_types else _PROBE_SQL,
-            *bump_types, user_id, *window,
-            user_id, user_id,
+        rest = (
             user_id, device_id, user_id, device_id,
             user_id, *window,
             user_id, *window,
@@ -116,6 +118,15 @@ class SqlSyncProbeStore:
             *window, *window,
             *window,
         )  # fmt: skip
+        if not rooms:
+            rows = await q.fetch_all(_ROOMLESS_SQL, *rest)
+        else:
+            rows = await q.fetch_all(
+                _places_probe_sql(len(bump_types)) if bump_types else _PROBE_SQL,
+                *bump_types, user_id, *window,
+                user_id, user_id,
+                *rest,
+            )  # fmt: skip
         bits = next(int(r[2]) for r in rows if r[0] == "news")
         counts, fallback = key_counts_of(rows)
         return SyncProbe(

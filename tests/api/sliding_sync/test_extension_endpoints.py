@@ -87,6 +87,13 @@ async def test_another_users_key_upload_wakes_the_encryption_connection(hs: Home
     woken = await asyncio.wait_for(waiting, timeout=10)
     assert woken["extensions"]["e2ee"]["device_lists"]["changed"] == [bob.user_id]
 
+    # The counts follow the device's uploads (read with the streams' news, one statement).
+    keys = {"signed_curve25519:AAAA": {"key": "k1", "signatures": {}}}
+    assert (await alice.post("/keys/upload", json={"one_time_keys": keys})).status_code == 200
+    after = await encryption.sync(ENCRYPTION)
+    assert after["extensions"]["e2ee"]["device_one_time_keys_count"] == {"signed_curve25519": 1}
+    assert after["extensions"]["e2ee"]["device_lists"] == {"changed": [], "left": []}
+
 
 async def test_typing_and_receipts_cross_between_two_users(hs: Homeserver) -> None:
     """MSC3961: "When live streaming, typing notifications MUST be sent as the server receives

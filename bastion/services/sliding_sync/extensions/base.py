@@ -87,6 +87,9 @@ class ExtensionContext:
     # Which streams may hold something in (since, upto] (/sync's probe, when the response was
     # planned from it): an extension may skip reading a stream marked False. None: unknown.
     news: SyncNews | None = None
+    # The device's one-time key counts and unused fallback key types, when the probe read
+    # them in the same statement (e2ee sends them on every response). None: not read yet.
+    keys: tuple[dict[str, int], list[str]] | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -39,13 +39,21 @@ class E2eeExtension:
     async def build(
         self, context: ExtensionContext, request: Mapping[str, Any]
     ) -> ExtensionResult | None:
-        """Always a payload; news only when a device list changed."""
-        counts, fallback = await self._keys.counts(context.requester)
+        """Always a payload; news only when a device list changed. The key counts come from
+        the probe when it read them; the device lists are not read when it says no device
+        list or membership moved in the window."""
+        if context.keys is not None:
+            counts, fallback = context.keys
+        else:
+            counts, fallback = await self._keys.counts(context.requester)
         payload: JsonObject = {
             "device_one_time_keys_count": {SIGNED_CURVE25519: 0, **counts},
             "device_unused_fallback_key_types": fallback,
         }
         if context.since is None:
+            return ExtensionResult(payload, news=False)
+        if context.news is not None and not context.news.device_lists:
+            payload["device_lists"] = {"changed": [], "left": []}
             return ExtensionResult(payload, news=False)
         changed, left = await self._device_lists.changes(
             context.requester.user_id, after=context.since, upto=context.upto

@@ -45,6 +45,11 @@ class ToDeviceExtension:
             # this one): nothing to send yet, and nothing past `upto` may be deleted.
             return ExtensionResult({"next_batch": str(since), "events": []}, news=False)
         limit = MAX_DELIVERED_PER_SYNC if parsed.limit is None else parsed.limit
+        if context.news is not None and not context.news.to_device:
+            # no message waits for the device at or before `upto` (exact: the probe's EXISTS),
+            # so none to send and none acknowledged to delete: what `deliver` would answer
+            reached = context.upto if limit > 0 else since
+            return ExtensionResult({"next_batch": str(reached), "events": []}, news=False)
         events, reached = await self._to_device.deliver(
             self._db, context.requester, acknowledged=since, upto=context.upto, limit=limit
         )
