@@ -178,10 +178,7 @@ class Bench:
             task = asyncio.create_task(poll())
             await self._parked(task)
             parking = time.process_time() - started
-            await self.runtime.services.messages.send(
-                sender, rng.choice(self.rooms), "m.room.message",
-                {"msgtype": "m.text", "body": f"update {i}"}, txn_id=uuid.uuid4().hex,
-            )  # fmt: skip
+            await self._send(sender, rng, f"update {i}")
             q0, c0, t0 = self.runtime.db.query_count, time.process_time(), time.perf_counter()
             await task
             samples.append(time.perf_counter() - t0)
@@ -221,13 +218,17 @@ class Bench:
             if time.monotonic() > deadline:
                 break
             started = time.perf_counter()
-            await self.runtime.services.messages.send(
-                sender, rng.choice(self.rooms), "m.room.message",
-                {"msgtype": "m.text", "body": f"note {i}"}, txn_id=uuid.uuid4().hex,
-            )  # fmt: skip
+            await self._send(sender, rng, f"note {i}")
             samples.append(time.perf_counter() - started)
             await asyncio.sleep(SETTLE_S)
         return summary(samples, self.runtime.db.query_count - queries, time.process_time() - cpu)
+
+    async def _send(self, sender: Requester, rng: random.Random, body: str) -> None:
+        """A message from `sender` into a random room of alice's."""
+        await self.runtime.services.messages.send(
+            sender, rng.choice(self.rooms), "m.room.message",
+            {"msgtype": "m.text", "body": body}, txn_id=uuid.uuid4().hex,
+        )  # fmt: skip
 
     async def _parked(self, task: asyncio.Task[Any]) -> None:
         """Until the long-poll waits on the wake-ups (bounded), or has already answered."""

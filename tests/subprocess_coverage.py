@@ -22,13 +22,12 @@ import coverage
 CONFIG_VAR = "COVERAGE_PROCESS_CONFIG"
 
 
-def measured_env(env: dict[str, str] | None = None) -> dict[str, str]:
-    """`env` (default: this process's environment) plus what makes a Python child measured
-    by the coverage run this process is under, if any."""
-    out = dict(os.environ if env is None else env)
+def measured_env() -> dict[str, str]:
+    """This process's environment plus what makes a Python child measured by the coverage
+    run this process is under, if any."""
+    out = dict(os.environ)
     current = coverage.Coverage.current()
     if current is None:
-        out.pop(CONFIG_VAR, None)
         return out
     config = copy.copy(current.config)
     config.parallel = True  # a data file of its own, combined at the end of the run
