@@ -19,7 +19,7 @@ run: $(STAMP)
 
 test: $(STAMP)
 	scripts/check
-	scripts/with-postgres scripts/with-redis scripts/with-chromium scripts/test
+	scripts/with-postgres scripts/with-redis scripts/with-chromium scripts/with-js-sdk scripts/test
 
 check: $(STAMP)
 	scripts/check

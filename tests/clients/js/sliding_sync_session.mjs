@@ -1,0 +1,237 @@
+// A matrix-js-sdk client (SlidingSync + its SlidingSyncSdk, the code Element Web runs with
+// sliding sync on) through a session against a running Bastion, driven by a second js-sdk
+// client that sends what the first one must see. Prints one JSON object: what the client
+// observed at each step (tests/clients/test_sliding_sync_js_sdk.py asserts on it). Nothing
+// here asserts: a step whose condition does not come true within WAIT_MS records what was
+// there instead, so a failure names the step.
+//
+// Usage: node sliding_sync_session.mjs HOMESERVER_URL PASSWORD
+// alice and bob must exist; alice is the sliding-sync client, bob the other party.
+
+// matrix-js-sdk 43 uses Promise.withResolvers (Node 22); Node 20 lacks it.
+if (!Promise.withResolvers) {
+  Promise.withResolvers = function withResolvers() {
+    let resolve;
+    let reject;
+    const promise = new this((ok, fail) => {
+      resolve = ok;
+      reject = fail;
+    });
+    return { promise, resolve, reject };
+  };
+}
+
+const sdk = await import("matrix-js-sdk");
+const { SlidingSync } = await import("matrix-js-sdk/lib/sliding-sync.js");
+
+const [homeserver, password] = process.argv.slice(2);
+const RESULT_MARKER = "==== sliding sync session result ====";
+const WAIT_MS = 15000;
+const LONG_POLL_MS = 10000;
+const observed = { steps: [], errors: [] };
+const deadline = setTimeout(() => finish("the session ran over its 180 s bound"), 180000);
+
+function finish(error) {
+  if (error) observed.errors.push(error);
+  clearTimeout(deadline);
+  // The SDK logs to stdout too: the result is the line after this marker.
+  process.stdout.write(`\n${RESULT_MARKER}\n${JSON.stringify(observed)}\n`);
+  process.exit(0);
+}
+
+async function until(what, check) {
+  // Wait (bounded) until check() gives a value other than undefined; record the step.
+  const started = Date.now();
+  for (;;) {
+    const value = check();
+    if (value !== undefined) {
+      observed.steps.push(what);
+      return value;
+    }
+    if (Date.now() - started > WAIT_MS) {
+      observed.errors.push(`timed out: ${what}`);
+      return undefined;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}
+
+async function logIn(user) {
+  const bare = sdk.createClient({ baseUrl: homeserver });
+  const login = await bare.loginRequest({
+    type: "m.login.password",
+    identifier: { type: "m.id.user", user },
+    password,
+  });
+  return sdk.createClient({
+    baseUrl: homeserver,
+    accessToken: login.access_token,
+    userId: login.user_id,
+    deviceId: login.device_id,
+  });
+}
+
+function timelineBodies(room) {
+  return room
+    .getLiveTimeline()
+    .getEvents()
+    .filter((e) => e.getType() === "m.room.message")
+    .map((e) => (e.isRedacted() ? "<redacted>" : e.getContent().body));
+}
+
+try {
+  const alice = await logIn("alice");
+  const bob = await logIn("bob");
+  const aliceId = alice.getUserId();
+
+  // Before alice's client starts: a named room with history, an unnamed two-person room (its
+  // name comes from the heroes), and an invite she has not answered.
+  const ward = (await bob.createRoom({ name: "Ward 7", preset: "private_chat", invite: [aliceId] }))
+    .room_id;
+  await alice.joinRoom(ward);
+  for (const body of ["m1", "m2", "m3"]) {
+    await bob.sendTextMessage(ward, body);
+  }
+  const direct = (await bob.createRoom({ preset: "trusted_private_chat", is_direct: true, invite: [aliceId] }))
+    .room_id;
+  await alice.joinRoom(direct);
+  const pharmacy = (await bob.createRoom({ name: "Pharmacy", preset: "private_chat", invite: [aliceId] }))
+    .room_id;
+  observed.rooms = { ward, direct, pharmacy };
+
+  const lists = new Map([
+    [
+      "room_list",
+      {
+        ranges: [[0, 19]],
+        timeline_limit: 1,
+        required_state: [
+          ["m.room.name", ""],
+          ["m.room.avatar", ""],
+          ["m.room.create", ""],
+          ["m.room.encryption", ""],
+          ["m.room.topic", ""],
+          ["m.room.join_rules", ""],
+          ["m.room.member", "$LAZY"],
+          ["m.room.member", "$ME"],
+        ],
+      },
+    ],
+  ]);
+  const sliding = new SlidingSync(
+    homeserver,
+    lists,
+    { timeline_limit: 20, required_state: [["*", "*"]] },
+    alice,
+    LONG_POLL_MS,
+  );
+  sliding.on("SlidingSync.Lifecycle", (state, response, err) => {
+    if (err) observed.errors.push(`sliding sync: ${err}`);
+  });
+  const toDevice = [];
+  const receipts = [];
+  alice.on(sdk.RoomEvent.Receipt, (event, room) => {
+    receipts.push({ room: room.roomId, content: event.getContent() });
+  });
+  alice.on(sdk.ClientEvent.ToDeviceEvent, (event) => {
+    toDevice.push({ type: event.getType(), sender: event.getSender(), content: event.getContent() });
+  });
+  await alice.startClient({ slidingSync: sliding });
+
+  // First screen: every room, named as a client shows it, newest message last in the timeline.
+  await until("three rooms", () => (alice.getRooms().length >= 3 ? true : undefined));
+  const byId = (roomId) => alice.getRoom(roomId);
+  observed.first = {
+    count: sliding.getListData("room_list")?.joinedCount ?? null,
+    names: Object.fromEntries([ward, direct, pharmacy].map((r) => [r, byId(r)?.name ?? null])),
+    memberships: Object.fromEntries(
+      [ward, direct, pharmacy].map((r) => [r, byId(r)?.getMyMembership() ?? null]),
+    ),
+    ward_timeline: timelineBodies(byId(ward)),
+  };
+
+  // Scrolling back from the room's prev_batch (a /messages `from`): the earlier messages, once.
+  await alice.paginateEventTimeline(byId(ward).getLiveTimeline(), { backwards: true, limit: 10 });
+  observed.scrollback = timelineBodies(byId(ward));
+
+  // Live: a new message arrives on the long-poll.
+  await bob.sendTextMessage(ward, "m4");
+  observed.live = await until("m4 arrives", () =>
+    timelineBodies(byId(ward)).includes("m4") ? timelineBodies(byId(ward)) : undefined,
+  );
+  observed.unread_after_m4 = byId(ward).getUnreadNotificationCount("total");
+
+  // A new name (required_state m.room.name) and a redaction.
+  await bob.setRoomName(ward, "Ward 7B");
+  observed.renamed = await until("the new name", () =>
+    byId(ward).name === "Ward 7B" ? byId(ward).name : undefined,
+  );
+  const m4 = byId(ward)
+    .getLiveTimeline()
+    .getEvents()
+    .find((e) => e.getType() === "m.room.message" && e.getContent().body === "m4");
+  await bob.redactEvent(ward, m4.getId());
+  observed.redacted = await until("m4 redacted", () =>
+    byId(ward).findEventById(m4.getId())?.isRedacted() ? timelineBodies(byId(ward)) : undefined,
+  );
+
+  // Extensions: typing, receipts, to-device, account data (global and per room).
+  await bob.sendTyping(ward, true, 20000);
+  observed.typing = await until("bob typing", () =>
+    byId(ward).getMember(bob.getUserId())?.typing ? true : undefined,
+  );
+  // alice writes (the SDK's local echo is matched with the event coming back on the
+  // long-poll by its transaction ID: shown once), then bob reads it. A client synthesises a
+  // receipt for each event's sender, so the receipt checked is bob's on alice's event.
+  const a1 = (await alice.sendTextMessage(ward, "a1")).event_id;
+  observed.own_echo = await until("a1 comes back", () => {
+    const echo = byId(ward).findEventById(a1);
+    return echo && echo.status === null ? timelineBodies(byId(ward)) : undefined;
+  });
+  await bob.sendReceipt(new sdk.MatrixEvent({ event_id: a1, room_id: ward, type: "m.room.message" }), "m.read");
+  observed.receipt = await until("bob's receipt on a1", () => {
+    const found = receipts.find((r) => r.room === ward && r.content[a1]?.["m.read"]?.[bob.getUserId()]);
+    return found ? Object.keys(found.content[a1]["m.read"]) : undefined;
+  });
+  await bob.sendToDevice("org.example.ping", new Map([[aliceId, new Map([[alice.getDeviceId(), { n: 1 }]])]]));
+  observed.to_device = await until("the to-device message", () =>
+    toDevice.some((m) => m.type === "org.example.ping") ? toDevice : undefined,
+  );
+  await alice.setAccountData("org.example.prefs", { theme: "dark" });
+  observed.account_data = await until("global account data", () =>
+    alice.getAccountData("org.example.prefs")?.getContent()?.theme,
+  );
+  await alice.setRoomTag(ward, "m.favourite", { order: 0.5 });
+  observed.tags = await until("the room tag", () =>
+    byId(ward).tags["m.favourite"] ? Object.keys(byId(ward).tags) : undefined,
+  );
+
+  // Memberships: accept the invite, leave the two-person room.
+  await alice.joinRoom(pharmacy);
+  observed.joined = await until("pharmacy joined", () =>
+    byId(pharmacy)?.getMyMembership() === "join" ? "join" : undefined,
+  );
+  await alice.leave(direct);
+  observed.left = await until("direct left", () =>
+    byId(direct)?.getMyMembership() === "leave" ? "leave" : undefined,
+  );
+
+  // A room subscription (timeline 20, every state event): the room's power levels arrive.
+  observed.levels_before = Boolean(byId(ward).currentState.getStateEvents("m.room.power_levels", ""));
+  sliding.modifyRoomSubscriptions(new Set([ward]));
+  observed.subscribed_state = await until("the ward's power levels", () => {
+    const levels = byId(ward).currentState.getStateEvents("m.room.power_levels", "");
+    return levels ? Object.keys(levels.getContent().events ?? {}).sort() : undefined;
+  });
+
+  // Nothing seen twice: the to-device message was acknowledged, each message is once.
+  await bob.sendTextMessage(ward, "m5");
+  await until("m5 arrives", () => (timelineBodies(byId(ward)).includes("m5") ? true : undefined));
+  observed.final_timeline = timelineBodies(byId(ward));
+  observed.to_device_count = toDevice.filter((m) => m.type === "org.example.ping").length;
+  alice.stopClient();
+  sliding.stop();
+  finish();
+} catch (err) {
+  finish(`${err && err.stack ? err.stack : err}`);
+}

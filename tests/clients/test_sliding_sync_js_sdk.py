@@ -1,0 +1,98 @@
+"""Simplified Sliding Sync (MSC4186) judged by an independent client library: matrix-js-sdk.
+
+Our other sliding-sync tests send the requests matrix-rust-sdk sends and check the answers
+against what we read in the proposals. Here the client is matrix-js-sdk 43 (its `SlidingSync`
+and `SlidingSyncSdk`, what Element Web runs with sliding sync on), unchanged, on `bastion serve`:
+it builds its own requests (lists, room subscriptions, the `to_device`, `e2ee`,
+`account_data`, `typing` and `receipts` extensions), parses the answers into its room model
+(names from `required_state` or the heroes, timelines, `prev_batch` for scrolling back, unread
+counts, invite state) and reports what a user would see. tests/clients/js/sliding_sync_session.mjs
+drives it (bob, a second js-sdk client, does what alice must see) and prints what it observed at
+each step; this test asserts it. On SQLite and on PostgreSQL. Node.js and the pinned package
+come from scripts/with-js-sdk (`make test` runs the suite under it).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.clients.server import PASSWORD, BastionServer
+
+SESSION_SCRIPT = Path(__file__).parent / "js" / "sliding_sync_session.mjs"
+RESULT_MARKER = "==== sliding sync session result ===="
+NODE_TIMEOUT_S = 240  # the script bounds itself at 180 s
+
+
+def node_binary() -> str:
+    node = os.environ.get("BASTION_TEST_NODE")
+    if not node:
+        pytest.skip("BASTION_TEST_NODE is not set (run under scripts/with-js-sdk)")
+    return node
+
+
+def run_session(server: BastionServer) -> dict[str, Any]:
+    """Run the js-sdk session against `server`; what it observed."""
+    done = subprocess.run(
+        [node_binary(), str(SESSION_SCRIPT), server.base_url, PASSWORD],
+        capture_output=True,
+        text=True,
+        timeout=NODE_TIMEOUT_S,
+        cwd=SESSION_SCRIPT.parent,
+        check=False,
+    )
+    lines = done.stdout.splitlines()
+    output = (done.stdout[-4000:], done.stderr[-4000:])
+    assert done.returncode == 0, output
+    assert RESULT_MARKER in lines, output
+    observed: dict[str, Any] = json.loads(lines[lines.index(RESULT_MARKER) + 1])
+    return observed
+
+
+def test_matrix_js_sdk_sliding_sync_session(ss_home: BastionServer) -> None:
+    """Every step of the session is seen by the client as a user would see it."""
+    ss_home.create_user("alice")
+    bob = ss_home.create_user("bob")
+    ss_home.start()
+
+    seen = run_session(ss_home)
+
+    assert seen["errors"] == []
+    ward, direct, pharmacy = (seen["rooms"][k] for k in ("ward", "direct", "pharmacy"))
+    first = seen["first"]
+    # The first screen: the three rooms, named as a client names them (the direct room has no
+    # name: the heroes give bob's), the invite as an invite, the ward's newest message only.
+    assert first["count"] == 3
+    assert first["names"] == {ward: "Ward 7", direct: "bob", pharmacy: "Pharmacy"}
+    assert first["memberships"] == {ward: "join", direct: "join", pharmacy: "invite"}
+    assert first["ward_timeline"] == ["m3"]
+    # prev_batch is a /messages `from`: scrolling back brings the earlier messages, once each.
+    assert seen["scrollback"] == ["m1", "m2", "m3"]
+    # Live: the long-poll brings the new message; bob's four messages are unread (the counts
+    # /sync gives: alice's own join receipt is older than all of them).
+    assert seen["live"] == ["m1", "m2", "m3", "m4"]
+    assert seen["unread_after_m4"] == 4
+    assert seen["renamed"] == "Ward 7B"
+    assert seen["redacted"] == ["m1", "m2", "m3", "<redacted>"]
+    # Extensions, each through the SDK's own processing.
+    assert seen["typing"] is True
+    # alice's own message: the SDK's local echo matched by its transaction ID (shown once).
+    assert seen["own_echo"] == ["m1", "m2", "m3", "<redacted>", "a1"]
+    assert seen["receipt"] == [bob]
+    assert seen["to_device"] == [{"type": "org.example.ping", "sender": bob, "content": {"n": 1}}]
+    assert seen["account_data"] == "dark"
+    assert seen["tags"] == ["m.favourite"]
+    # Memberships change under the client: the invite accepted, the direct room left.
+    assert seen["joined"] == "join"
+    assert seen["left"] == "leave"
+    # The list's required_state has no power levels; the room subscription (`*`) brings them.
+    assert seen["levels_before"] is False
+    assert "m.room.power_levels" in seen["subscribed_state"]
+    # Nothing twice: every message once, the to-device message delivered once (acknowledged).
+    assert seen["final_timeline"] == ["m1", "m2", "m3", "<redacted>", "a1", "m5"]
+    assert seen["to_device_count"] == 1
