@@ -6,10 +6,11 @@ and `SlidingSyncSdk`, what Element Web runs with sliding sync on), unchanged, on
 it builds its own requests (lists, room subscriptions, the `to_device`, `e2ee`,
 `account_data`, `typing` and `receipts` extensions), parses the answers into its room model
 (names from `required_state` or the heroes, timelines, `prev_batch` for scrolling back, unread
-counts, invite state) and reports what a user would see. tests/clients/js/sliding_sync_session.mjs
-drives it (bob, a second js-sdk client, does what alice must see) and prints what it observed at
-each step; this test asserts it. On SQLite and on PostgreSQL. Node.js and the pinned package
-come from scripts/with-js-sdk (`make test` runs the suite under it).
+counts, invite state) and reports what a user would see; with its Rust crypto (vodozemac in
+WASM), it encrypts and decrypts over the `e2ee` and `to_device` extensions. The scenarios in
+tests/clients/js/ drive it (bob, other js-sdk clients, does what alice must see) and print what
+it observed at each step; these tests assert it. On SQLite and on PostgreSQL. Node.js and the
+pinned package come from scripts/with-js-sdk (`make test` runs the suite under it).
 """
 
 from __future__ import annotations
@@ -24,8 +25,8 @@ import pytest
 
 from tests.clients.server import PASSWORD, BastionServer
 
-SESSION_SCRIPT = Path(__file__).parent / "js" / "sliding_sync_session.mjs"
-RESULT_MARKER = "==== sliding sync session result ===="
+SCRIPTS = Path(__file__).parent / "js"
+RESULT_MARKER = "==== js-sdk session result ===="  # session_kit.mjs prints the result after it
 NODE_TIMEOUT_S = 240  # the script bounds itself at 180 s
 
 
@@ -36,14 +37,14 @@ def node_binary() -> str:
     return node
 
 
-def run_session(server: BastionServer) -> dict[str, Any]:
-    """Run the js-sdk session against `server`; what it observed."""
+def run_session(server: BastionServer, script: str) -> dict[str, Any]:
+    """Run the js-sdk scenario `script` (tests/clients/js/) against `server`; what it observed."""
     done = subprocess.run(
-        [node_binary(), str(SESSION_SCRIPT), server.base_url, PASSWORD],
+        [node_binary(), str(SCRIPTS / script), server.base_url, PASSWORD],
         capture_output=True,
         text=True,
         timeout=NODE_TIMEOUT_S,
-        cwd=SESSION_SCRIPT.parent,
+        cwd=SCRIPTS,
         check=False,
     )
     lines = done.stdout.splitlines()
@@ -60,7 +61,7 @@ def test_matrix_js_sdk_sliding_sync_session(ss_home: BastionServer) -> None:
     bob = ss_home.create_user("bob")
     ss_home.start()
 
-    seen = run_session(ss_home)
+    seen = run_session(ss_home, "sliding_sync_session.mjs")
 
     assert seen["errors"] == []
     ward, direct, pharmacy = (seen["rooms"][k] for k in ("ward", "direct", "pharmacy"))
@@ -96,3 +97,26 @@ def test_matrix_js_sdk_sliding_sync_session(ss_home: BastionServer) -> None:
     # Nothing twice: every message once, the to-device message delivered once (acknowledged).
     assert seen["final_timeline"] == ["m1", "m2", "m3", "<redacted>", "a1", "m5"]
     assert seen["to_device_count"] == 1
+
+
+def test_matrix_js_sdk_encrypted_room_over_sliding_sync(ss_home: BastionServer) -> None:
+    """alice (sliding sync) and bob (/v3/sync) read each other's encrypted messages; alice
+    learns bob's new device from the e2ee extension, so her next message reaches it."""
+    ss_home.create_user("alice")
+    ss_home.create_user("bob")
+    ss_home.start()
+
+    seen = run_session(ss_home, "encrypted_session.mjs")
+
+    assert seen["errors"] == []
+    # The room key reached alice in the to_device extension: she reads bob's message.
+    assert seen["alice_reads"] == ["from bob"]
+    assert seen["bob_reads"] == ["from bob", "from alice"]
+    # device_lists.changed named bob: alice's crypto queried his keys and found the new device,
+    # and encrypted for it; the earlier messages were never shared with it (as designed).
+    assert seen["alice_knows_bob2"] is True
+    assert seen["bob2_reads"] == [
+        "<unable to decrypt>",
+        "<unable to decrypt>",
+        "after the new device",
+    ]

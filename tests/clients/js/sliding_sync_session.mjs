@@ -1,75 +1,14 @@
 // A matrix-js-sdk client (SlidingSync + its SlidingSyncSdk, the code Element Web runs with
 // sliding sync on) through a session against a running Bastion, driven by a second js-sdk
-// client that sends what the first one must see. Prints one JSON object: what the client
-// observed at each step (tests/clients/test_sliding_sync_js_sdk.py asserts on it). Nothing
-// here asserts: a step whose condition does not come true within WAIT_MS records what was
-// there instead, so a failure names the step.
+// client that does what the first one must see. Prints what the client observed at each step
+// (session_kit.mjs; tests/clients/test_sliding_sync_js_sdk.py asserts on it).
 //
 // Usage: node sliding_sync_session.mjs HOMESERVER_URL PASSWORD
 // alice and bob must exist; alice is the sliding-sync client, bob the other party.
 
-// matrix-js-sdk 43 uses Promise.withResolvers (Node 22); Node 20 lacks it.
-if (!Promise.withResolvers) {
-  Promise.withResolvers = function withResolvers() {
-    let resolve;
-    let reject;
-    const promise = new this((ok, fail) => {
-      resolve = ok;
-      reject = fail;
-    });
-    return { promise, resolve, reject };
-  };
-}
+import { SlidingSync, logIn, observed, run, sdk, until } from "./session_kit.mjs";
 
-const sdk = await import("matrix-js-sdk");
-const { SlidingSync } = await import("matrix-js-sdk/lib/sliding-sync.js");
-
-const [homeserver, password] = process.argv.slice(2);
-const RESULT_MARKER = "==== sliding sync session result ====";
-const WAIT_MS = 15000;
 const LONG_POLL_MS = 10000;
-const observed = { steps: [], errors: [] };
-const deadline = setTimeout(() => finish("the session ran over its 180 s bound"), 180000);
-
-function finish(error) {
-  if (error) observed.errors.push(error);
-  clearTimeout(deadline);
-  // The SDK logs to stdout too: the result is the line after this marker.
-  process.stdout.write(`\n${RESULT_MARKER}\n${JSON.stringify(observed)}\n`);
-  process.exit(0);
-}
-
-async function until(what, check) {
-  // Wait (bounded) until check() gives a value other than undefined; record the step.
-  const started = Date.now();
-  for (;;) {
-    const value = check();
-    if (value !== undefined) {
-      observed.steps.push(what);
-      return value;
-    }
-    if (Date.now() - started > WAIT_MS) {
-      observed.errors.push(`timed out: ${what}`);
-      return undefined;
-    }
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-}
-
-async function logIn(user) {
-  const bare = sdk.createClient({ baseUrl: homeserver });
-  const login = await bare.loginRequest({
-    type: "m.login.password",
-    identifier: { type: "m.id.user", user },
-    password,
-  });
-  return sdk.createClient({
-    baseUrl: homeserver,
-    accessToken: login.access_token,
-    userId: login.user_id,
-    deviceId: login.device_id,
-  });
-}
 
 function timelineBodies(room) {
   return room
@@ -79,7 +18,7 @@ function timelineBodies(room) {
     .map((e) => (e.isRedacted() ? "<redacted>" : e.getContent().body));
 }
 
-try {
+await run(async () => {
   const alice = await logIn("alice");
   const bob = await logIn("bob");
   const aliceId = alice.getUserId();
@@ -119,7 +58,7 @@ try {
     ],
   ]);
   const sliding = new SlidingSync(
-    homeserver,
+    alice.baseUrl,
     lists,
     { timeline_limit: 20, required_state: [["*", "*"]] },
     alice,
@@ -231,7 +170,4 @@ try {
   observed.to_device_count = toDevice.filter((m) => m.type === "org.example.ping").length;
   alice.stopClient();
   sliding.stop();
-  finish();
-} catch (err) {
-  finish(`${err && err.stack ? err.stack : err}`);
-}
+});

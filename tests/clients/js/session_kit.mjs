@@ -1,0 +1,81 @@
+// What the matrix-js-sdk scenarios share (sliding_sync_session.mjs, encrypted_session.mjs):
+// the SDK loaded on Node 20, log-in, bounded waits, and the one JSON result the pytest side
+// reads (tests/clients/test_sliding_sync_js_sdk.py). Nothing here asserts: a step whose
+// condition does not come true in time records a timeout, so a failure names the step.
+
+// matrix-js-sdk 43 uses Promise.withResolvers (Node 22); Node 20 lacks it.
+if (!Promise.withResolvers) {
+  Promise.withResolvers = function withResolvers() {
+    let resolve;
+    let reject;
+    const promise = new this((ok, fail) => {
+      resolve = ok;
+      reject = fail;
+    });
+    return { promise, resolve, reject };
+  };
+}
+
+export const sdk = await import("matrix-js-sdk");
+export const { SlidingSync } = await import("matrix-js-sdk/lib/sliding-sync.js");
+
+export const RESULT_MARKER = "==== js-sdk session result ====";
+const WAIT_MS = 20000;
+const SESSION_BOUND_MS = 180000;
+
+// argv: HOMESERVER_URL PASSWORD (every account of the scenario has that password)
+export const [homeserver, password] = process.argv.slice(2);
+export const observed = { steps: [], errors: [] };
+const deadline = setTimeout(() => finish("the session ran over its bound"), SESSION_BOUND_MS);
+
+export function finish(error) {
+  if (error) observed.errors.push(error);
+  clearTimeout(deadline);
+  // The SDK logs to stdout too: the result is the line after the marker.
+  process.stdout.write(`\n${RESULT_MARKER}\n${JSON.stringify(observed)}\n`);
+  process.exit(0);
+}
+
+// Wait (bounded) until check() (sync or async) gives a value other than undefined; the step
+// is recorded as reached, or as timed out (then undefined).
+export async function until(what, check) {
+  const started = Date.now();
+  for (;;) {
+    const value = await check();
+    if (value !== undefined) {
+      observed.steps.push(what);
+      return value;
+    }
+    if (Date.now() - started > WAIT_MS) {
+      observed.errors.push(`timed out: ${what}`);
+      return undefined;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}
+
+// A client logged in with a password (a new device each time), not started.
+export async function logIn(user) {
+  const bare = sdk.createClient({ baseUrl: homeserver });
+  const login = await bare.loginRequest({
+    type: "m.login.password",
+    identifier: { type: "m.id.user", user },
+    password,
+  });
+  return sdk.createClient({
+    baseUrl: homeserver,
+    accessToken: login.access_token,
+    userId: login.user_id,
+    deviceId: login.device_id,
+  });
+}
+
+// Runs the scenario; whatever it throws ends the session with the error recorded.
+export async function run(scenario) {
+  try {
+    await scenario();
+    finish();
+  } catch (err) {
+    finish(`${err && err.stack ? err.stack : err}`);
+  }
+}
