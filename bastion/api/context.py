@@ -22,6 +22,7 @@ from bastion.services.auth import AuthService
 from bastion.services.console.dashboard import DashboardService
 from bastion.services.console.sessions import ConsoleSessions
 from bastion.services.devices import DeviceService
+from bastion.services.directory.hierarchy import SpaceHierarchyService
 from bastion.services.directory.rooms import RoomDirectoryService
 from bastion.services.directory.summary import RoomSummaryService
 from bastion.services.directory.users import UserDirectoryService
@@ -132,6 +133,7 @@ class Services:
     user_directory: UserDirectoryService
     room_directory: RoomDirectoryService
     room_summary: RoomSummaryService
+    space_hierarchy: SpaceHierarchyService
     push_rules: PushRuleService
     pushers: PusherService
     push_delivery: PushDelivery  # the background worker, started by the serving app

@@ -34,6 +34,7 @@ from bastion.api.client import (
     rooms,
     search,
     sliding_sync,
+    spaces,
     sync,
     tags,
     thirdparty,
@@ -81,6 +82,7 @@ _V1_AREAS: list[list[Route]] = [
     media.V1_ROUTES,
     relations.V1_ROUTES,
     client_lock.V1_ROUTES,  # the spec's admin account locking
+    spaces.V1_ROUTES,
 ]
 
 

@@ -1,5 +1,5 @@
-"""Wiring of the user directory, the room directory and room summaries (services/directory/),
-called by wiring.py."""
+"""Wiring of the user directory, the room directory, room summaries and space hierarchies
+(services/directory/), called by wiring.py."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from typing import Any
 
 from bastion.clock import Clock
 from bastion.config import Config
+from bastion.services.directory.hierarchy import SpaceHierarchyService
 from bastion.services.directory.rooms import DirectoryAccess, RoomDirectoryService
 from bastion.services.directory.summary import RoomSummaryService
 from bastion.services.directory.users import UserDirectoryService
@@ -45,5 +46,8 @@ def directory_services(
         ),
         "room_summary": RoomSummaryService(
             db, access, rooms=rooms, directory=room_directory, memberships=memberships
+        ),
+        "space_hierarchy": SpaceHierarchyService(
+            db, directory=room_directory, memberships=memberships
         ),
     }  # fmt: skip

@@ -91,6 +91,9 @@ def test_matrix_js_sdk_sliding_sync_session(ss_home: BastionServer) -> None:
     # Memberships change under the client: the invite accepted, the direct room left.
     assert seen["joined"] == "join"
     assert seen["left"] == "leave"
+    # The space's hierarchy (/hierarchy, depth first), and a list filtered to its children.
+    assert seen["hierarchy"] == [["m.space", "Hospital", 1], [None, "Ward 7B", 0]]
+    assert seen["in_space_count"] == 1
     # The list's required_state has no power levels; the room subscription (`*`) brings them.
     assert seen["levels_before"] is False
     assert "m.room.power_levels" in seen["subscribed_state"]

@@ -30,6 +30,7 @@ class RoomDirectoryStore(Protocol):
     async def current_state_of_rooms(
         self, q: Queryable, room_ids: Sequence[str], types: Sequence[str]
     ) -> list[StoredEvent]: ...
+    async def space_children(self, q: Queryable, room_ids: Sequence[str]) -> list[StoredEvent]: ...
 
 
 class DirectoryUserRow(msgspec.Struct, frozen=True):

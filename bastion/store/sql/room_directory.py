@@ -56,3 +56,17 @@ class SqlRoomDirectoryStore:
             )
             events += [event_from_row(row) for row in rows]
         return events
+
+    async def space_children(self, q: Queryable, room_ids: Sequence[str]) -> list[StoredEvent]:
+        """The current `m.space.child` state events (every state key) of the given rooms."""
+        events: list[StoredEvent] = []
+        for start in range(0, len(room_ids), _ROOMS_PER_QUERY):
+            batch = room_ids[start : start + _ROOMS_PER_QUERY]
+            rows = await q.fetch_all(
+                f"SELECT {EVENT_COLUMNS} FROM current_state cs JOIN events e"
+                f" ON e.event_id = cs.event_id WHERE cs.room_id IN ({placeholders(len(batch))})"
+                " AND cs.type = 'm.space.child'",
+                *batch,
+            )
+            events += [event_from_row(row) for row in rows]
+        return events

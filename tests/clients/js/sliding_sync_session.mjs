@@ -155,6 +155,19 @@ await run(async () => {
     byId(direct)?.getMyMembership() === "leave" ? "leave" : undefined,
   );
 
+  // Spaces: bob's space holds the ward. The hierarchy shows both, named; a list filtered to
+  // the space's children counts the ward only.
+  const space = (
+    await bob.createRoom({ name: "Hospital", preset: "private_chat", invite: [aliceId], creation_content: { type: "m.space" } })
+  ).room_id;
+  await bob.sendStateEvent(space, "m.space.child", { via: ["localhost"] }, ward);
+  await alice.joinRoom(space);
+  const tree = await alice.getRoomHierarchy(space);
+  observed.hierarchy = tree.rooms.map((r) => [r.room_type ?? null, r.name, r.children_state.length]);
+  sliding.setList("in_space", { ranges: [[0, 9]], timeline_limit: 1, required_state: [], filters: { spaces: [space] } });
+  // (the SDK reports 0 until the list's first answer)
+  observed.in_space_count = await until("the space's list", () => sliding.getListData("in_space")?.joinedCount || undefined);
+
   // A room subscription (timeline 20, every state event): the room's power levels arrive.
   observed.levels_before = Boolean(byId(ward).currentState.getStateEvents("m.room.power_levels", ""));
   sliding.modifyRoomSubscriptions(new Set([ward]));
