@@ -23,6 +23,7 @@ from bastion.services.console.dashboard import DashboardService
 from bastion.services.console.sessions import ConsoleSessions
 from bastion.services.devices import DeviceService
 from bastion.services.directory.hierarchy import SpaceHierarchyService
+from bastion.services.directory.mutual_rooms import MutualRoomsService
 from bastion.services.directory.rooms import RoomDirectoryService
 from bastion.services.directory.summary import RoomSummaryService
 from bastion.services.directory.users import UserDirectoryService
@@ -134,6 +135,7 @@ class Services:
     room_directory: RoomDirectoryService
     room_summary: RoomSummaryService
     space_hierarchy: SpaceHierarchyService
+    mutual_rooms: MutualRoomsService
     push_rules: PushRuleService
     pushers: PusherService
     push_delivery: PushDelivery  # the background worker, started by the serving app

@@ -22,6 +22,7 @@ from bastion.api.client import (
     key_backup,
     keys,
     login,
+    mutual_rooms,
     presence,
     profile,
     push_rules,
@@ -85,6 +86,7 @@ _V1_AREAS: list[list[Route]] = [
     relations.V1_ROUTES,
     client_lock.V1_ROUTES,  # the spec's admin account locking
     spaces.V1_ROUTES,
+    mutual_rooms.V1_ROUTES,
 ]
 
 
@@ -102,6 +104,7 @@ def build_routes() -> list[BaseRoute]:
     routes: list[BaseRoute] = [
         *hot, *versions.UNVERSIONED_ROUTES, *media.MEDIA_ROUTES, *admin_routes(), *scim_routes(),
         *sliding_sync.ROUTES,  # its own unstable and v4 paths
+        *mutual_rooms.ROUTES,  # the unstable path js-sdk calls
     ]  # fmt: skip
     for prefix in CLIENT_PREFIXES:
         for area in _CLIENT_AREAS:

@@ -8,6 +8,7 @@ from typing import Any
 from bastion.clock import Clock
 from bastion.config import Config
 from bastion.services.directory.hierarchy import SpaceHierarchyService
+from bastion.services.directory.mutual_rooms import MutualRoomsService
 from bastion.services.directory.rooms import DirectoryAccess, RoomDirectoryService
 from bastion.services.directory.summary import RoomSummaryService
 from bastion.services.directory.users import UserDirectoryService
@@ -50,4 +51,5 @@ def directory_services(
         "space_hierarchy": SpaceHierarchyService(
             db, directory=room_directory, memberships=memberships
         ),
+        "mutual_rooms": MutualRoomsService(db, memberships),
     }  # fmt: skip

@@ -15,6 +15,7 @@ EXPECTED = {
     "org.matrix.msc3827.stable": True,
     "org.matrix.msc3856.stable": True,
     "org.matrix.simplified_msc3575": True,  # Element X refuses a server without it
+    "uk.half-shot.msc2666.query_mutual_rooms": True,  # js-sdk's path to /mutual_rooms
 }
 
 

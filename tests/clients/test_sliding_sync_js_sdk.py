@@ -94,6 +94,8 @@ def test_matrix_js_sdk_sliding_sync_session(ss_home: BastionServer) -> None:
     # The space's hierarchy (/hierarchy, depth first), and a list filtered to its children.
     assert seen["hierarchy"] == [["m.space", "Hospital", 1], [None, "Ward 7B", 0]]
     assert seen["in_space_count"] == 1
+    # Mutual rooms (the SDK's MSC2666 call): ward, pharmacy and the space; not the left room.
+    assert seen["shared"] == [True, False, True, True]
     # The list's required_state has no power levels; the room subscription (`*`) brings them.
     assert seen["levels_before"] is False
     assert "m.room.power_levels" in seen["subscribed_state"]

@@ -43,6 +43,9 @@ UNSTABLE_FEATURES: dict[str, bool] = {
     # MSC3827 `room_types` filter of /publicRooms (services/directory/rooms.py): Element lists
     # and publishes public spaces only when this is true.
     "org.matrix.msc3827.stable": True,
+    # MSC2666 mutual rooms: js-sdk then calls /unstable/uk.half-shot.msc2666/user/mutual_rooms,
+    # served with the spec's /v1/mutual_rooms (services/directory/mutual_rooms.py).
+    "uk.half-shot.msc2666.query_mutual_rooms": True,
     # MSC4186 simplified sliding sync at /unstable/org.matrix.simplified_msc3575/sync (and
     # /v4/sync): services/sliding_sync/. Element X refuses a server without it.
     "org.matrix.simplified_msc3575": True,

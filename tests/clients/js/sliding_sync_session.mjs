@@ -168,6 +168,10 @@ await run(async () => {
   // (the SDK reports 0 until the list's first answer)
   observed.in_space_count = await until("the space's list", () => sliding.getListData("in_space")?.joinedCount || undefined);
 
+  // Rooms shared with bob (MSC2666, through the SDK's own call): the direct room is left.
+  const shared = await alice._unstable_getSharedRooms(bob.getUserId());
+  observed.shared = [ward, direct, pharmacy, space].map((r) => shared.includes(r));
+
   // A room subscription (timeline 20, every state event): the room's power levels arrive.
   observed.levels_before = Boolean(byId(ward).currentState.getStateEvents("m.room.power_levels", ""));
   sliding.modifyRoomSubscriptions(new Set([ward]));
