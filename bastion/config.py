@@ -272,6 +272,9 @@ def _validate_voip(voip: VoipConfig) -> None:
             raise ConfigError(f"voip.turn_uris: {uri!r} is not a turn: or turns: URI")
     if voip.turn_uris and not voip.turn_shared_secret:
         raise ConfigError("voip.turn_shared_secret is empty but voip.turn_uris is set")
+    url = voip.livekit_service_url
+    if url and not (url.startswith(("https://", "http://")) and len(url) > len("https://")):
+        raise ConfigError(f"voip.livekit_service_url: {url!r} is not an http(s) URL")
     if voip.turn_user_lifetime <= 0:
         raise ConfigError(
             f"voip.turn_user_lifetime must be positive, not {voip.turn_user_lifetime}"

@@ -244,6 +244,16 @@ class VoipConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     turn_user_lifetime: Annotated[
         int, _doc("Seconds a TURN username and password stay valid after they are handed out.")
     ] = 86400
+    livekit_service_url: Annotated[
+        str,
+        _doc(
+            "Group calls (MatrixRTC, what Element X and Element Call use): the URL of the "
+            "LiveKit token service (lk-jwt-service) next to your LiveKit SFU, e.g. "
+            "https://rtc.example.org/livekit/jwt. Advertised in /.well-known/matrix/client "
+            "(org.matrix.msc4143.rtc_foci) and /rtc/transports; the token service checks "
+            "users with OpenID tokens at /_matrix/federation/v1/openid/userinfo. Empty: none."
+        ),
+    ] = ""
 
 
 class RoomsConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):

@@ -47,6 +47,7 @@ from bastion.services.moderation.removals import AdminRemovals
 from bastion.services.moderation.reports import ReportService
 from bastion.services.notices import ServerNotices
 from bastion.services.offboarding import Offboarding
+from bastion.services.openid import OpenIdService
 from bastion.services.policy.enforcement import PolicyEnforcement
 from bastion.services.policy.service import PolicyService
 from bastion.services.presence.service import PresenceService
@@ -141,6 +142,7 @@ class Services:
     push_delivery: PushDelivery  # the background worker, started by the serving app
     notifications: NotificationService
     voip: VoipService
+    openid: OpenIdService
     audit: AuditTrail  # writes records, in the action's transaction
     audit_log: AuditReader  # lists, exports and verifies them
     policy: PolicyService

@@ -23,6 +23,7 @@ from bastion.api.client import (
     keys,
     login,
     mutual_rooms,
+    openid,
     presence,
     profile,
     push_rules,
@@ -73,6 +74,7 @@ _CLIENT_AREAS: list[list[Route]] = [
     push_rules.ROUTES,
     pushers.ROUTES,
     voip.ROUTES,
+    openid.ROUTES,
     thirdparty.ROUTES,
     reports.ROUTES,
     user_info.CLIENT_ROUTES,  # the spec's admin whois
@@ -105,6 +107,8 @@ def build_routes() -> list[BaseRoute]:
         *hot, *versions.UNVERSIONED_ROUTES, *media.MEDIA_ROUTES, *admin_routes(), *scim_routes(),
         *sliding_sync.ROUTES,  # its own unstable and v4 paths
         *mutual_rooms.ROUTES,  # the unstable path js-sdk calls
+        *openid.USERINFO_ROUTES,  # the one federation path (third parties check tokens)
+        *voip.RTC_ROUTES,  # MSC4143's unstable path
     ]  # fmt: skip
     for prefix in CLIENT_PREFIXES:
         for area in _CLIENT_AREAS:

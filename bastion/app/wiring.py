@@ -68,6 +68,7 @@ from bastion.services.notices import (
     ServerNotices,
     notices_user_id,
 )
+from bastion.services.openid import OpenIdService
 from bastion.services.passwords import Passwords
 from bastion.services.policy.enforcement import PolicyEnforcement
 from bastion.services.policy.service import POLICY_CACHE, PolicyService
@@ -124,6 +125,7 @@ from bastion.store.sql.key_backup import SqlKeyBackupStore
 from bastion.store.sql.keys import SqlKeyStore
 from bastion.store.sql.media import SqlMediaStore
 from bastion.store.sql.memberships import SqlMembershipStore
+from bastion.store.sql.openid import SqlOpenIdStore
 from bastion.store.sql.policy import SqlPolicyStore
 from bastion.store.sql.presence import SqlPresenceStore
 from bastion.store.sql.profiles import SqlProfileStore
@@ -261,6 +263,7 @@ class Wiring:
             ),
             **encryption,
             **self._media_services(), voip=VoipService(config.voip, clock),
+            openid=OpenIdService(db, SqlOpenIdStore(), clock, auth.hash_token, config.server_name),
             audit=audit, audit_log=AuditReader(db, audit_store), policy=policy,
             exports=export_service(config, db, audit, clock),
         )  # fmt: skip

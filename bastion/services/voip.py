@@ -22,6 +22,7 @@ import msgspec
 
 from bastion.clock import Clock
 from bastion.config import VoipConfig
+from bastion.json_types import JsonObject
 from bastion.services.principal import Requester
 
 
@@ -58,3 +59,9 @@ class VoipService:
             uris=list(config.turn_uris),
             ttl=config.turn_user_lifetime,
         )
+
+    def rtc_transports(self) -> list[JsonObject]:
+        """The MatrixRTC transports (MSC4143/MSC4195) clients may use for group calls: the
+        configured LiveKit token service, or none."""
+        url = self._config.livekit_service_url
+        return [{"type": "livekit", "livekit_service_url": url}] if url else []

@@ -58,3 +58,30 @@ async def test_credentials_need_an_access_token(hs: Homeserver) -> None:
     """spec: the endpoint requires authentication (`security: accessTokenBearer`)."""
     resp = await hs.http.get("/_matrix/client/v3/voip/turnServer")
     assert errcode(resp) == (401, "M_MISSING_TOKEN")
+
+
+LIVEKIT = "https://rtc.example.org/livekit/jwt"
+RTC = {"voip": VoipConfig(livekit_service_url=LIVEKIT)}
+TRANSPORTS = "/_matrix/client/unstable/org.matrix.msc4143/rtc/transports"
+
+
+@pytest.mark.parametrize("config_overrides", [RTC])
+async def test_group_calls_find_the_livekit_service(hs: Homeserver) -> None:
+    """MSC4143/MSC4195: a client finds where group calls connect in `/.well-known/matrix/client`
+    (`org.matrix.msc4143.rtc_foci`, what Element X reads) and at `/rtc/transports` (what
+    matrix-js-sdk polls), the same LiveKit service both places."""
+    alice = await hs.register_user("alice")
+    livekit = [{"type": "livekit", "livekit_service_url": LIVEKIT}]
+    well_known = (await hs.http.get("/.well-known/matrix/client")).json()
+    assert well_known["org.matrix.msc4143.rtc_foci"] == livekit
+    resp = await alice.get(TRANSPORTS)
+    assert resp.status_code == 200
+    assert resp.json() == {"rtc_transports": livekit}
+    assert errcode(await hs.http.get(TRANSPORTS)) == (401, "M_MISSING_TOKEN")
+
+
+async def test_without_livekit_no_transport_is_offered(hs: Homeserver) -> None:
+    alice = await hs.register_user("alice")
+    well_known = (await hs.http.get("/.well-known/matrix/client")).json()
+    assert "org.matrix.msc4143.rtc_foci" not in well_known
+    assert (await alice.get(TRANSPORTS)).json() == {"rtc_transports": []}

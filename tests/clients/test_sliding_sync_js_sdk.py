@@ -57,7 +57,7 @@ def run_session(server: BastionServer, script: str) -> dict[str, Any]:
 
 def test_matrix_js_sdk_sliding_sync_session(ss_home: BastionServer) -> None:
     """Every step of the session is seen by the client as a user would see it."""
-    ss_home.create_user("alice")
+    alice = ss_home.create_user("alice")
     bob = ss_home.create_user("bob")
     ss_home.start()
 
@@ -96,6 +96,8 @@ def test_matrix_js_sdk_sliding_sync_session(ss_home: BastionServer) -> None:
     assert seen["in_space_count"] == 1
     # Mutual rooms (the SDK's MSC2666 call): ward, pharmacy and the space; not the left room.
     assert seen["shared"] == [True, False, True, True]
+    # An OpenID token from the SDK, exchanged for alice's ID as a third party does.
+    assert seen["openid"] == ["test.bastion", 200, alice]
     # The list's required_state has no power levels; the room subscription (`*`) brings them.
     assert seen["levels_before"] is False
     assert "m.room.power_levels" in seen["subscribed_state"]

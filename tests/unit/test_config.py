@@ -127,6 +127,11 @@ def test_minimal_file_gets_defaults(tmp_path: Path) -> None:
             "database.url",
             id="sqlite-url-two-slashes",
         ),
+        pytest.param(
+            VALID + '[voip]\nlivekit_service_url = "rtc.example.org"\n',
+            "voip.livekit_service_url",
+            id="livekit-url-without-scheme",
+        ),
         pytest.param("server_name = \n", "cannot read", id="invalid-toml"),
     ],
 )

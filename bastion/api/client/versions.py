@@ -15,6 +15,7 @@ from bastion.api.context import services_of
 from bastion.api.requester import require_requester
 from bastion.api.responses import JsonResponse
 from bastion.errors import Errcode, MatrixError
+from bastion.json_types import JsonObject
 
 SUPPORTED_VERSIONS = [f"v1.{minor}" for minor in range(1, 13)]
 ROOM_VERSIONS = {"10": "stable", "11": "stable", "12": "stable"}
@@ -59,8 +60,12 @@ async def versions(_request: Request) -> Response:
 
 async def well_known_client(request: Request) -> Response:
     """GET /.well-known/matrix/client"""
-    base_url = services_of(request).info.public_baseurl.rstrip("/")
-    return JsonResponse({"m.homeserver": {"base_url": base_url}})
+    services = services_of(request)
+    base_url = services.info.public_baseurl.rstrip("/")
+    body: JsonObject = {"m.homeserver": {"base_url": base_url}}
+    if foci := services.voip.rtc_transports():  # MSC4143: where group calls connect
+        body["org.matrix.msc4143.rtc_foci"] = foci
+    return JsonResponse(body)
 
 
 async def capabilities(request: Request) -> Response:

@@ -1,4 +1,6 @@
-"""VoIP: `GET /voip/turnServer`, TURN credentials for calls (services/voip.py)."""
+"""VoIP: `GET /voip/turnServer`, TURN credentials for calls, and the MatrixRTC transports for
+group calls (`GET /_matrix/client/unstable/org.matrix.msc4143/rtc/transports`, MSC4143; the
+same list as `/.well-known/matrix/client`'s `org.matrix.msc4143.rtc_foci`), services/voip.py."""
 
 from __future__ import annotations
 
@@ -19,4 +21,14 @@ async def turn_server(request: Request) -> Response:
     return empty() if credentials is None else JsonResponse(credentials)
 
 
+async def rtc_transports(request: Request) -> Response:
+    """GET /_matrix/client/unstable/org.matrix.msc4143/rtc/transports"""
+    await require_requester(request)
+    return JsonResponse({"rtc_transports": services_of(request).voip.rtc_transports()})
+
+
 ROUTES = [Route("/voip/turnServer", turn_server, methods=["GET"])]
+RTC_ROUTES = [  # mounted as is (routes.py)
+    Route("/_matrix/client/unstable/org.matrix.msc4143/rtc/transports", rtc_transports,
+          methods=["GET"]),
+]  # fmt: skip

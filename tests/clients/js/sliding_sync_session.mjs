@@ -172,6 +172,14 @@ await run(async () => {
   const shared = await alice._unstable_getSharedRooms(bob.getUserId());
   observed.shared = [ward, direct, pharmacy, space].map((r) => shared.includes(r));
 
+  // An OpenID token from the SDK, checked as a widget's or the LiveKit token service's
+  // backend checks it.
+  const openid = await alice.getOpenIdToken();
+  const userinfo = await fetch(
+    `${alice.baseUrl}/_matrix/federation/v1/openid/userinfo?access_token=${encodeURIComponent(openid.access_token)}`,
+  );
+  observed.openid = [openid.matrix_server_name, userinfo.status, (await userinfo.json()).sub];
+
   // A room subscription (timeline 20, every state event): the room's power levels arrive.
   observed.levels_before = Boolean(byId(ward).currentState.getStateEvents("m.room.power_levels", ""));
   sliding.modifyRoomSubscriptions(new Set([ward]));
