@@ -40,12 +40,13 @@ from bastion.config_sections import (
     RegistrationConfig,
     RoomsConfig,
     ServerConfig,
+    SupportConfig,
     UserDirectoryConfig,
     VoipConfig,
     _doc,
 )
 from bastion.events.types import SUPPORTED_ROOM_VERSIONS
-from bastion.ids import is_valid_server_name
+from bastion.ids import is_valid_server_name, is_valid_user_id
 
 DEFAULT_CONFIG_PATH = "bastion.toml"
 CONFIG_ENV_VAR = "BASTION_CONFIG"
@@ -75,6 +76,7 @@ __all__ = [  # the sections are defined in config_sections.py and re-exported he
     "RegistrationConfig",
     "RoomsConfig",
     "ServerConfig",
+    "SupportConfig",
     "UserDirectoryConfig",
     "VoipConfig",
     "client_base_url",
@@ -124,6 +126,7 @@ class Config(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     server: ServerConfig = ServerConfig()
     redis: RedisConfig = RedisConfig()
     metrics: MetricsConfig = MetricsConfig()
+    support: SupportConfig = SupportConfig()
     policy: Annotated[
         dict[str, Any],
         _doc(
@@ -181,6 +184,7 @@ def validate(config: Config) -> None:
         if getattr(presence, name) <= 0:
             raise ConfigError(f"presence.{name} must be positive, not {getattr(presence, name)}")
     _validate_voip(config.voip)
+    _validate_support(config.support)
     _validate_scale_out(config)
     _validate_operations(config)
     _validate_push(config.push)
@@ -264,6 +268,19 @@ def config_warnings(config: Config) -> list[str]:
                 "(leave public_baseurl empty to follow [listen])"
             )
     return warnings
+
+
+def _validate_support(support: SupportConfig) -> None:
+    if support.page and not support.page.startswith(("https://", "http://")):
+        raise ConfigError(f"support.page: {support.page!r} is not an http(s) URL")
+    for name in ("admin_matrix_id", "security_matrix_id"):
+        value = getattr(support, name)
+        if value and not is_valid_user_id(value):
+            raise ConfigError(f"support.{name}: {value!r} is not a Matrix user ID")
+    for name in ("admin_email", "security_email"):
+        value = getattr(support, name)
+        if value and ("@" not in value.strip("@") or any(c.isspace() for c in value)):
+            raise ConfigError(f"support.{name}: {value!r} is not an email address")
 
 
 def _validate_voip(voip: VoipConfig) -> None:

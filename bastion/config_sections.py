@@ -6,7 +6,7 @@ stays readable; `bastion.config` re-exports every name here, and callers import 
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import msgspec
 
@@ -375,3 +375,41 @@ class MetricsConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
             "and then allow only the scraper's address in the firewall."
         ),
     ] = "127.0.0.1"
+
+
+class SupportConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """Who people contact about this server: `/.well-known/matrix/support` (spec v1.10), which
+    clients show as the server's support contacts. All empty: the endpoint answers 404."""
+
+    page: Annotated[
+        str, _doc("URL of a page with help for this server's users (the IT service desk).")
+    ] = ""
+    admin_email: Annotated[str, _doc("Email address of the server's administrators.")] = ""
+    admin_matrix_id: Annotated[
+        str, _doc("Matrix ID to contact the administrators (ideally on another server).")
+    ] = ""
+    security_email: Annotated[
+        str, _doc("Email address for security reports (m.role.security).")
+    ] = ""
+    security_matrix_id: Annotated[str, _doc("Matrix ID for security reports.")] = ""
+
+    def document(self) -> dict[str, Any] | None:
+        """The `/.well-known/matrix/support` body, or None when nothing is configured."""
+        contacts: list[dict[str, Any]] = []
+        for role, email, matrix_id in (
+            ("m.role.admin", self.admin_email, self.admin_matrix_id),
+            ("m.role.security", self.security_email, self.security_matrix_id),
+        ):
+            if email or matrix_id:
+                contact: dict[str, Any] = {"role": role}
+                if email:
+                    contact["email_address"] = email
+                if matrix_id:
+                    contact["matrix_id"] = matrix_id
+                contacts.append(contact)
+        body: dict[str, Any] = {}
+        if contacts:
+            body["contacts"] = contacts
+        if self.page:
+            body["support_page"] = self.page
+        return body or None

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from starlette.requests import Request
 
+from bastion.json_types import JsonObject
 from bastion.services.account_data import AccountDataService
 from bastion.services.accounts import AccountService
 from bastion.services.admin.room_deletion import RoomDeletion
@@ -84,6 +85,7 @@ class ServerInfo:
     require_auth_for_profile: bool
     allow_access_token_in_query: bool = False
     default_room_version: str = "12"
+    support: JsonObject | None = None  # /.well-known/matrix/support; None: not configured
 
 
 @dataclass(frozen=True, slots=True)

@@ -222,6 +222,7 @@ class Wiring:
             require_auth_for_profile=config.http.require_auth_for_profile,
             allow_access_token_in_query=config.http.allow_access_token_in_query,
             default_room_version=config.rooms.default_version,
+            support=config.support.document(),
         )
         encryption = self._encryption_services(devices, uia, device_lists)
         rooms = self._room_services(

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from bastion.config import AuthConfig, RateLimit, RateLimitsConfig
-from tests.conftest import FAST_AUTH, OPERATOR, PASSWORD, Homeserver
+from tests.conftest import FAST_AUTH, OPERATOR, PASSWORD, Homeserver, errcode
 
 
 def password_login(user: Any, password: str = PASSWORD, **extra: Any) -> dict[str, Any]:
@@ -195,3 +195,25 @@ async def test_honest_busy_client_is_not_rate_limited(hs: Homeserver) -> None:
     for _ in range(300):
         resp = await alice.get("/account/whoami")
         assert resp.status_code == 200
+
+
+async def test_no_refresh_token_is_issued_and_none_is_known(hs: Homeserver) -> None:
+    """spec: `refresh_token` "Omitted if the server does not support refresh tokens" even when
+    the client asks for one; `POST /refresh` with any token: "401 The provided token was
+    unknown", M_UNKNOWN_TOKEN, so the client logs in again."""
+    await hs.create_user("alice")
+    resp = await hs.http.post(
+        "/_matrix/client/v3/login",
+        json={
+            "type": "m.login.password",
+            "identifier": {"type": "m.id.user", "user": "alice"},
+            "password": PASSWORD,
+            "refresh_token": True,
+        },
+    )
+    assert resp.status_code == 200
+    assert "refresh_token" not in resp.json()
+    assert "expires_in_ms" not in resp.json()
+    refreshed = await hs.http.post("/_matrix/client/v3/refresh", json={"refresh_token": "x"})
+    assert errcode(refreshed) == (401, "M_UNKNOWN_TOKEN")
+    assert refreshed.json()["soft_logout"] is False

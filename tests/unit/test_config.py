@@ -132,6 +132,21 @@ def test_minimal_file_gets_defaults(tmp_path: Path) -> None:
             "voip.livekit_service_url",
             id="livekit-url-without-scheme",
         ),
+        pytest.param(
+            VALID + '[support]\nadmin_matrix_id = "it@example.org"\n',
+            "support.admin_matrix_id",
+            id="support-matrix-id-not-a-user-id",
+        ),
+        pytest.param(
+            VALID + '[support]\nsecurity_email = "security"\n',
+            "support.security_email",
+            id="support-email-without-at",
+        ),
+        pytest.param(
+            VALID + '[support]\npage = "it.example.org"\n',
+            "support.page",
+            id="support-page-without-scheme",
+        ),
         pytest.param("server_name = \n", "cannot read", id="invalid-toml"),
     ],
 )

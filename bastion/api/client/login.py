@@ -1,4 +1,6 @@
-"""Login and logout."""
+"""Login and logout, and `/refresh`: Bastion issues no refresh tokens (its access tokens do not
+expire; a `refresh_token: true` login gets none, as the spec allows), so every refresh token is
+unknown: 401 M_UNKNOWN_TOKEN, the spec's answer, which tells the client to log in again."""
 
 from __future__ import annotations
 
@@ -10,6 +12,7 @@ from bastion.api.bodies import decode_body
 from bastion.api.context import services_of
 from bastion.api.requester import client_ip, require_requester
 from bastion.api.responses import JsonResponse, empty
+from bastion.errors import Errcode, MatrixError
 from bastion.services.login import LoginRequest
 
 
@@ -48,9 +51,15 @@ async def logout_all(request: Request) -> Response:
     return empty()
 
 
+async def refresh(_request: Request) -> Response:
+    """POST /_matrix/client/v3/refresh"""
+    raise MatrixError(401, Errcode.UNKNOWN_TOKEN, "Unknown refresh token", {"soft_logout": False})
+
+
 ROUTES = [
     Route("/login", login_flows, methods=["GET"]),
     Route("/login", login, methods=["POST"]),
     Route("/logout", logout, methods=["POST"]),
     Route("/logout/all", logout_all, methods=["POST"]),
+    Route("/refresh", refresh, methods=["POST"]),
 ]

@@ -68,6 +68,15 @@ async def well_known_client(request: Request) -> Response:
     return JsonResponse(body)
 
 
+async def well_known_support(request: Request) -> Response:
+    """GET /.well-known/matrix/support (spec v1.10): the `[support]` contacts and page; 404
+    when none is configured, as the spec answers "no server support information"."""
+    support = services_of(request).info.support
+    if support is None:
+        raise MatrixError(404, Errcode.NOT_FOUND, "No support information is configured")
+    return JsonResponse(support)
+
+
 async def capabilities(request: Request) -> Response:
     """GET /_matrix/client/v3/capabilities"""
     await require_requester(request)
@@ -99,6 +108,7 @@ async def auth_metadata(_request: Request) -> Response:
 UNVERSIONED_ROUTES = [
     Route("/_matrix/client/versions", versions, methods=["GET"]),
     Route("/.well-known/matrix/client", well_known_client, methods=["GET"]),
+    Route("/.well-known/matrix/support", well_known_support, methods=["GET"]),
 ]
 ROUTES = [Route("/capabilities", capabilities, methods=["GET"])]
 V1_ROUTES = [Route("/auth_metadata", auth_metadata, methods=["GET"])]
