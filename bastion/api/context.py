@@ -66,6 +66,7 @@ from bastion.services.rooms.membership import MembershipService
 from bastion.services.rooms.messages import MessageService
 from bastion.services.rooms.promotion import RoomPromoter
 from bastion.services.rooms.reads import RoomReader
+from bastion.services.rooms.upgrade import RoomUpgrader
 from bastion.services.scim.service import ScimService
 from bastion.services.search.service import SearchService
 from bastion.services.sliding_sync.room_results import RoomResults
@@ -155,6 +156,7 @@ class Services:
     notices: ServerNotices  # server notices rooms, the acceptable-use notice
     roles: Roles  # roles granted by admins (`compliance`)
     legal_holds: LegalHolds  # legal holds (services/legal_hold/)
+    room_upgrade: RoomUpgrader
     retention_purge: RetentionPurge  # the retention purge (services/retention/)
     exports: ComplianceExports  # compliance export jobs (services/export/)
 

@@ -33,6 +33,7 @@ from bastion.api.client import (
     reports,
     room_directory,
     room_events,
+    room_upgrade,
     rooms,
     search,
     sliding_sync,
@@ -75,6 +76,7 @@ _CLIENT_AREAS: list[list[Route]] = [
     pushers.ROUTES,
     voip.ROUTES,
     openid.ROUTES,
+    room_upgrade.ROUTES,
     thirdparty.ROUTES,
     reports.ROUTES,
     user_info.CLIENT_ROUTES,  # the spec's admin whois

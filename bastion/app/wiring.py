@@ -97,6 +97,7 @@ from bastion.services.rooms.messages import MessageService
 from bastion.services.rooms.pipeline import EventPipeline, PipelineStores
 from bastion.services.rooms.promotion import PromotionStores, RoomPromoter
 from bastion.services.rooms.reads import RoomReader
+from bastion.services.rooms.upgrade import RoomUpgrader
 from bastion.services.search.indexer import SearchIndexer
 from bastion.services.search.service import SearchService, SearchStores
 from bastion.services.sliding_sync.room_facts import FactStores, RoomFacts
@@ -387,8 +388,9 @@ class Wiring:
         sections = RoomSections(db, visibility, formatter, members)
         notifications = NotificationService(db, push_actions, visibility, formatter)
         push_rules = PushRuleService(db, SqlPushRuleStore(), self.bus, account_data_service)
+        compliance = self._compliance_services(retention, holds, audit)
         return {
-            **self._compliance_services(retention, holds, audit),
+            **compliance,
             "profile": profile,
             "presence": presence,
             **directory_services(
@@ -448,6 +450,15 @@ class Wiring:
             ),
             "messages": MessageService(
                 db, pipeline, events=events, state=state, rooms=rooms, presence=presence
+            ),
+            "room_upgrade": RoomUpgrader(
+                db,
+                pipeline,
+                creator,
+                (rooms, state, memberships, room_directory),
+                audit=audit,
+                clock=clock,
+                followers=[compliance["legal_holds"]],
             ),
             "reader": RoomReader(db, visibility, formatter, self.positions, rooms=rooms),
             "aliases": AliasService(db, rooms, state, visibility, clock, self.config.server_name),

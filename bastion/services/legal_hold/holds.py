@@ -3,7 +3,8 @@
 A hold names users (everything they sent, in any room, including rooms they left) and rooms
 (everything in them). While it is active, the retention purge, redacted-content pruning and
 offboarding's erase skip what it covers (in their SQL), and redacted held events keep their
-original in the hold store. Placing copies originals already redacted into the hold store in
+original in the hold store. A hold on a room extends to the room that replaces it
+(`room_upgraded`). Placing copies originals already redacted into the hold store in
 the same transaction; releasing drops the copies no other active hold covers. Only server
 admins and users with the `compliance` role may act.
 """
@@ -19,7 +20,7 @@ from bastion.clock import Clock
 from bastion.errors import Errcode, MatrixError
 from bastion.services.audit.trail import AuditTrail
 from bastion.services.legal_hold.roles import COMPLIANCE, Roles
-from bastion.services.principal import Principal
+from bastion.services.principal import Principal, ServerActor
 from bastion.store.database import Database
 from bastion.store.protocols.compliance import HoldRow, HoldStore
 
@@ -28,6 +29,7 @@ __all__ = ["HoldRow", "HoldSpec", "LegalHolds"]  # HoldRow re-exported for the A
 _USER_ID = re.compile(r"^@[^:\s]+:\S+$")
 _ROOM_ID = re.compile(r"^![^\s]+$")
 MAX_MEMBERS = 1000
+_PAGE = 100
 
 
 class HoldSpec(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -89,6 +91,19 @@ class LegalHolds:
                     t, actor, "hold.release", hold_id, {"originals_dropped": dropped}
                 )
         return msgspec.structs.replace(hold, released_by=actor.audit_id, released_ts=now)
+
+    async def room_upgraded(self, old_room: str, new_room: str) -> None:
+        """A room was upgraded (services/rooms/upgrade.py): each active hold naming it gets a
+        hold of its own on the new room, same case, placed (and audited) by the server, so
+        what people write after the upgrade is held as what they wrote before was."""
+        actor = ServerActor("room upgrade")
+        after = ""
+        while page := await self._holds.list_holds(self._db, after=after, limit=_PAGE):
+            for hold in page:
+                if hold.released_ts is None and old_room in hold.rooms:
+                    reason = f"{hold.hold_id} continues in {new_room}, which replaced {old_room}"
+                    await self.place(actor, HoldSpec(hold.case, reason, rooms=[new_room]))
+            after = page[-1].hold_id
 
 
 def _validate(spec: HoldSpec) -> None:
