@@ -7,7 +7,7 @@ import json
 from typing import Any
 
 from tests.api.compliance.retention_helpers import HOLDS, place_hold
-from tests.conftest import Homeserver, UserClient, errcode
+from tests.conftest import OPERATOR, Homeserver, UserClient, errcode
 
 ENCRYPTION = {"algorithm": "m.megolm.v1.aes-sha2"}
 
@@ -191,3 +191,19 @@ async def test_a_published_room_stays_published_and_a_hold_follows_it(hs: Homese
     assert (hold["case"], hold["rooms"], hold["created_by"]) == ("case-1", [new], "server")
     assert held in hold["reason"]
     assert len(entries) == 3  # the other room's hold did not follow
+
+
+async def test_with_the_policys_moderation_account(hs: Homeserver) -> None:
+    """The organisation's moderation account has 100 in a v11 room and is an additional creator
+    of every v12 room: the upgrade makes it a creator and does not list it (v12 refuses a power
+    level for a creator)."""
+    mod = await hs.register_user("moderation")
+    await hs.runtime.services.policy.replace(OPERATOR, {"rooms": {"moderator": mod.user_id}})
+    alice = await hs.register_user("alice")
+    old = await alice.create_room(room_version="11", name="Pharmacy")
+    old_levels = (await room_state(alice, old))[("m.room.power_levels", "")]["content"]
+    assert old_levels["users"][mod.user_id] == 100
+    new = await upgrade(alice, old, new_version="12")
+    now = await room_state(alice, new)
+    assert now[("m.room.create", "")]["content"]["additional_creators"] == [mod.user_id]
+    assert mod.user_id not in now[("m.room.power_levels", "")]["content"]["users"]

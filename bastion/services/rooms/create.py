@@ -278,6 +278,9 @@ def _add_moderator(
         extra = create_content.get("additional_creators", [])
         if isinstance(extra, list) and moderator not in extra:
             create_content["additional_creators"] = [*extra, moderator]
+        users = power.get("users")
+        if isinstance(users, dict) and moderator in users:  # a creator has no listed level
+            power["users"] = {u: level for u, level in users.items() if u != moderator}
         return
     users = power.get("users", {})
     if isinstance(users, dict):
