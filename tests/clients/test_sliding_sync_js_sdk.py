@@ -96,6 +96,9 @@ def test_matrix_js_sdk_sliding_sync_session(ss_home: BastionServer) -> None:
     assert seen["in_space_count"] == 1
     # Mutual rooms (the SDK's MSC2666 call): ward, pharmacy and the space; not the left room.
     assert seen["shared"] == [True, False, True, True]
+    # A room upgrade: the tombstone and the invite reach alice, the new room names the old.
+    assert seen["upgrade"] is True
+    assert seen["predecessor"] is True
     # An OpenID token from the SDK, exchanged for alice's ID as a third party does.
     assert seen["openid"] == ["test.bastion", 200, alice]
     # The list's required_state has no power levels; the room subscription (`*`) brings them.

@@ -51,6 +51,7 @@ await run(async () => {
           ["m.room.encryption", ""],
           ["m.room.topic", ""],
           ["m.room.join_rules", ""],
+          ["m.room.tombstone", ""],
           ["m.room.member", "$LAZY"],
           ["m.room.member", "$ME"],
         ],
@@ -179,6 +180,20 @@ await run(async () => {
     `${alice.baseUrl}/_matrix/federation/v1/openid/userinfo?access_token=${encodeURIComponent(openid.access_token)}`,
   );
   observed.openid = [openid.matrix_server_name, userinfo.status, (await userinfo.json()).sub];
+
+  // bob upgrades the pharmacy room (the SDK's call, as Element's /upgraderoom): alice's
+  // client sees the tombstone and the invite to its replacement, joins it, and the new room
+  // names its predecessor.
+  const upgraded = (await bob.upgradeRoom(pharmacy, "12")).replacement_room;
+  observed.upgrade = await until("the upgrade reaches alice", () => {
+    const tombstone = byId(pharmacy).currentState.getStateEvents("m.room.tombstone", "");
+    const invited = byId(upgraded)?.getMyMembership() === "invite";
+    return tombstone && invited ? tombstone.getContent().replacement_room === upgraded : undefined;
+  });
+  await alice.joinRoom(upgraded);
+  observed.predecessor = await until("the new room's predecessor", () =>
+    byId(upgraded)?.getMyMembership() === "join" ? (byId(upgraded).findPredecessor()?.roomId ?? null) === pharmacy : undefined,
+  );
 
   // A room subscription (timeline 20, every state event): the room's power levels arrive.
   observed.levels_before = Boolean(byId(ward).currentState.getStateEvents("m.room.power_levels", ""));
