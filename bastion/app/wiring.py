@@ -98,6 +98,7 @@ from bastion.services.rooms.pipeline import EventPipeline, PipelineStores
 from bastion.services.rooms.promotion import PromotionStores, RoomPromoter
 from bastion.services.rooms.reads import RoomReader
 from bastion.services.rooms.upgrade import RoomUpgrader
+from bastion.services.rooms.upgrade_settings import UpgradedRoomJoins
 from bastion.services.search.indexer import SearchIndexer
 from bastion.services.search.service import SearchService, SearchStores
 from bastion.services.sliding_sync.room_facts import FactStores, RoomFacts
@@ -319,6 +320,8 @@ class Wiring:
         account_data_service = AccountDataService(
             db, account_data, self.positions, self.bus, kinds=[ignored]
         )
+        push_rules = PushRuleService(db, SqlPushRuleStore(), self.bus, account_data_service)
+        tags = TagService(db, account_data, account_data_service)
         room_directory = SqlRoomDirectoryStore()
         typing = TypingService(members, self.bus, clock, self.shared.typing_serials)
         typing.listen_to(self.bus)
@@ -362,6 +365,7 @@ class Wiring:
                 RedactionWatcher(recent, self.bus),
                 HeldOriginalKeeper(holds, clock),
                 dlp.hook,
+                UpgradedRoomJoins([push_rules, tags], self.config.server_name),
                 *self.event_hooks,
             ],
         )  # fmt: skip
@@ -387,7 +391,6 @@ class Wiring:
         )  # fmt: skip
         sections = RoomSections(db, visibility, formatter, members)
         notifications = NotificationService(db, push_actions, visibility, formatter)
-        push_rules = PushRuleService(db, SqlPushRuleStore(), self.bus, account_data_service)
         compliance = self._compliance_services(retention, holds, audit)
         return {
             **compliance,
@@ -402,7 +405,7 @@ class Wiring:
                 state=state,
                 memberships=memberships,
             ),
-            "tags": (tags := TagService(db, account_data, account_data_service)),
+            "tags": tags,
             "notices": ServerNotices(
                 db,
                 pipeline,

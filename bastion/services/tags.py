@@ -92,6 +92,13 @@ class TagService:
         """The server sets one of a user's tags (the server notices room's `m.server_notice`)."""
         await self._change(user_id, room_id, lambda tags: {**tags, tag: {}})
 
+    async def follow_room(self, user_id: str, old_room: str, new_room: str) -> None:
+        """The user's tags of an upgraded room, on its replacement (unless it has its own):
+        a favourite stays a favourite."""
+        old_tags = await self._current(user_id, old_room)
+        if old_tags:
+            await self._change(user_id, new_room, lambda tags: tags or dict(old_tags))
+
     async def _current(self, user_id: str, room_id: str) -> JsonObject:
         content = await self._store.get(self._db, user_id, room_id, TAG_TYPE)
         tags = content.get("tags") if content is not None else None

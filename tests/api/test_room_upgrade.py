@@ -207,3 +207,48 @@ async def test_with_the_policys_moderation_account(hs: Homeserver) -> None:
     now = await room_state(alice, new)
     assert now[("m.room.create", "")]["content"]["additional_creators"] == [mod.user_id]
     assert mod.user_id not in now[("m.room.power_levels", "")]["content"]["users"]
+
+
+async def test_a_joining_members_mute_and_favourite_follow_the_room(hs: Homeserver) -> None:
+    """spec: "When a user joins the new room, the server should automatically
+    transfer/replicate some of the user's personalized settings such as notifications, tags"."""
+    alice = await hs.register_user("alice")
+    bob = await hs.register_user("bob")
+    old = await alice.create_room(name="Noisy", invite=[bob.user_id])
+    other = await alice.create_room(name="Other", invite=[bob.user_id])
+    await bob.join(old)
+    await bob.join(other)
+    mute = {
+        "actions": [],
+        "conditions": [{"kind": "event_match", "key": "room_id", "pattern": old}],
+    }
+    assert (await bob.put(f"/pushrules/global/override/{old}", json=mute)).status_code == 200
+    room_rule = {"actions": ["notify"]}
+    assert (await bob.put(f"/pushrules/global/room/{old}", json=room_rule)).status_code == 200
+    favourite = {"order": 0.25}
+    tag_path = f"/user/{bob.user_id}/rooms/{old}/tags/m.favourite"
+    assert (await bob.put(tag_path, json=favourite)).status_code == 200
+    other_tag = f"/user/{bob.user_id}/rooms/{other}/tags/u.work"
+    assert (await bob.put(other_tag, json={})).status_code == 200
+
+    new = await upgrade(alice, old, new_version="12")
+    assert (await bob.get(f"/user/{bob.user_id}/rooms/{new}/tags")).json() == {"tags": {}}
+    await bob.join(new)
+
+    rules = (await bob.get("/pushrules/")).json()["global"]
+    overrides = {r["rule_id"]: r for r in rules["override"]}
+    assert overrides[new]["conditions"] == [
+        {"kind": "event_match", "key": "room_id", "pattern": new}
+    ]
+    assert overrides[new]["actions"] == []
+    assert old in overrides  # the old room's mute stays
+    assert {r["rule_id"] for r in rules["room"]} == {old, new}
+    tags = (await bob.get(f"/user/{bob.user_id}/rooms/{new}/tags")).json()
+    assert tags == {"tags": {"m.favourite": favourite}}
+    # alice had no settings on the old room: nothing was written for her.
+    alice_tags = (await alice.get(f"/user/{alice.user_id}/rooms/{new}/tags")).json()
+    assert alice_tags == {"tags": {}}
+    # The muted new room does not notify bob.
+    await alice.send_text(new, "anyone?")
+    counts = (await bob.sync())["rooms"]["join"][new]["unread_notifications"]
+    assert counts["notification_count"] == 0

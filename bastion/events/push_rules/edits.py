@@ -175,3 +175,36 @@ def _change(
 
 def _with_kind(custom: UserPushRules, kind: str, rules: list[PushRule]) -> UserPushRules:
     return msgspec.structs.replace(custom, rules={**custom.rules, kind: rules})
+
+
+def follow_room(custom: UserPushRules, old_room: str, new_room: str) -> UserPushRules:
+    """The user's rules for `old_room` copied for `new_room`, which replaced it (a room upgrade):
+    the `room` rule named after the old room, and `override` rules that match the old room's
+    ID only (Element's "mute"), each renamed after the new room. Rules the new room already has
+    are kept as they are; nothing to copy returns `custom` itself."""
+    copied: dict[str, list[PushRule]] = {}
+    for kind in ("override", "room"):
+        rules = custom.rules.get(kind, [])
+        taken = {r.rule_id for r in rules}
+        for rule in rules:
+            moved = _for_room(kind, rule, old_room, new_room)
+            if moved is not None and moved.rule_id not in taken:
+                copied.setdefault(kind, []).append(moved)
+                taken.add(moved.rule_id)
+    if not copied:
+        return custom
+    return msgspec.structs.replace(
+        custom,
+        rules={**custom.rules, **{k: [*v, *custom.rules.get(k, [])] for k, v in copied.items()}},
+    )
+
+
+def _for_room(kind: str, rule: PushRule, old_room: str, new_room: str) -> PushRule | None:
+    if kind == "room":
+        return msgspec.structs.replace(rule, rule_id=new_room) if rule.rule_id == old_room else None
+    match = {"kind": "event_match", "key": "room_id", "pattern": old_room}
+    if rule.conditions != [match]:
+        return None
+    rule_id = new_room if rule.rule_id == old_room else f"{rule.rule_id}.{new_room}"
+    conditions = [{**match, "pattern": new_room}]
+    return msgspec.structs.replace(rule, rule_id=rule_id, conditions=conditions)

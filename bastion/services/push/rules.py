@@ -98,6 +98,14 @@ class PushRuleService:
             requester.user_id, lambda c: edits.set_actions(c, kind, rule_id, actions)
         )
 
+    async def follow_room(self, user_id: str, old_room: str, new_room: str) -> None:
+        """Copy the user's rules for an upgraded room to its replacement (edits.follow_room);
+        nothing is written when there is none."""
+        custom = await self.rules_of(user_id)
+        if edits.follow_room(custom, old_room, new_room) is custom:
+            return
+        await self._change(user_id, lambda c: edits.follow_room(c, old_room, new_room))
+
     async def _change(self, user_id: str, edit: Callable[[UserPushRules], UserPushRules]) -> None:
         for _ in range(_MAX_ATTEMPTS):
             stored = await self._store.get_rules(self._db, user_id)

@@ -21,7 +21,8 @@ In the order the spec gives:
 6. its power levels then need 50 (or `users_default + 1`) to send or invite, so the old room
    goes quiet.
 Then every `UpgradeFollower` hears of it (wiring: legal holds on the old room extend to the new
-one). The upgrade is audited (`room.upgrade`, with the tombstone). A failure after the new room
+one). When a member joins the new room, their mute, room rule and tags of the old room follow
+(upgrade_settings.py). The upgrade is audited (`room.upgrade`, with the tombstone). A failure after the new room
 exists leaves both rooms (the old one still usable, no tombstone yet) and answers the error.
 """
 
