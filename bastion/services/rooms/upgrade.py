@@ -22,8 +22,9 @@ In the order the spec gives:
    goes quiet.
 Then every `UpgradeFollower` hears of it (wiring: legal holds on the old room extend to the new
 one). When a member joins the new room, their mute, room rule and tags of the old room follow
-(upgrade_settings.py). The upgrade is audited (`room.upgrade`, with the tombstone). A failure after the new room
-exists leaves both rooms (the old one still usable, no tombstone yet) and answers the error.
+(upgrade_settings.py). The upgrade is audited (`room.upgrade`, with the tombstone). A failure
+after the new room exists leaves both rooms (the old one still usable, no tombstone yet) and
+answers the error.
 """
 
 from __future__ import annotations
