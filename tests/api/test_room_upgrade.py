@@ -252,3 +252,18 @@ async def test_a_joining_members_mute_and_favourite_follow_the_room(hs: Homeserv
     await alice.send_text(new, "anyone?")
     counts = (await bob.sync())["rooms"]["join"][new]["unread_notifications"]
     assert counts["notification_count"] == 0
+
+
+async def test_a_ban_follows_the_room(hs: Homeserver) -> None:
+    """A public room's upgrade must not let a banned user back in."""
+    alice = await hs.register_user("alice")
+    mallory = await hs.register_user("mallory")
+    room = await alice.create_room(visibility="public", name="Open forum")
+    await mallory.join(room)
+    resp = await alice.post(f"/rooms/{room}/ban", json={"user_id": mallory.user_id})
+    assert resp.status_code == 200
+    new = await upgrade(alice, room, new_version="12")
+    banned = (await room_state(alice, new))[("m.room.member", mallory.user_id)]
+    assert banned["content"]["membership"] == "ban"
+    resp = await mallory.post(f"/join/{new}", json={})
+    assert errcode(resp) == (403, "M_FORBIDDEN")

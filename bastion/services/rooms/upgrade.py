@@ -14,7 +14,8 @@ In the order the spec gives:
    removed from `users` in v12 (its auth rules forbid listing them) and the old room's creators
    who are not creators of the new one kept at 100; memberships are not copied (no one can
    join on another's behalf): the old room's members (joined or invited) are invited to the
-   new one unless it is public, so they follow the tombstone into it;
+   new one unless it is public, so they follow the tombstone into it, and whoever was banned
+   is banned from the new one too;
 4. the old room's local aliases move to the new room, its canonical alias with them, and a
    published room stays published (the new one in its place);
 5. the old room gets the `m.room.tombstone` naming the new room;
@@ -173,10 +174,16 @@ class RoomUpgrader:
         user_id: str,
         by_key: dict[tuple[str, str | None], StoredEvent],
     ) -> None:
-        """Invite the old room's members (joined or invited) to a new room they could not
-        join otherwise (not public): no one is left behind by an upgrade. Members are not
-        copied (the spec: nobody may join for someone else); an invite each is what the
-        upgrader may do. One who may not be invited (the policy) is skipped, not fatal."""
+        """Ban in the new room whoever is banned from the old one (else an upgrade would let
+        them back in), and invite the old room's members (joined or invited) to a new room they
+        could not join otherwise (not public): no one is left behind by an upgrade. Members
+        are not copied (the spec: nobody may join for someone else); an invite each is what
+        the upgrader may do. One who may not be invited (the policy) is skipped, not fatal."""
+        for banned in await self._memberships.members(self._db, old_room, ["ban"]):
+            content = {"membership": "ban", "reason": "banned from the room this one replaced"}
+            await self._pipeline.send(
+                new_room, EventDraft(EventType.MEMBER, user_id, content, banned)
+            )
         join_rules = by_key.get((EventType.JOIN_RULES, ""))
         if join_rules is not None and join_rules.content.get("join_rule") == "public":
             return
