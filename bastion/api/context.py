@@ -71,6 +71,7 @@ from bastion.services.scim.service import ScimService
 from bastion.services.search.service import SearchService
 from bastion.services.sliding_sync.room_results import RoomResults
 from bastion.services.sliding_sync.service import SlidingSyncService
+from bastion.services.suspensions import Suspensions
 from bastion.services.sync.service import SyncService
 from bastion.services.tags import TagService
 from bastion.services.uia import UiaService
@@ -157,6 +158,7 @@ class Services:
     roles: Roles  # roles granted by admins (`compliance`)
     legal_holds: LegalHolds  # legal holds (services/legal_hold/)
     room_upgrade: RoomUpgrader
+    suspensions: Suspensions
     retention_purge: RetentionPurge  # the retention purge (services/retention/)
     exports: ComplianceExports  # compliance export jobs (services/export/)
 

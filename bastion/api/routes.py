@@ -10,7 +10,7 @@ from __future__ import annotations
 from starlette.routing import BaseRoute, Route
 
 from bastion.api import media
-from bastion.api.admin import client_lock
+from bastion.api.admin import client_lock, client_suspend
 from bastion.api.admin.routes import admin_routes
 from bastion.api.admin.synapse import user_info
 from bastion.api.client import (
@@ -89,6 +89,7 @@ _V1_AREAS: list[list[Route]] = [
     media.V1_ROUTES,
     relations.V1_ROUTES,
     client_lock.V1_ROUTES,  # the spec's admin account locking
+    client_suspend.V1_ROUTES,  # and suspension
     spaces.V1_ROUTES,
     mutual_rooms.V1_ROUTES,
 ]

@@ -103,6 +103,7 @@ from bastion.services.search.indexer import SearchIndexer
 from bastion.services.search.service import SearchService, SearchStores
 from bastion.services.sliding_sync.room_facts import FactStores, RoomFacts
 from bastion.services.sliding_sync.room_results import RoomReaders, RoomResults
+from bastion.services.suspensions import SUSPENSIONS_CACHE, SuspendedSenders, Suspensions
 from bastion.services.sync.ephemeral import EphemeralStreams
 from bastion.services.sync.rooms import RoomSections
 from bastion.services.sync.service import (
@@ -345,11 +346,14 @@ class Wiring:
         holds = SqlHoldStore()
         dlp = dlp_parts(db, clock, policy, audit)  # data-leak prevention: hook + admin service
         subscribe_cache(self.bus, RETENTION_CACHE, retention.invalidate)
+        suspensions = Suspensions(db, users, self.bus, audit)  # the pipeline's first check
+        subscribe_cache(self.bus, SUSPENSIONS_CACHE, suspensions.invalidate)
         pipeline = EventPipeline(
             db, PipelineStores(rooms, events, state, memberships),
             positions=self.positions, bus=self.bus,
             members=members, clock=clock, identity=self.identity,
             hooks=[  # relations first: a refused duplicate reaction costs no push evaluation
+                SuspendedSenders(db, suspensions, events, SqlServerNoticeRoomStore()),
                 RelationRecorder(relations, relation_changes, self.bus),
                 PushActionRecorder(
                     rulesets, push_actions, members, ignored, relations=relations, state=state
@@ -373,7 +377,9 @@ class Wiring:
         member_profiles = MemberProfileUpdater(
             db, pipeline, profiles=profiles, memberships=memberships, events=events
         )
-        profile = ProfileService(db, users, profiles, directory_index, members=member_profiles)
+        profile = ProfileService(
+            db, users, profiles, directory_index, members=member_profiles, suspensions=suspensions
+        )
         creator = RoomCreator(
             db, pipeline, rooms=rooms, users=users, profiles=profile, clock=clock,
             directory=room_directory, policy=enforcement,
@@ -395,6 +401,7 @@ class Wiring:
         return {
             **compliance,
             "profile": profile,
+            "suspensions": suspensions,
             "presence": presence,
             **directory_services(
                 self.config,

@@ -30,6 +30,12 @@ class ProfileListener(Protocol):
     async def profile_changed(self, user_id: str) -> None: ...
 
 
+class ActiveCheck(Protocol):
+    """Refuses a suspended account's change (services/suspensions.py)."""
+
+    async def require_active(self, user_id: str) -> None: ...
+
+
 class ProfileService:
     """Reads anyone's profile; changes only one's own."""
 
@@ -41,8 +47,10 @@ class ProfileService:
         directory: UserDirectoryIndex,
         *,
         members: ProfileListener,
+        suspensions: ActiveCheck | None = None,
     ) -> None:
         self._db = db
+        self._suspensions = suspensions
         self._users = users
         self._profiles = profiles
         self._directory = directory
@@ -59,6 +67,7 @@ class ProfileService:
     async def set_displayname(self, requester: Requester, user_id: str, value: str | None) -> None:
         """Change one's display name."""
         self._require_self(requester, user_id)
+        await self._require_active(user_id)
         if value is not None and len(value) > MAX_DISPLAYNAME_LENGTH:
             raise MatrixError(400, Errcode.INVALID_PARAM, "displayname is too long")
         async with self._db.transaction() as t:
@@ -69,11 +78,16 @@ class ProfileService:
     async def set_avatar_url(self, requester: Requester, user_id: str, value: str | None) -> None:
         """Change one's avatar (an `mxc://` URI, or empty to clear it)."""
         self._require_self(requester, user_id)
+        await self._require_active(user_id)
         if value and (len(value) > MAX_AVATAR_URL_LENGTH or not value.startswith("mxc://")):
             raise MatrixError(400, Errcode.INVALID_PARAM, "avatar_url must be an mxc:// URI")
         async with self._db.transaction() as t:
             await self._profiles.set_avatar_url(t, user_id, value or None)
         await self._members.profile_changed(user_id)
+
+    async def _require_active(self, user_id: str) -> None:
+        if self._suspensions is not None:
+            await self._suspensions.require_active(user_id)
 
     async def write_for_admin(
         self, q: Queryable, user_id: str, *, displayname: str | None, avatar_url: str | None

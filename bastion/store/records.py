@@ -21,6 +21,7 @@ class UserRecord(msgspec.Struct, frozen=True):
     locked_until_ts: int  # the lockout after wrong passwords ends then (0: not locked out)
     manager: str | None = None  # successor on offboarding; SCIM's enterprise manager
     admin_locked: bool = False  # locked by an admin until unlocked (Synapse's `locked`)
+    suspended: bool = False  # suspended by an admin: reads, no room actions (suspensions.py)
 
 
 class DeviceRecord(msgspec.Struct, frozen=True):

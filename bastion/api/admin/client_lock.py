@@ -23,7 +23,8 @@ from bastion.services.admin.users import AdminUserService, UserDetails
 from bastion.services.principal import Requester
 
 
-async def _active_user(users: AdminUserService, admin: Requester, user_id: str) -> UserDetails:
+async def active_user(users: AdminUserService, admin: Requester, user_id: str) -> UserDetails:
+    """The account's details; 404 when it is deactivated (or unknown: get_user)."""
     details = await users.get_user(admin, user_id)
     if details.user.is_deactivated:
         raise MatrixError(404, Errcode.NOT_FOUND, f"{user_id} is deactivated")
@@ -34,7 +35,7 @@ async def get_lock(request: Request) -> Response:
     """GET /_matrix/client/v1/admin/lock/{userId}"""
     admin = await require_admin(request)
     users = services_of(request).admin_users
-    details = await _active_user(users, admin, request.path_params["userId"])
+    details = await active_user(users, admin, request.path_params["userId"])
     return JsonResponse({"locked": details.is_locked})
 
 
@@ -50,7 +51,7 @@ async def put_lock(request: Request) -> Response:
     body = await decode_body(request, LockBody)
     users = services_of(request).admin_users
     user_id = request.path_params["userId"]
-    await _active_user(users, admin, user_id)
+    await active_user(users, admin, user_id)
     details = await users.set_locked(admin, user_id, body.locked)
     return JsonResponse({"locked": details.is_locked})
 

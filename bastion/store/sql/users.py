@@ -7,7 +7,7 @@ from bastion.store.records import UserRecord
 
 _COLUMNS = (
     "user_id, password_hash, is_admin, is_deactivated, created_ts, failed_logins, locked_until_ts,"
-    " manager, admin_locked"
+    " manager, admin_locked, suspended"
 )
 
 
@@ -22,6 +22,7 @@ def _user(row: Row) -> UserRecord:
         locked_until_ts=row["locked_until_ts"],
         manager=row["manager"],
         admin_locked=bool(row["admin_locked"]),
+        suspended=bool(row["suspended"]),
     )
 
 
@@ -58,6 +59,13 @@ class SqlUserStore:
 
     async def set_admin_locked(self, q: Queryable, user_id: str, locked: bool) -> None:
         await q.execute("UPDATE users SET admin_locked = ? WHERE user_id = ?", int(locked), user_id)
+
+    async def set_suspended(self, q: Queryable, user_id: str, suspended: bool) -> None:
+        await q.execute("UPDATE users SET suspended = ? WHERE user_id = ?", int(suspended), user_id)
+
+    async def suspended_users(self, q: Queryable) -> list[str]:
+        rows = await q.fetch_all("SELECT user_id FROM users WHERE suspended = 1")
+        return [str(r[0]) for r in rows]
 
     async def unlock(self, q: Queryable, user_id: str) -> None:
         """End both locks: the wrong-password lockout and an admin's lock."""

@@ -84,7 +84,7 @@ def user_details(details: UserDetails) -> dict[str, Any]:
         "external_ids": [],
         "user_type": None,
         "locked": details.is_locked,
-        "suspended": False,
+        "suspended": user.suspended,
         "approved": True,
     }
 
