@@ -30,7 +30,9 @@ EXPECTED_COLUMNS = {
         "locked_until_ts",
         "manager",
         "admin_locked",
+        "suspended",
     },
+    "openid_tokens": {"token_hash", "user_id", "expires_ts"},
     "profiles": {"user_id", "displayname", "avatar_url"},
     "devices": {
         "user_id",
