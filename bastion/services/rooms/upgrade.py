@@ -181,9 +181,12 @@ class RoomUpgrader:
         the upgrader may do. One who may not be invited (the policy) is skipped, not fatal."""
         for banned in await self._memberships.members(self._db, old_room, ["ban"]):
             content = {"membership": "ban", "reason": "banned from the room this one replaced"}
-            await self._pipeline.send(
-                new_room, EventDraft(EventType.MEMBER, user_id, content, banned)
-            )
+            try:
+                await self._pipeline.send(
+                    new_room, EventDraft(EventType.MEMBER, user_id, content, banned)
+                )
+            except MatrixError as exc:  # a creator of the new room cannot be banned from it
+                log.warning("upgrade of %s: %s not banned (%s)", old_room, banned, exc.errcode)
         join_rules = by_key.get((EventType.JOIN_RULES, ""))
         if join_rules is not None and join_rules.content.get("join_rule") == "public":
             return
