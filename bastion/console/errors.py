@@ -25,6 +25,7 @@ MESSAGES: Final = {
     Errcode.NOT_FOUND: N_("It does not exist, or no longer exists."),
     Errcode.LIMIT_EXCEEDED: N_("Too many attempts. Wait a moment and try again."),
     Errcode.USER_LOCKED: N_("This account is locked."),
+    Errcode.USER_SUSPENDED: N_("This account is suspended."),
     Errcode.USER_DEACTIVATED: N_("This account has been deactivated."),
     Errcode.USER_IN_USE: N_("This user ID is already taken."),
     Errcode.INVALID_USERNAME: N_("This user ID is not valid."),

@@ -70,6 +70,28 @@ async def test_a_persons_page_edits_locks_and_revokes(
     assert "no longer exists" in missing.text
 
 
+async def test_suspend_and_lift_the_suspension(hs: Homeserver, console: ConsoleClient) -> None:
+    frank = await hs.register_user("frank")
+    room = await frank.create_room(name="Frank's room")
+    page = await console.get(_person(frank.user_id))
+    assert "Suspend the account" in page.text
+    confirm = await console.get(_person(frank.user_id, "suspend"))
+    assert "still be able to sign in and read" in confirm.text
+    done = await console.post(_person(frank.user_id, "suspend"))
+    assert done.status_code in (200, 303)
+    assert await hs.runtime.services.suspensions.is_suspended(frank.user_id)
+    page = await console.get(_person(frank.user_id))
+    assert "Lift the suspension" in page.text
+    assert "Suspended" in page.text
+    refused = await frank.put(
+        client_path(f"/rooms/{room}/send/m.room.message/t1"),
+        json={"msgtype": "m.text", "body": "x"},
+    )
+    assert (refused.status_code, refused.json()["errcode"]) == (403, "M_USER_SUSPENDED")
+    await console.post(_person(frank.user_id, "unsuspend"))
+    assert not await hs.runtime.services.suspensions.is_suspended(frank.user_id)
+
+
 async def test_offboard_shows_what_will_happen_then_the_report(
     hs: Homeserver, console: ConsoleClient
 ) -> None:

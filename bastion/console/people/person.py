@@ -168,6 +168,34 @@ async def set_lock(request: Request) -> Response:
     return redirect(person_path(user_id))
 
 
+async def confirm_suspend(request: Request) -> Response:
+    """GET /admin/people/{user_id}/suspend"""
+    await require_session(request)
+    user_id = request.path_params["user_id"]
+    return _confirm(request, user_id, Confirmation(
+        title=N_("Suspend the account"),
+        explanation=N_(
+            "%(user)s will still be able to sign in and read, but not to send messages, join "
+            "or create rooms, invite anyone or change their profile, until an admin lifts the "
+            "suspension. Nothing is deleted."
+        ),
+        button=N_("Suspend the account"),
+        action=person_path(user_id, "suspend"),
+    ))  # fmt: skip
+
+
+async def set_suspension(request: Request) -> Response:
+    """POST /admin/people/{user_id}/suspend and /unsuspend"""
+    session = await require_session(request)
+    await read_form(request)
+    user_id = request.path_params["user_id"]
+    suspend = request.url.path.endswith("/suspend")
+    await services_of(request).suspensions.set_suspended(session.requester, user_id, suspend)
+    message = N_("%(user)s is suspended.") if suspend else N_("%(user)s is no longer suspended.")
+    flash(request, message, user=user_id)
+    return redirect(person_path(user_id))
+
+
 _PERSON = "/people/{user_id}"
 ROUTES: list[BaseRoute] = [
     Route(_PERSON, person, methods=["GET"]),
@@ -180,4 +208,7 @@ ROUTES: list[BaseRoute] = [
     Route(f"{_PERSON}/lock", confirm_lock, methods=["GET"]),
     Route(f"{_PERSON}/lock", set_lock, methods=["POST"]),
     Route(f"{_PERSON}/unlock", set_lock, methods=["POST"]),
+    Route(f"{_PERSON}/suspend", confirm_suspend, methods=["GET"]),
+    Route(f"{_PERSON}/suspend", set_suspension, methods=["POST"]),
+    Route(f"{_PERSON}/unsuspend", set_suspension, methods=["POST"]),
 ]
