@@ -141,58 +141,56 @@ async def reset_password(request: Request) -> Response:
     )  # fmt: skip
 
 
-async def confirm_lock(request: Request) -> Response:
-    """GET /admin/people/{user_id}/lock"""
-    await require_session(request)
-    user_id = request.path_params["user_id"]
-    return _confirm(request, user_id, Confirmation(
-        title=N_("Lock the account"),
-        explanation=N_(
+# The account's switches: the path word of each confirmation page -> (title, explanation,
+# button), and of each action -> what the flash says once it is done.
+_SWITCHES: dict[str, tuple[str, str, str]] = {
+    "lock": (
+        N_("Lock the account"),
+        N_(
             "%(user)s will not be able to sign in or use any session until an admin unlocks "
             "the account. Nothing is deleted."
         ),
-        button=N_("Lock the account"),
-        action=person_path(user_id, "lock"),
-    ))  # fmt: skip
-
-
-async def set_lock(request: Request) -> Response:
-    """POST /admin/people/{user_id}/lock and /unlock"""
-    session = await require_session(request)
-    await read_form(request)
-    user_id = request.path_params["user_id"]
-    locked = request.url.path.endswith("/lock")
-    await services_of(request).admin_users.set_locked(session.requester, user_id, locked)
-    message = N_("%(user)s is locked.") if locked else N_("%(user)s is unlocked.")
-    flash(request, message, user=user_id)
-    return redirect(person_path(user_id))
-
-
-async def confirm_suspend(request: Request) -> Response:
-    """GET /admin/people/{user_id}/suspend"""
-    await require_session(request)
-    user_id = request.path_params["user_id"]
-    return _confirm(request, user_id, Confirmation(
-        title=N_("Suspend the account"),
-        explanation=N_(
+        N_("Lock the account"),
+    ),
+    "suspend": (
+        N_("Suspend the account"),
+        N_(
             "%(user)s will still be able to sign in and read, but not to send messages, join "
             "or create rooms, invite anyone or change their profile, until an admin lifts the "
             "suspension. Nothing is deleted."
         ),
-        button=N_("Suspend the account"),
-        action=person_path(user_id, "suspend"),
-    ))  # fmt: skip
+        N_("Suspend the account"),
+    ),
+}
+_SWITCHED = {
+    "lock": N_("%(user)s is locked."),
+    "unlock": N_("%(user)s is unlocked."),
+    "suspend": N_("%(user)s is suspended."),
+    "unsuspend": N_("%(user)s is no longer suspended."),
+}
 
 
-async def set_suspension(request: Request) -> Response:
-    """POST /admin/people/{user_id}/suspend and /unsuspend"""
+async def confirm_switch(request: Request) -> Response:
+    """GET /admin/people/{user_id}/lock and /suspend"""
+    await require_session(request)
+    user_id, word = request.path_params["user_id"], request.url.path.rsplit("/", 1)[1]
+    title, explanation, button = _SWITCHES[word]
+    action = person_path(user_id, word)
+    confirmation = Confirmation(title=title, explanation=explanation, button=button, action=action)
+    return _confirm(request, user_id, confirmation)
+
+
+async def set_switch(request: Request) -> Response:
+    """POST /admin/people/{user_id}/lock, /unlock, /suspend and /unsuspend"""
     session = await require_session(request)
     await read_form(request)
-    user_id = request.path_params["user_id"]
-    suspend = request.url.path.endswith("/suspend")
-    await services_of(request).suspensions.set_suspended(session.requester, user_id, suspend)
-    message = N_("%(user)s is suspended.") if suspend else N_("%(user)s is no longer suspended.")
-    flash(request, message, user=user_id)
+    user_id, word = request.path_params["user_id"], request.url.path.rsplit("/", 1)[1]
+    services, actor = services_of(request), session.requester
+    if word in ("lock", "unlock"):
+        await services.admin_users.set_locked(actor, user_id, word == "lock")
+    else:
+        await services.suspensions.set_suspended(actor, user_id, word == "suspend")
+    flash(request, _SWITCHED[word], user=user_id)
     return redirect(person_path(user_id))
 
 
@@ -205,10 +203,6 @@ ROUTES: list[BaseRoute] = [
     Route(f"{_PERSON}/sessions/{{device_id}}/revoke", revoke, methods=["POST"]),
     Route(f"{_PERSON}/password", confirm_password, methods=["GET"]),
     Route(f"{_PERSON}/password", reset_password, methods=["POST"]),
-    Route(f"{_PERSON}/lock", confirm_lock, methods=["GET"]),
-    Route(f"{_PERSON}/lock", set_lock, methods=["POST"]),
-    Route(f"{_PERSON}/unlock", set_lock, methods=["POST"]),
-    Route(f"{_PERSON}/suspend", confirm_suspend, methods=["GET"]),
-    Route(f"{_PERSON}/suspend", set_suspension, methods=["POST"]),
-    Route(f"{_PERSON}/unsuspend", set_suspension, methods=["POST"]),
+    *(Route(f"{_PERSON}/{word}", confirm_switch, methods=["GET"]) for word in _SWITCHES),
+    *(Route(f"{_PERSON}/{word}", set_switch, methods=["POST"]) for word in _SWITCHED),
 ]

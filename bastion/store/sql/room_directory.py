@@ -44,29 +44,28 @@ class SqlRoomDirectoryStore:
         self, q: Queryable, room_ids: Sequence[str], types: Sequence[str]
     ) -> list[StoredEvent]:
         """The current state events with an empty state key of the given types and rooms."""
-        events: list[StoredEvent] = []
-        for start in range(0, len(room_ids), _ROOMS_PER_QUERY):
-            batch = room_ids[start : start + _ROOMS_PER_QUERY]
-            rows = await q.fetch_all(
-                f"SELECT {EVENT_COLUMNS} FROM current_state cs JOIN events e"
-                f" ON e.event_id = cs.event_id WHERE cs.room_id IN ({placeholders(len(batch))})"
-                f" AND cs.type IN ({placeholders(len(types))}) AND cs.state_key = ''",
-                *batch,
-                *types,
-            )
-            events += [event_from_row(row) for row in rows]
-        return events
+        where = f"cs.type IN ({placeholders(len(types))}) AND cs.state_key = ''"
+        return await _current_state(q, room_ids, where, types)
 
     async def space_children(self, q: Queryable, room_ids: Sequence[str]) -> list[StoredEvent]:
         """The current `m.space.child` state events (every state key) of the given rooms."""
-        events: list[StoredEvent] = []
-        for start in range(0, len(room_ids), _ROOMS_PER_QUERY):
-            batch = room_ids[start : start + _ROOMS_PER_QUERY]
-            rows = await q.fetch_all(
-                f"SELECT {EVENT_COLUMNS} FROM current_state cs JOIN events e"
-                f" ON e.event_id = cs.event_id WHERE cs.room_id IN ({placeholders(len(batch))})"
-                " AND cs.type = 'm.space.child'",
-                *batch,
-            )
-            events += [event_from_row(row) for row in rows]
-        return events
+        return await _current_state(q, room_ids, "cs.type = 'm.space.child'", ())
+
+
+async def _current_state(
+    q: Queryable, room_ids: Sequence[str], where: str, args: Sequence[str]
+) -> list[StoredEvent]:
+    """Current state events of `room_ids` matching `where` (with `args`), a batch of rooms per
+    query."""
+    events: list[StoredEvent] = []
+    for start in range(0, len(room_ids), _ROOMS_PER_QUERY):
+        batch = room_ids[start : start + _ROOMS_PER_QUERY]
+        rows = await q.fetch_all(
+            f"SELECT {EVENT_COLUMNS} FROM current_state cs JOIN events e"
+            f" ON e.event_id = cs.event_id WHERE cs.room_id IN ({placeholders(len(batch))})"
+            f" AND {where}",
+            *batch,
+            *args,
+        )
+        events += [event_from_row(row) for row in rows]
+    return events

@@ -6,23 +6,12 @@
 //
 // Usage: node device_trust_session.mjs HOMESERVER_URL PASSWORD   (alice and bob must exist)
 
-import { logIn, observed, password, run, until } from "./session_kit.mjs";
+import { logIn, observed, password, readable, run, until } from "./session_kit.mjs";
 
 const { CryptoEvent } = await import("matrix-js-sdk/lib/crypto-api/index.js");
 const { VerifierEvent, VerificationPhase } = await import("matrix-js-sdk/lib/crypto-api/verification.js");
 
 const ENCRYPTION = { type: "m.room.encryption", state_key: "", content: { algorithm: "m.megolm.v1.aes-sha2" } };
-
-async function readable(client, roomId) {
-  const room = client.getRoom(roomId);
-  if (!room) return [];
-  const encrypted = room
-    .getLiveTimeline()
-    .getEvents()
-    .filter((e) => e.getWireType() === "m.room.encrypted");
-  for (const event of encrypted) await client.decryptEventIfNeeded(event);
-  return encrypted.map((e) => (e.isDecryptionFailure() ? "<unable to decrypt>" : e.getContent().body));
-}
 
 await run(async () => {
   const first = await logIn("alice");

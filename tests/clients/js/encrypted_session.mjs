@@ -7,21 +7,9 @@
 //
 // Usage: node encrypted_session.mjs HOMESERVER_URL PASSWORD   (alice and bob must exist)
 
-import { SlidingSync, logIn, observed, run, until } from "./session_kit.mjs";
+import { SlidingSync, logIn, observed, readable, run, until } from "./session_kit.mjs";
 
 const LONG_POLL_MS = 10000;
-
-// The bodies of a client's encrypted events in the room, as it can read them.
-async function readable(client, roomId) {
-  const room = client.getRoom(roomId);
-  if (!room) return [];
-  const encrypted = room
-    .getLiveTimeline()
-    .getEvents()
-    .filter((e) => e.getWireType() === "m.room.encrypted");
-  for (const event of encrypted) await client.decryptEventIfNeeded(event);
-  return encrypted.map((e) => (e.isDecryptionFailure() ? "<unable to decrypt>" : e.getContent().body));
-}
 
 async function reads(what, client, roomId, body) {
   return until(what, async () => {

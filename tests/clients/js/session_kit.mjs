@@ -79,3 +79,15 @@ export async function run(scenario) {
     finish(`${err && err.stack ? err.stack : err}`);
   }
 }
+
+// The bodies of a client's encrypted events in a room, as it can read them now.
+export async function readable(client, roomId) {
+  const room = client.getRoom(roomId);
+  if (!room) return [];
+  const encrypted = room
+    .getLiveTimeline()
+    .getEvents()
+    .filter((e) => e.getWireType() === "m.room.encrypted");
+  for (const event of encrypted) await client.decryptEventIfNeeded(event);
+  return encrypted.map((e) => (e.isDecryptionFailure() ? "<unable to decrypt>" : e.getContent().body));
+}
