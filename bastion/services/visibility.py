@@ -31,7 +31,9 @@ The allowed exceptions, none of which hands events to a client:
   (`rooms/member_profiles.py`), DLP's "is this room encrypted?" before it acts on a hit
   (`dlp/hook.py`), the offboarding job's power levels and memberships of the rooms it walks
   (`offboarding/job.py`), a SCIM group's linked room's join rule before joining members
-  (`scim/group_rooms.py`);
+  (`scim/group_rooms.py`), the transferable state and power levels of a room being upgraded
+  by someone allowed to send its tombstone (`rooms/upgrade.py`), the sender of the event a
+  suspended account redacts (`suspensions.py`: its own events only);
 * server-internal bookkeeping: the search backfill (`search/indexer.py`), /sync's walk over
   the viewer's own member events and its active-room query (`sync/service.py`,
   `sync/as_of.py`), the

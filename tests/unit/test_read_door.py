@@ -36,6 +36,8 @@ ALLOWED = {
     "dlp/hook.py": "write-path check: is the room of a hit encrypted (m.room.encryption)",
     "offboarding/job.py": "write path: power levels of the rooms the offboarding job walks",
     "scim/group_rooms.py": "write path: a linked room's join rule before joining members",
+    "rooms/upgrade.py": "write path: an upgraded room's state, by one who may tombstone it",
+    "suspensions.py": "write-path check: the sender of a suspended account's redaction target",
     "admin/rooms.py": "server admins' room state (Synapse's room state API), never a client",
     "moderation/room_facts.py": "admins' reads: a reported event, room names, power levels",
     "export/writer.py": "compliance export: server admins only, audited; must include what "
