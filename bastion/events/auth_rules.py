@@ -175,7 +175,8 @@ def _check_invite(event: AuthEvent, target: str, room: _Room) -> None:
     _require("third_party_invite" not in event.content, "third-party invites are not supported")
     _require(room.membership(event.sender) == Membership.JOIN, "you must be in the room to invite")
     current = room.membership(target)
-    _require(current not in (Membership.JOIN, Membership.BAN), f"{target} is already {current}")
+    _require(current != Membership.JOIN, f"{target} is already in the room")
+    _require(current != Membership.BAN, f"{target} is banned from the room")
     _require(room.power.user_level(event.sender) >= room.power.invite, "not allowed to invite")
 
 
