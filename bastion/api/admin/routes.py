@@ -14,6 +14,7 @@ from bastion.api.admin.synapse import (
     rooms_delete,
     server_notices,
     server_version,
+    suspend,
     user_devices,
     user_info,
     users,
@@ -35,6 +36,7 @@ SYNAPSE_AREAS: list[list[Route]] = [
     registration_tokens.ROUTES,
     server_notices.ROUTES,
     deactivate.ROUTES,
+    suspend.ROUTES,
 ]
 BASTION_AREAS: list[list[Route]] = [area.ROUTES for area in AREAS]  # see own/__init__.py
 

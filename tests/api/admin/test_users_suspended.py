@@ -116,3 +116,20 @@ async def test_only_admins_and_only_active_accounts(hs: Homeserver) -> None:
     await suspend(root, alice.user_id)
     await suspend(root, alice.user_id)
     assert len(await audit_rows(hs, "user.suspend", alice.user_id)) == 1
+
+
+async def test_synapse_s_suspend_endpoint(hs: Homeserver) -> None:
+    """Synapse's `PUT /_synapse/admin/v1/suspend/<user_id>` with `{"suspend": bool}` (what
+    tools written for Synapse send): the same suspension."""
+    root = await hs.register_user("root", admin=True)
+    alice = await hs.register_user("alice")
+    path = f"/_synapse/admin/v1/suspend/{alice.user_id}"
+    resp = await root.put(path, json={"suspend": True})
+    assert resp.status_code == 200, resp.text
+    assert resp.json() == {f"user_{alice.user_id}_suspended": True}
+    room = await root.create_room(name="Any", preset="public_chat")
+    assert errcode(await alice.post(f"/join/{room}", json={})) == SUSPENDED
+    resp = await root.put(path, json={"suspend": False})
+    assert resp.json() == {f"user_{alice.user_id}_suspended": False}
+    await alice.join(room)
+    assert errcode(await alice.put(path, json={"suspend": True})) == (403, "M_FORBIDDEN")
