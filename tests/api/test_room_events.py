@@ -101,6 +101,23 @@ async def test_redaction(hs: Homeserver) -> None:
     assert {e["redacts"] for e in redactions} == {mine, hers}
 
 
+async def test_a_short_page_has_end_and_the_next_one_is_empty_without(hs: Homeserver) -> None:
+    """spec: "Note that an empty chunk does not necessarily imply that no more events are
+    available. Clients should continue to paginate until the end property is omitted"; `end` is
+    omitted "if no further events are available". A page shorter than the limit still carries
+    `end` (as Synapse's does; mautrix's get_messages needs it), and the page after it is empty
+    and has none."""
+    alice = await hs.register_user("alice")
+    room_id = await alice.create_room()
+    await alice.send_text(room_id, "only one")
+    page = (await alice.get(f"/rooms/{room_id}/messages", params={"dir": "b"})).json()
+    assert 0 < len(page["chunk"]) < 10
+    assert "end" in page
+    after = await alice.get(f"/rooms/{room_id}/messages", params={"dir": "b", "from": page["end"]})
+    assert after.json()["chunk"] == []
+    assert "end" not in after.json()
+
+
 async def test_messages_pagination_both_directions(hs: Homeserver) -> None:
     alice = await hs.register_user("alice")
     room_id = await alice.create_room()

@@ -149,7 +149,11 @@ class RoomReader:
         page = await self._visibility.page(requester.user_id, access, room_id, span, query.filter)
         response: JsonObject = {"start": query.from_token or format_token(start)}
         last = page.oldest if backwards else page.newest
-        if page.fetched == limit and last is not None:
+        # `end` whenever the page read any event, even a short page that reached the room's
+        # end: the next request then comes back empty and without `end` (the spec's "omitted"
+        # when no further events are available). Synapse answers so, and clients rely on it:
+        # mautrix's get_messages fails on a page without `end`.
+        if page.fetched > 0 and last is not None:
             response["end"] = format_token(last - 1 if backwards else last)
         response["chunk"] = await self._formatter.format(page.visible, requester)
         if query.filter.lazy_load_members:
