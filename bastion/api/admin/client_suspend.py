@@ -35,13 +35,18 @@ class SuspendBody(msgspec.Struct, frozen=True):
 
 async def put_suspension(request: Request) -> Response:
     """PUT /_matrix/client/v1/admin/suspend/{userId}"""
-    admin = await require_admin(request)
     body = await decode_body(request, SuspendBody)
+    return JsonResponse({"suspended": await set_suspension(request, body.suspended)})
+
+
+async def set_suspension(request: Request, suspend: bool) -> bool:
+    """Suspend or unsuspend `{userId}` for an admin (checked before the account is looked up,
+    as the spec asks); whether it is suspended now. Synapse's endpoint answers through it too."""
+    admin = await require_admin(request)
     services = services_of(request)
     user_id = request.path_params["userId"]
     await active_user(services.admin_users, admin, user_id)
-    suspended = await services.suspensions.set_suspended(admin, user_id, body.suspended)
-    return JsonResponse({"suspended": suspended})
+    return await services.suspensions.set_suspended(admin, user_id, suspend)
 
 
 V1_ROUTES = [

@@ -10,10 +10,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from bastion.api.admin.client_lock import active_user
-from bastion.api.admin.guard import require_admin
+from bastion.api.admin.client_suspend import set_suspension
 from bastion.api.bodies import decode_body
-from bastion.api.context import services_of
 from bastion.api.responses import JsonResponse
 
 
@@ -25,13 +23,9 @@ class SuspendBody(msgspec.Struct, frozen=True):
 
 async def suspend(request: Request) -> Response:
     """PUT /_synapse/admin/v1/suspend/{userId}"""
-    admin = await require_admin(request)
     body = await decode_body(request, SuspendBody)
-    services = services_of(request)
-    user_id = request.path_params["userId"]
-    await active_user(services.admin_users, admin, user_id)
-    suspended = await services.suspensions.set_suspended(admin, user_id, body.suspend)
-    return JsonResponse({f"user_{user_id}_suspended": suspended})
+    suspended = await set_suspension(request, body.suspend)
+    return JsonResponse({f"user_{request.path_params['userId']}_suspended": suspended})
 
 
 ROUTES = [Route("/v1/suspend/{userId}", suspend, methods=["PUT"])]
