@@ -23,6 +23,7 @@ import msgspec
 
 from bastion.config_sections import (
     LOG_LEVELS,
+    AppServicesConfig,
     AuthConfig,
     ConsoleConfig,
     DatabaseConfig,
@@ -47,6 +48,7 @@ from bastion.config_sections import (
 )
 from bastion.events.types import SUPPORTED_ROOM_VERSIONS
 from bastion.ids import is_valid_server_name, is_valid_user_id
+from bastion.services.appservices.registration import RegistrationError, load_registrations
 
 DEFAULT_CONFIG_PATH = "bastion.toml"
 CONFIG_ENV_VAR = "BASTION_CONFIG"
@@ -127,6 +129,7 @@ class Config(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     redis: RedisConfig = RedisConfig()
     metrics: MetricsConfig = MetricsConfig()
     support: SupportConfig = SupportConfig()
+    appservices: AppServicesConfig = AppServicesConfig()
     policy: Annotated[
         dict[str, Any],
         _doc(
@@ -162,7 +165,12 @@ def load_config(path: Path) -> Config:
         config, logging=msgspec.structs.replace(config.logging, level=level)
     )
     validate(config)
-    return resolve_paths(config, path.resolve().parent)
+    config = resolve_paths(config, path.resolve().parent)
+    try:  # read now, so a bad registration file is one error line at start
+        load_registrations(config.appservices.registration_files, config.server_name)
+    except RegistrationError as exc:
+        raise ConfigError(str(exc)) from exc
+    return config
 
 
 def validate(config: Config) -> None:
@@ -188,6 +196,11 @@ def validate(config: Config) -> None:
     _validate_scale_out(config)
     _validate_operations(config)
     _validate_push(config.push)
+    appservices = config.appservices
+    if appservices.request_timeout_seconds <= 0 or appservices.retry_max_seconds < 1:
+        raise ConfigError(
+            "appservices.request_timeout_seconds must be positive and retry_max_seconds at least 1"
+        )
 
 
 def _validate_scale_out(config: Config) -> None:
@@ -307,8 +320,12 @@ def resolve_paths(config: Config, base: Path) -> Config:
     database = msgspec.structs.replace(config.database, url=url)
     key_path = str(base / config.signing_key_path)
     media = msgspec.structs.replace(config.media, store_path=str(base / config.media.store_path))
+    appservices = msgspec.structs.replace(
+        config.appservices,
+        registration_files=[str(base / f) for f in config.appservices.registration_files],
+    )
     return msgspec.structs.replace(
-        config, database=database, signing_key_path=key_path, media=media
+        config, database=database, signing_key_path=key_path, media=media, appservices=appservices
     )
 
 

@@ -413,3 +413,24 @@ class SupportConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
         if self.page:
             body["support_page"] = self.page
         return body or None
+
+
+class AppServicesConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """Application services (bridges, bots, integrations): each is a registration file
+    (spec: application-service-api#registration) an administrator lists here; the server
+    refuses to start if one is unreadable or breaks a rule (services/appservices/)."""
+
+    registration_files: Annotated[
+        list[str],
+        _doc(
+            "Registration YAML files, relative to this file's folder (the same files Synapse's "
+            "app_service_config_files takes)."
+        ),
+    ] = []
+    request_timeout_seconds: Annotated[
+        float, _doc("How long a transaction or ping may take before it counts as failed.")
+    ] = 30.0
+    retry_max_seconds: Annotated[
+        float,
+        _doc("Longest wait between retries of a failed transaction (it doubles from 1 s)."),
+    ] = 300.0

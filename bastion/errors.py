@@ -34,6 +34,13 @@ class Errcode(StrEnum):
     TOO_LARGE = "M_TOO_LARGE"
     WEAK_PASSWORD = "M_WEAK_PASSWORD"
     EXCLUSIVE = "M_EXCLUSIVE"
+    UNKNOWN_DEVICE = "M_UNKNOWN_DEVICE"
+    # application services (spec: application-service-api): ping results, and a login type
+    # that needs the legacy authentication API
+    URL_NOT_SET = "M_URL_NOT_SET"
+    CONNECTION_FAILED = "M_CONNECTION_FAILED"
+    CONNECTION_TIMEOUT = "M_CONNECTION_TIMEOUT"
+    BAD_STATUS = "M_BAD_STATUS"
     THREEPID_DENIED = "M_THREEPID_DENIED"
     UNSUPPORTED_ROOM_VERSION = "M_UNSUPPORTED_ROOM_VERSION"
     ROOM_IN_USE = "M_ROOM_IN_USE"

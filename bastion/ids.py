@@ -26,8 +26,12 @@ def is_valid_server_name(name: str) -> bool:
     return bool(_SERVER_NAME.fullmatch(name))
 
 
-def validate_new_localpart(localpart: str, server_name: str) -> None:
-    """Refuse a localpart we should not register, with the spec's M_INVALID_USERNAME."""
+def validate_new_localpart(
+    localpart: str, server_name: str, *, for_appservice: bool = False
+) -> None:
+    """Refuse a localpart we should not register, with the spec's M_INVALID_USERNAME. A
+    leading '_' is kept for application services (the spec's advice for their exclusive
+    namespaces), which alone may register one."""
     if not localpart:
         raise MatrixError(400, Errcode.INVALID_USERNAME, "username must not be empty")
     if not _NEW_LOCALPART.fullmatch(localpart):
@@ -36,7 +40,7 @@ def validate_new_localpart(localpart: str, server_name: str) -> None:
             Errcode.INVALID_USERNAME,
             f"username {localpart!r} may only contain a-z, 0-9, '.', '_', '=', '-', '/' and '+'",
         )
-    if localpart.startswith("_"):
+    if localpart.startswith("_") and not for_appservice:
         raise MatrixError(400, Errcode.INVALID_USERNAME, "usernames starting with '_' are reserved")
     if len(f"@{localpart}:{server_name}") > MAX_USER_ID_LENGTH:
         raise MatrixError(400, Errcode.INVALID_USERNAME, "username is too long")

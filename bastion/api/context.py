@@ -17,6 +17,7 @@ from bastion.services.admin.room_export import RoomExport
 from bastion.services.admin.rooms import RoomAdminService
 from bastion.services.admin.user_data import AdminUserData
 from bastion.services.admin.users import AdminUserService
+from bastion.services.appservices.service import AppServices
 from bastion.services.audit.reader import AuditReader
 from bastion.services.audit.trail import AuditTrail
 from bastion.services.auth import AuthService
@@ -101,6 +102,7 @@ class Services:
     console_dashboard: DashboardService  # the console dashboard's figures
     uia: UiaService
     registration: RegistrationService
+    appservices: AppServices  # application services: identity, registration, ping, delivery
     accounts: AccountService
     devices: DeviceService
     profile: ProfileService

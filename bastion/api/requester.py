@@ -6,6 +6,9 @@ proxy logs and browser history: a query token is ignored, so the request is trea
 no token (401 M_MISSING_TOKEN where one is needed), unless `http.allow_access_token_in_query` is
 set for old clients; each use is then logged (without the token).
 
+A registered application service's `as_token` acts as the user its `user_id` parameter names
+(services/appservices/identity.py).
+
 `require_requester` also tells the access log who the request is authenticated as.
 """
 
@@ -51,9 +54,17 @@ async def require_requester(request: Request, *, allow_locked: bool = False) -> 
     token = access_token_of(request)
     if token is None:
         raise MatrixError(401, Errcode.MISSING_TOKEN, "Missing access token")
-    requester = await services_of(request).auth.authenticate(
-        token, client_ip(request), allow_locked=allow_locked
-    )
+    services = services_of(request)
+    registration = services.appservices.registry.by_token(token)
+    if registration is not None:  # an application service, acting as one of its users
+        params = request.query_params
+        requester = await services.appservices.assert_identity(
+            registration, params.get("user_id"), params.get("device_id")
+        )
+    else:
+        requester = await services.auth.authenticate(
+            token, client_ip(request), allow_locked=allow_locked
+        )
     note_user(requester.user_id)
     if "authorization" not in request.headers:
         log.info(

@@ -16,6 +16,7 @@ from bastion.api.admin.synapse import user_info
 from bastion.api.client import (
     account,
     account_data,
+    appservice,
     devices,
     directory,
     ephemeral,
@@ -92,6 +93,7 @@ _V1_AREAS: list[list[Route]] = [
     client_suspend.V1_ROUTES,  # and suspension
     spaces.V1_ROUTES,
     mutual_rooms.V1_ROUTES,
+    appservice.V1_ROUTES,
 ]
 
 

@@ -34,6 +34,7 @@ from bastion.store.sql.rooms import SqlRoomStore
 from bastion.store.sql.search import search_store_for
 from bastion.store.sql.user_directory import SqlUserDirectoryStore
 from bastion.store.stream import PositionAllocator
+from bastion.workers.appservice_delivery import AppServiceWorker
 from bastion.workers.backfills import (
     STARTUP_BACKFILLS,
     RedactionBacklogPrune,
@@ -124,6 +125,8 @@ class Runtime:
             interval_s = self.config.presence.expiry_interval_seconds
             registry.add(PresenceExpiryWorker(presence, self.clock, interval_s=interval_s))
         registry.add(PushDeliveryWorker(self.services.push_delivery))
+        if any(r.url is not None for r in self.services.appservices.registry.all):
+            registry.add(AppServiceWorker(self.services.appservices.delivery))
         registry.add(OffboardingResumer(self.services.offboarding, self.clock))
         registry.add(RoomDeletionWorker(self.services.room_deletion, self.clock))
         redactions = self.services.redactions

@@ -13,6 +13,13 @@ from pathlib import Path
 from typing import Any
 
 from bastion.api.context import ServerInfo, Services
+from bastion.app.appservices import (
+    DeliveryParts,
+    appservice_delivery,
+    appservice_registry,
+    appservice_services,
+)
+from bastion.app.compliance import compliance_services
 from bastion.app.directory import directory_services
 from bastion.app.dlp import dlp_parts
 from bastion.app.exports import export_service
@@ -33,6 +40,7 @@ from bastion.services.account_data import AccountDataService
 from bastion.services.accounts import AccountService, AccountStores
 from bastion.services.admin.user_data import AdminUserData
 from bastion.services.admin.users import AdminUserService, AdminUserStores
+from bastion.services.appservices.registry import AppServiceRegistry
 from bastion.services.audit.reader import AuditReader
 from bastion.services.audit.room_events import AuditedRoomEvents
 from bastion.services.audit.trail import AuditTrail
@@ -54,9 +62,7 @@ from bastion.services.formatting.bundles import BundledAggregations
 from bastion.services.formatting.changes import RelationChangeCache
 from bastion.services.formatting.formatter import EventFormatter
 from bastion.services.ignored_users import IGNORED_USER_LIST, IgnoredUsers
-from bastion.services.legal_hold.holds import LegalHolds
 from bastion.services.legal_hold.keeper import HeldOriginalKeeper
-from bastion.services.legal_hold.roles import Roles
 from bastion.services.login import LoginService
 from bastion.services.media.service import MediaService
 from bastion.services.media.storage import LocalDirectoryStorage
@@ -88,7 +94,6 @@ from bastion.services.retention.policy import (
     RetentionStateWatcher,
     RoomRetention,
 )
-from bastion.services.retention.purge import RetentionPurge
 from bastion.services.rooms.aliases import AliasService
 from bastion.services.rooms.create import RoomCreator
 from bastion.services.rooms.member_profiles import MemberProfileUpdater
@@ -123,7 +128,7 @@ from bastion.store.sql.audit import SqlAuditStore
 from bastion.store.sql.console_sessions import SqlConsoleSessionStore, SqlDashboardStore
 from bastion.store.sql.devices import SqlDeviceStore
 from bastion.store.sql.events import SqlEventStore
-from bastion.store.sql.holds import SqlHoldStore, SqlRoleStore
+from bastion.store.sql.holds import SqlHoldStore
 from bastion.store.sql.key_backup import SqlKeyBackupStore
 from bastion.store.sql.keys import SqlKeyStore
 from bastion.store.sql.media import SqlMediaStore
@@ -168,6 +173,10 @@ class Wiring:
     # such as DLP, and the test hooks of tests/api/test_event_hooks.py.
     event_hooks: Sequence[EventHook] = ()
     shared: SharedState = field(default_factory=SharedState)  # Redis or local: redis_wiring.py
+    appservices: AppServiceRegistry = field(init=False)  # the registration files, read once
+
+    def __post_init__(self) -> None:
+        self.appservices = appservice_registry(self.config)
 
     def services(self) -> Services:
         config, db, clock = self.config, self.db, self.clock
@@ -199,7 +208,8 @@ class Wiring:
         uia = UiaService(db, SqlUiaSessionStore(), credentials, clock, config.server_name)
         directory_index = UserDirectoryIndex(SqlUserDirectoryStore())
         accounts = AccountService(
-            db, AccountStores(users, devices, profiles, directory_index), passwords, clock,
+            db, AccountStores(users, devices, profiles, directory_index, self.appservices),
+            passwords, clock,
             server_name=config.server_name, password_min_length=config.auth.password_min_length,
             device_lists=device_lists, audit=audit,
         )  # fmt: skip
@@ -250,8 +260,12 @@ class Wiring:
             credentials=credentials, device_lists=device_lists, clock=clock,
             server_name=config.server_name,
         )  # fmt: skip
+        appservices = appservice_services(db, self.appservices, (
+            accounts, auth, self.shared.limiter(clock, limits.requests_per_user, "requests"),
+        ), rooms.pop("appservice_delivery"))  # fmt: skip
         return Services(
             info=info, auth=auth, login=login, uia=uia, registration=registration,
+            appservices=appservices,
             console_sessions=console_sessions,
             accounts=accounts, devices=DeviceService(db, devices, uia, device_lists, audit),
             **rooms,
@@ -381,8 +395,8 @@ class Wiring:
             db, users, profiles, directory_index, members=member_profiles, suspensions=suspensions
         )
         creator = RoomCreator(
-            db, pipeline, rooms=rooms, users=users, profiles=profile, clock=clock,
-            directory=room_directory, policy=enforcement,
+            db, pipeline, rooms=(rooms, room_directory), users=users, profiles=profile,
+            clock=clock, policy=enforcement, reserved=self.appservices,
         )  # fmt: skip
         visibility = VisibilityService(
             db,
@@ -397,7 +411,7 @@ class Wiring:
         )  # fmt: skip
         sections = RoomSections(db, visibility, formatter, members)
         notifications = NotificationService(db, push_actions, visibility, formatter)
-        compliance = self._compliance_services(retention, holds, audit)
+        compliance = compliance_services(self.config, db, clock, (retention, holds), audit)
         return {
             **compliance,
             "profile": profile,
@@ -471,7 +485,21 @@ class Wiring:
                 followers=[compliance["legal_holds"]],
             ),
             "reader": RoomReader(db, visibility, formatter, self.positions, rooms=rooms),
-            "aliases": AliasService(db, rooms, state, visibility, clock, self.config.server_name),
+            "aliases": AliasService(
+                db,
+                rooms,
+                state,
+                visibility,
+                clock,
+                self.config.server_name,
+                reserved=self.appservices,
+            ),
+            "appservice_delivery": appservice_delivery(  # app/appservices.py
+                self.config,
+                self.appservices,
+                (db, clock, self.positions, self.bus),
+                DeliveryParts(formatter, members, retention, events),
+            ),
             "search": SearchService(
                 db,
                 SearchStores(memberships),
@@ -542,28 +570,6 @@ class Wiring:
                 positions=self.positions,
                 bus=self.bus,
                 clock=clock,
-            ),
-        }
-
-    def _compliance_services(
-        self, retention: RoomRetention, holds: SqlHoldStore, audit: AuditTrail
-    ) -> dict[str, Any]:
-        """Legal holds, the roles that may place them, and the retention purge."""
-        db, clock = self.db, self.clock
-        roles = Roles(db, SqlRoleStore(), audit, clock)
-        return {
-            "roles": roles,
-            "legal_holds": LegalHolds(db, holds, roles, audit, clock),
-            "retention_purge": RetentionPurge(
-                db,
-                (retention_store_for(db.dialect), holds),
-                retention,
-                clock,
-                audit=audit,
-                media=(
-                    LocalDirectoryStorage(Path(self.config.media.store_path)),
-                    self.config.server_name,
-                ),
             ),
         }
 

@@ -35,6 +35,12 @@ from bastion.store.records import UserRecord
 MAX_PASSWORD_LENGTH = 1024  # argon2 copes, but nobody types more and it bounds the work
 
 
+class ReservedUserIds(Protocol):
+    """User IDs reserved by application services (services/appservices/registry.py)."""
+
+    def check_user_creation(self, user_id: str, creator: str | None) -> None: ...
+
+
 @dataclass(frozen=True, slots=True)
 class AccountStores:
     """The stores an account spans, and the user directory index written with them."""
@@ -43,6 +49,7 @@ class AccountStores:
     devices: DeviceStore
     profiles: ProfileStore
     directory: UserDirectoryIndex
+    reserved: ReservedUserIds | None = None  # user IDs reserved by application services
 
 
 class AccountCreatedListener(Protocol):
@@ -68,6 +75,7 @@ class AccountService:
     ) -> None:
         self._db = db
         self._audit = audit
+        self._appservices = stores.reserved
         self._device_lists = device_lists
         self._users = stores.users
         self._devices = stores.devices
@@ -93,9 +101,9 @@ class AccountService:
         """The audit trail account actions are recorded in (registration tokens use it too)."""
         return self._audit
 
-    def user_id_for(self, localpart: str) -> str:
+    def user_id_for(self, localpart: str, *, for_appservice: bool = False) -> str:
         """Validate a new localpart and return the full user ID."""
-        validate_new_localpart(localpart, self._server_name)
+        validate_new_localpart(localpart, self._server_name, for_appservice=for_appservice)
         return f"@{localpart}:{self._server_name}"
 
     def check_password_policy(self, password: str) -> None:
@@ -115,9 +123,19 @@ class AccountService:
         return await self._passwords.hash(password)
 
     async def insert_account(
-        self, txn: Queryable, user_id: str, password_hash: str | None, *, is_admin: bool
+        self,
+        txn: Queryable,
+        user_id: str,
+        password_hash: str | None,
+        *,
+        is_admin: bool,
+        creator: str | None = None,
     ) -> None:
-        """Insert the account and its default profile; 400 M_USER_IN_USE if taken."""
+        """Insert the account and its default profile; 400 M_USER_IN_USE if taken, and 400
+        M_EXCLUSIVE in an application service's exclusive namespace (unless `creator`, the ID
+        of the service creating it, is that service: appservices/registry.py)."""
+        if self._appservices is not None:
+            self._appservices.check_user_creation(user_id, creator)
         try:
             await self._users.insert_user(
                 txn, user_id, password_hash, is_admin=is_admin, now_ms=self._clock.now_ms()

@@ -100,6 +100,8 @@ class LongPoll:
     async def _require_session(self, requester: Requester) -> None:
         """401 M_UNKNOWN_TOKEN once the requester's device (so its token) is gone: a poll
         parked for a user whose sessions were revoked (offboarding) must not answer 200."""
+        if requester.appservice is not None and not requester.device_id:
+            return  # an application service acting without a device: no session to lose
         if requester.token_hash is not None:  # the token itself: a kept device may have a new one
             owner = await self._devices.find_token_owner(self._db, requester.token_hash)
             gone = owner is None or owner.is_deactivated

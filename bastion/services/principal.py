@@ -58,10 +58,16 @@ class Requester:
     # The hash of the access token the request came with (services/auth.py), so a long-poll can
     # tell a token replaced on a kept device (a new login with its device_id) from a live one.
     token_hash: str | None = field(default=None, compare=False, repr=False)
+    # The application service acting as this user (services/appservices/identity.py), by its
+    # registration's ID; `device_id` is then "" unless the service named a device.
+    appservice: str | None = None
 
     @property
     def audit_name(self) -> str:
-        """`@alice:example.org device ABCDEFGHIJ`."""
+        """`@alice:example.org device ABCDEFGHIJ`, or `@_irc_bob:example.org via application
+        service irc`."""
+        if self.appservice is not None:
+            return f"{self.user_id} via application service {self.appservice}"
         return f"{self.user_id} device {self.device_id}"
 
     @property

@@ -55,6 +55,7 @@ class RegisterRequest(msgspec.Struct, frozen=True):
 
     username: str | None = None
     password: str | None = None
+    type: str | None = None  # m.login.application_service: an application service registers
     device_id: str | None = None
     initial_device_display_name: str | None = None
     inhibit_login: bool = False

@@ -40,6 +40,10 @@ The allowed exceptions, none of which hands events to a client:
   formatter's `redacted_because` of events that passed the door, the door's own shared fetch
   of /sync windows (`recent_events.py`, read only from here), the push delivery worker
   (events whose notifications were computed for members at send time);
+* application services (`appservices/delivery.py`): the events of the namespaces an
+  administrator registered for a service, formatted as for clients and without those the
+  room's retention expired; a service has no membership to check, its registration is its
+  entitlement;
 * admins, never clients: moderation's reads of a reported event (`event_json`) and the
   events around it (`events_around`, redacted ones without body), room names
   and aliases, and the power levels and join rule of a room the moderation account acts in

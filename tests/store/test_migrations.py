@@ -33,6 +33,15 @@ EXPECTED_COLUMNS = {
         "suspended",
     },
     "openid_tokens": {"token_hash", "user_id", "expires_ts"},
+    "appservice_streams": {
+        "appservice_id",
+        "done_upto",
+        "txn_id",
+        "pending_upto",
+        "pending_events",
+        "failing_since_ms",
+        "last_error",
+    },
     "profiles": {"user_id", "displayname", "avatar_url"},
     "devices": {
         "user_id",

@@ -40,6 +40,8 @@ ALLOWED = {
     "suspensions.py": "write-path check: the sender of a suspended account's redaction target",
     "admin/rooms.py": "server admins' room state (Synapse's room state API), never a client",
     "moderation/room_facts.py": "admins' reads: a reported event, room names, power levels",
+    "appservices/delivery.py": "application service transactions: events in the namespaces an "
+    "administrator registered, as clients see them (formatted, retention applied); no viewer",
     "export/writer.py": "compliance export: server admins only, audited; must include what "
     "clients never see (originals of redacted and held events), so no viewer to check for",
 }

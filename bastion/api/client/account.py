@@ -34,9 +34,10 @@ class Deactivation(msgspec.Struct, frozen=True):
 async def whoami(request: Request) -> Response:
     """GET /_matrix/client/v3/account/whoami"""
     requester = await require_requester(request)
-    return JsonResponse(
-        {"user_id": requester.user_id, "device_id": requester.device_id, "is_guest": False}
-    )
+    body: dict[str, object] = {"user_id": requester.user_id, "is_guest": False}
+    if requester.device_id:  # an application service acting without a device has none
+        body["device_id"] = requester.device_id
+    return JsonResponse(body)
 
 
 async def change_password(request: Request) -> Response:

@@ -10,22 +10,34 @@ from starlette.routing import Route
 
 from bastion.api.bodies import decode_body
 from bastion.api.context import services_of
-from bastion.api.requester import client_ip, require_requester
+from bastion.api.requester import access_token_of, client_ip, require_requester
 from bastion.api.responses import JsonResponse, empty
 from bastion.errors import Errcode, MatrixError
+from bastion.services.appservices.identity import LOGIN_TYPE as APPSERVICE_LOGIN
+from bastion.services.credentials import resolve_user_id
 from bastion.services.login import LoginRequest
 
 
 async def login_flows(request: Request) -> Response:
     """GET /_matrix/client/v3/login"""
-    return JsonResponse({"flows": services_of(request).login.flows()})
+    services = services_of(request)
+    flows = services.login.flows()
+    if services.appservices.registry.all:
+        flows.append({"type": APPSERVICE_LOGIN})
+    return JsonResponse({"flows": flows})
 
 
 async def login(request: Request) -> Response:
     """POST /_matrix/client/v3/login"""
     services = services_of(request)
     body = await decode_body(request, LoginRequest)
-    session = await services.login.login(body, client_ip(request))
+    if body.type == APPSERVICE_LOGIN:
+        registration = services.appservices.from_token(access_token_of(request))
+        user_id = resolve_user_id(body.identifier, body.user, services.info.server_name)
+        device = (body.device_id, body.initial_device_display_name)
+        session = await services.appservices.login(registration, user_id, device)
+    else:
+        session = await services.login.login(body, client_ip(request))
     return JsonResponse(
         {
             "user_id": session.user_id,

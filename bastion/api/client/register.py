@@ -1,4 +1,5 @@
-"""Self-registration (disabled unless configured) and username availability."""
+"""Self-registration (disabled unless configured), an application service registering its
+users (`m.login.application_service`, whatever the mode), and username availability."""
 
 from __future__ import annotations
 
@@ -8,9 +9,10 @@ from starlette.routing import Route
 
 from bastion.api.bodies import decode_body
 from bastion.api.context import services_of
-from bastion.api.requester import client_ip
+from bastion.api.requester import access_token_of, client_ip
 from bastion.api.responses import JsonResponse
 from bastion.errors import Errcode, MatrixError
+from bastion.services.appservices.identity import LOGIN_TYPE as APPSERVICE_LOGIN
 from bastion.services.registration import RegisterRequest
 
 
@@ -18,15 +20,20 @@ async def register(request: Request) -> Response:
     """POST /_matrix/client/v3/register"""
     services = services_of(request)
     body = await decode_body(request, RegisterRequest)
-    kind = request.query_params.get("kind", "user")
-    registered = await services.registration.register(body, kind=kind, ip=client_ip(request))
-    response: dict[str, object] = {
-        "user_id": registered.user_id,
-        "home_server": services.info.server_name,
-    }
-    if registered.session is not None:
-        response["access_token"] = registered.session.access_token
-        response["device_id"] = registered.session.device_id
+    if body.type == APPSERVICE_LOGIN:  # an application service's user (no UIA, no password)
+        registration = services.appservices.from_token(access_token_of(request))
+        user_id, session = await services.appservices.register(
+            registration, body.username, inhibit_login=body.inhibit_login,
+            device=(body.device_id, body.initial_device_display_name),
+        )  # fmt: skip
+    else:
+        kind = request.query_params.get("kind", "user")
+        registered = await services.registration.register(body, kind=kind, ip=client_ip(request))
+        user_id, session = registered.user_id, registered.session
+    response: dict[str, object] = {"user_id": user_id, "home_server": services.info.server_name}
+    if session is not None:
+        response["access_token"] = session.access_token
+        response["device_id"] = session.device_id
     return JsonResponse(response)
 
 

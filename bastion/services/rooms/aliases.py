@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Protocol
+
 from bastion.clock import Clock
 from bastion.errors import Errcode, MatrixError
 from bastion.events.types import EventType
@@ -10,6 +12,13 @@ from bastion.services.principal import Requester
 from bastion.services.visibility import VisibilityService
 from bastion.store.database import Database
 from bastion.store.protocols import RoomStore, StateStore
+
+
+class ReservedAliases(Protocol):
+    """Aliases reserved by application services (services/appservices/registry.py): 400
+    M_EXCLUSIVE for anyone but the service that reserved them (`creator`: a service's ID)."""
+
+    def check_alias_creation(self, alias: str, creator: str | None) -> None: ...
 
 
 class AliasService:
@@ -23,8 +32,11 @@ class AliasService:
         visibility: VisibilityService,
         clock: Clock,
         server_name: str,
+        *,
+        reserved: ReservedAliases | None = None,
     ) -> None:
         self._db = db
+        self._reserved = reserved
         self._rooms = rooms
         self._state = state
         self._visibility = visibility
@@ -46,6 +58,8 @@ class AliasService:
     async def create(self, requester: Requester, alias: str, room_id: str) -> None:
         """Point a new alias at a room the requester is in; 409 if the alias exists."""
         self._check_alias(alias)
+        if self._reserved is not None:
+            self._reserved.check_alias_creation(alias, requester.appservice)
         if await self._rooms.get_room(self._db, room_id) is None:
             raise MatrixError(404, Errcode.NOT_FOUND, f"unknown room {room_id}")
         access = await self._visibility.room_access(requester.user_id, room_id)

@@ -30,6 +30,7 @@ from bastion.ids import UserID
 from bastion.services.principal import Requester
 from bastion.services.profile import ProfileService
 from bastion.services.room_additions import NewRoomPolicy, RoomAdditions
+from bastion.services.rooms.aliases import ReservedAliases
 from bastion.services.rooms.pipeline import AuthRulesRefusal, EventPipeline
 from bastion.store.database import Database, Queryable
 from bastion.store.protocols import RoomDirectoryStore, RoomStore, UserStore
@@ -106,18 +107,20 @@ class RoomCreator:
         db: Database,
         pipeline: EventPipeline,
         *,
-        rooms: RoomStore,
+        rooms: tuple[RoomStore, RoomDirectoryStore],
         users: UserStore,
         profiles: ProfileService,
         clock: Clock,
-        directory: RoomDirectoryStore,
         policy: NewRoomPolicy | None = None,
+        reserved: ReservedAliases | None = None,
     ) -> None:
+        """`rooms`: the rooms and their directory listing; `reserved`: aliases reserved by
+        application services (400 M_EXCLUSIVE for others)."""
         self._db = db
         self._policy = policy
+        self._reserved = reserved
         self._pipeline = pipeline
-        self._rooms = rooms
-        self._directory = directory
+        self._rooms, self._directory = rooms
         self._users = users
         self._profiles = profiles
         self._clock = clock
@@ -142,6 +145,8 @@ class RoomCreator:
         if len(request.initial_state) > MAX_INITIAL_STATE:
             raise MatrixError(400, Errcode.INVALID_PARAM, "too many initial_state events")
         alias = self._alias(request.room_alias_name)
+        if alias is not None and self._reserved is not None:
+            self._reserved.check_alias_creation(alias, requester.appservice)
         drafts = await self._drafts(requester.user_id, request, version, preset, invitees, alias)
         events = await self._write(drafts, version, request.visibility == "public", alias)
         return events[0].room_id

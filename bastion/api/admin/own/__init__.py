@@ -10,6 +10,7 @@ from __future__ import annotations
 from types import ModuleType
 
 from bastion.api.admin.own import (
+    appservices,
     audit,
     dlp,
     exports,
@@ -43,4 +44,5 @@ AREAS: list[ModuleType] = [
     roles,
     dlp,
     exports,
+    appservices,
 ]

@@ -1,0 +1,91 @@
+"""Wiring of application services (services/appservices/), called by wiring.py."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bastion.clock import Clock
+from bastion.config import Config
+from bastion.pubsub.base import Bus
+from bastion.pubsub.messages import EventsPersisted
+from bastion.services.accounts import AccountService
+from bastion.services.appservices.client import AppServiceClient
+from bastion.services.appservices.delivery import AppServiceDelivery
+from bastion.services.appservices.identity import AppServiceIdentities
+from bastion.services.appservices.interest import Interest
+from bastion.services.appservices.registration import load_registrations
+from bastion.services.appservices.registry import AppServiceRegistry
+from bastion.services.appservices.service import AppServices
+from bastion.services.auth import AuthService
+from bastion.services.formatting.formatter import EventFormatter
+from bastion.services.members_cache import RoomMembersCache
+from bastion.services.ratelimit import RateLimiter
+from bastion.services.retention.policy import RoomRetention
+from bastion.store.database import Database
+from bastion.store.sql.appservices import SqlAppServiceStore
+from bastion.store.sql.devices import SqlDeviceStore
+from bastion.store.sql.events import SqlEventStore
+from bastion.store.sql.rooms import SqlRoomStore
+from bastion.store.sql.users import SqlUserStore
+from bastion.store.stream import PositionAllocator
+
+
+def appservice_registry(config: Config) -> AppServiceRegistry:
+    """The registrations of `[appservices] registration_files` (load_config checked them)."""
+    files = config.appservices.registration_files
+    return AppServiceRegistry(load_registrations(files, config.server_name))
+
+
+class _RoomFacts:
+    """What interest.py reads of a room: its joined members (the members cache) and aliases."""
+
+    def __init__(self, db: Database, members: RoomMembersCache) -> None:
+        self._db, self._members, self._rooms = db, members, SqlRoomStore()
+
+    async def joined(self, room_id: str) -> set[str]:
+        return await self._members.joined(room_id)
+
+    async def aliases(self, room_id: str) -> list[str]:
+        return await self._rooms.aliases_of_room(self._db, room_id)
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryParts:
+    """What the transaction loops read through, built by the room services."""
+
+    formatter: EventFormatter
+    members: RoomMembersCache
+    retention: RoomRetention
+    events: SqlEventStore
+
+
+def appservice_delivery(
+    config: Config,
+    registry: AppServiceRegistry,
+    runtime: tuple[Database, Clock, PositionAllocator, Bus],
+    parts: DeliveryParts,
+) -> AppServiceDelivery:
+    """The transaction loops (started by the serving app's worker), woken by room events."""
+    db, clock, positions, bus = runtime
+    delivery = AppServiceDelivery(
+        db, (SqlAppServiceStore(), parts.events), registry,
+        (Interest(_RoomFacts(db, parts.members)), parts.formatter, parts.retention),
+        (positions, AppServiceClient(config.appservices.request_timeout_seconds), clock),
+        retry_s=(1.0, config.appservices.retry_max_seconds),
+    )  # fmt: skip
+    bus.subscribe(EventsPersisted, delivery.on_persisted)
+    return delivery
+
+
+def appservice_services(
+    db: Database,
+    registry: AppServiceRegistry,
+    account_parts: tuple[AccountService, AuthService, RateLimiter],
+    delivery: AppServiceDelivery,
+) -> AppServices:
+    """`Services.appservices`: identity, registration, login, ping, status."""
+    accounts, auth, limiter = account_parts
+    identities = AppServiceIdentities(
+        db, registry, (SqlUserStore(), SqlDeviceStore()), accounts, auth, limiter
+    )
+    return AppServices(identities, delivery, delivery.client)

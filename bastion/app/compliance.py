@@ -1,0 +1,43 @@
+"""Wiring of legal holds, the roles that may place them, and the retention purge, called by
+wiring.py."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from bastion.clock import Clock
+from bastion.config import Config
+from bastion.services.audit.trail import AuditTrail
+from bastion.services.legal_hold.holds import LegalHolds
+from bastion.services.legal_hold.roles import Roles
+from bastion.services.media.storage import LocalDirectoryStorage
+from bastion.services.retention.policy import RoomRetention
+from bastion.services.retention.purge import RetentionPurge
+from bastion.store.database import Database
+from bastion.store.sql.holds import SqlHoldStore, SqlRoleStore
+from bastion.store.sql.retention import retention_store_for
+
+
+def compliance_services(
+    config: Config,
+    db: Database,
+    clock: Clock,
+    stores: tuple[RoomRetention, SqlHoldStore],
+    audit: AuditTrail,
+) -> dict[str, Any]:
+    """`roles`, `legal_holds` and `retention_purge` of `Services`."""
+    retention, holds = stores
+    roles = Roles(db, SqlRoleStore(), audit, clock)
+    return {
+        "roles": roles,
+        "legal_holds": LegalHolds(db, holds, roles, audit, clock),
+        "retention_purge": RetentionPurge(
+            db,
+            (retention_store_for(db.dialect), holds),
+            retention,
+            clock,
+            audit=audit,
+            media=(LocalDirectoryStorage(Path(config.media.store_path)), config.server_name),
+        ),
+    }

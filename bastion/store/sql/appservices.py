@@ -1,0 +1,95 @@
+"""SQL for application services' delivery progress (store/protocols/appservices.py)."""
+
+from __future__ import annotations
+
+import msgspec
+
+from bastion.events.model import StoredEvent
+from bastion.store.database import Queryable
+from bastion.store.protocols.appservices import AppServiceStream
+from bastion.store.sql.events import EVENT_COLUMNS, event_from_row
+
+_STREAM_COLUMNS = (
+    "appservice_id, done_upto, txn_id, pending_upto, pending_events, failing_since_ms, last_error"
+)
+
+
+class SqlAppServiceStore:
+    async def get_stream(self, q: Queryable, appservice_id: str) -> AppServiceStream | None:
+        row = await q.fetch_one(
+            f"SELECT {_STREAM_COLUMNS} FROM appservice_streams WHERE appservice_id = ?",
+            appservice_id,
+        )
+        if row is None:
+            return None
+        return AppServiceStream(
+            str(row[0]), int(row[1]), int(row[2]),
+            None if row[3] is None else int(row[3]),
+            None if row[4] is None else msgspec.json.decode(str(row[4]), type=list[str]),
+            None if row[5] is None else int(row[5]),
+            None if row[6] is None else str(row[6]),
+        )  # fmt: skip
+
+    async def start_stream(self, q: Queryable, appservice_id: str, done_upto: int) -> None:
+        await q.execute(
+            "INSERT INTO appservice_streams (appservice_id, done_upto, txn_id) VALUES (?, ?, 1)"
+            " ON CONFLICT (appservice_id) DO NOTHING",
+            appservice_id,
+            done_upto,
+        )
+
+    async def set_pending(
+        self, q: Queryable, appservice_id: str, pending_upto: int, event_ids: list[str]
+    ) -> None:
+        await q.execute(
+            "UPDATE appservice_streams SET pending_upto = ?, pending_events = ?"
+            " WHERE appservice_id = ?",
+            pending_upto,
+            msgspec.json.encode(event_ids).decode(),
+            appservice_id,
+        )
+
+    async def skip_to(self, q: Queryable, appservice_id: str, done_upto: int) -> None:
+        await q.execute(
+            "UPDATE appservice_streams SET done_upto = ? WHERE appservice_id = ?"
+            " AND pending_upto IS NULL AND done_upto < ?",
+            done_upto,
+            appservice_id,
+            done_upto,
+        )
+
+    async def delivered(
+        self, q: Queryable, appservice_id: str, done_upto: int, next_txn_id: int
+    ) -> None:
+        await q.execute(
+            "UPDATE appservice_streams SET done_upto = ?, txn_id = ?, pending_upto = NULL,"
+            " pending_events = NULL, failing_since_ms = NULL, last_error = NULL"
+            " WHERE appservice_id = ?",
+            done_upto,
+            next_txn_id,
+            appservice_id,
+        )
+
+    async def set_failing(
+        self, q: Queryable, appservice_id: str, since_ms: int, error: str
+    ) -> None:
+        await q.execute(
+            "UPDATE appservice_streams SET failing_since_ms = COALESCE(failing_since_ms, ?),"
+            " last_error = ? WHERE appservice_id = ?",
+            since_ms,
+            error[:500],
+            appservice_id,
+        )
+
+    async def stream_events(
+        self, q: Queryable, after: int, upto: int, limit: int
+    ) -> list[StoredEvent]:
+        """Room events of every room in (after, upto], in stream order (the primary key)."""
+        rows = await q.fetch_all(
+            f"SELECT {EVENT_COLUMNS} FROM events e WHERE e.stream_ordering > ?"
+            " AND e.stream_ordering <= ? ORDER BY e.stream_ordering LIMIT ?",
+            after,
+            upto,
+            limit,
+        )
+        return [event_from_row(row) for row in rows]

@@ -1,0 +1,196 @@
+"""Application services acting as their users (spec: application-service-api, "Identity
+assertion", "Server admin style permissions"): the as_token with `user_id` / `device_id`,
+registration and login of a service's users, exclusive namespaces, and every refusal. On
+SQLite and PostgreSQL, through the HTTP API."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bastion.errors import MatrixError
+from bastion.store.protocols.audit import AuditQuery
+from tests.api.appservice_fixtures import (
+    OPS_TOKEN,
+    ActingService,
+    appservice_config,
+)
+from tests.api.appservice_server import FakeAppService, running_appservice
+from tests.conftest import OPERATOR, Homeserver, errcode
+
+BOT = "@bridgebot:test.bastion"
+GHOST = "@_bridge_alice:test.bastion"
+
+
+@pytest.fixture
+def appservice() -> Iterator[FakeAppService]:
+    yield from running_appservice()
+
+
+@pytest.fixture
+def config_overrides(tmp_path: Path, appservice: FakeAppService) -> dict[str, Any]:
+    return appservice_config(tmp_path, appservice.url)
+
+
+async def test_the_token_acts_as_the_sender_created_on_first_use(hs: Homeserver) -> None:
+    service = ActingService(hs.http)
+    resp = await service.request("GET", "/account/whoami")
+    assert resp.status_code == 200, resp.text
+    assert resp.json() == {"user_id": BOT, "is_guest": False}  # no device named: none
+    rows = await hs.runtime.services.audit_log.list(OPERATOR, AuditQuery(target=BOT))
+    assert [(r.actor_kind, r.actor, r.action) for r in rows] == [
+        ("app_service", "bridge", "user.create")
+    ]
+
+
+async def test_registering_a_user_then_acting_as_it(hs: Homeserver) -> None:
+    service = ActingService(hs.http)
+    assert errcode(await service.request("GET", "/account/whoami", user_id=GHOST)) == (
+        403,
+        "M_FORBIDDEN",
+    )  # not registered yet
+    resp = await service.register("_bridge_alice", inhibit_login=True)
+    assert resp.status_code == 200, resp.text
+    assert resp.json()["user_id"] == GHOST
+    assert "access_token" not in resp.json()
+    resp = await service.request("GET", "/account/whoami", user_id=GHOST)
+    assert resp.json()["user_id"] == GHOST
+    # the ghost acts: a room, a message, its profile
+    resp = await service.request("POST", "/createRoom", user_id=GHOST, json={"name": "bridged"})
+    assert resp.status_code == 200, resp.text
+    room_id = resp.json()["room_id"]
+    resp = await service.request(
+        "PUT", f"/rooms/{room_id}/send/m.room.message/t1", user_id=GHOST,
+        json={"msgtype": "m.text", "body": "from the other network"},
+    )  # fmt: skip
+    assert resp.status_code == 200, resp.text
+    resp = await service.request("GET", f"/rooms/{room_id}/state/m.room.create", user_id=GHOST)
+    assert resp.status_code == 200
+    assert errcode(await service.register("_bridge_alice", inhibit_login=True)) == (
+        400,
+        "M_USER_IN_USE",
+    )
+
+
+async def test_registration_with_login_gives_a_working_token(hs: Homeserver) -> None:
+    resp = await ActingService(hs.http).register("_bridge_bob", device_id="BRIDGEDEV")
+    assert resp.status_code == 200, resp.text
+    body = resp.json()
+    assert body["device_id"] == "BRIDGEDEV"
+    whoami = await hs.http.get(
+        "/_matrix/client/v3/account/whoami",
+        headers={"Authorization": f"Bearer {body['access_token']}"},
+    )
+    assert whoami.json()["user_id"] == "@_bridge_bob:test.bastion"
+
+
+async def test_registration_refusals(hs: Homeserver) -> None:
+    service = ActingService(hs.http)
+    assert errcode(await service.register("carol", inhibit_login=True)) == (400, "M_EXCLUSIVE")
+    assert errcode(await service.register("", inhibit_login=True)) == (400, "M_MISSING_PARAM")
+    body = {"type": "m.login.application_service", "username": "_bridge_x"}
+    assert errcode(await hs.http.post("/_matrix/client/v3/register", json=body)) == (
+        401,
+        "M_MISSING_TOKEN",
+    )
+    wrong = ActingService(hs.http, token="not-a-token")
+    assert errcode(await wrong.register("_bridge_x")) == (401, "M_UNKNOWN_TOKEN")
+    # another service may not take the bridge's exclusive namespace
+    assert errcode(await ActingService(hs.http, OPS_TOKEN).register("_bridge_y")) == (
+        400,
+        "M_EXCLUSIVE",
+    )
+
+
+async def test_nobody_else_creates_users_or_aliases_in_an_exclusive_namespace(
+    hs: Homeserver,
+) -> None:
+    with pytest.raises(MatrixError) as refused:
+        await hs.create_user("whatsapp_mallory")  # an admin creating an account
+    assert refused.value.errcode == "M_EXCLUSIVE"
+    human = await hs.register_user("human")
+    room_id = await human.create_room()
+    assert errcode(
+        await human.put("/directory/room/%23_bridge_room:test.bastion", json={"room_id": room_id})
+    ) == (400, "M_EXCLUSIVE")
+    assert errcode(await human.post("/createRoom", json={"room_alias_name": "_bridge_r"})) == (
+        400,
+        "M_EXCLUSIVE",
+    )
+    assert (await human.put("/directory/room/%23mine:test.bastion", json={"room_id": room_id})
+            ).status_code == 200  # fmt: skip
+    # the service itself may
+    service = ActingService(hs.http)
+    await service.register("_bridge_alice", inhibit_login=True)
+    resp = await service.request(
+        "POST", "/createRoom", user_id=GHOST, json={"room_alias_name": "_bridge_portal"}
+    )
+    assert resp.status_code == 200, resp.text
+
+
+async def test_masquerading_refusals(hs: Homeserver) -> None:
+    service = ActingService(hs.http)
+    await hs.create_user("outsider")
+    assert errcode(
+        await service.request("GET", "/account/whoami", user_id="@outsider:test.bastion")
+    ) == (403, "M_FORBIDDEN")
+    await service.register("_bridge_alice", inhibit_login=True)
+    assert errcode(
+        await service.request("GET", "/account/whoami", user_id=GHOST, device_id="NOPE")
+    ) == (400, "M_UNKNOWN_DEVICE")
+    await hs.runtime.services.accounts.deactivate(OPERATOR, GHOST)
+    assert errcode(await service.request("GET", "/account/whoami", user_id=GHOST)) == (
+        403,
+        "M_USER_DEACTIVATED",
+    )
+
+
+async def test_a_locked_user_cannot_be_acted_as(hs: Homeserver) -> None:
+    service = ActingService(hs.http)
+    await service.register("_bridge_alice", inhibit_login=True)
+    await hs.runtime.services.admin_users.set_locked(OPERATOR, GHOST, True)
+    assert errcode(await service.request("GET", "/account/whoami", user_id=GHOST)) == (
+        401,
+        "M_USER_LOCKED",
+    )
+
+
+async def test_an_admin_in_a_namespace_is_no_admin_through_the_service(hs: Homeserver) -> None:
+    await hs.create_user("opsadmin", admin=True)
+    ops = ActingService(hs.http, OPS_TOKEN)
+    resp = await ops.request("GET", "/account/whoami", user_id="@opsadmin:test.bastion")
+    assert resp.json()["user_id"] == "@opsadmin:test.bastion"
+    resp = await hs.http.get(
+        "/_synapse/admin/v2/users",
+        params={"user_id": "@opsadmin:test.bastion"},
+        headers={"Authorization": f"Bearer {OPS_TOKEN}"},
+    )
+    assert errcode(resp) == (403, "M_FORBIDDEN")
+
+
+async def test_login_as_a_user_of_the_service(hs: Homeserver) -> None:
+    flows = (await hs.http.get("/_matrix/client/v3/login")).json()["flows"]
+    assert {"type": "m.login.application_service"} in flows
+    service = ActingService(hs.http)
+    await service.register("_bridge_alice", inhibit_login=True)
+    body = {
+        "type": "m.login.application_service",
+        "identifier": {"type": "m.id.user", "user": "_bridge_alice"},
+        "device_id": "GHOSTDEV",
+    }
+    resp = await service.request("POST", "/login", json=body)
+    assert resp.status_code == 200, resp.text
+    assert resp.json()["device_id"] == "GHOSTDEV"
+    # the device now exists: the service may act as it
+    resp = await service.request("GET", "/account/whoami", user_id=GHOST, device_id="GHOSTDEV")
+    assert resp.json() == {"user_id": GHOST, "device_id": "GHOSTDEV", "is_guest": False}
+    await hs.create_user("dave")
+    body["identifier"] = {"type": "m.id.user", "user": "dave"}
+    assert errcode(await service.request("POST", "/login", json=body)) == (403, "M_EXCLUSIVE")
+    assert errcode(await hs.http.post("/_matrix/client/v3/login", json=body)) == (
+        401,
+        "M_MISSING_TOKEN",
+    )

@@ -1,0 +1,141 @@
+"""A mautrix-python application service (the library the mautrix bridges are built on),
+unchanged, against `bastion serve` on SQLite and PostgreSQL: registered by a YAML file in the
+config, it pings itself through the server, registers its bot and a ghost user, opens a portal
+room, acts as the ghost (its name, its message), and receives a person's message in a
+transaction. While its web server is down, messages wait; they arrive once it is back. A user
+outside its namespace cannot be taken (M_EXCLUSIVE)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+import yaml
+from mautrix.appservice import AppService
+from mautrix.appservice.state_store import FileASStateStore
+from mautrix.client import Client
+from mautrix.errors import MExclusive
+from mautrix.types import Event, EventType, MessageEvent, PaginationDirection, UserID
+
+from tests.clients.server import PASSWORD, BastionServer, free_port, set_toml_line
+from tests.clients.test_mautrix_bot import until
+
+# mautrix 0.20 hands its event loop to aiohttp's Application, which aiohttp deprecated: the
+# library's own warning, not this server's.
+pytestmark = pytest.mark.filterwarnings("ignore:loop argument is deprecated:DeprecationWarning")
+
+AS_TOKEN = "mautrix-as-token"
+HS_TOKEN = "mautrix-hs-token"
+GHOST_LOCALPART = "_wa_4915112345678"
+
+
+class Bridge:
+    """A mautrix AppService on a loopback port, with the events its transactions brought."""
+
+    def __init__(self, server: BastionServer, port: int, state: Path) -> None:
+        self.server, self.port, self.state = server, port, state
+        self.received: list[Event] = []
+        self.service: AppService | None = None
+
+    async def start(self) -> AppService:
+        service = AppService(
+            server=self.server.base_url, domain=self.server.server_name, as_token=AS_TOKEN,
+            hs_token=HS_TOKEN, bot_localpart="wabot", id="whatsapp",
+            state_store=FileASStateStore(self.state, binary=False),
+        )  # fmt: skip
+
+        async def on_event(event: Event) -> None:
+            self.received.append(event)
+
+        service.matrix_event_handler(on_event)
+        await service.start(host="127.0.0.1", port=self.port)
+        self.service = service
+        return service
+
+    async def stop(self) -> None:
+        if self.service is not None:
+            await self.service.stop()
+            self.service = None
+
+    def messages(self) -> list[str]:
+        return [
+            str(e.content.body)
+            for e in self.received
+            if isinstance(e, MessageEvent) and e.type == EventType.ROOM_MESSAGE
+        ]
+
+
+@pytest.fixture
+async def bridge(ss_home: BastionServer, tmp_path: Path) -> AsyncIterator[Bridge]:
+    port = free_port()
+    registration = {
+        "id": "whatsapp",
+        "url": f"http://127.0.0.1:{port}",
+        "as_token": AS_TOKEN,
+        "hs_token": HS_TOKEN,
+        "sender_localpart": "wabot",
+        "rate_limited": False,
+        "namespaces": {
+            "users": [{"exclusive": True, "regex": f"@_wa_.*:{ss_home.server_name}"}],
+            "aliases": [{"exclusive": True, "regex": "#_wa_.*"}],
+            "rooms": [],
+        },
+    }
+    (ss_home.directory / "whatsapp.yaml").write_text(yaml.safe_dump(registration), "utf-8")
+    text = ss_home.config_path.read_text(encoding="utf-8")
+    text = set_toml_line(text, "appservices", "registration_files", json.dumps(["whatsapp.yaml"]))
+    ss_home.config_path.write_text(text, encoding="utf-8")
+    ss_home.create_user("human")
+    ss_home.start()
+    bridge = Bridge(ss_home, port, tmp_path / "mx-state.json")
+    try:
+        yield bridge
+    finally:
+        await bridge.stop()
+
+
+async def test_a_mautrix_bridge_talks_through_bastion(
+    bridge: Bridge, ss_home: BastionServer
+) -> None:
+    service = await bridge.start()
+    assert await service.ping_self("first") > 0  # the server reached the bridge and back
+    bot = service.intent
+    await bot.ensure_registered()
+    ghost = bot.user(UserID(f"@{GHOST_LOCALPART}:{ss_home.server_name}"))
+    await ghost.ensure_registered()
+    await ghost.set_displayname("Anna (WhatsApp)")
+    human_id = UserID(ss_home.user_id("human"))
+    room_id = await bot.create_room(name="Anna on WhatsApp", invitees=[human_id])
+    await ghost.ensure_joined(room_id)  # the bot invites, the ghost joins
+    await ghost.send_text(room_id, "Hallo aus WhatsApp")
+
+    human = Client(base_url=ss_home.base_url)
+    await human.login(identifier="human", password=PASSWORD)
+    try:
+        await human.join_room(room_id)
+        page = await human.get_messages(room_id, PaginationDirection.BACKWARD, limit=20)
+        sent = [e for e in page.events if e.type == EventType.ROOM_MESSAGE]
+        assert [(e.sender, e.content.body) for e in sent] == [(ghost.mxid, "Hallo aus WhatsApp")]
+        member = await human.get_state_event(room_id, EventType.ROOM_MEMBER, ghost.mxid)
+        assert member.displayname == "Anna (WhatsApp)"
+
+        await human.send_text(room_id, "hello bridge")
+        await until(lambda: "hello bridge" in bridge.messages(), "the transaction")
+        event = next(e for e in bridge.received if getattr(e.content, "body", "") == "hello bridge")
+        assert (event.sender, event.room_id) == (human_id, room_id)
+
+        await bridge.stop()  # the bridge goes down: messages wait for it
+        await human.send_text(room_id, "while you were away")
+        service = await bridge.start()
+        await until(lambda: "while you were away" in bridge.messages(), "the retried transaction")
+        assert bridge.messages().count("while you were away") == 1
+
+        outsider = service.intent.user(human_id)  # not in the bridge's namespace
+        with pytest.raises(MExclusive):  # mautrix registers it first: refused
+            await outsider.send_text(room_id, "impersonation")
+        page = await human.get_messages(room_id, PaginationDirection.BACKWARD, limit=5)
+        assert "impersonation" not in [getattr(e.content, "body", None) for e in page.events]
+    finally:
+        await human.api.session.close()
