@@ -13,6 +13,7 @@ from bastion.services.appservices.client import AppServiceClient
 from bastion.services.appservices.delivery import AppServiceDelivery
 from bastion.services.appservices.identity import AppServiceIdentities
 from bastion.services.appservices.interest import Interest
+from bastion.services.appservices.queries import AppServiceNamespaces
 from bastion.services.appservices.registration import load_registrations
 from bastion.services.appservices.registry import AppServiceRegistry
 from bastion.services.appservices.service import AppServices
@@ -30,10 +31,22 @@ from bastion.store.sql.users import SqlUserStore
 from bastion.store.stream import PositionAllocator
 
 
-def appservice_registry(config: Config) -> AppServiceRegistry:
-    """The registrations of `[appservices] registration_files` (load_config checked them)."""
+@dataclass(frozen=True, slots=True)
+class AppServiceParts:
+    """Built first (accounts, rooms and aliases ask them): the registrations, one HTTP client
+    (closed with the delivery worker, or by `Runtime.close`), the namespace checks and queries."""
+
+    registry: AppServiceRegistry
+    client: AppServiceClient
+    namespaces: AppServiceNamespaces
+
+
+def appservice_parts(config: Config) -> AppServiceParts:
+    """From `[appservices]` (load_config checked the registration files)."""
     files = config.appservices.registration_files
-    return AppServiceRegistry(load_registrations(files, config.server_name))
+    registry = AppServiceRegistry(load_registrations(files, config.server_name))
+    client = AppServiceClient(config.appservices.request_timeout_seconds)
+    return AppServiceParts(registry, client, AppServiceNamespaces(registry, client))
 
 
 class _RoomFacts:
@@ -61,16 +74,16 @@ class DeliveryParts:
 
 def appservice_delivery(
     config: Config,
-    registry: AppServiceRegistry,
+    appservices: AppServiceParts,
     runtime: tuple[Database, Clock, PositionAllocator, Bus],
     parts: DeliveryParts,
 ) -> AppServiceDelivery:
     """The transaction loops (started by the serving app's worker), woken by room events."""
     db, clock, positions, bus = runtime
     delivery = AppServiceDelivery(
-        db, (SqlAppServiceStore(), parts.events), registry,
+        db, (SqlAppServiceStore(), parts.events), appservices.registry,
         (Interest(_RoomFacts(db, parts.members)), parts.formatter, parts.retention),
-        (positions, AppServiceClient(config.appservices.request_timeout_seconds), clock),
+        (positions, appservices.client, clock),
         retry_s=(1.0, config.appservices.retry_max_seconds),
     )  # fmt: skip
     bus.subscribe(EventsPersisted, delivery.on_persisted)
@@ -79,13 +92,13 @@ def appservice_delivery(
 
 def appservice_services(
     db: Database,
-    registry: AppServiceRegistry,
+    appservices: AppServiceParts,
     account_parts: tuple[AccountService, AuthService, RateLimiter],
     delivery: AppServiceDelivery,
 ) -> AppServices:
     """`Services.appservices`: identity, registration, login, ping, status."""
     accounts, auth, limiter = account_parts
     identities = AppServiceIdentities(
-        db, registry, (SqlUserStore(), SqlDeviceStore()), accounts, auth, limiter
+        db, appservices.registry, (SqlUserStore(), SqlDeviceStore()), accounts, auth, limiter
     )
-    return AppServices(identities, delivery, delivery.client)
+    return AppServices(identities, delivery, appservices.client)

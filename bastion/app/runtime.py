@@ -138,7 +138,9 @@ class Runtime:
         return registry
 
     async def close(self) -> None:
-        """Close the connections to Redis (if any), then the database."""
+        """Close the application services' HTTP client, the connections to Redis (if any),
+        then the database."""
+        await self.services.appservices.close()
         await close_positions(self.positions)
         await self.shared.close()
         await self.db.close()

@@ -14,9 +14,10 @@ from typing import Any
 
 from bastion.api.context import ServerInfo, Services
 from bastion.app.appservices import (
+    AppServiceParts,
     DeliveryParts,
     appservice_delivery,
-    appservice_registry,
+    appservice_parts,
     appservice_services,
 )
 from bastion.app.compliance import compliance_services
@@ -40,7 +41,6 @@ from bastion.services.account_data import AccountDataService
 from bastion.services.accounts import AccountService, AccountStores
 from bastion.services.admin.user_data import AdminUserData
 from bastion.services.admin.users import AdminUserService, AdminUserStores
-from bastion.services.appservices.registry import AppServiceRegistry
 from bastion.services.audit.reader import AuditReader
 from bastion.services.audit.room_events import AuditedRoomEvents
 from bastion.services.audit.trail import AuditTrail
@@ -173,10 +173,10 @@ class Wiring:
     # such as DLP, and the test hooks of tests/api/test_event_hooks.py.
     event_hooks: Sequence[EventHook] = ()
     shared: SharedState = field(default_factory=SharedState)  # Redis or local: redis_wiring.py
-    appservices: AppServiceRegistry = field(init=False)  # the registration files, read once
+    appservices: AppServiceParts = field(init=False)  # the registration files, read once
 
     def __post_init__(self) -> None:
-        self.appservices = appservice_registry(self.config)
+        self.appservices = appservice_parts(self.config)
 
     def services(self) -> Services:
         config, db, clock = self.config, self.db, self.clock
@@ -208,7 +208,7 @@ class Wiring:
         uia = UiaService(db, SqlUiaSessionStore(), credentials, clock, config.server_name)
         directory_index = UserDirectoryIndex(SqlUserDirectoryStore())
         accounts = AccountService(
-            db, AccountStores(users, devices, profiles, directory_index, self.appservices),
+            db, AccountStores(users, devices, profiles, directory_index, self.appservices.registry),
             passwords, clock,
             server_name=config.server_name, password_min_length=config.auth.password_min_length,
             device_lists=device_lists, audit=audit,
@@ -396,7 +396,7 @@ class Wiring:
         )
         creator = RoomCreator(
             db, pipeline, rooms=(rooms, room_directory), users=users, profiles=profile,
-            clock=clock, policy=enforcement, reserved=self.appservices,
+            clock=clock, policy=enforcement, reserved=self.appservices.namespaces,
         )  # fmt: skip
         visibility = VisibilityService(
             db,
@@ -470,7 +470,13 @@ class Wiring:
                 )
             ),
             "membership": MembershipService(
-                db, pipeline, creator, rooms=rooms, memberships=memberships, users=users
+                db,
+                pipeline,
+                creator,
+                rooms=rooms,
+                memberships=memberships,
+                users=users,
+                namespaces=self.appservices.namespaces,
             ),
             "messages": MessageService(
                 db, pipeline, events=events, state=state, rooms=rooms, presence=presence
@@ -492,7 +498,7 @@ class Wiring:
                 visibility,
                 clock,
                 self.config.server_name,
-                reserved=self.appservices,
+                reserved=self.appservices.namespaces,
             ),
             "appservice_delivery": appservice_delivery(  # app/appservices.py
                 self.config,

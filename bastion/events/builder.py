@@ -24,6 +24,9 @@ class EventDraft:
     sender: str
     content: JsonObject
     state_key: str | None = None
+    # An application service's `ts` (spec: application-service-api#timestamp-massaging): the
+    # event's origin_server_ts instead of now; the event is still appended at the room's end.
+    origin_server_ts: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -59,11 +59,14 @@ class DeviceService:
     async def delete_devices(
         self, requester: Requester, device_ids: list[str], auth: AuthDict | None
     ) -> None:
-        """Delete devices (and so their tokens) after the user re-enters their password.
+        """Delete devices (and so their tokens) after the user re-enters their password; an
+        application service acting as its user is not asked (spec v1.17: its users have no
+        password, and it manages their devices).
 
         Unknown device IDs are ignored, as the spec's `delete_devices` asks.
         """
-        await self._uia.require_password(requester, auth)
+        if requester.appservice is None:
+            await self._uia.require_password(requester, auth)
         async with self._db.transaction() as txn:
             await self._devices.delete_devices(txn, requester.user_id, device_ids)
             details = {"devices": sorted(device_ids)}

@@ -1,19 +1,24 @@
 """A real application service endpoint for tests: an HTTP server on 127.0.0.1 recording every
 request the homeserver makes to it (method, path, Authorization header, JSON body) and answering
 200 `{}` unless a test queued another answer. Only what the spec's application service API
-defines is served (transactions and ping); anything else is 404 M_UNRECOGNIZED, as the spec asks
-of a service."""
+defines is served (transactions, ping, the user and alias queries); anything else is 404
+M_UNRECOGNIZED, as the spec asks of a service."""
 
 from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-KNOWN = ("/_matrix/app/v1/transactions/", "/_matrix/app/v1/ping")
+KNOWN = (
+    "/_matrix/app/v1/transactions/",
+    "/_matrix/app/v1/ping",
+    "/_matrix/app/v1/users/",
+    "/_matrix/app/v1/rooms/",
+)
 
 
 @dataclass(frozen=True)
@@ -29,6 +34,8 @@ class FakeAppService:
 
     def __init__(self) -> None:
         self.requests: list[Received] = []
+        # called in the server's thread before answering (a test creates what a query asks for)
+        self.on_request: Callable[[Received], None] | None = None
         self._answers: list[tuple[int, dict[str, Any]]] = []
         self._lock = threading.Lock()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
@@ -63,6 +70,8 @@ class FakeAppService:
                     self.command, self.path, self.headers.get("Authorization"),
                     json.loads(raw) if raw else {},
                 )  # fmt: skip
+                if service.on_request is not None:
+                    service.on_request(received)
                 status, answer = service._record(received)
                 payload = json.dumps(answer).encode()
                 self.send_response(status)
@@ -73,6 +82,7 @@ class FakeAppService:
 
             do_PUT = _serve
             do_POST = _serve
+            do_GET = _serve
 
             def log_message(self, format: str, *args: Any) -> None:
                 return

@@ -5,9 +5,11 @@ about one transaction; one test runs the background loops as `bastion serve` doe
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote, unquote
 
 import pytest
 
@@ -21,7 +23,7 @@ from tests.api.appservice_fixtures import (
     ActingService,
     appservice_config,
 )
-from tests.api.appservice_server import FakeAppService, running_appservice
+from tests.api.appservice_server import FakeAppService, Received, running_appservice
 from tests.clients.test_mautrix_bot import until
 from tests.conftest import Homeserver, UserClient, errcode
 
@@ -220,3 +222,70 @@ async def test_admins_see_the_services_and_their_progress_never_their_tokens(
     assert listed["ops"]["url"] is None
     assert listed["ops"]["delivered_upto"] is None  # no URL: no transactions
     assert errcode(await human.get("/_bastion/admin/v1/appservices")) == (403, "M_FORBIDDEN")
+
+
+def creating_on_query(hs: Homeserver, appservice: FakeAppService) -> None:
+    """The fake service creates what a query asks for, as a bridge does: the ghost, or a
+    public portal room with the alias (through the client API, while the query waits)."""
+    loop = asyncio.get_running_loop()
+    service = ActingService(hs.http)
+
+    async def create(path: str) -> None:
+        name = unquote(path.rsplit("/", 1)[1])
+        if "/users/" in path:
+            localpart = name[1:].split(":")[0]
+            await service.register(localpart, inhibit_login=True)
+        else:
+            await service.register("_bridge_portalbot", inhibit_login=True)
+            body = {"room_alias_name": name[1:].split(":")[0], "preset": "public_chat"}
+            resp = await service.request(
+                "POST", "/createRoom", user_id="@_bridge_portalbot:test.bastion", json=body
+            )
+            assert resp.status_code == 200, resp.text
+
+    def on_request(received: Received) -> None:
+        if received.method == "GET" and "decline" not in received.path:
+            asyncio.run_coroutine_threadsafe(create(received.path), loop).result(timeout=10)
+
+    appservice.on_request = on_request
+
+
+async def test_inviting_a_ghost_that_does_not_exist_asks_the_service(
+    hs: Homeserver, appservice: FakeAppService
+) -> None:
+    creating_on_query(hs, appservice)
+    human = await hs.register_user("human")
+    room_id = await human.create_room()
+    new_ghost = "@_bridge_4915112345:test.bastion"
+    resp = await human.post(f"/rooms/{room_id}/invite", json={"user_id": new_ghost})
+    assert resp.status_code == 200, resp.text
+    query = appservice.requests[-1]
+    assert (query.method, query.path) == ("GET", f"/_matrix/app/v1/users/{quote(new_ghost)}")
+    assert query.authorization == f"Bearer {HS_TOKEN}"
+    dm = await human.post("/createRoom", json={"invite": ["@_bridge_4915199:test.bastion"]})
+    assert dm.status_code == 200, dm.text  # a direct chat with a ghost, created when asked
+    appservice.answer(404, {"errcode": "M_NOT_FOUND"})
+    declined = "@_bridge_decline:test.bastion"
+    resp = await human.post(f"/rooms/{room_id}/invite", json={"user_id": declined})
+    assert errcode(resp) == (404, "M_NOT_FOUND")
+    asked = len(appservice.requests)
+    resp = await human.post(f"/rooms/{room_id}/invite", json={"user_id": "@nobody:test.bastion"})
+    assert errcode(resp) == (404, "M_NOT_FOUND")
+    assert len(appservice.requests) == asked  # no service owns it: nobody asked
+
+
+async def test_joining_an_alias_that_does_not_exist_asks_the_service(
+    hs: Homeserver, appservice: FakeAppService
+) -> None:
+    creating_on_query(hs, appservice)
+    human = await hs.register_user("human")
+    resp = await human.post("/join/%23_bridge_portal:test.bastion", json={})
+    assert resp.status_code == 200, resp.text
+    assert appservice.requests[-1].path == "/_matrix/app/v1/rooms/" + quote(
+        "#_bridge_portal:test.bastion"
+    )
+    resp = await human.get("/directory/room/%23_bridge_decline:test.bastion")
+    assert errcode(resp) == (404, "M_NOT_FOUND")
+    appservice.stop()  # unreachable: the alias stays unknown
+    resp = await human.get("/directory/room/%23_bridge_gone:test.bastion")
+    assert errcode(resp) == (404, "M_NOT_FOUND")

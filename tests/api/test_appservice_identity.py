@@ -9,17 +9,19 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from bastion.errors import MatrixError
 from bastion.store.protocols.audit import AuditQuery
 from tests.api.appservice_fixtures import (
+    AS_TOKEN,
     OPS_TOKEN,
     ActingService,
     appservice_config,
 )
 from tests.api.appservice_server import FakeAppService, running_appservice
-from tests.conftest import OPERATOR, Homeserver, errcode
+from tests.conftest import OPERATOR, Homeserver, client_path, errcode
 
 BOT = "@bridgebot:test.bastion"
 GHOST = "@_bridge_alice:test.bastion"
@@ -194,3 +196,69 @@ async def test_login_as_a_user_of_the_service(hs: Homeserver) -> None:
         401,
         "M_MISSING_TOKEN",
     )
+
+
+async def test_timestamp_massaging(hs: Homeserver) -> None:
+    """Spec: application-service-api#timestamp-massaging: `ts` on send and state, services
+    only; anything not a valid origin_server_ts is a bad request."""
+    service = ActingService(hs.http)
+    await service.register("_bridge_alice", inhibit_login=True)
+    resp = await service.request("POST", "/createRoom", user_id=GHOST, json={})
+    room_id = resp.json()["room_id"]
+    then = 1_600_000_000_000
+
+    async def sent_at(path: str, ts: str, user: str | None = GHOST) -> httpx.Response:
+        return await hs.http.put(
+            client_path(path),
+            params={"ts": ts, **({"user_id": user} if user else {})},
+            json={"msgtype": "m.text", "body": "bridged late", "name": "portal"},
+            headers={"Authorization": f"Bearer {AS_TOKEN}"},
+        )
+
+    sent = await sent_at(f"/rooms/{room_id}/send/m.room.message/m1", str(then))
+    assert sent.status_code == 200, sent.text
+    state = await sent_at(f"/rooms/{room_id}/state/m.room.name/", str(then + 5))
+    assert state.status_code == 200, state.text
+    for event_id, expected in (
+        (sent.json()["event_id"], then),
+        (state.json()["event_id"], then + 5),
+    ):
+        resp = await service.request("GET", f"/rooms/{room_id}/event/{event_id}", user_id=GHOST)
+        assert resp.json()["origin_server_ts"] == expected
+    for bad in ("soon", "-5", str(hs.clock.now_ms() + 3_600_000)):
+        resp = await sent_at(f"/rooms/{room_id}/send/m.room.message/b{bad}", bad)
+        assert errcode(resp) == (400, "M_INVALID_PARAM"), bad
+    # a person's `ts` is not theirs to set: ignored
+    human = await hs.register_user("human")
+    own = await human.create_room()
+    resp = await human.put(
+        f"/rooms/{own}/send/m.room.message/h1", params={"ts": str(then)},
+        json={"msgtype": "m.text", "body": "now"},
+    )  # fmt: skip
+    event = await human.get(f"/rooms/{own}/event/{resp.json()['event_id']}")
+    assert event.json()["origin_server_ts"] == hs.clock.now_ms()
+
+
+async def test_a_service_deletes_its_users_devices_without_a_password(hs: Homeserver) -> None:
+    """Spec v1.17 (application-service-api#deleting-devices): no User-Interactive Auth for a
+    service; a person still has to give their password."""
+    service = ActingService(hs.http)
+    await service.register("_bridge_alice", inhibit_login=True, device_id="OLD")
+    await service.register("_bridge_bob", inhibit_login=False, device_id="BOBDEV")
+    login = {
+        "type": "m.login.application_service",
+        "identifier": {"type": "m.id.user", "user": "_bridge_alice"},
+        "device_id": "GHOSTDEV",
+    }
+    assert (await service.request("POST", "/login", json=login)).status_code == 200
+    resp = await service.request(
+        "POST", "/delete_devices", user_id=GHOST, json={"devices": ["GHOSTDEV"]}
+    )
+    assert resp.status_code == 200, resp.text
+    assert errcode(
+        await service.request("GET", "/account/whoami", user_id=GHOST, device_id="GHOSTDEV")
+    ) == (400, "M_UNKNOWN_DEVICE")
+    human = await hs.register_user("human")
+    resp = await human.post("/delete_devices", json={"devices": [human.device_id]})
+    assert resp.status_code == 401
+    assert "flows" in resp.json()  # asked for the password

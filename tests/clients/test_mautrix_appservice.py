@@ -1,9 +1,11 @@
 """A mautrix-python application service (the library the mautrix bridges are built on),
 unchanged, against `bastion serve` on SQLite and PostgreSQL: registered by a YAML file in the
 config, it pings itself through the server, registers its bot and a ghost user, opens a portal
-room, acts as the ghost (its name, its message), and receives a person's message in a
-transaction. While its web server is down, messages wait; they arrive once it is back. A user
-outside its namespace cannot be taken (M_EXCLUSIVE)."""
+room, acts as the ghost (its name; its message, with the time it was sent on the other
+network), and receives a person's message in a transaction. A person starts a chat with a
+number the bridge has no ghost for yet: the server asks the bridge, which creates it. While the
+bridge's web server is down, messages wait; they arrive once it is back, once. A user outside
+its namespace cannot be taken (M_EXCLUSIVE)."""
 
 from __future__ import annotations
 
@@ -40,10 +42,15 @@ class Bridge:
         self.service: AppService | None = None
 
     async def start(self) -> AppService:
+        async def query_user(user_id: UserID) -> dict[str, str]:
+            """Someone is starting a chat with a WhatsApp number: its ghost is made now."""
+            await service.intent.user(user_id).ensure_registered()
+            return {"user_id": user_id}
+
         service = AppService(
             server=self.server.base_url, domain=self.server.server_name, as_token=AS_TOKEN,
             hs_token=HS_TOKEN, bot_localpart="wabot", id="whatsapp",
-            state_store=FileASStateStore(self.state, binary=False),
+            state_store=FileASStateStore(self.state, binary=False), query_user=query_user,
         )  # fmt: skip
 
         async def on_event(event: Event) -> None:
@@ -109,7 +116,8 @@ async def test_a_mautrix_bridge_talks_through_bastion(
     human_id = UserID(ss_home.user_id("human"))
     room_id = await bot.create_room(name="Anna on WhatsApp", invitees=[human_id])
     await ghost.ensure_joined(room_id)  # the bot invites, the ghost joins
-    await ghost.send_text(room_id, "Hallo aus WhatsApp")
+    sent_on_whatsapp = 1_700_000_000_000  # the message's time on the other network
+    await ghost.send_text(room_id, "Hallo aus WhatsApp", timestamp=sent_on_whatsapp)
 
     human = Client(base_url=ss_home.base_url)
     await human.login(identifier="human", password=PASSWORD)
@@ -117,7 +125,9 @@ async def test_a_mautrix_bridge_talks_through_bastion(
         await human.join_room(room_id)
         page = await human.get_messages(room_id, PaginationDirection.BACKWARD, limit=20)
         sent = [e for e in page.events if e.type == EventType.ROOM_MESSAGE]
-        assert [(e.sender, e.content.body) for e in sent] == [(ghost.mxid, "Hallo aus WhatsApp")]
+        assert [(e.sender, e.content.body, e.timestamp) for e in sent] == [
+            (ghost.mxid, "Hallo aus WhatsApp", sent_on_whatsapp)
+        ]
         member = await human.get_state_event(room_id, EventType.ROOM_MEMBER, ghost.mxid)
         assert member.displayname == "Anna (WhatsApp)"
 
@@ -131,6 +141,20 @@ async def test_a_mautrix_bridge_talks_through_bastion(
         service = await bridge.start()
         await until(lambda: "while you were away" in bridge.messages(), "the retried transaction")
         assert bridge.messages().count("while you were away") == 1
+
+        # starting a chat with a number the bridge has no ghost for yet: the server asks it
+        number = UserID(f"@_wa_4915199999:{ss_home.server_name}")
+        dm = await human.create_room(invitees=[number], is_direct=True)
+        await until(
+            lambda: any(
+                e.type == EventType.ROOM_MEMBER and e.state_key == number and e.room_id == dm
+                for e in bridge.received
+            ),
+            "the invite of the new ghost",
+        )
+        await service.intent.user(number).ensure_joined(dm)
+        members = await human.get_joined_members(dm)
+        assert set(members) == {human_id, number}
 
         outsider = service.intent.user(human_id)  # not in the bridge's namespace
         with pytest.raises(MExclusive):  # mautrix registers it first: refused

@@ -30,7 +30,10 @@ async def send_event(request: Request) -> Response:
     content = await decode_object(request)
     p = request.path_params
     messages = services_of(request).messages
-    event_id = await messages.send(requester, p["roomId"], p["eventType"], content, p["txnId"])
+    ts = messages.massaged_ts(requester, request.query_params.get("ts"))
+    event_id = await messages.send(
+        requester, p["roomId"], p["eventType"], content, p["txnId"], ts=ts
+    )
     return JsonResponse({"event_id": event_id})
 
 
@@ -54,7 +57,10 @@ async def put_state(request: Request) -> Response:
     p = request.path_params
     messages = services_of(request).messages
     state_key = p.get("stateKey", "")
-    event_id = await messages.set_state(requester, p["roomId"], p["eventType"], state_key, content)
+    ts = messages.massaged_ts(requester, request.query_params.get("ts"))
+    event_id = await messages.set_state(
+        requester, p["roomId"], p["eventType"], state_key, content, ts=ts
+    )
     return JsonResponse({"event_id": event_id})
 
 

@@ -1,4 +1,5 @@
-"""Requests to an application service: transactions and pings (spec: application-service-api).
+"""Requests to an application service: transactions, pings and the user and alias queries
+(spec: application-service-api).
 
 Every request carries `Authorization: Bearer <hs_token>` (v1.4; no `access_token` query
 parameter, which only services older than that read). The URL is the administrator's, from the
@@ -12,6 +13,7 @@ from __future__ import annotations
 import math
 import time
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 import msgspec
@@ -60,15 +62,24 @@ class AppServiceClient:
         await self._request(registration, "POST", "/_matrix/app/v1/ping", body)
         return math.ceil((time.monotonic() - started) * 1000)
 
+    async def query(self, registration: AppServiceRegistration, kind: str, name: str) -> bool:
+        """GET /_matrix/app/v1/users/{userId} (`kind` "users") or /rooms/{roomAlias} ("rooms"):
+        True when the service answers 2xx (it has created the user or alias)."""
+        try:
+            await self._request(registration, "GET", f"/_matrix/app/v1/{kind}/{quote(name)}", None)
+        except Refused:
+            return False
+        return True
+
     async def _request(
-        self, registration: AppServiceRegistration, method: str, path: str, body: object
+        self, registration: AppServiceRegistration, method: str, path: str, body: object | None
     ) -> None:
         assert registration.url is not None  # callers check
         try:
             response = await self._http.request(
                 method,
                 registration.url + path,
-                content=msgspec.json.encode(body),
+                content=None if body is None else msgspec.json.encode(body),
                 headers={
                     "Authorization": f"Bearer {registration.hs_token}",
                     "Content-Type": "application/json",

@@ -104,6 +104,10 @@ class AppServices:
                 {"status": exc.status, "body": exc.body},
             ) from exc
 
+    async def close(self) -> None:
+        """Close the HTTP client (the worker's stop does too; closing twice is harmless)."""
+        await self._client.close()
+
     async def statuses(self, actor: Principal) -> list[AppServiceStatus]:
         """Every registration and how far its transactions are (server admins)."""
         actor.require_admin()

@@ -41,7 +41,8 @@ class CrossSigningService:
         current = await self._keys.cross_signing_keys(self._db, [user_id])
         new_master = body.get("master_key")
         existing_master = current.get((user_id, "master"))
-        if existing_master is not None and new_master is not None and new_master != existing_master:
+        replacing = existing_master is not None and new_master not in (None, existing_master)
+        if replacing and requester.appservice is None:  # a service replaces its users' freely
             await self._uia.require_password(requester, body.get("auth"))
         master = new_master if new_master is not None else existing_master
         uploads: list[tuple[str, JsonObject]] = []

@@ -14,11 +14,14 @@ from bastion.store.database import Database
 from bastion.store.protocols import RoomStore, StateStore
 
 
-class ReservedAliases(Protocol):
-    """Aliases reserved by application services (services/appservices/registry.py): 400
-    M_EXCLUSIVE for anyone but the service that reserved them (`creator`: a service's ID)."""
+class ServiceNamespaces(Protocol):
+    """Application services' namespaces (services/appservices/queries.py): aliases reserved
+    (400 M_EXCLUSIVE for anyone but `creator`, a service's ID), and the services to ask about
+    a user or alias that does not exist yet (True: the service created it meanwhile)."""
 
     def check_alias_creation(self, alias: str, creator: str | None) -> None: ...
+    async def query_user(self, user_id: str) -> bool: ...
+    async def query_alias(self, alias: str) -> bool: ...
 
 
 class AliasService:
@@ -33,7 +36,7 @@ class AliasService:
         clock: Clock,
         server_name: str,
         *,
-        reserved: ReservedAliases | None = None,
+        reserved: ServiceNamespaces | None = None,
     ) -> None:
         self._db = db
         self._reserved = reserved
@@ -73,8 +76,11 @@ class AliasService:
             raise MatrixError(409, Errcode.UNKNOWN, f"room alias {alias} already exists")
 
     async def resolve(self, alias: str) -> str:
-        """The room an alias points at; 404 M_NOT_FOUND if none."""
+        """The room an alias points at; 404 M_NOT_FOUND if none (after asking the service
+        whose namespace it is in, if any)."""
         found = await self._rooms.get_alias(self._db, alias)
+        if found is None and self._reserved is not None and await self._reserved.query_alias(alias):
+            found = await self._rooms.get_alias(self._db, alias)
         if found is None:
             raise MatrixError(404, Errcode.NOT_FOUND, f"unknown room alias {alias}")
         return found[0]

@@ -30,7 +30,7 @@ from bastion.ids import UserID
 from bastion.services.principal import Requester
 from bastion.services.profile import ProfileService
 from bastion.services.room_additions import NewRoomPolicy, RoomAdditions
-from bastion.services.rooms.aliases import ReservedAliases
+from bastion.services.rooms.aliases import ServiceNamespaces
 from bastion.services.rooms.pipeline import AuthRulesRefusal, EventPipeline
 from bastion.store.database import Database, Queryable
 from bastion.store.protocols import RoomDirectoryStore, RoomStore, UserStore
@@ -112,10 +112,10 @@ class RoomCreator:
         profiles: ProfileService,
         clock: Clock,
         policy: NewRoomPolicy | None = None,
-        reserved: ReservedAliases | None = None,
+        reserved: ServiceNamespaces | None = None,
     ) -> None:
-        """`rooms`: the rooms and their directory listing; `reserved`: aliases reserved by
-        application services (400 M_EXCLUSIVE for others)."""
+        """`rooms`: the rooms and their directory listing; `reserved`: application services'
+        namespaces (aliases reserved; invitees they may create when asked)."""
         self._db = db
         self._policy = policy
         self._reserved = reserved
@@ -182,6 +182,12 @@ class RoomCreator:
         for user_id in invitees:
             parsed = UserID.parse(user_id)
             user = await self._users.get_user(self._db, user_id)
+            if (
+                user is None
+                and self._reserved is not None
+                and await self._reserved.query_user(user_id)
+            ):  # a bridged person's ghost, created by its service when asked
+                user = await self._users.get_user(self._db, user_id)
             if (
                 parsed.server_name != self._pipeline.server_name
                 or user is None

@@ -12,6 +12,7 @@ from bastion.events.builder import EventDraft
 from bastion.events.types import EventType, Membership
 from bastion.ids import UserID
 from bastion.services.principal import Requester
+from bastion.services.rooms.aliases import ServiceNamespaces
 from bastion.services.rooms.create import RoomCreator
 from bastion.services.rooms.pipeline import EventPipeline
 from bastion.store.database import Database
@@ -30,7 +31,11 @@ class MembershipService:
         rooms: RoomStore,
         memberships: MembershipStore,
         users: UserStore,
+        namespaces: ServiceNamespaces | None = None,
     ) -> None:
+        """`namespaces`: application services to ask about an invitee or alias that does not
+        exist yet (services/appservices/queries.py)."""
+        self._namespaces = namespaces
         self._db = db
         self._pipeline = pipeline
         self._creator = creator
@@ -42,6 +47,8 @@ class MembershipService:
         """A room ID, resolving a local alias; 404 M_NOT_FOUND for an unknown one."""
         if room_id_or_alias.startswith("#"):
             found = await self._rooms.get_alias(self._db, room_id_or_alias)
+            if await self._asked(found is None, self._namespaces, alias=room_id_or_alias):
+                found = await self._rooms.get_alias(self._db, room_id_or_alias)
             if found is None:
                 raise MatrixError(404, Errcode.NOT_FOUND, f"unknown room alias {room_id_or_alias}")
             return found[0]
@@ -142,9 +149,22 @@ class MembershipService:
             content["reason"] = reason
         await self._pipeline.send(room_id, EventDraft(EventType.MEMBER, sender, content, target))
 
+    @staticmethod
+    async def _asked(
+        missing: bool, namespaces: ServiceNamespaces | None, *, user_id: str = "", alias: str = ""
+    ) -> bool:
+        """Did the application service owning a missing user or alias create it when asked?"""
+        if not missing or namespaces is None:
+            return False
+        if user_id:
+            return await namespaces.query_user(user_id)
+        return await namespaces.query_alias(alias)
+
     async def _require_local_user(self, user_id: str) -> None:
         parsed = UserID.parse(user_id)
         user = await self._users.get_user(self._db, user_id)
+        if await self._asked(user is None, self._namespaces, user_id=user_id):  # a ghost?
+            user = await self._users.get_user(self._db, user_id)
         if parsed.server_name != self._pipeline.server_name or user is None or user.is_deactivated:
             raise MatrixError(404, Errcode.NOT_FOUND, f"unknown user {user_id}")
 

@@ -49,8 +49,11 @@ class MessageService:
         event_type: str,
         content: dict[str, Any],
         txn_id: str,
+        *,
+        ts: int | None = None,
     ) -> str:
-        """`PUT /rooms/{roomId}/send/{eventType}/{txnId}`, idempotent per (device, path)."""
+        """`PUT /rooms/{roomId}/send/{eventType}/{txnId}`, idempotent per (device, path).
+        `ts`: an application service's timestamp for the event (`massaged_ts`)."""
         txn = self._txn(requester, f"send/{room_id}/{event_type}", txn_id)
         if event_type == EventType.REDACTION:
             target = content.get("redacts")
@@ -60,9 +63,8 @@ class MessageService:
             return await self._redact(
                 requester, room_id, target, txn, reason if isinstance(reason, str) else None
             )
-        event = await self._pipeline.send(
-            room_id, EventDraft(event_type, requester.user_id, content), txn=txn
-        )
+        draft = EventDraft(event_type, requester.user_id, content, origin_server_ts=ts)
+        event = await self._pipeline.send(room_id, draft, txn=txn)
         await self._presence.acted(requester.user_id)  # sending is activity (spec: presence)
         return event.event_id
 
@@ -73,8 +75,11 @@ class MessageService:
         event_type: str,
         state_key: str,
         content: dict[str, Any],
+        *,
+        ts: int | None = None,
     ) -> str:
-        """`PUT /rooms/{roomId}/state/{eventType}/{stateKey}`; unchanged content sends nothing."""
+        """`PUT /rooms/{roomId}/state/{eventType}/{stateKey}`; unchanged content sends nothing.
+        `ts` as for `send`."""
         current = await self._state.current_events(self._db, room_id, [(event_type, state_key)])
         existing = current.get((event_type, state_key))
         if (
@@ -83,7 +88,7 @@ class MessageService:
             and existing.sender == requester.user_id
         ):
             return existing.event_id
-        draft = EventDraft(event_type, requester.user_id, content, state_key)
+        draft = EventDraft(event_type, requester.user_id, content, state_key, ts)
         return (await self._pipeline.send(room_id, draft)).event_id
 
     async def redact(
@@ -115,6 +120,21 @@ class MessageService:
         power = await current_power_levels(self._db, self._rooms, self._state, room_id)
         if power.user_level(user_id) < power.redact:
             raise MatrixError(403, Errcode.FORBIDDEN, "you may not redact other users' events")
+
+    def massaged_ts(self, requester: Requester, raw: str | None) -> int | None:
+        """The `ts` query parameter of a send or state request: only an application service's
+        counts (spec: application-service-api#timestamp-massaging; others' is ignored, as the
+        spec makes it valid for services only). 400 M_INVALID_PARAM unless a non-negative
+        integer of milliseconds no later than a minute from now: a time in the future would
+        keep the event from its room's retention."""
+        if raw is None or requester.appservice is None:
+            return None
+        if not raw.isdigit() or len(raw) > 15:
+            raise MatrixError(400, Errcode.INVALID_PARAM, "ts must be milliseconds since 1970")
+        ts = int(raw)
+        if ts > self._pipeline.clock.now_ms() + 60_000:
+            raise MatrixError(400, Errcode.INVALID_PARAM, "ts must not be in the future")
+        return ts
 
     @staticmethod
     def _txn(requester: Requester, endpoint: str, txn_id: str) -> SendTxn:

@@ -138,6 +138,11 @@ class EventPipeline:
         self._announcer = Announcer(bus, members, hooks)
 
     @property
+    def clock(self) -> Clock:
+        """The clock events are stamped with."""
+        return self._clock
+
+    @property
     def server_name(self) -> str:
         return self._identity.server_name
 
@@ -368,7 +373,9 @@ class EventPipeline:
             prev_events=[room.last_event_id],
             auth_events=[current[k].event_id for k in keys if k in current],
             depth=room.depth + 1,
-            origin_server_ts=self._clock.now_ms(),
+            origin_server_ts=(
+                self._clock.now_ms() if draft.origin_server_ts is None else draft.origin_server_ts
+            ),
         )
         previous = (
             current.get((draft.type, draft.state_key)) if draft.state_key is not None else None
