@@ -7,10 +7,11 @@ from dataclasses import dataclass
 from bastion.clock import Clock
 from bastion.config import Config
 from bastion.pubsub.base import Bus
-from bastion.pubsub.messages import EventsPersisted
+from bastion.pubsub.messages import EventsPersisted, TypingChanged
 from bastion.services.accounts import AccountService
 from bastion.services.appservices.client import AppServiceClient
 from bastion.services.appservices.delivery import AppServiceDelivery
+from bastion.services.appservices.ephemeral import EphemeralCollector
 from bastion.services.appservices.identity import AppServiceIdentities
 from bastion.services.appservices.interest import Interest
 from bastion.services.appservices.queries import AppServiceNamespaces
@@ -18,6 +19,7 @@ from bastion.services.appservices.registration import load_registrations
 from bastion.services.appservices.registry import AppServiceRegistry
 from bastion.services.appservices.service import AppServices
 from bastion.services.auth import AuthService
+from bastion.services.ephemeral.typing import TypingService
 from bastion.services.formatting.formatter import EventFormatter
 from bastion.services.members_cache import RoomMembersCache
 from bastion.services.ratelimit import RateLimiter
@@ -70,6 +72,7 @@ class DeliveryParts:
     members: RoomMembersCache
     retention: RoomRetention
     events: SqlEventStore
+    typing: TypingService
 
 
 def appservice_delivery(
@@ -80,13 +83,15 @@ def appservice_delivery(
 ) -> AppServiceDelivery:
     """The transaction loops (started by the serving app's worker), woken by room events."""
     db, clock, positions, bus = runtime
+    store, interest = SqlAppServiceStore(), Interest(_RoomFacts(db, parts.members))
     delivery = AppServiceDelivery(
-        db, (SqlAppServiceStore(), parts.events), appservices.registry,
-        (Interest(_RoomFacts(db, parts.members)), parts.formatter, parts.retention),
-        (positions, appservices.client, clock),
+        db, (store, parts.events), appservices.registry,
+        (interest, parts.formatter, parts.retention), (positions, appservices.client, clock),
+        ephemeral=EphemeralCollector(db, store, interest, parts.typing),
         retry_s=(1.0, config.appservices.retry_max_seconds),
     )  # fmt: skip
     bus.subscribe(EventsPersisted, delivery.on_persisted)
+    bus.subscribe(TypingChanged, delivery.on_typing)
     return delivery
 
 

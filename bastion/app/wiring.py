@@ -504,7 +504,7 @@ class Wiring:
                 self.config,
                 self.appservices,
                 (db, clock, self.positions, self.bus),
-                DeliveryParts(formatter, members, retention, events),
+                DeliveryParts(formatter, members, retention, events, typing),
             ),
             "search": SearchService(
                 db,

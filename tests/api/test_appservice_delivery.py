@@ -289,3 +289,65 @@ async def test_joining_an_alias_that_does_not_exist_asks_the_service(
     appservice.stop()  # unreachable: the alias stays unknown
     resp = await human.get("/directory/room/%23_bridge_gone:test.bastion")
     assert errcode(resp) == (404, "M_NOT_FOUND")
+
+
+def ephemeral_of(appservice: FakeAppService, kind: str) -> list[dict[str, Any]]:
+    return [
+        e
+        for t in appservice.transactions()
+        for e in t.body.get("ephemeral", [])
+        if e["type"] == kind
+    ]
+
+
+async def test_receipts_and_typing_reach_a_service_that_asked_for_them(
+    hs: Homeserver, appservice: FakeAppService
+) -> None:
+    """Spec v1.13 (application-service-api#pushing-ephemeral-data): the registration has
+    MSC2409's `push_ephemeral`; receipts and typing under the rules of events, private read
+    receipts only of the service's own users."""
+    human, room_id = await bridged_room(hs)
+    other = await human.create_room()  # no user of the service: nothing from here
+    service = ActingService(hs.http)
+    resp = await service.request(
+        "PUT", f"/rooms/{room_id}/send/m.room.message/g1", user_id=GHOST,
+        json={"msgtype": "m.text", "body": "seen?"},
+    )  # fmt: skip
+    ghost_event = resp.json()["event_id"]
+    await drain(hs)
+    assert (
+        await human.post(f"/rooms/{room_id}/receipt/m.read/{ghost_event}", json={})
+    ).status_code == 200
+    assert (
+        await human.post(f"/rooms/{room_id}/receipt/m.read.private/{ghost_event}", json={})
+    ).status_code == 200
+    resp = await service.request(
+        "POST", f"/rooms/{room_id}/receipt/m.read.private/{ghost_event}", user_id=GHOST, json={}
+    )
+    assert resp.status_code == 200, resp.text
+    mine = await human.send_text(other, "elsewhere")
+    assert (await human.post(f"/rooms/{other}/receipt/m.read/{mine}", json={})).status_code == 200
+    typing = {"typing": True, "timeout": 30000}
+    assert (
+        await human.put(f"/rooms/{room_id}/typing/{human.user_id}", json=typing)
+    ).status_code == 200
+    assert (
+        await human.put(f"/rooms/{other}/typing/{human.user_id}", json=typing)
+    ).status_code == 200
+    await drain(hs)
+    receipts = ephemeral_of(appservice, "m.receipt")
+    assert {r["room_id"] for r in receipts} == {room_id}
+    seen = {
+        (user, kind)
+        for r in receipts
+        for kind, users in r["content"][ghost_event].items()
+        for user in users
+    }
+    assert seen == {(human.user_id, "m.read"), (GHOST, "m.read.private")}
+    typed = ephemeral_of(appservice, "m.typing")
+    assert typed[-1] == {
+        "type": "m.typing",
+        "room_id": room_id,
+        "content": {"user_ids": [human.user_id]},
+    }
+    assert {t["room_id"] for t in typed} == {room_id}

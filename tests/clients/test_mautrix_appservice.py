@@ -2,10 +2,10 @@
 unchanged, against `bastion serve` on SQLite and PostgreSQL: registered by a YAML file in the
 config, it pings itself through the server, registers its bot and a ghost user, opens a portal
 room, acts as the ghost (its name; its message, with the time it was sent on the other
-network), and receives a person's message in a transaction. A person starts a chat with a
-number the bridge has no ghost for yet: the server asks the bridge, which creates it. While the
-bridge's web server is down, messages wait; they arrive once it is back, once. A user outside
-its namespace cannot be taken (M_EXCLUSIVE)."""
+network), and receives a person's message, read receipt and typing in transactions. A person
+starts a chat with a number the bridge has no ghost for yet: the server asks the bridge, which
+creates it. While the bridge's web server is down, messages wait; they arrive once it is back,
+once. A user outside its namespace cannot be taken (M_EXCLUSIVE)."""
 
 from __future__ import annotations
 
@@ -19,7 +19,16 @@ from mautrix.appservice import AppService
 from mautrix.appservice.state_store import FileASStateStore
 from mautrix.client import Client
 from mautrix.errors import MExclusive
-from mautrix.types import Event, EventType, MessageEvent, PaginationDirection, UserID
+from mautrix.types import (
+    Event,
+    EventType,
+    MessageEvent,
+    PaginationDirection,
+    ReceiptEvent,
+    ReceiptType,
+    TypingEvent,
+    UserID,
+)
 
 from tests.clients.server import PASSWORD, BastionServer, free_port, set_toml_line
 from tests.clients.test_mautrix_bot import until
@@ -51,6 +60,7 @@ class Bridge:
             server=self.server.base_url, domain=self.server.server_name, as_token=AS_TOKEN,
             hs_token=HS_TOKEN, bot_localpart="wabot", id="whatsapp",
             state_store=FileASStateStore(self.state, binary=False), query_user=query_user,
+            ephemeral_events=True,  # receipts and typing, as the bridges ask
         )  # fmt: skip
 
         async def on_event(event: Event) -> None:
@@ -84,6 +94,7 @@ async def bridge(ss_home: BastionServer, tmp_path: Path) -> AsyncIterator[Bridge
         "hs_token": HS_TOKEN,
         "sender_localpart": "wabot",
         "rate_limited": False,
+        "receive_ephemeral": True,
         "namespaces": {
             "users": [{"exclusive": True, "regex": f"@_wa_.*:{ss_home.server_name}"}],
             "aliases": [{"exclusive": True, "regex": "#_wa_.*"}],
@@ -131,6 +142,27 @@ async def test_a_mautrix_bridge_talks_through_bastion(
         member = await human.get_state_event(room_id, EventType.ROOM_MEMBER, ghost.mxid)
         assert member.displayname == "Anna (WhatsApp)"
 
+        ghost_message = sent[0].event_id
+        await human.set_typing(room_id, timeout=30_000)
+        await human.send_receipt(room_id, ghost_message)  # read: WhatsApp shows two blue ticks
+        await until(
+            lambda: any(
+                isinstance(e, ReceiptEvent)
+                and e.room_id == room_id
+                and human_id in e.content.get(ghost_message, {}).get(ReceiptType.READ, {})
+                for e in bridge.received
+            ),
+            "the read receipt",
+        )
+        await until(
+            lambda: any(
+                isinstance(e, TypingEvent)
+                and e.room_id == room_id
+                and human_id in e.content.user_ids
+                for e in bridge.received
+            ),
+            "the typing notification",
+        )
         await human.send_text(room_id, "hello bridge")
         await until(lambda: "hello bridge" in bridge.messages(), "the transaction")
         event = next(e for e in bridge.received if getattr(e.content, "body", "") == "hello bridge")

@@ -39,6 +39,7 @@ EXPECTED_COLUMNS = {
         "txn_id",
         "pending_upto",
         "pending_events",
+        "pending_ephemeral",
         "failing_since_ms",
         "last_error",
     },

@@ -47,12 +47,18 @@ class AppServiceClient:
         self._http = httpx.AsyncClient(timeout=timeout_s, follow_redirects=False, trust_env=False)
 
     async def put_transaction(
-        self, registration: AppServiceRegistration, txn_id: int, events: list[dict[str, Any]]
+        self,
+        registration: AppServiceRegistration,
+        txn_id: int,
+        events: list[dict[str, Any]],
+        ephemeral: list[dict[str, Any]] | None = None,
     ) -> None:
-        """PUT /_matrix/app/v1/transactions/{txnId}; Unreachable or Refused unless 2xx."""
-        await self._request(
-            registration, "PUT", f"/_matrix/app/v1/transactions/{txn_id}", {"events": events}
-        )
+        """PUT /_matrix/app/v1/transactions/{txnId} (`ephemeral` for a service that receives
+        it); Unreachable or Refused unless 2xx."""
+        body: dict[str, Any] = {"events": events}
+        if ephemeral is not None:
+            body["ephemeral"] = ephemeral
+        await self._request(registration, "PUT", f"/_matrix/app/v1/transactions/{txn_id}", body)
 
     async def ping(self, registration: AppServiceRegistration, transaction_id: str | None) -> int:
         """POST /_matrix/app/v1/ping; the round trip in whole milliseconds, rounded up (a

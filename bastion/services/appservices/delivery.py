@@ -31,11 +31,13 @@ from __future__ import annotations
 import asyncio
 import logging
 from contextlib import suppress
+from typing import Any
 
 from bastion.clock import Clock
 from bastion.events.model import StoredEvent
-from bastion.pubsub.messages import EventsPersisted
+from bastion.pubsub.messages import EventsPersisted, TypingChanged
 from bastion.services.appservices.client import AppServiceClient, Refused, Unreachable
+from bastion.services.appservices.ephemeral import EphemeralCollector
 from bastion.services.appservices.interest import Interest
 from bastion.services.appservices.registration import AppServiceRegistration
 from bastion.services.appservices.registry import AppServiceRegistry
@@ -63,6 +65,7 @@ class AppServiceDelivery:
         readers: tuple[Interest, EventFormatter, RoomRetention | None],
         runtime: tuple[PositionAllocator, AppServiceClient, Clock],
         *,
+        ephemeral: EphemeralCollector | None = None,
         retry_s: tuple[float, float] = (1.0, 300.0),
     ) -> None:
         """`readers`: what picks and shapes the events (a retention of None: no expiry);
@@ -73,16 +76,24 @@ class AppServiceDelivery:
         self._interest, self._formatter, self._retention = readers
         self._positions, self.client, self._clock = runtime  # the ping shares the client
         self._retry = retry_s
+        self._ephemeral = ephemeral
         self._woken = {r.id: asyncio.Event() for r in registry.all}
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._stopped = asyncio.Event()
 
     def on_persisted(self, message: EventsPersisted) -> None:
         """A room event committed somewhere: every loop looks (the bus delivers it after
-        commit, from any process)."""
-        if message.room_id is not None:
-            for event in self._woken.values():
-                event.set()
+        commit, from any process); anything else on the stream (a receipt) wakes the loops of
+        the services that receive ephemeral data."""
+        for registration in self._registry.all:
+            if message.room_id is not None or registration.receive_ephemeral:
+                self._woken[registration.id].set()
+
+    def on_typing(self, _message: TypingChanged) -> None:
+        """Someone started or stopped typing: the loops that carry typing look."""
+        for registration in self._registry.all:
+            if registration.receive_ephemeral:
+                self._woken[registration.id].set()
 
     def dispatch(self) -> None:
         """Start the loop of every registration with a URL that is not running."""
@@ -143,28 +154,20 @@ class AppServiceDelivery:
         there was nothing to do. Unreachable or Refused when the service did not take it."""
         stream = await self._stream(registration.id)
         if stream.pending_upto is None or stream.pending_events is None:
-            upto = self._positions.persisted_upto()
-            if upto <= stream.done_upto:
+            pending = await self._next(registration, stream)
+            if pending is None:
                 return False
-            scanned = await self._store.stream_events(
-                self._db, stream.done_upto, upto, SCAN_AT_MOST
-            )
-            end = scanned[-1].stream_ordering if len(scanned) == SCAN_AT_MOST else upto
-            chosen = await self._interest.select(registration, scanned)
-            if len(chosen) > TXN_AT_MOST:
-                chosen = chosen[:TXN_AT_MOST]
-                end = chosen[-1].stream_ordering
-            if not chosen:
-                await self._store.skip_to(self._db, registration.id, end)
+            if not pending.pending_events and not pending.pending_ephemeral:
+                assert pending.pending_upto is not None  # a window of no interest: passed
+                await self._store.skip_to(self._db, registration.id, pending.pending_upto)
                 return True
-            ids = [e.event_id for e in chosen]
-            await self._store.set_pending(self._db, registration.id, end, ids)
-            stream = AppServiceStream(registration.id, stream.done_upto, stream.txn_id, end, ids)
+            stream = pending
         assert stream.pending_upto is not None
         assert stream.pending_events is not None
         events = await self._payload(stream.pending_events)
+        ephemeral = stream.pending_ephemeral if registration.receive_ephemeral else None
         try:
-            await self.client.put_transaction(registration, stream.txn_id, events)
+            await self.client.put_transaction(registration, stream.txn_id, events, ephemeral)
         except (Unreachable, Refused) as exc:  # the row says why it is behind (status)
             now = self._clock.now_ms()
             await self._store.set_failing(self._db, registration.id, now, str(exc))
@@ -173,6 +176,35 @@ class AppServiceDelivery:
             self._db, registration.id, stream.pending_upto, stream.txn_id + 1
         )
         return True
+
+    async def _next(
+        self, registration: AppServiceRegistration, stream: AppServiceStream
+    ) -> AppServiceStream | None:
+        """The next transaction, stored as pending when it carries anything (one with nothing
+        only says how far the window of no interest reaches); None when nothing is new."""
+        done, upto = stream.done_upto, self._positions.persisted_upto()
+        chosen: list[StoredEvent] = []
+        end = done
+        if upto > done:
+            scanned = await self._store.stream_events(self._db, done, upto, SCAN_AT_MOST)
+            end = scanned[-1].stream_ordering if len(scanned) == SCAN_AT_MOST else upto
+            chosen = await self._interest.select(registration, scanned)
+            if len(chosen) > TXN_AT_MOST:
+                chosen = chosen[:TXN_AT_MOST]
+                end = chosen[-1].stream_ordering
+        ephemeral: list[dict[str, Any]] = []
+        typing_serial = None
+        if registration.receive_ephemeral and self._ephemeral is not None:
+            ephemeral, end, typing_serial = await self._ephemeral.collect(registration, done, end)
+            chosen = [e for e in chosen if e.stream_ordering <= end]
+        if end <= done and not ephemeral:
+            return None
+        ids = [e.event_id for e in chosen]
+        if ids or ephemeral:
+            await self._store.set_pending(self._db, registration.id, end, (ids, ephemeral))
+            if self._ephemeral is not None:
+                self._ephemeral.carried(registration, typing_serial)
+        return AppServiceStream(registration.id, done, stream.txn_id, end, ids, ephemeral)
 
     async def _stream(self, appservice_id: str) -> AppServiceStream:
         stream = await self._store.get_stream(self._db, appservice_id)

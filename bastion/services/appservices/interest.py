@@ -50,6 +50,11 @@ class Interest:
                 out.append(event)
         return out
 
+    async def rooms(self, registration: AppServiceRegistration, room_ids: set[str]) -> set[str]:
+        """Those of `room_ids` the service is interested in (where its receipts and typing
+        come from: the spec's "the same rules as regular events")."""
+        return {r for r in room_ids if await self._room_interests(registration, r)}
+
     async def _room_interests(self, registration: AppServiceRegistration, room_id: str) -> bool:
         if registration.owns_room(room_id):
             return True

@@ -13,7 +13,9 @@ Rules (spec and Synapse's behaviour, which registrations written for Synapse exp
 - Namespaces `users`, `aliases`, `rooms`: lists of `{regex, exclusive}`; a regex matches from
   the start of the ID (Python `re.match`, as Synapse; anchor the end with `$`).
 - `rate_limited` (default true) applies to the users it masquerades as, never its sender.
-- Other keys (`protocols`, `receive_ephemeral`, MSC keys some bridges add) are accepted.
+- `receive_ephemeral` (or MSC2409's `de.sorunome.msc2409.push_ephemeral`, which bridges
+  still write): receipts and typing in its transactions.
+- Other keys (MSC keys some bridges add) are accepted and ignored.
 """
 
 from __future__ import annotations
@@ -54,6 +56,8 @@ class RegistrationFile(msgspec.Struct, frozen=True):
     rate_limited: bool = True
     protocols: list[str] = []
     receive_ephemeral: bool = False
+    # the unstable name (MSC2409) bridges still write, as Synapse reads it too
+    push_ephemeral: bool = msgspec.field(default=False, name="de.sorunome.msc2409.push_ephemeral")
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +86,7 @@ class AppServiceRegistration:
     rate_limited: bool
     protocols: tuple[str, ...]
     source: str  # the file it was read from, for messages
+    receive_ephemeral: bool = False  # receipts and typing in its transactions (spec v1.13)
 
     def owns_user(self, user_id: str) -> bool:
         """May this service act as `user_id` (its sender or a user of its namespaces)?"""
@@ -164,4 +169,5 @@ def _read(path: Path, server_name: str) -> AppServiceRegistration:
         rate_limited=parsed.rate_limited,
         protocols=tuple(parsed.protocols),
         source=str(path),
+        receive_ephemeral=parsed.receive_ephemeral or parsed.push_ephemeral,
     )

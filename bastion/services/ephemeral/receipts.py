@@ -8,6 +8,7 @@ transaction it marks the notifications it passes as read.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from bastion.clock import Clock
@@ -157,11 +158,15 @@ class ReceiptService:
         return await self._visibility.visible_event(requester.user_id, room_id, event_id)
 
 
-def receipt_events(receipts: list[ReceiptRecord], viewer: str) -> dict[str, JsonObject]:
-    """room_id -> the m.receipt event a viewer may see (private receipts only their own)."""
+def receipt_events(
+    receipts: list[ReceiptRecord], viewer: str, *, owns: Callable[[str], bool] | None = None
+) -> dict[str, JsonObject]:
+    """room_id -> the m.receipt event a viewer may see (private receipts only their own; with
+    `owns`, those of the users it accepts: an application service's users)."""
     by_room: dict[str, JsonObject] = {}
     for r in receipts:
-        if r.receipt_type == "m.read.private" and r.user_id != viewer:
+        private = r.receipt_type == "m.read.private"
+        if private and (r.user_id != viewer if owns is None else not owns(r.user_id)):
             continue
         entry: JsonObject = {"ts": r.ts}
         if r.thread_id:

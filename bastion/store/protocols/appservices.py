@@ -3,12 +3,13 @@ for how stores are used."""
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import Any, Protocol
 
 import msgspec
 
 from bastion.events.model import StoredEvent
 from bastion.store.database import Queryable
+from bastion.store.records import ReceiptRecord
 
 
 class AppServiceStream(msgspec.Struct, frozen=True):
@@ -19,6 +20,7 @@ class AppServiceStream(msgspec.Struct, frozen=True):
     txn_id: int  # the ID of the transaction being sent, or of the next one
     pending_upto: int | None  # the transaction being sent covers (done_upto, pending_upto]
     pending_events: list[str] | None  # and holds these events (their IDs), in stream order
+    pending_ephemeral: list[dict[str, Any]] | None = None  # and these receipts and typing
     failing_since_ms: int | None = None
     last_error: str | None = None
 
@@ -29,7 +31,11 @@ class AppServiceStore(Protocol):
     async def get_stream(self, q: Queryable, appservice_id: str) -> AppServiceStream | None: ...
     async def start_stream(self, q: Queryable, appservice_id: str, done_upto: int) -> None: ...
     async def set_pending(
-        self, q: Queryable, appservice_id: str, pending_upto: int, event_ids: list[str]
+        self,
+        q: Queryable,
+        appservice_id: str,
+        pending_upto: int,
+        contents: tuple[list[str], list[dict[str, Any]]],
     ) -> None: ...
     async def skip_to(self, q: Queryable, appservice_id: str, done_upto: int) -> None: ...
     async def delivered(
@@ -41,3 +47,6 @@ class AppServiceStore(Protocol):
     async def stream_events(
         self, q: Queryable, after: int, upto: int, limit: int
     ) -> list[StoredEvent]: ...
+    async def stream_receipts(
+        self, q: Queryable, after: int, upto: int, limit: int
+    ) -> list[ReceiptRecord]: ...

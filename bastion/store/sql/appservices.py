@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import msgspec
 
 from bastion.events.model import StoredEvent
 from bastion.store.database import Queryable
 from bastion.store.protocols.appservices import AppServiceStream
+from bastion.store.records import ReceiptRecord
 from bastion.store.sql.events import EVENT_COLUMNS, event_from_row
+from bastion.store.sql.receipts import RECEIPT_COLUMNS, receipt_from_row
 
 _STREAM_COLUMNS = (
-    "appservice_id, done_upto, txn_id, pending_upto, pending_events, failing_since_ms, last_error"
+    "appservice_id, done_upto, txn_id, pending_upto, pending_events, failing_since_ms,"
+    " last_error, pending_ephemeral"
 )
 
 
@@ -23,12 +28,15 @@ class SqlAppServiceStore:
         if row is None:
             return None
         return AppServiceStream(
-            str(row[0]), int(row[1]), int(row[2]),
-            None if row[3] is None else int(row[3]),
-            None if row[4] is None else msgspec.json.decode(str(row[4]), type=list[str]),
-            None if row[5] is None else int(row[5]),
-            None if row[6] is None else str(row[6]),
-        )  # fmt: skip
+            appservice_id=str(row[0]),
+            done_upto=int(row[1]),
+            txn_id=int(row[2]),
+            pending_upto=None if row[3] is None else int(row[3]),
+            pending_events=None if row[4] is None else _decode(row[4], list[str]),
+            failing_since_ms=None if row[5] is None else int(row[5]),
+            last_error=None if row[6] is None else str(row[6]),
+            pending_ephemeral=None if row[7] is None else _decode(row[7], list[dict[str, Any]]),
+        )
 
     async def start_stream(self, q: Queryable, appservice_id: str, done_upto: int) -> None:
         await q.execute(
@@ -39,13 +47,19 @@ class SqlAppServiceStore:
         )
 
     async def set_pending(
-        self, q: Queryable, appservice_id: str, pending_upto: int, event_ids: list[str]
+        self,
+        q: Queryable,
+        appservice_id: str,
+        pending_upto: int,
+        contents: tuple[list[str], list[dict[str, Any]]],
     ) -> None:
+        event_ids, ephemeral = contents
         await q.execute(
-            "UPDATE appservice_streams SET pending_upto = ?, pending_events = ?"
-            " WHERE appservice_id = ?",
+            "UPDATE appservice_streams SET pending_upto = ?, pending_events = ?,"
+            " pending_ephemeral = ? WHERE appservice_id = ?",
             pending_upto,
             msgspec.json.encode(event_ids).decode(),
+            msgspec.json.encode(ephemeral).decode(),
             appservice_id,
         )
 
@@ -63,7 +77,8 @@ class SqlAppServiceStore:
     ) -> None:
         await q.execute(
             "UPDATE appservice_streams SET done_upto = ?, txn_id = ?, pending_upto = NULL,"
-            " pending_events = NULL, failing_since_ms = NULL, last_error = NULL"
+            " pending_events = NULL, pending_ephemeral = NULL, failing_since_ms = NULL,"
+            " last_error = NULL"
             " WHERE appservice_id = ?",
             done_upto,
             next_txn_id,
@@ -93,3 +108,20 @@ class SqlAppServiceStore:
             limit,
         )
         return [event_from_row(row) for row in rows]
+
+    async def stream_receipts(
+        self, q: Queryable, after: int, upto: int, limit: int
+    ) -> list[ReceiptRecord]:
+        """Receipts of every room written in (after, upto], in stream order."""
+        rows = await q.fetch_all(
+            f"SELECT {RECEIPT_COLUMNS} FROM receipts r WHERE r.stream_id > ? AND r.stream_id <= ?"
+            " ORDER BY r.stream_id LIMIT ?",
+            after,
+            upto,
+            limit,
+        )
+        return [receipt_from_row(row) for row in rows]
+
+
+def _decode(raw: object, kind: Any) -> Any:
+    return msgspec.json.decode(str(raw), type=kind)

@@ -8,7 +8,7 @@ from bastion.store.database import Queryable, Row
 from bastion.store.records import ReceiptRecord
 from bastion.store.sql.events import placeholders
 
-_COLUMNS = "r.room_id, r.receipt_type, r.user_id, r.thread_id, r.event_id, r.ts, r.stream_id"
+RECEIPT_COLUMNS = "r.room_id, r.receipt_type, r.user_id, r.thread_id, r.event_id, r.ts, r.stream_id"
 
 
 class SqlReceiptStore:
@@ -29,25 +29,26 @@ class SqlReceiptStore:
     ) -> list[ReceiptRecord]:
         """Receipts written in (after, upto] in rooms the viewer is joined to."""
         rows = await q.fetch_all(
-            f"SELECT {_COLUMNS} FROM receipts r JOIN memberships m ON m.room_id = r.room_id"
+            f"SELECT {RECEIPT_COLUMNS} FROM receipts r JOIN memberships m ON m.room_id = r.room_id"
             " AND m.user_id = ? AND m.membership = 'join'"
             " WHERE r.stream_id > ? AND r.stream_id <= ? ORDER BY r.stream_id",
             viewer,
             after,
             upto,
         )
-        return [_receipt(row) for row in rows]
+        return [receipt_from_row(row) for row in rows]
 
     async def receipts_in_rooms(self, q: Queryable, room_ids: Sequence[str]) -> list[ReceiptRecord]:
         """Every current receipt of these rooms (initial sync)."""
         if not room_ids:
             return []
         rows = await q.fetch_all(
-            f"SELECT {_COLUMNS} FROM receipts r WHERE r.room_id IN ({placeholders(len(room_ids))})",
+            f"SELECT {RECEIPT_COLUMNS} FROM receipts r"
+            f" WHERE r.room_id IN ({placeholders(len(room_ids))})",
             *room_ids,
         )
-        return [_receipt(row) for row in rows]
+        return [receipt_from_row(row) for row in rows]
 
 
-def _receipt(row: Row) -> ReceiptRecord:
+def receipt_from_row(row: Row) -> ReceiptRecord:
     return ReceiptRecord(row[0], row[1], row[2], row[3], row[4], row[5], row[6])

@@ -1,0 +1,75 @@
+"""Receipts and typing for the services that asked for them (`receive_ephemeral`, spec
+application-service-api#pushing-ephemeral-data, v1.13), under the rules of events: in rooms the
+service is interested in (interest.py); private read receipts only of its own users.
+
+Receipts are on the stream: a transaction carries those written in the window its events
+cover. Typing is not stored: a transaction carries the current typers of each room of interest
+whose typers changed since the typing serial this process last put in a transaction (all rooms
+with typers after a start). What a transaction carries is stored with it (delivery.py), so a
+retry sends the same. Presence is not sent.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+from bastion.services.appservices.interest import Interest
+from bastion.services.appservices.registration import AppServiceRegistration
+from bastion.services.ephemeral.receipts import receipt_events
+from bastion.store.database import Database
+from bastion.store.protocols.appservices import AppServiceStore
+
+RECEIPTS_AT_MOST = 1_000
+
+
+class Typers(Protocol):
+    """Who types where, in memory (services/ephemeral/typing.py)."""
+
+    serial: int
+
+    def typers(self, room_id: str) -> list[str]: ...
+    def rooms_changed_since(self, serial: int | None) -> set[str]: ...
+
+
+class EphemeralCollector:
+    """What a service's next transaction carries besides events."""
+
+    def __init__(
+        self, db: Database, store: AppServiceStore, interest: Interest, typing: Typers | None
+    ) -> None:
+        self._db, self._store, self._interest, self._typing = db, store, interest, typing
+        self._typing_seen: dict[str, int] = {}  # registration -> serial already carried
+
+    async def collect(
+        self, registration: AppServiceRegistration, after: int, upto: int
+    ) -> tuple[list[dict[str, Any]], int, int | None]:
+        """(ephemeral events, the window's end, the typing serial reached): receipts in
+        (after, upto] (the end moves back when there were too many for one transaction) and
+        typing changed since last carried."""
+        receipts = []
+        if upto > after:
+            receipts = await self._store.stream_receipts(self._db, after, upto, RECEIPTS_AT_MOST)
+            last = receipts[-1].stream_id if len(receipts) == RECEIPTS_AT_MOST else None
+            earlier = [r for r in receipts if last is not None and r.stream_id < last]
+            if earlier:  # too many for one transaction: the rest in the next one
+                receipts, upto = earlier, last - 1 if last is not None else upto
+        wanted = await self._interest.rooms(registration, {r.room_id for r in receipts})
+        kept = [r for r in receipts if r.room_id in wanted]
+        found: list[dict[str, Any]] = []
+        for room_id, event in receipt_events(kept, "", owns=registration.owns_user).items():
+            found.append({**event, "room_id": room_id})
+        serial = None
+        if self._typing is not None:
+            serial = self._typing.serial
+            changed = self._typing.rooms_changed_since(self._typing_seen.get(registration.id))
+            for room_id in sorted(await self._interest.rooms(registration, changed)):
+                typers = self._typing.typers(room_id)
+                found.append(
+                    {"type": "m.typing", "room_id": room_id, "content": {"user_ids": typers}}
+                )
+        return found, upto, serial
+
+    def carried(self, registration: AppServiceRegistration, serial: int | None) -> None:
+        """The typing up to `serial` is in a stored transaction: not to be carried again."""
+        if serial is not None:
+            self._typing_seen[registration.id] = serial
