@@ -109,11 +109,12 @@ class Runtime:
         services = wiring.services()
         try:
             await services.policy.seed(dict(config.policy))
+            await services.appservices.ensure_senders()  # each service's own user exists
         except MatrixError as exc:
             await close_positions(positions)
             await shared.close()
             await db.close()
-            raise ConfigError(f"[policy]: {exc.message}") from None
+            raise ConfigError(f"[policy] or [appservices]: {exc.message}") from None
         return cls(config, db, services, bus, positions, clock, wakeups, shared)
 
     def workers(self) -> WorkerRegistry:

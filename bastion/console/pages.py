@@ -56,6 +56,7 @@ NAV: Final = (
     ("/policy", N_("Policy")),
     ("/compliance", N_("Compliance")),
     ("/audit", N_("Audit")),
+    ("/integrations", N_("Integrations")),
 )
 
 

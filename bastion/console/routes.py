@@ -18,6 +18,7 @@ from bastion.console import (
     dlp_reviews,
     exports,
     holds,
+    integrations,
     people,
     policy,
     reports,
@@ -38,6 +39,7 @@ PAGE_MODULES: tuple[ModuleType, ...] = (
     exports,
     dlp_reviews,
     audit,
+    integrations,
 )
 
 

@@ -92,9 +92,10 @@ class AppServiceClient:
                 },
             )
         except httpx.TimeoutException as exc:
-            raise Unreachable(f"timed out: {exc!r}", timed_out=True) from exc
+            raise Unreachable("no answer in time", timed_out=True) from exc
         except httpx.HTTPError as exc:
-            raise Unreachable(f"cannot connect: {exc!r}", timed_out=False) from exc
+            reason = str(exc) or type(exc).__name__
+            raise Unreachable(f"cannot connect: {reason}", timed_out=False) from exc
         if not 200 <= response.status_code < 300:
             raise Refused(response.status_code, response.text[:BODY_IN_ERROR_AT_MOST])
 

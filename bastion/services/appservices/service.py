@@ -46,6 +46,14 @@ class AppServices:
     ) -> Requester:
         return await self._identities.assert_identity(registration, user_id, device_id)
 
+    async def ensure_senders(self) -> None:
+        """Create each registration's sender (`sender_localpart`) if missing, at start: people
+        invite a bridge's bot before the bridge has made a request (audited, the service as
+        actor). 400 M_EXCLUSIVE when another service's namespace claims it, M_USER_IN_USE
+        when it is a deactivated account, both refusing the start."""
+        for registration in self.registry.all:
+            await self._identities.assert_identity(registration, None, None)
+
     def from_token(self, token: str | None) -> AppServiceRegistration:
         """The registration of an as_token a registration or login presents: 401 otherwise
         (the spec's M_MISSING_TOKEN / M_UNKNOWN_TOKEN)."""
