@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from bastion.app.positions import readable_bus
 from bastion.clock import Clock
 from bastion.config import Config
 from bastion.pubsub.base import Bus
@@ -90,7 +91,9 @@ def appservice_delivery(
         ephemeral=EphemeralCollector(db, store, interest, parts.typing),
         retry_s=(1.0, config.appservices.retry_max_seconds),
     )  # fmt: skip
-    bus.subscribe(EventsPersisted, delivery.on_persisted)
+    # woken once the position is readable here (with several processes, an event another one
+    # wrote may be announced before this process may read up to it: app/positions.py)
+    readable_bus(bus, positions).subscribe(EventsPersisted, delivery.on_persisted)
     bus.subscribe(TypingChanged, delivery.on_typing)
     return delivery
 
