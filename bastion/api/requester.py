@@ -58,7 +58,7 @@ async def require_requester(request: Request, *, allow_locked: bool = False) -> 
     registration = services.appservices.registry.by_token(token)
     if registration is not None:  # an application service, acting as one of its users
         params = request.query_params
-        requester = await services.appservices.assert_identity(
+        requester = await services.appservices.identities.assert_identity(
             registration, params.get("user_id"), params.get("device_id")
         )
     else:

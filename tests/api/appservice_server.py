@@ -6,12 +6,13 @@ M_UNRECOGNIZED, as the spec asks of a service."""
 
 from __future__ import annotations
 
-import json
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from email.message import Message
 from typing import Any
+
+from tests.loopback_json import LoopbackJsonServer
 
 KNOWN = (
     "/_matrix/app/v1/transactions/",
@@ -38,12 +39,11 @@ class FakeAppService:
         self.on_request: Callable[[Received], None] | None = None
         self._answers: list[tuple[int, dict[str, Any]]] = []
         self._lock = threading.Lock()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._server = LoopbackJsonServer(self._answer)
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
+        return self._server.base_url
 
     def answer(self, status: int, body: dict[str, Any] | None = None) -> None:
         with self._lock:
@@ -53,49 +53,23 @@ class FakeAppService:
         with self._lock:
             return [r for r in self.requests if r.path.startswith(KNOWN[0])]
 
-    def _record(self, received: Received) -> tuple[int, dict[str, Any]]:
+    def _answer(
+        self, method: str, path: str, headers: Message, body: dict[str, Any]
+    ) -> tuple[int, dict[str, Any]]:
+        received = Received(method, path, headers.get("Authorization"), body)
+        if self.on_request is not None:
+            self.on_request(received)
         with self._lock:
             self.requests.append(received)
-            if not received.path.startswith(KNOWN):
+            if not path.startswith(KNOWN):
                 return 404, {"errcode": "M_UNRECOGNIZED", "error": "unknown endpoint"}
             return self._answers.pop(0) if self._answers else (200, {})
 
-    def _handler(self) -> type[BaseHTTPRequestHandler]:
-        service = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def _serve(self) -> None:
-                raw = self.rfile.read(int(self.headers.get("Content-Length", "0")))
-                received = Received(
-                    self.command, self.path, self.headers.get("Authorization"),
-                    json.loads(raw) if raw else {},
-                )  # fmt: skip
-                if service.on_request is not None:
-                    service.on_request(received)
-                status, answer = service._record(received)
-                payload = json.dumps(answer).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(payload)))
-                self.end_headers()
-                self.wfile.write(payload)
-
-            do_PUT = _serve
-            do_POST = _serve
-            do_GET = _serve
-
-            def log_message(self, format: str, *args: Any) -> None:
-                return
-
-        return Handler
-
     def start(self) -> None:
-        self._thread.start()
+        self._server.start()
 
     def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join()
+        self._server.stop()
 
 
 def running_appservice() -> Iterator[FakeAppService]:

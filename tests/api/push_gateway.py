@@ -6,13 +6,14 @@ push_notifier.yaml, transcribed below)."""
 from __future__ import annotations
 
 import asyncio
-import json
 import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from email.message import Message
 from typing import Any
 
 import jsonschema
+
+from tests.loopback_json import LoopbackJsonServer
 
 NOTIFY_PATH = "/_matrix/push/v1/notify"
 
@@ -71,12 +72,11 @@ class PushGateway:
         self._answers: list[tuple[int, dict[str, Any]]] = []
         self._lock = threading.Lock()
         self._arrived: list[tuple[asyncio.AbstractEventLoop, asyncio.Event]] = []
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._server = LoopbackJsonServer(self._answer)
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_address[1]}{NOTIFY_PATH}"
+        return f"{self._server.base_url}{NOTIFY_PATH}"
 
     def answer(self, status: int, body: dict[str, Any] | None = None) -> None:
         """Queue the answer to the next request."""
@@ -110,33 +110,16 @@ class PushGateway:
             loop.call_soon_threadsafe(event.set)
         return answer
 
-    def _handler(self) -> type[BaseHTTPRequestHandler]:
-        gateway = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                raw = self.rfile.read(int(self.headers.get("Content-Length", "0")))
-                body = json.loads(raw)
-                status, answer = gateway._record(self.path, body)
-                payload = json.dumps(answer).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(payload)))
-                self.end_headers()
-                self.wfile.write(payload)
-
-            def log_message(self, format: str, *args: Any) -> None:
-                return
-
-        return Handler
+    def _answer(
+        self, _method: str, path: str, _headers: Message, body: dict[str, Any]
+    ) -> tuple[int, dict[str, Any]]:
+        return self._record(path, body)
 
     def start(self) -> None:
-        self._thread.start()
+        self._server.start()
 
     def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join()
+        self._server.stop()
 
 
 def check_schema(body: dict[str, Any]) -> None:

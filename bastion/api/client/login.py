@@ -35,7 +35,7 @@ async def login(request: Request) -> Response:
         registration = services.appservices.from_token(access_token_of(request))
         user_id = resolve_user_id(body.identifier, body.user, services.info.server_name)
         device = (body.device_id, body.initial_device_display_name)
-        session = await services.appservices.login(registration, user_id, device)
+        session = await services.appservices.identities.login(registration, user_id, device)
     else:
         session = await services.login.login(body, client_ip(request))
     return JsonResponse(

@@ -22,7 +22,7 @@ async def register(request: Request) -> Response:
     body = await decode_body(request, RegisterRequest)
     if body.type == APPSERVICE_LOGIN:  # an application service's user (no UIA, no password)
         registration = services.appservices.from_token(access_token_of(request))
-        user_id, session = await services.appservices.register(
+        user_id, session = await services.appservices.identities.register(
             registration, body.username, inhibit_login=body.inhibit_login,
             device=(body.device_id, body.initial_device_display_name),
         )  # fmt: skip

@@ -13,7 +13,7 @@ admin, not SCIM, not another service (`M_EXCLUSIVE`); `check_user_creation` and
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from bastion.errors import Errcode, MatrixError
 from bastion.services.appservices.registration import AppServiceRegistration
@@ -40,12 +40,6 @@ class AppServiceRegistry:
     def by_id(self, appservice_id: str) -> AppServiceRegistration | None:
         return self._by_id.get(appservice_id)
 
-    def exclusive_owner_of_user(self, user_id: str) -> AppServiceRegistration | None:
-        for registration in self.all:
-            if registration.claims_user(user_id):
-                return registration
-        return None
-
     def check_user_creation(self, user_id: str, creator: str | None) -> None:
         """400 M_EXCLUSIVE when `user_id` is in another's exclusive namespace (or any
         service's, for a creator that is not a service: `creator` None), or outside the
@@ -55,21 +49,24 @@ class AppServiceRegistry:
             raise MatrixError(
                 400, Errcode.EXCLUSIVE, f"{user_id} is outside the namespaces of {own.id}"
             )
-        for registration in self.all:
-            if registration is not own and registration.claims_user(user_id):
-                raise MatrixError(
-                    400,
-                    Errcode.EXCLUSIVE,
-                    f"{user_id} is reserved by the application service {registration.id}",
-                )
+        self._refuse_claimed(user_id, own, lambda r: r.claims_user(user_id))
 
     def check_alias_creation(self, alias: str, creator: str | None) -> None:
         """As `check_user_creation`, for a room alias."""
         own = None if creator is None else self._by_id.get(creator)
+        self._refuse_claimed(alias, own, lambda r: r.claims_alias(alias))
+
+    def _refuse_claimed(
+        self,
+        name: str,
+        own: AppServiceRegistration | None,
+        claims: Callable[[AppServiceRegistration], bool],
+    ) -> None:
+        """400 M_EXCLUSIVE when a service other than `own` claims `name`."""
         for registration in self.all:
-            if registration is not own and registration.claims_alias(alias):
+            if registration is not own and claims(registration):
                 raise MatrixError(
                     400,
                     Errcode.EXCLUSIVE,
-                    f"{alias} is reserved by the application service {registration.id}",
+                    f"{name} is reserved by the application service {registration.id}",
                 )

@@ -14,7 +14,6 @@ from bastion.services.appservices.delivery import AppServiceDelivery
 from bastion.services.appservices.identity import AppServiceIdentities
 from bastion.services.appservices.registration import AppServiceRegistration
 from bastion.services.appservices.registry import AppServiceRegistry
-from bastion.services.auth import Session
 from bastion.services.principal import Principal, Requester
 from bastion.store.protocols.appservices import AppServiceStream
 
@@ -38,13 +37,8 @@ class AppServices:
     ) -> None:
         self.registry: AppServiceRegistry = identities.registry
         self.delivery = delivery
-        self._identities = identities
+        self.identities = identities  # acting as users; registering and logging them in
         self._client = client
-
-    async def assert_identity(
-        self, registration: AppServiceRegistration, user_id: str | None, device_id: str | None
-    ) -> Requester:
-        return await self._identities.assert_identity(registration, user_id, device_id)
 
     async def ensure_senders(self) -> None:
         """Create each registration's sender (`sender_localpart`) if missing, at start: people
@@ -52,7 +46,7 @@ class AppServices:
         actor). 400 M_EXCLUSIVE when another service's namespace claims it, M_USER_IN_USE
         when it is a deactivated account, both refusing the start."""
         for registration in self.registry.all:
-            await self._identities.assert_identity(registration, None, None)
+            await self.identities.assert_identity(registration, None, None)
 
     def from_token(self, token: str | None) -> AppServiceRegistration:
         """The registration of an as_token a registration or login presents: 401 otherwise
@@ -63,26 +57,6 @@ class AppServices:
         if registration is None:
             raise MatrixError(401, Errcode.UNKNOWN_TOKEN, "Unknown application service token")
         return registration
-
-    async def register(
-        self,
-        registration: AppServiceRegistration,
-        username: str | None,
-        *,
-        inhibit_login: bool,
-        device: tuple[str | None, str | None],
-    ) -> tuple[str, Session | None]:
-        return await self._identities.register(
-            registration, username, inhibit_login=inhibit_login, device=device
-        )
-
-    async def login(
-        self,
-        registration: AppServiceRegistration,
-        user_id: str,
-        device: tuple[str | None, str | None],
-    ) -> Session:
-        return await self._identities.login(registration, user_id, device)
 
     async def ping(
         self, requester: Requester, appservice_id: str, transaction_id: str | None

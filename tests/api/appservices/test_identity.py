@@ -5,10 +5,6 @@ SQLite and PostgreSQL, through the HTTP API."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-from typing import Any
-
 import httpx
 import pytest
 
@@ -18,23 +14,11 @@ from tests.api.appservice_fixtures import (
     AS_TOKEN,
     OPS_TOKEN,
     ActingService,
-    appservice_config,
 )
-from tests.api.appservice_server import FakeAppService, running_appservice
 from tests.conftest import OPERATOR, Homeserver, client_path, errcode
 
 BOT = "@bridgebot:test.bastion"
 GHOST = "@_bridge_alice:test.bastion"
-
-
-@pytest.fixture
-def appservice() -> Iterator[FakeAppService]:
-    yield from running_appservice()
-
-
-@pytest.fixture
-def config_overrides(tmp_path: Path, appservice: FakeAppService) -> dict[str, Any]:
-    return appservice_config(tmp_path, appservice.url)
 
 
 async def test_the_token_acts_as_the_sender_created_on_first_use(hs: Homeserver) -> None:

@@ -6,8 +6,6 @@ about one transaction; one test runs the background loops as `bastion serve` doe
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 from urllib.parse import quote, unquote
 
@@ -21,23 +19,12 @@ from tests.api.appservice_fixtures import (
     HS_TOKEN,
     OPS_TOKEN,
     ActingService,
-    appservice_config,
 )
-from tests.api.appservice_server import FakeAppService, Received, running_appservice
+from tests.api.appservice_server import FakeAppService, Received
 from tests.clients.test_mautrix_bot import until
 from tests.conftest import Homeserver, UserClient, errcode
 
 GHOST = "@_bridge_alice:test.bastion"
-
-
-@pytest.fixture
-def appservice() -> Iterator[FakeAppService]:
-    yield from running_appservice()
-
-
-@pytest.fixture
-def config_overrides(tmp_path: Path, appservice: FakeAppService) -> dict[str, Any]:
-    return appservice_config(tmp_path, appservice.url)
 
 
 def bridge(hs: Homeserver) -> tuple[AppServiceDelivery, AppServiceRegistration]:

@@ -1,0 +1,1 @@
+"""Application services: identity, registration, transactions, queries, ping."""

@@ -1,0 +1,56 @@
+"""A JSON HTTP endpoint on 127.0.0.1 for tests that need a real server the homeserver calls
+(a push gateway, an application service): a thread serves every method through one
+`answer(method, path, headers, body) -> (status, JSON answer)` callback."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable
+from email.message import Message
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+Answer = Callable[[str, str, Message, dict[str, Any]], tuple[int, dict[str, Any]]]
+
+
+class LoopbackJsonServer:
+    """Serves `answer` on a free loopback port until stopped."""
+
+    def __init__(self, answer: Answer) -> None:
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(answer))
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self._server.server_address[1]}"
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join()
+
+
+def _handler(answer: Answer) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        def _serve(self) -> None:
+            raw = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+            status, body = answer(
+                self.command, self.path, self.headers, json.loads(raw) if raw else {}
+            )
+            payload = json.dumps(body).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+
+        do_GET = do_POST = do_PUT = _serve
+
+        def log_message(self, format: str, *args: Any) -> None:
+            return
+
+    return Handler
