@@ -17,7 +17,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from bastion.api.context import services_of
-from bastion.errors import MatrixError
+from bastion.errors import Errcode, MatrixError
 from bastion.services.principal import ScimClient
 
 logger = logging.getLogger(__name__)
@@ -66,6 +66,8 @@ def _from_exception(exc: Exception) -> ScimResponse:
         first = Error.from_validation_errors(exc.errors())[0]
         return error_response(first.status or 400, first.detail or "invalid", first.scim_type)
     if isinstance(exc, MatrixError):
+        if exc.errcode == Errcode.EXCLUSIVE:  # RFC 7644 §3.12: "already in use or reserved"
+            return error_response(409, exc.message, "uniqueness")
         scim_type = "invalidValue" if exc.status == 400 else None
         return error_response(exc.status, exc.message, scim_type)
     logger.exception("SCIM request failed", exc_info=exc)

@@ -15,6 +15,7 @@ from tests.api.appservice_fixtures import (
     OPS_TOKEN,
     ActingService,
 )
+from tests.api.scim.scim_helpers import ERROR, USER, Scim, scim_token
 from tests.conftest import OPERATOR, Homeserver, client_path, errcode
 
 BOT = "@bridgebot:test.bastion"
@@ -246,3 +247,16 @@ async def test_a_service_deletes_its_users_devices_without_a_password(hs: Homese
     resp = await human.post("/delete_devices", json={"devices": [human.device_id]})
     assert resp.status_code == 401
     assert "flows" in resp.json()  # asked for the password
+
+
+async def test_scim_cannot_provision_a_user_a_service_reserved(hs: Homeserver) -> None:
+    """RFC 7644 §3.12: 409 `uniqueness`, "One or more of the attribute values are already in
+    use or are reserved"; no account is created."""
+    scim = Scim(hs, await scim_token(hs))
+    resp = await scim.request(
+        "POST", "/Users", {"schemas": [USER], "userName": "whatsapp_anna", "active": True}
+    )
+    assert resp.status_code == 409, resp.text
+    assert resp.json()["schemas"] == [ERROR]
+    assert resp.json()["scimType"] == "uniqueness"
+    assert await hs.runtime.services.accounts.is_available("whatsapp_anna")
