@@ -8,7 +8,8 @@ delays another. Progress is a row per registration (store/protocols/appservices.
    allocator's `persisted_upto`: nothing below is still being written, so nothing is skipped),
    `SCAN_AT_MOST` at a time, keeps those the service is interested in (interest.py), at most
    `TXN_AT_MOST` of them, and stores them as the pending transaction (their IDs and the
-   position they reach) before sending anything. A window with none moves `done_upto` on.
+   position they reach) before sending anything. A window with none is passed: in memory,
+   and stored in `done_upto` at most every 5 s (only a second look is lost with it).
 2. It sends the pending transaction under its `txn_id`; once the service answers 2xx,
    `done_upto` becomes the transaction's end and the next ID is taken, in one statement.
 3. A failure (no connection, a timeout, a non-2xx answer) is recorded on the row and retried
@@ -33,6 +34,8 @@ import logging
 from contextlib import suppress
 from typing import Any
 
+import msgspec
+
 from bastion.clock import Clock
 from bastion.events.model import StoredEvent
 from bastion.pubsub.messages import EventsPersisted, TypingChanged
@@ -52,6 +55,7 @@ log = logging.getLogger(__name__)
 
 SCAN_AT_MOST = 500
 TXN_AT_MOST = 100
+PASSED_STORED_EVERY_MS = 5_000
 
 
 class AppServiceDelivery:
@@ -77,6 +81,8 @@ class AppServiceDelivery:
         self._positions, self.client, self._clock = runtime  # the ping shares the client
         self._retry = retry_s
         self._ephemeral = ephemeral
+        # registration -> (position passed without a transaction, when it was last stored)
+        self._passed: dict[str, tuple[int, int]] = {}
         self._woken = {r.id: asyncio.Event() for r in registry.all}
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._stopped = asyncio.Event()
@@ -154,12 +160,15 @@ class AppServiceDelivery:
         there was nothing to do. Unreachable or Refused when the service did not take it."""
         stream = await self._stream(registration.id)
         if stream.pending_upto is None or stream.pending_events is None:
+            passed = self._passed.get(registration.id, (0, 0))[0]
+            if passed > stream.done_upto:
+                stream = msgspec.structs.replace(stream, done_upto=passed)
             pending = await self._next(registration, stream)
             if pending is None:
                 return False
             if not pending.pending_events and not pending.pending_ephemeral:
-                assert pending.pending_upto is not None  # a window of no interest: passed
-                await self._store.skip_to(self._db, registration.id, pending.pending_upto)
+                assert pending.pending_upto is not None  # a window of no interest
+                await self._pass(registration.id, pending.pending_upto)
                 return True
             stream = pending
         assert stream.pending_upto is not None
@@ -176,6 +185,17 @@ class AppServiceDelivery:
             self._db, registration.id, stream.pending_upto, stream.txn_id + 1
         )
         return True
+
+    async def _pass(self, appservice_id: str, upto: int) -> None:
+        """Move past a window of no interest: kept here, stored at most every
+        `PASSED_STORED_EVERY_MS` (busy rooms the service is not in would otherwise cost a write
+        per wake-up). Losing it costs a second look at windows of no interest, nothing else."""
+        now = self._clock.now_ms()
+        _, stored_at = self._passed.get(appservice_id, (0, 0))
+        if now - stored_at >= PASSED_STORED_EVERY_MS:
+            await self._store.skip_to(self._db, appservice_id, upto)
+            stored_at = now
+        self._passed[appservice_id] = (upto, stored_at)
 
     async def _next(
         self, registration: AppServiceRegistration, stream: AppServiceStream

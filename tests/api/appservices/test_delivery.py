@@ -338,3 +338,33 @@ async def test_receipts_and_typing_reach_a_service_that_asked_for_them(
         "content": {"user_ids": [human.user_id]},
     }
     assert {t["room_id"] for t in typed} == {room_id}
+
+
+async def test_windows_of_no_interest_are_passed_without_a_write_each(
+    hs: Homeserver, appservice: FakeAppService
+) -> None:
+    """Busy rooms the service is not in cost no write per event: the position passed is kept
+    in memory and stored at most every 5 s; a later transaction starts after it."""
+    human, room_id = await bridged_room(hs)
+    await drain(hs)
+    delivery, registration = bridge(hs)
+    other = await human.create_room()
+    sent_before = len(appservice.transactions())
+    hs.clock.advance(10)
+    await human.send_text(other, "noise 1")
+    await drain(hs)
+    first = await delivery.status(registration)
+    assert first is not None
+    assert first.done_upto == hs.runtime.positions.persisted_upto()  # stored: 5 s had passed
+    await human.send_text(other, "noise 2")
+    await drain(hs)
+    second = await delivery.status(registration)
+    assert second is not None
+    assert second.done_upto == first.done_upto  # passed in memory only
+    await human.send_text(room_id, "for the bridge")
+    await drain(hs)
+    assert len(appservice.transactions()) == sent_before + 1
+    assert bodies(appservice)[-1:] == ["for the bridge"]  # not the noise
+    last = await delivery.status(registration)
+    assert last is not None
+    assert last.done_upto == hs.runtime.positions.persisted_upto()
