@@ -67,11 +67,7 @@ class AppServiceIdentities:
             )
         user = await self._users.get_user(self._db, target)
         if user is None and target == registration.sender:
-            try:
-                await self._create(registration, target)
-            except MatrixError as exc:  # made meanwhile by a concurrent request: read it
-                if exc.errcode != Errcode.USER_IN_USE:
-                    raise
+            await self.ensure_sender(registration)
             user = await self._users.get_user(self._db, target)
         if user is None:
             raise MatrixError(
@@ -86,6 +82,17 @@ class AppServiceIdentities:
         if registration.rate_limited and target != registration.sender:
             self._limiter.hit(target)
         return Requester(target, device_id or "", False, appservice=registration.id)
+
+    async def ensure_sender(self, registration: AppServiceRegistration) -> None:
+        """Create the service's own user if it does not exist (any state of an existing one
+        is kept)."""
+        if await self._users.get_user(self._db, registration.sender) is not None:
+            return
+        try:
+            await self._create(registration, registration.sender)
+        except MatrixError as exc:  # made meanwhile by another request or process
+            if exc.errcode != Errcode.USER_IN_USE:
+                raise
 
     async def register(
         self,

@@ -43,10 +43,11 @@ class AppServices:
     async def ensure_senders(self) -> None:
         """Create each registration's sender (`sender_localpart`) if missing, at start: people
         invite a bridge's bot before the bridge has made a request (audited, the service as
-        actor). 400 M_EXCLUSIVE when another service's namespace claims it, M_USER_IN_USE
-        when it is a deactivated account, both refusing the start."""
+        actor). An existing account is left as it is (one an admin deactivated or locked
+        stays so: the service's requests as it are refused). 400 M_EXCLUSIVE, refusing the
+        start, when another service's exclusive namespace claims it."""
         for registration in self.registry.all:
-            await self.identities.assert_identity(registration, None, None)
+            await self.identities.ensure_sender(registration)
 
     def from_token(self, token: str | None) -> AppServiceRegistration:
         """The registration of an as_token a registration or login presents: 401 otherwise

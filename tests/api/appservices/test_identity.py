@@ -5,9 +5,13 @@ SQLite and PostgreSQL, through the HTTP API."""
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any
+
 import httpx
 import pytest
 
+from bastion.config import DatabaseConfig
 from bastion.errors import MatrixError
 from bastion.store.protocols.audit import AuditQuery
 from tests.api.appservice_fixtures import (
@@ -16,7 +20,7 @@ from tests.api.appservice_fixtures import (
     ActingService,
 )
 from tests.api.scim.scim_helpers import ERROR, USER, Scim, scim_token
-from tests.conftest import OPERATOR, Homeserver, client_path, errcode
+from tests.conftest import OPERATOR, Homeserver, client_path, errcode, homeserver_with
 
 BOT = "@bridgebot:test.bastion"
 GHOST = "@_bridge_alice:test.bastion"
@@ -260,3 +264,15 @@ async def test_scim_cannot_provision_a_user_a_service_reserved(hs: Homeserver) -
     assert resp.json()["schemas"] == [ERROR]
     assert resp.json()["scimType"] == "uniqueness"
     assert await hs.runtime.services.accounts.is_available("whatsapp_anna")
+
+
+async def test_a_deactivated_bot_stays_deactivated_and_the_server_still_starts(
+    hs: Homeserver,
+    tmp_path: Path,
+    database_config: DatabaseConfig,
+    config_overrides: dict[str, Any],
+) -> None:
+    await hs.runtime.services.accounts.deactivate(OPERATOR, BOT)  # an admin stops the bridge
+    async with homeserver_with(tmp_path, database_config, **config_overrides) as restarted:
+        resp = await ActingService(restarted.http).request("GET", "/account/whoami")
+        assert errcode(resp) == (403, "M_USER_DEACTIVATED")
