@@ -13,9 +13,12 @@ delays another. Progress is a row per registration (store/protocols/appservices.
 2. It sends the pending transaction under its `txn_id`; once the service answers 2xx,
    `done_upto` becomes the transaction's end and the next ID is taken, in one statement.
 3. A failure (no connection, a timeout, a non-2xx answer) is recorded on the row and retried
-   after an exponential back-off (`retry_min_s` doubling up to `retry_max_s`), with the same
-   ID and the same events: the spec forbids changing a transaction on retry. A restart, or
-   another process taking the worker's lease, resumes from the row.
+   after an exponential back-off (`retry_s`: the first wait, doubling up to the longest),
+   with the same ID and the same contents: the spec forbids changing a transaction on retry.
+   A restart, or another process taking the worker's lease, resumes from the row.
+
+A service that receives ephemeral data also gets receipts and typing (ephemeral.py), stored
+with the pending transaction like its events.
 
 So an event is delivered at least once, in order; a retried transaction has the ID the service
 already saw, which is how the spec lets it drop the duplicate. A service registered after
