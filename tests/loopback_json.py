@@ -11,7 +11,7 @@ from email.message import Message
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-Answer = Callable[[str, str, Message, dict[str, Any]], tuple[int, dict[str, Any]]]
+Answer = Callable[[str, str, Message, dict[str, Any]], tuple[int, Any]]
 
 
 class LoopbackJsonServer:

@@ -27,6 +27,7 @@ def write_registrations(directory: Path, bridge_url: str | None) -> list[str]:
         "hs_token": HS_TOKEN,
         "sender_localpart": "bridgebot",
         "rate_limited": False,
+        "protocols": ["whatsapp"],
         "namespaces": {
             "users": [
                 {"exclusive": True, "regex": "@_bridge_.*:test\\.bastion"},

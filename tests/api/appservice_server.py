@@ -19,6 +19,7 @@ KNOWN = (
     "/_matrix/app/v1/ping",
     "/_matrix/app/v1/users/",
     "/_matrix/app/v1/rooms/",
+    "/_matrix/app/v1/thirdparty/",
 )
 
 
@@ -37,7 +38,7 @@ class FakeAppService:
         self.requests: list[Received] = []
         # called in the server's thread before answering (a test creates what a query asks for)
         self.on_request: Callable[[Received], None] | None = None
-        self._answers: list[tuple[int, dict[str, Any]]] = []
+        self._answers: list[tuple[int, Any]] = []
         self._lock = threading.Lock()
         self._server = LoopbackJsonServer(self._answer)
 
@@ -45,7 +46,8 @@ class FakeAppService:
     def url(self) -> str:
         return self._server.base_url
 
-    def answer(self, status: int, body: dict[str, Any] | None = None) -> None:
+    def answer(self, status: int, body: Any = None) -> None:
+        """Queue the answer to the next request (a JSON object or, for lookups, a list)."""
         with self._lock:
             self._answers.append((status, body if body is not None else {}))
 
@@ -55,7 +57,7 @@ class FakeAppService:
 
     def _answer(
         self, method: str, path: str, headers: Message, body: dict[str, Any]
-    ) -> tuple[int, dict[str, Any]]:
+    ) -> tuple[int, Any]:
         received = Received(method, path, headers.get("Authorization"), body)
         if self.on_request is not None:
             self.on_request(received)

@@ -1,5 +1,5 @@
-"""Requests to an application service: transactions, pings and the user and alias queries
-(spec: application-service-api).
+"""Requests to an application service: transactions, pings, the user and alias queries and
+the third-party lookups (spec: application-service-api).
 
 Every request carries `Authorization: Bearer <hs_token>` (v1.4; no `access_token` query
 parameter, which only services older than that read). The URL is the administrator's, from the
@@ -77,15 +77,33 @@ class AppServiceClient:
             return False
         return True
 
+    async def get_json(
+        self, registration: AppServiceRegistration, path: str, params: dict[str, str]
+    ) -> Any:
+        """GET `path` (a third-party lookup) with `params`: the JSON answer of a 2xx;
+        Unreachable, or Refused for another status or a body that is not JSON."""
+        response = await self._request(registration, "GET", path, None, params=params)
+        try:
+            return response.json()
+        except ValueError as exc:
+            raise Refused(response.status_code, "the answer is not JSON") from exc
+
     async def _request(
-        self, registration: AppServiceRegistration, method: str, path: str, body: object | None
-    ) -> None:
+        self,
+        registration: AppServiceRegistration,
+        method: str,
+        path: str,
+        body: object | None,
+        *,
+        params: dict[str, str] | None = None,
+    ) -> httpx.Response:
         assert registration.url is not None  # callers check
         try:
             response = await self._http.request(
                 method,
                 registration.url + path,
                 content=None if body is None else msgspec.json.encode(body),
+                params=params,
                 headers={
                     "Authorization": f"Bearer {registration.hs_token}",
                     "Content-Type": "application/json",
@@ -98,6 +116,7 @@ class AppServiceClient:
             raise Unreachable(f"cannot connect: {reason}", timed_out=False) from exc
         if not 200 <= response.status_code < 300:
             raise Refused(response.status_code, response.text[:BODY_IN_ERROR_AT_MOST])
+        return response
 
     async def close(self) -> None:
         await self._http.aclose()

@@ -14,6 +14,7 @@ from bastion.services.appservices.delivery import AppServiceDelivery
 from bastion.services.appservices.identity import AppServiceIdentities
 from bastion.services.appservices.registration import AppServiceRegistration
 from bastion.services.appservices.registry import AppServiceRegistry
+from bastion.services.appservices.thirdparty import ThirdPartyLookups
 from bastion.services.principal import Principal, Requester
 from bastion.store.protocols.appservices import AppServiceStream
 
@@ -38,6 +39,7 @@ class AppServices:
         self.registry: AppServiceRegistry = identities.registry
         self.delivery = delivery
         self.identities = identities  # acting as users; registering and logging them in
+        self.thirdparty = ThirdPartyLookups(identities.registry, client)  # networks they bridge
         self._client = client
 
     async def ensure_senders(self) -> None:
