@@ -1,4 +1,5 @@
-"""Third-party lookups with no bridge offering a network (spec: client-server-api#third-party-networks)."""
+"""Third-party lookups with no bridge offering a network (spec:
+client-server-api#third-party-networks)."""
 
 from __future__ import annotations
 
