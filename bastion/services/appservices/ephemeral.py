@@ -56,7 +56,7 @@ class EphemeralCollector:
         wanted = await self._interest.rooms(registration, {r.room_id for r in receipts})
         kept = [r for r in receipts if r.room_id in wanted]
         found: list[dict[str, Any]] = []
-        for room_id, event in receipt_events(kept, "", owns=registration.owns_user).items():
+        for room_id, event in receipt_events(kept, registration.owns_user).items():
             found.append({**event, "room_id": room_id})
         serial = None
         if self._typing is not None:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 
 from bastion.services.appservices.client import AppServiceClient, Unreachable
+from bastion.services.appservices.registration import AppServiceRegistration
 from bastion.services.appservices.registry import AppServiceRegistry
 
 log = logging.getLogger(__name__)
@@ -32,19 +33,25 @@ class AppServiceNamespaces:
 
     async def query_user(self, user_id: str) -> bool:
         """Did a service owning `user_id` create it when asked?"""
-        owners = [r.id for r in self._registry.all if r.url is not None and r.owns_user(user_id)]
-        return any([await self._ask(owner, "users", user_id) for owner in owners])
+        for registration in self._registry.all:
+            if registration.owns_user(user_id) and await self._ask(registration, "users", user_id):
+                return True
+        return False
 
     async def query_alias(self, alias: str) -> bool:
         """Did a service owning `alias` create it when asked?"""
-        owners = [r.id for r in self._registry.all if r.url is not None and r.owns_alias(alias)]
-        return any([await self._ask(owner, "rooms", alias) for owner in owners])
+        for registration in self._registry.all:
+            if registration.owns_alias(alias) and await self._ask(registration, "rooms", alias):
+                return True
+        return False
 
-    async def _ask(self, appservice_id: str, kind: str, name: str) -> bool:
-        registration = self._registry.by_id(appservice_id)
-        assert registration is not None
+    async def _ask(self, registration: AppServiceRegistration, kind: str, name: str) -> bool:
+        if registration.url is None:
+            return False  # a service that only acts is never asked
         try:
             return await self._client.query(registration, kind, name)
         except Unreachable as exc:
-            log.warning("application service %s: query for %s failed: %s", appservice_id, name, exc)
+            log.warning(
+                "application service %s: query for %s failed: %s", registration.id, name, exc
+            )
             return False

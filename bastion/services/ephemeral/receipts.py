@@ -159,14 +159,14 @@ class ReceiptService:
 
 
 def receipt_events(
-    receipts: list[ReceiptRecord], viewer: str, *, owns: Callable[[str], bool] | None = None
+    receipts: list[ReceiptRecord], sees_private_of: Callable[[str], bool]
 ) -> dict[str, JsonObject]:
-    """room_id -> the m.receipt event a viewer may see (private receipts only their own; with
-    `owns`, those of the users it accepts: an application service's users)."""
+    """room_id -> the m.receipt event of `receipts` for a reader who sees the private receipts
+    of the users `sees_private_of` accepts (a user: their own; an application service: its
+    users')."""
     by_room: dict[str, JsonObject] = {}
     for r in receipts:
-        private = r.receipt_type == "m.read.private"
-        if private and (r.user_id != viewer if owns is None else not owns(r.user_id)):
+        if r.receipt_type == "m.read.private" and not sees_private_of(r.user_id):
             continue
         entry: JsonObject = {"ts": r.ts}
         if r.thread_id:

@@ -47,7 +47,8 @@ class MembershipService:
         """A room ID, resolving a local alias; 404 M_NOT_FOUND for an unknown one."""
         if room_id_or_alias.startswith("#"):
             found = await self._rooms.get_alias(self._db, room_id_or_alias)
-            if await self._asked(found is None, self._namespaces, alias=room_id_or_alias):
+            ask = self._namespaces  # a bridge's portal, made by its service when asked?
+            if found is None and ask is not None and await ask.query_alias(room_id_or_alias):
                 found = await self._rooms.get_alias(self._db, room_id_or_alias)
             if found is None:
                 raise MatrixError(404, Errcode.NOT_FOUND, f"unknown room alias {room_id_or_alias}")
@@ -149,21 +150,11 @@ class MembershipService:
             content["reason"] = reason
         await self._pipeline.send(room_id, EventDraft(EventType.MEMBER, sender, content, target))
 
-    @staticmethod
-    async def _asked(
-        missing: bool, namespaces: ServiceNamespaces | None, *, user_id: str = "", alias: str = ""
-    ) -> bool:
-        """Did the application service owning a missing user or alias create it when asked?"""
-        if not missing or namespaces is None:
-            return False
-        if user_id:
-            return await namespaces.query_user(user_id)
-        return await namespaces.query_alias(alias)
-
     async def _require_local_user(self, user_id: str) -> None:
         parsed = UserID.parse(user_id)
         user = await self._users.get_user(self._db, user_id)
-        if await self._asked(user is None, self._namespaces, user_id=user_id):  # a ghost?
+        ask = self._namespaces  # a bridged person's ghost, made by its service when asked?
+        if user is None and ask is not None and await ask.query_user(user_id):
             user = await self._users.get_user(self._db, user_id)
         if parsed.server_name != self._pipeline.server_name or user is None or user.is_deactivated:
             raise MatrixError(404, Errcode.NOT_FOUND, f"unknown user {user_id}")

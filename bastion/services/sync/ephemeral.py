@@ -98,7 +98,8 @@ class EphemeralStreams:
     ) -> dict[str, JsonObject]:
         """room_id -> the m.receipt event `viewer` may see of `receipts`: none by users they
         ignore, private receipts only their own."""
-        return receipt_events([r for r in receipts if r.user_id not in ignored], viewer)
+        kept = [r for r in receipts if r.user_id not in ignored]
+        return receipt_events(kept, lambda user_id: user_id == viewer)
 
     def typing_rooms(self, request: SyncRequest, *, incremental: bool) -> set[str]:
         """Rooms anywhere on the server whose typers changed since the token (in memory)."""
