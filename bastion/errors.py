@@ -32,6 +32,8 @@ class Errcode(StrEnum):
     INVALID_PARAM = "M_INVALID_PARAM"
     MISSING_PARAM = "M_MISSING_PARAM"
     TOO_LARGE = "M_TOO_LARGE"
+    PROFILE_TOO_LARGE = "M_PROFILE_TOO_LARGE"  # spec v1.16: a profile past 64 KiB
+    KEY_TOO_LARGE = "M_KEY_TOO_LARGE"  # spec v1.16: a profile field name past 255 bytes
     WEAK_PASSWORD = "M_WEAK_PASSWORD"
     EXCLUSIVE = "M_EXCLUSIVE"
     UNKNOWN_DEVICE = "M_UNKNOWN_DEVICE"

@@ -1,4 +1,4 @@
-"""Profiles: display name and avatar URL.
+"""Profiles: display name, avatar URL and the other fields (spec v1.16; profile_fields.py).
 
 A display name change rewrites the user's directory terms in the same transaction
 (services/directory/user_index.py), so the user directory finds the new name at once.
@@ -11,11 +11,20 @@ profile change is not undone or refused because a room would not take it.
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import Any, Protocol
 
 from bastion.errors import Errcode, MatrixError
 from bastion.services.directory.user_index import UserDirectoryIndex
 from bastion.services.principal import Requester
+from bastion.services.profile_fields import (
+    AVATAR_URL,
+    DISPLAYNAME,
+    TIME_ZONE,
+    check_field_name,
+    check_profile_size,
+    check_time_zone,
+    encoded_value,
+)
 from bastion.store.database import Database, Queryable
 from bastion.store.protocols import ProfileStore, UserStore
 from bastion.store.records import ProfileRecord
@@ -63,6 +72,63 @@ class ProfileService:
             raise MatrixError(404, Errcode.NOT_FOUND, f"no profile for {user_id}")
         profile = await self._profiles.get_profile(self._db, user_id)
         return profile or ProfileRecord(displayname=None, avatar_url=None)
+
+    async def full_profile(self, user_id: str) -> dict[str, Any]:
+        """Every field of an existing account's profile that is set (404 for no account)."""
+        profile = await self.get_profile(user_id)
+        fields = await self._profiles.get_fields(self._db, user_id)
+        named = {DISPLAYNAME: profile.displayname, AVATAR_URL: profile.avatar_url}
+        return fields | {name: value for name, value in named.items() if value is not None}
+
+    async def get_field(self, user_id: str, name: str) -> dict[str, Any]:
+        """`{name: value}`; 404 M_NOT_FOUND for an unset extended field. An unset display name
+        or avatar answers `{}`, as these two always have (clients read it as "none")."""
+        check_field_name(name)
+        profile = await self.full_profile(user_id)
+        if name in profile:
+            return {name: profile[name]}
+        if name in (DISPLAYNAME, AVATAR_URL):
+            return {}
+        raise MatrixError(404, Errcode.NOT_FOUND, f"{user_id} has no profile field {name}")
+
+    async def set_field(
+        self, requester: Requester, user_id: str, name: str, body: dict[str, Any]
+    ) -> None:
+        """`PUT /profile/{userId}/{keyName}`: `body` holds the value under `name`. The display
+        name and avatar keep their own checks and reach the rooms' member events."""
+        self._require_self(requester, user_id)
+        check_field_name(name)
+        if name not in body:
+            raise MatrixError(400, Errcode.MISSING_PARAM, f"The body has no {name!r} property")
+        value = body[name]
+        if name in (DISPLAYNAME, AVATAR_URL) and value is not None and not isinstance(value, str):
+            raise MatrixError(400, Errcode.BAD_JSON, f"{name} must be a string")
+        if name == TIME_ZONE:
+            check_time_zone(value)
+        await self._require_active(user_id)
+        profile = await self.full_profile(user_id)
+        check_profile_size(profile | {name: value})
+        if name == DISPLAYNAME:
+            await self.set_displayname(requester, user_id, value)
+        elif name == AVATAR_URL:
+            await self.set_avatar_url(requester, user_id, value)
+        else:
+            stored = encoded_value(value)
+            async with self._db.transaction() as t:
+                await self._profiles.set_field(t, user_id, name, stored)
+
+    async def delete_field(self, requester: Requester, user_id: str, name: str) -> None:
+        """`DELETE /profile/{userId}/{keyName}`: gone, or was never there."""
+        self._require_self(requester, user_id)
+        check_field_name(name)
+        await self._require_active(user_id)
+        if name == DISPLAYNAME:
+            await self.set_displayname(requester, user_id, None)
+        elif name == AVATAR_URL:
+            await self.set_avatar_url(requester, user_id, None)
+        else:
+            async with self._db.transaction() as t:
+                await self._profiles.delete_field(t, user_id, name)
 
     async def set_displayname(self, requester: Requester, user_id: str, value: str | None) -> None:
         """Change one's display name."""

@@ -33,6 +33,7 @@ EXPECTED_COLUMNS = {
         "suspended",
     },
     "openid_tokens": {"token_hash", "user_id", "expires_ts"},
+    "profile_fields": {"user_id", "field_name", "value_json"},
     "appservice_streams": {
         "appservice_id",
         "done_upto",

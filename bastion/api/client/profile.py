@@ -1,79 +1,61 @@
-"""Profiles: display name and avatar URL."""
+"""Profiles: `GET /profile/{userId}` and `GET`/`PUT`/`DELETE /profile/{userId}/{keyName}`
+(any field since spec v1.16: the display name, the avatar, `m.tz` and custom namespaced keys;
+services/profile.py and profile_fields.py hold the rules)."""
 
 from __future__ import annotations
 
-import msgspec
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from bastion.api.bodies import decode_body
+from bastion.api.bodies import decode_object
 from bastion.api.context import services_of
 from bastion.api.requester import require_requester
 from bastion.api.responses import JsonResponse, empty
 
 
-class DisplaynameBody(msgspec.Struct, frozen=True):
-    """Body of `PUT /profile/{userId}/displayname`."""
-
-    displayname: str | None = None
-
-
-class AvatarUrlBody(msgspec.Struct, frozen=True):
-    """Body of `PUT /profile/{userId}/avatar_url`."""
-
-    avatar_url: str | None = None
-
-
-async def _profile_fields(request: Request) -> dict[str, str]:
-    services = services_of(request)
-    if services.info.require_auth_for_profile:
+async def _require_auth_if_configured(request: Request) -> None:
+    if services_of(request).info.require_auth_for_profile:
         await require_requester(request)
-    profile = await services.profile.get_profile(request.path_params["userId"])
-    fields = {"displayname": profile.displayname, "avatar_url": profile.avatar_url}
-    return {name: value for name, value in fields.items() if value is not None}
 
 
 async def get_profile(request: Request) -> Response:
     """GET /_matrix/client/v3/profile/{userId}"""
-    return JsonResponse(await _profile_fields(request))
+    await _require_auth_if_configured(request)
+    profile = services_of(request).profile
+    return JsonResponse(await profile.full_profile(request.path_params["userId"]))
 
 
-async def get_displayname(request: Request) -> Response:
-    """GET /_matrix/client/v3/profile/{userId}/displayname"""
-    fields = await _profile_fields(request)
-    return JsonResponse({k: v for k, v in fields.items() if k == "displayname"})
+async def get_field(request: Request) -> Response:
+    """GET /_matrix/client/v3/profile/{userId}/{keyName}"""
+    await _require_auth_if_configured(request)
+    params = request.path_params
+    profile = services_of(request).profile
+    return JsonResponse(await profile.get_field(params["userId"], params["keyName"]))
 
 
-async def get_avatar_url(request: Request) -> Response:
-    """GET /_matrix/client/v3/profile/{userId}/avatar_url"""
-    fields = await _profile_fields(request)
-    return JsonResponse({k: v for k, v in fields.items() if k == "avatar_url"})
-
-
-async def set_displayname(request: Request) -> Response:
-    """PUT /_matrix/client/v3/profile/{userId}/displayname"""
+async def set_field(request: Request) -> Response:
+    """PUT /_matrix/client/v3/profile/{userId}/{keyName}"""
     requester = await require_requester(request)
-    body = await decode_body(request, DisplaynameBody)
-    user_id = request.path_params["userId"]
-    await services_of(request).profile.set_displayname(requester, user_id, body.displayname)
+    body = await decode_object(request)
+    params = request.path_params
+    profile = services_of(request).profile
+    await profile.set_field(requester, params["userId"], params["keyName"], body)
     return empty()
 
 
-async def set_avatar_url(request: Request) -> Response:
-    """PUT /_matrix/client/v3/profile/{userId}/avatar_url"""
+async def delete_field(request: Request) -> Response:
+    """DELETE /_matrix/client/v3/profile/{userId}/{keyName}"""
     requester = await require_requester(request)
-    body = await decode_body(request, AvatarUrlBody)
-    user_id = request.path_params["userId"]
-    await services_of(request).profile.set_avatar_url(requester, user_id, body.avatar_url)
+    params = request.path_params
+    await services_of(request).profile.delete_field(requester, params["userId"], params["keyName"])
     return empty()
 
 
-# Specific routes first: `{userId:path}` would otherwise swallow the "/displayname" suffix.
+# The field routes first: `{userId:path}` would otherwise swallow the "/{keyName}" suffix.
 ROUTES = [
-    Route("/profile/{userId:path}/displayname", get_displayname, methods=["GET"]),
-    Route("/profile/{userId:path}/displayname", set_displayname, methods=["PUT"]),
-    Route("/profile/{userId:path}/avatar_url", get_avatar_url, methods=["GET"]),
-    Route("/profile/{userId:path}/avatar_url", set_avatar_url, methods=["PUT"]),
+    Route("/profile/{userId:path}/{keyName}", get_field, methods=["GET"]),
+    Route("/profile/{userId:path}/{keyName}", set_field, methods=["PUT"]),
+    Route("/profile/{userId:path}/{keyName}", delete_field, methods=["DELETE"]),
     Route("/profile/{userId:path}", get_profile, methods=["GET"]),
 ]

@@ -50,6 +50,9 @@ UNSTABLE_FEATURES: dict[str, bool] = {
     # MSC4186 simplified sliding sync at /unstable/org.matrix.simplified_msc3575/sync (and
     # /v4/sync): services/sliding_sync/. Element X refuses a server without it.
     "org.matrix.simplified_msc3575": True,
+    # MSC4133 extended profiles at the stable /v3/profile/{userId}/{keyName} (spec v1.16;
+    # services/profile_fields.py): js-sdk's getExtendedProfile and Element's time zone read this.
+    "uk.tcpip.msc4133.stable": True,
 }
 
 
@@ -88,6 +91,7 @@ async def capabilities(request: Request) -> Response:
                     "default": services_of(request).info.default_room_version,
                     "available": ROOM_VERSIONS,
                 },
+                "m.profile_fields": {"enabled": True},  # spec v1.16: every field
                 "m.set_displayname": {"enabled": True},
                 "m.set_avatar_url": {"enabled": True},
                 "m.3pid_changes": {"enabled": False},

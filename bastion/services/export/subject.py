@@ -1,6 +1,7 @@
 """A GDPR (RODO) subject-access export's own files: who the person is to this server.
 
-`subject/profile.json` (user ID, display name, avatar), `subject/devices.json` (their devices:
+`subject/profile.json` (user ID, display name, avatar, and every other profile field under
+`fields`), `subject/devices.json` (their devices:
 names, first and last seen, last address; never a token), `subject/rooms.json` (every room they
 have a membership in, and which). Their messages follow in the export's format, selected as the
 events they sent (request.py). Bounded by one person's devices and rooms.
@@ -26,7 +27,12 @@ async def write_subject_files(
     profile = await store.subject_profile(db, user_id)
     displayname, avatar_url = profile if profile is not None else (None, None)
     files = {
-        PROFILE: {"user_id": user_id, "displayname": displayname, "avatar_url": avatar_url},
+        PROFILE: {
+            "user_id": user_id,
+            "displayname": displayname,
+            "avatar_url": avatar_url,
+            "fields": await store.subject_profile_fields(db, user_id),
+        },
         DEVICES: msgspec.to_builtins(await store.subject_devices(db, user_id)),
         ROOMS: msgspec.to_builtins(await store.subject_rooms(db, user_id)),
     }

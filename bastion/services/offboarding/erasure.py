@@ -1,8 +1,9 @@
 """Steps `profile` and `erase` (only with `erase: true`): the leaver's profile and messages.
 
 Safety design (destructive code, STYLE 3.3.8):
-- What is erased: the display name and avatar (cleared in the `profile` step, before the leaver
-  leaves, so the change reaches their rooms as member events), and the content of every message
+- What is erased: the display name, the avatar and every other profile field (`m.tz`, custom
+  fields; cleared in the `profile` step, before the leaver leaves, so the change reaches their
+  rooms as member events), and the content of every message
   event they sent (never state events: the rooms' state and auth chains stand on those, and
   never redactions). A message is erased in storage as a redaction would (`pruned_event`: the
   room version's redaction algorithm), but the original is NOT kept aside: erasure is the
@@ -31,7 +32,8 @@ ERASED_BY = "$erased-by-offboarding"  # `redacted_by` of an erased event: no red
 
 
 async def clear_profile(deps: OffboardingDeps, run: JobRun) -> None:
-    """Display name and avatar removed; the `leave` step sends the change into the rooms."""
+    """Display name, avatar and other fields removed; the `leave` step sends the change into
+    the rooms."""
     async with deps.db.transaction() as t:
         await _clear(deps, run, t)
         await run.save(t, deps, step=run.next_step())
@@ -40,6 +42,7 @@ async def clear_profile(deps: OffboardingDeps, run: JobRun) -> None:
 async def _clear(deps: OffboardingDeps, run: JobRun, t: Queryable) -> None:
     await deps.stores.profiles.set_displayname(t, run.user_id, None)
     await deps.stores.profiles.set_avatar_url(t, run.user_id, None)
+    await deps.stores.profiles.delete_fields(t, run.user_id)
     run.report.profile_cleared = True
 
 

@@ -4,7 +4,7 @@ See `bastion.store.protocols` for how stores are used."""
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import Any, Protocol
 
 from bastion.store.database import Queryable
 from bastion.store.records import (
@@ -68,11 +68,20 @@ class DeviceStore(Protocol):
 
 
 class ProfileStore(Protocol):
-    """Display names and avatars."""
+    """Display names and avatars, and the other (extended) profile fields."""
 
     async def get_profile(self, q: Queryable, user_id: str) -> ProfileRecord | None: ...
     async def set_displayname(self, q: Queryable, user_id: str, value: str | None) -> None: ...
     async def set_avatar_url(self, q: Queryable, user_id: str, value: str | None) -> None: ...
+    async def get_fields(self, q: Queryable, user_id: str) -> dict[str, Any]:
+        """Every field but the display name and avatar: name -> its (decoded JSON) value."""
+        ...
+
+    async def set_field(self, q: Queryable, user_id: str, name: str, value_json: str) -> None: ...
+    async def delete_field(self, q: Queryable, user_id: str, name: str) -> None: ...
+    async def delete_fields(self, q: Queryable, user_id: str) -> int:
+        """Remove every extended field of the user; how many there were."""
+        ...
 
 
 class RegistrationTokenStore(Protocol):

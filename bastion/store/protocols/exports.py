@@ -8,7 +8,7 @@ with a caller-given limit, so no call returns more than one bounded batch.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Protocol
+from typing import Any, Protocol
 
 import msgspec
 
@@ -130,6 +130,10 @@ class ExportStore(Protocol):
         self, q: Queryable, user_id: str
     ) -> tuple[str | None, str | None] | None:
         """(displayname, avatar_url), or None for an unknown user."""
+        ...
+
+    async def subject_profile_fields(self, q: Queryable, user_id: str) -> dict[str, Any]:
+        """The subject's profile fields other than display name and avatar (`m.tz`, custom)."""
         ...
 
     async def subject_devices(self, q: Queryable, user_id: str) -> list[SubjectDevice]: ...

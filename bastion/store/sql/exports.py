@@ -22,6 +22,7 @@ from bastion.store.protocols.exports import (
     SubjectRoom,
 )
 from bastion.store.sql.events import placeholders
+from bastion.store.sql.profiles import SqlProfileStore
 
 _JOB_COLUMNS = (
     "export_id, kind, status, requested_by, options, done_events, total_events, files, error,"
@@ -178,6 +179,9 @@ class SqlExportStore:
             user_id,
         )
         return None if row is None else (row["displayname"], row["avatar_url"])
+
+    async def subject_profile_fields(self, q: Queryable, user_id: str) -> dict[str, Any]:
+        return await SqlProfileStore().get_fields(q, user_id)
 
     async def subject_devices(self, q: Queryable, user_id: str) -> list[SubjectDevice]:
         rows = await q.fetch_all(

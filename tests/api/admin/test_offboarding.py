@@ -204,6 +204,9 @@ async def test_erase_clears_the_profile_and_redacts_messages(hs: Homeserver, ver
     room = await carol.create_room(room_version=version, preset="public_chat")
     await bob.join(room)
     event_id = await bob.send_text(room, "my secret")
+    for field, value in (("m.tz", "Europe/Warsaw"), ("org.example.title", "Ward nurse")):
+        resp = await bob.put(f"/profile/{bob.user_id}/{field}", json={field: value})
+        assert resp.status_code == 200, resp.text
     report = await hs.runtime.services.offboarding.offboard(OPERATOR, bob.user_id, erase=True)
     assert report.events_redacted == 1
     assert report.profile_cleared
@@ -211,7 +214,7 @@ async def test_erase_clears_the_profile_and_redacts_messages(hs: Homeserver, ver
     assert resp.status_code == 200, resp.text
     assert resp.json()["content"] == {}
     profile = await carol.get(f"/profile/{bob.user_id}")
-    assert "displayname" not in profile.json()
+    assert profile.json() == {}  # display name, time zone and custom fields all gone
     # propagated to the room: bob's last join event there carries no display name
     page = await carol.get(f"/rooms/{room}/messages", params={"dir": "b", "limit": "20"})
     joins = [

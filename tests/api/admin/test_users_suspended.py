@@ -52,6 +52,8 @@ async def test_a_suspended_account_reads_and_leaves_but_does_not_act(hs: Homeser
         await alice.post(f"/rooms/{mine}/invite", json={"user_id": "@root:test.bastion"}),
         await alice.post("/createRoom", json={"name": "New"}),
         await alice.put(f"/profile/{alice.user_id}/displayname", json={"displayname": "A"}),
+        await alice.put(f"/profile/{alice.user_id}/m.tz", json={"m.tz": "Europe/Warsaw"}),
+        await alice.delete(f"/profile/{alice.user_id}/org.example.title"),
         await alice.put(f"/rooms/{mine}/redact/{bob_in_mine}/r1", json={}),
     ]
     assert [errcode(r) for r in refused] == [SUSPENDED] * len(refused)

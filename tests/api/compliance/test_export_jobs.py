@@ -169,6 +169,8 @@ async def test_gdpr_subject_access_export(hs: Homeserver) -> None:
     bob = await hs.register_user("bob")
     resp = await alice.put(f"/profile/{alice.user_id}/displayname", json={"displayname": "Ala"})
     assert resp.status_code == 200, resp.text
+    resp = await alice.put(f"/profile/{alice.user_id}/m.tz", json={"m.tz": "Europe/Warsaw"})
+    assert resp.status_code == 200, resp.text
     room = await alice.create_room(preset="public_chat")
     await bob.join(room)
     await alice.send_text(room, "mine")
@@ -179,6 +181,7 @@ async def test_gdpr_subject_access_export(hs: Homeserver) -> None:
     archive = await download(root, export_id)
     profile = json.loads(archive.read("subject/profile.json"))
     assert (profile["user_id"], profile["displayname"]) == (alice.user_id, "Ala")
+    assert profile["fields"] == {"m.tz": "Europe/Warsaw"}
     devices = json.loads(archive.read("subject/devices.json"))
     assert [d["device_id"] for d in devices] == [alice.device_id]
     assert json.loads(archive.read("subject/rooms.json")) == [
