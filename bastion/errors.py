@@ -34,6 +34,7 @@ class Errcode(StrEnum):
     TOO_LARGE = "M_TOO_LARGE"
     PROFILE_TOO_LARGE = "M_PROFILE_TOO_LARGE"  # spec v1.16: a profile past 64 KiB
     KEY_TOO_LARGE = "M_KEY_TOO_LARGE"  # spec v1.16: a profile field name past 255 bytes
+    INVITE_BLOCKED = "M_INVITE_BLOCKED"  # spec v1.18: the invitee blocks invites
     WEAK_PASSWORD = "M_WEAK_PASSWORD"
     EXCLUSIVE = "M_EXCLUSIVE"
     UNKNOWN_DEVICE = "M_UNKNOWN_DEVICE"

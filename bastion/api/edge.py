@@ -42,9 +42,12 @@ from bastion.observability.request_id import accepted_request_id, enter_request,
 
 log = logging.getLogger(__name__)
 
+# spec v1.13 (client-server-api#web-browser-clients): servers with methods beyond the
+# recommended five "should add those methods as well": SCIM's PATCH, and HEAD (Starlette
+# answers it on every GET route).
 CORS_HEADERS: list[tuple[bytes, bytes]] = [
     (b"access-control-allow-origin", b"*"),
-    (b"access-control-allow-methods", b"GET, POST, PUT, DELETE, OPTIONS"),
+    (b"access-control-allow-methods", b"GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS"),
     (b"access-control-allow-headers", b"X-Requested-With, Content-Type, Authorization"),
 ]
 

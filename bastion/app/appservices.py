@@ -23,12 +23,14 @@ from bastion.services.auth import AuthService
 from bastion.services.ephemeral.typing import TypingService
 from bastion.services.formatting.formatter import EventFormatter
 from bastion.services.members_cache import RoomMembersCache
+from bastion.services.presence.service import PresenceService
 from bastion.services.ratelimit import RateLimiter
 from bastion.services.retention.policy import RoomRetention
 from bastion.store.database import Database
 from bastion.store.sql.appservices import SqlAppServiceStore
 from bastion.store.sql.devices import SqlDeviceStore
 from bastion.store.sql.events import SqlEventStore
+from bastion.store.sql.memberships import SqlMembershipStore
 from bastion.store.sql.rooms import SqlRoomStore
 from bastion.store.sql.users import SqlUserStore
 from bastion.store.stream import PositionAllocator
@@ -53,16 +55,22 @@ def appservice_parts(config: Config) -> AppServiceParts:
 
 
 class _RoomFacts:
-    """What interest.py reads of a room: its joined members (the members cache) and aliases."""
+    """What interest.py reads of a room: its joined members (the members cache) and aliases;
+    and a user's joined rooms."""
 
     def __init__(self, db: Database, members: RoomMembersCache) -> None:
         self._db, self._members, self._rooms = db, members, SqlRoomStore()
+        self._memberships = SqlMembershipStore()
 
     async def joined(self, room_id: str) -> set[str]:
         return await self._members.joined(room_id)
 
     async def aliases(self, room_id: str) -> list[str]:
         return await self._rooms.aliases_of_room(self._db, room_id)
+
+    async def rooms_of(self, user_id: str) -> list[str]:
+        rows = await self._memberships.rooms_of_user(self._db, user_id, ["join"])
+        return [row.room_id for row in rows]
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +82,7 @@ class DeliveryParts:
     retention: RoomRetention
     events: SqlEventStore
     typing: TypingService
+    presence: PresenceService
 
 
 def appservice_delivery(
@@ -85,10 +94,11 @@ def appservice_delivery(
     """The transaction loops (started by the serving app's worker), woken by room events."""
     db, clock, positions, bus = runtime
     store, interest = SqlAppServiceStore(), Interest(_RoomFacts(db, parts.members))
+    presence = parts.presence if parts.presence.enabled else None  # disabled: never read
     delivery = AppServiceDelivery(
         db, (store, parts.events), appservices.registry,
         (interest, parts.formatter, parts.retention), (positions, appservices.client, clock),
-        ephemeral=EphemeralCollector(db, store, interest, parts.typing),
+        ephemeral=EphemeralCollector(db, store, interest, parts.typing, presence=presence),
         retry_s=(1.0, config.appservices.retry_max_seconds),
     )  # fmt: skip
     # woken once the position is readable here (with several processes, an event another one

@@ -48,7 +48,8 @@ from bastion.services.auth import AuthService
 from bastion.services.console.dashboard import DashboardService, DashboardSources
 from bastion.services.console.sessions import ConsoleSessions, ConsoleStores, SignInChecks
 from bastion.services.credentials import CredentialChecker
-from bastion.services.devices import DeviceService
+from bastion.services.devices import DeviceCreation, DeviceService
+from bastion.services.direct_rooms import DirectRooms
 from bastion.services.directory.user_index import UserDirectoryIndex
 from bastion.services.e2ee.cross_signing import CrossSigningService
 from bastion.services.e2ee.device_lists import DeviceListService
@@ -62,6 +63,7 @@ from bastion.services.formatting.bundles import BundledAggregations
 from bastion.services.formatting.changes import RelationChangeCache
 from bastion.services.formatting.formatter import EventFormatter
 from bastion.services.ignored_users import IGNORED_USER_LIST, IgnoredUsers
+from bastion.services.invite_permission import InviteBlocking, InvitePermissions
 from bastion.services.legal_hold.keeper import HeldOriginalKeeper
 from bastion.services.login import LoginService
 from bastion.services.media.service import MediaService
@@ -267,7 +269,8 @@ class Wiring:
             info=info, auth=auth, login=login, uia=uia, registration=registration,
             appservices=appservices,
             console_sessions=console_sessions,
-            accounts=accounts, devices=DeviceService(db, devices, uia, device_lists, audit),
+            accounts=accounts, devices=DeviceService(db, devices, uia, device_lists, audit,
+                creation=DeviceCreation(clock, self.appservices.registry, login_ip_limiter)),
             **rooms,
             scim=scim,
             admin_users=admin_users,
@@ -332,6 +335,9 @@ class Wiring:
         memberships, account_data = SqlMembershipStore(), SqlAccountDataStore()
         members = RoomMembersCache(db, memberships)
         ignored = IgnoredUsers(db, account_data)
+        invites = InvitePermissions(
+            db, account_data, frozenset([notices_user_id(self.config.server_name)])
+        )
         account_data_service = AccountDataService(
             db, account_data, self.positions, self.bus, kinds=[ignored]
         )
@@ -382,8 +388,9 @@ class Wiring:
                 RetentionStateWatcher(retention, self.bus),
                 RedactionWatcher(recent, self.bus),
                 HeldOriginalKeeper(holds, clock),
-                dlp.hook,
-                UpgradedRoomJoins([push_rules, tags], self.config.server_name),
+                dlp.hook, InviteBlocking(invites),
+                UpgradedRoomJoins([push_rules, tags, DirectRooms(
+                    db, account_data, account_data_service)], self.config.server_name),
                 *self.event_hooks,
             ],
         )  # fmt: skip
@@ -399,12 +406,9 @@ class Wiring:
             clock=clock, policy=enforcement, reserved=self.appservices.namespaces,
         )  # fmt: skip
         visibility = VisibilityService(
-            db,
-            ReadStores(events, state, memberships, search, relations),
-            ignored,
-            retention=retention,
-            recent=recent,
-        )
+            db, ReadStores(events, state, memberships, search, relations), ignored,
+            retention=retention, recent=recent, invites=invites,
+        )  # fmt: skip
         formatter = EventFormatter(
             db, events, rooms, clock,
             bundles=BundledAggregations(db, visibility, relation_changes),
@@ -504,7 +508,7 @@ class Wiring:
                 self.config,
                 self.appservices,
                 (db, clock, self.positions, self.bus),
-                DeliveryParts(formatter, members, retention, events, typing),
+                DeliveryParts(formatter, members, retention, events, typing, presence),
             ),
             "search": SearchService(
                 db,

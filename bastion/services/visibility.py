@@ -67,6 +67,7 @@ from bastion.events.model import StoredEvent
 from bastion.events.types import EventType
 from bastion.events.visibility import ViewerHistory, is_visible
 from bastion.services.ignored_users import IgnoredUsers
+from bastion.services.invite_permission import InvitePermissions
 from bastion.services.read_page import Page, Span
 from bastion.services.recent_events import RecentRoomEvents
 from bastion.services.retention.policy import RoomRetention, is_expired
@@ -124,8 +125,10 @@ class VisibilityService:
         *,
         retention: RoomRetention | None = None,
         recent: RecentRoomEvents | None = None,
+        invites: InvitePermissions | None = None,
     ) -> None:
         self._db = db
+        self._invites = invites  # who blocks invites (not shown to them)
         self._retention = retention
         self._recent = recent  # /sync's windows, shared by the syncs one event wakes
         self._events = stores.events
@@ -191,13 +194,24 @@ class VisibilityService:
         ]
 
     async def hides_invite(self, viewer: str, invite: StoredEvent) -> bool:
-        """True for an invite sent by someone the viewer ignores: it is not shown to them."""
-        return invite.sender in await self._ignored.ignored_by(viewer)
+        """True for an invite sent by someone the viewer ignores, or any invite while the
+        viewer blocks invites (services/invite_permission.py): it is not shown to them."""
+        if invite.sender in await self._ignored.ignored_by(viewer):
+            return True
+        permissions = self._invites
+        return (
+            permissions is not None
+            and not permissions.exempt(invite.sender)
+            and await permissions.blocks_invites(viewer)
+        )
 
     async def hidden_invites(self, viewer: str, invites: Sequence[MembershipRecord]) -> set[str]:
         """The rooms of `invites` (the viewer's) whose invite is hidden (`hides_invite`): one
-        read of the invite events, none when the viewer ignores nobody."""
-        if not invites or not await self._ignored.ignored_by(viewer):
+        read of the invite events, none when the viewer ignores nobody and takes invites."""
+        if not invites:
+            return set()
+        blocking = self._invites is not None and await self._invites.blocks_invites(viewer)
+        if not blocking and not await self._ignored.ignored_by(viewer):
             return set()
         events = await self._events.get_events(self._db, [m.event_id for m in invites])
         return {e.room_id for e in events.values() if await self.hides_invite(viewer, e)}

@@ -78,6 +78,33 @@ async def test_initial_state_override_and_invites(hs: Homeserver) -> None:
     assert room_id in sync["rooms"]["invite"]
 
 
+async def test_trusted_private_chat_merges_additional_creators_with_invitees(
+    hs: Homeserver,
+) -> None:
+    """create_room.yaml (v1.16), `creation_content`: "When using the `trusted_private_chat`
+    preset, the server SHOULD combine `additional_creators` specified here and the `invite`
+    array into the eventual `m.room.create` event's `additional_creators`, deduplicating"."""
+    alice = await hs.register_user("alice")
+    bob = await hs.register_user("bob")
+    carol = await hs.register_user("carol")
+    room_id = await alice.create_room(
+        preset="trusted_private_chat",
+        invite=[bob.user_id, carol.user_id],
+        creation_content={"additional_creators": [carol.user_id, "@dave:test.bastion"]},
+    )
+    create = await state_content(alice, room_id, "m.room.create")
+    assert create["additional_creators"] == [carol.user_id, "@dave:test.bastion", bob.user_id]
+    # Another preset: the client's list as given, the invitees not added.
+    other = await alice.create_room(
+        preset="private_chat",
+        invite=[bob.user_id],
+        creation_content={"additional_creators": [carol.user_id]},
+    )
+    assert (await state_content(alice, other, "m.room.create"))["additional_creators"] == [
+        carol.user_id
+    ]
+
+
 async def test_create_room_refusals(hs: Homeserver) -> None:
     alice = await hs.register_user("alice")
     await alice.create_room(room_alias_name="taken")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from signedjson.key import generate_signing_key, get_verify_key
@@ -264,3 +265,88 @@ async def test_user_signing_signatures_are_visible_only_to_their_signer(hs: Home
         assert bob.user_id in seen["self_signing_keys"][bob.user_id]["signatures"]
         device = seen["device_keys"][bob.user_id][bob.device_id]
         assert bob_ssk_id in device["signatures"][bob.user_id], viewer.user_id
+
+
+def one_time_keys(*key_ids: str) -> dict[str, Any]:
+    """A `one_time_keys` upload body listing `key_ids` in this order (JSON keeps it)."""
+    return {f"signed_curve25519:{k}": {"key": f"key-{k}", "signatures": {}} for k in key_ids}
+
+
+async def claim_one(claimer: UserClient, owner: UserClient) -> str | None:
+    """The key ID one `/keys/claim` hands out for `owner`'s device, None when it has none."""
+    body = {"one_time_keys": {owner.user_id: {owner.device_id: "signed_curve25519"}}}
+    resp = await claimer.post("/keys/claim", json=body)
+    assert resp.status_code == 200
+    found = resp.json()["one_time_keys"].get(owner.user_id, {}).get(owner.device_id)
+    if found is None:
+        return None
+    ((full_id, key),) = found.items()
+    key_id = full_id.removeprefix("signed_curve25519:")
+    assert key == {"key": f"key-{key_id}", "signatures": {}}  # the key uploaded under that ID
+    return key_id
+
+
+async def test_claim_hands_out_one_time_keys_in_upload_order(hs: Homeserver) -> None:
+    """Spec v1.13 (MSC4225), POST /keys/claim: "One-time keys are given out in the order that
+    they were uploaded via /keys/upload. (All keys uploaded within a given call to
+    /keys/upload are considered equivalent in this regard; no ordering is specified within
+    them.)" Key IDs are chosen to sort differently from the upload order. Within one call
+    the spec leaves the order free; Bastion keeps the order the call lists them in, which is
+    asserted here too."""
+    alice = await hs.register_user("alice")
+    bob = await hs.register_user("bob")
+    first = await alice.post(
+        "/keys/upload", json={"one_time_keys": one_time_keys("AAAAMM", "AAAAAB")}
+    )
+    assert first.json() == {"one_time_key_counts": {"signed_curve25519": 2}}
+    second = await alice.post(
+        "/keys/upload", json={"one_time_keys": one_time_keys("AAAAZZ", "AAAAAA")}
+    )
+    assert second.json() == {"one_time_key_counts": {"signed_curve25519": 4}}
+
+    assert [await claim_one(bob, alice) for _ in range(2)] == ["AAAAMM", "AAAAAB"]
+    # Uploaded after the remaining keys, and re-uploading a key still held keeps its place.
+    again = {"one_time_keys": one_time_keys("AAAAAC", "AAAAZZ")}
+    assert (await alice.post("/keys/upload", json=again)).json() == {
+        "one_time_key_counts": {"signed_curve25519": 3}
+    }
+    claimed = [await claim_one(bob, alice) for _ in range(4)]
+    assert claimed == ["AAAAZZ", "AAAAAA", "AAAAAC", None]
+
+    # Once every key is gone, a new upload starts the order afresh.
+    await alice.post("/keys/upload", json={"one_time_keys": one_time_keys("AAAAYY")})
+    await alice.post("/keys/upload", json={"one_time_keys": one_time_keys("AAAAAD")})
+    assert [await claim_one(bob, alice) for _ in range(3)] == ["AAAAYY", "AAAAAD", None]
+
+
+async def test_claim_orders_each_algorithm_by_its_own_uploads(hs: Homeserver) -> None:
+    """Claims ask for one algorithm; keys of another algorithm uploaded in between do not
+    disturb the upload order of the one asked for."""
+    alice = await hs.register_user("alice")
+    bob = await hs.register_user("bob")
+    other = {"curve25519:AAAAAA": "plain"}
+    await alice.post("/keys/upload", json={"one_time_keys": {**other, **one_time_keys("AAAAZZ")}})
+    await alice.post("/keys/upload", json={"one_time_keys": one_time_keys("AAAAAB")})
+    assert [await claim_one(bob, alice) for _ in range(3)] == ["AAAAZZ", "AAAAAB", None]
+    body = {"one_time_keys": {alice.user_id: {alice.device_id: "curve25519"}}}
+    result = (await bob.post("/keys/claim", json=body)).json()["one_time_keys"]
+    assert result == {alice.user_id: {alice.device_id: other}}
+
+
+async def test_concurrent_claims_never_hand_out_a_key_twice(hs: Homeserver) -> None:
+    """POST /keys/claim: "Servers must ensure that each one-time key is returned at most once,
+    so when a key has been returned, no other request will ever return the same key." Many
+    claims at once (several connections on PostgreSQL), then claims until none is left: every
+    key comes out exactly once."""
+    alice = await hs.register_user("alice")
+    claimers = [await hs.register_user(f"claimer{i}") for i in range(3)]
+    uploaded = [f"KEY{i:03d}" for i in range(12)]
+    await alice.post("/keys/upload", json={"one_time_keys": one_time_keys(*uploaded)})
+
+    racing = await asyncio.gather(*(claim_one(claimers[i % 3], alice) for i in range(18)))
+    handed = [k for k in racing if k is not None]
+    assert len(handed) == len(set(handed))
+    while (key := await claim_one(claimers[0], alice)) is not None:
+        handed.append(key)
+    assert sorted(handed) == uploaded
+    assert (await alice.post("/keys/upload", json={})).json() == {"one_time_key_counts": {}}

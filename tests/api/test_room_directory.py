@@ -288,6 +288,44 @@ async def test_room_summary_for_members_and_previewable_rooms(hs: Homeserver) ->
     assert errcode(await bob.get(f"{SUMMARY}/{encrypted}")) == (404, "M_NOT_FOUND")
 
 
+async def test_room_summary_of_a_restricted_room(hs: Homeserver) -> None:
+    """room_summary.yaml (v1.15) `allowed_room_ids`: "If the room is a restricted room, these are
+    the room IDs which are specified by the join rules. Empty or omitted otherwise." A member of
+    an allowed room may join, so may preview it (as /hierarchy shows it to them); others may not."""
+    alice = await hs.register_user("alice")
+    bob = await hs.register_user("bob")
+    carol = await hs.register_user("carol")
+    staff = await alice.create_room(name="Staff", invite=[bob.user_id])
+    await bob.join(staff)
+    restricted = await alice.create_room(
+        name="Ward rota",
+        initial_state=[
+            state(
+                "m.room.join_rules",
+                {
+                    "join_rule": "restricted",
+                    "allow": [
+                        {"type": "m.room_membership", "room_id": staff},
+                        {"type": "m.something_else", "room_id": "!ignored:test.bastion"},
+                    ],
+                },
+            )
+        ],
+    )
+    mine = (await alice.get(f"{SUMMARY}/{restricted}")).json()
+    assert (mine["join_rule"], mine["allowed_room_ids"]) == ("restricted", [staff])
+    preview = await bob.get(f"{SUMMARY}/{restricted}")
+    assert preview.status_code == 200, preview.text
+    assert preview.json()["membership"] == "leave"
+    assert preview.json()["allowed_room_ids"] == [staff]
+    assert errcode(await carol.get(f"{SUMMARY}/{restricted}")) == (404, "M_NOT_FOUND")
+    # Invited to the allowed room is not joined to it.
+    await alice.post(f"/rooms/{staff}/invite", json={"user_id": carol.user_id})
+    assert errcode(await carol.get(f"{SUMMARY}/{restricted}")) == (404, "M_NOT_FOUND")
+    # Not restricted: no `allowed_room_ids`.
+    assert "allowed_room_ids" not in (await alice.get(f"{SUMMARY}/{staff}")).json()
+
+
 async def test_a_redacted_name_is_no_name(hs: Homeserver) -> None:
     alice = await hs.register_user("alice")
     room_id = await alice.create_room(visibility="public", name="Old name")

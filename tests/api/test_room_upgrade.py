@@ -254,6 +254,33 @@ async def test_a_joining_members_mute_and_favourite_follow_the_room(hs: Homeserv
     assert counts["notification_count"] == 0
 
 
+async def test_a_direct_chat_stays_one_in_m_direct(hs: Homeserver) -> None:
+    """The same sentence ("the user's personalized settings"): a DM upgraded is still a DM. Each
+    local member's `m.direct` lists the new room next to the old one once they join it."""
+    alice = await hs.register_user("alice")
+    bob = await hs.register_user("bob")
+    old = await alice.create_room(is_direct=True, invite=[bob.user_id])
+    await bob.join(old)
+    elsewhere = await alice.create_room(is_direct=True)
+    direct_path = {u: f"/user/{u.user_id}/account_data/m.direct" for u in (alice, bob)}
+    mine = {bob.user_id: [old], "@carol:test.bastion": [elsewhere], "x": "not a list"}
+    assert (await alice.put(direct_path[alice], json=mine)).status_code == 200
+    assert (await bob.put(direct_path[bob], json={alice.user_id: [old]})).status_code == 200
+
+    new = await upgrade(alice, old, new_version="12")
+    assert (await alice.get(direct_path[alice])).json() == {
+        bob.user_id: [old, new], "@carol:test.bastion": [elsewhere], "x": "not a list"
+    }  # fmt: skip
+    # bob has not joined the new room yet: his m.direct is his own until he does.
+    assert (await bob.get(direct_path[bob])).json() == {alice.user_id: [old]}
+    since = (await bob.sync())["next_batch"]
+    await bob.join(new)
+    assert (await bob.get(direct_path[bob])).json() == {alice.user_id: [old, new]}
+    # His clients learn it from /sync, as from any account-data change.
+    changed = (await bob.sync(since=since))["account_data"]["events"]
+    assert {"type": "m.direct", "content": {alice.user_id: [old, new]}} in changed
+
+
 async def test_a_ban_follows_the_room(hs: Homeserver) -> None:
     """A public room's upgrade must not let a banned user back in."""
     alice = await hs.register_user("alice")

@@ -34,6 +34,8 @@ EXPECTED_COLUMNS = {
     },
     "openid_tokens": {"token_hash", "user_id", "expires_ts"},
     "profile_fields": {"user_id", "field_name", "value_json"},
+    "appservice_room_directory": {"appservice_id", "network_id", "room_id", "published_ts"},
+    "one_time_keys": {"user_id", "device_id", "algorithm", "key_id", "key_json", "upload_order"},
     "appservice_streams": {
         "appservice_id",
         "done_upto",

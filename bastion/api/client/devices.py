@@ -1,4 +1,4 @@
-"""The requester's devices."""
+"""The requester's devices (an application service also creates its users' devices)."""
 
 from __future__ import annotations
 
@@ -55,12 +55,16 @@ async def get_device(request: Request) -> Response:
 
 
 async def update_device(request: Request) -> Response:
-    """PUT /_matrix/client/v3/devices/{deviceId}"""
+    """PUT /_matrix/client/v3/devices/{deviceId}
+
+    201 when an application service created the device, 200 when it was updated (spec v1.17).
+    """
     requester = await require_requester(request)
     body = await decode_body(request, DeviceUpdate)
     device_id = request.path_params["deviceId"]
-    await services_of(request).devices.rename_device(requester, device_id, body.display_name)
-    return empty()
+    devices = services_of(request).devices
+    created = await devices.put_device(requester, device_id, body.display_name)
+    return JsonResponse({}, status_code=201) if created else empty()
 
 
 async def delete_device(request: Request) -> Response:

@@ -7,6 +7,8 @@ authenticated, so it is rate-limited per account like every other client write.
 
 from __future__ import annotations
 
+from typing import Any
+
 import msgspec
 from starlette.requests import Request
 from starlette.responses import Response
@@ -16,15 +18,15 @@ from bastion.api.bodies import decode_body
 from bastion.api.context import services_of
 from bastion.api.requester import require_requester
 from bastion.api.responses import JsonResponse
-from bastion.events.typed_json import SafeInt
 
 
 class EventReportBody(msgspec.Struct, frozen=True):
     """`reason` is optional for an event; `score` was removed in spec v1.18 but older clients
-    (and Synapse's admin API) still use it: -100 (most offensive) to 0."""
+    (and Synapse's admin API) still use it: -100 (most offensive) to 0. Anything else there is
+    ignored (an unknown parameter now), never a reason to refuse the report."""
 
     reason: str | None = None
-    score: SafeInt | None = None
+    score: Any = None
 
 
 class ReportBody(msgspec.Struct, frozen=True):
@@ -33,13 +35,18 @@ class ReportBody(msgspec.Struct, frozen=True):
     reason: str
 
 
+def _legacy_score(value: Any) -> int | None:
+    """An integer `score` (the service keeps it when in range); None for anything else."""
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
 async def report_event(request: Request) -> Response:
     """POST /_matrix/client/v3/rooms/{roomId}/report/{eventId}"""
     requester = await require_requester(request)
     body = await decode_body(request, EventReportBody)
     p = request.path_params
     await services_of(request).reports.report_event(
-        requester, p["roomId"], p["eventId"], body.reason, body.score
+        requester, p["roomId"], p["eventId"], body.reason, _legacy_score(body.score)
     )
     return JsonResponse({})
 

@@ -1,5 +1,6 @@
-"""The published room directory (`/publicRooms`, `/directory/list/room/{roomId}`) and room
-summaries (`/_matrix/client/v1/room_summary/{roomIdOrAlias}`).
+"""The published room directory (`/publicRooms`, `/directory/list/room/{roomId}`), application
+services' directories (`/directory/list/appservice/{networkId}/{roomId}`) and room summaries
+(`/_matrix/client/v1/room_summary/{roomIdOrAlias}`).
 
 `GET /directory/list/room/{roomId}` needs no access token (the spec gives it no security
 requirement) and ignores one. The other reads take the token when there is one: the services
@@ -17,7 +18,11 @@ from bastion.api.context import services_of
 from bastion.api.requester import access_token_of, require_requester
 from bastion.api.responses import JsonResponse, empty
 from bastion.events.query_params import query_int
-from bastion.services.directory.rooms import PublicRoomsQuery, VisibilityBody
+from bastion.services.directory.rooms import (
+    NetworkVisibilityBody,
+    PublicRoomsQuery,
+    VisibilityBody,
+)
 from bastion.services.principal import Requester
 
 
@@ -40,6 +45,17 @@ async def put_visibility(request: Request) -> Response:
     body = await decode_body(request, VisibilityBody)
     await services_of(request).room_directory.set_visibility(
         requester, request.path_params["roomId"], body.visibility
+    )
+    return empty()
+
+
+async def put_network_visibility(request: Request) -> Response:
+    """PUT /_matrix/client/v3/directory/list/appservice/{networkId}/{roomId} (`as_token`)"""
+    requester = await require_requester(request)
+    body = await decode_body(request, NetworkVisibilityBody)
+    params = request.path_params
+    await services_of(request).room_directory.set_network_visibility(
+        requester, params["networkId"], params["roomId"], body.visibility
     )
     return empty()
 
@@ -77,6 +93,9 @@ async def room_summary(request: Request) -> Response:
 ROUTES = [
     Route("/directory/list/room/{roomId}", get_visibility, methods=["GET"]),
     Route("/directory/list/room/{roomId}", put_visibility, methods=["PUT"]),
+    Route(
+        "/directory/list/appservice/{networkId}/{roomId}", put_network_visibility, methods=["PUT"]
+    ),
     Route("/publicRooms", get_public_rooms, methods=["GET"]),
     Route("/publicRooms", post_public_rooms, methods=["POST"]),
 ]

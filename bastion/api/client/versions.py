@@ -17,7 +17,10 @@ from bastion.api.responses import JsonResponse
 from bastion.errors import Errcode, MatrixError
 from bastion.json_types import JsonObject
 
-SUPPORTED_VERSIONS = [f"v1.{minor}" for minor in range(1, 13)]
+# Every version through v1.18 (each is cumulative). What v1.13..v1.18 added is built (see
+# docs/architecture.md, "Spec versions"); left out are the optional parts: the OAuth 2.0 API
+# (legacy login stays: auth_metadata answers 404), policy servers, Room Previews.
+SUPPORTED_VERSIONS = [f"v1.{minor}" for minor in range(1, 19)]
 ROOM_VERSIONS = {"10": "stable", "11": "stable", "12": "stable"}
 
 # The unstable features we advertise: what matrix-js-sdk (`doesServerSupportUnstableFeature`:
@@ -82,10 +85,15 @@ async def well_known_support(request: Request) -> Response:
 
 async def capabilities(request: Request) -> Response:
     """GET /_matrix/client/v3/capabilities"""
-    await require_requester(request)
+    requester = await require_requester(request)
+    moderation = (
+        # spec v1.18: what PUT /admin/suspend and /admin/lock allow (admins only; else omitted)
+        {"m.account_moderation": {"suspend": True, "lock": True}} if requester.is_admin else {}
+    )
     return JsonResponse(
         {
-            "capabilities": {
+            "capabilities": moderation
+            | {
                 "m.change_password": {"enabled": True},
                 "m.room_versions": {
                     "default": services_of(request).info.default_room_version,

@@ -17,8 +17,8 @@ delays another. Progress is a row per registration (store/protocols/appservices.
    with the same ID and the same contents: the spec forbids changing a transaction on retry.
    A restart, or another process taking the worker's lease, resumes from the row.
 
-A service that receives ephemeral data also gets receipts and typing (ephemeral.py), stored
-with the pending transaction like its events.
+A service that receives ephemeral data also gets receipts, typing and presence (ephemeral.py),
+stored with the pending transaction like its events; no other service's loop reads them.
 
 So an event is delivered at least once, in order; a retried transaction has the ID the service
 already saw, which is how the spec lets it drop the duplicate. A service registered after

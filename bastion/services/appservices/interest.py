@@ -21,10 +21,11 @@ from bastion.services.appservices.registration import AppServiceRegistration
 
 
 class RoomFacts(Protocol):
-    """The two room facts interest needs."""
+    """The room facts interest needs."""
 
     async def joined(self, room_id: str) -> set[str]: ...
     async def aliases(self, room_id: str) -> list[str]: ...
+    async def rooms_of(self, user_id: str) -> list[str]: ...  # the rooms a user is joined to
 
 
 class Interest:
@@ -54,6 +55,25 @@ class Interest:
         """Those of `room_ids` the service is interested in (where its receipts and typing
         come from: the spec's "the same rules as regular events")."""
         return {r for r in room_ids if await self._room_interests(registration, r)}
+
+    async def users(self, registration: AppServiceRegistration, user_ids: set[str]) -> set[str]:
+        """Those of `user_ids` whose presence the service receives: in its user namespaces, or
+        joined to a room it is interested in (Synapse's rule; the spec's "a user an application
+        service shares a room with, or matching one of the application service's namespaces").
+        Each room is judged once per call."""
+        by_room: dict[str, bool] = {}
+        out: set[str] = set()
+        for user_id in user_ids:
+            if registration.owns_user(user_id):
+                out.add(user_id)
+                continue
+            for room_id in await self._rooms.rooms_of(user_id):
+                if room_id not in by_room:
+                    by_room[room_id] = await self._room_interests(registration, room_id)
+                if by_room[room_id]:
+                    out.add(user_id)
+                    break
+        return out
 
     async def _room_interests(self, registration: AppServiceRegistration, room_id: str) -> bool:
         if registration.owns_room(room_id):

@@ -14,7 +14,7 @@ Rules (spec and Synapse's behaviour, which registrations written for Synapse exp
   the start of the ID (Python `re.match`, as Synapse; anchor the end with `$`).
 - `rate_limited` (default true) applies to the users it masquerades as, never its sender.
 - `receive_ephemeral` (or MSC2409's `de.sorunome.msc2409.push_ephemeral`, which bridges
-  still write): receipts and typing in its transactions.
+  still write): receipts, typing and presence in its transactions.
 - Other keys (MSC keys some bridges add) are accepted and ignored.
 """
 
@@ -86,7 +86,7 @@ class AppServiceRegistration:
     rate_limited: bool
     protocols: tuple[str, ...]
     source: str  # the file it was read from, for messages
-    receive_ephemeral: bool = False  # receipts and typing in its transactions (spec v1.13)
+    receive_ephemeral: bool = False  # receipts, typing, presence in its transactions (v1.13)
 
     def owns_user(self, user_id: str) -> bool:
         """May this service act as `user_id` (its sender or a user of its namespaces)?"""

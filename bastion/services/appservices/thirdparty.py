@@ -75,7 +75,11 @@ class ThirdPartyLookups:
         ]
 
     async def _metadata(self, protocol: str) -> JsonObject | None:
-        """The network's metadata, the instances of every service offering it together."""
+        """The network's metadata, the instances of every service offering it together, each
+        given the `instance_id` the spec has the homeserver add (v1.14): unique here because
+        it is the service's ID and the instance's `network_id` (`id|network_id`, as Synapse
+        spells it). An instance without a `network_id` (the application-service API requires
+        one) is left out: it could not be told apart."""
         merged: JsonObject | None = None
         for registration in self._offering(protocol):
             answer = await self._ask(registration, f"{BASE}/protocol/{protocol}", {})
@@ -86,7 +90,11 @@ class ThirdPartyLookups:
                 merged["instances"] = []
             instances = answer.get("instances")
             if isinstance(instances, list):
-                merged["instances"] += [i for i in instances if isinstance(i, dict)]
+                merged["instances"] += [
+                    i | {"instance_id": f"{registration.id}|{i['network_id']}"}
+                    for i in instances
+                    if isinstance(i, dict) and isinstance(i.get("network_id"), str)
+                ]
         return merged
 
     async def _gathered(

@@ -37,7 +37,7 @@ from bastion.errors import Errcode, MatrixError
 from bastion.events.model import StoredEvent
 from bastion.events.types import EventType, JoinRule, Membership
 from bastion.json_types import JsonObject
-from bastion.services.directory.room_info import DESCRIBING_TYPES, describe
+from bastion.services.directory.room_info import DESCRIBING_TYPES, RESTRICTED_JOIN_RULES, describe
 from bastion.services.principal import Requester
 from bastion.store.database import Database
 from bastion.store.protocols import MembershipStore, RoomDirectoryStore
@@ -52,7 +52,6 @@ _ORDER_MAX_LENGTH = 50  # m.space.child `order`: at most 50 characters \x20-\x7E
 
 _SEEING = frozenset({Membership.JOIN, Membership.INVITE})
 _OPEN_JOIN_RULES = frozenset({JoinRule.PUBLIC, JoinRule.KNOCK, JoinRule.KNOCK_RESTRICTED})
-_RESTRICTED = frozenset({JoinRule.RESTRICTED, JoinRule.KNOCK_RESTRICTED})
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,13 +180,10 @@ class SpaceHierarchyService:
             joined = counts.get(room_id, {}).get(Membership.JOIN, 0)
             description = describe(room_id, own_state, joined)
             entry = description.entry
-            join_rules = next((e for e in own_state if e.type == EventType.JOIN_RULES), None)
-            allowed = _allowed_rooms(join_rules) if entry.join_rule in _RESTRICTED else []
+            allowed = description.allowed_room_ids
             own = _ordered(children.get(room_id, [])) if entry.room_type == SPACE else []
             summary: JsonObject = msgspec.to_builtins(description.summary(None))
             summary["children_state"] = [_child_state(e) for e in own]
-            if allowed:
-                summary["allowed_room_ids"] = allowed
             out[room_id] = _Room(summary, own, entry.join_rule, allowed, entry.world_readable)
         return out
 
@@ -196,7 +192,7 @@ def _may_see(room: _Room, membership: str | None, memberships: Mapping[str, str]
     """The spec's rule for rooms /hierarchy returns (module docstring)."""
     if membership in _SEEING or room.world_readable or room.join_rule in _OPEN_JOIN_RULES:
         return True
-    return room.join_rule in _RESTRICTED and any(
+    return room.join_rule in RESTRICTED_JOIN_RULES and any(
         memberships.get(r) == Membership.JOIN for r in room.allowed
     )
 
@@ -246,22 +242,6 @@ def _child_state(event: StoredEvent) -> JsonObject:
         "sender": event.sender,
         "origin_server_ts": event.origin_server_ts,
     }
-
-
-def _allowed_rooms(join_rules: StoredEvent | None) -> list[str]:
-    """The rooms a `restricted` join rule lets members of join through."""
-    if join_rules is None or join_rules.redacted_by is not None:
-        return []
-    allow = join_rules.content.get("allow")
-    if not isinstance(allow, list):
-        return []
-    return [
-        a["room_id"]
-        for a in allow
-        if isinstance(a, dict)
-        and a.get("type") == "m.room_membership"
-        and isinstance(a.get("room_id"), str)
-    ]
 
 
 def _parse_token(token: str) -> _Page:

@@ -15,7 +15,7 @@ import msgspec
 
 from bastion.events.model import StoredEvent
 from bastion.events.redaction import redact
-from bastion.events.types import EventType, HistoryVisibility
+from bastion.events.types import EventType, HistoryVisibility, JoinRule
 from bastion.services.search.normalize import normalize
 
 DESCRIBING_TYPES = (
@@ -47,6 +47,10 @@ class RoomSummary(PublishedRoom, frozen=True, omit_defaults=True):
     room_version: str | None = None
     encryption: str | None = None
     membership: str | None = None
+    allowed_room_ids: list[str] | None = None  # spec v1.15: a restricted room's allowed rooms
+
+
+RESTRICTED_JOIN_RULES = frozenset({JoinRule.RESTRICTED, JoinRule.KNOCK_RESTRICTED})
 
 
 class RoomDescription(msgspec.Struct, frozen=True):
@@ -55,6 +59,8 @@ class RoomDescription(msgspec.Struct, frozen=True):
     entry: PublishedRoom
     room_version: str | None
     encryption: str | None
+    # a restricted room's rooms whose members may join it (its join rule's `allow`); else []
+    allowed_room_ids: list[str] = msgspec.field(default_factory=list)
 
     def matches(self, folded_words: list[str]) -> bool:
         """True when every (normalised) word occurs in the name, topic or canonical alias."""
@@ -69,6 +75,7 @@ class RoomDescription(msgspec.Struct, frozen=True):
             room_version=self.room_version,
             encryption=self.encryption,
             membership=membership,
+            allowed_room_ids=self.allowed_room_ids or None,
         )
 
 
@@ -94,7 +101,27 @@ def describe(
         room_type=_string(content.get(EventType.CREATE), "type"),
     )
     encryption = _string(content.get(EventType.ENCRYPTION), "algorithm")
-    return RoomDescription(entry=entry, room_version=version, encryption=encryption)
+    allowed = (
+        _allowed_rooms(content.get(EventType.JOIN_RULES))
+        if entry.join_rule in RESTRICTED_JOIN_RULES
+        else []
+    )
+    return RoomDescription(entry, version, encryption, allowed)
+
+
+def _allowed_rooms(join_rules: dict[str, Any] | None) -> list[str]:
+    """The rooms a `restricted` join rule lets members of join through (its `allow` list's
+    `m.room_membership` entries; a redaction keeps `allow` from room version 8)."""
+    allow = join_rules.get("allow") if join_rules is not None else None
+    if not isinstance(allow, list):
+        return []
+    return [
+        a["room_id"]
+        for a in allow
+        if isinstance(a, dict)
+        and a.get("type") == "m.room_membership"
+        and isinstance(a.get("room_id"), str)
+    ]
 
 
 def _content(event: StoredEvent, room_version: str) -> dict[str, Any]:

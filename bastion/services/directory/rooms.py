@@ -15,8 +15,14 @@ Access: with `directory.public_rooms_require_auth` (the default) listing needs a
 without it anyone may list, which suits a server whose published rooms are meant for the public.
 Whether one room is published is open to anyone either way (the spec gives
 `GET /directory/list/room/{roomId}` no security requirement). Only this server's directory
-exists: another `server` is 400 M_INVALID_PARAM, and no application services means a
-`third_party_instance_id` lists nothing.
+exists: another `server` is 400 M_INVALID_PARAM.
+
+Application services' directories: a bridge lists rooms of one of its networks with
+`PUT /directory/list/appservice/{networkId}/{roomId}` (its `as_token` only), apart from the
+server's directory. `/publicRooms` shows them for `third_party_instance_id` (the instance ID
+`/thirdparty/protocols` gives: "appservice_id|network_id"; an unknown one, or one nobody
+published under, lists nothing), or together with the server's with `include_all_networks`
+(which wins over an instance ID, as in Synapse).
 """
 
 from __future__ import annotations
@@ -75,6 +81,12 @@ class VisibilityBody(msgspec.Struct, frozen=True):
     """Body of `PUT /directory/list/room/{roomId}`; the spec's default is `public`."""
 
     visibility: Literal["public", "private"] = "public"
+
+
+class NetworkVisibilityBody(msgspec.Struct, frozen=True):
+    """Body of `PUT /directory/list/appservice/{networkId}/{roomId}` (`visibility` required)."""
+
+    visibility: Literal["public", "private"]
 
 
 class PublicRoomsPage(msgspec.Struct, frozen=True, omit_defaults=True):
@@ -148,9 +160,12 @@ class RoomDirectoryService:
             )
         offset = _offset(query.since)
         limit = DEFAULT_LIMIT if query.limit is None else max(1, min(query.limit, MAX_LIMIT))
-        if query.third_party_instance_id is not None:
-            return PublicRoomsPage(chunk=[], total_room_count_estimate=0)
-        published = await self._store.published_rooms(self._db)
+        network = None
+        if query.third_party_instance_id is not None and not query.include_all_networks:
+            network = _instance(query.third_party_instance_id)
+        published = await self._store.published_rooms(
+            self._db, network=network, all_networks=query.include_all_networks
+        )
         f = query.filter
         if f.generic_search_term or f.room_types is not None:
             described = [d for d in await self._describe(published) if _wanted(d, f)]
@@ -164,6 +179,25 @@ class RoomDirectoryService:
         if offset > 0:
             response = msgspec.structs.replace(response, prev_batch=f"o{max(0, offset - limit)}")
         return response
+
+    async def set_network_visibility(
+        self, requester: Requester, network_id: str, room_id: str, visibility: str
+    ) -> None:
+        """Publish or unpublish a room in the requesting application service's directory of
+        one of its networks; 403 for anyone but an application service."""
+        if requester.appservice is None:
+            raise MatrixError(
+                403, Errcode.FORBIDDEN, "only an application service has network directories"
+            )
+        if not network_id or "|" in network_id:
+            raise MatrixError(400, Errcode.INVALID_PARAM, f"invalid network ID {network_id!r}")
+        await self._require_room(room_id)
+        network = (requester.appservice, network_id)
+        async with self._db.transaction() as t:
+            if visibility == "public":
+                await self._store.publish_for_network(t, network, room_id, self._clock.now_ms())
+            else:
+                await self._store.unpublish_for_network(t, network, room_id)
 
     async def _describe(self, rows: list[PublishedRoomRow]) -> list[RoomDescription]:
         room_ids = [r.room_id for r in rows]
@@ -187,6 +221,14 @@ class RoomDirectoryService:
             raise MatrixError(
                 403, Errcode.FORBIDDEN, "you need the power to set the room's address to list it"
             )
+
+
+def _instance(instance_id: str) -> tuple[str, str]:
+    """`(appservice_id, network_id)` of an instance ID ("appservice_id|network_id",
+    services/appservices/thirdparty.py). Another form names no instance given out here: it
+    lists nothing, as an instance nobody published under (the service ID "" is no service)."""
+    appservice_id, _, network_id = instance_id.partition("|")
+    return (appservice_id, network_id) if network_id else ("", "")
 
 
 def _offset(since: str | None) -> int:

@@ -1,8 +1,10 @@
 """`GET /_matrix/client/v1/room_summary/{roomIdOrAlias}`: previews of rooms
 (spec: client-server-api#get_matrixclientv1room_summaryroomidoralias).
 
-Who may preview a room: a member who is joined, invited or knocking, and anyone for a room whose
-join rule is `public`, `knock` or `knock_restricted` or whose history is `world_readable`. Any
+Who may preview a room: a member who is joined, invited or knocking, anyone for a room whose
+join rule is `public`, `knock` or `knock_restricted` or whose history is `world_readable`, and,
+for a `restricted` room, a member of one of the rooms its join rule allows (who could join it:
+what /hierarchy shows them too; the summary lists those rooms in `allowed_room_ids`). Any
 other room answers exactly as a room that does not exist (404 M_NOT_FOUND, same message), so a
 preview never confirms that a private room exists. Without an access token (allowed only when
 `directory.public_rooms_require_auth` is off) only the second kind can be previewed and the
@@ -60,9 +62,20 @@ class RoomSummaryService:
             membership in _MEMBER_PREVIEW
             or entry.join_rule in _OPEN_JOIN_RULES
             or entry.world_readable
+            or await self._may_join_through(requester, description.allowed_room_ids)
         ):
             raise not_found
         return description.summary(membership)
+
+    async def _may_join_through(self, requester: Requester | None, allowed: list[str]) -> bool:
+        """Is the requester joined to one of a restricted room's allowed rooms?"""
+        if requester is None:
+            return False
+        for room_id in allowed:
+            record = await self._memberships.get_membership(self._db, requester.user_id, room_id)
+            if record is not None and record.membership == Membership.JOIN:
+                return True
+        return False
 
     async def _resolve(self, room_id_or_alias: str, not_found: MatrixError) -> str:
         if room_id_or_alias.startswith("#"):

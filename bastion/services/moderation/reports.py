@@ -79,9 +79,11 @@ class ReportService:
         self, requester: Requester, room_id: str, event_id: str, reason: str | None,
         score: int | None,
     ) -> int:  # fmt: skip
-        """`POST /rooms/{roomId}/report/{eventId}`: 404 unless joined and the event visible."""
+        """`POST /rooms/{roomId}/report/{eventId}`: 404 unless joined and the event visible.
+        `score`: kept only within Synapse's range (spec v1.18 removed the parameter, so a
+        client's value of any other kind or range is ignored, not refused)."""
         if score is not None and not MIN_SCORE <= score <= MAX_SCORE:
-            raise MatrixError(400, Errcode.BAD_JSON, "score must be between -100 and 0")
+            score = None
         not_found = MatrixError(
             404, Errcode.NOT_FOUND, "The event was not found or you are not joined to the room"
         )

@@ -225,6 +225,18 @@ class PresenceService:
             if type_and_sender_match(wanted, "m.presence", row.user_id)
         ]
 
+    async def changes_between(
+        self, *, after: int, upto: int, limit: int
+    ) -> list[tuple[int, JsonObject]]:
+        """Oldest first, at most `limit`: (position, m.presence event) of every user whose
+        presence changed visibly in (after, upto], as /sync shapes it (the application services'
+        transactions, which choose whose they carry). Nothing when presence is disabled."""
+        if not self.enabled:
+            return []
+        rows = await self._store.changed_between(self._db, after=after, upto=upto, limit=limit)
+        now = self._clock.now_ms()
+        return [(row.stream_id, presence_event(self._freshest(row), now)) for row in rows]
+
     async def expire(self, now_ms: int) -> int:
         """Apply the idle and offline timeouts due at `now_ms`; returns how many users changed."""
         if not self.enabled:

@@ -72,6 +72,15 @@ _PRESETS: dict[str, tuple[str, str, str]] = {
 }
 
 
+def _add_creators(create_content: dict[str, Any], invitees: list[str]) -> None:
+    """spec v1.16, `trusted_private_chat`: "combine `additional_creators` specified here and
+    the `invite` array ..., deduplicating" (a value that is not a list is left to the auth
+    rules, which refuse it)."""
+    given = create_content.get("additional_creators", [])
+    if isinstance(given, list) and (merged := list(dict.fromkeys([*given, *invitees]))):
+        create_content["additional_creators"] = merged
+
+
 def default_power_levels(
     creator: str, preset: str, room_version: str, invitees: list[str]
 ) -> dict[str, Any]:
@@ -221,8 +230,8 @@ class RoomCreator:
         }
         if version == "10":
             create_content["creator"] = creator
-        if version == "12" and preset == "trusted_private_chat" and invitees:
-            create_content["additional_creators"] = invitees
+        if version == "12" and preset == "trusted_private_chat":
+            _add_creators(create_content, invitees)
         power = default_power_levels(creator, preset, version, invitees)
         power.update(request.power_level_content_override or {})
         additions = (

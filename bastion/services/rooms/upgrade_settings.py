@@ -1,6 +1,7 @@
 """What follows a user into a room that replaced another (a room upgrade, upgrade.py): when a
 local user joins a room whose create event names a `predecessor`, their push rules for the old
-room (a mute, a room rule) and its tags (a favourite) are copied to the new room. The spec's
+room (a mute, a room rule) and its tags (a favourite) are copied to the new room, and their
+`m.direct` lists it where it listed the old one (services/direct_rooms.py). The spec's
 room upgrades module: "When a user joins the new room, the server should automatically
 transfer/replicate some of the user's personalized settings such as notifications, tags, etc."
 

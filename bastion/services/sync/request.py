@@ -33,6 +33,8 @@ class SyncRequest(msgspec.Struct, frozen=True):
     filter: FilterDefinition
     full_state: bool
     set_presence: str
+    # spec v1.16 (MSC4222): send `state_after` (state at the timeline's end) instead of `state`
+    use_state_after: bool = False
 
 
 async def parse_sync_request(
@@ -48,18 +50,27 @@ async def parse_sync_request(
         raise MatrixError(
             400, Errcode.INVALID_PARAM, f"set_presence must be one of {PRESENCE_VALUES}"
         )
-    full_state = params.get("full_state", "false")
-    if full_state not in ("true", "false"):
-        raise MatrixError(400, Errcode.INVALID_PARAM, "full_state must be true or false")
+    full_state = _boolean(params, "full_state")
+    use_state_after = _boolean(params, "use_state_after")
     return SyncRequest(
         since=since,
         since_to_device=since_to_device,
         since_typing=since_typing,
         timeout_ms=min(timeout_ms, MAX_TIMEOUT_MS),
         filter=await _resolve_filter(requester, params.get("filter"), account_data),
-        full_state=full_state == "true",
+        full_state=full_state,
         set_presence=presence,
+        use_state_after=use_state_after,
     )
+
+
+def _boolean(params: dict[str, str], name: str) -> bool:
+    """A boolean query parameter: `true` or `false` (the default), as the spec's JSON spells
+    them; anything else is refused rather than guessed at."""
+    raw = params.get(name, "false")
+    if raw not in ("true", "false"):
+        raise MatrixError(400, Errcode.INVALID_PARAM, f"{name} must be true or false")
+    return raw == "true"
 
 
 async def _resolve_filter(

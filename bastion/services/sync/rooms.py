@@ -12,6 +12,11 @@ change replaced (`replaces_state`, recorded when the event was stored). Invarian
 * state changes the filter or history visibility keeps out of the returned timeline are in
   `state` (they lie before its start, or the client would never learn them), so an incremental
   sync computes the delta when the timeline is limited or left a state event out.
+
+A client that sends `use_state_after` (spec v1.16, MSC4222) gets `state_after` instead, always
+present: the state at the END of the timeline, i.e. what changed after `since` up to the ceiling,
+timeline state events included (that client takes no state from the timeline). No rollback is
+needed, and an incremental window whose fetched events hold no state change reads nothing.
 """
 
 from __future__ import annotations
@@ -54,6 +59,7 @@ class RoomWindow:
     full_state: bool
     filter: FilterDefinition
     ceiling: int  # the window's last position: the sync's `upto`, or the user's leave
+    use_state_after: bool = False  # send `state_after` (end of the timeline) instead of `state`
 
 
 class RoomSections:
@@ -104,15 +110,9 @@ class RoomSections:
         """The `rooms.join[room_id]` object; `unread` holds its notification count fields."""
         room_id = window.membership.room_id
         timeline, visible = await self.timeline_section(window)
-        incremental = window.since is not None and not window.full_state
-        state: list[StoredEvent] = []
-        # A state event the filter or visibility kept out of the timeline goes in `state`.
-        if not incremental or window.timeline.limited or window.timeline.hid_state:
-            state = await self.state_at_start(window, visible)
-        state = self._filter_state(window, state, visible)
         return {
             "timeline": timeline,
-            "state": {"events": await self._formatter.format(state, window.requester)},
+            **await self._state_section(window, visible, joined=True),
             "account_data": {"events": account_data},
             "ephemeral": {"events": ephemeral},
             "summary": await self._summary(window, room_id),
@@ -122,12 +122,30 @@ class RoomSections:
     async def left(self, window: RoomWindow) -> JsonObject:
         """The `rooms.leave[room_id]` object: history up to and including the leave."""
         timeline, visible = await self.timeline_section(window)
-        state = self._filter_state(window, await self.state_at_start(window, visible), visible)
         return {
             "timeline": timeline,
-            "state": {"events": await self._formatter.format(state, window.requester)},
+            **await self._state_section(window, visible, joined=False),
             "account_data": {"events": []},
         }
+
+    async def _state_section(
+        self, window: RoomWindow, visible: list[StoredEvent], *, joined: bool
+    ) -> JsonObject:
+        """`{"state": ...}`, or `{"state_after": ...}` when the client asked for it: "MUST
+        omit `state`", and `state_after` is "Required ... even if it is empty"."""
+        if window.use_state_after:
+            after = self._filter_state(window, await self.state_after(window, visible), visible)
+            return {
+                "state_after": {"events": await self._formatter.format(after, window.requester)}
+            }
+        incremental = window.since is not None and not window.full_state
+        state: list[StoredEvent] = []
+        # A state event the filter or visibility kept out of the timeline goes in `state`; a
+        # joined room's unlimited incremental timeline holds every other change itself.
+        if not joined or not incremental or window.timeline.limited or window.timeline.hid_state:
+            state = await self.state_at_start(window, visible)
+        state = self._filter_state(window, state, visible)
+        return {"state": {"events": await self._formatter.format(state, window.requester)}}
 
     async def stripped(self, membership: MembershipRecord) -> list[JsonObject] | None:
         """Stripped state for an invite or knock, including the member event itself; None for
@@ -160,6 +178,25 @@ class RoomSections:
                 by_key[key] = prior
         return sorted(by_key.values(), key=lambda e: e.stream_ordering)
 
+    async def state_after(
+        self, window: RoomWindow, timeline: Sequence[StoredEvent]
+    ) -> list[StoredEvent]:
+        """State at the end of the returned `timeline` (only what changed after the window's
+        `since`, when incremental, the timeline's own state events included), never past the
+        window's ceiling. An incremental window that fetched every event after `since` and
+        found no state event among them (shown or hidden) changed nothing: no read."""
+        since = None if window.full_state else window.since
+        page = window.timeline
+        if (
+            since is not None
+            and not page.limited
+            and not page.hid_state
+            and not any(e.is_state for e in timeline)
+        ):
+            return []
+        state = await self._visibility.state_upto(window.membership, since, window.ceiling)
+        return sorted(state, key=lambda e: e.stream_ordering)
+
     @staticmethod
     def _filter_state(
         window: RoomWindow, state: list[StoredEvent], visible: list[StoredEvent]
@@ -169,6 +206,11 @@ class RoomSections:
         if not state_filter.lazy_load_members:
             return kept
         wanted = {e.sender for e in visible} | {window.requester.user_id}
+        if window.use_state_after:
+            # That client takes no state from the timeline: a member event it shows there (a
+            # kick, an invite) must reach its state through `state_after`, as it does today
+            # through the timeline for a client of `state`.
+            wanted |= {e.state_key for e in visible if e.type == EventType.MEMBER and e.state_key}
         return [e for e in kept if e.type != EventType.MEMBER or e.state_key in wanted]
 
     async def _summary(self, window: RoomWindow, room_id: str) -> JsonObject:

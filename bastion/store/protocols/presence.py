@@ -42,6 +42,9 @@ class PresenceStore(Protocol):
     async def changed_for_viewer(
         self, q: Queryable, viewer: str, *, after: int, upto: int, limit: int
     ) -> list[PresenceRecord]: ...
+    async def changed_between(
+        self, q: Queryable, *, after: int, upto: int, limit: int
+    ) -> list[PresenceRecord]: ...
     async def live_in_rooms(
         self, q: Queryable, room_ids: Sequence[str], *, limit: int
     ) -> list[PresenceRecord]: ...

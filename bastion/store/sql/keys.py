@@ -90,11 +90,24 @@ class SqlKeyStore:
         device_id: str,
         keys: Sequence[tuple[str, str, JsonObject | str]],
     ) -> None:
-        """Store (algorithm, key_id, key); a key ID already stored keeps its first value."""
+        """Store (algorithm, key_id, key); a key ID already stored keeps its first value.
+
+        Each key's `upload_order` is one more than the highest of the device's keys of that
+        algorithm, computed as its row goes in: later rows of this call see the earlier ones,
+        so keys are ordered as listed and after every earlier upload. Two uploads of one device
+        racing on PostgreSQL may tie (neither sees the other's rows); claims break ties by key
+        ID, and the spec orders no keys of overlapping uploads anyway.
+        """
         await q.execute_many(
-            "INSERT INTO one_time_keys (user_id, device_id, algorithm, key_id, key_json)"
-            " VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-            [(user_id, device_id, alg, key_id, _json(key)) for alg, key_id, key in keys],
+            "INSERT INTO one_time_keys"
+            " (user_id, device_id, algorithm, key_id, key_json, upload_order)"
+            " VALUES (?, ?, ?, ?, ?, (SELECT COALESCE(MAX(upload_order), 0) + 1"
+            "  FROM one_time_keys WHERE user_id = ? AND device_id = ? AND algorithm = ?))"
+            " ON CONFLICT DO NOTHING",
+            [
+                (user_id, device_id, alg, key_id, _json(key), user_id, device_id, alg)
+                for alg, key_id, key in keys
+            ],
         )
 
     async def one_time_key_counts(
@@ -111,11 +124,19 @@ class SqlKeyStore:
     async def claim_one_time_key(
         self, q: Queryable, user_id: str, device_id: str, algorithm: str
     ) -> tuple[str, JsonObject | str] | None:
-        """Remove and return one key of `algorithm` for the device, if any is left."""
+        """Remove and return the device's earliest uploaded key of `algorithm`, if any is left
+        (spec: POST /keys/claim hands keys out in upload order, each at most once).
+
+        One statement picks and deletes the key, so a key goes to one claimer only: on
+        PostgreSQL a racing claim that picked the same row finds it gone when the winner
+        commits and returns nothing (its caller then offers the fallback key); SQLite
+        transactions never overlap.
+        """
         row = await q.fetch_one(
             "DELETE FROM one_time_keys WHERE (user_id, device_id, algorithm, key_id) IN"
             " (SELECT user_id, device_id, algorithm, key_id FROM one_time_keys"
-            "  WHERE user_id = ? AND device_id = ? AND algorithm = ? ORDER BY key_id LIMIT 1)"
+            "  WHERE user_id = ? AND device_id = ? AND algorithm = ?"
+            "  ORDER BY upload_order, key_id LIMIT 1)"
             " RETURNING key_id, key_json",
             user_id,
             device_id,

@@ -81,6 +81,20 @@ class SqlPresenceStore:
         )  # fmt: skip
         return [_record(row) for row in rows]
 
+    async def changed_between(
+        self, q: Queryable, *, after: int, upto: int, limit: int
+    ) -> list[PresenceRecord]:
+        """Oldest first: everyone's presence changed in (after, upto] (application services'
+        transactions; the same index as the /sync query)."""
+        rows = await q.fetch_all(
+            f"SELECT {_COLUMNS} FROM presence p WHERE p.stream_id > ? AND p.stream_id <= ?"
+            " ORDER BY p.stream_id LIMIT ?",
+            after,
+            upto,
+            limit,
+        )
+        return [_record(row) for row in rows]
+
     async def live_in_rooms(
         self, q: Queryable, room_ids: Sequence[str], *, limit: int
     ) -> list[PresenceRecord]:

@@ -31,14 +31,53 @@ class SqlRoomDirectoryStore:
         row = await q.fetch_one("SELECT 1 FROM room_directory WHERE room_id = ?", room_id)
         return row is not None
 
-    async def published_rooms(self, q: Queryable) -> list[PublishedRoomRow]:
-        """Every published room, largest first, then by room ID (a stable order for paging)."""
+    async def published_rooms(
+        self, q: Queryable, *, network: tuple[str, str] | None = None, all_networks: bool = False
+    ) -> list[PublishedRoomRow]:
+        """Published rooms, largest first, then by room ID (a stable order for paging)."""
+        args: tuple[str, ...] = ()
+        if all_networks:
+            source = (
+                "(SELECT room_id FROM room_directory"
+                " UNION SELECT room_id FROM appservice_room_directory)"
+            )
+        elif network is not None:
+            source = (
+                "(SELECT room_id FROM appservice_room_directory"
+                " WHERE appservice_id = ? AND network_id = ?)"
+            )
+            args = network
+        else:
+            source = "room_directory"
         rows = await q.fetch_all(
-            "SELECT d.room_id, COUNT(m.user_id) AS joined FROM room_directory d"
+            f"SELECT d.room_id, COUNT(m.user_id) AS joined FROM {source} d"
             " LEFT JOIN memberships m ON m.room_id = d.room_id AND m.membership = 'join'"
-            " GROUP BY d.room_id ORDER BY joined DESC, d.room_id"
+            " GROUP BY d.room_id ORDER BY joined DESC, d.room_id",
+            *args,
         )
         return [PublishedRoomRow(room_id=r[0], num_joined_members=int(r[1])) for r in rows]
+
+    async def publish_for_network(
+        self, q: Queryable, network: tuple[str, str], room_id: str, now_ms: int
+    ) -> None:
+        await q.execute(
+            "INSERT INTO appservice_room_directory"
+            " (appservice_id, network_id, room_id, published_ts) VALUES (?, ?, ?, ?)"
+            " ON CONFLICT (appservice_id, network_id, room_id) DO NOTHING",
+            *network,
+            room_id,
+            now_ms,
+        )
+
+    async def unpublish_for_network(
+        self, q: Queryable, network: tuple[str, str], room_id: str
+    ) -> None:
+        await q.execute(
+            "DELETE FROM appservice_room_directory"
+            " WHERE appservice_id = ? AND network_id = ? AND room_id = ?",
+            *network,
+            room_id,
+        )
 
     async def current_state_of_rooms(
         self, q: Queryable, room_ids: Sequence[str], types: Sequence[str]

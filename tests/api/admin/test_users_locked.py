@@ -175,3 +175,29 @@ async def test_the_specs_admin_lock_endpoints(hs: Homeserver) -> None:
     assert errcode(await admin.put(nobody, json={"locked": True})) == (404, "M_NOT_FOUND")
     await hs.runtime.services.accounts.deactivate(OPERATOR, alice.user_id)
     assert errcode(await admin.get(path)) == (404, "M_NOT_FOUND")
+
+
+async def test_admins_accounts_are_refused_and_the_capability_says_who_may(hs: Homeserver) -> None:
+    """admin.yaml (v1.18), 403: "The requesting user is not a server administrator, is trying
+    to lock their own account, or the target user is another administrator" (suspend: the same);
+    capabilities.yaml `m.account_moderation`: "if the user can perform account moderation
+    actions ... This property should be omitted altogether if `suspend` and `lock` would be
+    `false`"."""
+    admin = await root(hs)
+    other = await hs.register_user("deputy", admin=True)
+    alice = await hs.register_user("alice")
+    for kind, field in (("lock", "locked"), ("suspend", "suspended")):
+        base = f"/_matrix/client/v1/admin/{kind}"
+        assert errcode(await admin.get(f"{base}/{other.user_id}")) == (403, "M_FORBIDDEN")
+        refused = await admin.put(f"{base}/{other.user_id}", json={field: True})
+        assert errcode(refused) == (403, "M_FORBIDDEN")
+        own = await admin.put(f"{base}/{admin.user_id}", json={field: True})
+        assert errcode(own) == (403, "M_FORBIDDEN")
+        assert (await admin.get(f"{base}/{admin.user_id}")).json() == {field: False}
+        assert (await admin.put(f"{base}/{alice.user_id}", json={field: False})).status_code == 200
+    # Nothing refused took effect: the other admin still acts.
+    assert (await other.get("/account/whoami")).status_code == 200
+    assert (await other.post("/createRoom", json={})).status_code == 200
+    caps = (await admin.get("/capabilities")).json()["capabilities"]
+    assert caps["m.account_moderation"] == {"suspend": True, "lock": True}
+    assert "m.account_moderation" not in (await alice.get("/capabilities")).json()["capabilities"]

@@ -19,9 +19,20 @@ WHATSAPP = {
         "group": {"regexp": ".+", "placeholder": "group ID"},
     },
     "instances": [
-        {"desc": "WhatsApp", "network_id": "whatsapp", "fields": {}, "instance_id": "wa"}
+        {"desc": "WhatsApp", "network_id": "whatsapp", "fields": {}},
+        {"desc": "WhatsApp Business", "network_id": "business", "fields": {"tier": "b"}},
     ],
 }
+# protocol.yaml (v1.14): "The instances are modified by the homeserver ... to include an
+# `instance_id` to serve as a unique identifier for each instance on the homeserver."
+SEEN = WHATSAPP | {
+    "instances": [
+        {"desc": "WhatsApp", "network_id": "whatsapp", "fields": {},
+         "instance_id": "bridge|whatsapp"},
+        {"desc": "WhatsApp Business", "network_id": "business", "fields": {"tier": "b"},
+         "instance_id": "bridge|business"},
+    ]
+}  # fmt: skip
 
 
 def asked(appservice: FakeAppService) -> tuple[str, dict[str, list[str]], str | None]:
@@ -34,13 +45,16 @@ async def test_protocols_come_from_the_bridge(hs: Homeserver, appservice: FakeAp
     alice = await hs.register_user("alice")
     appservice.answer(200, WHATSAPP)
     resp = await alice.get("/thirdparty/protocols")
-    assert (resp.status_code, resp.json()) == (200, {"whatsapp": WHATSAPP})
+    assert (resp.status_code, resp.json()) == (200, {"whatsapp": SEEN})
     assert asked(appservice) == (
         "/_matrix/app/v1/thirdparty/protocol/whatsapp", {}, f"Bearer {HS_TOKEN}"
     )  # fmt: skip
     appservice.answer(200, WHATSAPP)
     resp = await alice.get("/thirdparty/protocol/whatsapp")
-    assert resp.json() == WHATSAPP
+    assert resp.json() == SEEN
+    # An instance without the `network_id` the application-service API requires is left out.
+    appservice.answer(200, WHATSAPP | {"instances": [{"desc": "?", "fields": {}}]})
+    assert (await alice.get("/thirdparty/protocol/whatsapp")).json()["instances"] == []
     assert errcode(await alice.get("/thirdparty/protocol/irc")) == (404, "M_NOT_FOUND")
 
 
