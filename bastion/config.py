@@ -187,6 +187,7 @@ def validate(config: Config) -> None:
         )
     if not config.media.store_path:
         raise ConfigError("media.store_path is empty")
+    _validate_previews(config.media)
     presence = config.presence
     for name in ("idle_after_seconds", "offline_after_seconds", "expiry_interval_seconds"):
         if getattr(presence, name) <= 0:
@@ -201,6 +202,19 @@ def validate(config: Config) -> None:
         raise ConfigError(
             "appservices.request_timeout_seconds must be positive and retry_max_seconds at least 1"
         )
+
+
+def _validate_previews(media: MediaConfig) -> None:
+    if media.url_preview_max_bytes <= 0 or media.url_preview_timeout_seconds <= 0:
+        raise ConfigError(
+            "media.url_preview_max_bytes and url_preview_timeout_seconds must be positive"
+        )
+    for name in ("url_preview_denied_ranges", "url_preview_allowed_ranges"):
+        for value in getattr(media, name):
+            try:
+                ipaddress.ip_network(value, strict=False)
+            except ValueError:
+                raise ConfigError(f"media.{name}: {value!r} is not an address range") from None
 
 
 def _validate_scale_out(config: Config) -> None:

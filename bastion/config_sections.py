@@ -164,6 +164,34 @@ class MediaConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
             "without an access token. Off: a media link works only for someone logged in."
         ),
     ] = False
+    url_previews: Annotated[
+        bool,
+        _doc(
+            "Answer /media/preview_url: the server fetches a link users post (its page's title, "
+            "description and image) so clients show a preview. Off by default: the server then "
+            "reaches the sites people link to, and learns which."
+        ),
+    ] = False
+    url_preview_denied_ranges: Annotated[
+        list[str],
+        _doc(
+            "Address ranges (CIDR) previews never reach, besides the built-in ones (loopback, "
+            "private, link-local, multicast and the other special-purpose ranges)."
+        ),
+    ] = msgspec.field(default_factory=list)
+    url_preview_allowed_ranges: Annotated[
+        list[str],
+        _doc(
+            "Exceptions to the denied ranges (CIDR), e.g. an intranet whose pages may be "
+            "previewed. Empty: no exception."
+        ),
+    ] = msgspec.field(default_factory=list)
+    url_preview_max_bytes: Annotated[
+        int, _doc("Largest page or image a preview reads, in bytes.")
+    ] = 10_485_760
+    url_preview_timeout_seconds: Annotated[
+        float, _doc("How long a preview waits for each request to a site.")
+    ] = 10.0
 
 
 class UserDirectoryConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):

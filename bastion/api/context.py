@@ -41,6 +41,7 @@ from bastion.services.export.jobs import ComplianceExports
 from bastion.services.legal_hold.holds import LegalHolds
 from bastion.services.legal_hold.roles import Roles
 from bastion.services.login import LoginService
+from bastion.services.media.previews import UrlPreviews
 from bastion.services.media.service import MediaService
 from bastion.services.media.thumbnails import ThumbnailService
 from bastion.services.moderation.jobs import RedactionJobRunner
@@ -128,6 +129,7 @@ class Services:
     sliding_sync: SlidingSyncService  # MSC4186 sliding sync (both dialects)
     media: MediaService
     thumbnails: ThumbnailService
+    url_previews: UrlPreviews
     relations: RelationsReader
     typing: TypingService
     receipts: ReceiptService

@@ -48,6 +48,7 @@ CONTENT_SECURITY_POLICY = (
 CACHE_CONTROL = "private, max-age=31536000, immutable"
 _MAX_DIMENSION_DIGITS = 6
 _MAX_TIMEOUT_DIGITS = 12
+_MAX_TS_DIGITS = 16  # milliseconds since 1970: 13 digits until the year 2286
 
 
 def upload_body_limits(max_upload_bytes: int) -> dict[str, int]:
@@ -156,6 +157,19 @@ async def config(request: Request) -> Response:
     return JsonResponse({"m.upload.size": services_of(request).media.max_upload_bytes})
 
 
+async def preview_url(request: Request) -> Response:
+    """GET /_matrix/client/v1/media/preview_url (and the deprecated /_matrix/media/v3 one, which
+    needs a token too: the spec gives it one). `ts` must be an integer when given; it is not
+    otherwise used (services/media/previews.py)."""
+    requester = await require_requester(request)
+    params = request.query_params
+    ts = params.get("ts")
+    if ts is not None and not (ts.isascii() and ts.isdigit() and len(ts) <= _MAX_TS_DIGITS):
+        raise MatrixError(400, Errcode.INVALID_PARAM, "ts must be a timestamp in milliseconds")
+    preview = await services_of(request).url_previews.preview(requester, params.get("url"))
+    return JsonResponse(preview)
+
+
 async def legacy_config(request: Request) -> Response:
     """GET /_matrix/media/v3/config (deprecated)"""
     await _legacy_access(request)
@@ -235,6 +249,7 @@ V1_ROUTES = [
     Route("/media/download/{serverName}/{mediaId}/{fileName:path}", download, methods=["GET"]),
     Route("/media/thumbnail/{serverName}/{mediaId}", thumbnail, methods=["GET"]),
     Route("/media/config", config, methods=["GET"]),
+    Route("/media/preview_url", preview_url, methods=["GET"]),
 ]
 
 
@@ -250,6 +265,7 @@ def _legacy_routes(prefix: str) -> list[Route]:
         ),
         Route(f"{prefix}/thumbnail/{{serverName}}/{{mediaId}}", legacy_thumbnail, methods=["GET"]),
         Route(f"{prefix}/config", legacy_config, methods=["GET"]),
+        Route(f"{prefix}/preview_url", preview_url, methods=["GET"]),
     ]
 
 

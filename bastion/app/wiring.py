@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from bastion.api.context import ServerInfo, Services
@@ -24,6 +23,7 @@ from bastion.app.compliance import compliance_services
 from bastion.app.directory import directory_services
 from bastion.app.dlp import dlp_parts
 from bastion.app.exports import export_service
+from bastion.app.media import media_services
 from bastion.app.moderation import ModerationParts, moderation_services
 from bastion.app.offboarding import OffboardingParts, offboarding_service
 from bastion.app.push import PushParts, push_services
@@ -66,9 +66,6 @@ from bastion.services.ignored_users import IGNORED_USER_LIST, IgnoredUsers
 from bastion.services.invite_permission import InviteBlocking, InvitePermissions
 from bastion.services.legal_hold.keeper import HeldOriginalKeeper
 from bastion.services.login import LoginService
-from bastion.services.media.service import MediaService
-from bastion.services.media.storage import LocalDirectoryStorage
-from bastion.services.media.thumbnails import ThumbnailService
 from bastion.services.members_cache import MEMBERS_CACHE, RoomMembersCache
 from bastion.services.notices import (
     NoticeRoomGuard,
@@ -133,7 +130,6 @@ from bastion.store.sql.events import SqlEventStore
 from bastion.store.sql.holds import SqlHoldStore
 from bastion.store.sql.key_backup import SqlKeyBackupStore
 from bastion.store.sql.keys import SqlKeyStore
-from bastion.store.sql.media import SqlMediaStore
 from bastion.store.sql.memberships import SqlMembershipStore
 from bastion.store.sql.openid import SqlOpenIdStore
 from bastion.store.sql.policy import SqlPolicyStore
@@ -283,7 +279,7 @@ class Wiring:
                 audit=audit, device_lists=device_lists,
             ),
             **encryption,
-            **self._media_services(), voip=VoipService(config.voip, clock),
+            **media_services(config, db, clock), voip=VoipService(config.voip, clock),
             openid=OpenIdService(db, SqlOpenIdStore(), clock, auth.hash_token, config.server_name),
             audit=audit, audit_log=AuditReader(db, audit_store), policy=policy,
             exports=export_service(config, db, audit, clock),
@@ -308,14 +304,6 @@ class Wiring:
             "key_backup": KeyBackupService(db, SqlKeyBackupStore()),
             "device_lists": device_lists,
         }
-
-    def _media_services(self) -> dict[str, Any]:
-        db, clock, store = self.db, self.clock, SqlMediaStore()
-        storage = LocalDirectoryStorage(Path(self.config.media.store_path))
-        media = MediaService(
-            db, store, storage, clock, self.config.media, server_name=self.config.server_name
-        )
-        return {"media": media, "thumbnails": ThumbnailService(db, store, storage, media, clock)}
 
     def _room_services(
         self,

@@ -289,3 +289,22 @@ async def test_use_state_after_must_be_a_boolean(hs: Homeserver) -> None:
         resp = await alice.get("/sync", params={"timeout": "0", "use_state_after": value})
         assert resp.status_code == 400, value
         assert resp.json()["errcode"] == "M_INVALID_PARAM"
+
+
+async def test_the_unstable_name_is_answered_under_the_unstable_name(hs: Homeserver) -> None:
+    """MSC4222's unstable names, which matrix-js-sdk (so Element Web) sends on every /sync:
+    `org.matrix.msc4222.use_state_after` asks for `org.matrix.msc4222.state_after`, the same
+    section; the stable parameter, when both are given, answers under the stable name."""
+    alice = await hs.register_user("alice")
+    room_id = await alice.create_room(name="Ward 7")
+    token = (await alice.sync())["next_batch"]
+    renamed = await set_state(alice, room_id, "m.room.name", {"name": "Ward 8"})
+    unstable = {"org.matrix.msc4222.use_state_after": "true"}
+    room = room_of(await alice.sync(since=token, **unstable), room_id)
+    assert "state" not in room
+    assert "state_after" not in room
+    assert [e["event_id"] for e in room["org.matrix.msc4222.state_after"]["events"]] == [renamed]
+    both = room_of(await alice.sync(since=token, **unstable, **STATE_AFTER), room_id)
+    assert set(both) & {"state", "state_after", "org.matrix.msc4222.state_after"} == {"state_after"}
+    refused = await alice.get("/sync", params={"org.matrix.msc4222.use_state_after": "yes"})
+    assert refused.status_code == 400, refused.text

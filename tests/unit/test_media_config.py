@@ -45,7 +45,17 @@ def test_absolute_store_path_and_overrides(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     "media",
-    ["max_upload_bytes = 0\n", "max_upload_bytes = -1\n", 'store_path = ""\n', "size = 5\n"],
+    [
+        "max_upload_bytes = 0\n",
+        "max_upload_bytes = -1\n",
+        'store_path = ""\n',
+        "size = 5\n",
+        # URL previews: ranges must be CIDR, the bounds positive
+        'url_preview_allowed_ranges = ["intranet"]\n',
+        'url_preview_denied_ranges = ["10.0.0.0/33"]\n',
+        "url_preview_max_bytes = 0\n",
+        "url_preview_timeout_seconds = -1\n",
+    ],
 )
 def test_invalid_media_settings_are_refused(tmp_path: Path, media: str) -> None:
     with pytest.raises(ConfigError):

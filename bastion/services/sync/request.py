@@ -23,6 +23,9 @@ _INLINE: dict[str, FilterDefinition] = {}
 _INLINE_MAX = 256
 
 
+MSC4222 = "org.matrix.msc4222"  # the unstable prefix of `use_state_after` and `state_after`
+
+
 class SyncRequest(msgspec.Struct, frozen=True):
     """Query parameters of `GET /sync`, parsed."""
 
@@ -33,8 +36,10 @@ class SyncRequest(msgspec.Struct, frozen=True):
     filter: FilterDefinition
     full_state: bool
     set_presence: str
-    # spec v1.16 (MSC4222): send `state_after` (state at the timeline's end) instead of `state`
-    use_state_after: bool = False
+    # spec v1.16 (MSC4222): send `state_after` (state at the timeline's end) instead of
+    # `state`, under this key: `state_after`, or MSC4222's unstable name for a client that asked
+    # with it (matrix-js-sdk, so Element Web, always does); None: `state` as before
+    state_after: str | None = None
 
 
 async def parse_sync_request(
@@ -51,7 +56,11 @@ async def parse_sync_request(
             400, Errcode.INVALID_PARAM, f"set_presence must be one of {PRESENCE_VALUES}"
         )
     full_state = _boolean(params, "full_state")
-    use_state_after = _boolean(params, "use_state_after")
+    state_after = None
+    if _boolean(params, "use_state_after"):
+        state_after = "state_after"
+    elif _boolean(params, f"{MSC4222}.use_state_after"):
+        state_after = f"{MSC4222}.state_after"
     return SyncRequest(
         since=since,
         since_to_device=since_to_device,
@@ -60,7 +69,7 @@ async def parse_sync_request(
         filter=await _resolve_filter(requester, params.get("filter"), account_data),
         full_state=full_state,
         set_presence=presence,
-        use_state_after=use_state_after,
+        state_after=state_after,
     )
 
 

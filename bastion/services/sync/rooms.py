@@ -13,10 +13,11 @@ change replaced (`replaces_state`, recorded when the event was stored). Invarian
   `state` (they lie before its start, or the client would never learn them), so an incremental
   sync computes the delta when the timeline is limited or left a state event out.
 
-A client that sends `use_state_after` (spec v1.16, MSC4222) gets `state_after` instead, always
-present: the state at the END of the timeline, i.e. what changed after `since` up to the ceiling,
-timeline state events included (that client takes no state from the timeline). No rollback is
-needed, and an incremental window whose fetched events hold no state change reads nothing.
+A client that sends `use_state_after` (spec v1.16, MSC4222; or its unstable name, answered
+under the unstable name) gets `state_after` instead, always present: the state at the END of
+the timeline, i.e. what changed after `since` up to the ceiling, timeline state events included
+(that client takes no state from the timeline). No rollback is needed, and an incremental
+window whose fetched events hold no state change reads nothing.
 """
 
 from __future__ import annotations
@@ -59,7 +60,8 @@ class RoomWindow:
     full_state: bool
     filter: FilterDefinition
     ceiling: int  # the window's last position: the sync's `upto`, or the user's leave
-    use_state_after: bool = False  # send `state_after` (end of the timeline) instead of `state`
+    # send `state_after` (end of the timeline) under this key instead of `state` (request.py)
+    state_after: str | None = None
 
 
 class RoomSections:
@@ -133,11 +135,10 @@ class RoomSections:
     ) -> JsonObject:
         """`{"state": ...}`, or `{"state_after": ...}` when the client asked for it: "MUST
         omit `state`", and `state_after` is "Required ... even if it is empty"."""
-        if window.use_state_after:
+        if window.state_after is not None:
             after = self._filter_state(window, await self.state_after(window, visible), visible)
-            return {
-                "state_after": {"events": await self._formatter.format(after, window.requester)}
-            }
+            events = await self._formatter.format(after, window.requester)
+            return {window.state_after: {"events": events}}
         incremental = window.since is not None and not window.full_state
         state: list[StoredEvent] = []
         # A state event the filter or visibility kept out of the timeline goes in `state`; a
@@ -206,7 +207,7 @@ class RoomSections:
         if not state_filter.lazy_load_members:
             return kept
         wanted = {e.sender for e in visible} | {window.requester.user_id}
-        if window.use_state_after:
+        if window.state_after is not None:
             # That client takes no state from the timeline: a member event it shows there (a
             # kick, an invite) must reach its state through `state_after`, as it does today
             # through the timeline for a client of `state`.

@@ -415,7 +415,7 @@ class SyncService:
             request.full_state,
             request.filter,
             ceiling,
-            request.use_state_after,
+            request.state_after,
         )
 
     async def _as_of_window(

@@ -1,0 +1,40 @@
+"""The wiring of the media repository: uploads and downloads, thumbnails, URL previews."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from bastion.clock import Clock
+from bastion.config import Config
+from bastion.services.media.previews import UrlPreviews
+from bastion.services.media.service import MediaService
+from bastion.services.media.storage import LocalDirectoryStorage
+from bastion.services.media.thumbnails import ThumbnailService
+from bastion.services.media.url_fetch import DEFAULT_DENIED_RANGES, AddressRules, UrlFetcher
+from bastion.store.database import Database
+from bastion.store.sql.media import SqlMediaStore
+
+
+def media_services(config: Config, db: Database, clock: Clock) -> dict[str, Any]:
+    """`media`, `thumbnails` and `url_previews` (whose fetcher exists only when they are on)."""
+    store = SqlMediaStore()
+    settings = config.media
+    storage = LocalDirectoryStorage(Path(settings.store_path))
+    media = MediaService(db, store, storage, clock, settings, server_name=config.server_name)
+    fetcher = None
+    if settings.url_previews:
+        rules = AddressRules(
+            [*DEFAULT_DENIED_RANGES, *settings.url_preview_denied_ranges],
+            settings.url_preview_allowed_ranges,
+        )
+        fetcher = UrlFetcher(
+            rules,
+            timeout_s=settings.url_preview_timeout_seconds,
+            max_bytes=settings.url_preview_max_bytes,
+        )
+    return {
+        "media": media,
+        "thumbnails": ThumbnailService(db, store, storage, media, clock),
+        "url_previews": UrlPreviews(fetcher, media, clock),
+    }

@@ -1,0 +1,68 @@
+"""A web site on 127.0.0.1 for the URL preview tests: pages a test puts at paths, served by a
+thread, with every request it received recorded (so a test can tell that nothing was fetched)."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+Page = tuple[int, dict[str, str], bytes]  # status, headers, body
+
+
+class PreviewSite:
+    """Serves `pages` (path -> page) until stopped; 404 for any other path."""
+
+    def __init__(self) -> None:
+        self.pages: dict[str, Page] = {}
+        self.requests: list[tuple[str, dict[str, str]]] = []  # (path, headers)
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self._server.server_address[1]}"
+
+    def put(self, path: str, body: bytes, content_type: str, **headers: str) -> str:
+        """Serve `body` at `path`; its full URL."""
+        self.pages[path] = (200, {"Content-Type": content_type, **headers}, body)
+        return self.url + path
+
+    def paths(self) -> list[str]:
+        return [path for path, _ in self.requests]
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join()
+
+
+def running_site() -> Iterator[PreviewSite]:
+    site = PreviewSite()
+    site.start()
+    try:
+        yield site
+    finally:
+        site.stop()
+
+
+def _handler(site: PreviewSite) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            site.requests.append((self.path, dict(self.headers.items())))
+            status, headers, body = site.pages.get(self.path, (404, {}, b"not here"))
+            self.send_response(status)
+            for name, value in headers.items():
+                self.send_header(name, value)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, format: str, *args: Any) -> None:
+            return
+
+    return Handler
