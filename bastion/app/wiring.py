@@ -62,7 +62,7 @@ from bastion.services.event_hooks import EventHook
 from bastion.services.formatting.bundles import BundledAggregations
 from bastion.services.formatting.changes import RelationChangeCache
 from bastion.services.formatting.formatter import EventFormatter
-from bastion.services.ignored_users import IGNORED_USER_LIST, IgnoredUsers
+from bastion.services.ignored_users import IgnoredUsers
 from bastion.services.invite_permission import InviteBlocking, InvitePermissions
 from bastion.services.legal_hold.keeper import HeldOriginalKeeper
 from bastion.services.login import LoginService
@@ -327,7 +327,7 @@ class Wiring:
             db, account_data, frozenset([notices_user_id(self.config.server_name)])
         )
         account_data_service = AccountDataService(
-            db, account_data, self.positions, self.bus, kinds=[ignored]
+            db, account_data, self.positions, self.bus, kinds=[ignored, invites]
         )
         push_rules = PushRuleService(db, SqlPushRuleStore(), self.bus, account_data_service)
         tags = TagService(db, account_data, account_data_service)
@@ -347,7 +347,7 @@ class Wiring:
             shared=self.shared.redis is not None,  # other processes write presence too
         )  # fmt: skip
         push_wakeups = PushWakeups()  # woken by room events on the bus, after commit
-        self._subscribe_caches(members, rulesets, ignored, push_wakeups)
+        self._subscribe_caches(members, rulesets, (ignored, invites), push_wakeups)
         retention = RoomRetention(db, retention_store_for(db.dialect), policy, clock)
         recent = RecentRoomEvents(db, events, clock)  # /sync windows, shared (recent_events.py)
         subscribe_cache(self.bus, ROOM_EVENTS_CACHE, recent.drop_room, recent.clear)
@@ -575,12 +575,13 @@ class Wiring:
         self,
         members: RoomMembersCache,
         rulesets: RulesetCache,
-        ignored: IgnoredUsers,
+        readers: tuple[IgnoredUsers, InvitePermissions],
         push_wakeups: PushWakeups,
     ) -> None:
         """Each in-process cache drops an entry when the bus says its data changed."""
         subscribe_cache(self.bus, MEMBERS_CACHE, members.invalidate, members.clear)
         self.shared.find_members_with(members)  # big rooms' events from other processes
         subscribe_cache(self.bus, RULESETS_CACHE, rulesets.invalidate, rulesets.clear)
-        subscribe_cache(self.bus, IGNORED_USER_LIST, ignored.invalidate, ignored.clear)
+        for reader in readers:  # account data the read door applies
+            subscribe_cache(self.bus, reader.data_type, reader.invalidate, reader.clear)
         self.bus.subscribe(EventsPersisted, push_wakeups.on_persisted)

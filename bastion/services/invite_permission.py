@@ -15,11 +15,17 @@ account data `m.invite_permission_config` has `default_action: "block"` receives
 
 "A missing, invalid or unsupported value means that the user wants to receive invites as
 normal": any content is accepted when stored, and only exactly `"block"` blocks. The setting is
-read from the database when an invite is written or an invite would be shown (no cache: both
-are rare next to what the read door does), so a change applies at once in every process.
+read once per user and kept in memory (least recently used dropped past `max_users`), as the
+ignored-user lists are (ignored_users.py): it is an account data kind, so after a change commits
+`AccountDataService` publishes `CacheInvalidated(INVITE_PERMISSION_CONFIG, user_id)` on the bus
+and every process drops the entry (subscribed in app/wiring.py); a read that overlapped an
+invalidation is not kept.
 """
 
 from __future__ import annotations
+
+from collections import OrderedDict
+from typing import Any
 
 from typing_extensions import override
 
@@ -31,17 +37,28 @@ from bastion.store.database import Database
 from bastion.store.protocols import AccountDataStore
 
 INVITE_PERMISSION_CONFIG = "m.invite_permission_config"
+MAX_CACHED_USERS = 100_000
 
 
 class InvitePermissions:
-    """Whether a user blocks invites, and from whom it does not count."""
+    """Whether a user blocks invites (cached), and from whom it does not count."""
+
+    data_type = INVITE_PERMISSION_CONFIG
 
     def __init__(
-        self, db: Database, store: AccountDataStore, exempt: frozenset[str] = frozenset()
+        self,
+        db: Database,
+        store: AccountDataStore,
+        exempt: frozenset[str] = frozenset(),
+        *,
+        max_users: int = MAX_CACHED_USERS,
     ) -> None:
         self._db = db
         self._store = store
         self._exempt = exempt
+        self._max_users = max_users
+        self._cache: OrderedDict[str, bool] = OrderedDict()
+        self._changes = 0  # bumped by every invalidation: an overlapping read is not kept
 
     def exempt(self, sender: str) -> bool:
         """An invite from the server's own account is never blocked (module docstring)."""
@@ -49,8 +66,31 @@ class InvitePermissions:
 
     async def blocks_invites(self, user_id: str) -> bool:
         """True when the user's `m.invite_permission_config` says `default_action: block`."""
+        cached = self._cache.get(user_id)
+        if cached is not None:
+            self._cache.move_to_end(user_id)
+            return cached
+        changes = self._changes
         content = await self._store.get(self._db, user_id, "", INVITE_PERMISSION_CONFIG)
-        return content is not None and content.get("default_action") == "block"
+        blocks = content is not None and content.get("default_action") == "block"
+        if changes == self._changes:
+            self._cache[user_id] = blocks
+            while len(self._cache) > self._max_users:
+                self._cache.popitem(last=False)
+        return blocks
+
+    def check(self, owner: str, content: dict[str, Any]) -> None:
+        """Any content may be stored: what is not `block` takes invites as normal."""
+
+    def invalidate(self, user_id: str) -> None:
+        """The user's setting changed and committed: read it again when next needed."""
+        self._changes += 1
+        self._cache.pop(user_id, None)
+
+    def clear(self) -> None:
+        """Anyone's may have changed (invalidations from other processes were missed)."""
+        self._changes += 1
+        self._cache.clear()
 
 
 class InviteBlocking(EventHook):
