@@ -16,6 +16,7 @@ EXPECTED = {
     "org.matrix.msc3856.stable": True,
     "org.matrix.simplified_msc3575": True,  # Element X refuses a server without it
     "uk.half-shot.msc2666.query_mutual_rooms": True,  # js-sdk's path to /mutual_rooms
+    "uk.tcpip.msc4133.stable": True,  # js-sdk's stable /v3 profile fields (spec v1.16)
 }
 
 
