@@ -4,6 +4,7 @@ thread, with every request it received recorded (so a test can tell that nothing
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -16,6 +17,7 @@ class PreviewSite:
 
     def __init__(self) -> None:
         self.pages: dict[str, Page] = {}
+        self.drip: dict[str, float] = {}  # path -> seconds between each 8-byte piece of body
         self.requests: list[tuple[str, dict[str, str]]] = []  # (path, headers)
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
@@ -60,7 +62,17 @@ def _handler(site: PreviewSite) -> type[BaseHTTPRequestHandler]:
                 self.send_header(name, value)
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
-            self.wfile.write(body)
+            pause = site.drip.get(self.path)
+            try:
+                if pause is None:
+                    self.wfile.write(body)
+                    return
+                for start in range(0, len(body), 8):  # a slow site: a little at a time
+                    time.sleep(pause)
+                    self.wfile.write(body[start : start + 8])
+                    self.wfile.flush()
+            except (BrokenPipeError, ConnectionResetError):
+                return  # the homeserver gave up on it
 
         def log_message(self, format: str, *args: Any) -> None:
             return

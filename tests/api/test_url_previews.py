@@ -216,3 +216,26 @@ class TestImagesOverTheUploadLimit:
         head = '<title>Big</title><meta property="og:image" content="/big.png">'
         url = site.put("/big", page(head), "text/html")
         assert (await preview(hs, alice, url)).json() == {"og:title": "Big"}
+
+
+class TestSlowSites:
+    """ "Each request, whole (not only each read), is bounded": a site dripping its page a few
+    bytes at a time, each piece well within the timeout, is given up on all the same."""
+
+    @pytest.fixture
+    def config_overrides(self, tmp_path: Path) -> dict[str, Any]:
+        media = MediaConfig(
+            store_path=str(tmp_path / "media"),
+            url_previews=True,
+            url_preview_allowed_ranges=["127.0.0.1/32"],
+            url_preview_timeout_seconds=0.5,
+        )
+        return {"media": media}
+
+    async def test_a_dripping_site_is_given_up_on(self, hs: Homeserver, site: PreviewSite) -> None:
+        alice = await hs.register_user("alice")
+        url = site.put("/drip", page("<title>" + "slow " * 20 + "</title>"), "text/html")
+        site.drip["/drip"] = 0.1  # 0.1 s a piece, ~20 pieces: 2 s in all
+        assert errcode(await preview(hs, alice, url)) == (502, "M_UNKNOWN")
+        quick = site.put("/quick", page("<title>Quick</title>"), "text/html")
+        assert (await preview(hs, alice, quick)).json() == {"og:title": "Quick"}

@@ -16,6 +16,9 @@ from html.parser import HTMLParser
 from typing_extensions import override
 
 MAX_VALUE_LENGTH = 1_000
+# A head is a few KiB; the parser is pure Python on the event loop: a page with no <body> or
+# </head> is read this far and no further.
+MAX_PARSED_CHARACTERS = 262_144
 MAX_PROPERTIES = 50
 _CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?([A-Za-z0-9_.:-]+)""", re.IGNORECASE)
 
@@ -40,7 +43,7 @@ def open_graph(html: str) -> dict[str, str]:
     """The page's `og:*` properties (with the fallbacks of the module docstring)."""
     parser = _HeadParser()
     try:
-        parser.feed(html)
+        parser.feed(html[:MAX_PARSED_CHARACTERS])
         parser.close()
     except _Done:
         pass

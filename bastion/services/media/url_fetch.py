@@ -12,7 +12,8 @@ A preview makes the server fetch a URL any user chose. So:
 - Redirects are followed by hand, at most `MAX_REDIRECTS`, each target checked the same way.
 - The body is read up to `max_bytes` and no further; a longer one is refused. It is asked for
   uncompressed (a compressed answer is refused), so the bound is the content's size and a small
-  compressed body cannot expand into a huge one. Each request is bounded by `timeout_s`.
+  compressed body cannot expand into a huge one. Each request, whole (not only each read), is
+  bounded by `timeout_s`; at most `MAX_CONCURRENT` run at once.
 
 Failures are `FetchRefused` (the URL or an address is not allowed: the client's fault) or
 `FetchFailed` (the site did not answer usably).
@@ -30,6 +31,7 @@ from urllib.parse import urljoin, urlsplit, urlunsplit
 import httpx
 
 MAX_REDIRECTS = 5
+MAX_CONCURRENT = 8  # fetches at once per process: a burst of links queues, never floods
 USER_AGENT = "Bastion URL preview (Matrix homeserver)"
 
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -84,16 +86,24 @@ class UrlFetcher:
         self._rules = rules
         self._timeout_s = timeout_s
         self._max_bytes = max_bytes
+        self._running = asyncio.Semaphore(MAX_CONCURRENT)
 
     async def fetch(self, url: str) -> Fetched:
-        """GET `url` (following redirects); raises FetchRefused or FetchFailed."""
-        async with httpx.AsyncClient(timeout=self._timeout_s, follow_redirects=False) as client:
+        """GET `url` (following redirects); raises FetchRefused or FetchFailed. At most
+        `MAX_CONCURRENT` fetches run at once in a process (the others wait their turn)."""
+        async with (
+            self._running,
+            httpx.AsyncClient(timeout=self._timeout_s, follow_redirects=False) as client,
+        ):
             for _ in range(MAX_REDIRECTS + 1):
                 target, host = await self._checked(url)
-                try:
-                    fetched = await self._get(client, url, target, host)
+                try:  # the whole exchange is bounded, not only each read: no slow drip
+                    async with asyncio.timeout(self._timeout_s):
+                        fetched = await self._get(client, url, target, host)
                 except httpx.HTTPError as exc:
                     raise FetchFailed(f"{host}: {type(exc).__name__}") from exc
+                except TimeoutError as exc:
+                    raise FetchFailed(f"{host} took longer than {self._timeout_s} s") from exc
                 if isinstance(fetched, Fetched):
                     return fetched
                 url = fetched  # a redirect: its target is checked on the next turn
