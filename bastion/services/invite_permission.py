@@ -12,6 +12,11 @@ account data `m.invite_permission_config` has `default_action: "block"` receives
   reads (room state) and application services see them as usual, as the spec says.
 - Exempt: the server's own accounts (`exempt`: the server-notices sender). Invites the server
   itself sends carry notices the organisation must be able to deliver; they are not a person's.
+  Not exempt: an invite a room member sends on an admin's behalf (the admin API's room-admin
+  promotion, an offboarding's successor who is not yet a member): it is refused like any, the
+  promotion fails with `M_INVITE_BLOCKED`, and an offboarding names the room in
+  `rooms_without_successor` (a forced join through the admin API still works). A room upgrade
+  skips such a member's invite to the new room, as it skips any invite that is refused.
 
 "A missing, invalid or unsupported value means that the user wants to receive invites as
 normal": any content is accepted when stored, and only exactly `"block"` blocks. The setting is
