@@ -1,6 +1,7 @@
 """A JSON HTTP endpoint on 127.0.0.1 for tests that need a real server the homeserver calls
 (a push gateway, an application service): a thread serves every method through one
-`answer(method, path, headers, body) -> (status, JSON answer)` callback."""
+`answer(method, path, headers, body) -> (status, JSON answer)` callback. `LoopbackServer` is
+the thread and port for any handler (preview_site.py serves web pages with it)."""
 
 from __future__ import annotations
 
@@ -14,11 +15,11 @@ from typing import Any
 Answer = Callable[[str, str, Message, dict[str, Any]], tuple[int, Any]]
 
 
-class LoopbackJsonServer:
-    """Serves `answer` on a free loopback port until stopped."""
+class LoopbackServer:
+    """Serves a request handler class on a free loopback port, in a thread, until stopped."""
 
-    def __init__(self, answer: Answer) -> None:
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(answer))
+    def __init__(self, handler: type[BaseHTTPRequestHandler]) -> None:
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
     @property
@@ -32,6 +33,13 @@ class LoopbackJsonServer:
         self._server.shutdown()
         self._server.server_close()
         self._thread.join()
+
+
+class LoopbackJsonServer(LoopbackServer):
+    """Serves `answer` on a free loopback port until stopped."""
+
+    def __init__(self, answer: Answer) -> None:
+        super().__init__(_handler(answer))
 
 
 def _handler(answer: Answer) -> type[BaseHTTPRequestHandler]:

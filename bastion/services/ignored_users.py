@@ -22,12 +22,12 @@ user ID other than the owner's is skipped.
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from collections.abc import Sequence
 from typing import Any
 
 from bastion.errors import Errcode, MatrixError
 from bastion.ids import UserID
+from bastion.services.user_cache import PerUserCache
 from bastion.store.database import Database, Queryable
 from bastion.store.protocols import AccountDataStore
 
@@ -58,28 +58,28 @@ def ignored_in(owner: str, content: dict[str, Any] | None) -> frozenset[str]:
 
 
 class IgnoredUsers:
-    """Who each user ignores, cached."""
+    """Who each user ignores, cached (user_cache.py)."""
+
+    data_type = IGNORED_USER_LIST
 
     def __init__(
         self, db: Database, store: AccountDataStore, *, max_users: int = MAX_CACHED_USERS
     ) -> None:
         self._db = db
         self._store = store
-        self._max_users = max_users
-        self._cache: OrderedDict[str, frozenset[str]] = OrderedDict()
-        self._changes = 0  # bumped by every invalidate(): a read that overlapped one is not kept
+        self._cache: PerUserCache[frozenset[str]] = PerUserCache(max_users)
+        self.invalidate = self._cache.invalidate  # the bus's CacheInvalidated (app/wiring.py)
+        self.clear = self._cache.clear
 
     async def ignored_by(self, user_id: str) -> frozenset[str]:
         """The users `user_id` ignores (one query the first time, then from memory)."""
         cached = self._cache.get(user_id)
         if cached is not None:
-            self._cache.move_to_end(user_id)
             return cached
-        changes = self._changes
+        stamp = self._cache.stamp()
         content = await self._store.get(self._db, user_id, "", IGNORED_USER_LIST)
         ignored = ignored_in(user_id, content)
-        if changes == self._changes:
-            self._keep(user_id, ignored)
+        self._cache.keep(stamp, user_id, ignored)
         return ignored
 
     async def who_ignore(self, q: Queryable, sender: str, user_ids: Sequence[str]) -> set[str]:
@@ -88,32 +88,13 @@ class IgnoredUsers:
         lists = {u: cached for u in user_ids if (cached := self._cache.get(u)) is not None}
         missing = [u for u in user_ids if u not in lists]
         if missing:
-            changes = self._changes
+            stamp = self._cache.stamp()
             contents = await self._store.get_of_users(q, missing, IGNORED_USER_LIST)
             for user_id in missing:
                 lists[user_id] = ignored_in(user_id, contents.get(user_id))
-                if changes == self._changes:
-                    self._keep(user_id, lists[user_id])
+                self._cache.keep(stamp, user_id, lists[user_id])
         return {user_id for user_id, ignored in lists.items() if sender in ignored}
-
-    data_type = IGNORED_USER_LIST
 
     def check(self, owner: str, content: dict[str, Any]) -> None:
         """Refuse a list the server cannot apply (see check_ignored_user_list)."""
         check_ignored_user_list(owner, content)
-
-    def clear(self) -> None:
-        """Anyone's list may have changed (invalidations from other processes were missed)."""
-        self._changes += 1
-        self._cache.clear()
-
-    def invalidate(self, user_id: str) -> None:
-        """The user's list changed and committed: read it again when next needed."""
-        self._changes += 1
-        self._cache.pop(user_id, None)
-
-    def _keep(self, user_id: str, ignored: frozenset[str]) -> None:
-        self._cache[user_id] = ignored
-        self._cache.move_to_end(user_id)
-        while len(self._cache) > self._max_users:
-            self._cache.popitem(last=False)

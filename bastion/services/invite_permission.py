@@ -20,16 +20,12 @@ account data `m.invite_permission_config` has `default_action: "block"` receives
 
 "A missing, invalid or unsupported value means that the user wants to receive invites as
 normal": any content is accepted when stored, and only exactly `"block"` blocks. The setting is
-read once per user and kept in memory (least recently used dropped past `max_users`), as the
-ignored-user lists are (ignored_users.py): it is an account data kind, so after a change commits
-`AccountDataService` publishes `CacheInvalidated(INVITE_PERMISSION_CONFIG, user_id)` on the bus
-and every process drops the entry (subscribed in app/wiring.py); a read that overlapped an
-invalidation is not kept.
+read once per user and kept in memory, as the ignored-user lists are (user_cache.py): it is an
+account data kind, so after a change commits every process drops the entry.
 """
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from typing import Any
 
 from typing_extensions import override
@@ -38,6 +34,7 @@ from bastion.errors import Errcode, MatrixError
 from bastion.events.builder import EventDraft
 from bastion.events.types import EventType
 from bastion.services.event_hooks import EventHook
+from bastion.services.user_cache import PerUserCache
 from bastion.store.database import Database
 from bastion.store.protocols import AccountDataStore
 
@@ -46,7 +43,7 @@ MAX_CACHED_USERS = 100_000
 
 
 class InvitePermissions:
-    """Whether a user blocks invites (cached), and from whom it does not count."""
+    """Whether a user blocks invites (cached: user_cache.py), and from whom it does not count."""
 
     data_type = INVITE_PERMISSION_CONFIG
 
@@ -61,9 +58,9 @@ class InvitePermissions:
         self._db = db
         self._store = store
         self._exempt = exempt
-        self._max_users = max_users
-        self._cache: OrderedDict[str, bool] = OrderedDict()
-        self._changes = 0  # bumped by every invalidation: an overlapping read is not kept
+        self._cache: PerUserCache[bool] = PerUserCache(max_users)
+        self.invalidate = self._cache.invalidate  # the bus's CacheInvalidated (app/wiring.py)
+        self.clear = self._cache.clear
 
     def exempt(self, sender: str) -> bool:
         """An invite from the server's own account is never blocked (module docstring)."""
@@ -73,29 +70,15 @@ class InvitePermissions:
         """True when the user's `m.invite_permission_config` says `default_action: block`."""
         cached = self._cache.get(user_id)
         if cached is not None:
-            self._cache.move_to_end(user_id)
             return cached
-        changes = self._changes
+        stamp = self._cache.stamp()
         content = await self._store.get(self._db, user_id, "", INVITE_PERMISSION_CONFIG)
         blocks = content is not None and content.get("default_action") == "block"
-        if changes == self._changes:
-            self._cache[user_id] = blocks
-            while len(self._cache) > self._max_users:
-                self._cache.popitem(last=False)
+        self._cache.keep(stamp, user_id, blocks)
         return blocks
 
     def check(self, owner: str, content: dict[str, Any]) -> None:
         """Any content may be stored: what is not `block` takes invites as normal."""
-
-    def invalidate(self, user_id: str) -> None:
-        """The user's setting changed and committed: read it again when next needed."""
-        self._changes += 1
-        self._cache.pop(user_id, None)
-
-    def clear(self) -> None:
-        """Anyone's may have changed (invalidations from other processes were missed)."""
-        self._changes += 1
-        self._cache.clear()
 
 
 class InviteBlocking(EventHook):

@@ -3,11 +3,12 @@ thread, with every request it received recorded (so a test can tell that nothing
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
+
+from tests.loopback_json import LoopbackServer
 
 Page = tuple[int, dict[str, str], bytes]  # status, headers, body
 
@@ -19,12 +20,11 @@ class PreviewSite:
         self.pages: dict[str, Page] = {}
         self.drip: dict[str, float] = {}  # path -> seconds between each 8-byte piece of body
         self.requests: list[tuple[str, dict[str, str]]] = []  # (path, headers)
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._server = LoopbackServer(_handler(self))
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
+        return self._server.base_url
 
     def put(self, path: str, body: bytes, content_type: str, **headers: str) -> str:
         """Serve `body` at `path`; its full URL."""
@@ -35,12 +35,10 @@ class PreviewSite:
         return [path for path, _ in self.requests]
 
     def start(self) -> None:
-        self._thread.start()
+        self._server.start()
 
     def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join()
+        self._server.stop()
 
 
 def running_site() -> Iterator[PreviewSite]:
