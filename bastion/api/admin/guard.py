@@ -29,10 +29,14 @@ async def require_admin(request: Request) -> Requester:
     return requester
 
 
+BIGGEST_ID = 2**63 - 1  # a database integer's range: larger numbers name nothing stored
+
+
 def int_param(
-    request: Request, name: str, default: int, *, minimum: int = 0, maximum: int | None = None
+    request: Request, name: str, default: int, *, minimum: int = 0, maximum: int = BIGGEST_ID
 ) -> int:
-    """A non-negative integer query parameter: 400 M_INVALID_PARAM when it is not one."""
+    """A non-negative integer query parameter: 400 M_INVALID_PARAM when it is not one (or is
+    past what a database integer holds, which would fail in the query instead)."""
     raw = request.query_params.get(name)
     if raw is None or raw == "":
         return default
@@ -42,10 +46,24 @@ def int_param(
         raise MatrixError(
             400, Errcode.INVALID_PARAM, f"Query parameter {name!r} must be an integer"
         ) from None
-    if value < minimum or (maximum is not None and value > maximum):
-        bound = f" and at most {maximum}" if maximum is not None else ""
+    if value < minimum or value > maximum:
+        bound = f" and at most {maximum}" if maximum != BIGGEST_ID else ""
         message = f"Query parameter {name!r} must be at least {minimum}{bound}"
         raise MatrixError(400, Errcode.INVALID_PARAM, message)
+    return value
+
+
+def id_path_param(request: Request, name: str, what: str) -> int:
+    """A numeric ID in the path (a report's): 400 M_INVALID_PARAM when it is not digits, 404
+    M_NOT_FOUND past a database integer's range (no such row can exist; the query would fail)."""
+    raw = request.path_params[name]
+    if not raw.isascii() or not raw.isdigit():
+        raise MatrixError(
+            400, Errcode.INVALID_PARAM, f"The {name} parameter must be a positive integer"
+        )
+    value = int(raw)
+    if value > BIGGEST_ID:
+        raise MatrixError(404, Errcode.NOT_FOUND, f"{what} not found")
     return value
 
 

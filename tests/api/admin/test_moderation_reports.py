@@ -119,6 +119,27 @@ async def test_event_reports_reject_bad_parameters(hs: Homeserver) -> None:
     assert errcode(await root.get("/_synapse/admin/v1/event_reports/999")) == (404, "M_NOT_FOUND")
 
 
+async def test_report_ids_and_offsets_past_a_database_integer_are_clear_errors(
+    hs: Homeserver,
+) -> None:
+    """A report ID or a `from` past what a database integer holds names nothing: 404 and 400,
+    never the database's overflow as a 500 (found by a sweep of every route with bad input)."""
+    root = await hs.register_user("root", admin=True)
+    huge = "99999999999999999999"
+    for method, path in (
+        ("GET", f"/_synapse/admin/v1/event_reports/{huge}"),
+        ("DELETE", f"/_synapse/admin/v1/event_reports/{huge}"),
+        ("GET", f"/_bastion/admin/v1/reports/{huge}"),
+        ("POST", f"/_bastion/admin/v1/reports/{huge}/dismiss"),
+        ("POST", f"/_bastion/admin/v1/reports/{huge}/resolve"),
+    ):
+        resp = await hs.http.request(method, path, headers=root._headers())
+        assert errcode(resp) == (404, "M_NOT_FOUND"), path
+    for path in ("/_synapse/admin/v1/event_reports", "/_bastion/admin/v1/reports"):
+        resp = await root.get(path, params={"from": huge})
+        assert errcode(resp) == (400, "M_INVALID_PARAM"), path
+
+
 async def test_one_event_report_carries_the_event(hs: Homeserver) -> None:
     """ "event_json: object - Details of the original event that was reported." """
     root = await hs.register_user("root", admin=True)

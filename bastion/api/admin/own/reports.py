@@ -12,11 +12,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from bastion.api.admin.guard import int_param, require_admin
+from bastion.api.admin.guard import id_path_param, int_param, require_admin
 from bastion.api.admin.own.openapi import errors, json_body, page_of, path_param, query
 from bastion.api.context import services_of
 from bastion.api.responses import JsonResponse
-from bastion.errors import Errcode, MatrixError
 from bastion.services.moderation.reports import KINDS, STATUSES, ReportQuery, ReportRecord
 
 MAX_PAGE = 500
@@ -41,10 +40,7 @@ def report_json(report: ReportRecord) -> dict[str, Any]:
 
 
 def _report_id(request: Request) -> int:
-    raw = request.path_params["reportId"]
-    if not raw.isascii() or not raw.isdigit():
-        raise MatrixError(400, Errcode.INVALID_PARAM, f"invalid report ID {raw!r}")
-    return int(raw)
+    return id_path_param(request, "reportId", "Report")
 
 
 async def list_reports(request: Request) -> Response:

@@ -15,7 +15,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from bastion.api.admin.guard import int_param, require_admin
+from bastion.api.admin.guard import id_path_param, int_param, require_admin
 from bastion.api.context import services_of
 from bastion.api.responses import JsonResponse
 from bastion.errors import Errcode, MatrixError
@@ -42,14 +42,7 @@ def report_json(report: ReportRecord, label: RoomLabel | None) -> dict[str, Any]
 
 
 def _report_id(request: Request) -> int:
-    raw = request.path_params["reportId"]
-    if not raw.isdigit() or not raw.isascii():
-        raise MatrixError(
-            400,
-            Errcode.INVALID_PARAM,
-            "The report_id parameter must be a string representing a positive integer.",
-        )
-    return int(raw)
+    return id_path_param(request, "reportId", "Event report")
 
 
 async def list_event_reports(request: Request) -> Response:
