@@ -12,6 +12,7 @@ from bastion.pubsub.messages import EventsPersisted, TypingChanged
 from bastion.services.accounts import AccountService
 from bastion.services.appservices.client import AppServiceClient
 from bastion.services.appservices.delivery import AppServiceDelivery
+from bastion.services.appservices.encryption import EncryptionCollector
 from bastion.services.appservices.ephemeral import EphemeralCollector
 from bastion.services.appservices.identity import AppServiceIdentities
 from bastion.services.appservices.interest import Interest
@@ -30,8 +31,10 @@ from bastion.store.database import Database
 from bastion.store.sql.appservices import SqlAppServiceStore
 from bastion.store.sql.devices import SqlDeviceStore
 from bastion.store.sql.events import SqlEventStore
+from bastion.store.sql.keys import SqlKeyStore
 from bastion.store.sql.memberships import SqlMembershipStore
 from bastion.store.sql.rooms import SqlRoomStore
+from bastion.store.sql.to_device import SqlToDeviceStore
 from bastion.store.sql.users import SqlUserStore
 from bastion.store.stream import PositionAllocator
 
@@ -93,12 +96,15 @@ def appservice_delivery(
 ) -> AppServiceDelivery:
     """The transaction loops (started by the serving app's worker), woken by room events."""
     db, clock, positions, bus = runtime
-    store, interest = SqlAppServiceStore(), Interest(_RoomFacts(db, parts.members))
+    facts = _RoomFacts(db, parts.members)
+    store, interest = SqlAppServiceStore(), Interest(facts)
+    encryption = EncryptionCollector(db, (SqlToDeviceStore(), SqlKeyStore()), interest, facts)
     presence = parts.presence if parts.presence.enabled else None  # disabled: never read
     delivery = AppServiceDelivery(
         db, (store, parts.events), appservices.registry,
         (interest, parts.formatter, parts.retention), (positions, appservices.client, clock),
         ephemeral=EphemeralCollector(db, store, interest, parts.typing, presence=presence),
+        encryption=encryption,
         retry_s=(1.0, config.appservices.retry_max_seconds),
     )  # fmt: skip
     # woken once the position is readable here (with several processes, an event another one

@@ -52,10 +52,12 @@ class AppServiceClient:
         txn_id: int,
         events: list[dict[str, Any]],
         ephemeral: list[dict[str, Any]] | None = None,
+        extensions: dict[str, Any] | None = None,
     ) -> None:
         """PUT /_matrix/app/v1/transactions/{txnId} (`ephemeral` for a service that receives
-        it); Unreachable or Refused unless 2xx."""
-        body: dict[str, Any] = {"events": events}
+        it; `extensions`: the unstable fields of encryption.py); Unreachable or Refused unless
+        2xx."""
+        body: dict[str, Any] = {**(extensions or {}), "events": events}
         if ephemeral is not None:
             body["ephemeral"] = ephemeral
         await self._request(registration, "PUT", f"/_matrix/app/v1/transactions/{txn_id}", body)

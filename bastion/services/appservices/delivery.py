@@ -18,7 +18,9 @@ delays another. Progress is a row per registration (store/protocols/appservices.
    A restart, or another process taking the worker's lease, resumes from the row.
 
 A service that receives ephemeral data also gets receipts, typing and presence (ephemeral.py),
-stored with the pending transaction like its events; no other service's loop reads them.
+stored with the pending transaction like its events; no other service's loop reads them. The
+to-device messages of its users' devices and, with MSC3202, device-list changes and key counts
+(encryption.py) are carried the same way.
 
 So an event is delivered at least once, in order; a retried transaction has the ID the service
 already saw, which is how the spec lets it drop the duplicate. A service registered after
@@ -43,6 +45,11 @@ from bastion.clock import Clock
 from bastion.events.model import StoredEvent
 from bastion.pubsub.messages import EventsPersisted, TypingChanged
 from bastion.services.appservices.client import AppServiceClient, Refused, Unreachable
+from bastion.services.appservices.encryption import (
+    EncryptionCollector,
+    ToDevice,
+    wants_encryption,
+)
 from bastion.services.appservices.ephemeral import EphemeralCollector
 from bastion.services.appservices.interest import Interest
 from bastion.services.appservices.registration import AppServiceRegistration
@@ -73,6 +80,7 @@ class AppServiceDelivery:
         runtime: tuple[PositionAllocator, AppServiceClient, Clock],
         *,
         ephemeral: EphemeralCollector | None = None,
+        encryption: EncryptionCollector | None = None,
         retry_s: tuple[float, float] = (1.0, 300.0),
     ) -> None:
         """`readers`: what picks and shapes the events (a retention of None: no expiry);
@@ -84,6 +92,7 @@ class AppServiceDelivery:
         self._positions, self.client, self._clock = runtime  # the ping shares the client
         self._retry = retry_s
         self._ephemeral = ephemeral
+        self._encryption = encryption
         # registration -> (position passed without a transaction, when it was last stored)
         self._passed: dict[str, tuple[int, int]] = {}
         self._woken = {r.id: asyncio.Event() for r in registry.all}
@@ -92,10 +101,11 @@ class AppServiceDelivery:
 
     def on_persisted(self, message: EventsPersisted) -> None:
         """A room event committed somewhere: every loop looks (the bus delivers it after
-        commit, from any process); anything else on the stream (a receipt) wakes the loops of
-        the services that receive ephemeral data."""
+        commit, from any process); anything else on the stream (a receipt, a to-device
+        message, a device-list change) wakes the loops of the services that receive ephemeral
+        or encryption data."""
         for registration in self._registry.all:
-            if message.room_id is not None or registration.receive_ephemeral:
+            if message.room_id is not None or wants_encryption(registration):
                 self._woken[registration.id].set()
 
     def on_typing(self, _message: TypingChanged) -> None:
@@ -169,7 +179,9 @@ class AppServiceDelivery:
             pending = await self._next(registration, stream)
             if pending is None:
                 return False
-            if not pending.pending_events and not pending.pending_ephemeral:
+            if not (
+                pending.pending_events or pending.pending_ephemeral or pending.pending_encryption
+            ):
                 assert pending.pending_upto is not None  # a window of no interest
                 await self._pass(registration.id, pending.pending_upto)
                 return True
@@ -178,15 +190,23 @@ class AppServiceDelivery:
         assert stream.pending_events is not None
         events = await self._payload(stream.pending_events)
         ephemeral = stream.pending_ephemeral if registration.receive_ephemeral else None
+        extensions = None
+        if self._encryption is not None and wants_encryption(registration):
+            extensions = await self._encryption.fields(
+                registration, stream.pending_encryption, events, ephemeral
+            )
         try:
-            await self.client.put_transaction(registration, stream.txn_id, events, ephemeral)
+            await self.client.put_transaction(
+                registration, stream.txn_id, events, ephemeral, extensions
+            )
         except (Unreachable, Refused) as exc:  # the row says why it is behind (status)
             now = self._clock.now_ms()
             await self._store.set_failing(self._db, registration.id, now, str(exc))
             raise
-        await self._store.delivered(
-            self._db, registration.id, stream.pending_upto, stream.txn_id + 1
-        )
+        async with self._db.transaction() as t:
+            await self._store.delivered(t, registration.id, stream.pending_upto, stream.txn_id + 1)
+            if self._encryption is not None:
+                await self._encryption.acknowledged(t, stream.pending_encryption)
         return True
 
     async def _pass(self, appservice_id: str, upto: int) -> None:
@@ -207,6 +227,7 @@ class AppServiceDelivery:
         only says how far the window of no interest reaches); None when nothing is new."""
         done, upto = stream.done_upto, self._positions.persisted_upto()
         chosen: list[StoredEvent] = []
+        scanned: list[StoredEvent] = []
         end = done
         if upto > done:
             scanned = await self._store.stream_events(self._db, done, upto, SCAN_AT_MOST)
@@ -215,19 +236,32 @@ class AppServiceDelivery:
             if len(chosen) > TXN_AT_MOST:
                 chosen = chosen[:TXN_AT_MOST]
                 end = chosen[-1].stream_ordering
+        to_device: ToDevice = []
+        if self._encryption is not None:  # first: it may move the end back
+            to_device, end = await self._encryption.to_device(registration, done, end)
+            chosen = [e for e in chosen if e.stream_ordering <= end]
         ephemeral: list[dict[str, Any]] = []
         typing_serial = None
         if registration.receive_ephemeral and self._ephemeral is not None:
             ephemeral, end, typing_serial = await self._ephemeral.collect(registration, done, end)
             chosen = [e for e in chosen if e.stream_ordering <= end]
+        encryption = None
+        if self._encryption is not None and wants_encryption(registration):
+            encryption = await self._encryption.collect(
+                registration, (done, end), to_device, scanned
+            )
         if end <= done and not ephemeral:
             return None
         ids = [e.event_id for e in chosen]
-        if ids or ephemeral:
-            await self._store.set_pending(self._db, registration.id, end, (ids, ephemeral))
+        if ids or ephemeral or encryption:
+            await self._store.set_pending(
+                self._db, registration.id, end, (ids, ephemeral), encryption
+            )
             if self._ephemeral is not None:
                 self._ephemeral.carried(registration, typing_serial)
-        return AppServiceStream(registration.id, done, stream.txn_id, end, ids, ephemeral)
+        return AppServiceStream(
+            registration.id, done, stream.txn_id, end, ids, ephemeral, encryption
+        )
 
     async def _stream(self, appservice_id: str) -> AppServiceStream:
         stream = await self._store.get_stream(self._db, appservice_id)

@@ -14,7 +14,11 @@ Rules (spec and Synapse's behaviour, which registrations written for Synapse exp
   the start of the ID (Python `re.match`, as Synapse; anchor the end with `$`).
 - `rate_limited` (default true) applies to the users it masquerades as, never its sender.
 - `receive_ephemeral` (or MSC2409's `de.sorunome.msc2409.push_ephemeral`, which bridges
-  still write): receipts, typing and presence in its transactions.
+  still write): receipts, typing and presence in its transactions, and the to-device messages
+  of its users' devices (MSC2409/MSC4203, as Synapse sends them: encryption.py).
+- `org.matrix.msc3202` (true or false, Synapse's key): device-list changes, one-time key
+  counts and unused fallback key types in its transactions (encryption.py). Synapse also
+  wants a server-wide experimental switch; here the registration's key is the only one.
 - Other keys (MSC keys some bridges add) are accepted and ignored.
 """
 
@@ -58,6 +62,7 @@ class RegistrationFile(msgspec.Struct, frozen=True):
     receive_ephemeral: bool = False
     # the unstable name (MSC2409) bridges still write, as Synapse reads it too
     push_ephemeral: bool = msgspec.field(default=False, name="de.sorunome.msc2409.push_ephemeral")
+    msc3202: bool = msgspec.field(default=False, name="org.matrix.msc3202")
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,7 +91,8 @@ class AppServiceRegistration:
     rate_limited: bool
     protocols: tuple[str, ...]
     source: str  # the file it was read from, for messages
-    receive_ephemeral: bool = False  # receipts, typing, presence in its transactions (v1.13)
+    receive_ephemeral: bool = False  # receipts, typing, presence, to-device (v1.13, MSC2409)
+    msc3202: bool = False  # device lists, one-time key counts, fallback key types (MSC3202)
 
     def owns_user(self, user_id: str) -> bool:
         """May this service act as `user_id` (its sender or a user of its namespaces)?"""
@@ -170,4 +176,5 @@ def _read(path: Path, server_name: str) -> AppServiceRegistration:
         protocols=tuple(parsed.protocols),
         source=str(path),
         receive_ephemeral=parsed.receive_ephemeral or parsed.push_ephemeral,
+        msc3202=parsed.msc3202,
     )

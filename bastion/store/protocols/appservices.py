@@ -21,6 +21,8 @@ class AppServiceStream(msgspec.Struct, frozen=True):
     pending_upto: int | None  # the transaction being sent covers (done_upto, pending_upto]
     pending_events: list[str] | None  # and holds these events (their IDs), in stream order
     pending_ephemeral: list[dict[str, Any]] | None = None  # and these receipts and typing
+    # and these to-device messages and device-list changes (services/appservices/encryption.py)
+    pending_encryption: dict[str, Any] | None = None
     failing_since_ms: int | None = None
     last_error: str | None = None
 
@@ -36,6 +38,7 @@ class AppServiceStore(Protocol):
         appservice_id: str,
         pending_upto: int,
         contents: tuple[list[str], list[dict[str, Any]]],
+        encryption: dict[str, Any] | None = None,
     ) -> None: ...
     async def skip_to(self, q: Queryable, appservice_id: str, done_upto: int) -> None: ...
     async def delivered(

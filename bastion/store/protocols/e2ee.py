@@ -61,6 +61,9 @@ class KeyStore(Protocol):
     async def key_counts(
         self, q: Queryable, user_id: str, device_id: str
     ) -> tuple[dict[str, int], list[str]]: ...
+    async def key_counts_of_users(
+        self, q: Queryable, user_ids: Sequence[str]
+    ) -> tuple[dict[str, dict[str, dict[str, int]]], dict[str, dict[str, list[str]]]]: ...
     async def put_cross_signing_key(
         self, q: Queryable, user_id: str, key_type: str, key: JsonObject
     ) -> None: ...
@@ -103,6 +106,9 @@ class ToDeviceStore(Protocol):
     async def delete_delivered(
         self, q: Queryable, user_id: str, device_id: str, upto: int
     ) -> int: ...
+    async def stream_messages(
+        self, q: Queryable, after: int, upto: int, limit: int
+    ) -> list[tuple[int, str, str, dict[str, Any]]]: ...
     async def remember_txn(self, q: Queryable, txn: SendTxn, now_ms: int) -> bool: ...
 
 

@@ -20,6 +20,10 @@ _STREAM_COLUMNS = (
 
 
 class SqlAppServiceStore:
+    """`pending_ephemeral` holds a JSON list (the ephemeral events) or, when the transaction
+    also carries encryption data, an object {"ephemeral": [...], "encryption": {...}}: both
+    shapes are read, so rows written before the object shape existed still decode."""
+
     async def get_stream(self, q: Queryable, appservice_id: str) -> AppServiceStream | None:
         row = await q.fetch_one(
             f"SELECT {_STREAM_COLUMNS} FROM appservice_streams WHERE appservice_id = ?",
@@ -27,6 +31,13 @@ class SqlAppServiceStore:
         )
         if row is None:
             return None
+        ephemeral, encryption = None, None
+        if row[7] is not None:
+            held = _decode(row[7], list[dict[str, Any]] | dict[str, Any])
+            if isinstance(held, dict):
+                ephemeral, encryption = held["ephemeral"], held["encryption"]
+            else:
+                ephemeral = held
         return AppServiceStream(
             appservice_id=str(row[0]),
             done_upto=int(row[1]),
@@ -35,7 +46,8 @@ class SqlAppServiceStore:
             pending_events=None if row[4] is None else _decode(row[4], list[str]),
             failing_since_ms=None if row[5] is None else int(row[5]),
             last_error=None if row[6] is None else str(row[6]),
-            pending_ephemeral=None if row[7] is None else _decode(row[7], list[dict[str, Any]]),
+            pending_ephemeral=ephemeral,
+            pending_encryption=encryption,
         )
 
     async def start_stream(self, q: Queryable, appservice_id: str, done_upto: int) -> None:
@@ -52,14 +64,18 @@ class SqlAppServiceStore:
         appservice_id: str,
         pending_upto: int,
         contents: tuple[list[str], list[dict[str, Any]]],
+        encryption: dict[str, Any] | None = None,
     ) -> None:
         event_ids, ephemeral = contents
+        held: object = ephemeral
+        if encryption is not None:
+            held = {"ephemeral": ephemeral, "encryption": encryption}
         await q.execute(
             "UPDATE appservice_streams SET pending_upto = ?, pending_events = ?,"
             " pending_ephemeral = ? WHERE appservice_id = ?",
             pending_upto,
             msgspec.json.encode(event_ids).decode(),
-            msgspec.json.encode(ephemeral).decode(),
+            msgspec.json.encode(held).decode(),
             appservice_id,
         )
 

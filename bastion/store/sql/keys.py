@@ -184,6 +184,37 @@ class SqlKeyStore:
         rows = await q.fetch_all(KEY_COUNTS_SQL, user_id, device_id, user_id, device_id)
         return key_counts_of(rows)
 
+    async def key_counts_of_users(
+        self, q: Queryable, user_ids: Sequence[str]
+    ) -> tuple[dict[str, dict[str, dict[str, int]]], dict[str, dict[str, list[str]]]]:
+        """Of every device of `user_ids`: (one-time key count per algorithm, algorithms with an
+        unused fallback key), user -> device -> ..., a device without keys included empty."""
+        counts: dict[str, dict[str, dict[str, int]]] = {}
+        fallback: dict[str, dict[str, list[str]]] = {}
+        if not user_ids:
+            return counts, fallback
+        among = placeholders(len(user_ids))
+        rows = await q.fetch_all(
+            "SELECT d.user_id, d.device_id, k.algorithm, COUNT(k.key_id) FROM devices d"
+            " LEFT JOIN one_time_keys k ON k.user_id = d.user_id AND k.device_id = d.device_id"
+            f" WHERE d.user_id IN ({among}) GROUP BY d.user_id, d.device_id, k.algorithm",
+            *user_ids,
+        )
+        for r in rows:
+            by_algorithm = counts.setdefault(r[0], {}).setdefault(r[1], {})
+            fallback.setdefault(r[0], {}).setdefault(r[1], [])
+            if r[2] is not None:  # None: a device without one-time keys
+                by_algorithm[r[2]] = int(r[3])
+        rows = await q.fetch_all(
+            "SELECT f.user_id, f.device_id, f.algorithm FROM fallback_keys f JOIN devices d"
+            " ON d.user_id = f.user_id AND d.device_id = f.device_id"
+            f" WHERE f.user_id IN ({among}) AND f.used = 0 ORDER BY f.algorithm",
+            *user_ids,
+        )
+        for r in rows:
+            fallback.setdefault(r[0], {}).setdefault(r[1], []).append(r[2])
+        return counts, fallback
+
     async def put_cross_signing_key(
         self, q: Queryable, user_id: str, key_type: str, key: JsonObject
     ) -> None:

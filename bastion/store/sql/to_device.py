@@ -46,6 +46,23 @@ class SqlToDeviceStore:
             (r[0], {"sender": r[1], "type": r[2], "content": _decoder.decode(r[3])}) for r in rows
         ]
 
+    async def stream_messages(
+        self, q: Queryable, after: int, upto: int, limit: int
+    ) -> list[tuple[int, str, str, dict[str, Any]]]:
+        """(position, user, device, event) of every inbox's messages in (after, upto], in
+        stream order (the primary key): what application services receive of their users'."""
+        rows = await q.fetch_all(
+            "SELECT stream_id, user_id, device_id, sender, type, content FROM to_device_messages"
+            " WHERE stream_id > ? AND stream_id <= ? ORDER BY stream_id LIMIT ?",
+            after,
+            upto,
+            limit,
+        )
+        return [
+            (r[0], r[1], r[2], {"sender": r[3], "type": r[4], "content": _decoder.decode(r[5])})
+            for r in rows
+        ]
+
     async def delete_delivered(self, q: Queryable, user_id: str, device_id: str, upto: int) -> int:
         """Delete what the device has acknowledged (positions up to `upto`).
 
