@@ -285,7 +285,7 @@ class VoipConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
 
 
 class RoomsConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
-    """Rooms created on this server."""
+    """Rooms created on this server, and leaving them."""
 
     default_version: Annotated[
         str,
@@ -295,6 +295,19 @@ class RoomsConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
             "(matrix-commander) expect '!id:server' and work only with 11 or lower."
         ),
     ] = "12"
+    forget_on_leave: Annotated[
+        bool,
+        _doc(
+            "Forget a room for a user of this server as soon as they leave it, are kicked or "
+            "banned, or reject an invite, as if they had called /forget: they can no longer "
+            "read its history, and it no longer appears in /sync, even with include_leave, "
+            "until they join, are invited or knock again (spec: m.forget_forced_upon_leave, "
+            "which /capabilities reports). As with /forget, an incremental /sync does not "
+            "report the leave either: a user's other clients learn of it only at their next "
+            "initial sync (or, with sliding sync, when the room drops out of their lists). "
+            "Off: left rooms stay readable until the user forgets them."
+        ),
+    ] = False
 
 
 class PushConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):

@@ -89,6 +89,7 @@ class ServerInfo:
     require_auth_for_profile: bool
     allow_access_token_in_query: bool = False
     default_room_version: str = "12"
+    forget_on_leave: bool = False  # m.forget_forced_upon_leave
     support: JsonObject | None = None  # /.well-known/matrix/support; None: not configured
 
 

@@ -233,6 +233,7 @@ class Wiring:
             require_auth_for_profile=config.http.require_auth_for_profile,
             allow_access_token_in_query=config.http.allow_access_token_in_query,
             default_room_version=config.rooms.default_version,
+            forget_on_leave=config.rooms.forget_on_leave,
             support=config.support.document(),
         )
         encryption = self._encryption_services(devices, uia, device_lists)
@@ -381,6 +382,7 @@ class Wiring:
                     db, account_data, account_data_service)], self.config.server_name),
                 *self.event_hooks,
             ],
+            forget_on_leave=self.config.rooms.forget_on_leave,
         )  # fmt: skip
         # The profile service tells the rooms of a change, and room creation reads profiles.
         member_profiles = MemberProfileUpdater(

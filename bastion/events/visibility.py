@@ -12,6 +12,9 @@ room's history-visibility changes, each as (stream position, value) in stream or
 
 For history-visibility events and the viewer's own member events, the setting before *or* after the
 event counts. A viewer who left sees nothing sent after they left (rule 3 needs a later join).
+The viewer's own member event that ends their join or invite (a leave, a kick, a ban, a rejected
+or withdrawn invite) is always visible to them, as in Synapse: else a client never sees the room
+go (a rejected invite in a room hidden from invitees, a leave that also forgot the room).
 `services/visibility.py` is the only caller: every read path goes through it.
 """
 
@@ -57,9 +60,18 @@ def _allowed(history: ViewerHistory, position: int, membership: str, visibility:
 
 
 def is_visible(
-    history: ViewerHistory, position: int, *, event_type: str, state_key: str | None, viewer: str
+    history: ViewerHistory,
+    position: int,
+    *,
+    event_type: str,
+    state_key: str | None,
+    viewer: str,
+    ends_membership: bool = False,
 ) -> bool:
-    """May the viewer see the event at `position`?"""
+    """May the viewer see the event at `position`? `ends_membership`: it is a member event
+    taking someone from join or invite to leave or ban (it shows the viewer their own)."""
+    if ends_membership and event_type == "m.room.member" and state_key == viewer:
+        return True
     membership = history.membership_before(position)
     visibility = history.visibility_before(position)
     if _allowed(history, position, membership, visibility):

@@ -189,7 +189,12 @@ class VisibilityService:
             e
             for e in events
             if is_visible(
-                history, e.stream_ordering, event_type=e.type, state_key=e.state_key, viewer=viewer
+                history,
+                e.stream_ordering,
+                event_type=e.type,
+                state_key=e.state_key,
+                viewer=viewer,
+                ends_membership=_ends_membership(e),
             )
         ]
 
@@ -514,3 +519,11 @@ class VisibilityService:
         matching = events if f is None else [e for e in events if event_matches(f, e)]
         visible = await self.filter_events(viewer, matching, membership=membership)
         return Page.of(events, visible, limited=limited)
+
+
+def _ends_membership(event: StoredEvent) -> bool:
+    """A member event taking its subject from join or invite to leave or ban."""
+    if event.type != EventType.MEMBER or event.membership not in ("leave", "ban"):
+        return False
+    before = (event.prev_content or {}).get("membership")
+    return before in ("join", "invite")

@@ -111,7 +111,9 @@ async def test_forgotten_room_reads_as_for_someone_never_in_it(hs: Homeserver) -
 
 async def test_forgotten_room_is_not_searched_notified_or_synced(hs: Homeserver) -> None:
     """Search and /notifications return history too; and forgotten rooms "will never appear in
-    the response to the /sync API" even with `include_leave`."""
+    the response to the /sync API" even with `include_leave`, except the leave itself: a sync
+    whose window holds the leave carries it (only it), as Synapse does (matrix-spec#1458: else
+    a client that did not forget never sees the room go)."""
     _, bob, _, room_id, _, since = await _left_room(hs)
     assert sorted(await _search(bob, "needle")) == ["needle reply", "needle root"]
     assert await _notified_rooms(bob) == {room_id}
@@ -122,7 +124,13 @@ async def test_forgotten_room_is_not_searched_notified_or_synced(hs: Homeserver)
     assert await _search(bob, "needle") == []
     assert await _notified_rooms(bob) == set()
     assert room_id not in (await bob.sync(filter=LEAVE_FILTER))["rooms"]["leave"]
-    assert room_id not in (await bob.sync(since, filter=LEAVE_FILTER))["rooms"]["leave"]
+    spanning = await bob.sync(since, filter=LEAVE_FILTER)
+    timeline = spanning["rooms"]["leave"][room_id]["timeline"]["events"]
+    assert [(e["type"], e["state_key"], e["content"]["membership"]) for e in timeline] == [
+        ("m.room.member", bob.user_id, "leave")
+    ]
+    assert room_id not in (await bob.sync(spanning["next_batch"]))["rooms"].get("leave", {})
+    assert (await bob.sync(since))["rooms"]["leave"][room_id]["timeline"]["events"] == timeline
 
 
 async def test_rejoining_restores_normal_access(hs: Homeserver) -> None:

@@ -104,6 +104,10 @@ async def capabilities(request: Request) -> Response:
                 "m.set_avatar_url": {"enabled": True},
                 "m.3pid_changes": {"enabled": False},
                 "m.get_login_token": {"enabled": False},
+                # spec v1.18: always listed, so clients need not guess (absent means false)
+                "m.forget_forced_upon_leave": {
+                    "enabled": services_of(request).info.forget_on_leave
+                },
             }
         }
     )

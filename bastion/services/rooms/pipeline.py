@@ -9,9 +9,10 @@ each event, in order:
 2. Inside one transaction: read the room's end and the state the auth rules need (current
    state tables, never a replay), build the signed PDU, check the room version's auth rules,
    insert the event, `record` of every hook (relations, push, search, ...), make a redaction
-   take effect (services/rooms/redaction.py), update current state and memberships, and move
-   the room's end with a compare-and-set. If another writer moved the end first, the
-   transaction rolls back and the event is rebuilt on the new end.
+   take effect (services/rooms/redaction.py), update current state and memberships (with
+   `forget_on_leave`, a local user's leave or ban also forgets the room for them, as /forget
+   does), and move the room's end with a compare-and-set. If another writer moved the end
+   first, the transaction rolls back and the event is rebuilt on the new end.
    The room's end is read with `open_room` (with the state and the stored txn IDs, one
    statement): on PostgreSQL its row stays locked until commit, so writers to one room queue
    there even from different processes, and the end, depth and current state they read are
@@ -62,7 +63,7 @@ from bastion.events.builder import (
 )
 from bastion.events.canonical import check_json_values
 from bastion.events.model import StoredEvent
-from bastion.events.types import EventType
+from bastion.events.types import EventType, Membership
 from bastion.pubsub.base import Bus
 from bastion.services.event_hooks import EventContext, EventHook
 from bastion.services.members_cache import RoomMembersCache
@@ -113,7 +114,7 @@ class PipelineStores:
 class EventPipeline:
     """Builds, authorises, persists and announces room events."""
 
-    def __init__(
+    def __init__(  # noqa: PLR0913 - its collaborators and one setting
         self,
         db: Database,
         stores: PipelineStores,
@@ -124,8 +125,12 @@ class EventPipeline:
         clock: Clock,
         identity: ServerIdentity,
         hooks: Sequence[EventHook],
+        forget_on_leave: bool = False,
     ) -> None:
+        """`forget_on_leave`: the `[rooms] forget_on_leave` setting (spec v1.18
+        `m.forget_forced_upon_leave`)."""
         self._db = db
+        self._forget_on_leave = forget_on_leave
         self._room_locks: weakref.WeakValueDictionary[str, asyncio.Lock] = (
             weakref.WeakValueDictionary()
         )
@@ -462,6 +467,19 @@ class EventPipeline:
             await self._stores.memberships.set_membership(
                 t, event.state_key, event.room_id, event.membership, event.event_id, position
             )
+            if self._forgets(event.state_key, event.membership):
+                # Here, the one place every membership change passes (own leave, kick, ban,
+                # rejected or withdrawn invite, admin and offboarding leaves), and in the
+                # leave's transaction: no read ever sees the leave without the forget.
+                await self._stores.memberships.forget(t, event.state_key, event.room_id)
+
+    def _forgets(self, user_id: str, membership: str) -> bool:
+        """Whether this membership change also forgets the room for `user_id`."""
+        return (
+            self._forget_on_leave
+            and membership in (Membership.LEAVE, Membership.BAN)
+            and user_id.partition(":")[2] == self.server_name
+        )
 
     async def announce(self, written: Sequence[Written]) -> None:
         """After commit: members cache, wake-ups, `committed` hooks (services/rooms/announce.py)."""

@@ -243,7 +243,7 @@ class SyncService:
                 self._db, requester.user_id, after=request.since, upto=upto
             )
             seen = {r.room_id for r in records}
-            records += [r for r in changed if r.room_id not in seen and not r.forgotten]
+            records += [r for r in changed if r.room_id not in seen]
         joined_ids = [r.room_id for r in records if r.membership == "join"]
         await self._ephemeral.fill(
             extras, request, joined_ids, since=None, viewer=requester.user_id
@@ -267,11 +267,14 @@ class SyncService:
                 self._db, user_id, after=since, upto=upto
             )
         active = probe.active_rooms
-        by_room = {r.room_id: r for r in changed if not r.forgotten}
+        # A leave or ban in the window is reported even when it forgot the room (or the room was
+        # forgotten since): else the user's other clients never see the room go (Synapse does
+        # the same; matrix-spec#1458). Its timeline then holds only that member event.
+        by_room = {r.room_id: r for r in changed}
         moved_on = [r for r, at in active.items() if at > upto and r not in by_room]
         if moved_on:  # a member event after the window: count the room as it stood at `upto`
             changed += await self._as_of_window(user_id, moved_on, since, upto)
-            by_room.update((r.room_id, r) for r in changed if not r.forgotten)
+            by_room.update((r.room_id, r) for r in changed)
         for room_id, joined_at in active.items():
             if joined_at <= upto:
                 by_room.setdefault(

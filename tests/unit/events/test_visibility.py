@@ -252,3 +252,19 @@ def test_unknown_visibility_is_treated_as_shared(value: str) -> None:
     assert sees_message(history([(20, "join")], value), 10)
     assert not sees_message(history([], value), 10)
     assert not sees_message(history([(2, "join"), (5, "leave")], value), 10)
+
+
+def test_the_viewers_own_leave_or_ban_is_always_visible_to_them() -> None:
+    """Synapse's rule: a member event that ends the viewer's join or invite is visible to the
+    viewer whatever else holds (here a forgotten room: no membership timeline at all, history
+    for members only), so a client sees the room go; anyone else's is not."""
+    forgotten = history([], "joined")
+    for ends in (True, False):
+        mine = is_visible(forgotten, 20, event_type=MEMBER, state_key=VIEWER, viewer=VIEWER,
+                          ends_membership=ends)  # fmt: skip
+        assert mine is ends
+        theirs = is_visible(forgotten, 20, event_type=MEMBER, state_key=OTHER, viewer=VIEWER,
+                            ends_membership=ends)  # fmt: skip
+        assert theirs is False
+    assert not is_visible(forgotten, 20, event_type="m.room.message", state_key=None,
+                          viewer=VIEWER, ends_membership=True)  # fmt: skip
