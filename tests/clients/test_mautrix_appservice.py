@@ -9,12 +9,10 @@ once. A user outside its namespace cannot be taken (M_EXCLUSIVE)."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-import yaml
 from mautrix.appservice import AppService
 from mautrix.appservice.state_store import FileASStateStore
 from mautrix.client import Client
@@ -30,7 +28,8 @@ from mautrix.types import (
     UserID,
 )
 
-from tests.clients.server import PASSWORD, BastionServer, free_port, set_toml_line
+from tests.clients.bridge_registration import install_bridge
+from tests.clients.server import PASSWORD, BastionServer
 from tests.clients.test_mautrix_bot import until
 
 # mautrix 0.20 hands its event loop to aiohttp's Application, which aiohttp deprecated: the
@@ -86,25 +85,7 @@ class Bridge:
 
 @pytest.fixture
 async def bridge(ss_home: BastionServer, tmp_path: Path) -> AsyncIterator[Bridge]:
-    port = free_port()
-    registration = {
-        "id": "whatsapp",
-        "url": f"http://127.0.0.1:{port}",
-        "as_token": AS_TOKEN,
-        "hs_token": HS_TOKEN,
-        "sender_localpart": "wabot",
-        "rate_limited": False,
-        "receive_ephemeral": True,
-        "namespaces": {
-            "users": [{"exclusive": True, "regex": f"@_wa_.*:{ss_home.server_name}"}],
-            "aliases": [{"exclusive": True, "regex": "#_wa_.*"}],
-            "rooms": [],
-        },
-    }
-    (ss_home.directory / "whatsapp.yaml").write_text(yaml.safe_dump(registration), "utf-8")
-    text = ss_home.config_path.read_text(encoding="utf-8")
-    text = set_toml_line(text, "appservices", "registration_files", json.dumps(["whatsapp.yaml"]))
-    ss_home.config_path.write_text(text, encoding="utf-8")
+    port = install_bridge(ss_home, (AS_TOKEN, HS_TOKEN), aliases=True)
     ss_home.create_user("human")
     ss_home.start()
     bridge = Bridge(ss_home, port, tmp_path / "mx-state.json")
