@@ -46,6 +46,13 @@ from bastion.config_sections import (
     VoipConfig,
     _doc,
 )
+from bastion.config_sso import (
+    SsoConfig,
+    SsoConfigError,
+    SsoProvider,
+    read_secret_files,
+    validate_sso,
+)
 from bastion.events.types import SUPPORTED_ROOM_VERSIONS
 from bastion.ids import is_valid_server_name, is_valid_user_id
 from bastion.services.appservices.registration import RegistrationError, load_registrations
@@ -78,6 +85,8 @@ __all__ = [  # the sections are defined in config_sections.py and re-exported he
     "RegistrationConfig",
     "RoomsConfig",
     "ServerConfig",
+    "SsoConfig",
+    "SsoProvider",
     "SupportConfig",
     "UserDirectoryConfig",
     "VoipConfig",
@@ -130,6 +139,7 @@ class Config(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     metrics: MetricsConfig = MetricsConfig()
     support: SupportConfig = SupportConfig()
     appservices: AppServicesConfig = AppServicesConfig()
+    sso: SsoConfig = SsoConfig()
     policy: Annotated[
         dict[str, Any],
         _doc(
@@ -170,7 +180,11 @@ def load_config(path: Path) -> Config:
         load_registrations(config.appservices.registration_files, config.server_name)
     except RegistrationError as exc:
         raise ConfigError(str(exc)) from exc
-    return config
+    try:
+        sso = read_secret_files(config.sso, path.resolve().parent)
+    except SsoConfigError as exc:
+        raise ConfigError(str(exc)) from exc
+    return msgspec.structs.replace(config, sso=sso)
 
 
 def validate(config: Config) -> None:
@@ -197,6 +211,10 @@ def validate(config: Config) -> None:
     _validate_scale_out(config)
     _validate_operations(config)
     _validate_push(config.push)
+    try:
+        validate_sso(config.sso)
+    except SsoConfigError as exc:
+        raise ConfigError(str(exc)) from exc
     appservices = config.appservices
     if appservices.request_timeout_seconds <= 0 or appservices.retry_max_seconds < 1:
         raise ConfigError(
@@ -398,6 +416,8 @@ def _toml_value(value: Any) -> str:
         return repr(value)
     if isinstance(value, tuple | list):
         return "[" + ", ".join(_toml_value(item) for item in value) + "]"
+    if isinstance(value, msgspec.Struct):  # a table in a list, e.g. one of [sso] providers
+        return _toml_value(msgspec.structs.asdict(value))
     if isinstance(value, dict):  # an inline table; TOML has no null, so None entries are left out
         items = (f"{json.dumps(k)} = {_toml_value(v)}" for k, v in value.items() if v is not None)
         return "{" + ", ".join(items) + "}"

@@ -73,6 +73,7 @@ from bastion.services.scim.service import ScimService
 from bastion.services.search.service import SearchService
 from bastion.services.sliding_sync.room_results import RoomResults
 from bastion.services.sliding_sync.service import SlidingSyncService
+from bastion.services.sso.flow import SsoService
 from bastion.services.suspensions import Suspensions
 from bastion.services.sync.service import SyncService
 from bastion.services.tags import TagService
@@ -100,6 +101,7 @@ class Services:
     info: ServerInfo
     auth: AuthService
     login: LoginService
+    sso: SsoService  # single sign-on with OpenID Connect providers (services/sso/)
     console_sessions: ConsoleSessions  # admin console sign-in and sessions (bastion/console/)
     console_dashboard: DashboardService  # the console dashboard's figures
     uia: UiaService

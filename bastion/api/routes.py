@@ -48,6 +48,7 @@ from bastion.api.client import (
     voip,
 )
 from bastion.api.scim import scim_routes
+from bastion.api.sso import routes as sso
 
 CLIENT_PREFIXES = ("/_matrix/client/v3", "/_matrix/client/r0")
 V1_PREFIX = "/_matrix/client/v1"
@@ -55,6 +56,7 @@ V1_PREFIX = "/_matrix/client/v1"
 _CLIENT_AREAS: list[list[Route]] = [
     versions.ROUTES,
     login.ROUTES,
+    sso.ROUTES,  # /login/sso/redirect
     register.ROUTES,
     account.ROUTES,
     threepids.ROUTES,
@@ -113,6 +115,7 @@ def build_routes() -> list[BaseRoute]:
         *sliding_sync.ROUTES,  # its own unstable and v4 paths
         *mutual_rooms.ROUTES,  # the unstable path js-sdk calls
         *openid.USERINFO_ROUTES,  # the one federation path (third parties check tokens)
+        *sso.CALLBACK_ROUTES,  # the identity providers' redirect back
         *voip.RTC_ROUTES,  # MSC4143's unstable path
     ]  # fmt: skip
     for prefix in CLIENT_PREFIXES:

@@ -139,9 +139,10 @@ class Runtime:
         return registry
 
     async def close(self) -> None:
-        """Close the application services' HTTP client, the connections to Redis (if any),
-        then the database."""
+        """Close the application services' and identity providers' HTTP clients, the
+        connections to Redis (if any), then the database."""
         await self.services.appservices.close()
+        await self.services.sso.close()
         await close_positions(self.positions)
         await self.shared.close()
         await self.db.close()

@@ -31,6 +31,7 @@ from bastion.app.redis_wiring import SharedState
 from bastion.app.room_admin import RoomAdminParts, blocked_rooms_hook, room_admin_services
 from bastion.app.scim import ScimParts, scim_service
 from bastion.app.sliding_sync import SlidingSyncWiring, sliding_sync_service
+from bastion.app.sso import sso_service
 from bastion.clock import Clock
 from bastion.config import Config, client_base_url
 from bastion.events.builder import ServerIdentity
@@ -217,8 +218,10 @@ class Wiring:
             ip_limiter=self.shared.limiter(clock, limits.register_per_ip, "register"),
         )  # fmt: skip
         login_ip_limiter = self.shared.limiter(clock, limits.login_per_ip, "login")  # + console
+        sso, login_tokens = sso_service(config, db, clock, auth.hash_token, login_ip_limiter)
         login = LoginService(
             db, auth, credentials, login_ip_limiter, config.server_name, audit,
+            login_tokens=login_tokens,
         )  # fmt: skip
         console_sessions = ConsoleSessions(
             db, ConsoleStores(SqlConsoleSessionStore(), devices),
@@ -263,7 +266,7 @@ class Wiring:
             accounts, auth, self.shared.limiter(clock, limits.requests_per_user, "requests"),
         ), rooms.pop("appservice_delivery"))  # fmt: skip
         return Services(
-            info=info, auth=auth, login=login, uia=uia, registration=registration,
+            info=info, auth=auth, login=login, sso=sso, uia=uia, registration=registration,
             appservices=appservices,
             console_sessions=console_sessions,
             accounts=accounts, devices=DeviceService(db, devices, uia, device_lists, audit,

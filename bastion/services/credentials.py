@@ -83,10 +83,16 @@ class CredentialChecker:
             await self._record_failure(user, now)
             raise MatrixError(403, Errcode.FORBIDDEN, "Invalid username or password")
         await self._after_success(user, password)
-        if user.is_deactivated:
-            raise MatrixError(403, Errcode.USER_DEACTIVATED, "This account has been deactivated")
-        if user.admin_locked:
-            raise account_locked()
+        _refuse_unusable(user)
+        return user
+
+    async def check_account(self, user_id: str) -> UserRecord:
+        """The account a login token names (sso/login_tokens.py), refused as `check_password`
+        refuses it after a right password: it may have been deactivated or locked since."""
+        user = await self._users.get_user(self._db, user_id)
+        if user is None:
+            raise MatrixError(403, Errcode.FORBIDDEN, "Invalid login token")
+        _refuse_unusable(user)
         return user
 
     def forgive(self, user_id: str) -> None:
@@ -111,6 +117,13 @@ class CredentialChecker:
         if user.password_hash is not None and self._passwords.needs_rehash(user.password_hash):
             new_hash = await self._passwords.hash(password)
             await self._users.update_password_hash(self._db, user.user_id, new_hash)
+
+
+def _refuse_unusable(user: UserRecord) -> None:
+    if user.is_deactivated:
+        raise MatrixError(403, Errcode.USER_DEACTIVATED, "This account has been deactivated")
+    if user.admin_locked:
+        raise account_locked()
 
 
 def resolve_user_id(

@@ -107,7 +107,8 @@ SCIM_ERROR = "urn:ietf:params:scim:api:messages:2.0:Error"
 
 def _problem(resp: httpx.Response) -> str | None:
     """Why `resp` is not an acceptable answer to hostile input, if it is not: a 5xx, or a 4xx
-    without a Matrix `errcode` (SCIM answers in RFC 7644 §3.12's shape instead)."""
+    without a Matrix `errcode` (SCIM answers in RFC 7644 §3.12's shape instead, the SSO
+    callback with a page for the browser)."""
     if resp.status_code >= 500:
         return f"{resp.status_code} {resp.text[:200]}"
     if 400 <= resp.status_code < 500:
@@ -121,7 +122,10 @@ def _problem(resp: httpx.Response) -> str | None:
             ):
                 return None
             return f"{resp.status_code} not a SCIM error: {resp.text[:200]}"
-        if not isinstance(body.get("errcode"), str):
+        is_page = resp.request.url.path.startswith("/_bastion/sso/") and resp.headers.get(
+            "content-type", ""
+        ).startswith("text/html")  # the SSO callback answers the browser (api/sso/)
+        if not is_page and not isinstance(body.get("errcode"), str):
             return f"{resp.status_code} without errcode: {resp.text[:200]}"
     return None
 

@@ -21,7 +21,7 @@ from bastion.services.login import LoginRequest
 async def login_flows(request: Request) -> Response:
     """GET /_matrix/client/v3/login"""
     services = services_of(request)
-    flows = services.login.flows()
+    flows = services.login.flows() + services.sso.flows()
     if services.appservices.registry.all:
         flows.append({"type": APPSERVICE_LOGIN})
     return JsonResponse({"flows": flows})

@@ -1,0 +1,131 @@
+"""GET /login/sso/redirect[/{idpId}] and the IdP's callback, /_bastion/sso/callback.
+
+The redirect sets the cookie that binds the sign-in to this browser: random, HttpOnly, Secure
+when the public base URL is https, SameSite=Lax (the IdP's redirect back is a top-level GET,
+which Lax lets through), and sent only to the callback's path. The callback clears it, whatever
+the outcome. The errors of the redirect endpoint a client may read are Matrix JSON (400
+M_MISSING_PARAM, 404 M_NOT_FOUND); everything after the browser left the client is a page.
+"""
+
+from __future__ import annotations
+
+import logging
+from urllib.parse import quote, urlencode
+
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Route
+
+from bastion.api.context import services_of
+from bastion.api.requester import client_ip
+from bastion.api.sso.pages import SECURITY_HEADERS, page, refusal
+from bastion.errors import Errcode, MatrixError
+from bastion.services.sso.flow import CALLBACK_PATH, SESSION_LIFETIME_MS, Callback, SsoRefused
+from bastion.services.sso.provider import IdpUnavailable, OidcProvider
+from bastion.services.sso.redirects import is_acceptable_redirect
+
+log = logging.getLogger(__name__)
+COOKIE = "bastion_sso"
+
+
+def _redirect_url(request: Request) -> str:
+    url = request.query_params.get("redirectUrl")
+    if url is None:
+        raise MatrixError(400, Errcode.MISSING_PARAM, "redirectUrl is required")
+    if not is_acceptable_redirect(url):
+        raise MatrixError(400, Errcode.INVALID_PARAM, "redirectUrl is not a URL a client can open")
+    return url
+
+
+def _is_https(request: Request) -> bool:
+    return services_of(request).info.public_baseurl.startswith("https:")
+
+
+async def sso_redirect(request: Request) -> Response:
+    """GET /_matrix/client/v3/login/sso/redirect"""
+    sso = services_of(request).sso
+    redirect_url = _redirect_url(request)
+    providers = sso.providers
+    if not providers:
+        raise MatrixError(404, Errcode.NOT_FOUND, "single sign-on is not configured")
+    if len(providers) == 1:
+        return await _start(request, providers[0], redirect_url)
+    query = urlencode({"redirectUrl": redirect_url}, quote_via=quote)
+    choices = [
+        {"name": p.config.name, "href": f"{request.url.path}/{quote(p.config.id)}?{query}"}
+        for p in providers
+    ]
+    return page("choose.html", title="Sign in", providers=choices)
+
+
+async def sso_redirect_idp(request: Request) -> Response:
+    """GET /_matrix/client/v3/login/sso/redirect/{idpId}"""
+    redirect_url = _redirect_url(request)
+    idp_id = request.path_params["idpId"]
+    provider = services_of(request).sso.provider(idp_id)
+    if provider is None:
+        raise MatrixError(404, Errcode.NOT_FOUND, f"unknown identity provider {idp_id!r}")
+    return await _start(request, provider, redirect_url)
+
+
+async def _start(request: Request, provider: OidcProvider, redirect_url: str) -> Response:
+    try:
+        started = await services_of(request).sso.start(provider, redirect_url, client_ip(request))
+    except IdpUnavailable as exc:
+        log.warning("SSO provider %s unavailable: %s", provider.config.id, exc)
+        return refusal(502, f"{provider.config.name} cannot be reached. Try again later.")
+    response = RedirectResponse(started.location, status_code=302, headers=SECURITY_HEADERS)
+    response.set_cookie(
+        COOKIE,
+        started.browser_secret,
+        max_age=SESSION_LIFETIME_MS // 1000,
+        path=services_of(request).sso.cookie_path,
+        secure=_is_https(request),
+        httponly=True,
+        samesite="lax",
+    )
+    return response
+
+
+async def sso_callback(request: Request) -> Response:
+    """GET /_bastion/sso/callback"""
+    q = request.query_params
+    callback = Callback(q.get("state"), q.get("code"), q.get("error"), q.get("error_description"))
+    response: Response
+    try:
+        finished = await services_of(request).sso.finish(
+            callback, request.cookies.get(COOKIE), client_ip(request)
+        )
+    except SsoRefused as exc:
+        response = refusal(exc.status, exc.message)
+    except MatrixError as exc:  # the login limit per address
+        log.warning("SSO callback refused for %s: %s", client_ip(request), exc.message)
+        response = refusal(exc.status, "Too many sign-in attempts. Try again in a few minutes.")
+    else:
+        if finished.trusted:
+            response = RedirectResponse(
+                finished.redirect_url, status_code=302, headers=SECURITY_HEADERS
+            )
+        else:
+            response = page(
+                "confirm.html",
+                title=f"Continue to {finished.site}?",
+                site=finished.site,
+                provider_name=finished.provider_name,
+                redirect_url=finished.redirect_url,
+            )
+    response.delete_cookie(
+        COOKIE,
+        path=services_of(request).sso.cookie_path,
+        secure=_is_https(request),
+        httponly=True,
+        samesite="lax",
+    )
+    return response
+
+
+ROUTES = [  # under the client prefixes (api/routes.py)
+    Route("/login/sso/redirect", sso_redirect, methods=["GET"]),
+    Route("/login/sso/redirect/{idpId}", sso_redirect_idp, methods=["GET"]),
+]
+CALLBACK_ROUTES = [Route(CALLBACK_PATH, sso_callback, methods=["GET"])]

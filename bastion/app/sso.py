@@ -1,0 +1,41 @@
+"""Wiring of single sign-on (services/sso/), beside the composition root so wiring.py grows by
+a line: the flow for `Services.sso`, and the login tokens `LoginService` exchanges."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import httpx
+
+from bastion.clock import Clock
+from bastion.config import Config, client_base_url
+from bastion.services.ratelimit import RateLimiter
+from bastion.services.sso.flow import CALLBACK_PATH, SsoParts, SsoService, SsoSettings
+from bastion.services.sso.login_tokens import LoginTokens
+from bastion.services.sso.provider import OidcProvider
+from bastion.store.database import Database
+from bastion.store.sql.sso import SqlSsoStore
+from bastion.store.sql.users import SqlUserStore
+
+
+def sso_service(
+    config: Config,
+    db: Database,
+    clock: Clock,
+    hash_token: Callable[[str], str],
+    ip_limiter: RateLimiter,
+    transport: httpx.AsyncBaseTransport | None = None,
+) -> tuple[SsoService, LoginTokens | None]:
+    """The SSO flow, and its login tokens when a provider is configured (else None: `POST
+    /login` then knows no `m.login.token`)."""
+    store = SqlSsoStore()
+    tokens = LoginTokens(db, store, clock, hash_token)
+    timeout = config.sso.request_timeout_seconds
+    providers = [OidcProvider(p, timeout, transport) for p in config.sso.providers]
+    settings = SsoSettings(
+        server_name=config.server_name,
+        callback_url=client_base_url(config).rstrip("/") + CALLBACK_PATH,
+        client_redirects=config.sso.client_redirects,
+    )
+    parts = SsoParts(db, store, SqlUserStore(), clock, hash_token, ip_limiter, tokens)
+    return SsoService(parts, settings, providers), (tokens if providers else None)

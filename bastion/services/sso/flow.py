@@ -1,0 +1,295 @@
+"""A sign-in through an OpenID Connect provider: started at /login/sso/redirect, finished at
+the IdP's callback with a login token (spec: client-server-api#client-login-via-sso).
+
+`start` stores a session (sso_sessions, migration 0035, so any process can take the callback)
+and gives the browser a random secret for a cookie. The nonce and the PKCE verifier are derived
+from that secret, so the row holds only HMACs and the client's redirectUrl: a leaked row can
+neither redeem the IdP's code nor satisfy the nonce. `finish` takes the session (deleted
+whatever follows: single use), refuses it when older than ten minutes or when the browser's
+cookie is not the one it was started with (the spec's "guard against unsolicited authentication
+attempts"), exchanges the code, checks the ID token (id_token.py) and maps its localpart claim
+to an EXISTING account, as SCIM maps userName (accounts are made by admins or SCIM; nobody is
+provisioned here). The first sign-in links the account to the token's subject (`sub`,
+sso_identities): later ones find it by the subject (an IdP's rename of the user still reaches
+it), and another subject whose claim names a linked account is refused (a recycled or edited
+username cannot take the account over). A deactivated or admin-locked account is refused; a
+suspended one may sign in, as with a password (the spec lists logging in among what a suspended
+user may do).
+Every refusal is an `SsoRefused` for the pages (api/sso/) and one log line; only the login that
+follows is audited (services/login.py), as logins are.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import logging
+import secrets
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import NoReturn
+from urllib.parse import urlsplit
+
+from bastion.clock import Clock
+from bastion.ids import is_valid_user_id
+from bastion.services.ratelimit import RateLimiter
+from bastion.services.scim.resources import localpart_for_user_name
+from bastion.services.sso.id_token import InvalidIdToken, verify_id_token
+from bastion.services.sso.login_tokens import LoginTokens
+from bastion.services.sso.provider import IdpUnavailable, OidcProvider
+from bastion.services.sso.redirects import is_trusted, site_of, with_login_token
+from bastion.store.database import Database, UniqueViolation
+from bastion.store.protocols import UserStore
+from bastion.store.protocols.sso import LoginTokenOwner, SsoSessionRow, SsoStore
+
+log = logging.getLogger(__name__)
+SESSION_LIFETIME_MS = 10 * 60 * 1000
+CALLBACK_PATH = "/_bastion/sso/callback"
+
+
+class SsoRefused(Exception):
+    """A sign-in cannot go on; `message` is for the user, the log has the details."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+@dataclass(frozen=True, slots=True)
+class SsoParts:
+    """What the flow is built from (app/sso.py)."""
+
+    db: Database
+    store: SsoStore
+    users: UserStore
+    clock: Clock
+    hash_token: Callable[[str], str]
+    ip_limiter: RateLimiter  # the login limit per address: callbacks count as login attempts
+    tokens: LoginTokens
+
+
+@dataclass(frozen=True, slots=True)
+class SsoSettings:
+    server_name: str
+    callback_url: str  # PUBLIC_BASEURL/_bastion/sso/callback, registered at the IdP
+    client_redirects: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Started:
+    """Where to send the browser, and the secret its cookie must carry to the callback."""
+
+    location: str
+    browser_secret: str
+
+
+@dataclass(frozen=True, slots=True)
+class Callback:
+    """The query of the IdP's redirect to the callback (RFC 6749 4.1.2 and 4.1.2.1)."""
+
+    state: str | None
+    code: str | None
+    error: str | None = None
+    error_description: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Finished:
+    """A signed-in user's way back: straight to a trusted client, else a confirmation page."""
+
+    redirect_url: str  # the client's redirectUrl with loginToken added
+    trusted: bool
+    site: str  # what the confirmation page names
+    provider_name: str
+
+
+def _derive(secret: str, label: bytes) -> str:
+    digest = hmac.new(secret.encode(), label, hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+
+
+def _challenge(verifier: str) -> str:
+    digest = hashlib.sha256(verifier.encode()).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+
+
+class SsoService:
+    """Starts and finishes sign-ins with the configured providers."""
+
+    def __init__(
+        self, parts: SsoParts, settings: SsoSettings, providers: Sequence[OidcProvider]
+    ) -> None:
+        self._parts = parts
+        self._settings = settings
+        self._providers = {provider.config.id: provider for provider in providers}
+
+    @property
+    def providers(self) -> list[OidcProvider]:
+        return list(self._providers.values())
+
+    def flows(self) -> list[dict[str, object]]:
+        """The `GET /login` flows SSO adds (spec: definitions/sso_login_flow); none when off."""
+        if not self._providers:
+            return []
+        idps = [{"id": p.config.id, "name": p.config.name} for p in self._providers.values()]
+        return [{"type": "m.login.sso", "identity_providers": idps}, {"type": "m.login.token"}]
+
+    def provider(self, idp_id: str) -> OidcProvider | None:
+        return self._providers.get(idp_id)
+
+    @property
+    def cookie_path(self) -> str:
+        """The callback's path as the browser sees it (public_baseurl may have a prefix)."""
+        return urlsplit(self._settings.callback_url).path
+
+    async def close(self) -> None:
+        """Close the providers' HTTP clients (at shutdown)."""
+        for provider in self._providers.values():
+            await provider.close()
+
+    async def start(self, provider: OidcProvider, redirect_url: str, ip: str) -> Started:
+        """Store a session and build the IdP's authorization URL (`IdpUnavailable` if its
+        discovery document cannot be read). Counts against the login limit per address, as
+        each start writes a row."""
+        self._parts.ip_limiter.hit(ip)
+        secret, state = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
+        location = await provider.authorization_url(
+            {
+                "response_type": "code",
+                "client_id": provider.config.client_id,
+                "redirect_uri": self._settings.callback_url,
+                "scope": " ".join(provider.config.scopes),
+                "state": state,
+                "nonce": _derive(secret, b"nonce"),
+                "code_challenge": _challenge(_derive(secret, b"pkce")),
+                "code_challenge_method": "S256",
+            }
+        )
+        parts, now = self._parts, self._parts.clock.now_ms()
+        row = SsoSessionRow(
+            parts.hash_token(state), parts.hash_token(secret), provider.config.id, redirect_url, now
+        )
+        async with parts.db.transaction() as txn:
+            await parts.store.delete_sessions_before(txn, now - SESSION_LIFETIME_MS)
+            await parts.store.insert_session(txn, row)
+        return Started(location, secret)
+
+    async def finish(self, callback: Callback, browser_secret: str | None, ip: str) -> Finished:
+        """Check the callback and issue a login token; `SsoRefused` otherwise."""
+        self._parts.ip_limiter.hit(ip)
+        session = await self._take_session(callback.state)
+        provider = self._check_session(session, browser_secret)
+        assert browser_secret is not None  # _check_session refused a missing cookie
+        if callback.error is not None:
+            said = callback.error[:100]
+            if callback.error_description:
+                said += f": {callback.error_description[:300]}"
+            _refuse(
+                403,
+                f"{provider.config.name} did not sign you in ({said}).",
+                f"IdP {provider.config.id} answered error {callback.error[:100]!r}",
+            )
+        if not callback.code:
+            _refuse(400, "The sign-in answer has no code.", "callback without code")
+        try:
+            id_token = await provider.exchange_code(
+                callback.code, self._settings.callback_url, _derive(browser_secret, b"pkce")
+            )
+            claims = await verify_id_token(
+                provider, id_token,
+                nonce=_derive(browser_secret, b"nonce"), now_ms=self._parts.clock.now_ms(),
+            )  # fmt: skip
+        except IdpUnavailable as exc:
+            _refuse(502, f"{provider.config.name} could not be reached.", str(exc))
+        except InvalidIdToken as exc:
+            _refuse(403, f"{provider.config.name}'s answer could not be verified.", str(exc))
+        user_id = await self._account_for(provider, claims)
+        async with self._parts.db.transaction() as txn:
+            token = await self._parts.tokens.issue(
+                txn, LoginTokenOwner(user_id, provider.config.id)
+            )
+        url = with_login_token(session.redirect_url, token)
+        trusted = is_trusted(session.redirect_url, self._settings.client_redirects)
+        return Finished(url, trusted, site_of(session.redirect_url), provider.config.name)
+
+    async def _take_session(self, state: str | None) -> SsoSessionRow:
+        if not state:
+            _refuse(400, "The sign-in answer has no state.", "callback without state")
+        async with self._parts.db.transaction() as txn:
+            session = await self._parts.store.take_session(txn, self._parts.hash_token(state))
+        if session is None:
+            _refuse(
+                400,
+                "This sign-in is unknown or was already used. Start again from your app.",
+                "callback for an unknown or used state",
+            )
+        return session
+
+    def _check_session(self, session: SsoSessionRow, browser_secret: str | None) -> OidcProvider:
+        if self._parts.clock.now_ms() - session.created_ts > SESSION_LIFETIME_MS:
+            _refuse(400, "This sign-in took too long. Start again from your app.", "expired")
+        expected = session.browser_hash.encode()
+        presented = self._parts.hash_token(browser_secret or "").encode()
+        if not browser_secret or not hmac.compare_digest(expected, presented):
+            _refuse(
+                403,
+                "This sign-in was not started in this browser. Start again from your app.",
+                "callback without the browser's cookie",
+            )
+        provider = self._providers.get(session.idp_id)
+        if provider is None:
+            _refuse(400, "This sign-in's provider is no longer configured.", session.idp_id)
+        return provider
+
+    async def _account_for(self, provider: OidcProvider, claims: dict[str, object]) -> str:
+        """The existing, active account of the ID token: the one its subject is linked to, else
+        the one its localpart claim names, which is then linked to the subject (first use). An
+        account linked to another subject of this provider is refused."""
+        idp_id, subject = provider.config.id, str(claims["sub"])
+        store, db = self._parts.store, self._parts.db
+        user_id = await store.account_of_subject(db, idp_id, subject)
+        if user_id is None:
+            claim = claims.get(provider.config.localpart_claim)
+            localpart = localpart_for_user_name(claim) if isinstance(claim, str) else ""
+            user_id = f"@{localpart}:{self._settings.server_name}"
+            if not localpart or not is_valid_user_id(user_id):
+                user_id = ""
+        user = await self._parts.users.get_user(db, user_id) if user_id else None
+        if user is None or user.is_deactivated:
+            _refuse(
+                403,
+                "There is no active account for you on this server. Ask your administrator.",
+                f"no active account {user_id!r} for sub {subject!r} of {idp_id}",
+            )
+        if user.admin_locked:
+            _refuse(403, "Your account is locked. Ask your administrator.", f"{user_id} locked")
+        await self._link(idp_id, subject, user.user_id)
+        return user.user_id
+
+    async def _link(self, idp_id: str, subject: str, user_id: str) -> None:
+        """Link the account to the subject on its first sign-in; refuse another subject."""
+        store, db = self._parts.store, self._parts.db
+        linked = await store.subject_of_account(db, idp_id, user_id)
+        if linked is None:
+            try:
+                async with db.transaction() as txn:
+                    await store.link_subject(
+                        txn, idp_id, subject, user_id, self._parts.clock.now_ms()
+                    )
+                return
+            except UniqueViolation:  # a sign-in racing this one linked it first
+                linked = await store.subject_of_account(db, idp_id, user_id)
+        if linked != subject:
+            _refuse(
+                403,
+                "Your account is linked to another sign-in of this provider. Ask your "
+                "administrator.",
+                f"{user_id} is linked to another subject of {idp_id}, not {subject!r}",
+            )
+
+
+def _refuse(status: int, message: str, detail: str) -> NoReturn:
+    log.warning("SSO sign-in refused (%d): %s", status, detail)
+    raise SsoRefused(status, message)
