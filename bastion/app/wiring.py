@@ -204,7 +204,9 @@ class Wiring:
             device_lists=device_lists,
             audit=audit,
         )
-        uia = UiaService(db, SqlUiaSessionStore(), credentials, clock, config.server_name)
+        login_ip_limiter = self.shared.limiter(clock, limits.login_per_ip, "login")  # + console
+        sso, login_tokens = sso_service(config, db, clock, auth.hash_token, login_ip_limiter)
+        uia = UiaService(db, SqlUiaSessionStore(), credentials, clock, config.server_name, sso=sso)
         directory_index = UserDirectoryIndex(SqlUserDirectoryStore())
         accounts = AccountService(
             db, AccountStores(users, devices, profiles, directory_index, self.appservices.registry),
@@ -217,8 +219,6 @@ class Wiring:
             mode=config.registration.mode,
             ip_limiter=self.shared.limiter(clock, limits.register_per_ip, "register"),
         )  # fmt: skip
-        login_ip_limiter = self.shared.limiter(clock, limits.login_per_ip, "login")  # + console
-        sso, login_tokens = sso_service(config, db, clock, auth.hash_token, login_ip_limiter)
         login = LoginService(
             db, auth, credentials, login_ip_limiter, config.server_name, audit,
             login_tokens=login_tokens,

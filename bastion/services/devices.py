@@ -118,7 +118,8 @@ class DeviceService:
         Unknown device IDs are ignored, as the spec's `delete_devices` asks.
         """
         if requester.appservice is None:
-            await self._uia.require_password(requester, auth)
+            action = "sign out and remove sessions (devices) of your account"
+            await self._uia.require_reauthentication(requester, auth, action)
         async with self._db.transaction() as txn:
             await self._devices.delete_devices(txn, requester.user_id, device_ids)
             details = {"devices": sorted(device_ids)}

@@ -122,9 +122,11 @@ def _problem(resp: httpx.Response) -> str | None:
             ):
                 return None
             return f"{resp.status_code} not a SCIM error: {resp.text[:200]}"
-        is_page = resp.request.url.path.startswith("/_bastion/sso/") and resp.headers.get(
-            "content-type", ""
-        ).startswith("text/html")  # the SSO callback answers the browser (api/sso/)
+        path = resp.request.url.path
+        is_page = (
+            path.startswith("/_bastion/sso/") or path.endswith("/auth/m.login.sso/fallback/web")
+        ) and resp.headers.get("content-type", "").startswith("text/html")
+        # the SSO pages answer the browser (api/sso/): the callback and the UIA fallback
         if not is_page and not isinstance(body.get("errcode"), str):
             return f"{resp.status_code} without errcode: {resp.text[:200]}"
     return None

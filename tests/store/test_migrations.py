@@ -35,7 +35,15 @@ EXPECTED_COLUMNS = {
     "openid_tokens": {"token_hash", "user_id", "expires_ts"},
     "profile_fields": {"user_id", "field_name", "value_json"},
     "appservice_room_directory": {"appservice_id", "network_id", "room_id", "published_ts"},
-    "sso_sessions": {"state_hash", "browser_hash", "idp_id", "redirect_url", "created_ts"},
+    "sso_sessions": {
+        "state_hash",
+        "browser_hash",
+        "idp_id",
+        "redirect_url",
+        "created_ts",
+        "uia_session",
+    },
+    "sso_reauths": {"uia_session", "user_id", "completed_ts"},
     "sso_login_tokens": {"token_hash", "user_id", "idp_id", "expires_ts"},
     "sso_identities": {"idp_id", "subject", "user_id", "created_ts"},
     "one_time_keys": {"user_id", "device_id", "algorithm", "key_id", "key_json", "upload_order"},
@@ -60,7 +68,7 @@ EXPECTED_COLUMNS = {
     },
     "access_tokens": {"token_hash", "user_id", "device_id", "created_ts"},
     "registration_tokens": {"token", "uses_allowed", "completed", "expiry_ts", "created_ts"},
-    "uia_sessions": {"session_id", "created_ts"},
+    "uia_sessions": {"session_id", "created_ts", "action"},
     "schema_version": {"version", "name", "applied_ts"},
 }
 

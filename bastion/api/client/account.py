@@ -46,7 +46,7 @@ async def change_password(request: Request) -> Response:
     requester = await require_requester(request)
     body = await decode_body(request, PasswordChange)
     services.accounts.check_password_policy(body.new_password)
-    await services.uia.require_password(requester, body.auth)
+    await services.uia.require_reauthentication(requester, body.auth, "change your password")
     await services.accounts.change_own_password(
         requester, body.new_password, logout_devices=body.logout_devices
     )
@@ -58,7 +58,7 @@ async def deactivate(request: Request) -> Response:
     services = services_of(request)
     requester = await require_requester(request)
     body = await decode_body(request, Deactivation)
-    await services.uia.require_password(requester, body.auth)
+    await services.uia.require_reauthentication(requester, body.auth, "close your account")
     # spec: client-server-api#post_matrixclientv3accountdeactivate: `erase` asks that "their
     # content be erased as much as possible from the server"; the one offboarding workflow.
     await services.offboarding.offboard(requester, requester.user_id, erase=body.erase)

@@ -1,4 +1,9 @@
-"""GET /login/sso/redirect[/{idpId}] and the IdP's callback, /_bastion/sso/callback.
+"""GET /login/sso/redirect[/{idpId}] and the IdP's callback, /_bastion/sso/callback; and the
+m.login.sso stage of User-Interactive Auth: its fallback page
+(`GET /auth/m.login.sso/fallback/web?session=`, spec: client-server-api#fallback) names the
+action the session guards and links to `/_bastion/sso/reauth/{idpId}?session=`, which starts a
+sign-in that confirms the session instead of logging in (the spec's "Confirming the operation":
+the user sees what is asked before the provider, which may sign them in silently, is reached).
 
 The redirect sets the cookie that binds the sign-in to this browser: random, HttpOnly, Secure
 when the public base URL is https, SameSite=Lax (the IdP's redirect back is a top-level GET,
@@ -18,9 +23,15 @@ from starlette.routing import Route
 
 from bastion.api.context import services_of
 from bastion.api.requester import client_ip
-from bastion.api.sso.pages import SECURITY_HEADERS, page, refusal
+from bastion.api.sso.pages import SECURITY_HEADERS, auth_done, page, refusal
 from bastion.errors import Errcode, MatrixError
-from bastion.services.sso.flow import CALLBACK_PATH, SESSION_LIFETIME_MS, Callback, SsoRefused
+from bastion.services.sso.flow import (
+    CALLBACK_PATH,
+    SESSION_LIFETIME_MS,
+    Callback,
+    Reauthenticated,
+    SsoRefused,
+)
 from bastion.services.sso.provider import IdpUnavailable, OidcProvider
 from bastion.services.sso.redirects import is_acceptable_redirect
 
@@ -68,9 +79,45 @@ async def sso_redirect_idp(request: Request) -> Response:
     return await _start(request, provider, redirect_url)
 
 
-async def _start(request: Request, provider: OidcProvider, redirect_url: str) -> Response:
+async def uia_fallback(request: Request) -> Response:
+    """GET /_matrix/client/v3/auth/m.login.sso/fallback/web?session="""
+    services = services_of(request)
+    if not services.sso.enabled:
+        return refusal(404, "Single sign-on is not configured on this server.")
+    session = request.query_params.get("session", "")
+    action = await services.uia.session_action(session) if session else None
+    if action is None:
+        return refusal(400, "This confirmation is unknown or has expired. Try again from your app.")
+    query = urlencode({"session": session}, quote_via=quote)
+    choices = [
+        {"name": p.config.name, "href": f"{REAUTH_PATH}/{quote(p.config.id)}?{query}"}
+        for p in services.sso.providers
+    ]
+    return page(
+        "reauth.html", title="Confirm it is you", providers=choices,
+        action=action or "change your account's security", server_name=services.info.server_name,
+    )  # fmt: skip
+
+
+async def uia_reauth(request: Request) -> Response:
+    """GET /_bastion/sso/reauth/{idpId}?session=: the user chose to confirm with a provider."""
+    services = services_of(request)
+    provider = services.sso.provider(request.path_params["idpId"])
+    session = request.query_params.get("session", "")
+    if provider is None:
+        return refusal(404, "This sign-in provider is not configured.")
+    if not session or await services.uia.session_action(session) is None:
+        return refusal(400, "This confirmation is unknown or has expired. Try again from your app.")
+    return await _start(request, provider, "", uia_session=session)
+
+
+async def _start(
+    request: Request, provider: OidcProvider, redirect_url: str, uia_session: str | None = None
+) -> Response:
     try:
-        started = await services_of(request).sso.start(provider, redirect_url, client_ip(request))
+        started = await services_of(request).sso.start(
+            provider, redirect_url, client_ip(request), uia_session
+        )
     except IdpUnavailable as exc:
         log.warning("SSO provider %s unavailable: %s", provider.config.id, exc)
         return refusal(502, f"{provider.config.name} cannot be reached. Try again later.")
@@ -102,7 +149,9 @@ async def sso_callback(request: Request) -> Response:
         log.warning("SSO callback refused for %s: %s", client_ip(request), exc.message)
         response = refusal(exc.status, "Too many sign-in attempts. Try again in a few minutes.")
     else:
-        if finished.trusted:
+        if isinstance(finished, Reauthenticated):
+            response = auth_done(finished.provider_name)
+        elif finished.trusted:
             response = RedirectResponse(
                 finished.redirect_url, status_code=302, headers=SECURITY_HEADERS
             )
@@ -124,8 +173,13 @@ async def sso_callback(request: Request) -> Response:
     return response
 
 
+REAUTH_PATH = "/_bastion/sso/reauth"
 ROUTES = [  # under the client prefixes (api/routes.py)
     Route("/login/sso/redirect", sso_redirect, methods=["GET"]),
     Route("/login/sso/redirect/{idpId}", sso_redirect_idp, methods=["GET"]),
+    Route("/auth/m.login.sso/fallback/web", uia_fallback, methods=["GET"]),
 ]
-CALLBACK_ROUTES = [Route(CALLBACK_PATH, sso_callback, methods=["GET"])]
+CALLBACK_ROUTES = [
+    Route(CALLBACK_PATH, sso_callback, methods=["GET"]),
+    Route(REAUTH_PATH + "/{idpId}", uia_reauth, methods=["GET"]),
+]

@@ -43,7 +43,8 @@ class CrossSigningService:
         existing_master = current.get((user_id, "master"))
         replacing = existing_master is not None and new_master not in (None, existing_master)
         if replacing and requester.appservice is None:  # a service replaces its users' freely
-            await self._uia.require_password(requester, body.get("auth"))
+            action = "replace your cross-signing keys (reset your encryption identity)"
+            await self._uia.require_reauthentication(requester, body.get("auth"), action)
         master = new_master if new_master is not None else existing_master
         uploads: list[tuple[str, JsonObject]] = []
         for field, key_type in KEY_FIELDS:

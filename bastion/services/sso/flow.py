@@ -96,6 +96,13 @@ class Callback:
 
 
 @dataclass(frozen=True, slots=True)
+class Reauthenticated:
+    """A user confirmed a UIA session by signing in: the fallback's completion page follows."""
+
+    provider_name: str
+
+
+@dataclass(frozen=True, slots=True)
 class Finished:
     """A signed-in user's way back: straight to a trusted client, else a confirmation page."""
 
@@ -129,6 +136,11 @@ class SsoService:
     def providers(self) -> list[OidcProvider]:
         return list(self._providers.values())
 
+    @property
+    def enabled(self) -> bool:
+        """Is any provider configured (else SSO is off: no flow, no UIA stage)?"""
+        return bool(self._providers)
+
     def flows(self) -> list[dict[str, object]]:
         """The `GET /login` flows SSO adds (spec: definitions/sso_login_flow); none when off."""
         if not self._providers:
@@ -149,10 +161,13 @@ class SsoService:
         for provider in self._providers.values():
             await provider.close()
 
-    async def start(self, provider: OidcProvider, redirect_url: str, ip: str) -> Started:
+    async def start(
+        self, provider: OidcProvider, redirect_url: str, ip: str, uia_session: str | None = None
+    ) -> Started:
         """Store a session and build the IdP's authorization URL (`IdpUnavailable` if its
         discovery document cannot be read). Counts against the login limit per address, as
-        each start writes a row."""
+        each start writes a row. With `uia_session`, the sign-in confirms that UIA session
+        instead of logging in (`redirect_url` is then "")."""
         self._parts.ip_limiter.hit(ip)
         secret, state = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
         location = await provider.authorization_url(
@@ -169,15 +184,19 @@ class SsoService:
         )
         parts, now = self._parts, self._parts.clock.now_ms()
         row = SsoSessionRow(
-            parts.hash_token(state), parts.hash_token(secret), provider.config.id, redirect_url, now
-        )
+            parts.hash_token(state), parts.hash_token(secret), provider.config.id, redirect_url,
+            now, uia_session,
+        )  # fmt: skip
         async with parts.db.transaction() as txn:
             await parts.store.delete_sessions_before(txn, now - SESSION_LIFETIME_MS)
             await parts.store.insert_session(txn, row)
         return Started(location, secret)
 
-    async def finish(self, callback: Callback, browser_secret: str | None, ip: str) -> Finished:
-        """Check the callback and issue a login token; `SsoRefused` otherwise."""
+    async def finish(
+        self, callback: Callback, browser_secret: str | None, ip: str
+    ) -> Finished | Reauthenticated:
+        """Check the callback and issue a login token (or, for a UIA session, record that its
+        user confirmed it); `SsoRefused` otherwise."""
         self._parts.ip_limiter.hit(ip)
         session = await self._take_session(callback.state)
         provider = self._check_session(session, browser_secret)
@@ -206,6 +225,11 @@ class SsoService:
         except InvalidIdToken as exc:
             _refuse(403, f"{provider.config.name}'s answer could not be verified.", str(exc))
         user_id = await self._account_for(provider, claims)
+        if session.uia_session is not None:
+            async with self._parts.db.transaction() as txn:
+                now = self._parts.clock.now_ms()
+                await self._parts.store.record_reauth(txn, session.uia_session, user_id, now)
+            return Reauthenticated(provider.config.name)
         async with self._parts.db.transaction() as txn:
             token = await self._parts.tokens.issue(
                 txn, LoginTokenOwner(user_id, provider.config.id)
@@ -213,6 +237,13 @@ class SsoService:
         url = with_login_token(session.redirect_url, token)
         trusted = is_trusted(session.redirect_url, self._settings.client_redirects)
         return Finished(url, trusted, site_of(session.redirect_url), provider.config.name)
+
+    async def reauthenticated(self, session: str, user_id: str) -> bool:
+        """Whether `user_id` confirmed the UIA `session` by signing in: the confirmation is
+        used up by asking (services/uia.py), and one by another account confirms nothing."""
+        async with self._parts.db.transaction() as txn:
+            confirmed_by = await self._parts.store.take_reauth(txn, session)
+        return confirmed_by is not None and confirmed_by == user_id
 
     async def _take_session(self, state: str | None) -> SsoSessionRow:
         if not state:

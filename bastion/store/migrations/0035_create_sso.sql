@@ -10,7 +10,8 @@ CREATE TABLE sso_sessions (
     browser_hash TEXT NOT NULL,
     idp_id TEXT NOT NULL,
     redirect_url TEXT NOT NULL,
-    created_ts BIGINT NOT NULL
+    created_ts BIGINT NOT NULL,
+    uia_session TEXT  -- set when the sign-in confirms a UIA session (below) instead of logging in
 );
 CREATE INDEX sso_sessions_by_age ON sso_sessions (created_ts);
 
@@ -36,4 +37,16 @@ CREATE TABLE sso_identities (
     created_ts BIGINT NOT NULL,
     PRIMARY KEY (idp_id, subject),
     UNIQUE (idp_id, user_id)
+);
+
+-- User-Interactive Auth by single sign-on (the spec's m.login.sso stage, through its fallback
+-- page): `uia_sessions.action` says in words what the session guards (removing devices,
+-- resetting cross-signing keys...), for the page asking the user to confirm it; `sso_reauths`
+-- holds the UIA sessions whose user then signed in with their provider, until the retried
+-- request (auth: {session}) takes the row, once, if the account is the requester's.
+ALTER TABLE uia_sessions ADD COLUMN action TEXT NOT NULL DEFAULT '';
+CREATE TABLE sso_reauths (
+    uia_session TEXT PRIMARY KEY,
+    user_id TEXT NOT NULL REFERENCES users (user_id),
+    completed_ts BIGINT NOT NULL
 );

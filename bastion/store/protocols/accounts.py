@@ -102,7 +102,18 @@ class RegistrationTokenStore(Protocol):
 class UiaSessionStore(Protocol):
     """User-Interactive Auth sessions."""
 
-    async def insert_session(self, q: Queryable, session_id: str, now_ms: int) -> None: ...
+    async def insert_session(
+        self, q: Queryable, session_id: str, now_ms: int, action: str = ""
+    ) -> None:
+        """`action`: what the session guards, in words (shown by the SSO fallback page)."""
+        ...
+
+    async def session_action(
+        self, q: Queryable, session_id: str, created_after_ms: int
+    ) -> str | None:
+        """The live session's action; None when unknown or expired."""
+        ...
+
     async def session_exists(
         self, q: Queryable, session_id: str, created_after_ms: int
     ) -> bool: ...

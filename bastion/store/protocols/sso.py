@@ -15,8 +15,9 @@ class SsoSessionRow(msgspec.Struct, frozen=True):
     state_hash: str
     browser_hash: str
     idp_id: str
-    redirect_url: str
+    redirect_url: str  # the client's; "" when confirming a UIA session
     created_ts: int
+    uia_session: str | None = None  # the UIA session this sign-in confirms, if it does
 
 
 class LoginTokenOwner(msgspec.Struct, frozen=True):
@@ -52,4 +53,11 @@ class SsoStore(Protocol):
         self, q: Queryable, idp_id: str, subject: str, user_id: str, now_ms: int
     ) -> None:
         """Raises UniqueViolation when the subject or the account is linked already."""
+        ...
+
+    async def record_reauth(
+        self, q: Queryable, uia_session: str, user_id: str, now_ms: int
+    ) -> None: ...
+    async def take_reauth(self, q: Queryable, uia_session: str) -> str | None:
+        """Delete the confirmation of the UIA session and return whose it was: used once."""
         ...

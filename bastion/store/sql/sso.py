@@ -1,4 +1,5 @@
-"""SQL for `sso_sessions`, `sso_login_tokens` and `sso_identities` (migration 0035).
+"""SQL for `sso_sessions`, `sso_login_tokens`, `sso_identities` and `sso_reauths` (migration
+0035).
 
 Taking a session or a token is one `DELETE ... RETURNING`: two concurrent callbacks (or two
 logins with the same token), on any process, cannot both get the row.
@@ -13,24 +14,29 @@ from bastion.store.protocols.sso import LoginTokenOwner, SsoSessionRow
 class SqlSsoStore:
     async def insert_session(self, q: Queryable, row: SsoSessionRow) -> None:
         await q.execute(
-            "INSERT INTO sso_sessions (state_hash, browser_hash, idp_id, redirect_url, created_ts)"
-            " VALUES (?, ?, ?, ?, ?)",
+            "INSERT INTO sso_sessions"
+            " (state_hash, browser_hash, idp_id, redirect_url, created_ts, uia_session)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
             row.state_hash,
             row.browser_hash,
             row.idp_id,
             row.redirect_url,
             row.created_ts,
+            row.uia_session,
         )
 
     async def take_session(self, q: Queryable, state_hash: str) -> SsoSessionRow | None:
         row = await q.fetch_one(
             "DELETE FROM sso_sessions WHERE state_hash = ?"
-            " RETURNING state_hash, browser_hash, idp_id, redirect_url, created_ts",
+            " RETURNING state_hash, browser_hash, idp_id, redirect_url, created_ts, uia_session",
             state_hash,
         )
         if row is None:
             return None
-        return SsoSessionRow(str(row[0]), str(row[1]), str(row[2]), str(row[3]), int(row[4]))
+        uia_session = None if row[5] is None else str(row[5])
+        return SsoSessionRow(
+            str(row[0]), str(row[1]), str(row[2]), str(row[3]), int(row[4]), uia_session
+        )
 
     async def delete_sessions_before(self, q: Queryable, created_before_ts: int) -> int:
         return await q.execute("DELETE FROM sso_sessions WHERE created_ts < ?", created_before_ts)
@@ -84,3 +90,22 @@ class SqlSsoStore:
             user_id,
             now_ms,
         )
+
+    async def record_reauth(
+        self, q: Queryable, uia_session: str, user_id: str, now_ms: int
+    ) -> None:
+        await q.execute(
+            "DELETE FROM sso_reauths WHERE uia_session = ?", uia_session
+        )  # a second confirmation of one session replaces the first
+        await q.execute(
+            "INSERT INTO sso_reauths (uia_session, user_id, completed_ts) VALUES (?, ?, ?)",
+            uia_session,
+            user_id,
+            now_ms,
+        )
+
+    async def take_reauth(self, q: Queryable, uia_session: str) -> str | None:
+        row = await q.fetch_one(
+            "DELETE FROM sso_reauths WHERE uia_session = ? RETURNING user_id", uia_session
+        )
+        return None if row is None else str(row[0])
