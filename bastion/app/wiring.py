@@ -147,6 +147,7 @@ from bastion.store.sql.rooms import SqlRoomStore
 from bastion.store.sql.search import search_store_for
 from bastion.store.sql.server_notices import SqlServerNoticeRoomStore
 from bastion.store.sql.sliding_sync_rooms import SqlSlidingRoomStore
+from bastion.store.sql.sso import SqlSsoStore
 from bastion.store.sql.state import SqlStateStore
 from bastion.store.sql.sync_probe import SqlSyncProbeStore
 from bastion.store.sql.to_device import SqlToDeviceStore
@@ -255,7 +256,7 @@ class Wiring:
         rooms["policy_enforcement"].use_groups(scim)  # rooms.creation: group:<scim group id>
         rooms["dlp"].connect(rooms["notices"], notices_user_id(config.server_name), scim)
         admin_stores = AdminUserStores(
-            users, SqlUserAdminStore(), devices, profiles, directory_index
+            users, SqlUserAdminStore(), devices, profiles, directory_index, SqlSsoStore()
         )
         admin_users = AdminUserService(
             db, admin_stores, accounts=accounts, profile=rooms["profile"],

@@ -26,7 +26,7 @@ from bastion.services.directory.user_index import UserDirectoryIndex
 from bastion.services.e2ee.device_lists import DeviceListService
 from bastion.services.principal import Principal, Requester, log_admin_action
 from bastion.services.profile import ProfileService
-from bastion.store.database import Database, Queryable
+from bastion.store.database import Database, Queryable, UniqueViolation
 from bastion.store.protocols import DeviceStore, ProfileStore, UserStore
 from bastion.store.protocols.admin_users import (
     USER_ORDERS,
@@ -34,6 +34,7 @@ from bastion.store.protocols.admin_users import (
     UserListQuery,
     UserListRow,
 )
+from bastion.store.protocols.sso import ExternalIdStore
 from bastion.store.records import ProfileRecord, UserRecord
 
 __all__ = ["AdminUserService", "UserChanges", "UserDetails", "UserListQuery", "UserListRow"]
@@ -48,6 +49,14 @@ class AdminUserStores:
     devices: DeviceStore
     profiles: ProfileStore
     directory: UserDirectoryIndex
+    external_ids: ExternalIdStore
+
+
+class ExternalId(msgspec.Struct, frozen=True):
+    """A link to an identity provider's subject, in Synapse's admin API shape."""
+
+    auth_provider: str  # the provider's `id` in [sso]
+    external_id: str  # its subject (`sub`)
 
 
 class UserChanges(msgspec.Struct, frozen=True):
@@ -60,6 +69,7 @@ class UserChanges(msgspec.Struct, frozen=True):
     admin: bool | msgspec.UnsetType = msgspec.UNSET
     deactivated: bool | msgspec.UnsetType = msgspec.UNSET
     locked: bool | msgspec.UnsetType = msgspec.UNSET
+    external_ids: list[ExternalId] | msgspec.UnsetType = msgspec.UNSET  # replaces the links
 
 
 class UserDetails(msgspec.Struct, frozen=True):
@@ -69,6 +79,7 @@ class UserDetails(msgspec.Struct, frozen=True):
     profile: ProfileRecord
     is_locked: bool
     last_seen_ts: int | None
+    external_ids: list[tuple[str, str]]  # (provider, subject): its SSO links
 
 
 class PutOutcome(msgspec.Struct, frozen=True):
@@ -110,6 +121,7 @@ class AdminUserService:
         self._devices, self._profiles, self._directory = (
             stores.devices, stores.profiles, stores.directory
         )  # fmt: skip
+        self._external_ids = stores.external_ids
         self._accounts, self._profile = accounts, profile
         self._credentials, self._device_lists = credentials, device_lists
         self._audit: AuditTrail = accounts.audit
@@ -135,6 +147,7 @@ class AdminUserService:
             profile=profile or ProfileRecord(displayname=None, avatar_url=None),
             is_locked=is_locked(user, self._clock.now_ms()),
             last_seen_ts=await self._admin_store.last_seen(self._db, user_id),
+            external_ids=await self._external_ids.subjects_of_user(self._db, user_id),
         )
 
     async def _local_user(self, user_id: str) -> UserRecord:
@@ -152,6 +165,7 @@ class AdminUserService:
         self._require_local(user_id)
         if changes.deactivated is True and changes.locked is True:
             raise MatrixError(400, Errcode.INVALID_PARAM, "A user can't be deactivated and locked")
+        _check_external_ids(changes)
         existing = await self._users.get_user(self._db, user_id)
         if existing is None:
             await self._create(actor, user_id, changes)
@@ -175,6 +189,7 @@ class AdminUserService:
                 details: dict[str, object] = {"admin": is_admin, "fields": _fields(changes)}
                 if changes.locked is True:
                     await self._users.set_admin_locked(txn, user_id, True)
+                await self._link(txn, user_id, changes)
                 await self._audit.record(txn, actor, "user.create", user_id, details)
         log_admin_action(actor, f"created account {user_id}")
         await self._profile.announce(user_id)
@@ -215,10 +230,30 @@ class AdminUserService:
                     await self._set_password(txn, actor, user_id, password_hash, logout=logout)
                 if isinstance(changes.locked, bool):
                     await self._set_lock(txn, actor, user, changes.locked)
+                await self._link(txn, user_id, changes)
                 details = {"fields": _fields(changes), "reactivated": reactivate}
                 await self._audit.record(txn, actor, "user.update", user_id, details)
         log_admin_action(actor, f"updated {user_id}")
         await self._after_change(user_id, changes, logout=logout)
+
+    async def _link(self, q: Queryable, user_id: str, changes: UserChanges) -> None:
+        """Replace the account's SSO links when the change sets `external_ids` (Synapse: 409
+        when a subject is another account's)."""
+        if isinstance(changes.external_ids, msgspec.UnsetType):
+            return
+        links = [(e.auth_provider, e.external_id) for e in changes.external_ids]
+        try:
+            await self._external_ids.replace_subjects(q, user_id, links, self._clock.now_ms())
+        except UniqueViolation:
+            raise MatrixError(409, Errcode.UNKNOWN, "External id is already in use.") from None
+
+    async def user_of_external_id(self, actor: Principal, provider: str, subject: str) -> str:
+        """The account linked to a provider's subject; 404 M_NOT_FOUND when none is."""
+        actor.require_admin()
+        user_id = await self._external_ids.account_of_subject(self._db, provider, subject)
+        if user_id is None:
+            raise MatrixError(404, Errcode.NOT_FOUND, "User not found")
+        return user_id
 
     async def _after_change(self, user_id: str, changes: UserChanges, *, logout: bool) -> None:
         if changes.locked is False:
@@ -297,8 +332,20 @@ class AdminUserService:
 
 def _fields(changes: UserChanges) -> list[str]:
     """The names of the fields a change sets (never their values: one is the password)."""
-    names = ("displayname", "avatar_url", "admin", "deactivated", "locked")
+    names = ("displayname", "avatar_url", "admin", "deactivated", "locked", "external_ids")
     changed = [name for name in names if getattr(changes, name) is not msgspec.UNSET]
     if isinstance(changes.password, str):
         changed.append("password")
     return sorted(changed)
+
+
+def _check_external_ids(changes: UserChanges) -> None:
+    """Each link names a provider and a subject, one per provider (a subject identifies one
+    person at a provider; Bastion links an account to one)."""
+    if isinstance(changes.external_ids, msgspec.UnsetType):
+        return
+    providers = [e.auth_provider for e in changes.external_ids]
+    if any(not e.auth_provider or not e.external_id for e in changes.external_ids):
+        raise MatrixError(400, Errcode.INVALID_PARAM, "auth_provider and external_id are needed")
+    if len(set(providers)) != len(providers):
+        raise MatrixError(400, Errcode.INVALID_PARAM, "one external_id per auth_provider")

@@ -61,3 +61,20 @@ class SsoStore(Protocol):
     async def take_reauth(self, q: Queryable, uia_session: str) -> str | None:
         """Delete the confirmation of the UIA session and return whose it was: used once."""
         ...
+
+
+class ExternalIdStore(Protocol):
+    """An account's links to identity-provider subjects (`sso_identities`), as the Synapse admin
+    API shows and sets them (`external_ids`)."""
+
+    async def subjects_of_user(self, q: Queryable, user_id: str) -> list[tuple[str, str]]:
+        """(provider, subject) of every link of the account, by provider."""
+        ...
+
+    async def replace_subjects(
+        self, q: Queryable, user_id: str, links: list[tuple[str, str]], now_ms: int
+    ) -> None:
+        """The account's links become `links`; UniqueViolation when a subject is another's."""
+        ...
+
+    async def account_of_subject(self, q: Queryable, idp_id: str, subject: str) -> str | None: ...

@@ -109,3 +109,17 @@ class SqlSsoStore:
             "DELETE FROM sso_reauths WHERE uia_session = ? RETURNING user_id", uia_session
         )
         return None if row is None else str(row[0])
+
+    async def subjects_of_user(self, q: Queryable, user_id: str) -> list[tuple[str, str]]:
+        rows = await q.fetch_all(
+            "SELECT idp_id, subject FROM sso_identities WHERE user_id = ? ORDER BY idp_id",
+            user_id,
+        )
+        return [(str(r[0]), str(r[1])) for r in rows]
+
+    async def replace_subjects(
+        self, q: Queryable, user_id: str, links: list[tuple[str, str]], now_ms: int
+    ) -> None:
+        await q.execute("DELETE FROM sso_identities WHERE user_id = ?", user_id)
+        for idp_id, subject in links:
+            await self.link_subject(q, idp_id, subject, user_id, now_ms)

@@ -81,7 +81,10 @@ def user_details(details: UserDetails) -> dict[str, Any]:
         "consent_server_notice_sent": None,
         "consent_version": None,
         "consent_ts": None,
-        "external_ids": [],
+        "external_ids": [
+            {"auth_provider": provider, "external_id": subject}
+            for provider, subject in details.external_ids
+        ],
         "user_type": None,
         "locked": details.is_locked,
         "suspended": user.suspended,
@@ -168,10 +171,19 @@ async def reset_password(request: Request) -> Response:
     return empty()
 
 
+async def user_by_external_id(request: Request) -> Response:
+    """GET /_synapse/admin/v1/auth_providers/{provider}/users/{externalId}"""
+    admin = await require_admin(request)
+    provider, subject = request.path_params["provider"], request.path_params["externalId"]
+    user_id = await services_of(request).admin_users.user_of_external_id(admin, provider, subject)
+    return JsonResponse({"user_id": user_id})
+
+
 ROUTES = [
     Route("/v2/users", list_users_v2, methods=["GET"]),
     Route("/v3/users", list_users_v3, methods=["GET"]),
     Route("/v2/users/{userId}", get_user, methods=["GET"]),
     Route("/v2/users/{userId}", put_user, methods=["PUT"]),
+    Route("/v1/auth_providers/{provider}/users/{externalId}", user_by_external_id, methods=["GET"]),
     Route("/v1/reset_password/{userId}", reset_password, methods=["POST"]),
 ]
