@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import socket
 from typing import Any
 
 import pytest
-import uvicorn
 
 from bastion.app import create_app
 from bastion.app.http_transport import CoalescingHttpToolsProtocol
 from tests.conftest import Homeserver
+from tests.loopback_uvicorn import served_on_loopback
 
 
 def http_scope(method: str, path: str, token: str, query: str = "") -> dict[str, Any]:
@@ -120,20 +119,7 @@ async def test_a_long_poll_over_the_serving_protocol_ends_when_its_connection_dr
     (the poll ends at once), and a poll that is answered still is."""
     alice = await hs.register_user("alice")
     token = (await alice.sync())["next_batch"]
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    config = uvicorn.Config(
-        create_app(hs.runtime), http=CoalescingHttpToolsProtocol, loop="asyncio",
-        lifespan="off", log_config=None, access_log=False,
-    )  # fmt: skip
-    server = uvicorn.Server(config)
-    serving = asyncio.create_task(server.serve(sockets=[sock]))
-    try:
-        for _ in range(200):  # bounded: until the server listens
-            if server.started:
-                break
-            await asyncio.sleep(0.01)
+    async with served_on_loopback(hs.runtime, http=CoalescingHttpToolsProtocol) as port:
         request = (
             f"GET /_matrix/client/v3/sync?since={token}&timeout=60000 HTTP/1.1\r\n"
             f"Host: bastion.test\r\nAuthorization: Bearer {alice.token}\r\n\r\n"
@@ -149,6 +135,3 @@ async def test_a_long_poll_over_the_serving_protocol_ends_when_its_connection_dr
         status = await asyncio.wait_for(reader.readline(), timeout=10)
         assert status.startswith(b"HTTP/1.1 200")
         writer.close()
-    finally:
-        server.should_exit = True
-        await asyncio.wait_for(serving, timeout=10)

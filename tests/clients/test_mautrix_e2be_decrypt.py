@@ -49,7 +49,6 @@ from mautrix.types import (
     TextMessageEventContent,
     UserID,
 )
-from nio import AsyncClient, MegolmEvent, RoomMessageText
 
 from tests.clients.bridge_registration import install_bridge
 from tests.clients.server import BastionServer
@@ -57,18 +56,16 @@ from tests.clients.test_mautrix_bot import until
 from tests.clients.test_nio_e2ee import (
     ENCRYPTION_STATE,
     MEGOLM,
-    SYNC_ROUNDS,
     E2eeFactory,
     assert_stored_encrypted,
     e2ee_client,
-    event_in,
     join_invited,
     knows_device,
     log_in_with_keys,
     raw_event,
+    receive_decrypted,
     send_encrypted,
     share_room_key,
-    sync,
 )
 
 __all__ = ["e2ee_client"]  # nio's encrypting client factory, on this module's server
@@ -207,22 +204,6 @@ async def bridge(
         await crypto_client.api.session.close()
 
 
-async def nio_receives(
-    client: AsyncClient, room_id: str, event_id: str, sender: str, body: str
-) -> None:
-    """Sync (bounded) until the event arrives; nio must have decrypted it into `body`."""
-    for _ in range(SYNC_ROUNDS):
-        event = event_in(await sync(client), room_id, event_id)
-        if event is not None:
-            break
-    else:
-        raise AssertionError(f"{client.user_id} never saw {event_id} in {SYNC_ROUNDS} syncs")
-    assert not isinstance(event, MegolmEvent), f"left undecrypted: {event.source}"
-    assert isinstance(event, RoomMessageText), event.source
-    assert event.decrypted
-    assert (event.sender, event.body) == (sender, body)
-
-
 async def test_a_bridge_and_a_person_read_each_others_encrypted_messages(
     bridge: Bridge, bastion_server: BastionServer, e2ee_client: E2eeFactory
 ) -> None:
@@ -301,7 +282,7 @@ async def test_a_bridge_and_a_person_read_each_others_encrypted_messages(
     assert stored["type"] == "m.room.encrypted"
     assert stored["content"]["algorithm"] == MEGOLM
     assert reply not in str(stored)
-    await nio_receives(human, room_id, reply_id, ghost.mxid, reply)
+    await receive_decrypted(human, room_id, reply_id, ghost.mxid, reply)
     # Below half its keys, the machine uploaded one more; the reply's transaction counts it.
     await until(lambda: bridge.key_counts(ghost.mxid)[-1] == full, "the refilled key count")
     assert not bridge.errors, bridge.errors

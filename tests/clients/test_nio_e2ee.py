@@ -223,9 +223,10 @@ async def send_encrypted(client: AsyncClient, room_id: str, body: str) -> str:
 
 
 async def receive_decrypted(
-    client: AsyncClient, room_id: str, event_id: str, sender: AsyncClient, body: str
+    client: AsyncClient, room_id: str, event_id: str, sender: AsyncClient | str, body: str
 ) -> list[SyncResponse]:
-    """Sync until the event arrives; nio must have turned it into the sender's text message.
+    """Sync until the event arrives; nio must have turned it into the sender's text message
+    (`sender`: a client, or a user ID).
 
     Returns every sync response on the way (the room key may come in an earlier one, or in the
     same one: nio handles to-device events before the timeline).
@@ -241,7 +242,7 @@ async def receive_decrypted(
     assert not isinstance(event, MegolmEvent), f"left undecrypted: {event.source}"
     assert isinstance(event, RoomMessageText), event.source
     assert event.decrypted
-    assert event.sender == sender.user_id
+    assert event.sender == (sender if isinstance(sender, str) else sender.user_id)
     assert event.body == body
     assert event.source["type"] == "m.room.message"  # the decrypted payload, not the envelope
     return responses

@@ -22,6 +22,7 @@ from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
 
 from bastion.config_sso import SsoProvider
+from bastion.services.outbound_http import OutboundClient
 
 log = logging.getLogger(__name__)
 _T = TypeVar("_T")
@@ -54,25 +55,13 @@ class OidcProvider:
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         self.config = config
-        self._timeout_s = timeout_s
-        self._transport = transport
-        self._client: httpx.AsyncClient | None = None
+        self._http = OutboundClient(timeout_s, transport, {"Accept": "application/json"})
         self._metadata: ProviderMetadata | None = None
         self._keys: KeySet | None = None
 
     @property
     def issuer(self) -> str:
         return self.config.issuer
-
-    def _http(self) -> httpx.AsyncClient:
-        if self._client is None:
-            self._client = httpx.AsyncClient(
-                transport=self._transport,
-                timeout=httpx.Timeout(self._timeout_s),
-                follow_redirects=False,
-                headers={"User-Agent": "Bastion", "Accept": "application/json"},
-            )
-        return self._client
 
     async def metadata(self) -> ProviderMetadata:
         """The discovery document, fetched once."""
@@ -123,7 +112,9 @@ class OidcProvider:
             pair += quote(self.config.client_secret, safe="")
             headers["Authorization"] = "Basic " + base64.b64encode(pair.encode()).decode()
         try:
-            response = await self._http().post(metadata.token_endpoint, data=form, headers=headers)
+            response = await self._http.client().post(
+                metadata.token_endpoint, data=form, headers=headers
+            )
         except httpx.HTTPError as exc:
             raise IdpUnavailable(f"{metadata.token_endpoint}: {type(exc).__name__}") from exc
         body = _json_object(response, metadata.token_endpoint)
@@ -138,7 +129,7 @@ class OidcProvider:
 
     async def _get_json(self, url: str) -> dict[str, Any]:
         try:
-            response = await self._http().get(url)
+            response = await self._http.client().get(url)
         except httpx.HTTPError as exc:
             raise IdpUnavailable(f"{url}: {type(exc).__name__}") from exc
         if response.status_code != 200:
@@ -146,9 +137,7 @@ class OidcProvider:
         return _json_object(response, url)
 
     async def close(self) -> None:
-        if self._client is not None:
-            await self._client.aclose()
-            self._client = None
+        await self._http.close()
 
 
 def _require_scheme(metadata: ProviderMetadata, scheme: str) -> None:

@@ -17,6 +17,7 @@ from typing import Any
 import httpx
 import msgspec
 
+from bastion.services.outbound_http import OutboundClient
 from bastion.services.push.gateways import GatewayPolicy
 
 log = logging.getLogger(__name__)
@@ -46,23 +47,11 @@ class GatewayClient:
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         self.policy = policy
-        self._timeout_s = timeout_s
-        self._transport = transport
-        self._client: httpx.AsyncClient | None = None
-
-    def _http(self) -> httpx.AsyncClient:
-        if self._client is None:
-            self._client = httpx.AsyncClient(
-                transport=self._transport,
-                timeout=httpx.Timeout(self._timeout_s),
-                follow_redirects=False,
-                headers={"User-Agent": "Bastion"},
-            )
-        return self._client
+        self._http = OutboundClient(timeout_s, transport)
 
     async def notify(self, url: str, body: dict[str, Any]) -> GatewayAnswer:
         try:
-            response = await self._http().post(
+            response = await self._http.client().post(
                 url, content=msgspec.json.encode(body), headers=_JSON
             )
         except httpx.HTTPError as exc:
@@ -78,9 +67,7 @@ class GatewayClient:
         return GatewayAnswer(Outcome.DELIVERED, _rejected(response.content))
 
     async def close(self) -> None:
-        client, self._client = self._client, None
-        if client is not None:
-            await client.aclose()
+        await self._http.close()
 
 
 def _rejected(raw: bytes) -> tuple[str, ...]:
