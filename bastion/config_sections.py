@@ -302,10 +302,10 @@ class RoomsConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
             "banned, or reject an invite, as if they had called /forget: they can no longer "
             "read its history, and it no longer appears in /sync, even with include_leave, "
             "until they join, are invited or knock again (spec: m.forget_forced_upon_leave, "
-            "which /capabilities reports). As with /forget, an incremental /sync does not "
-            "report the leave either: a user's other clients learn of it only at their next "
-            "initial sync (or, with sliding sync, when the room drops out of their lists). "
-            "Off: left rooms stay readable until the user forgets them."
+            "which /capabilities reports). A user's other clients still learn of the leave: "
+            "the next incremental /sync carries it (that event alone), and with sliding sync "
+            "the room drops out of their lists. Off: left rooms stay readable until the user "
+            "forgets them."
         ),
     ] = False
 
