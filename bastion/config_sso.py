@@ -113,14 +113,24 @@ def _validate_issuer(where: str, issuer: str) -> None:
         raise SsoConfigError(f"{where}: issuer {issuer!r} must use https")
 
 
+def client_scheme(url: str) -> str | None:
+    """The lowercased scheme of a URL a client app or browser may be sent to (no whitespace or
+    control characters, a scheme a browser would not run or render in place); None if not.
+    Shared by the configured prefixes and the clients' redirectUrl (services/sso/redirects.py)."""
+    if any(c.isspace() or ord(c) < 32 or ord(c) == 127 for c in url):
+        return None
+    scheme, sep, _ = url.partition(":")
+    if not sep or not _SCHEME.fullmatch(scheme) or scheme.lower() in UNSAFE_SCHEMES:
+        return None
+    return scheme.lower()
+
+
 def is_safe_client_prefix(prefix: str) -> bool:
     """An http(s) prefix must close its host with a path; another scheme must be an app's."""
-    scheme, sep, _ = prefix.partition(":")
-    if not sep or not _SCHEME.fullmatch(scheme) or scheme.lower() in UNSAFE_SCHEMES:
+    scheme = client_scheme(prefix)
+    if scheme is None:
         return False
-    if any(c.isspace() or ord(c) < 32 for c in prefix):
-        return False
-    if scheme.lower() not in ("http", "https"):
+    if scheme not in ("http", "https"):
         return True
     url = urlsplit(prefix)
     return bool(url.hostname) and url.path.startswith("/")

@@ -21,7 +21,6 @@ follows is audited (services/login.py), as logins are.
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import hmac
 import logging
@@ -32,6 +31,7 @@ from typing import NoReturn
 from urllib.parse import urlsplit
 
 from bastion.clock import Clock
+from bastion.events.canonical import unpadded_base64
 from bastion.ids import is_valid_user_id
 from bastion.services.ratelimit import RateLimiter
 from bastion.services.scim.resources import localpart_for_user_name
@@ -114,12 +114,12 @@ class Finished:
 
 def _derive(secret: str, label: bytes) -> str:
     digest = hmac.new(secret.encode(), label, hashlib.sha256).digest()
-    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+    return unpadded_base64(digest, urlsafe=True)
 
 
 def _challenge(verifier: str) -> str:
-    digest = hashlib.sha256(verifier.encode()).digest()
-    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+    """RFC 7636 4.2's S256: BASE64URL(SHA256(verifier)), unpadded."""
+    return unpadded_base64(hashlib.sha256(verifier.encode()).digest(), urlsafe=True)
 
 
 class SsoService:

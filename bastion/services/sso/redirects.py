@@ -8,12 +8,10 @@ Schemes a browser would run or render itself (`javascript:`, `data:`) are refuse
 
 from __future__ import annotations
 
-import re
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from bastion.config_sso import UNSAFE_SCHEMES
+from bastion.config_sso import client_scheme
 
-_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*")
 MAX_REDIRECT_URL_LENGTH = 2048
 
 
@@ -21,12 +19,10 @@ def is_acceptable_redirect(url: str) -> bool:
     """A client's `redirectUrl` an app or browser can open, never a script or inline data."""
     if not url or len(url) > MAX_REDIRECT_URL_LENGTH:
         return False
-    if any(c.isspace() or ord(c) < 32 or ord(c) == 127 for c in url):
+    scheme = client_scheme(url)
+    if scheme is None:
         return False
-    scheme, sep, _ = url.partition(":")
-    if not sep or not _SCHEME.fullmatch(scheme) or scheme.lower() in UNSAFE_SCHEMES:
-        return False
-    if scheme.lower() in ("http", "https"):
+    if scheme in ("http", "https"):
         try:
             return bool(urlsplit(url).hostname)
         except ValueError:  # a malformed port or IPv6 literal
