@@ -19,7 +19,6 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from bastion.console.pages import (
-    N_,
     ROOT,
     flash,
     form_text,
@@ -30,6 +29,7 @@ from bastion.console.pages import (
     services_of,
 )
 from bastion.errors import Errcode, MatrixError
+from bastion.i18n.languages import N_
 from bastion.services.console.sessions import ConsoleSession
 from bastion.services.dlp.reviews import DlpReview
 

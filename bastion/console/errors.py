@@ -16,8 +16,9 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
-from bastion.console.pages import N_, ROOT, CsrfRejected, SignInRequired, redirect, render
+from bastion.console.pages import ROOT, CsrfRejected, SignInRequired, redirect, render
 from bastion.errors import Errcode, MatrixError
+from bastion.i18n.languages import N_
 
 # errcode → the sentence shown; anything else gets GENERIC.
 MESSAGES: Final = {

@@ -19,7 +19,6 @@ from starlette.routing import Route
 
 from bastion.console.errors import error_message
 from bastion.console.pages import (
-    N_,
     ROOT,
     flash,
     form_text,
@@ -31,6 +30,7 @@ from bastion.console.pages import (
 )
 from bastion.console.selection import id_list
 from bastion.errors import Errcode, MatrixError
+from bastion.i18n.languages import N_
 from bastion.services.console.sessions import ConsoleSession
 from bastion.services.legal_hold.holds import HoldRow, HoldSpec
 

@@ -24,7 +24,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from jinja2 import Environment, FileSystemLoader, select_autoescape
+from jinja2 import Environment, FileSystemLoader
 from markupsafe import Markup
 from starlette.datastructures import FormData
 from starlette.requests import Request
@@ -32,6 +32,7 @@ from starlette.responses import HTMLResponse, RedirectResponse
 
 from bastion.api.context import Services
 from bastion.console import i18n
+from bastion.i18n.languages import N_, translated_environment
 from bastion.services.console.sessions import ConsoleSession
 
 ROOT: Final = "/admin"
@@ -40,11 +41,6 @@ LANGUAGE_COOKIE: Final = "lang"
 SERVICES_SCOPE_KEY: Final = "bastion.services"
 TEMPLATES_DIR: Final = i18n.TRANSLATIONS_DIR.parent / "templates"
 _MAX_FLASHES: Final = 10
-
-
-def N_(message: str) -> str:  # gettext's name for "mark for extraction only"
-    """Mark `message` for the catalogs; it is translated when rendered."""
-    return message
 
 
 # The navigation on every page: (path under ROOT, label).
@@ -86,15 +82,8 @@ class ConsoleState:
 
 
 def _environment(language: str) -> Environment:
-    env = Environment(
-        loader=FileSystemLoader(TEMPLATES_DIR),
-        autoescape=select_autoescape(default=True),
-        extensions=["jinja2.ext.i18n"],
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
-    env.install_gettext_translations(i18n.load_translations(language), newstyle=True)  # type: ignore[attr-defined]  # added by the i18n extension
-    return env
+    loader = FileSystemLoader(TEMPLATES_DIR)
+    return translated_environment(loader, i18n.load_translations(language), trim=True)
 
 
 def services_of(request: Request) -> Services:

@@ -25,7 +25,6 @@ from starlette.routing import Route
 
 from bastion.console.errors import error_message
 from bastion.console.pages import (
-    N_,
     ROOT,
     flash,
     form_text,
@@ -36,6 +35,7 @@ from bastion.console.pages import (
     services_of,
 )
 from bastion.errors import Errcode, MatrixError
+from bastion.i18n.languages import N_
 from bastion.services.policy.dlp_section import BuiltinDetector, DlpAction
 from bastion.services.policy.document import policy_json
 

@@ -18,7 +18,6 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from bastion.console.pages import (
-    N_,
     ROOT,
     flash,
     form_text,
@@ -29,6 +28,7 @@ from bastion.console.pages import (
     services_of,
 )
 from bastion.errors import Errcode, MatrixError
+from bastion.i18n.languages import N_
 from bastion.services.moderation.redactions import RedactionJob
 from bastion.services.moderation.reports import STATUSES, ReportQuery, ReportRecord
 

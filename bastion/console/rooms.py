@@ -21,7 +21,6 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from bastion.console.pages import (
-    N_,
     ROOT,
     flash,
     form_text,
@@ -32,6 +31,7 @@ from bastion.console.pages import (
     services_of,
 )
 from bastion.errors import Errcode, MatrixError
+from bastion.i18n.languages import N_
 from bastion.services.admin.room_deletion import DeletionOptions
 from bastion.services.admin.room_export import FORMATS
 from bastion.services.admin.rooms import InventoryQuery

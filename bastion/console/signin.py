@@ -18,7 +18,6 @@ from bastion.console import i18n
 from bastion.console.errors import error_message
 from bastion.console.pages import (
     LANGUAGE_COOKIE,
-    N_,
     ROOT,
     SESSION_COOKIE,
     CsrfRejected,
@@ -34,6 +33,7 @@ from bastion.console.pages import (
 )
 from bastion.console.transport import TransportSecurity, client_ip
 from bastion.errors import Errcode, MatrixError
+from bastion.i18n.languages import N_
 from bastion.services.console.sessions import NotAnAdmin, SignInAttempt
 
 _YEAR_SECONDS = 365 * 24 * 3600

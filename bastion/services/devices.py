@@ -14,7 +14,7 @@ from bastion.services.audit.trail import AuditTrail
 from bastion.services.e2ee.device_lists import DeviceListService
 from bastion.services.principal import Requester
 from bastion.services.ratelimit import RateLimiter
-from bastion.services.uia import AuthDict, UiaService
+from bastion.services.uia import AuthDict, UiaAction, UiaService
 from bastion.store.database import Database
 from bastion.store.protocols import DeviceStore
 from bastion.store.records import DeviceRecord
@@ -118,7 +118,7 @@ class DeviceService:
         Unknown device IDs are ignored, as the spec's `delete_devices` asks.
         """
         if requester.appservice is None:
-            action = "sign out and remove sessions (devices) of your account"
+            action = UiaAction.REMOVE_DEVICES
             await self._uia.require_reauthentication(requester, auth, action)
         async with self._db.transaction() as txn:
             await self._devices.delete_devices(txn, requester.user_id, device_ids)

@@ -14,10 +14,11 @@ the requester's own account, once.
 from __future__ import annotations
 
 import secrets
-from typing import Any, Protocol
+from typing import Any, Final, Protocol
 
 from bastion.clock import Clock
 from bastion.errors import Errcode, MatrixError
+from bastion.i18n.languages import N_
 from bastion.services.credentials import CredentialChecker, resolve_user_id
 from bastion.services.principal import Requester
 from bastion.store.database import Database
@@ -28,6 +29,19 @@ SSO_STAGE = "m.login.sso"
 SESSION_LIFETIME_MS = 3_600_000
 
 AuthDict = dict[str, Any]
+
+
+class UiaAction:
+    """What a re-authentication guards, in words: the SSO fallback page shows it to the person
+    asked to confirm, in their language (these are msgids of api/sso/translations)."""
+
+    REMOVE_DEVICES: Final = N_("sign out and remove sessions (devices) of your account")
+    REPLACE_CROSS_SIGNING: Final = N_(
+        "replace your cross-signing keys (reset your encryption identity)"
+    )
+    CHANGE_PASSWORD: Final = N_("change your password")
+    CLOSE_ACCOUNT: Final = N_("close your account")
+    UNNAMED: Final = N_("change your account's security")
 
 
 class SsoReauthentication(Protocol):

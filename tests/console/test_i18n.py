@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bastion.console.i18n import choose_language, from_accept_language, text_direction
+from bastion.i18n.languages import choose_language, from_accept_language, text_direction
 
 
 @pytest.mark.parametrize(

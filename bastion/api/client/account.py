@@ -13,6 +13,7 @@ from bastion.api.bodies import decode_body
 from bastion.api.context import services_of
 from bastion.api.requester import require_requester
 from bastion.api.responses import JsonResponse, empty
+from bastion.services.uia import UiaAction
 
 
 class PasswordChange(msgspec.Struct, frozen=True):
@@ -46,7 +47,7 @@ async def change_password(request: Request) -> Response:
     requester = await require_requester(request)
     body = await decode_body(request, PasswordChange)
     services.accounts.check_password_policy(body.new_password)
-    await services.uia.require_reauthentication(requester, body.auth, "change your password")
+    await services.uia.require_reauthentication(requester, body.auth, UiaAction.CHANGE_PASSWORD)
     await services.accounts.change_own_password(
         requester, body.new_password, logout_devices=body.logout_devices
     )
@@ -58,7 +59,7 @@ async def deactivate(request: Request) -> Response:
     services = services_of(request)
     requester = await require_requester(request)
     body = await decode_body(request, Deactivation)
-    await services.uia.require_reauthentication(requester, body.auth, "close your account")
+    await services.uia.require_reauthentication(requester, body.auth, UiaAction.CLOSE_ACCOUNT)
     # spec: client-server-api#post_matrixclientv3accountdeactivate: `erase` asks that "their
     # content be erased as much as possible from the server"; the one offboarding workflow.
     await services.offboarding.offboard(requester, requester.user_id, erase=body.erase)

@@ -6,18 +6,36 @@ script (but the spec's fallback completion script below, on its own page) and no
 stylesheet below (each allowed by its hash only), no framing (click-jacking a "Continue"
 button), no referrer (the callback's URL names its code), nothing cached (the confirmation link
 holds a login token).
+
+Pages are in the browser's language (its `Accept-Language`: English, Arabic right-to-left, or
+Polish; catalogs under translations/, bastion/i18n): staff see them at every sign-in. Words that
+come from elsewhere are translated here too: a refusal's message (services/sso/flow.py) and the
+action a UIA session guards (services/uia.py) are msgids of this catalog.
 """
 
 from __future__ import annotations
 
 import base64
 import hashlib
+from functools import cache
 from pathlib import Path
 from typing import Any, Final
 
-from jinja2 import Environment, FileSystemLoader, select_autoescape
+from babel.support import Translations
+from jinja2 import Environment, FileSystemLoader
 from markupsafe import Markup
+from starlette.requests import Request
 from starlette.responses import HTMLResponse
+
+from bastion.i18n.languages import (
+    choose_language,
+    load_translations,
+    text_direction,
+    translated_environment,
+)
+
+TEMPLATES_DIR: Final = Path(__file__).parent / "templates"
+TRANSLATIONS_DIR: Final = Path(__file__).parent / "translations"
 
 STYLE: Final = (
     "body{font-family:system-ui,sans-serif;max-width:32rem;margin:4rem auto;padding:0 1rem;"
@@ -55,29 +73,63 @@ _AUTH_DONE_HEADERS: Final = SECURITY_HEADERS | {
     + f"; script-src 'sha256-{_sha256(AUTH_DONE_SCRIPT)}'"
 }
 
-_env = Environment(
-    loader=FileSystemLoader(Path(__file__).parent / "templates"),
-    autoescape=select_autoescape(default=True, default_for_string=True),
-)
+
+class _Language:
+    """One language's compiled catalog and the environment that renders with it."""
+
+    def __init__(self, language: str) -> None:
+        self.code = language
+        self.translations: Translations = load_translations(TRANSLATIONS_DIR, language)
+        self.env: Environment = translated_environment(
+            FileSystemLoader(TEMPLATES_DIR), self.translations
+        )
+
+    def render(self, template: str, values: dict[str, Any]) -> str:
+        return self.env.get_template(template).render(
+            style=Markup(STYLE),  # noqa: S704 - our constant
+            lang=self.code,
+            dir=text_direction(self.code),
+            **values,
+        )
 
 
-def page(template: str, status: int = 200, **values: Any) -> HTMLResponse:
-    """`template` rendered with `values` (escaped), with the security headers."""
-    body = _env.get_template(template).render(style=Markup(STYLE), **values)  # noqa: S704 - ours
+@cache
+def _language(code: str) -> _Language:
+    return _Language(code)
+
+
+def _language_of(request: Request) -> _Language:
+    """The browser's language: the pages are reached before any session or cookie of ours."""
+    return _language(choose_language((), request.headers.get("accept-language")))
+
+
+def page(request: Request, template: str, status: int = 200, **values: Any) -> HTMLResponse:
+    """`template` rendered with `values` (escaped) in the browser's language, with the security
+    headers."""
+    body = _language_of(request).render(template, values)
     return HTMLResponse(body, status_code=status, headers=SECURITY_HEADERS)
 
 
-def auth_done(provider_name: str) -> HTMLResponse:
-    """The UIA fallback's completion page: it runs the spec's script, so the client retries."""
-    body = _env.get_template("reauth_done.html").render(
-        style=Markup(STYLE),  # noqa: S704 - our constant
-        script=Markup(AUTH_DONE_SCRIPT),  # noqa: S704 - our constant
-        title="Confirmed",
-        provider_name=provider_name,
+def reauth_page(request: Request, action: str, **values: Any) -> HTMLResponse:
+    """The UIA fallback page asking to confirm `action` (a msgid, services/uia.py UiaAction)."""
+    language = _language_of(request)
+    body = language.render(
+        "reauth.html", values | {"action": language.translations.gettext(action)}
     )
+    return HTMLResponse(body, headers=SECURITY_HEADERS)
+
+
+def auth_done(request: Request, provider_name: str) -> HTMLResponse:
+    """The UIA fallback's completion page: it runs the spec's script, so the client retries."""
+    values = {"script": Markup(AUTH_DONE_SCRIPT), "provider_name": provider_name}  # noqa: S704 - our constant
+    body = _language_of(request).render("reauth_done.html", values)
     return HTMLResponse(body, headers=_AUTH_DONE_HEADERS)
 
 
-def refusal(status: int, message: str) -> HTMLResponse:
-    """A readable page saying why signing in cannot go on."""
-    return page("message.html", status, title="Sign-in failed", message=message)
+def refusal(request: Request, status: int, message: str, **values: str) -> HTMLResponse:
+    """A readable page saying why signing in cannot go on: `message` is an English msgid whose
+    `%(name)s` placeholders `values` fill (escaped, as everything on the page)."""
+    language = _language_of(request)
+    text = language.translations.gettext(message) % values
+    body = language.render("message.html", {"message": text})
+    return HTMLResponse(body, status_code=status, headers=SECURITY_HEADERS)

@@ -23,8 +23,9 @@ from starlette.routing import Route
 
 from bastion.api.context import services_of
 from bastion.api.requester import client_ip
-from bastion.api.sso.pages import SECURITY_HEADERS, auth_done, page, refusal
+from bastion.api.sso.pages import SECURITY_HEADERS, auth_done, page, reauth_page, refusal
 from bastion.errors import Errcode, MatrixError
+from bastion.i18n.languages import N_
 from bastion.services.sso.flow import (
     CALLBACK_PATH,
     SESSION_LIFETIME_MS,
@@ -34,9 +35,11 @@ from bastion.services.sso.flow import (
 )
 from bastion.services.sso.provider import IdpUnavailable, OidcProvider
 from bastion.services.sso.redirects import is_acceptable_redirect
+from bastion.services.uia import UiaAction
 
 log = logging.getLogger(__name__)
 COOKIE = "bastion_sso"
+_UNKNOWN_CONFIRMATION = N_("This confirmation is unknown or has expired. Try again from your app.")
 
 
 def _redirect_url(request: Request) -> str:
@@ -66,7 +69,7 @@ async def sso_redirect(request: Request) -> Response:
         {"name": p.config.name, "href": f"{request.url.path}/{quote(p.config.id)}?{query}"}
         for p in providers
     ]
-    return page("choose.html", title="Sign in", providers=choices)
+    return page(request, "choose.html", providers=choices)
 
 
 async def sso_redirect_idp(request: Request) -> Response:
@@ -83,19 +86,19 @@ async def uia_fallback(request: Request) -> Response:
     """GET /_matrix/client/v3/auth/m.login.sso/fallback/web?session="""
     services = services_of(request)
     if not services.sso.enabled:
-        return refusal(404, "Single sign-on is not configured on this server.")
+        return refusal(request, 404, N_("Single sign-on is not configured on this server."))
     session = request.query_params.get("session", "")
     action = await services.uia.session_action(session) if session else None
     if action is None:
-        return refusal(400, "This confirmation is unknown or has expired. Try again from your app.")
+        return refusal(request, 400, _UNKNOWN_CONFIRMATION)
     query = urlencode({"session": session}, quote_via=quote)
     choices = [
         {"name": p.config.name, "href": f"{REAUTH_PATH}/{quote(p.config.id)}?{query}"}
         for p in services.sso.providers
     ]
-    return page(
-        "reauth.html", title="Confirm it is you", providers=choices,
-        action=action or "change your account's security", server_name=services.info.server_name,
+    return reauth_page(
+        request, action or UiaAction.UNNAMED, providers=choices,
+        server_name=services.info.server_name,
     )  # fmt: skip
 
 
@@ -105,9 +108,9 @@ async def uia_reauth(request: Request) -> Response:
     provider = services.sso.provider(request.path_params["idpId"])
     session = request.query_params.get("session", "")
     if provider is None:
-        return refusal(404, "This sign-in provider is not configured.")
+        return refusal(request, 404, N_("This sign-in provider is not configured."))
     if not session or await services.uia.session_action(session) is None:
-        return refusal(400, "This confirmation is unknown or has expired. Try again from your app.")
+        return refusal(request, 400, _UNKNOWN_CONFIRMATION)
     return await _start(request, provider, "", uia_session=session)
 
 
@@ -120,7 +123,8 @@ async def _start(
         )
     except IdpUnavailable as exc:
         log.warning("SSO provider %s unavailable: %s", provider.config.id, exc)
-        return refusal(502, f"{provider.config.name} cannot be reached. Try again later.")
+        message = N_("%(provider)s cannot be reached. Try again later.")
+        return refusal(request, 502, message, provider=provider.config.name)
     response = RedirectResponse(started.location, status_code=302, headers=SECURITY_HEADERS)
     response.set_cookie(
         COOKIE,
@@ -144,21 +148,22 @@ async def sso_callback(request: Request) -> Response:
             callback, request.cookies.get(COOKIE), client_ip(request)
         )
     except SsoRefused as exc:
-        response = refusal(exc.status, exc.message)
+        response = refusal(request, exc.status, exc.message, **exc.values)
     except MatrixError as exc:  # the login limit per address
         log.warning("SSO callback refused for %s: %s", client_ip(request), exc.message)
-        response = refusal(exc.status, "Too many sign-in attempts. Try again in a few minutes.")
+        message = N_("Too many sign-in attempts. Try again in a few minutes.")
+        response = refusal(request, exc.status, message)
     else:
         if isinstance(finished, Reauthenticated):
-            response = auth_done(finished.provider_name)
+            response = auth_done(request, finished.provider_name)
         elif finished.trusted:
             response = RedirectResponse(
                 finished.redirect_url, status_code=302, headers=SECURITY_HEADERS
             )
         else:
             response = page(
+                request,
                 "confirm.html",
-                title=f"Continue to {finished.site}?",
                 site=finished.site,
                 provider_name=finished.provider_name,
                 redirect_url=finished.redirect_url,

@@ -13,7 +13,6 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from bastion.console.pages import (
-    N_,
     flash,
     form_text,
     read_form,
@@ -23,6 +22,7 @@ from bastion.console.pages import (
     services_of,
 )
 from bastion.console.people.paths import one_time_password, person_path
+from bastion.i18n.languages import N_
 from bastion.services.admin.users import UserChanges
 
 

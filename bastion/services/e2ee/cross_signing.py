@@ -13,7 +13,7 @@ from bastion.events.key_signatures import ed25519_key, is_signed_by
 from bastion.json_types import JsonObject
 from bastion.services.e2ee.device_lists import DeviceListService
 from bastion.services.principal import Requester
-from bastion.services.uia import UiaService
+from bastion.services.uia import UiaAction, UiaService
 from bastion.store.database import Database
 from bastion.store.protocols import KeyStore
 
@@ -43,7 +43,7 @@ class CrossSigningService:
         existing_master = current.get((user_id, "master"))
         replacing = existing_master is not None and new_master not in (None, existing_master)
         if replacing and requester.appservice is None:  # a service replaces its users' freely
-            action = "replace your cross-signing keys (reset your encryption identity)"
+            action = UiaAction.REPLACE_CROSS_SIGNING
             await self._uia.require_reauthentication(requester, body.get("auth"), action)
         master = new_master if new_master is not None else existing_master
         uploads: list[tuple[str, JsonObject]] = []

@@ -25,13 +25,14 @@ import hashlib
 import hmac
 import logging
 import secrets
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import NoReturn
 from urllib.parse import urlsplit
 
 from bastion.clock import Clock
 from bastion.events.canonical import unpadded_base64
+from bastion.i18n.languages import N_
 from bastion.ids import is_valid_user_id
 from bastion.services.ratelimit import RateLimiter
 from bastion.services.scim.resources import localpart_for_user_name
@@ -49,12 +50,17 @@ CALLBACK_PATH = "/_bastion/sso/callback"
 
 
 class SsoRefused(Exception):
-    """A sign-in cannot go on; `message` is for the user, the log has the details."""
+    """A sign-in cannot go on; `message` is for the user, the log has the details.
 
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
+    `message` is an English msgid with `%(name)s` placeholders filled from `values` (names the
+    IdP or its words, never translated): the page translates it into the browser's language.
+    """
+
+    def __init__(self, status: int, message: str, values: Mapping[str, str]) -> None:
+        super().__init__(message % values)
         self.status = status
         self.message = message
+        self.values = dict(values)
 
 
 @dataclass(frozen=True, slots=True)
@@ -207,11 +213,13 @@ class SsoService:
                 said += f": {callback.error_description[:300]}"
             _refuse(
                 403,
-                f"{provider.config.name} did not sign you in ({said}).",
+                N_("%(provider)s did not sign you in (%(said)s)."),
                 f"IdP {provider.config.id} answered error {callback.error[:100]!r}",
+                provider=provider.config.name,
+                said=said,
             )
         if not callback.code:
-            _refuse(400, "The sign-in answer has no code.", "callback without code")
+            _refuse(400, N_("The sign-in answer has no code."), "callback without code")
         try:
             id_token = await provider.exchange_code(
                 callback.code, self._settings.callback_url, _derive(browser_secret, b"pkce")
@@ -221,9 +229,19 @@ class SsoService:
                 nonce=_derive(browser_secret, b"nonce"), now_ms=self._parts.clock.now_ms(),
             )  # fmt: skip
         except IdpUnavailable as exc:
-            _refuse(502, f"{provider.config.name} could not be reached.", str(exc))
+            _refuse(
+                502,
+                N_("%(provider)s could not be reached."),
+                str(exc),
+                provider=provider.config.name,
+            )
         except InvalidIdToken as exc:
-            _refuse(403, f"{provider.config.name}'s answer could not be verified.", str(exc))
+            _refuse(
+                403,
+                N_("The answer of %(provider)s could not be verified."),
+                str(exc),
+                provider=provider.config.name,
+            )
         user_id = await self._account_for(provider, claims)
         if session.uia_session is not None:
             async with self._parts.db.transaction() as txn:
@@ -247,31 +265,31 @@ class SsoService:
 
     async def _take_session(self, state: str | None) -> SsoSessionRow:
         if not state:
-            _refuse(400, "The sign-in answer has no state.", "callback without state")
+            _refuse(400, N_("The sign-in answer has no state."), "callback without state")
         async with self._parts.db.transaction() as txn:
             session = await self._parts.store.take_session(txn, self._parts.hash_token(state))
         if session is None:
             _refuse(
                 400,
-                "This sign-in is unknown or was already used. Start again from your app.",
+                N_("This sign-in is unknown or was already used. Start again from your app."),
                 "callback for an unknown or used state",
             )
         return session
 
     def _check_session(self, session: SsoSessionRow, browser_secret: str | None) -> OidcProvider:
         if self._parts.clock.now_ms() - session.created_ts > SESSION_LIFETIME_MS:
-            _refuse(400, "This sign-in took too long. Start again from your app.", "expired")
+            _refuse(400, N_("This sign-in took too long. Start again from your app."), "expired")
         expected = session.browser_hash.encode()
         presented = self._parts.hash_token(browser_secret or "").encode()
         if not browser_secret or not hmac.compare_digest(expected, presented):
             _refuse(
                 403,
-                "This sign-in was not started in this browser. Start again from your app.",
+                N_("This sign-in was not started in this browser. Start again from your app."),
                 "callback without the browser's cookie",
             )
         provider = self._providers.get(session.idp_id)
         if provider is None:
-            _refuse(400, "This sign-in's provider is no longer configured.", session.idp_id)
+            _refuse(400, N_("This sign-in's provider is no longer configured."), session.idp_id)
         return provider
 
     async def _account_for(self, provider: OidcProvider, claims: dict[str, object]) -> str:
@@ -291,11 +309,11 @@ class SsoService:
         if user is None or user.is_deactivated:
             _refuse(
                 403,
-                "There is no active account for you on this server. Ask your administrator.",
+                N_("There is no active account for you on this server. Ask your administrator."),
                 f"no active account {user_id!r} for sub {subject!r} of {idp_id}",
             )
         if user.admin_locked:
-            _refuse(403, "Your account is locked. Ask your administrator.", f"{user_id} locked")
+            _refuse(403, N_("Your account is locked. Ask your administrator."), f"{user_id} locked")
         await self._link(idp_id, subject, user.user_id)
         return user.user_id
 
@@ -315,12 +333,14 @@ class SsoService:
         if linked != subject:
             _refuse(
                 403,
-                "Your account is linked to another sign-in of this provider. Ask your "
-                "administrator.",
+                N_(
+                    "Your account is linked to another sign-in of this provider. Ask your "
+                    "administrator."
+                ),
                 f"{user_id} is linked to another subject of {idp_id}, not {subject!r}",
             )
 
 
-def _refuse(status: int, message: str, detail: str) -> NoReturn:
+def _refuse(status: int, message: str, detail: str, **values: str) -> NoReturn:
     log.warning("SSO sign-in refused (%d): %s", status, detail)
-    raise SsoRefused(status, message)
+    raise SsoRefused(status, message, values)
