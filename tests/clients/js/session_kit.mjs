@@ -20,7 +20,8 @@ export const sdk = await import("matrix-js-sdk");
 export const { SlidingSync } = await import("matrix-js-sdk/lib/sliding-sync.js");
 
 export const RESULT_MARKER = "==== js-sdk session result ====";
-const WAIT_MS = 20000;
+// Generous: the heaviest part of the full suite can slow a step (emoji verification) past 20 s.
+const WAIT_MS = 45000;
 const SESSION_BOUND_MS = 180000;
 
 // argv: HOMESERVER_URL PASSWORD (every account of the scenario has that password)
