@@ -33,6 +33,11 @@ def _json(value: object) -> str:
     return msgspec.json.encode(value).decode()
 
 
+# How often a claim that lost its pick to a racing claim picks again (each loss means another
+# claimer took a key, so a few attempts cover every realistic burst).
+_CLAIM_ATTEMPTS = 4
+
+
 class SqlKeyStore:
     """Everything clients need to set up end-to-end encryption with each other."""
 
@@ -127,22 +132,35 @@ class SqlKeyStore:
         """Remove and return the device's earliest uploaded key of `algorithm`, if any is left
         (spec: POST /keys/claim hands keys out in upload order, each at most once).
 
-        One statement picks and deletes the key, so a key goes to one claimer only: on
+        One statement picks and deletes the key, so a key goes to one claimer only. On
         PostgreSQL a racing claim that picked the same row finds it gone when the winner
-        commits and returns nothing (its caller then offers the fallback key); SQLite
-        transactions never overlap.
+        commits and deletes nothing; it then picks again (a new statement sees the winner's
+        commit), so it gets the next key rather than the device's fallback key while one-time
+        keys are left. SQLite transactions never overlap.
         """
-        row = await q.fetch_one(
-            "DELETE FROM one_time_keys WHERE (user_id, device_id, algorithm, key_id) IN"
-            " (SELECT user_id, device_id, algorithm, key_id FROM one_time_keys"
-            "  WHERE user_id = ? AND device_id = ? AND algorithm = ?"
-            "  ORDER BY upload_order, key_id LIMIT 1)"
-            " RETURNING key_id, key_json",
-            user_id,
-            device_id,
-            algorithm,
-        )
-        return None if row is None else (row[0], _decoder.decode(row[1]))
+        for _ in range(_CLAIM_ATTEMPTS):
+            row = await q.fetch_one(
+                "DELETE FROM one_time_keys WHERE (user_id, device_id, algorithm, key_id) IN"
+                " (SELECT user_id, device_id, algorithm, key_id FROM one_time_keys"
+                "  WHERE user_id = ? AND device_id = ? AND algorithm = ?"
+                "  ORDER BY upload_order, key_id LIMIT 1)"
+                " RETURNING key_id, key_json",
+                user_id,
+                device_id,
+                algorithm,
+            )
+            if row is not None:
+                return row[0], _decoder.decode(row[1])
+            left = await q.fetch_val(
+                "SELECT 1 FROM one_time_keys"
+                " WHERE user_id = ? AND device_id = ? AND algorithm = ? LIMIT 1",
+                user_id,
+                device_id,
+                algorithm,
+            )
+            if left is None:
+                return None
+        return None
 
     async def set_fallback_key(
         self,
