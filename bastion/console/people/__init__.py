@@ -9,6 +9,6 @@ from __future__ import annotations
 
 from starlette.routing import BaseRoute
 
-from bastion.console.people import directory, offboard, person
+from bastion.console.people import directory, offboard, person, sso_links
 
-ROUTES: list[BaseRoute] = [*directory.ROUTES, *person.ROUTES, *offboard.ROUTES]
+ROUTES: list[BaseRoute] = [*directory.ROUTES, *person.ROUTES, *offboard.ROUTES, *sso_links.ROUTES]

@@ -6,8 +6,6 @@ password, lock) first show a confirmation page (`confirm.html`) that says what w
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
@@ -21,7 +19,9 @@ from bastion.console.pages import (
     require_session,
     services_of,
 )
+from bastion.console.people.confirm import Confirmation, confirm_page
 from bastion.console.people.paths import one_time_password, person_path
+from bastion.console.people.sso_links import sso_links
 from bastion.i18n.languages import N_
 from bastion.services.admin.users import UserChanges
 
@@ -35,7 +35,7 @@ async def person(request: Request) -> Response:
     rooms = await services.admin_user_data.joined_rooms(session.requester, user_id)
     return render(
         request, "people/person.html", person=details, devices=devices, rooms=rooms,
-        person_path=person_path,
+        person_path=person_path, sso_links=sso_links(services, details.external_ids),
     )  # fmt: skip
 
 
@@ -64,31 +64,11 @@ async def save_manager(request: Request) -> Response:
     return redirect(person_path(user_id))
 
 
-@dataclass(frozen=True, slots=True)
-class Confirmation:
-    """What a confirmation page shows: a title, what will happen, the button."""
-
-    title: str
-    explanation: str
-    button: str
-    action: str
-    danger: bool = True
-    field_name: str = ""
-    field_value: str = ""
-
-
-def _confirm(request: Request, user_id: str, confirmation: Confirmation) -> Response:
-    return render(
-        request, "people/confirm.html", user_id=user_id, confirmation=confirmation,
-        back=person_path(user_id),
-    )  # fmt: skip
-
-
 async def confirm_revoke(request: Request) -> Response:
     """GET /admin/people/{user_id}/sessions/{device_id}/revoke"""
     await require_session(request)
     user_id, device_id = request.path_params["user_id"], request.path_params["device_id"]
-    return _confirm(request, user_id, Confirmation(
+    return confirm_page(request, user_id, Confirmation(
         title=N_("Sign out a session"),
         explanation=N_(
             "The session %(device)s of %(user)s will be signed out and its device deleted. "
@@ -116,7 +96,7 @@ async def confirm_password(request: Request) -> Response:
     """GET /admin/people/{user_id}/password"""
     await require_session(request)
     user_id = request.path_params["user_id"]
-    return _confirm(request, user_id, Confirmation(
+    return confirm_page(request, user_id, Confirmation(
         title=N_("Reset the password"),
         explanation=N_(
             "%(user)s will get a new one-time password, shown to you once. Every session of "
@@ -177,7 +157,7 @@ async def confirm_switch(request: Request) -> Response:
     title, explanation, button = _SWITCHES[word]
     action = person_path(user_id, word)
     confirmation = Confirmation(title=title, explanation=explanation, button=button, action=action)
-    return _confirm(request, user_id, confirmation)
+    return confirm_page(request, user_id, confirmation)
 
 
 async def set_switch(request: Request) -> Response:
