@@ -9,6 +9,7 @@ import httpx
 
 from bastion.clock import Clock
 from bastion.config import Config, client_base_url
+from bastion.console.sso_signin import DONE_PATH as CONSOLE_SSO_DONE
 from bastion.services.ratelimit import RateLimiter
 from bastion.services.sso.flow import CALLBACK_PATH, SsoParts, SsoService, SsoSettings
 from bastion.services.sso.login_tokens import LoginTokens
@@ -35,7 +36,11 @@ def sso_service(
     settings = SsoSettings(
         server_name=config.server_name,
         callback_url=client_base_url(config).rstrip("/") + CALLBACK_PATH,
-        client_redirects=config.sso.client_redirects,
+        # The admin console is a client of the flow too (console/sso_signin.py), and our own.
+        client_redirects=(
+            *config.sso.client_redirects,
+            client_base_url(config).rstrip("/") + CONSOLE_SSO_DONE,
+        ),
     )
     parts = SsoParts(db, store, SqlUserStore(), clock, hash_token, ip_limiter, tokens)
     return SsoService(parts, settings, providers), (tokens if providers else None)

@@ -24,12 +24,14 @@ from bastion.console import (
     reports,
     rooms,
     signin,
+    sso_signin,
 )
 
 STATIC_DIR = Path(__file__).parent / "static"
 
 PAGE_MODULES: tuple[ModuleType, ...] = (
     signin,
+    sso_signin,
     dashboard,
     people,
     rooms,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hmac
 import secrets
+from urllib.parse import quote, urlencode
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -45,23 +46,37 @@ def _transport(request: Request) -> TransportSecurity:
     return transport
 
 
-def _set_cookie(request: Request, response: Response, name: str, value: str, **extra: int) -> None:
+def set_console_cookie(
+    request: Request,
+    response: Response,
+    name: str,
+    value: str,
+    *,
+    same_site: str = "strict",
+    max_age: int | None = None,
+) -> None:
+    """A console cookie: HttpOnly, Path=/admin, Secure over HTTPS; SameSite=Strict unless a
+    cross-site redirect must bring it back (the SSO state: Lax)."""
     response.set_cookie(
-        name,
-        value,
-        path=ROOT,
-        httponly=True,
-        samesite="strict",
+        name, value, max_age=max_age, path=ROOT, httponly=True,
+        samesite=same_site,  # type: ignore[arg-type]  # "strict" or "lax"
         secure=_transport(request).is_https(request),
-        **extra,  # type: ignore[arg-type]  # only max_age
-    )
+    )  # fmt: skip
+
+
+def signed_in(request: Request, cookie: str, next_path: str) -> Response:
+    """The answer to a successful sign-in: the session cookie, the sign-in cookie dropped."""
+    response = redirect(safe_next(next_path))
+    set_console_cookie(request, response, SESSION_COOKIE, cookie)
+    response.delete_cookie(SIGNIN_COOKIE, path=ROOT, httponly=True, samesite="strict")
+    return response
 
 
 async def sign_in_page(request: Request) -> Response:
     """GET /admin/login"""
     if await current_session(request) is not None:
         return redirect(safe_next(request.query_params.get("next")))
-    return _sign_in_form(request, request.query_params.get("next", ""), None)
+    return sign_in_form(request, request.query_params.get("next", ""), None)
 
 
 async def sign_in(request: Request) -> Response:
@@ -81,11 +96,8 @@ async def sign_in(request: Request) -> Response:
     except NotAnAdmin:
         return render(request, "refused.html", status=403)
     except MatrixError as exc:
-        return _sign_in_form(request, next_path, _sign_in_error(exc), status=exc.status)
-    response = redirect(safe_next(next_path))
-    _set_cookie(request, response, SESSION_COOKIE, cookie)
-    response.delete_cookie(SIGNIN_COOKIE, path=ROOT, httponly=True, samesite="strict")
-    return response
+        return sign_in_form(request, next_path, _sign_in_error(exc), status=exc.status)
+    return signed_in(request, cookie, next_path)
 
 
 def _sign_in_token_matches(request: Request, sent: str) -> bool:
@@ -94,15 +106,27 @@ def _sign_in_token_matches(request: Request, sent: str) -> bool:
     return bool(expected) and hmac.compare_digest(sent.encode(), expected.encode())
 
 
-def _sign_in_form(
+def sign_in_form(
     request: Request, next_path: str, error: str | None, status: int = 200
 ) -> Response:
+    """The sign-in page: the password form, and a link per identity provider when SSO is on."""
     token = secrets.token_urlsafe(24)
+    providers = [
+        (p.config.name, sso_start_path(p.config.id, next_path))
+        for p in services_of(request).sso.providers
+    ]
     response = render(
-        request, "signin.html", status=status, next=next_path, error=error, signin_token=token
-    )
-    _set_cookie(request, response, SIGNIN_COOKIE, token)
+        request, "signin.html", status=status, next=next_path, error=error, signin_token=token,
+        providers=providers,
+    )  # fmt: skip
+    set_console_cookie(request, response, SIGNIN_COOKIE, token)
     return response
+
+
+def sso_start_path(idp_id: str, next_path: str) -> str:
+    """Where "Sign in with <provider>" goes (console/sso_signin.py)."""
+    query = urlencode({"next": next_path}) if next_path else ""
+    return f"{ROOT}/login/sso/{quote(idp_id, safe='')}" + (f"?{query}" if query else "")
 
 
 def _sign_in_error(exc: MatrixError) -> str:
@@ -128,7 +152,7 @@ async def switch_language(request: Request) -> Response:
     if session is not None:
         await services_of(request).console_sessions.set_language(session, language)
     response = redirect(safe_next(request.query_params.get("next")))
-    _set_cookie(request, response, LANGUAGE_COOKIE, language, max_age=_YEAR_SECONDS)
+    set_console_cookie(request, response, LANGUAGE_COOKIE, language, max_age=_YEAR_SECONDS)
     return response
 
 

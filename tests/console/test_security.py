@@ -22,8 +22,9 @@ from bastion.services.audit.reader import AuditQuery
 from tests.conftest import OPERATOR, Homeserver, homeserver_with
 from tests.console.client import ConsoleClient
 
-# Pages that must work without a session: signing in, and choosing its language.
-PUBLIC = {"/login", "/language/{language}"}
+# Pages that must work without a session: signing in (with a password or an identity provider:
+# tests/console/test_sso_signin.py covers those two), and choosing its language.
+PUBLIC = {"/login", "/login/sso/{idpId}", "/login/sso/done", "/language/{language}"}
 
 
 def _every_route() -> list[tuple[str, str]]:

@@ -1,9 +1,13 @@
-"""Admin console sessions: sign-in with an admin's password, the session a cookie names, sign-out.
+"""Admin console sessions: sign-in with an admin's password or their identity provider, the
+session a cookie names, sign-out.
 
 What stays true:
 - The password goes through THE check (`CredentialChecker`: lockout, per-account throttling) and
   the same per-address limiter as `POST /login`; every attempt is audited (`console.login` with
   outcome success or failure, `console.logout`).
+- Single sign-on ends as a client's does: the SSO flow (services/sso/) hands the browser a login
+  token, taken here once, exactly as `POST /login` takes `m.login.token` (same limiter, same
+  account check); the provider's own checks (MFA, conditional access) so guard the console.
 - Only a server admin gets a session. The session is re-read with its account on every request
   (one indexed query), so an admin who is demoted, locked or deactivated, or whose console device
   is revoked, is signed out at their next click.
@@ -27,6 +31,7 @@ from bastion.services.credentials import CredentialChecker
 from bastion.services.e2ee.device_lists import DeviceListService
 from bastion.services.principal import Requester, Unauthenticated
 from bastion.services.ratelimit import RateLimiter
+from bastion.services.sso.login_tokens import LoginTokens
 from bastion.store.database import Database
 from bastion.store.protocols.accounts import DeviceStore
 from bastion.store.protocols.console import ConsoleSessionRow, ConsoleSessionStore
@@ -76,6 +81,7 @@ class SignInChecks:
     credentials: CredentialChecker
     ip_limiter: RateLimiter
     hash_secret: Callable[[str], str]
+    login_tokens: LoginTokens | None = None  # None: no SSO configured
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,6 +114,7 @@ class ConsoleSessions:
         self._credentials = checks.credentials
         self._ip_limiter = checks.ip_limiter
         self._hash = checks.hash_secret
+        self._login_tokens = checks.login_tokens
         self._device_lists = device_lists
         self._audit = audit
         self._clock = clock
@@ -133,19 +140,49 @@ class ConsoleSessions:
             if not user.is_admin:
                 raise NotAnAdmin
         except MatrixError as exc:
-            reason = {"ip": attempt.ip, "errcode": exc.errcode, "error": exc.message}
-            await self._audit.record_alone(
-                Unauthenticated(attempt.ip), "console.login", user_id, reason, outcome=FAILURE
-            )
+            await self._refused(attempt.ip, user_id, exc)
             raise
+        return await self._open(user.user_id, attempt.language, {"ip": attempt.ip})
+
+    async def sign_in_with_login_token(
+        self, token: str, ip: str, language: str
+    ) -> tuple[str, ConsoleSession]:
+        """Take an SSO login token (single use) and open a session for its admin.
+
+        Raises:
+            MatrixError: 429 while the address is throttled, 403 for an unknown, used or
+                expired token or an account that cannot sign in, NotAnAdmin.
+        """
+        self._ip_limiter.hit(ip)
+        owner = await self._login_tokens.take(token) if self._login_tokens is not None else None
+        try:
+            if owner is None:
+                raise MatrixError(403, Errcode.FORBIDDEN, "Invalid or expired login token")
+            user = await self._credentials.check_account(owner.user_id)
+            if not user.is_admin:
+                raise NotAnAdmin
+        except MatrixError as exc:
+            await self._refused(ip, None if owner is None else owner.user_id, exc)
+            raise
+        return await self._open(user.user_id, language, {"ip": ip, "method": f"sso:{owner.idp_id}"})
+
+    async def _refused(self, ip: str, user_id: str | None, exc: MatrixError) -> None:
+        reason = {"ip": ip, "errcode": exc.errcode, "error": exc.message}
+        await self._audit.record_alone(
+            Unauthenticated(ip), "console.login", user_id, reason, outcome=FAILURE
+        )
+
+    async def _open(
+        self, user_id: str, language: str, details: dict[str, str]
+    ) -> tuple[str, ConsoleSession]:
         cookie = secrets.token_urlsafe(32)
         now = self._clock.now_ms()
         row = ConsoleSessionRow(
             session_hash=self._hash(cookie),
-            user_id=user.user_id,
+            user_id=user_id,
             device_id=new_device_id(),
             csrf_token=secrets.token_urlsafe(32),
-            language=attempt.language,
+            language=language,
             created_ts=now,
             last_seen_ts=now,
         )
@@ -155,9 +192,7 @@ class ConsoleSessions:
             )
             await self._stores.sessions.insert(txn, row)
             session = _session(row)
-            await self._audit.record(
-                txn, session.requester, "console.login", row.user_id, {"ip": attempt.ip}
-            )
+            await self._audit.record(txn, session.requester, "console.login", row.user_id, details)
         return cookie, session
 
     async def resolve(self, cookie: str) -> ConsoleSession | None:
