@@ -211,14 +211,23 @@ def validate(config: Config) -> None:
     _validate_scale_out(config)
     _validate_operations(config)
     _validate_push(config.push)
-    try:
-        validate_sso(config.sso)
-    except SsoConfigError as exc:
-        raise ConfigError(str(exc)) from exc
+    _validate_sign_in(config)
     appservices = config.appservices
     if appservices.request_timeout_seconds <= 0 or appservices.retry_max_seconds < 1:
         raise ConfigError(
             "appservices.request_timeout_seconds must be positive and retry_max_seconds at least 1"
+        )
+
+
+def _validate_sign_in(config: Config) -> None:
+    try:
+        validate_sso(config.sso)
+    except SsoConfigError as exc:
+        raise ConfigError(str(exc)) from exc
+    if not config.console.password_sign_in and not config.sso.providers:
+        raise ConfigError(
+            "console.password_sign_in = false needs an [[sso.providers]] table: else no admin "
+            "could sign in to the console"
         )
 
 

@@ -345,6 +345,14 @@ class ConsoleConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
             "signs in again."
         ),
     ] = 1800
+    password_sign_in: Annotated[
+        bool,
+        _doc(
+            "Whether admins may sign in to the console with a password. false: only through "
+            "an [sso] provider, so the organisation's MFA and conditional access guard admin "
+            "access (needs at least one provider)."
+        ),
+    ] = True
 
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")

@@ -226,7 +226,10 @@ class Wiring:
         )  # fmt: skip
         console_sessions = ConsoleSessions(
             db, ConsoleStores(SqlConsoleSessionStore(), devices),
-            SignInChecks(credentials, login_ip_limiter, auth.hash_token, login_tokens),
+            SignInChecks(
+                credentials, login_ip_limiter, auth.hash_token, login_tokens,
+                password_sign_in=config.console.password_sign_in,
+            ),
             device_lists=device_lists, audit=audit, clock=clock,
             server_name=config.server_name,
             idle_timeout_ms=config.console.idle_timeout_seconds * 1000,

@@ -35,7 +35,7 @@ from bastion.console.pages import (
 from bastion.console.transport import TransportSecurity, client_ip
 from bastion.errors import Errcode, MatrixError
 from bastion.i18n.languages import N_
-from bastion.services.console.sessions import NotAnAdmin, SignInAttempt
+from bastion.services.console.sessions import PASSWORD_SIGN_IN_OFF, NotAnAdmin, SignInAttempt
 
 _YEAR_SECONDS = 365 * 24 * 3600
 SIGNIN_COOKIE = "bastion_console_signin"
@@ -118,6 +118,7 @@ def sign_in_form(
     response = render(
         request, "signin.html", status=status, next=next_path, error=error, signin_token=token,
         providers=providers,
+        password_sign_in=services_of(request).console_sessions.password_sign_in,
     )  # fmt: skip
     set_console_cookie(request, response, SIGNIN_COOKIE, token)
     return response
@@ -130,6 +131,8 @@ def sso_start_path(idp_id: str, next_path: str) -> str:
 
 
 def _sign_in_error(exc: MatrixError) -> str:
+    if exc.message == PASSWORD_SIGN_IN_OFF:
+        return N_("Password sign-in is turned off: sign in with your organisation's account.")
     if exc.errcode == Errcode.FORBIDDEN:
         return N_("Wrong user ID or password.")
     return error_message(exc)

@@ -12,10 +12,10 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from bastion.config import DatabaseConfig
+from bastion.config import ConfigError, ConsoleConfig, DatabaseConfig, validate
 from bastion.services.audit.reader import AuditQuery
 from tests.api import test_sso
-from tests.conftest import OPERATOR, Homeserver, homeserver_with
+from tests.conftest import OPERATOR, PASSWORD, Homeserver, homeserver_with, make_config
 from tests.console.client import ConsoleClient
 from tests.oidc_provider import OidcTestProvider
 
@@ -126,3 +126,41 @@ async def test_without_sso_the_sign_in_page_offers_only_the_password(
             assert done.status_code == 403
         finally:
             await browser.aclose()
+
+
+async def test_with_password_sign_in_off_only_the_provider_signs_admins_in(
+    tmp_path: Path, database_config: DatabaseConfig, idp: OidcTestProvider
+) -> None:
+    """`[console] password_sign_in = false`: the page offers no password form, and a password
+    posted anyway is refused before it is checked (audited), while SSO still works."""
+    sso = test_sso.SsoConfig(providers=(test_sso.provider_config(idp.issuer),))
+    console = ConsoleConfig(password_sign_in=False)
+    async with homeserver_with(tmp_path, database_config, sso=sso, console=console) as home:
+        await home.create_user("alice", admin=True)
+        browser = ConsoleClient(home)
+        try:
+            page = await browser.get("/login")
+            assert 'name="password"' not in page.text
+            assert "Sign in with <bdi>Corporate</bdi>" in page.text
+            # A crafted POST, its double-submit token and all, with the right password.
+            browser.http.cookies.set("bastion_console_signin", "t", path="/admin")
+            form = {"user": "alice", "password": PASSWORD, "next": "", "signin_token": "t"}
+            refused = await browser.http.post("/admin/login", data=form)
+            assert refused.status_code == 403
+            assert "Password sign-in is turned off" in refused.text
+            assert "bastion_console" not in browser.http.cookies
+            done = await browser.http.get(await _to_done_page(browser))
+            assert done.status_code == 200
+            assert "Signed in as" in (await browser.get("/people")).text
+        finally:
+            await browser.aclose()
+        records = await home.runtime.services.audit_log.list(
+            OPERATOR, AuditQuery(action="console.login", target="@alice:test.bastion")
+        )
+        assert sorted(r.outcome for r in records) == ["failure", "success"]
+
+
+def test_password_sign_in_off_needs_a_provider(tmp_path: Path) -> None:
+    config = make_config(tmp_path, DatabaseConfig(), console=ConsoleConfig(password_sign_in=False))
+    with pytest.raises(ConfigError, match="password_sign_in = false needs"):
+        validate(config)

@@ -42,6 +42,9 @@ CONSOLE_DEVICE_NAME = "Bastion admin console"
 _TOUCH_RESOLUTION_MS = 60_000
 
 
+PASSWORD_SIGN_IN_OFF = "Password sign-in to the console is turned off ([console] password_sign_in)"
+
+
 class NotAnAdmin(MatrixError):
     """The password was right but the account is not a server admin: no console for it."""
 
@@ -82,6 +85,7 @@ class SignInChecks:
     ip_limiter: RateLimiter
     hash_secret: Callable[[str], str]
     login_tokens: LoginTokens | None = None  # None: no SSO configured
+    password_sign_in: bool = True  # false: identity providers only ([console])
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,6 +124,7 @@ class ConsoleSessions:
         self._clock = clock
         self._server_name = server_name
         self.idle_timeout_ms = idle_timeout_ms
+        self.password_sign_in = checks.password_sign_in
 
     def user_id_of(self, user: str) -> str:
         """`@alice:server` from `alice` or `@alice:server` (what the sign-in form accepts)."""
@@ -131,11 +136,14 @@ class ConsoleSessions:
 
         Raises:
             MatrixError: what `CredentialChecker.check_password` raises (429 while throttled or
-                locked out, 403 for a wrong password), or NotAnAdmin (403 M_FORBIDDEN).
+                locked out, 403 for a wrong password), 403 when password sign-in is turned off
+                (before any password check), or NotAnAdmin (403 M_FORBIDDEN).
         """
         self._ip_limiter.hit(attempt.ip)
         user_id = self.user_id_of(attempt.user)
         try:
+            if not self.password_sign_in:
+                raise MatrixError(403, Errcode.FORBIDDEN, PASSWORD_SIGN_IN_OFF)
             user = await self._credentials.check_password(user_id, attempt.password)
             if not user.is_admin:
                 raise NotAnAdmin
