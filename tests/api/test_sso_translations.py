@@ -61,7 +61,9 @@ async def test_the_uia_confirmation_page_in_arabic_names_the_action_right_to_lef
     assert '<html lang="ar" dir="rtl">' in page.text
     assert "<title>أكّد أنك أنت</title>" in page.text
     assert "<strong>تسجيل الخروج من جلسات (أجهزة) حسابك وإزالتها</strong>" in page.text
-    assert "التأكيد باستخدام Corporate" in page.text  # the provider's name, as configured
+    # The provider's name, as configured, isolated from the sentence's direction; the server's.
+    assert "التأكيد باستخدام <bdi>Corporate</bdi>" in page.text
+    assert "على <bdi>test.bastion</bdi>" in page.text
     assert "sign out" not in page.text
     assert page.headers["content-security-policy"].startswith("default-src 'none'")
 
@@ -91,8 +93,9 @@ async def test_the_untrusted_site_confirmation_in_polish_escapes_the_site(hs: Ho
     back = await test_sso.through_idp(started)
     page = await hs.http.get(back, headers={"Accept-Language": "pl"})
     assert page.status_code == 200
-    assert 'Aplikacja lub witryna <span class="site">evil.example</span> prosi' in page.text
-    assert "Przejdź do evil.example" in page.text
+    site = '<span class="site"><bdi>evil.example</bdi></span>'
+    assert f"Aplikacja lub witryna {site} prosi" in page.text
+    assert "Przejdź do <bdi>evil.example</bdi>" in page.text
     assert "<b>" not in page.text
 
 

@@ -89,8 +89,15 @@ class _Language:
             style=Markup(STYLE),  # noqa: S704 - our constant
             lang=self.code,
             dir=text_direction(self.code),
+            bdi=_bdi,
             **values,
         )
+
+
+def _bdi(value: object) -> Markup:
+    """`<bdi>value</bdi>`, escaped: a name inside translated text keeps its own direction
+    (an English server or provider name inside an Arabic sentence)."""
+    return Markup("<bdi>{}</bdi>").format(value)
 
 
 @cache
