@@ -12,6 +12,7 @@ import hashlib
 import hmac
 import html
 import json
+import re
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -100,7 +101,7 @@ async def test_the_whole_flow_to_a_trusted_client(hs: Homeserver, idp: OidcTestP
     alice = await hs.create_user("alice")
     started = await start(hs, TRUSTED + "?client=web&loginToken=stale")
     cookie = started.headers["set-cookie"]
-    assert "bastion_sso=" in cookie
+    assert re.match(r"bastion_sso_[0-9a-f]{16}=", cookie)
     assert "HttpOnly" in cookie
     assert "SameSite=lax" in cookie
     assert f"Path={CALLBACK}" in cookie
@@ -121,7 +122,8 @@ async def test_the_whole_flow_to_a_trusted_client(hs: Homeserver, idp: OidcTestP
     location = callback.headers["location"]
     assert location.startswith(TRUSTED + "?client=web&loginToken=")
     assert location.count("loginToken") == 1
-    assert 'bastion_sso=""' in callback.headers["set-cookie"]  # cleared
+    name = cookie.split("=", 1)[0]
+    assert f'{name}=""' in callback.headers["set-cookie"]  # this sign-in's cookie, cleared
     token = login_token_of(location)
     login = await token_login(hs, token, initial_device_display_name="Element Web")
     assert login.status_code == 200, login.text
@@ -202,11 +204,11 @@ async def test_callback_needs_a_live_state_and_the_browsers_cookie(
     assert refused.status_code == 403
     assert "not started in this browser" in refused.text
     assert "loginToken" not in refused.headers.get("location", "")
-    # A cookie of another sign-in is not this one's.
-    other = await start(hs, TRUSTED)
-    assert other.status_code == 302
+    # A forged cookie under the sign-in's name is not its secret.
     back = await through_idp(await start(hs, TRUSTED))
-    hs.http.cookies.set("bastion_sso", "forged", domain="bastion.test", path=CALLBACK)
+    state = parse_qs(urlsplit(back).query)["state"][0]
+    name = hs.runtime.services.sso.cookie_name(state)
+    hs.http.cookies.set(name, "forged", domain="bastion.test", path=CALLBACK)
     assert (await hs.http.get(back)).status_code == 403
     # A callback used once cannot be used again.
     back = await through_idp(await start(hs, TRUSTED))
@@ -220,6 +222,23 @@ async def test_callback_needs_a_live_state_and_the_browsers_cookie(
     late = await hs.http.get(back)
     assert late.status_code == 400
     assert "too long" in late.text
+
+
+async def test_two_sign_ins_side_by_side_in_one_browser_both_finish(hs: Homeserver) -> None:
+    """Element in one tab and the admin console in another: the second start does not take the
+    first one's cookie, and each callback finds its own (and clears only that)."""
+    await hs.create_user("alice")
+    first = await start(hs, TRUSTED)
+    second = await start(hs, TRUSTED + "other/")
+    assert len([c for c in hs.http.cookies.jar if c.name.startswith("bastion_sso_")]) == 2
+    first_back, second_back = await through_idp(first), await through_idp(second)
+    for back in (second_back, first_back):  # in either order
+        finished = await hs.http.get(back)
+        assert finished.status_code == 302, finished.text
+        assert (
+            await token_login(hs, login_token_of(finished.headers["location"]))
+        ).status_code == 200
+    assert not [c for c in hs.http.cookies.jar if c.name.startswith("bastion_sso_")]
 
 
 async def test_a_login_token_expires(hs: Homeserver, clock: FakeClock) -> None:

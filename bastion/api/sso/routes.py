@@ -7,9 +7,11 @@ the user sees what is asked before the provider, which may sign them in silently
 
 The redirect sets the cookie that binds the sign-in to this browser: random, HttpOnly, Secure
 when the public base URL is https, SameSite=Lax (the IdP's redirect back is a top-level GET,
-which Lax lets through), and sent only to the callback's path. The callback clears it, whatever
-the outcome. The errors of the redirect endpoint a client may read are Matrix JSON (400
-M_MISSING_PARAM, 404 M_NOT_FOUND); everything after the browser left the client is a page.
+which Lax lets through), and sent only to the callback's path; named after the sign-in's state
+(`SsoService.cookie_name`), so sign-ins side by side in one browser each keep theirs. The
+callback clears it, whatever the outcome. The errors of the redirect endpoint a client may
+read are Matrix JSON (400 M_MISSING_PARAM, 404 M_NOT_FOUND); everything after the browser left
+the client is a page.
 """
 
 from __future__ import annotations
@@ -38,7 +40,6 @@ from bastion.services.sso.redirects import is_acceptable_redirect
 from bastion.services.uia import UiaAction
 
 log = logging.getLogger(__name__)
-COOKIE = "bastion_sso"
 _UNKNOWN_CONFIRMATION = N_("This confirmation is unknown or has expired. Try again from your app.")
 
 
@@ -127,7 +128,7 @@ async def _start(
         return refusal(request, 502, message, provider=provider.config.name)
     response = RedirectResponse(started.location, status_code=302, headers=SECURITY_HEADERS)
     response.set_cookie(
-        COOKIE,
+        started.cookie_name,
         started.browser_secret,
         max_age=SESSION_LIFETIME_MS // 1000,
         path=services_of(request).sso.cookie_path,
@@ -142,11 +143,11 @@ async def sso_callback(request: Request) -> Response:
     """GET /_bastion/sso/callback"""
     q = request.query_params
     callback = Callback(q.get("state"), q.get("code"), q.get("error"), q.get("error_description"))
+    sso = services_of(request).sso
+    cookie = sso.cookie_name(callback.state or "")
     response: Response
     try:
-        finished = await services_of(request).sso.finish(
-            callback, request.cookies.get(COOKIE), client_ip(request)
-        )
+        finished = await sso.finish(callback, request.cookies.get(cookie), client_ip(request))
     except SsoRefused as exc:
         response = refusal(request, exc.status, exc.message, **exc.values)
     except MatrixError as exc:  # the login limit per address
@@ -169,8 +170,8 @@ async def sso_callback(request: Request) -> Response:
                 redirect_url=finished.redirect_url,
             )
     response.delete_cookie(
-        COOKIE,
-        path=services_of(request).sso.cookie_path,
+        cookie,
+        path=sso.cookie_path,
         secure=_is_https(request),
         httponly=True,
         samesite="lax",

@@ -46,6 +46,7 @@ from bastion.store.protocols.sso import LoginTokenOwner, SsoSessionRow, SsoStore
 
 log = logging.getLogger(__name__)
 SESSION_LIFETIME_MS = 10 * 60 * 1000
+COOKIE_PREFIX = "bastion_sso_"
 CALLBACK_PATH = "/_bastion/sso/callback"
 
 
@@ -85,10 +86,12 @@ class SsoSettings:
 
 @dataclass(frozen=True, slots=True)
 class Started:
-    """Where to send the browser, and the secret its cookie must carry to the callback."""
+    """Where to send the browser, and the secret its cookie (named by `cookie_name`) must
+    carry to the callback."""
 
     location: str
     browser_secret: str
+    cookie_name: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -196,7 +199,14 @@ class SsoService:
         async with parts.db.transaction() as txn:
             await parts.store.delete_sessions_before(txn, now - SESSION_LIFETIME_MS)
             await parts.store.insert_session(txn, row)
-        return Started(location, secret)
+        return Started(location, secret, self.cookie_name(state))
+
+    def cookie_name(self, state: str) -> str:
+        """The browser cookie of the sign-in whose `state` this is: one cookie per sign-in, so
+        sign-ins started side by side in one browser (Element in one tab, the admin console in
+        another) do not overwrite each other's. Named by a keyed hash of the state (not the
+        hash the database keys the session by), so it names nothing an onlooker could use."""
+        return COOKIE_PREFIX + self._parts.hash_token("cookie:" + state)[:16]
 
     async def finish(
         self, callback: Callback, browser_secret: str | None, ip: str
