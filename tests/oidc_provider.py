@@ -47,6 +47,8 @@ class OidcTestProvider:
     claims: dict[str, Any] = field(default_factory=dict)
     forge: Callable[[dict[str, Any], dict[str, Any]], str] | None = None
     failing: bool = False
+    discovery_failing: bool = False  # only the discovery document fails
+    discoveries: int = 0  # how often the discovery document was fetched
     signing_kid: str = "rsa-1"
     auth_methods: tuple[str, ...] = ("client_secret_basic", "client_secret_post")
     authorizations: list[dict[str, str]] = field(default_factory=list)
@@ -85,7 +87,8 @@ class OidcTestProvider:
         url = urlsplit(path)
         query = {k: v[0] for k, v in parse_qs(url.query).items()}
         if method == "GET" and url.path == "/.well-known/openid-configuration":
-            return _json(200, self.discovery())
+            self.discoveries += 1
+            return (500, {}, b"down") if self.discovery_failing else _json(200, self.discovery())
         if method == "GET" and url.path == "/jwks":
             return _json(200, {"keys": [k.as_dict(private=False) for k in self.keys.values()]})
         if method == "GET" and url.path == "/authorize":

@@ -32,7 +32,7 @@ def sso_service(
     store = SqlSsoStore()
     tokens = LoginTokens(db, store, clock, hash_token)
     timeout = config.sso.request_timeout_seconds
-    providers = [OidcProvider(p, timeout, transport) for p in config.sso.providers]
+    providers = [OidcProvider(p, timeout, clock, transport) for p in config.sso.providers]
     settings = SsoSettings(
         server_name=config.server_name,
         callback_url=client_base_url(config).rstrip("/") + CALLBACK_PATH,

@@ -27,6 +27,7 @@ from bastion.clock import FakeClock
 from bastion.config import DatabaseConfig, RateLimit, RateLimitsConfig, SsoConfig, SsoProvider
 from bastion.services.sso.flow import SESSION_LIFETIME_MS
 from bastion.services.sso.login_tokens import LOGIN_TOKEN_LIFETIME_MS
+from bastion.services.sso.provider import METADATA_MAX_AGE_S, METADATA_RETRY_S
 from tests.conftest import OPERATOR, Homeserver, client_path, errcode, homeserver_with
 from tests.oidc_provider import CLIENT_ID, CLIENT_SECRET, OidcTestProvider
 
@@ -399,6 +400,30 @@ async def test_an_idp_that_is_down_or_refuses_gets_a_readable_page(
     assert "access_denied" in denied.text
     assert "<i>" not in denied.text
     assert "&lt;i&gt;No" in denied.text
+
+
+async def test_the_discovery_document_is_fetched_again_after_a_day(
+    hs: Homeserver, idp: OidcTestProvider, clock: FakeClock
+) -> None:
+    """An IdP may move its endpoints: the document is kept a day, then fetched again; while a
+    refetch fails, the older copy keeps sign-ins working (the rest of the IdP answers)."""
+    await hs.create_user("alice")
+    for _ in range(2):
+        assert (await sign_in(hs)).status_code == 302
+    assert idp.discoveries == 1
+    clock.advance(METADATA_MAX_AGE_S + 1)
+    assert (await sign_in(hs)).status_code == 302
+    assert idp.discoveries == 2
+    clock.advance(METADATA_MAX_AGE_S + 1)
+    idp.discovery_failing = True
+    assert (await sign_in(hs)).status_code == 302  # the older copy
+    assert idp.discoveries == 3
+    assert (await sign_in(hs)).status_code == 302
+    assert idp.discoveries == 3  # not asked again at once: after METADATA_RETRY_S
+    clock.advance(METADATA_RETRY_S + 1)
+    idp.discovery_failing = False
+    assert (await sign_in(hs)).status_code == 302
+    assert idp.discoveries == 4
 
 
 async def test_token_login_is_unknown_without_sso(

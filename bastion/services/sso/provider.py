@@ -1,7 +1,8 @@
 """One OpenID Connect provider as Bastion talks to it: discovery, signing keys, the code exchange.
 
 The discovery document (`<issuer>/.well-known/openid-configuration`) is fetched on first use
-and kept; its `issuer` must be the configured one exactly (OpenID Connect Discovery 4.3), else
+and kept for a day (then fetched again; the older copy serves while a refetch fails); its
+`issuer` must be the configured one exactly (OpenID Connect Discovery 4.3), else
 an IdP could name itself another. The keys (`jwks_uri`) are kept too and fetched again, once,
 when an ID token names a key we do not have (the IdP rotated its keys). A failed fetch is not
 kept: the next sign-in tries again. Every request has the configured timeout and follows no
@@ -21,12 +22,15 @@ import msgspec
 from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
 
+from bastion.clock import Clock
 from bastion.config_sso import SsoProvider
 from bastion.services.outbound_http import OutboundClient
 
 log = logging.getLogger(__name__)
 _T = TypeVar("_T")
 _MAX_DOCUMENT_BYTES = 512 * 1024
+METADATA_MAX_AGE_S = 24 * 3600.0
+METADATA_RETRY_S = 300.0  # after a failed refetch, while the older copy serves
 
 
 class IdpUnavailable(Exception):
@@ -52,11 +56,14 @@ class OidcProvider:
         self,
         config: SsoProvider,
         timeout_s: float,
+        clock: Clock,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         self.config = config
         self._http = OutboundClient(timeout_s, transport, {"Accept": "application/json"})
+        self._clock = clock
         self._metadata: ProviderMetadata | None = None
+        self._metadata_fetched = 0.0  # clock.monotonic() of the last successful fetch
         self._keys: KeySet | None = None
 
     @property
@@ -64,17 +71,32 @@ class OidcProvider:
         return self.config.issuer
 
     async def metadata(self) -> ProviderMetadata:
-        """The discovery document, fetched once."""
-        if self._metadata is None:
-            url = self.issuer.rstrip("/") + "/.well-known/openid-configuration"
-            metadata = _convert(await self._get_json(url), ProviderMetadata, url)
-            if metadata.issuer != self.issuer:
-                raise IdpUnavailable(
-                    f"discovery document names issuer {metadata.issuer!r}, not {self.issuer!r}"
-                )
-            _require_scheme(metadata, urlsplit(self.issuer).scheme)
-            self._metadata = metadata
+        """The discovery document: fetched on first use and again once it is older than
+        `METADATA_MAX_AGE_S` (an IdP may move its endpoints), the older copy kept if that
+        refetch fails, so a brief outage of the discovery URL alone stops no sign-in."""
+        now = self._clock.monotonic()
+        if self._metadata is not None and now - self._metadata_fetched < METADATA_MAX_AGE_S:
+            return self._metadata
+        try:
+            self._metadata = await self._fetch_metadata()
+            self._metadata_fetched = now
+        except IdpUnavailable as exc:
+            if self._metadata is None:
+                raise
+            log.warning("SSO provider %s: keeping its older discovery document: %s",
+                        self.config.id, exc)  # fmt: skip
+            self._metadata_fetched = now - METADATA_MAX_AGE_S + METADATA_RETRY_S
         return self._metadata
+
+    async def _fetch_metadata(self) -> ProviderMetadata:
+        url = self.issuer.rstrip("/") + "/.well-known/openid-configuration"
+        metadata = _convert(await self._get_json(url), ProviderMetadata, url)
+        if metadata.issuer != self.issuer:
+            raise IdpUnavailable(
+                f"discovery document names issuer {metadata.issuer!r}, not {self.issuer!r}"
+            )
+        _require_scheme(metadata, urlsplit(self.issuer).scheme)
+        return metadata
 
     async def keys(self, *, refresh: bool = False) -> KeySet:
         """The provider's public keys; `refresh` fetches them again (an unknown `kid`)."""
