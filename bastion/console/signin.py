@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hmac
 import secrets
+from typing import Literal
 from urllib.parse import quote, urlencode
 
 from starlette.requests import Request
@@ -52,14 +53,14 @@ def set_console_cookie(
     name: str,
     value: str,
     *,
-    same_site: str = "strict",
+    same_site: Literal["strict", "lax"] = "strict",
     max_age: int | None = None,
 ) -> None:
     """A console cookie: HttpOnly, Path=/admin, Secure over HTTPS; SameSite=Strict unless a
     cross-site redirect must bring it back (the SSO state: Lax)."""
     response.set_cookie(
         name, value, max_age=max_age, path=ROOT, httponly=True,
-        samesite=same_site,  # type: ignore[arg-type]  # "strict" or "lax"
+        samesite=same_site,
         secure=_transport(request).is_https(request),
     )  # fmt: skip
 
