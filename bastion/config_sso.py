@@ -42,6 +42,8 @@ class SsoProvider(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     client_secret_file: str = ""
     scopes: tuple[str, ...] = ("openid", "profile", "email")
     localpart_claim: str = "preferred_username"
+    create_accounts: bool = False
+    displayname_claim: str = "name"
 
 
 class SsoConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -55,9 +57,11 @@ class SsoConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
             "of the IdP, as its discovery document names it), client_id, client_secret or "
             "client_secret_file (a file holding only the secret), scopes (default openid "
             "profile email) and localpart_claim (default preferred_username: mapped to a "
-            "localpart as SCIM maps userName, lowercased up to any @). Register "
-            "PUBLIC_BASEURL/_bastion/sso/callback as the redirect URI at the IdP. SSO logs in "
-            "existing accounts only. Empty: no SSO."
+            "localpart as SCIM maps userName, lowercased up to any @), create_accounts "
+            "(default false: SSO logs in existing accounts only, made by an admin or SCIM; "
+            "true: a person the IdP signs in who has no account gets one, without a password) "
+            "and displayname_claim (default name: the new account's display name). Register "
+            "PUBLIC_BASEURL/_bastion/sso/callback as the redirect URI at the IdP. Empty: no SSO."
         ),
     ] = ()
     client_redirects: Annotated[

@@ -10,10 +10,12 @@ import httpx
 from bastion.clock import Clock
 from bastion.config import Config, client_base_url
 from bastion.console.sso_signin import DONE_PATH as CONSOLE_SSO_DONE
+from bastion.services.accounts import AccountService
 from bastion.services.ratelimit import RateLimiter
 from bastion.services.sso.flow import CALLBACK_PATH, SsoParts, SsoService, SsoSettings
 from bastion.services.sso.login_tokens import LoginTokens
 from bastion.services.sso.provider import OidcProvider
+from bastion.services.sso.provisioning import SsoAccountProvisioning
 from bastion.store.database import Database
 from bastion.store.sql.sso import SqlSsoStore
 from bastion.store.sql.users import SqlUserStore
@@ -25,6 +27,8 @@ def sso_service(
     clock: Clock,
     hash_token: Callable[[str], str],
     ip_limiter: RateLimiter,
+    *,
+    accounts: AccountService,
     transport: httpx.AsyncBaseTransport | None = None,
 ) -> tuple[SsoService, LoginTokens | None]:
     """The SSO flow, and its login tokens when a provider is configured (else None: `POST
@@ -42,5 +46,6 @@ def sso_service(
             client_base_url(config).rstrip("/") + CONSOLE_SSO_DONE,
         ),
     )
-    parts = SsoParts(db, store, SqlUserStore(), clock, hash_token, ip_limiter, tokens)
+    provisioning = SsoAccountProvisioning(db, accounts)
+    parts = SsoParts(db, store, SqlUserStore(), clock, hash_token, ip_limiter, tokens, provisioning)
     return SsoService(parts, settings, providers), (tokens if providers else None)

@@ -206,8 +206,6 @@ class Wiring:
             audit=audit,
         )
         login_ip_limiter = self.shared.limiter(clock, limits.login_per_ip, "login")  # + console
-        sso, login_tokens = sso_service(config, db, clock, auth.hash_token, login_ip_limiter)
-        uia = UiaService(db, SqlUiaSessionStore(), credentials, clock, config.server_name, sso=sso)
         directory_index = UserDirectoryIndex(SqlUserDirectoryStore())
         accounts = AccountService(
             db, AccountStores(users, devices, profiles, directory_index, self.appservices.registry),
@@ -215,6 +213,10 @@ class Wiring:
             server_name=config.server_name, password_min_length=config.auth.password_min_length,
             device_lists=device_lists, audit=audit,
         )  # fmt: skip
+        sso, login_tokens = sso_service(
+            config, db, clock, auth.hash_token, login_ip_limiter, accounts=accounts
+        )
+        uia = UiaService(db, SqlUiaSessionStore(), credentials, clock, config.server_name, sso=sso)
         registration = RegistrationService(
             db, accounts, auth, uia, SqlRegistrationTokenStore(), clock,
             mode=config.registration.mode,

@@ -130,10 +130,12 @@ class AccountService:
         *,
         is_admin: bool,
         creator: str | None = None,
+        displayname: str | None = None,
     ) -> None:
-        """Insert the account and its default profile; 400 M_USER_IN_USE if taken, and 400
-        M_EXCLUSIVE in an application service's exclusive namespace (unless `creator`, the ID
-        of the service creating it, is that service: appservices/registry.py)."""
+        """Insert the account and its default profile (display name: `displayname`, else the
+        localpart); 400 M_USER_IN_USE if taken, and 400 M_EXCLUSIVE in an application service's
+        exclusive namespace (unless `creator`, the ID of the service creating it, is that
+        service: appservices/registry.py)."""
         if self._appservices is not None:
             self._appservices.check_user_creation(user_id, creator)
         try:
@@ -142,9 +144,9 @@ class AccountService:
             )
         except UniqueViolation as exc:
             raise MatrixError(400, Errcode.USER_IN_USE, f"{user_id} is already taken") from exc
-        localpart = user_id[1:].split(":", 1)[0]
-        await self._profiles.set_displayname(txn, user_id, localpart)
-        await self._directory.index(txn, user_id, localpart)
+        name = displayname or user_id[1:].split(":", 1)[0]
+        await self._profiles.set_displayname(txn, user_id, name)
+        await self._directory.index(txn, user_id, name)
 
     async def create_user(
         self, actor: Principal, localpart: str, password: str | None, *, is_admin: bool

@@ -27,7 +27,7 @@ import logging
 import secrets
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import NoReturn
+from typing import NoReturn, Protocol
 from urllib.parse import urlsplit
 
 from bastion.clock import Clock
@@ -43,6 +43,7 @@ from bastion.services.sso.redirects import is_trusted, site_of, with_login_token
 from bastion.store.database import Database, UniqueViolation
 from bastion.store.protocols import UserStore
 from bastion.store.protocols.sso import LoginTokenOwner, SsoSessionRow, SsoStore
+from bastion.store.records import UserRecord
 
 log = logging.getLogger(__name__)
 SESSION_LIFETIME_MS = 10 * 60 * 1000
@@ -64,6 +65,12 @@ class SsoRefused(Exception):
         self.values = dict(values)
 
 
+class AccountProvisioning(Protocol):
+    """Creates the account of a first sign-in (services/sso/provisioning.py)."""
+
+    async def provision(self, idp_id: str, user_id: str, displayname: str | None) -> bool: ...
+
+
 @dataclass(frozen=True, slots=True)
 class SsoParts:
     """What the flow is built from (app/sso.py)."""
@@ -75,6 +82,7 @@ class SsoParts:
     hash_token: Callable[[str], str]
     ip_limiter: RateLimiter  # the login limit per address: callbacks count as login attempts
     tokens: LoginTokens
+    provisioning: AccountProvisioning | None = None  # for providers with create_accounts
 
 
 @dataclass(frozen=True, slots=True)
@@ -304,8 +312,9 @@ class SsoService:
 
     async def _account_for(self, provider: OidcProvider, claims: dict[str, object]) -> str:
         """The existing, active account of the ID token: the one its subject is linked to, else
-        the one its localpart claim names, which is then linked to the subject (first use). An
-        account linked to another subject of this provider is refused."""
+        the one its localpart claim names (made now when the provider creates accounts), which
+        is then linked to the subject (first use). An account linked to another subject of this
+        provider is refused."""
         idp_id, subject = provider.config.id, str(claims["sub"])
         store, db = self._parts.store, self._parts.db
         user_id = await store.account_of_subject(db, idp_id, subject)
@@ -316,6 +325,8 @@ class SsoService:
             if not localpart or not is_valid_user_id(user_id):
                 user_id = ""
         user = await self._parts.users.get_user(db, user_id) if user_id else None
+        if user is None and user_id:
+            user = await self._provision(provider, claims, user_id)
         if user is None or user.is_deactivated:
             _refuse(
                 403,
@@ -326,6 +337,19 @@ class SsoService:
             _refuse(403, N_("Your account is locked. Ask your administrator."), f"{user_id} locked")
         await self._link(idp_id, subject, user.user_id)
         return user.user_id
+
+    async def _provision(
+        self, provider: OidcProvider, claims: dict[str, object], user_id: str
+    ) -> UserRecord | None:
+        """The account made for a first sign-in when the provider creates accounts, else None."""
+        provisioning = self._parts.provisioning
+        if not provider.config.create_accounts or provisioning is None:
+            return None
+        name = claims.get(provider.config.displayname_claim)
+        await provisioning.provision(
+            provider.config.id, user_id, name if isinstance(name, str) else None
+        )
+        return await self._parts.users.get_user(self._parts.db, user_id)
 
     async def _link(self, idp_id: str, subject: str, user_id: str) -> None:
         """Link the account to the subject on its first sign-in; refuse another subject."""
