@@ -44,6 +44,8 @@ class SsoProvider(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     localpart_claim: str = "preferred_username"
     create_accounts: bool = False
     displayname_claim: str = "name"
+    brand: str = ""  # the spec's IdP brand (google, apple, github, ...): clients draw its logo
+    icon: str = ""  # an mxc:// URI of the provider's icon, when no brand fits
 
 
 class SsoConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -60,7 +62,9 @@ class SsoConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
             "localpart as SCIM maps userName, lowercased up to any @), create_accounts "
             "(default false: SSO logs in existing accounts only, made by an admin or SCIM; "
             "true: a person the IdP signs in who has no account gets one, without a password) "
-            "and displayname_claim (default name: the new account's display name). Register "
+            "displayname_claim (default name: the new account's display name), brand (the "
+            "spec's IdP brand, e.g. google or apple, for the client's logo) and icon (an "
+            "mxc:// URI of its picture). Register "
             "PUBLIC_BASEURL/_bastion/sso/callback as the redirect URI at the IdP. Empty: no SSO."
         ),
     ] = ()
@@ -105,6 +109,8 @@ def _validate_provider(provider: SsoProvider) -> None:
         raise SsoConfigError(f"{where}: set exactly one of client_secret, client_secret_file")
     if "openid" not in provider.scopes:
         raise SsoConfigError(f"{where}: scopes must include openid")
+    if provider.icon and not provider.icon.startswith("mxc://"):
+        raise SsoConfigError(f"{where}: icon must be an mxc:// URI")
     if not provider.localpart_claim:
         raise SsoConfigError(f"{where}: localpart_claim must not be empty")
 

@@ -19,6 +19,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
+import msgspec
 import pytest
 from joserfc import jwt
 from joserfc.jwk import RSAKey
@@ -93,6 +94,23 @@ async def test_login_flows_offer_sso_with_its_provider_and_token_login(hs: Homes
     types = [flow["type"] for flow in flows]
     assert types == ["m.login.password", "m.login.sso", "m.login.token"]
     assert flows[1]["identity_providers"] == [{"id": "corp", "name": "Corporate"}]
+
+
+async def test_a_providers_brand_and_icon_are_listed(
+    tmp_path: Path, database_config: DatabaseConfig, idp: OidcTestProvider
+) -> None:
+    """definitions/sso_login_flow: `brand` ("clients should prefer the brand over the icon")
+    and `icon` (an mxc:// URI), only when configured."""
+    branded = msgspec.structs.replace(
+        provider_config(idp.issuer), brand="google", icon="mxc://test.bastion/logo"
+    )
+    sso = SsoConfig(providers=(branded, provider_config(idp.issuer, "plain", "Plain")))
+    async with homeserver_with(tmp_path, database_config, sso=sso) as home:
+        flows = (await home.http.get(client_path("/login"))).json()["flows"]
+    assert flows[1]["identity_providers"] == [
+        {"id": "corp", "name": "Corporate", "brand": "google", "icon": "mxc://test.bastion/logo"},
+        {"id": "plain", "name": "Plain"},
+    ]
 
 
 async def test_the_whole_flow_to_a_trusted_client(hs: Homeserver, idp: OidcTestProvider) -> None:

@@ -89,6 +89,11 @@ def test_providers_round_trip_through_the_rendered_toml(tmp_path: Path) -> None:
         pytest.param(
             '[sso]\nclient_redirects = ["javascript:"]\n', "sso.client_redirects", id="script"
         ),
+        pytest.param(
+            PROVIDER + 'client_secret = "s"\nicon = "https://example.org/logo.png"\n',
+            "icon must be an mxc:// URI",
+            id="icon-not-mxc",
+        ),
     ],
 )
 def test_invalid_sso_settings_are_refused(tmp_path: Path, text: str, expected: str) -> None:

@@ -31,6 +31,7 @@ from typing import NoReturn, Protocol
 from urllib.parse import urlsplit
 
 from bastion.clock import Clock
+from bastion.config_sso import SsoProvider
 from bastion.events.canonical import unpadded_base64
 from bastion.i18n.languages import N_
 from bastion.ids import is_valid_user_id
@@ -162,7 +163,7 @@ class SsoService:
         """The `GET /login` flows SSO adds (spec: definitions/sso_login_flow); none when off."""
         if not self._providers:
             return []
-        idps = [{"id": p.config.id, "name": p.config.name} for p in self._providers.values()]
+        idps = [_identity_provider(p.config) for p in self._providers.values()]
         return [{"type": "m.login.sso", "identity_providers": idps}, {"type": "m.login.token"}]
 
     def provider(self, idp_id: str) -> OidcProvider | None:
@@ -373,6 +374,16 @@ class SsoService:
                 ),
                 f"{user_id} is linked to another subject of {idp_id}, not {subject!r}",
             )
+
+
+def _identity_provider(config: SsoProvider) -> dict[str, object]:
+    """One `identity_providers` entry of `GET /login` (spec: definitions/sso_login_flow)."""
+    entry: dict[str, object] = {"id": config.id, "name": config.name}
+    if config.brand:
+        entry["brand"] = config.brand
+    if config.icon:
+        entry["icon"] = config.icon
+    return entry
 
 
 def _refuse(status: int, message: str, detail: str, **values: str) -> NoReturn:
