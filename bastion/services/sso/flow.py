@@ -35,11 +35,12 @@ from bastion.config_sso import SsoProvider
 from bastion.events.canonical import unpadded_base64
 from bastion.i18n.languages import N_
 from bastion.ids import is_valid_user_id
+from bastion.services.principal import Principal
 from bastion.services.ratelimit import RateLimiter
 from bastion.services.scim.resources import localpart_for_user_name
 from bastion.services.sso.id_token import InvalidIdToken, verify_id_token
 from bastion.services.sso.login_tokens import LoginTokens
-from bastion.services.sso.provider import IdpUnavailable, OidcProvider
+from bastion.services.sso.provider import IdpUnavailable, OidcProvider, ProviderHealth
 from bastion.services.sso.redirects import is_trusted, site_of, with_login_token
 from bastion.store.database import Database, UniqueViolation
 from bastion.store.protocols import UserStore
@@ -91,6 +92,17 @@ class SsoSettings:
     server_name: str
     callback_url: str  # PUBLIC_BASEURL/_bastion/sso/callback, registered at the IdP
     client_redirects: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ProviderStatus:
+    """A configured identity provider as an admin sees it."""
+
+    id: str
+    name: str
+    issuer: str
+    create_accounts: bool
+    health: ProviderHealth
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,6 +180,15 @@ class SsoService:
 
     def provider(self, idp_id: str) -> OidcProvider | None:
         return self._providers.get(idp_id)
+
+    def statuses(self, actor: Principal) -> list[ProviderStatus]:
+        """Each configured provider and how reading its discovery document last went (the
+        admin console's integrations page); admins only."""
+        actor.require_admin()
+        return [
+            ProviderStatus(p.config.id, p.config.name, p.issuer, p.config.create_accounts, p.health)
+            for p in self._providers.values()
+        ]
 
     @property
     def cookie_path(self) -> str:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import base64
 import logging
+from dataclasses import dataclass
 from typing import Any, TypeVar
 from urllib.parse import quote, urlencode, urlsplit
 
@@ -35,6 +36,16 @@ METADATA_RETRY_S = 300.0  # after a failed refetch, while the older copy serves
 
 class IdpUnavailable(Exception):
     """The identity provider did not answer, or not as OpenID Connect says it must."""
+
+
+@dataclass(frozen=True, slots=True)
+class ProviderHealth:
+    """How the last reads of the discovery document went, for the admin console: when it was
+    last read, and the last failure (when and why) if that is the latest outcome."""
+
+    fetched_ms: int | None = None
+    failed_ms: int | None = None
+    error: str = ""
 
 
 class ProviderMetadata(msgspec.Struct, frozen=True):
@@ -65,6 +76,7 @@ class OidcProvider:
         self._metadata: ProviderMetadata | None = None
         self._metadata_fetched = 0.0  # clock.monotonic() of the last successful fetch
         self._keys: KeySet | None = None
+        self.health = ProviderHealth()
 
     @property
     def issuer(self) -> str:
@@ -80,7 +92,9 @@ class OidcProvider:
         try:
             self._metadata = await self._fetch_metadata()
             self._metadata_fetched = now
+            self.health = ProviderHealth(fetched_ms=self._clock.now_ms())
         except IdpUnavailable as exc:
+            self.health = ProviderHealth(self.health.fetched_ms, self._clock.now_ms(), str(exc))
             if self._metadata is None:
                 raise
             log.warning("SSO provider %s: keeping its older discovery document: %s",
