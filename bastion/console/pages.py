@@ -25,14 +25,13 @@ from dataclasses import dataclass, field
 from typing import Any, Final
 
 from jinja2 import Environment, FileSystemLoader
-from markupsafe import Markup
 from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse
 
 from bastion.api.context import Services
 from bastion.console import i18n
-from bastion.i18n.languages import N_, translated_environment
+from bastion.i18n.languages import N_, bidi_isolate, translated_environment
 from bastion.services.console.sessions import ConsoleSession
 
 ROOT: Final = "/admin"
@@ -141,11 +140,6 @@ def form_text(form: FormData, name: str) -> str:
     """A text field of `form`, stripped; '' when absent (or a file)."""
     value = form.get(name)
     return value.strip() if isinstance(value, str) else ""
-
-
-def bidi_isolate(value: object) -> Markup:
-    """`<bdi>value</bdi>`, escaped: a name, ID or number inside translated text."""
-    return Markup("<bdi>{}</bdi>").format(value)
 
 
 def flash(request: Request, message: str, level: str = "info", **params: object) -> None:

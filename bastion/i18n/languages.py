@@ -17,6 +17,7 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import Translations
 from jinja2 import BaseLoader, Environment, select_autoescape
+from markupsafe import Markup
 
 LANGUAGES: Final = ("en", "ar", "pl")
 DEFAULT_LANGUAGE: Final = "en"
@@ -28,6 +29,12 @@ LANGUAGE_NAMES: Final = {"en": "English", "ar": "العربية", "pl": "Polski"
 def N_(message: str) -> str:  # gettext's name for "mark for extraction only"
     """`message` unchanged: marks a msgid that is translated later, where it is shown."""
     return message
+
+
+def bidi_isolate(value: object) -> Markup:
+    """`<bdi>value</bdi>`, escaped: a name, ID or number inside translated text keeps its own
+    direction (an English user ID inside an Arabic sentence)."""
+    return Markup("<bdi>{}</bdi>").format(value)
 
 
 def catalog_path(translations_dir: Path, language: str) -> Path:

@@ -28,6 +28,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
 from bastion.i18n.languages import (
+    bidi_isolate,
     choose_language,
     load_translations,
     text_direction,
@@ -89,15 +90,9 @@ class _Language:
             style=Markup(STYLE),  # noqa: S704 - our constant
             lang=self.code,
             dir=text_direction(self.code),
-            bdi=_bdi,
+            bdi=bidi_isolate,
             **values,
         )
-
-
-def _bdi(value: object) -> Markup:
-    """`<bdi>value</bdi>`, escaped: a name inside translated text keeps its own direction
-    (an English server or provider name inside an Arabic sentence)."""
-    return Markup("<bdi>{}</bdi>").format(value)
 
 
 @cache
