@@ -36,7 +36,7 @@ from bastion.console.pages import (
 from bastion.console.transport import TransportSecurity, client_ip
 from bastion.errors import Errcode, MatrixError
 from bastion.i18n.languages import N_
-from bastion.services.console.sessions import PASSWORD_SIGN_IN_OFF, NotAnAdmin, SignInAttempt
+from bastion.services.console.sessions import NotAnAdmin, PasswordSignInOff, SignInAttempt
 
 _YEAR_SECONDS = 365 * 24 * 3600
 SIGNIN_COOKIE = "bastion_console_signin"
@@ -132,7 +132,7 @@ def sso_start_path(idp_id: str, next_path: str) -> str:
 
 
 def _sign_in_error(exc: MatrixError) -> str:
-    if exc.message == PASSWORD_SIGN_IN_OFF:
+    if isinstance(exc, PasswordSignInOff):
         return N_("Password sign-in is turned off: sign in with your organisation's account.")
     if exc.errcode == Errcode.FORBIDDEN:
         return N_("Wrong user ID or password.")

@@ -23,6 +23,7 @@ from bastion.services.principal import Requester, Unauthenticated
 from bastion.services.ratelimit import RateLimiter
 from bastion.services.sso.login_tokens import LoginTokens
 from bastion.store.database import Database
+from bastion.store.protocols.sso import LoginTokenOwner
 from bastion.store.records import UserRecord
 
 PASSWORD_LOGIN = "m.login.password"
@@ -107,10 +108,9 @@ class LoginService:
         """The account of a live login token, which is used up (spec: 403 M_FORBIDDEN for a
         token that is not valid)."""
         assert self._login_tokens is not None
-        owner = await self._login_tokens.take(token)
+        owner: LoginTokenOwner | None = None
         try:
-            if owner is None:
-                raise MatrixError(403, Errcode.FORBIDDEN, "Invalid or expired login token")
+            owner = await self._login_tokens.redeem(token)
             user = await self._credentials.check_account(owner.user_id)
         except MatrixError as exc:
             await self._audit_failure(ip, None if owner is None else owner.user_id, exc)

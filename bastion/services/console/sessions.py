@@ -31,10 +31,11 @@ from bastion.services.credentials import CredentialChecker
 from bastion.services.e2ee.device_lists import DeviceListService
 from bastion.services.principal import Requester, Unauthenticated
 from bastion.services.ratelimit import RateLimiter
-from bastion.services.sso.login_tokens import LoginTokens
+from bastion.services.sso.login_tokens import InvalidLoginToken, LoginTokens
 from bastion.store.database import Database
 from bastion.store.protocols.accounts import DeviceStore
 from bastion.store.protocols.console import ConsoleSessionRow, ConsoleSessionStore
+from bastion.store.protocols.sso import LoginTokenOwner
 
 CONSOLE_DEVICE_NAME = "Bastion admin console"
 # Writing last-seen on every click would turn each page view into a write; a minute is precise
@@ -42,7 +43,12 @@ CONSOLE_DEVICE_NAME = "Bastion admin console"
 _TOUCH_RESOLUTION_MS = 60_000
 
 
-PASSWORD_SIGN_IN_OFF = "Password sign-in to the console is turned off ([console] password_sign_in)"
+class PasswordSignInOff(MatrixError):
+    """`[console] password_sign_in = false`: admins sign in through an identity provider only."""
+
+    def __init__(self) -> None:
+        message = "Password sign-in to the console is turned off ([console] password_sign_in)"
+        super().__init__(403, Errcode.FORBIDDEN, message)
 
 
 class NotAnAdmin(MatrixError):
@@ -143,7 +149,7 @@ class ConsoleSessions:
         user_id = self.user_id_of(attempt.user)
         try:
             if not self.password_sign_in:
-                raise MatrixError(403, Errcode.FORBIDDEN, PASSWORD_SIGN_IN_OFF)
+                raise PasswordSignInOff
             user = await self._credentials.check_password(user_id, attempt.password)
             if not user.is_admin:
                 raise NotAnAdmin
@@ -162,10 +168,11 @@ class ConsoleSessions:
                 expired token or an account that cannot sign in, NotAnAdmin.
         """
         self._ip_limiter.hit(ip)
-        owner = await self._login_tokens.take(token) if self._login_tokens is not None else None
+        owner: LoginTokenOwner | None = None
         try:
-            if owner is None:
-                raise MatrixError(403, Errcode.FORBIDDEN, "Invalid or expired login token")
+            if self._login_tokens is None:  # no SSO configured: no token is valid
+                raise InvalidLoginToken
+            owner = await self._login_tokens.redeem(token)
             user = await self._credentials.check_account(owner.user_id)
             if not user.is_admin:
                 raise NotAnAdmin

@@ -13,10 +13,18 @@ import secrets
 from collections.abc import Callable
 
 from bastion.clock import Clock
+from bastion.errors import Errcode, MatrixError
 from bastion.store.database import Database, Queryable
 from bastion.store.protocols.sso import LoginTokenOwner, SsoStore
 
 LOGIN_TOKEN_LIFETIME_MS = 2 * 60 * 1000
+
+
+class InvalidLoginToken(MatrixError):
+    """spec: `POST /login` answers 403 M_FORBIDDEN for a login token that is not valid."""
+
+    def __init__(self) -> None:
+        super().__init__(403, Errcode.FORBIDDEN, "Invalid or expired login token")
 
 
 class LoginTokens:
@@ -39,6 +47,14 @@ class LoginTokens:
             q, self._hash(token), owner, now + LOGIN_TOKEN_LIFETIME_MS
         )
         return token
+
+    async def redeem(self, token: str) -> LoginTokenOwner:
+        """The owner of a live token, which is used up; `InvalidLoginToken` otherwise (what
+        `POST /login` and the admin console's SSO sign-in both ask)."""
+        owner = await self.take(token)
+        if owner is None:
+            raise InvalidLoginToken
+        return owner
 
     async def take(self, token: str) -> LoginTokenOwner | None:
         """The owner of a live token, which is used up; None if unknown, used or expired."""
