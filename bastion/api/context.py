@@ -66,6 +66,7 @@ from bastion.services.rooms.aliases import AliasService
 from bastion.services.rooms.create import RoomCreator
 from bastion.services.rooms.membership import MembershipService
 from bastion.services.rooms.messages import MessageService
+from bastion.services.rooms.peeking import RoomPeeking
 from bastion.services.rooms.promotion import RoomPromoter
 from bastion.services.rooms.reads import RoomReader
 from bastion.services.rooms.upgrade import RoomUpgrader
@@ -124,6 +125,7 @@ class Services:
     membership: MembershipService
     messages: MessageService
     reader: RoomReader
+    peeking: RoomPeeking  # room previews: initialSync and /events of one room
     aliases: AliasService
     search: SearchService
     account_data: AccountDataService

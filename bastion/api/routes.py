@@ -25,6 +25,7 @@ from bastion.api.client import (
     login,
     mutual_rooms,
     openid,
+    peeking,
     presence,
     profile,
     push_rules,
@@ -64,6 +65,7 @@ _CLIENT_AREAS: list[list[Route]] = [
     profile.ROUTES,
     rooms.ROUTES,
     room_events.ROUTES,
+    peeking.ROUTES,  # room previews: initialSync, /events?room_id=
     search.ROUTES,
     directory.ROUTES,
     sync.ROUTES,

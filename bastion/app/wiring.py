@@ -29,6 +29,7 @@ from bastion.app.offboarding import OffboardingParts, offboarding_service
 from bastion.app.push import PushParts, push_services
 from bastion.app.redis_wiring import SharedState
 from bastion.app.room_admin import RoomAdminParts, blocked_rooms_hook, room_admin_services
+from bastion.app.room_reads import RoomReadParts, room_reads
 from bastion.app.scim import ScimParts, scim_service
 from bastion.app.sliding_sync import SlidingSyncWiring, sliding_sync_service
 from bastion.app.sso import sso_service
@@ -101,7 +102,6 @@ from bastion.services.rooms.membership import MembershipService
 from bastion.services.rooms.messages import MessageService
 from bastion.services.rooms.pipeline import EventPipeline, PipelineStores
 from bastion.services.rooms.promotion import PromotionStores, RoomPromoter
-from bastion.services.rooms.reads import RoomReader
 from bastion.services.rooms.upgrade import RoomUpgrader
 from bastion.services.rooms.upgrade_settings import UpgradedRoomJoins
 from bastion.services.search.indexer import SearchIndexer
@@ -415,6 +415,10 @@ class Wiring:
         sections = RoomSections(db, visibility, formatter, members)
         notifications = NotificationService(db, push_actions, visibility, formatter)
         compliance = compliance_services(self.config, db, clock, (retention, holds), audit)
+        reads = RoomReadParts(
+            db, self.positions, self.wakeups, typing, (visibility, formatter),
+            (rooms, account_data, room_directory),
+        )  # fmt: skip
         return {
             **compliance,
             "profile": profile,
@@ -493,7 +497,7 @@ class Wiring:
                 clock=clock,
                 followers=[compliance["legal_holds"]],
             ),
-            "reader": RoomReader(db, visibility, formatter, self.positions, rooms=rooms),
+            **room_reads(reads),  # app/room_reads.py: the reader and room previews
             "aliases": AliasService(
                 db,
                 rooms,
@@ -571,16 +575,11 @@ class Wiring:
             ),
             "typing": typing,
             "receipts": ReceiptService(
-                db,
-                ReceiptStores(receipts, relations),
-                visibility=visibility,
-                reads=ReadTrackers(account_data_service, notifications),
-                members=members,
-                positions=self.positions,
-                bus=self.bus,
-                clock=clock,
+                db, ReceiptStores(receipts, relations), visibility=visibility,
+                reads=ReadTrackers(account_data_service, notifications), members=members,
+                positions=self.positions, bus=self.bus, clock=clock,
             ),
-        }
+        }  # fmt: skip
 
     def _subscribe_caches(
         self,

@@ -53,10 +53,12 @@ class SyncWaits(Protocol):
         *,
         after_ephemeral: int | None = None,
         after_revocation: int | None = None,
+        room_id: str | None = None,
     ) -> bool:
         """Return once something after `after` (or, for ephemeral changes, after
         `after_ephemeral`; for session revocations, after `after_revocation`) concerns
-        `user_id`, or the timeout passes.
+        `user_id`, or, given `room_id`, an event of that room after `after` was persisted
+        (someone peeking into a room they are not in), or the timeout passes.
 
         Returns True if woken, False on timeout.
         """

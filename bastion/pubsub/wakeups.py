@@ -11,14 +11,20 @@ counts as a revocation for every user: each woken sync rebuilds from the databas
 event is) and re-checks its session, so an outage of the bus slows wake-ups down to the bus's
 re-check interval but loses nothing.
 
-Invariant: `wait` checks the user's last notified position and registers its future with no
-`await` in between, and a message records the position before waking futures, so a wake-up can
-never fall between a sync's check and its wait.
+A poll peeking into a room its user is not in (`GET /events?room_id=`) is woken by the room's
+events as well: the last `RECENT_ROOM_EVENTS` room events announced are remembered by position,
+so a wait after a position older than all of them returns at once (its caller reads the room
+again and finds nothing, or what it missed) rather than keeping a position for every room.
+
+Invariant: `wait` checks the user's (and room's) last notified position and registers its
+future with no `await` in between, and a message records the position before waking futures,
+so a wake-up can never fall between a sync's check and its wait.
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections import deque
 from collections.abc import Iterable
 
 from bastion.pubsub.base import Bus
@@ -28,6 +34,9 @@ from bastion.pubsub.messages import (
     EventsPersisted,
     SessionsRevoked,
 )
+
+# How many room events a process remembers for peeking polls (a few seconds of a busy server).
+RECENT_ROOM_EVENTS = 4096
 
 
 class SyncWakeups:
@@ -40,6 +49,9 @@ class SyncWakeups:
         self._gaps = 0  # DeliveryGaps seen: part of every user's revocation serial
         self._revocations_total = 0  # every revocation and gap heard, whoever it concerned
         self._waiters: dict[str, set[asyncio.Future[bool]]] = {}
+        self._room_waiters: dict[str, set[asyncio.Future[bool]]] = {}
+        self._room_events: deque[tuple[int, str]] = deque()  # (position, room), oldest first
+        self._room_events_forgotten = 0  # the newest position dropped from `_room_events`
 
     def listen_to(self, bus: Bus) -> None:
         """Subscribe to the messages that wake syncs."""
@@ -50,6 +62,8 @@ class SyncWakeups:
 
     def on_persisted(self, message: EventsPersisted) -> None:
         self._record(self._last_position, message.position, message.user_ids)
+        if message.room_id is not None:
+            self._record_room_event(message.position, message.room_id)
 
     def on_ephemeral(self, message: EphemeralChanged) -> None:
         self._record(self._last_ephemeral, message.serial, message.user_ids)
@@ -64,7 +78,8 @@ class SyncWakeups:
         self._gaps += 1
         self._revocations_total += 1
         waiters, self._waiters = self._waiters, {}
-        for futures in waiters.values():
+        room_waiters, self._room_waiters = self._room_waiters, {}
+        for futures in (*waiters.values(), *room_waiters.values()):
             for future in futures:
                 if not future.done():
                     future.set_result(True)
@@ -86,6 +101,22 @@ class SyncWakeups:
                 if not future.done():
                     future.set_result(True)
 
+    def _record_room_event(self, position: int, room_id: str) -> None:
+        self._room_events.append((position, room_id))
+        if len(self._room_events) > RECENT_ROOM_EVENTS:
+            forgotten, _ = self._room_events.popleft()
+            self._room_events_forgotten = max(self._room_events_forgotten, forgotten)
+        for future in self._room_waiters.pop(room_id, ()):
+            if not future.done():
+                future.set_result(True)
+
+    def _room_event_after(self, room_id: str, after: int) -> bool:
+        """Was an event of `room_id` after `after` announced (or may it have been)?"""
+        if after < self._room_events_forgotten:
+            return True
+        # Every entry: processes announce in their own order, so positions are not sorted.
+        return any(room == room_id and position > after for position, room in self._room_events)
+
     async def wait(
         self,
         user_id: str,
@@ -94,8 +125,11 @@ class SyncWakeups:
         *,
         after_ephemeral: int | None = None,
         after_revocation: int | None = None,
+        room_id: str | None = None,
     ) -> bool:
         if self._last_position.get(user_id, 0) > after:
+            return True
+        if room_id is not None and self._room_event_after(room_id, after):
             return True
         if after_revocation is not None and self.revocation_serial(user_id) > after_revocation:
             return True
@@ -106,6 +140,8 @@ class SyncWakeups:
         loop = asyncio.get_running_loop()
         future: asyncio.Future[bool] = loop.create_future()
         self._waiters.setdefault(user_id, set()).add(future)
+        if room_id is not None:
+            self._room_waiters.setdefault(room_id, set()).add(future)
         # The timeout resolves the same future (False): one future and one timer per parked
         # sync, and a wake-up resumes it in the next loop pass (no `wait_for` relay).
         timer = loop.call_later(timeout_s, _expire, future)
@@ -113,11 +149,9 @@ class SyncWakeups:
             return await future
         finally:
             timer.cancel()
-            waiters = self._waiters.get(user_id)
-            if waiters is not None:
-                waiters.discard(future)
-                if not waiters:
-                    del self._waiters[user_id]
+            _discard(self._waiters, user_id, future)
+            if room_id is not None:
+                _discard(self._room_waiters, room_id, future)
 
     def waiting_users(self) -> int:
         """How many users have a sync waiting (for metrics and tests)."""
@@ -126,6 +160,17 @@ class SyncWakeups:
     def waiting_syncs(self) -> int:
         """How many syncs are waiting, over all users (the `syncs_parked` metric)."""
         return sum(len(waiters) for waiters in self._waiters.values())
+
+
+def _discard(
+    waiters: dict[str, set[asyncio.Future[bool]]], key: str, future: asyncio.Future[bool]
+) -> None:
+    """Forget a finished wait's future (and its key once none is left)."""
+    futures = waiters.get(key)
+    if futures is not None:
+        futures.discard(future)
+        if not futures:
+            del waiters[key]
 
 
 def _expire(future: asyncio.Future[bool]) -> None:

@@ -68,10 +68,12 @@ class LongPoll:
         timeout_ms: int,
         wait: bool,
         authenticated_at: int | None = None,
+        peeking: str | None = None,
     ) -> T:
         """The first response with news, or the last one once `timeout_ms` has passed (at
         once when `wait` is False). `authenticated_at`: `revocations_mark()` as read before
-        the requester's token was checked (None: unknown, so the session is read again)."""
+        the requester's token was checked (None: unknown, so the session is read again).
+        `peeking`: a room whose new events wake the poll though the requester is not in it."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout_ms / 1000
         revoked_seen: int | None = None
@@ -88,7 +90,7 @@ class LongPoll:
                     await self._require_session(requester)
             woken = await self._waits.wait(
                 requester.user_id, upto, remaining, after_ephemeral=typing_seen,
-                after_revocation=revoked_seen,
+                after_revocation=revoked_seen, room_id=peeking,
             )  # fmt: skip
             revoked_now = self._waits.revocation_serial(requester.user_id)
             if revoked_now != revoked_seen:

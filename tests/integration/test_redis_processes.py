@@ -109,3 +109,39 @@ async def test_a_logout_on_a_ends_the_sync_parked_on_b_with_401(
             assert (await bob.post("/logout", json={})).status_code == 200
             await eventually(lambda: b.runtime.wakeups.revocation_serial(bob.user_id) > revocations)
             assert errcode(await asyncio.wait_for(parked, 5)) == (401, "M_UNKNOWN_TOKEN")
+
+
+async def test_a_send_on_a_answers_a_peek_parked_on_b(
+    tmp_path: Path, database_config: DatabaseConfig
+) -> None:
+    """Room previews (`GET /events?room_id=`): the lurker is not in the room, so only the
+    room's event, crossing the bus, wakes their poll on the other process."""
+    async with process(tmp_path, database_config) as a:
+        alice = await a.register_user("alice")
+        bob = await a.register_user("bob")
+        room_id = await alice.create_room(
+            preset="public_chat",
+            initial_state=[
+                {
+                    "type": "m.room.history_visibility",
+                    "content": {"history_visibility": "world_readable"},
+                }
+            ],
+        )
+        async with process(tmp_path, database_config) as b:
+            bob_on_b = on(b, bob)
+            snapshot = (await bob_on_b.get(f"/rooms/{room_id}/initialSync")).json()
+            parked = asyncio.create_task(
+                bob_on_b.get(
+                    "/events",
+                    params={
+                        "room_id": room_id,
+                        "from": snapshot["messages"]["end"],
+                        "timeout": "30000",
+                    },
+                )
+            )
+            await b.wait_for_waiting_syncs(1)
+            event_id = await alice.send_text(room_id, "hello from A")
+            polled = (await asyncio.wait_for(parked, 5)).json()
+            assert [e["event_id"] for e in polled["chunk"]] == [event_id]

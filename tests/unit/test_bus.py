@@ -23,7 +23,7 @@ from bastion.pubsub.messages import (
     PositionAdvanced,
     SessionsRevoked,
 )
-from bastion.pubsub.wakeups import SyncWakeups
+from bastion.pubsub.wakeups import RECENT_ROOM_EVENTS, SyncWakeups
 from bastion.services.push.delivery.wakeup import PushWakeups
 from tests.redis_support import redis_url, started_buses
 
@@ -128,6 +128,52 @@ async def test_ephemeral_changes_wake_only_a_wait_that_asks_for_them(bus: Bus) -
     await asyncio.sleep(0)
     bus.publish(EphemeralChanged(4, frozenset({BOB})))
     assert await waiting is True
+
+
+async def test_a_peeking_wait_is_woken_by_its_rooms_events_only(bus: Bus) -> None:
+    """`GET /events?room_id=` (services/rooms/peeking.py): the user is not in the room, so
+    only the room's events name it."""
+    wakeups = SyncWakeups()
+    wakeups.listen_to(bus)
+    peek = asyncio.create_task(wakeups.wait(BOB, after=10, timeout_s=60, room_id="!r:x"))
+    await asyncio.sleep(0)
+    bus.publish(EventsPersisted(11, frozenset({ALICE}), "!other:x"))
+    await asyncio.sleep(0)
+    assert not peek.done()
+    bus.publish(EventsPersisted(12, frozenset({ALICE}), "!r:x"))
+    assert await peek is True
+    assert wakeups.waiting_users() == 0
+
+
+async def test_a_rooms_event_before_the_peeking_wait_is_not_missed(bus: Bus) -> None:
+    """Positions are remembered whatever order processes announce them in."""
+    wakeups = SyncWakeups()
+    wakeups.listen_to(bus)
+    bus.publish(EventsPersisted(15, frozenset({ALICE}), "!r:x"))
+    bus.publish(EventsPersisted(12, frozenset({ALICE}), "!other:x"))  # later, lower position
+    assert await wakeups.wait(BOB, after=13, timeout_s=0, room_id="!r:x") is True
+    assert await wakeups.wait(BOB, after=15, timeout_s=0, room_id="!r:x") is False
+    assert await wakeups.wait(BOB, after=13, timeout_s=0, room_id="!quiet:x") is False
+
+
+async def test_a_peeking_wait_older_than_what_is_remembered_returns_at_once(bus: Bus) -> None:
+    """Only the last `RECENT_ROOM_EVENTS` room events are kept: a wait from before them cannot
+    know, so it returns and its caller reads the room again."""
+    wakeups = SyncWakeups()
+    wakeups.listen_to(bus)
+    for position in range(1, RECENT_ROOM_EVENTS + 11):
+        bus.publish(EventsPersisted(position, frozenset({ALICE}), "!busy:x"))
+    assert await wakeups.wait(BOB, after=5, timeout_s=0, room_id="!quiet:x") is True
+    assert await wakeups.wait(BOB, after=20, timeout_s=0, room_id="!quiet:x") is False
+
+
+async def test_a_delivery_gap_wakes_a_peeking_wait(bus: Bus) -> None:
+    wakeups = SyncWakeups()
+    wakeups.listen_to(bus)
+    peek = asyncio.create_task(wakeups.wait(BOB, after=10, timeout_s=60, room_id="!r:x"))
+    await asyncio.sleep(0)
+    bus.publish(DeliveryGap("test"))
+    assert await peek is True
 
 
 async def test_a_confirmed_publish_reaches_local_subscribers_before_it_returns(bus: Bus) -> None:
