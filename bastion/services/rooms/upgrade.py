@@ -21,15 +21,24 @@ In the order the spec gives:
 5. the old room gets the `m.room.tombstone` naming the new room;
 6. its power levels then need 50 (or `users_default + 1`) to send or invite, so the old room
    goes quiet.
-Then every `UpgradeFollower` hears of it (wiring: legal holds on the old room extend to the new
-one). When a member joins the new room, their mute, room rule and tags of the old room follow
-(upgrade_settings.py). The upgrade is audited (`room.upgrade`, with the tombstone). A failure
-after the new room exists leaves both rooms (the old one still usable, no tombstone yet) and
-answers the error.
+When a member joins the new room, their mute, room rule and tags of the old room follow
+(upgrade_settings.py).
+
+What must hold whatever fails, and so the order of the work: every `UpgradeFollower` hears of
+the new room before anyone else can enter it (wiring: legal holds on the old room extend to the
+new one, so nothing written there escapes a hold); the tombstone, the aliases' move and the
+audit record (`room.upgrade`) commit in one transaction, so an alias never leads to a room the
+old one does not name; members are invited only after that. A failure before the tombstone
+answers the error with the old room as it was, and the upgrader leaves the new room, which no
+one was invited to (an empty room, deletable through the admin API, may remain). One upgrade of
+a room runs at a time, on every process: the same user asking again while theirs runs gets the
+same new room (a client retrying), anyone else 400 `M_BAD_STATE`; a request that waited for an
+upgrade on another process finds the room's tombstone changed and answers the same way.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Sequence
 from typing import Any, Protocol
@@ -87,6 +96,7 @@ class RoomUpgrader:
         self._rooms, self._state, self._memberships, self._directory = stores
         self._audit = audit
         self._followers = followers
+        self._running: dict[str, tuple[str, asyncio.Future[str]]] = {}  # room -> (user, upgrade)
 
     async def upgrade(
         self,
@@ -95,7 +105,57 @@ class RoomUpgrader:
         new_version: str,
         additional_creators: Sequence[str] = (),
     ) -> str:
-        """Upgrade `room_id`; the new room's ID."""
+        """Upgrade `room_id`; the new room's ID. The upgrade runs on even if the request is
+        cancelled (a client hanging up must not leave it half done)."""
+        running = self._running.get(room_id)
+        if running is not None:
+            upgrader, upgrading = running
+            if upgrader != requester.user_id:
+                raise MatrixError(400, Errcode.BAD_STATE, "this room is being upgraded already")
+            return await asyncio.shield(upgrading)
+        upgrading = asyncio.ensure_future(
+            self._upgrade_alone(requester, room_id, new_version, additional_creators)
+        )
+        self._running[room_id] = (requester.user_id, upgrading)
+        upgrading.add_done_callback(lambda done: self._finished(room_id, done))
+        return await asyncio.shield(upgrading)
+
+    def _finished(self, room_id: str, upgrading: asyncio.Future[str]) -> None:
+        if self._running.get(room_id, ("", None))[1] is upgrading:
+            del self._running[room_id]
+        if not upgrading.cancelled():
+            upgrading.exception()  # retrieved: its requester may have gone
+
+    async def _upgrade_alone(
+        self,
+        requester: Requester,
+        room_id: str,
+        new_version: str,
+        additional_creators: Sequence[str],
+    ) -> str:
+        """`_upgrade` under the room's lock among processes; refused (or, for the same user,
+        answered with its new room) when another process upgraded the room meanwhile."""
+        before = await self._tombstone_of(room_id)
+        async with self._db.exclusive(f"room-upgrade:{room_id}"):
+            after = await self._tombstone_of(room_id)
+            if after is not None and (before is None or after.event_id != before.event_id):
+                replacement = after.content.get("replacement_room")
+                if after.sender == requester.user_id and isinstance(replacement, str):
+                    return replacement
+                raise MatrixError(400, Errcode.BAD_STATE, "this room was upgraded meanwhile")
+            return await self._upgrade(requester, room_id, new_version, additional_creators)
+
+    async def _tombstone_of(self, room_id: str) -> StoredEvent | None:
+        found = await self._state.current_events(self._db, room_id, [(EventType.TOMBSTONE, "")])
+        return found.get((EventType.TOMBSTONE, ""))
+
+    async def _upgrade(
+        self,
+        requester: Requester,
+        room_id: str,
+        new_version: str,
+        additional_creators: Sequence[str],
+    ) -> str:
         if new_version not in SUPPORTED_ROOM_VERSIONS:
             raise MatrixError(
                 400, Errcode.UNSUPPORTED_ROOM_VERSION, f"unsupported room version {new_version!r}"
@@ -122,13 +182,26 @@ class RoomUpgrader:
         last_event = room.last_event_id if room is not None else old_create.event_id
         request = self._new_room_request(by_key, (room_id, last_event), new_version, creators)
         new_room = await self._creator.create_room(requester, request)
+        try:
+            for follower in self._followers:
+                await follower.room_upgraded(room_id, new_room)
+            await self._carry_bans(room_id, new_room, user_id)
+            await self._tombstone(requester, room_id, new_room, (old_version, new_version))
+        except Exception:
+            await self._abandon(user_id, room_id, new_room)
+            raise
         await self._invite_members(room_id, new_room, user_id, by_key)
-        aliases = await self._move_aliases(room_id, new_room, user_id)
-        await self._tombstone(requester, room_id, new_room, (old_version, new_version, aliases))
         await self._quieten(user_id, room_id, by_key.get((EventType.POWER_LEVELS, "")))
-        for follower in self._followers:
-            await follower.room_upgraded(room_id, new_room)
         return new_room
+
+    async def _abandon(self, user_id: str, old_room: str, new_room: str) -> None:
+        """The upgrade failed before the old room named the new one: its upgrader leaves the
+        new room (no one else was let in), so it lingers in nobody's room list."""
+        leave = EventDraft(EventType.MEMBER, user_id, {"membership": "leave"}, user_id)
+        try:
+            await self._pipeline.send(new_room, leave)
+        except Exception:  # the error the upgrader gets is the first one
+            log.exception("upgrade of %s failed; %s left in %s", old_room, user_id, new_room)
 
     def _new_room_request(
         self,
@@ -167,18 +240,9 @@ class RoomUpgrader:
             power_level_content_override=levels,
         )
 
-    async def _invite_members(
-        self,
-        old_room: str,
-        new_room: str,
-        user_id: str,
-        by_key: dict[tuple[str, str | None], StoredEvent],
-    ) -> None:
+    async def _carry_bans(self, old_room: str, new_room: str, user_id: str) -> None:
         """Ban in the new room whoever is banned from the old one (else an upgrade would let
-        them back in), and invite the old room's members (joined or invited) to a new room they
-        could not join otherwise (not public): no one is left behind by an upgrade. Members
-        are not copied (the spec: nobody may join for someone else); an invite each is what
-        the upgrader may do. One who may not be invited (the policy) is skipped, not fatal."""
+        them back in), before anyone can follow the tombstone."""
         for banned in await self._memberships.members(self._db, old_room, ["ban"]):
             content = {"membership": "ban", "reason": "banned from the room this one replaced"}
             try:
@@ -187,6 +251,18 @@ class RoomUpgrader:
                 )
             except MatrixError as exc:  # a creator of the new room cannot be banned from it
                 log.warning("upgrade of %s: %s not banned (%s)", old_room, banned, exc.errcode)
+
+    async def _invite_members(
+        self,
+        old_room: str,
+        new_room: str,
+        user_id: str,
+        by_key: dict[tuple[str, str | None], StoredEvent],
+    ) -> None:
+        """Invite the old room's members (joined or invited) to a new room they could not join
+        otherwise (not public): no one is left behind by an upgrade. Members are not copied
+        (the spec: nobody may join for someone else); an invite each is what the upgrader may
+        do. One who may not be invited (the policy) is skipped, not fatal."""
         join_rules = by_key.get((EventType.JOIN_RULES, ""))
         if join_rules is not None and join_rules.content.get("join_rule") == "public":
             return
@@ -202,16 +278,17 @@ class RoomUpgrader:
             except MatrixError as exc:
                 log.info("upgrade of %s: %s not invited (%s)", old_room, member, exc.errcode)
 
-    async def _move_aliases(self, old_room: str, new_room: str, user_id: str) -> list[str]:
+    async def _move_aliases(
+        self, t: Queryable, old_room: str, new_room: str, user_id: str
+    ) -> list[str]:
         """Point the old room's local aliases at the new room; keep it published if it was."""
-        async with self._db.transaction() as t:
-            aliases = await self._rooms.aliases_of_room(t, old_room)
-            for alias in aliases:
-                await self._rooms.delete_alias(t, alias)
-                await self._rooms.insert_alias(t, alias, new_room, user_id, self._clock.now_ms())
-            if await self._directory.is_published(t, old_room):
-                await self._directory.unpublish(t, old_room)
-                await self._directory.publish(t, new_room, user_id, self._clock.now_ms())
+        aliases = await self._rooms.aliases_of_room(t, old_room)
+        for alias in aliases:
+            await self._rooms.delete_alias(t, alias)
+            await self._rooms.insert_alias(t, alias, new_room, user_id, self._clock.now_ms())
+        if await self._directory.is_published(t, old_room):
+            await self._directory.unpublish(t, old_room)
+            await self._directory.publish(t, new_room, user_id, self._clock.now_ms())
         return aliases
 
     async def _tombstone(
@@ -219,12 +296,14 @@ class RoomUpgrader:
         requester: Requester,
         room_id: str,
         new_room: str,
-        facts: tuple[str, str, list[str]],
+        versions: tuple[str, str],
     ) -> None:
-        old_version, new_version, aliases = facts
+        """The tombstone, with the aliases' move and the audit record in its transaction."""
+        old_version, new_version = versions
         content = {"body": "This room has been replaced", "replacement_room": new_room}
 
         async def record(t: Queryable, _event: StoredEvent) -> None:
+            aliases = await self._move_aliases(t, room_id, new_room, requester.user_id)
             details = {"replacement_room": new_room, "from_version": old_version,
                        "to_version": new_version, "aliases_moved": aliases}  # fmt: skip
             await self._audit.record(t, requester, "room.upgrade", room_id, details)

@@ -1,0 +1,90 @@
+"""One upgrade of a room at a time across processes (services/rooms/upgrade.py): two runtimes on
+one PostgreSQL database with a Redis bus, standing for two Bastion processes behind one load
+balancer. While an upgrade runs on A (held at its tombstone by a test hook), a request on B waits
+for the room's lock, then finds the room upgraded meanwhile: someone else is refused with
+400 M_BAD_STATE, the same user gets the new room A made. Skipped without BASTION_TEST_PG_DSN
+(scripts/with-postgres) and BASTION_TEST_REDIS_URL (scripts/with-redis)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import pytest
+
+from bastion.config import DatabaseConfig, RedisConfig
+from bastion.services.event_hooks import EventHook
+from tests.api.test_room_upgrade_safety import TombstoneGate, ward
+from tests.conftest import (
+    FakeClock,
+    Homeserver,
+    UserClient,
+    errcode,
+    make_config,
+    pg_dsn,
+    start_homeserver,
+)
+from tests.redis_support import redis_url
+
+
+@pytest.fixture
+def db_kind() -> str:
+    """PostgreSQL only: two processes on one SQLite file is refused by the config."""
+    if pg_dsn() is None:
+        pytest.skip("BASTION_TEST_PG_DSN is not set (run under scripts/with-postgres)")
+    return "postgres"
+
+
+@asynccontextmanager
+async def process(
+    tmp_path: Path, database: DatabaseConfig, hooks: list[EventHook]
+) -> AsyncIterator[Homeserver]:
+    clock = FakeClock()
+    config = make_config(tmp_path, database, redis=RedisConfig(url=redis_url()))
+    runtime, http = await start_homeserver(config, clock, event_hooks=hooks)
+    try:
+        yield Homeserver(runtime, http, clock)
+    finally:
+        await http.aclose()
+        await runtime.close()
+
+
+def on(hs: Homeserver, user: UserClient) -> UserClient:
+    """The same session, its requests sent to process `hs`."""
+    return UserClient(hs.http, user.user_id, user.device_id, user.token)
+
+
+@pytest.mark.parametrize("second", ["carol", "alice"])
+async def test_an_upgrade_on_b_waits_for_the_one_on_a(
+    tmp_path: Path, database_config: DatabaseConfig, second: str
+) -> None:
+    gate = TombstoneGate()
+    async with process(tmp_path, database_config, [gate]) as a:
+        alice, _bob, carol, room_id = await ward(a)
+        async with process(tmp_path, database_config, []) as b:
+            gate.released.clear()
+            on_a = asyncio.create_task(
+                alice.post(f"/rooms/{room_id}/upgrade", json={"new_version": "12"})
+            )
+            await asyncio.wait_for(gate.reached.wait(), 10)
+            user = on(b, carol if second == "carol" else alice)
+            on_b = asyncio.create_task(
+                user.post(f"/rooms/{room_id}/upgrade", json={"new_version": "12"})
+            )
+            await asyncio.sleep(0.2)
+            assert not on_b.done()  # waiting for the room's lock, held by A's upgrade
+            gate.released.set()
+            first = await asyncio.wait_for(on_a, 10)
+            assert first.status_code == 200, first.text
+            answer = await asyncio.wait_for(on_b, 10)
+            if second == "carol":
+                assert errcode(answer) == (400, "M_BAD_STATE")
+            else:
+                assert answer.status_code == 200, answer.text
+                assert answer.json() == first.json()
+            rows = await a.runtime.db.fetch_all(
+                "SELECT count(*) FROM audit_log WHERE action = 'room.upgrade'"
+            )
+            assert rows[0][0] == 1
