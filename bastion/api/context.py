@@ -41,6 +41,7 @@ from bastion.services.export.jobs import ComplianceExports
 from bastion.services.legal_hold.holds import LegalHolds
 from bastion.services.legal_hold.roles import Roles
 from bastion.services.login import LoginService
+from bastion.services.media.admin import MediaAdmin
 from bastion.services.media.previews import UrlPreviews
 from bastion.services.media.service import MediaService
 from bastion.services.media.thumbnails import ThumbnailService
@@ -133,6 +134,7 @@ class Services:
     room_results: RoomResults  # sliding sync: one room's part of a response
     sliding_sync: SlidingSyncService  # MSC4186 sliding sync (both dialects)
     media: MediaService
+    media_admin: MediaAdmin  # quarantine and deletion of files (the admin API)
     thumbnails: ThumbnailService
     url_previews: UrlPreviews
     relations: RelationsReader

@@ -1,4 +1,5 @@
-"""The wiring of the media repository: uploads and downloads, thumbnails, URL previews."""
+"""The wiring of the media repository: uploads and downloads, thumbnails, URL previews, and
+what admins do to files (quarantine, deletion)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ from typing import Any
 
 from bastion.clock import Clock
 from bastion.config import Config
+from bastion.services.audit.trail import AuditTrail
+from bastion.services.media.admin import MediaAdmin
 from bastion.services.media.previews import UrlPreviews
 from bastion.services.media.service import MediaService
 from bastion.services.media.storage import LocalDirectoryStorage
@@ -14,10 +17,16 @@ from bastion.services.media.thumbnails import ThumbnailService
 from bastion.services.media.url_fetch import DEFAULT_DENIED_RANGES, AddressRules, UrlFetcher
 from bastion.store.database import Database
 from bastion.store.sql.media import SqlMediaStore
+from bastion.store.sql.media_admin import SqlMediaAdminStore
+from bastion.store.sql.rooms import SqlRoomStore
+from bastion.store.sql.users import SqlUserStore
 
 
-def media_services(config: Config, db: Database, clock: Clock) -> dict[str, Any]:
-    """`media`, `thumbnails` and `url_previews` (whose fetcher exists only when they are on)."""
+def media_services(
+    config: Config, db: Database, clock: Clock, admin: tuple[AuditTrail, SqlUserStore]
+) -> dict[str, Any]:
+    """`media`, `thumbnails` and `url_previews` (whose fetcher exists only when they are on),
+    and `media_admin`."""
     store = SqlMediaStore()
     settings = config.media
     storage = LocalDirectoryStorage(Path(settings.store_path))
@@ -37,4 +46,8 @@ def media_services(config: Config, db: Database, clock: Clock) -> dict[str, Any]
         "media": media,
         "thumbnails": ThumbnailService(db, store, storage, media, clock),
         "url_previews": UrlPreviews(fetcher, media, clock),
-    }
+        "media_admin": MediaAdmin(
+            db, (SqlMediaAdminStore(), store, SqlRoomStore(), admin[1]), storage,
+            audit=admin[0], clock=clock, server_name=config.server_name,
+        ),
+    }  # fmt: skip

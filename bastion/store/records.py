@@ -159,6 +159,8 @@ class MediaRecord(msgspec.Struct, frozen=True):
     upload_name: str | None
     size: int | None
     sha256: str | None
+    quarantined_by: str | None = None  # who took it out of reach (services/media/admin.py)
+    quarantined_ts: int | None = None
 
 
 class ThumbnailRecord(msgspec.Struct, frozen=True):

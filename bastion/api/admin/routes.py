@@ -8,6 +8,7 @@ from bastion.api.admin.own import AREAS
 from bastion.api.admin.synapse import (
     deactivate,
     event_reports,
+    media,
     registration_tokens,
     rooms,
     rooms_admin,
@@ -33,6 +34,7 @@ SYNAPSE_AREAS: list[list[Route]] = [
     users.ROUTES,
     user_devices.ROUTES,
     user_info.ROUTES,
+    media.ROUTES,
     registration_tokens.ROUTES,
     server_notices.ROUTES,
     deactivate.ROUTES,

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import re
 import secrets
+from collections.abc import Iterator
 
 from bastion.errors import Errcode, MatrixError
 
 # spec: client-server-api#matrix-content-mxc-uris (alphanumerics, '_' and '-' only)
 MEDIA_ID_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,255}")
 _MEDIA_ID_BYTES = 18  # 144 random bits: 24 URL-safe base64 characters, unguessable
+_MAX_DEPTH = 8  # how deep into an event's content URIs are looked for
 
 
 def new_media_id() -> str:
@@ -37,3 +39,20 @@ def require_local_media_id(our_server_name: str, server_name: str, media_id: str
     if MEDIA_ID_PATTERN.fullmatch(media_id) is None:
         raise MatrixError(404, Errcode.NOT_FOUND, "unknown media ID")
     return media_id
+
+
+def mxc_uris_in(content: object) -> Iterator[str]:
+    """Every `mxc://` string in an event's content, however nested (`url`,
+    `info.thumbnail_url`, an encrypted file's `file.url`, ...), to a bounded depth."""
+    yield from (text for text in _strings(content, 0) if text.startswith("mxc://"))
+
+
+def _strings(value: object, depth: int) -> Iterator[str]:
+    if isinstance(value, str):
+        yield value
+    elif depth < _MAX_DEPTH and isinstance(value, dict):
+        for item in value.values():
+            yield from _strings(item, depth + 1)
+    elif depth < _MAX_DEPTH and isinstance(value, list):
+        for item in value:
+            yield from _strings(item, depth + 1)

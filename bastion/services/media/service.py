@@ -29,7 +29,7 @@ from bastion.services.media.mxc import content_uri, new_media_id, require_local_
 from bastion.services.media.pending import PendingUploads
 from bastion.services.media.storage import MediaStorage, StagedFile, StorageKey, StoredFile
 from bastion.services.principal import Requester
-from bastion.store.database import Database
+from bastion.store.database import Database, Queryable
 from bastion.store.protocols import MediaStore
 from bastion.store.records import MediaRecord
 
@@ -145,6 +145,7 @@ class MediaService:
         )  # fmt: skip
         try:
             async with self._db.transaction() as txn:
+                await self._refuse_quarantined(txn, staged)
                 await self._media.insert_media(txn, record)
                 await self._storage.commit(staged, StorageKey(media_id))
         except BaseException:
@@ -217,11 +218,19 @@ class MediaService:
         return media
 
     async def _known_media(self, media_id: str) -> MediaRecord:
-        """The row of an upload or live reservation; 404 M_NOT_FOUND otherwise."""
+        """The row of an upload or live reservation; 404 M_NOT_FOUND otherwise, and for a file
+        an admin quarantined (services/media/admin.py): every download and thumbnail asks here."""
         media = await self._media.get_media(self._db, media_id)
-        if media is None or self._has_lapsed(media):
+        if media is None or self._has_lapsed(media) or media.quarantined_ts is not None:
             raise MatrixError(404, Errcode.NOT_FOUND, "unknown media ID")
         return media
+
+    async def _refuse_quarantined(self, txn: Queryable, staged: StagedFile) -> None:
+        """403 for the bytes of a quarantined file: taken out of reach, not to be shared again."""
+        if await self._media.quarantined_file(txn, staged.sha256):
+            raise MatrixError(
+                403, Errcode.FORBIDDEN, "this file was taken down by an administrator"
+            )
 
     async def _claim(
         self,
@@ -239,6 +248,7 @@ class MediaService:
         async with self._db.transaction() as txn:
             # Checked again: the reservation may have been used or lapsed while bytes streamed.
             self._check_reservation(requester, await self._media.get_media(txn, media_id))
+            await self._refuse_quarantined(txn, staged)
             if not await self._media.set_uploaded(txn, record):
                 raise _already_uploaded()
             await self._storage.commit(staged, StorageKey(media_id))

@@ -11,13 +11,11 @@ a row without its file).
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 
-from bastion.services.media.mxc import MEDIA_ID_PATTERN
+from bastion.services.media.mxc import MEDIA_ID_PATTERN, mxc_uris_in
 from bastion.services.media.storage import MediaStorage, StorageKey
 from bastion.store.protocols.compliance import PurgedEvent
-
-_MAX_DEPTH = 8
 
 
 def local_media_ids(events: Sequence[PurgedEvent], server_name: str) -> set[str]:
@@ -25,23 +23,11 @@ def local_media_ids(events: Sequence[PurgedEvent], server_name: str) -> set[str]
     prefix = f"mxc://{server_name}/"
     found: set[str] = set()
     for event in events:
-        content = json.loads(event.pdu).get("content")
-        for text in _strings(content, 0):
-            media_id = text.removeprefix(prefix)
-            if media_id != text and MEDIA_ID_PATTERN.fullmatch(media_id):
+        for uri in mxc_uris_in(json.loads(event.pdu).get("content")):
+            media_id = uri.removeprefix(prefix)
+            if media_id != uri and MEDIA_ID_PATTERN.fullmatch(media_id):
                 found.add(media_id)
     return found
-
-
-def _strings(value: object, depth: int) -> Iterable[str]:
-    if isinstance(value, str):
-        yield value
-    elif depth < _MAX_DEPTH and isinstance(value, dict):
-        for item in value.values():
-            yield from _strings(item, depth + 1)
-    elif depth < _MAX_DEPTH and isinstance(value, list):
-        for item in value:
-            yield from _strings(item, depth + 1)
 
 
 async def delete_files(storage: MediaStorage, keys: Sequence[StorageKey]) -> None:

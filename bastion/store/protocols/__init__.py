@@ -21,7 +21,7 @@ from bastion.store.protocols.directory import (
     UserSearch,
 )
 from bastion.store.protocols.e2ee import KeyBackupStore, KeyStore, ToDeviceStore
-from bastion.store.protocols.media import MediaStore
+from bastion.store.protocols.media import MediaAdminStore, MediaStore
 from bastion.store.protocols.presence import ExpiryCutoffs, PresenceRecord, PresenceStore
 from bastion.store.protocols.relations import (
     AggregationRow,
@@ -57,6 +57,7 @@ __all__ = [
     "ExpiryCutoffs",
     "KeyBackupStore",
     "KeyStore",
+    "MediaAdminStore",
     "MediaStore",
     "MembershipStore",
     "PresenceRecord",

@@ -86,6 +86,7 @@ class UserMediaRow(msgspec.Struct, frozen=True):
     media_length: int | None
     media_type: str | None
     upload_name: str | None
+    quarantined_by: str | None = None
 
 
 class UserAdminStore(Protocol):

@@ -140,7 +140,7 @@ class SqlUserAdminStore:
         total: int = await q.fetch_val("SELECT COUNT(*)" + base, user_id)
         direction = "DESC" if query.backwards else "ASC"
         rows = await q.fetch_all(
-            "SELECT media_id, created_ts, size, content_type, upload_name" + base
+            "SELECT media_id, created_ts, size, content_type, upload_name, quarantined_by" + base
             + f" ORDER BY {_MEDIA_ORDER_SQL[query.order_by]} {direction}, media_id ASC"
             " LIMIT ? OFFSET ?",
             user_id,
@@ -154,6 +154,7 @@ class SqlUserAdminStore:
                 media_length=row["size"],
                 media_type=row["content_type"],
                 upload_name=row["upload_name"],
+                quarantined_by=row["quarantined_by"],
             )
             for row in rows
         ], total

@@ -14,6 +14,7 @@ _MEDIA_COLUMNS = (
     "media_id, user_id, created_ts, unused_expires_ts, uploaded_ts, content_type, upload_name,"
     " size, sha256"
 )
+_READ_COLUMNS = f"{_MEDIA_COLUMNS}, quarantined_by, quarantined_ts"
 _THUMBNAIL_COLUMNS = "media_id, width, height, method, content_type, size, created_ts"
 
 
@@ -28,6 +29,8 @@ def _media(row: Row) -> MediaRecord:
         upload_name=row[6],
         size=row[7],
         sha256=row[8],
+        quarantined_by=row[9],
+        quarantined_ts=row[10],
     )
 
 
@@ -49,8 +52,15 @@ class SqlMediaStore:
         )
 
     async def get_media(self, q: Queryable, media_id: str) -> MediaRecord | None:
-        row = await q.fetch_one(f"SELECT {_MEDIA_COLUMNS} FROM media WHERE media_id = ?", media_id)
+        row = await q.fetch_one(f"SELECT {_READ_COLUMNS} FROM media WHERE media_id = ?", media_id)
         return None if row is None else _media(row)
+
+    async def quarantined_file(self, q: Queryable, sha256: str) -> bool:
+        """Is a file with these bytes quarantined (an upload of it is refused)?"""
+        row = await q.fetch_one(
+            "SELECT 1 FROM media WHERE sha256 = ? AND quarantined_ts IS NOT NULL LIMIT 1", sha256
+        )
+        return row is not None
 
     async def set_uploaded(self, q: Queryable, media: MediaRecord) -> bool:
         """Fill in a reservation's upload; False if it was uploaded already (or is gone)."""

@@ -70,7 +70,7 @@ def _media_json(row: UserMediaRow) -> dict[str, Any]:
         "media_id": row.media_id,
         "media_length": row.media_length,
         "media_type": row.media_type,
-        "quarantined_by": None,
+        "quarantined_by": row.quarantined_by,
         "safe_from_quarantine": False,
         "upload_name": row.upload_name,
     }

@@ -1,0 +1,100 @@
+"""Synapse's media admin API (services/media/admin.py): a file's record, quarantine and release
+(one file, a room's files, a user's uploads), a room's files, deletion. Shapes as Synapse's:
+`{}` for one file's quarantine, `{"num_quarantined": n}` for many, `{"local": [...],
+"remote": [...]}` for a room's files, `{"deleted_media": [...], "total": n}` for a deletion.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from bastion.api.admin.guard import require_admin
+from bastion.api.context import services_of
+from bastion.api.responses import JsonResponse
+
+
+async def media_info(request: Request) -> Response:
+    """GET /_synapse/admin/v1/media/{serverName}/{mediaId}"""
+    admin = await require_admin(request)
+    p = request.path_params
+    media = await services_of(request).media_admin.info(admin, p["serverName"], p["mediaId"])
+    info: dict[str, Any] = {
+        "media_origin": p["serverName"],
+        "user_id": media.user_id,
+        "media_id": media.media_id,
+        "media_type": media.content_type,
+        "media_length": media.size,
+        "upload_name": media.upload_name,
+        "created_ts": media.created_ts,
+        "last_access_ts": None,
+        "quarantined_by": media.quarantined_by,
+        "authenticated": True,
+        "safe_from_quarantine": False,
+        "sha256": media.sha256,
+    }
+    return JsonResponse({"media_info": info})
+
+
+async def quarantine(request: Request) -> Response:
+    """POST /_synapse/admin/v1/media/quarantine/{serverName}/{mediaId}"""
+    admin = await require_admin(request)
+    p = request.path_params
+    await services_of(request).media_admin.quarantine(admin, p["serverName"], p["mediaId"])
+    return JsonResponse({})
+
+
+async def unquarantine(request: Request) -> Response:
+    """POST /_synapse/admin/v1/media/unquarantine/{serverName}/{mediaId}"""
+    admin = await require_admin(request)
+    p = request.path_params
+    await services_of(request).media_admin.unquarantine(admin, p["serverName"], p["mediaId"])
+    return JsonResponse({})
+
+
+async def quarantine_room(request: Request) -> Response:
+    """POST /_synapse/admin/v1/room/{roomId}/media/quarantine (and the legacy
+    /v1/quarantine_media/{roomId})"""
+    admin = await require_admin(request)
+    media_admin = services_of(request).media_admin
+    count = await media_admin.quarantine_room(admin, request.path_params["roomId"])
+    return JsonResponse({"num_quarantined": count})
+
+
+async def quarantine_user(request: Request) -> Response:
+    """POST /_synapse/admin/v1/user/{userId}/media/quarantine"""
+    admin = await require_admin(request)
+    media_admin = services_of(request).media_admin
+    count = await media_admin.quarantine_user(admin, request.path_params["userId"])
+    return JsonResponse({"num_quarantined": count})
+
+
+async def room_media(request: Request) -> Response:
+    """GET /_synapse/admin/v1/room/{roomId}/media"""
+    admin = await require_admin(request)
+    media_admin = services_of(request).media_admin
+    local, remote = await media_admin.room_media(admin, request.path_params["roomId"])
+    return JsonResponse({"local": local, "remote": remote})
+
+
+async def delete_media(request: Request) -> Response:
+    """DELETE /_synapse/admin/v1/media/{serverName}/{mediaId}"""
+    admin = await require_admin(request)
+    p = request.path_params
+    deleted = await services_of(request).media_admin.delete(admin, p["serverName"], p["mediaId"])
+    return JsonResponse({"deleted_media": deleted, "total": len(deleted)})
+
+
+ROUTES = [
+    Route("/v1/media/quarantine/{serverName}/{mediaId}", quarantine, methods=["POST"]),
+    Route("/v1/media/unquarantine/{serverName}/{mediaId}", unquarantine, methods=["POST"]),
+    Route("/v1/media/{serverName}/{mediaId}", media_info, methods=["GET"]),
+    Route("/v1/media/{serverName}/{mediaId}", delete_media, methods=["DELETE"]),
+    Route("/v1/room/{roomId}/media", room_media, methods=["GET"]),
+    Route("/v1/room/{roomId}/media/quarantine", quarantine_room, methods=["POST"]),
+    Route("/v1/quarantine_media/{roomId}", quarantine_room, methods=["POST"]),
+    Route("/v1/user/{userId}/media/quarantine", quarantine_user, methods=["POST"]),
+]

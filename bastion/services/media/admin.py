@@ -1,0 +1,175 @@
+"""What an admin does to uploaded files (Synapse's media admin API, `api/admin/synapse/media.py`):
+look one up, quarantine it (one file, every file of a room, every upload of a user), release it,
+list a room's files, delete one.
+
+Why quarantine before deletion: redacting a message takes it out of the room, but its file stays
+downloadable by anyone who kept the `mxc://` URI (a patient letter, an offensive image).
+Quarantine takes the file out of reach at once and keeps the bytes, which a legal hold or a
+compliance export may still need: downloads and thumbnails answer 404 as for unknown media
+(`MediaService`'s one lookup), and an upload of the same bytes is refused, so it cannot simply be
+shared again. Quarantining one file quarantines every upload of the same bytes.
+
+Deletion removes the row, its thumbnails and the files, and is refused (403) while a legal hold
+needs the file: an event or kept original a hold covers names it, or a hold names its uploader;
+quarantine is the way to take such a file out of reach. Every change is audited
+(`media.quarantine`, `media.unquarantine`, `media.delete`) in its own transaction; a file that was
+already as asked changes nothing and is not counted.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterable
+
+from bastion.clock import Clock
+from bastion.errors import Errcode, MatrixError
+from bastion.services.audit.trail import AuditTrail
+from bastion.services.media.mxc import (
+    MEDIA_ID_PATTERN,
+    content_uri,
+    mxc_uris_in,
+    require_local_media_id,
+)
+from bastion.services.media.storage import MediaStorage, StorageKey
+from bastion.services.principal import Principal
+from bastion.store.database import Database
+from bastion.store.protocols import MediaAdminStore, MediaStore, RoomStore, UserStore
+from bastion.store.records import MediaRecord
+
+log = logging.getLogger(__name__)
+
+
+class MediaAdmin:
+    """Admin actions on media, each checked, audited and applied in one transaction."""
+
+    def __init__(
+        self,
+        db: Database,
+        stores: tuple[MediaAdminStore, MediaStore, RoomStore, UserStore],
+        storage: MediaStorage,
+        *,
+        audit: AuditTrail,
+        clock: Clock,
+        server_name: str,
+    ) -> None:
+        self._db, self._storage, self._audit, self._clock = db, storage, audit, clock
+        self._store, self._media, self._rooms, self._users = stores
+        self._server_name = server_name
+
+    async def info(self, actor: Principal, server_name: str, media_id: str) -> MediaRecord:
+        """One file's record, quarantined or not; 404 when unknown."""
+        actor.require_admin()
+        return await self._require_media(server_name, media_id)
+
+    async def quarantine(self, actor: Principal, server_name: str, media_id: str) -> int:
+        """Quarantine a file and every upload of the same bytes; how many were newly
+        quarantined."""
+        actor.require_admin()
+        media = await self._require_media(server_name, media_id)
+        same = await self._store.same_files(self._db, media.media_id)
+        return await self._set(actor, same, quarantine=True, scope={"media_id": media.media_id})
+
+    async def unquarantine(self, actor: Principal, server_name: str, media_id: str) -> int:
+        """Release one file (not its copies: each is released by itself)."""
+        actor.require_admin()
+        media = await self._require_media(server_name, media_id)
+        return await self._set(
+            actor, [media.media_id], quarantine=False, scope={"media_id": media.media_id}
+        )
+
+    async def room_media(self, actor: Principal, room_id: str) -> tuple[list[str], list[str]]:
+        """(this server's, other servers') `mxc://` URIs the room's events name, sorted."""
+        actor.require_admin()
+        await self._require_room(room_id)
+        local, remote = set(), set()
+        prefix = f"mxc://{self._server_name}/"
+        for uri in _uris(await self._store.room_contents(self._db, room_id)):
+            media_id = uri.removeprefix(prefix)
+            if media_id != uri:
+                if MEDIA_ID_PATTERN.fullmatch(media_id):
+                    local.add(uri)
+            else:
+                remote.add(uri)
+        return sorted(local), sorted(remote)
+
+    async def quarantine_room(self, actor: Principal, room_id: str) -> int:
+        """Quarantine every file of this server the room's events name."""
+        local, _remote = await self.room_media(actor, room_id)
+        prefix = f"mxc://{self._server_name}/"
+        media_ids = [uri.removeprefix(prefix) for uri in local]
+        return await self._set(actor, media_ids, quarantine=True, scope={"room_id": room_id})
+
+    async def quarantine_user(self, actor: Principal, user_id: str) -> int:
+        """Quarantine every file the user uploaded."""
+        actor.require_admin()
+        if await self._users.get_user(self._db, user_id) is None:
+            raise MatrixError(404, Errcode.NOT_FOUND, f"no such user {user_id}")
+        media_ids = await self._store.uploads_of(self._db, user_id)
+        return await self._set(actor, media_ids, quarantine=True, scope={"user_id": user_id})
+
+    async def delete(self, actor: Principal, server_name: str, media_id: str) -> list[str]:
+        """Delete a file (its row, thumbnails and bytes); the IDs deleted. 403 M_FORBIDDEN
+        while a legal hold needs it."""
+        actor.require_admin()
+        media = await self._require_media(server_name, media_id)
+        uri = content_uri(self._server_name, media.media_id)
+        async with self._db.transaction() as t:
+            if await self._store.held_reference(t, uri, media.user_id):
+                raise MatrixError(
+                    403,
+                    Errcode.FORBIDDEN,
+                    "a legal hold needs this file: quarantine it to take it out of reach",
+                )
+            deleted = await self._store.delete_media(t, media.media_id)
+            if deleted is None:
+                raise MatrixError(404, Errcode.NOT_FOUND, "unknown media ID")
+            details = {"uploader": media.user_id, "sha256": media.sha256, "size": media.size}
+            await self._audit.record(t, actor, "media.delete", uri, details)
+        keys = [StorageKey(deleted.media_id)]
+        keys += [StorageKey.thumbnail(deleted.media_id, w, h, m) for w, h, m in deleted.thumbnails]
+        for key in keys:  # after commit: a crash between leaves files without rows, never rows
+            await self._storage.delete(key)  # without files
+        return [deleted.media_id]
+
+    async def _set(
+        self,
+        actor: Principal,
+        media_ids: list[str],
+        *,
+        quarantine: bool,
+        scope: dict[str, str],
+    ) -> int:
+        """Quarantine (or release) `media_ids`, audited once with what changed."""
+        by = actor.audit_id if quarantine else None
+        async with self._db.transaction() as t:
+            changed = await self._store.set_quarantine(t, media_ids, by, self._clock.now_ms())
+            if changed:
+                action = "media.quarantine" if quarantine else "media.unquarantine"
+                target = next(iter(scope.values()))
+                details = {**scope, "files": changed, "media_ids": media_ids[:100]}
+                await self._audit.record(t, actor, action, target, details)
+        return changed
+
+    async def _require_media(self, server_name: str, media_id: str) -> MediaRecord:
+        media_id = require_local_media_id(self._server_name, server_name, media_id)
+        media = await self._media.get_media(self._db, media_id)
+        if media is None or media.uploaded_ts is None:
+            raise MatrixError(404, Errcode.NOT_FOUND, "unknown media ID")
+        return media
+
+    async def _require_room(self, room_id: str) -> None:
+        if await self._rooms.get_room(self._db, room_id) is None:
+            raise MatrixError(404, Errcode.NOT_FOUND, f"unknown room {room_id}")
+
+
+def _uris(contents: Iterable[str]) -> set[str]:
+    """Every `mxc://` string anywhere in these events' JSON (content, and a kept original's)."""
+    found: set[str] = set()
+    for text in contents:
+        try:
+            event = json.loads(text)
+        except ValueError:
+            continue
+        found.update(mxc_uris_in(event.get("content")))
+    return found

@@ -1,0 +1,99 @@
+"""SQL for what admins do to media (services/media/admin.py): quarantine and release, the media
+a room's events or a user's uploads name, whether a legal hold needs a file, and deletion.
+
+A room's media is found the way the retention purge finds a purged event's (`LIKE` on the
+stored JSON for `mxc://`): its events, and the kept originals of its redacted and held events,
+so a file stays findable after the message that carried it was redacted. Encrypted rooms'
+files are named inside ciphertext only: they are not found (as in Synapse).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from bastion.store.database import Queryable
+from bastion.store.protocols.compliance import DeletedMedia
+from bastion.store.sql.holds import is_held
+
+_ROOM_CONTENTS = (
+    "SELECT pdu FROM events WHERE room_id = ? AND pdu LIKE '%mxc://%'"
+    " UNION ALL SELECT pdu FROM redacted_event_originals WHERE room_id = ?"
+    " AND pdu LIKE '%mxc://%'"
+    " UNION ALL SELECT pdu FROM held_event_originals WHERE room_id = ? AND pdu LIKE '%mxc://%'"
+)
+_HELD_REFERENCE = (
+    "SELECT 1 WHERE EXISTS (SELECT 1 FROM events e WHERE e.pdu LIKE ?"
+    f" AND {is_held('e.room_id', 'e.sender')})"
+    " OR EXISTS (SELECT 1 FROM held_event_originals WHERE pdu LIKE ?)"
+    " OR EXISTS (SELECT 1 FROM redacted_event_originals o JOIN events e"
+    f" ON e.event_id = o.event_id WHERE o.pdu LIKE ? AND {is_held('o.room_id', 'e.sender')})"
+    f" OR {is_held('NULL', '?')}"
+)
+_BATCH = 500  # media IDs per UPDATE (bounded statements whatever a room holds)
+
+
+class SqlMediaAdminStore:
+    """Quarantine, lookup and deletion of media rows."""
+
+    async def set_quarantine(
+        self, q: Queryable, media_ids: Sequence[str], by: str | None, now_ms: int
+    ) -> int:
+        """Quarantine uploaded `media_ids` not quarantined yet (`by` the admin), or release
+        quarantined ones (`by` None); how many rows changed."""
+        changed = 0
+        for start in range(0, len(media_ids), _BATCH):
+            batch = list(media_ids[start : start + _BATCH])
+            marks = ", ".join("?" * len(batch))
+            if by is None:
+                changed += await q.execute(
+                    "UPDATE media SET quarantined_by = NULL, quarantined_ts = NULL"
+                    f" WHERE media_id IN ({marks}) AND quarantined_ts IS NOT NULL",
+                    *batch,
+                )
+            else:
+                changed += await q.execute(
+                    "UPDATE media SET quarantined_by = ?, quarantined_ts = ?"
+                    f" WHERE media_id IN ({marks}) AND quarantined_ts IS NULL"
+                    " AND uploaded_ts IS NOT NULL",
+                    by, now_ms, *batch,
+                )  # fmt: skip
+        return changed
+
+    async def same_files(self, q: Queryable, media_id: str) -> list[str]:
+        """`media_id` and every other upload of the same bytes (same SHA-256)."""
+        rows = await q.fetch_all(
+            "SELECT m.media_id FROM media m JOIN media o ON o.sha256 = m.sha256"
+            " WHERE o.media_id = ? AND m.uploaded_ts IS NOT NULL ORDER BY m.media_id",
+            media_id,
+        )
+        return sorted({media_id, *(str(row[0]) for row in rows)})
+
+    async def uploads_of(self, q: Queryable, user_id: str) -> list[str]:
+        rows = await q.fetch_all(
+            "SELECT media_id FROM media WHERE user_id = ? AND uploaded_ts IS NOT NULL"
+            " ORDER BY media_id",
+            user_id,
+        )
+        return [str(row[0]) for row in rows]
+
+    async def room_contents(self, q: Queryable, room_id: str) -> list[str]:
+        """The stored JSON of the room's events (and kept originals) that name `mxc://`."""
+        rows = await q.fetch_all(_ROOM_CONTENTS, room_id, room_id, room_id)
+        return [str(row[0]) for row in rows]
+
+    async def held_reference(self, q: Queryable, uri: str, uploader: str) -> bool:
+        """Does an active legal hold need this file: an event or kept original it covers names
+        `uri`, or it names the uploader? `LIKE` may over-match (then: held, the safe side)."""
+        pattern = f"%{uri}%"
+        found = await q.fetch_val(_HELD_REFERENCE, pattern, pattern, pattern, uploader)
+        return found is not None
+
+    async def delete_media(self, q: Queryable, media_id: str) -> DeletedMedia | None:
+        """Delete the media row and its thumbnails' rows; what was deleted (None: nothing)."""
+        rows = await q.fetch_all(
+            "SELECT width, height, method FROM media_thumbnails WHERE media_id = ?", media_id
+        )
+        await q.execute("DELETE FROM media_thumbnails WHERE media_id = ?", media_id)
+        if not await q.execute("DELETE FROM media WHERE media_id = ?", media_id):
+            return None
+        return DeletedMedia(media_id, [(int(r[0]), int(r[1]), str(r[2])) for r in rows])
