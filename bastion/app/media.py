@@ -16,6 +16,7 @@ from bastion.services.media.storage import LocalDirectoryStorage
 from bastion.services.media.thumbnails import ThumbnailService
 from bastion.services.media.url_fetch import DEFAULT_DENIED_RANGES, AddressRules, UrlFetcher
 from bastion.store.database import Database
+from bastion.store.sql.events import SqlEventStore
 from bastion.store.sql.media import SqlMediaStore
 from bastion.store.sql.media_admin import SqlMediaAdminStore
 from bastion.store.sql.rooms import SqlRoomStore
@@ -47,7 +48,7 @@ def media_services(
         "thumbnails": ThumbnailService(db, store, storage, media, clock),
         "url_previews": UrlPreviews(fetcher, media, clock),
         "media_admin": MediaAdmin(
-            db, (SqlMediaAdminStore(), store, SqlRoomStore(), admin[1]), storage,
+            db, (SqlMediaAdminStore(), store, SqlRoomStore(), admin[1], SqlEventStore()), storage,
             audit=admin[0], clock=clock, server_name=config.server_name,
         ),
     }  # fmt: skip

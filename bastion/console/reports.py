@@ -2,7 +2,8 @@
 
 `/reports` is the queue (open reports by default), `/reports/{id}` one report with the reported
 message among its neighbours (`ReportService.context`, an admin-only read), and its actions:
-remove the message (with a reason), dismiss, remove all of the reported user's messages (the
+remove the message (with a reason; its files quarantined too unless the admin unticks it),
+dismiss, remove all of the reported user's messages (the
 redaction job, whose progress `/redactions/{job_id}` shows).
 
 What stays true: a page only calls the services the admin API calls (`reports`, `redactions`)
@@ -91,10 +92,17 @@ def _event_report(found: ReportRecord) -> tuple[str, str, str]:
 
 
 async def confirm_remove(request: Request) -> Response:
-    """GET /admin/reports/{report_id}/remove: what removing the message does"""
+    """GET /admin/reports/{report_id}/remove: what removing the message does, and whether it
+    carries files to take out of reach with it (quarantine, checked by default)"""
+    session = await require_session(request)
     found = await _report(request)
-    _event_report(found)
-    return render(request, "reports/confirm.html", action="remove", report=found, messages=None)
+    room_id, event_id, _sender = _event_report(found)
+    files = await services_of(request).media_admin.files_of_event(
+        session.requester, room_id, event_id
+    )
+    return render(
+        request, "reports/confirm.html", action="remove", report=found, messages=None, files=files
+    )
 
 
 async def confirm_remove_all(request: Request) -> Response:
@@ -121,11 +129,22 @@ async def remove(request: Request) -> Response:
     found = await _report(request)
     room_id, event_id, _sender = _event_report(found)
     services = services_of(request)
+    quarantined = 0
+    if form_text(form, "quarantine_files") == "1":  # first: the content is still there to read
+        quarantined = await services.media_admin.quarantine_event(
+            session.requester, room_id, event_id
+        )
     await services.redactions.redact_event(
         session.requester, room_id, event_id, form_text(form, "reason") or None
     )
     await services.reports.set_status(session.requester, found.id, "resolved")
-    flash(request, N_("The message was removed and the report resolved."))
+    if quarantined:
+        flash(
+            request,
+            N_("The message was removed, its files taken out of reach, and the report resolved."),
+        )
+    else:
+        flash(request, N_("The message was removed and the report resolved."))
     return _back(request)
 
 

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from tests.api.admin.test_moderation_redact import audit_rows, seen_by, with_moderator
-from tests.conftest import Homeserver, UserClient
+from tests.api.test_media import download, upload
+from tests.conftest import Homeserver, UserClient, errcode
 from tests.console.client import ConsoleClient
 
 
@@ -105,3 +106,63 @@ async def test_report_pages_need_a_session(browser: ConsoleClient) -> None:
         assert resp.status_code == 303, path
     resp = await browser.post("/reports/1/dismiss", {"csrf_token": "x"})
     assert resp.status_code == 303
+
+
+async def _reported_file(hs: Homeserver) -> tuple[UserClient, str, str]:
+    """alice sends a file to a room, bob reports it; (bob, the file's media ID, the event)."""
+    await with_moderator(hs)
+    alice, bob = await hs.register_user("alice"), await hs.register_user("bob")
+    room_id = await alice.create_room(preset="public_chat", name="Ward 7")
+    await bob.join(room_id)
+    media_id = await upload(hs, alice, b"a patient's letter", "application/pdf")
+    sent = await alice.put(
+        f"/rooms/{room_id}/send/m.room.message/f1",
+        json={
+            "msgtype": "m.file",
+            "body": "letter.pdf",
+            "url": f"mxc://{hs.server_name}/{media_id}",
+        },
+    )
+    event_id = sent.json()["event_id"]
+    resp = await bob.post(f"/rooms/{room_id}/report/{event_id}", json={"reason": "patient data"})
+    assert resp.status_code == 200, resp.text
+    return bob, media_id, event_id
+
+
+async def test_removing_a_message_takes_its_file_out_of_reach_too(
+    hs: Homeserver, console: ConsoleClient
+) -> None:
+    """A redacted message's file stays downloadable by its URI: the removal quarantines it
+    (services/media/admin.py), unless the admin unticks it."""
+    admin, (bob, media_id, event_id) = console, await _reported_file(hs)
+    assert (await download(hs, bob, media_id)).status_code == 200
+    confirm = await admin.get("/reports/1/remove")
+    assert 'name="quarantine_files" value="1" checked' in confirm.text
+    done = await admin.post(
+        "/reports/1/remove", {"reason": "patient data", "quarantine_files": "1"}
+    )
+    assert done.status_code == 303
+    page = await admin.get("/reports/1")
+    assert "its files taken out of reach" in page.text
+    assert errcode(await download(hs, bob, media_id)) == (404, "M_NOT_FOUND")
+    rows = await hs.runtime.db.fetch_all(
+        "SELECT target FROM audit_log WHERE action = 'media.quarantine'"
+    )
+    assert [r[0] for r in rows] == [event_id]
+
+
+async def test_an_admin_may_keep_the_file_when_removing_the_message(
+    hs: Homeserver, console: ConsoleClient
+) -> None:
+    admin, (bob, media_id, _event_id) = console, await _reported_file(hs)
+    done = await admin.post("/reports/1/remove", {"reason": "wrong room"})  # unticked
+    assert done.status_code == 303
+    assert (await download(hs, bob, media_id)).status_code == 200
+
+
+async def test_a_message_without_files_offers_no_quarantine(
+    hs: Homeserver, console: ConsoleClient
+) -> None:
+    admin, _ = console, await _reported(hs)
+    confirm = await admin.get("/reports/1/remove")
+    assert "quarantine_files" not in confirm.text

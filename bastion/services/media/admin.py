@@ -34,7 +34,7 @@ from bastion.services.media.mxc import (
 from bastion.services.media.storage import MediaStorage, StorageKey
 from bastion.services.principal import Principal
 from bastion.store.database import Database
-from bastion.store.protocols import MediaAdminStore, MediaStore, RoomStore, UserStore
+from bastion.store.protocols import EventStore, MediaAdminStore, MediaStore, RoomStore, UserStore
 from bastion.store.records import MediaRecord
 
 log = logging.getLogger(__name__)
@@ -46,7 +46,7 @@ class MediaAdmin:
     def __init__(
         self,
         db: Database,
-        stores: tuple[MediaAdminStore, MediaStore, RoomStore, UserStore],
+        stores: tuple[MediaAdminStore, MediaStore, RoomStore, UserStore, EventStore],
         storage: MediaStorage,
         *,
         audit: AuditTrail,
@@ -54,7 +54,7 @@ class MediaAdmin:
         server_name: str,
     ) -> None:
         self._db, self._storage, self._audit, self._clock = db, storage, audit, clock
-        self._store, self._media, self._rooms, self._users = stores
+        self._store, self._media, self._rooms, self._users, self._events = stores
         self._server_name = server_name
 
     async def info(self, actor: Principal, server_name: str, media_id: str) -> MediaRecord:
@@ -99,6 +99,24 @@ class MediaAdmin:
         prefix = f"mxc://{self._server_name}/"
         media_ids = [uri.removeprefix(prefix) for uri in local]
         return await self._set(actor, media_ids, quarantine=True, scope={"room_id": room_id})
+
+    async def files_of_event(self, actor: Principal, room_id: str, event_id: str) -> list[str]:
+        """The IDs of this server's uploaded files an event of the room names (a message being
+        removed: the console offers to quarantine them too); 404 for an event not in the room."""
+        actor.require_admin()
+        event = await self._events.get_event(self._db, event_id)
+        if event is None or event.room_id != room_id:
+            raise MatrixError(404, Errcode.NOT_FOUND, "event not found")
+        prefix = f"mxc://{self._server_name}/"
+        named = {uri.removeprefix(prefix) for uri in mxc_uris_in(event.content)}
+        found = [m for m in sorted(named) if MEDIA_ID_PATTERN.fullmatch(m)]
+        return [m for m in found if await self._media.get_media(self._db, m) is not None]
+
+    async def quarantine_event(self, actor: Principal, room_id: str, event_id: str) -> int:
+        """Quarantine the files an event names, before it is redacted (while its content is
+        still there to read)."""
+        media_ids = await self.files_of_event(actor, room_id, event_id)
+        return await self._set(actor, media_ids, quarantine=True, scope={"event_id": event_id})
 
     async def quarantine_user(self, actor: Principal, user_id: str) -> int:
         """Quarantine every file the user uploaded."""
