@@ -7,6 +7,7 @@ file grows by one line. The legal-hold hook is chosen here: the compliance work'
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from bastion.clock import Clock
 from bastion.pubsub.base import Bus
@@ -14,6 +15,8 @@ from bastion.services.accounts import AccountService
 from bastion.services.audit.trail import AuditTrail
 from bastion.services.directory.user_index import UserDirectoryIndex
 from bastion.services.legal_hold.erasure import HeldFromErasure
+from bastion.services.media.erasure import UploadErasure
+from bastion.services.media.storage import LocalDirectoryStorage
 from bastion.services.offboarding import Offboarding
 from bastion.services.offboarding.job import OffboardingDeps, OffboardingStores
 from bastion.services.policy.service import PolicyService
@@ -23,10 +26,12 @@ from bastion.services.rooms.promotion import RoomPromoter
 from bastion.store.database import Database
 from bastion.store.protocols import SearchStore
 from bastion.store.sql.holds import SqlHoldStore
+from bastion.store.sql.media_admin import SqlMediaAdminStore
 from bastion.store.sql.memberships import SqlMembershipStore
 from bastion.store.sql.offboarding import SqlOffboardingJobStore
 from bastion.store.sql.profiles import SqlProfileStore
 from bastion.store.sql.pushers import SqlPusherStore
+from bastion.store.sql.retention import SqlRetentionStore
 from bastion.store.sql.room_directory import SqlRoomDirectoryStore
 from bastion.store.sql.rooms import SqlRoomStore
 from bastion.store.sql.state import SqlStateStore
@@ -48,6 +53,7 @@ class OffboardingParts:
     user_directory: UserDirectoryIndex
     search: SearchStore
     audit: AuditTrail
+    media: tuple[str, str]  # (the media store's folder, the server name): erased uploads
 
 
 def offboarding_service(parts: OffboardingParts) -> Offboarding:
@@ -62,5 +68,9 @@ def offboarding_service(parts: OffboardingParts) -> Offboarding:
         promoter=parts.promoter, policy=parts.policy, member_profiles=parts.member_profiles,
         user_directory=parts.user_directory, audit=parts.audit, bus=parts.bus,
         holds=HeldFromErasure(SqlHoldStore()), clock=parts.clock,
+        uploads=UploadErasure(
+            SqlMediaAdminStore(), SqlRetentionStore(),
+            LocalDirectoryStorage(Path(parts.media[0])), parts.media[1],
+        ),
     )  # fmt: skip
     return Offboarding(deps)

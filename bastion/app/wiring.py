@@ -469,6 +469,7 @@ class Wiring:
                     directory_index,
                     search,
                     audit,
+                    (self.config.media.store_path, self.config.server_name),
                 )
             ),
             **room_admin_services(

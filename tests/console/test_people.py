@@ -115,6 +115,23 @@ async def test_offboard_shows_what_will_happen_then_the_report(
     assert (await alice.get(client_path("/account/whoami"))).status_code == 401
     records = await hs.runtime.services.audit_log.list(OPERATOR, AuditQuery(action="user.offboard"))
     assert [r.actor for r in records] == ["@root:test.bastion"]
+    assert "Files deleted" not in report.text  # without erasure no file is touched
+
+
+async def test_offboard_with_erasure_reports_the_files(
+    hs: Homeserver, console: ConsoleClient
+) -> None:
+    bob = await hs.register_user("bob")
+    resp = await hs.http.post(
+        "/_matrix/media/v3/upload",
+        content=b"a draft",
+        headers={"Authorization": f"Bearer {bob.token}", "Content-Type": "text/plain"},
+    )
+    assert resp.status_code == 200
+    report = await console.post(_person(bob.user_id, "offboard"), {"erase": "on"})
+    assert report.status_code == 200
+    assert "Files deleted" in report.text
+    assert "<dt>Files deleted</dt><dd>1</dd>" in report.text
 
 
 async def test_pages_in_arabic_are_right_to_left(hs: Homeserver, console: ConsoleClient) -> None:

@@ -31,7 +31,7 @@ from bastion.services.media.mxc import (
     mxc_uris_in,
     require_local_media_id,
 )
-from bastion.services.media.storage import MediaStorage, StorageKey
+from bastion.services.media.storage import MediaStorage, remove_stored_files
 from bastion.services.principal import Principal
 from bastion.store.database import Database
 from bastion.store.protocols import EventStore, MediaAdminStore, MediaStore, RoomStore, UserStore
@@ -144,10 +144,7 @@ class MediaAdmin:
                 raise MatrixError(404, Errcode.NOT_FOUND, "unknown media ID")
             details = {"uploader": media.user_id, "sha256": media.sha256, "size": media.size}
             await self._audit.record(t, actor, "media.delete", uri, details)
-        keys = [StorageKey(deleted.media_id)]
-        keys += [StorageKey.thumbnail(deleted.media_id, w, h, m) for w, h, m in deleted.thumbnails]
-        for key in keys:  # after commit: a crash between leaves files without rows, never rows
-            await self._storage.delete(key)  # without files
+        await remove_stored_files(self._storage, [deleted])  # after the commit
         return [deleted.media_id]
 
     async def _set(

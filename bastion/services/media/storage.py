@@ -25,12 +25,13 @@ import hashlib
 import os
 import re
 import secrets
-from collections.abc import AsyncIterable, AsyncIterator
+from collections.abc import AsyncIterable, AsyncIterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Protocol
 
 from bastion.private_files import create_private_file, make_private_folder
+from bastion.store.protocols.compliance import DeletedMedia
 
 CHUNK_SIZE = 1 << 20
 _KEY_PART = re.compile(r"[A-Za-z0-9_-]{1,255}")
@@ -190,3 +191,13 @@ class LocalDirectoryStorage:
 
     async def delete(self, key: StorageKey) -> None:
         await asyncio.to_thread(self.path_of(key).unlink, missing_ok=True)
+
+
+async def remove_stored_files(storage: MediaStorage, deleted: Sequence[DeletedMedia]) -> None:
+    """The bytes of media whose rows a committed transaction deleted: each original and its
+    thumbnails (the retention purge, an admin's deletion, an erased account's uploads). A crash
+    before this leaves files without rows, never served; never a row without its file."""
+    for item in deleted:
+        await storage.delete(StorageKey(item.media_id))
+        for width, height, method in item.thumbnails:
+            await storage.delete(StorageKey.thumbnail(item.media_id, width, height, method))

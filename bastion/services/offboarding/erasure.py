@@ -1,4 +1,5 @@
-"""Steps `profile` and `erase` (only with `erase: true`): the leaver's profile and messages.
+"""Steps `profile`, `erase` and `files` (only with `erase: true`): the leaver's profile,
+messages and uploaded files.
 
 Safety design (destructive code, STYLE 3.3.8):
 - What is erased: the display name, the avatar and every other profile field (`m.tz`, custom
@@ -15,6 +16,10 @@ Safety design (destructive code, STYLE 3.3.8):
   which also moves the job's cursor (`erase_after`), so a stopped job resumes after the last
   erased batch and never looks at an event twice. Idempotent: an erased event is marked
   redacted and no longer selected.
+- Files (step `files`, after the messages): every upload of theirs that nothing stored names any
+  more is deleted (services/media/erasure.py); one an event still names (a room avatar, a held
+  message, someone's forward) is kept and counted (`files_kept`). Rows in one transaction with
+  the step's progress, bytes after the commit; a resumed job finds the deleted rows gone.
 - No dry run: the admin API's job status shows what a run did, and a leaver's account cannot be
   reactivated into its rooms anyway.
 """
@@ -84,3 +89,13 @@ async def _erase_batch(deps: OffboardingDeps, run: JobRun, t: Queryable) -> tupl
         await stores.search.delete_event(t, event.event_id)
         run.report.events_redacted += 1
     return len(batch) < BATCH_SIZE, set(versions)
+
+
+async def erase_files(deps: OffboardingDeps, run: JobRun) -> None:
+    """Delete the leaver's uploads nothing names any more (see the module docstring)."""
+    async with deps.db.transaction() as t:
+        deleted, kept = await deps.uploads.delete_rows(t, run.user_id)
+        run.report.files_deleted += len(deleted)
+        run.report.files_kept = kept
+        await run.save(t, deps, step=run.next_step())
+    await deps.uploads.delete_files(deleted)

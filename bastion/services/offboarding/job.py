@@ -3,13 +3,15 @@
 Steps run in this order, each saving the job's next step (and the report so far) in the
 transaction of its last piece of work, so a job stopped anywhere resumes where it stopped:
 `revoke` → `successors` → `profile` (erase only) → `leave` → `unlist` → `erase` (erase only)
-→ `done`. Within `successors` and `leave`, progress is saved after every room.
+→ `files` (erase only) → `done`. Within `successors` and `leave`, progress is saved after every
+room.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 from bastion.clock import Clock
 from bastion.pubsub.base import Bus
@@ -32,11 +34,12 @@ from bastion.store.protocols import (
     StateStore,
     UserStore,
 )
+from bastion.store.protocols.compliance import DeletedMedia
 from bastion.store.protocols.offboarding import OffboardingJobStore
 from bastion.store.protocols.pushers import PusherStore
 
-STEPS = ("revoke", "successors", "profile", "leave", "unlist", "erase", "done")
-ERASE_ONLY = frozenset({"profile", "erase"})
+STEPS = ("revoke", "successors", "profile", "leave", "unlist", "erase", "files", "done")
+ERASE_ONLY = frozenset({"profile", "erase", "files"})
 REASON = "offboarded"
 
 # Called after each room's work commits, with (step, room_id): a seam for tests that stop a
@@ -46,6 +49,13 @@ Checkpoint = Callable[[str, str], Awaitable[None]]
 
 async def no_checkpoint(step: str, room_id: str) -> None:
     """The default checkpoint: nothing."""
+
+
+class UploadEraser(Protocol):
+    """Deletes an erased account's uploads nothing names any more (services/media/erasure.py)."""
+
+    async def delete_rows(self, q: Queryable, user_id: str) -> tuple[list[DeletedMedia], int]: ...
+    async def delete_files(self, deleted: Sequence[DeletedMedia]) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +89,7 @@ class OffboardingDeps:
     bus: Bus
     holds: HoldChecker
     clock: Clock
+    uploads: UploadEraser
 
 
 @dataclass

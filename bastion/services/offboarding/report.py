@@ -32,6 +32,8 @@ class OffboardingReport(msgspec.Struct, kw_only=True):
     profile_cleared: bool = False
     events_redacted: int = 0
     events_held: int = 0
+    files_deleted: int = 0  # uploads erased (step `files`)
+    files_kept: int = 0  # uploads an event still names (a room avatar, a held or forwarded message)
 
 
 def encode_report(report: OffboardingReport) -> str:

@@ -8,8 +8,8 @@ resumes the unfinished one: running it again completes it) and runs the steps of
    deleted and the user taken out of the user directory, in ONE transaction with the job's
    progress and the `user.deactivate` audit record; after commit `SessionsRevoked` goes on the
    bus, which ends the user's parked /syncs with 401 at once (pubsub/wakeups.py).
-2. `successors` (successors.py), 3. `profile` and 6. `erase` (erasure.py, with `erase` only),
-4. `leave` and 5. `unlist` (departure.py).
+2. `successors` (successors.py), 3. `profile`, 6. `erase` and 7. `files` (erasure.py, with
+`erase` only), 4. `leave` and 5. `unlist` (departure.py).
 The job finishes in one transaction with the `user.offboard` audit record, whose details are
 the report. A refused or failed run is audited as failed (`AuditTrail.attempt`); its job stays
 unfinished, and the resumer (workers/offboarding.py) or the next call completes it.
@@ -33,7 +33,7 @@ from bastion.errors import Errcode, MatrixError
 from bastion.pubsub.messages import SessionsRevoked
 from bastion.services.audit.trail import actor_fields
 from bastion.services.offboarding.departure import leave_rooms, unlist
-from bastion.services.offboarding.erasure import clear_profile, erase_messages
+from bastion.services.offboarding.erasure import clear_profile, erase_files, erase_messages
 from bastion.services.offboarding.job import (
     Checkpoint,
     JobRun,
@@ -176,6 +176,8 @@ class Offboarding:
                     await unlist(deps, run)
                 case "erase":
                     await erase_messages(deps, run)
+                case "files":
+                    await erase_files(deps, run)
                 case _:
                     raise MatrixError(500, Errcode.UNKNOWN, f"unknown offboarding step {run.step}")
         run.report.status = DONE

@@ -14,7 +14,6 @@ import json
 from collections.abc import Sequence
 
 from bastion.services.media.mxc import MEDIA_ID_PATTERN, mxc_uris_in
-from bastion.services.media.storage import MediaStorage, StorageKey
 from bastion.store.protocols.compliance import PurgedEvent
 
 
@@ -28,9 +27,3 @@ def local_media_ids(events: Sequence[PurgedEvent], server_name: str) -> set[str]
             if media_id != uri and MEDIA_ID_PATTERN.fullmatch(media_id):
                 found.add(media_id)
     return found
-
-
-async def delete_files(storage: MediaStorage, keys: Sequence[StorageKey]) -> None:
-    """Delete stored files whose rows are gone (after the deleting transaction committed)."""
-    for key in keys:
-        await storage.delete(key)

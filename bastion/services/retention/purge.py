@@ -33,12 +33,12 @@ from dataclasses import asdict, dataclass
 
 from bastion.clock import Clock
 from bastion.services.audit.trail import AuditTrail
-from bastion.services.media.storage import MediaStorage, StorageKey
+from bastion.services.media.storage import MediaStorage, remove_stored_files
 from bastion.services.principal import Principal
-from bastion.services.retention.media import delete_files, local_media_ids
+from bastion.services.retention.media import local_media_ids
 from bastion.services.retention.policy import RoomRetention
 from bastion.store.database import Database
-from bastion.store.protocols.compliance import DeletedMedia, HoldStore, RetentionStore
+from bastion.store.protocols.compliance import HoldStore, RetentionStore
 
 log = logging.getLogger(__name__)
 
@@ -188,7 +188,7 @@ class RetentionPurge:
                 media = await self._store.delete_unreferenced_media(
                     t, self._server_name, sorted(local_media_ids(purged, self._server_name))
                 )
-            await delete_files(self._storage, _keys(media))
+            await remove_stored_files(self._storage, media)
             tally.media += len(media)
             tally.events += len(purged)
             if purged and not counted:
@@ -212,12 +212,3 @@ class RetentionPurge:
     async def _originals_cutoff(self) -> int:
         days = (await self._retention.policy()).redacted_content_days
         return self._clock.now_ms() - days * DAY_MS
-
-
-def _keys(media: list[DeletedMedia]) -> list[StorageKey]:
-    """The stored files of deleted media: each original and its thumbnails."""
-    keys: list[StorageKey] = []
-    for item in media:
-        keys.append(StorageKey(item.media_id))
-        keys += [StorageKey.thumbnail(item.media_id, w, h, m) for w, h, m in item.thumbnails]
-    return keys
