@@ -20,21 +20,12 @@ from tests.api.test_room_upgrade_safety import TombstoneGate, ward
 from tests.conftest import (
     FakeClock,
     Homeserver,
-    UserClient,
     errcode,
     make_config,
-    pg_dsn,
     start_homeserver,
 )
+from tests.integration.test_redis_processes import db_kind, on  # noqa: F401 (a fixture)
 from tests.redis_support import redis_url
-
-
-@pytest.fixture
-def db_kind() -> str:
-    """PostgreSQL only: two processes on one SQLite file is refused by the config."""
-    if pg_dsn() is None:
-        pytest.skip("BASTION_TEST_PG_DSN is not set (run under scripts/with-postgres)")
-    return "postgres"
 
 
 @asynccontextmanager
@@ -49,11 +40,6 @@ async def process(
     finally:
         await http.aclose()
         await runtime.close()
-
-
-def on(hs: Homeserver, user: UserClient) -> UserClient:
-    """The same session, its requests sent to process `hs`."""
-    return UserClient(hs.http, user.user_id, user.device_id, user.token)
 
 
 @pytest.mark.parametrize("second", ["carol", "alice"])
