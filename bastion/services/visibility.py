@@ -51,7 +51,9 @@ The allowed exceptions, none of which hands events to a client:
   to (`rooms/promotion.py`); Synapse's room state API and the room inventory's describing
   state (`admin/rooms.py`, `admin/room_summaries.py`); the compliance export
   (`export/writer.py`: server admins only, audited, and it must include what no client sees,
-  the originals of redacted and held events).
+  the originals of redacted and held events); the files an event names, read by an admin
+  quarantining them before the event is redacted (`media/admin.py`: only `mxc://` URIs are
+  taken from it, nothing of it is shown).
 """
 
 from __future__ import annotations
