@@ -31,6 +31,7 @@ from bastion.config_sections import (
     HttpConfig,
     ListenConfig,
     LoggingConfig,
+    LoginViaExistingSessionConfig,
     MediaConfig,
     MetricsConfig,
     PresenceConfig,
@@ -75,6 +76,7 @@ __all__ = [  # the sections are defined in config_sections.py and re-exported he
     "HttpConfig",
     "ListenConfig",
     "LoggingConfig",
+    "LoginViaExistingSessionConfig",
     "MediaConfig",
     "MetricsConfig",
     "PresenceConfig",
@@ -124,6 +126,7 @@ class Config(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     http: HttpConfig = HttpConfig()
     registration: RegistrationConfig = RegistrationConfig()
     auth: AuthConfig = AuthConfig()
+    login_via_existing_session: LoginViaExistingSessionConfig = LoginViaExistingSessionConfig()
     rate_limits: RateLimitsConfig = RateLimitsConfig()
     media: MediaConfig = MediaConfig()
     user_directory: UserDirectoryConfig = UserDirectoryConfig()
@@ -228,6 +231,11 @@ def _validate_sign_in(config: Config) -> None:
         raise ConfigError(
             "console.password_sign_in = false needs an [[sso.providers]] table: else no admin "
             "could sign in to the console"
+        )
+    lifetime = config.login_via_existing_session.token_lifetime_seconds
+    if not 10 <= lifetime <= 3600:
+        raise ConfigError(
+            f"login_via_existing_session.token_lifetime_seconds must be 10 to 3600, not {lifetime}"
         )
 
 

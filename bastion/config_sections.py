@@ -138,6 +138,33 @@ class RateLimitsConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
             "of hundreds of messages is never slowed."
         ),
     ] = RateLimit(per_second=50.0, burst=1000)
+    login_token_per_user: Annotated[
+        RateLimit,
+        _doc(
+            "Login tokens one account may ask for (POST /login/get_token, each a new device): "
+            "one a minute, as the spec suggests."
+        ),
+    ] = RateLimit(per_second=1 / 60, burst=1)
+
+
+class LoginViaExistingSessionConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """Signing in a new device from one already signed in (POST /login/get_token, Element's
+    "sign in with another device"): the signed-in device gets a single-use login token for the
+    new one. Off unless enabled: each token is a new session on the account."""
+
+    enabled: Annotated[
+        bool, _doc("Offer it (the m.get_login_token capability and the endpoint).")
+    ] = False
+    require_ui_auth: Annotated[
+        bool,
+        _doc(
+            "Ask for the password (or the identity provider) again before each token. false: "
+            "any signed-in device gets one without asking the person, against the spec's MUST."
+        ),
+    ] = True
+    token_lifetime_seconds: Annotated[
+        int, _doc("How long a token stays valid, 10 to 3600 (the spec suggests 120).")
+    ] = 120
 
 
 class MediaConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):

@@ -41,6 +41,7 @@ from bastion.services.export.jobs import ComplianceExports
 from bastion.services.legal_hold.holds import LegalHolds
 from bastion.services.legal_hold.roles import Roles
 from bastion.services.login import LoginService
+from bastion.services.login_token_request import LoginTokenRequests
 from bastion.services.media.admin import MediaAdmin
 from bastion.services.media.previews import UrlPreviews
 from bastion.services.media.service import MediaService
@@ -103,6 +104,7 @@ class Services:
     info: ServerInfo
     auth: AuthService
     login: LoginService
+    get_login_token: LoginTokenRequests  # POST /login/get_token: a signed-in device's token
     sso: SsoService  # single sign-on with OpenID Connect providers (services/sso/)
     console_sessions: ConsoleSessions  # admin console sign-in and sessions (bastion/console/)
     console_dashboard: DashboardService  # the console dashboard's figures

@@ -88,6 +88,7 @@ _CLIENT_AREAS: list[list[Route]] = [
 ]
 _V1_AREAS: list[list[Route]] = [
     versions.V1_ROUTES,  # auth_metadata: 404 until next-generation auth exists
+    login.V1_ROUTES,  # login/get_token
     room_directory.V1_ROUTES,
     register.V1_ROUTES,
     room_events.V1_ROUTES,

@@ -1,5 +1,6 @@
 """Wiring of single sign-on (services/sso/), beside the composition root so wiring.py grows by
-a line: the flow for `Services.sso`, and the login tokens `LoginService` exchanges."""
+a line: the flow for `Services.sso`, and the login tokens `LoginService` exchanges (which
+`POST /login/get_token` also issues, app/login.py)."""
 
 from __future__ import annotations
 
@@ -31,8 +32,9 @@ def sso_service(
     accounts: AccountService,
     transport: httpx.AsyncBaseTransport | None = None,
 ) -> tuple[SsoService, LoginTokens | None]:
-    """The SSO flow, and its login tokens when a provider is configured (else None: `POST
-    /login` then knows no `m.login.token`)."""
+    """The SSO flow, and the login tokens when a provider is configured or signed-in devices
+    may ask for them (`[login_via_existing_session]`); else None: `POST /login` then knows no
+    `m.login.token`."""
     store = SqlSsoStore()
     tokens = LoginTokens(db, store, clock, hash_token)
     timeout = config.sso.request_timeout_seconds
@@ -48,4 +50,5 @@ def sso_service(
     )
     provisioning = SsoAccountProvisioning(db, accounts)
     parts = SsoParts(db, store, SqlUserStore(), clock, hash_token, ip_limiter, tokens, provisioning)
-    return SsoService(parts, settings, providers), (tokens if providers else None)
+    issued = bool(providers) or config.login_via_existing_session.enabled
+    return SsoService(parts, settings, providers), (tokens if issued else None)

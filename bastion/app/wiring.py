@@ -23,6 +23,7 @@ from bastion.app.compliance import compliance_services
 from bastion.app.directory import directory_services
 from bastion.app.dlp import dlp_parts
 from bastion.app.exports import export_service
+from bastion.app.login import LoginParts, login_services
 from bastion.app.media import media_services
 from bastion.app.moderation import ModerationParts, moderation_services
 from bastion.app.offboarding import OffboardingParts, offboarding_service
@@ -67,7 +68,6 @@ from bastion.services.formatting.formatter import EventFormatter
 from bastion.services.ignored_users import IgnoredUsers
 from bastion.services.invite_permission import InviteBlocking, InvitePermissions
 from bastion.services.legal_hold.keeper import HeldOriginalKeeper
-from bastion.services.login import LoginService
 from bastion.services.members_cache import MEMBERS_CACHE, RoomMembersCache
 from bastion.services.notices import (
     NoticeRoomGuard,
@@ -222,10 +222,8 @@ class Wiring:
             mode=config.registration.mode,
             ip_limiter=self.shared.limiter(clock, limits.register_per_ip, "register"),
         )  # fmt: skip
-        login = LoginService(
-            db, auth, credentials, login_ip_limiter, config.server_name, audit,
-            login_tokens=login_tokens,
-        )  # fmt: skip
+        login, get_login_token = login_services(config, self.shared, LoginParts(
+            db, clock, auth, credentials, login_ip_limiter, audit, login_tokens, uia))  # fmt: skip
         console_sessions = ConsoleSessions(
             db, ConsoleStores(SqlConsoleSessionStore(), devices),
             SignInChecks(
@@ -273,7 +271,7 @@ class Wiring:
         ), rooms.pop("appservice_delivery"))  # fmt: skip
         return Services(
             info=info, auth=auth, login=login, sso=sso, uia=uia, registration=registration,
-            appservices=appservices,
+            appservices=appservices, get_login_token=get_login_token,  # POST /login/get_token
             console_sessions=console_sessions,
             accounts=accounts, devices=DeviceService(db, devices, uia, device_lists, audit,
                 creation=DeviceCreation(clock, self.appservices.registry, login_ip_limiter)),

@@ -1,11 +1,13 @@
-"""Login: `POST /login` turns a password, or a login token from single sign-on
-(`m.login.token`, services/sso/), into a device and an access token.
+"""Login: `POST /login` turns a password, or a login token (`m.login.token`) from single sign-on
+(services/sso/) or from a signed-in device (`POST /login/get_token`), into a device and an
+access token.
 
 Every attempt that reaches the password or token check is audited: a success in the
-transaction that issues the token (`login.success`, by the new device; `method` names the
-provider, `sso:<idp id>`, for a token login), a failure on its own (`login.failure`, by the
-client's address, with the reason), so an auditor sees guessing and lockouts. Both kinds count
-against the login limit per address.
+transaction that issues the token (`login.success`, by the new device; for a token login
+`method` names the provider, `sso:<idp id>`, or is `m.login.token` with the device that asked
+for the token), a failure on its own (`login.failure`, by the client's address, with the
+reason), so an auditor sees guessing and lockouts. Both kinds count against the login limit
+per address.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from bastion.services.auth import AuthService, Session
 from bastion.services.credentials import CredentialChecker, resolve_user_id
 from bastion.services.principal import Requester, Unauthenticated
 from bastion.services.ratelimit import RateLimiter
-from bastion.services.sso.login_tokens import LoginTokens
+from bastion.services.sso.login_tokens import LoginTokens, login_details
 from bastion.store.database import Database
 from bastion.store.protocols.sso import LoginTokenOwner
 from bastion.store.records import UserRecord
@@ -55,7 +57,7 @@ class LoginService:
         server_name: str,
         audit: AuditTrail,
         *,
-        login_tokens: LoginTokens | None = None,  # None: no SSO, so no m.login.token
+        login_tokens: LoginTokens | None = None,  # None: no SSO nor get_token: no m.login.token
     ) -> None:
         self._db = db
         self._login_tokens = login_tokens
@@ -115,7 +117,7 @@ class LoginService:
         except MatrixError as exc:
             await self._audit_failure(ip, None if owner is None else owner.user_id, exc)
             raise
-        return user, {"ip": ip, "method": f"sso:{owner.idp_id}"}
+        return user, {"ip": ip, **login_details(owner)}
 
     async def _audit_failure(self, ip: str, user_id: str | None, exc: MatrixError) -> None:
         reason = {"ip": ip, "errcode": exc.errcode, "error": exc.message}

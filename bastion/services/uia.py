@@ -41,6 +41,7 @@ class UiaAction:
     )
     CHANGE_PASSWORD: Final = N_("change your password")
     CLOSE_ACCOUNT: Final = N_("close your account")
+    SIGN_IN_ANOTHER_DEVICE: Final = N_("let another device sign in to your account")
     UNNAMED: Final = N_("change your account's security")
 
 

@@ -1,9 +1,14 @@
-"""Login and logout, and `/refresh`: Bastion issues no refresh tokens (its access tokens do not
-expire; a `refresh_token: true` login gets none, as the spec allows), so every refresh token is
-unknown: 401 M_UNKNOWN_TOKEN, the spec's answer, which tells the client to log in again."""
+"""Login and logout, `/login/get_token` (a signed-in device's login token for a new one,
+services/login_token_request.py), and `/refresh`: Bastion issues no refresh tokens (its access
+tokens do not expire; a `refresh_token: true` login gets none, as the spec allows), so every
+refresh token is unknown: 401 M_UNKNOWN_TOKEN, the spec's answer, which tells the client to log
+in again."""
 
 from __future__ import annotations
 
+from typing import Any
+
+import msgspec
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -21,7 +26,7 @@ from bastion.services.login import LoginRequest
 async def login_flows(request: Request) -> Response:
     """GET /_matrix/client/v3/login"""
     services = services_of(request)
-    flows = services.login.flows() + services.sso.flows()
+    flows = services.get_login_token.login_flows(services.login.flows() + services.sso.flows())
     if services.appservices.registry.all:
         flows.append({"type": APPSERVICE_LOGIN})
     return JsonResponse({"flows": flows})
@@ -47,6 +52,20 @@ async def login(request: Request) -> Response:
             "well_known": {"m.homeserver": {"base_url": services.info.public_baseurl}},
         }
     )
+
+
+class LoginTokenRequest(msgspec.Struct, frozen=True):
+    """Body of `POST /login/get_token`."""
+
+    auth: dict[str, Any] | None = None
+
+
+async def get_login_token(request: Request) -> Response:
+    """POST /_matrix/client/v1/login/get_token"""
+    services = services_of(request)
+    requester = await require_requester(request)
+    body = await decode_body(request, LoginTokenRequest)
+    return JsonResponse(await services.get_login_token.issue(requester, body.auth))
 
 
 async def logout(request: Request) -> Response:
@@ -75,3 +94,4 @@ ROUTES = [
     Route("/logout/all", logout_all, methods=["POST"]),
     Route("/refresh", refresh, methods=["POST"]),
 ]
+V1_ROUTES = [Route("/login/get_token", get_login_token, methods=["POST"])]

@@ -86,6 +86,7 @@ async def well_known_support(request: Request) -> Response:
 async def capabilities(request: Request) -> Response:
     """GET /_matrix/client/v3/capabilities"""
     requester = await require_requester(request)
+    get_login_token = await services_of(request).get_login_token.is_available_to(requester)
     moderation = (
         # spec v1.18: what PUT /admin/suspend and /admin/lock allow (admins only; else omitted)
         {"m.account_moderation": {"suspend": True, "lock": True}} if requester.is_admin else {}
@@ -103,7 +104,7 @@ async def capabilities(request: Request) -> Response:
                 "m.set_displayname": {"enabled": True},
                 "m.set_avatar_url": {"enabled": True},
                 "m.3pid_changes": {"enabled": False},
-                "m.get_login_token": {"enabled": False},
+                "m.get_login_token": {"enabled": get_login_token},  # per user, as the spec has it
                 # spec v1.18: always listed, so clients need not guess (absent means false)
                 "m.forget_forced_upon_leave": {
                     "enabled": services_of(request).info.forget_on_leave

@@ -8,6 +8,7 @@ What stays true:
 - Single sign-on ends as a client's does: the SSO flow (services/sso/) hands the browser a login
   token, taken here once, exactly as `POST /login` takes `m.login.token` (same limiter, same
   account check); the provider's own checks (MFA, conditional access) so guard the console.
+  A token a signed-in device asked for (`POST /login/get_token`) passed no provider: refused.
 - Only a server admin gets a session. The session is re-read with its account on every request
   (one indexed query), so an admin who is demoted, locked or deactivated, or whose console device
   is revoked, is signed out at their next click.
@@ -31,7 +32,7 @@ from bastion.services.credentials import CredentialChecker
 from bastion.services.e2ee.device_lists import DeviceListService
 from bastion.services.principal import Requester, Unauthenticated
 from bastion.services.ratelimit import RateLimiter
-from bastion.services.sso.login_tokens import InvalidLoginToken, LoginTokens
+from bastion.services.sso.login_tokens import InvalidLoginToken, LoginTokens, is_single_sign_on
 from bastion.store.database import Database
 from bastion.store.protocols.accounts import DeviceStore
 from bastion.store.protocols.console import ConsoleSessionRow, ConsoleSessionStore
@@ -170,9 +171,11 @@ class ConsoleSessions:
         self._ip_limiter.hit(ip)
         owner: LoginTokenOwner | None = None
         try:
-            if self._login_tokens is None:  # no SSO configured: no token is valid
+            if self._login_tokens is None:  # no SSO (nor get_token): no token exists
                 raise InvalidLoginToken
             owner = await self._login_tokens.redeem(token)
+            if not is_single_sign_on(owner):  # a signed-in device asked for it: no provider did
+                raise InvalidLoginToken
             user = await self._credentials.check_account(owner.user_id)
             if not user.is_admin:
                 raise NotAnAdmin

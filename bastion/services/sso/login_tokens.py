@@ -5,6 +5,12 @@ spec: client-server-api#login ("m.login.token"): the token "must encode the user
 It is single use (taking it deletes it, in one statement, so two logins cannot both get it) and
 lives two minutes (the spec suggests seconds; a user may take a moment on the confirmation
 page). Issuing one deletes the expired ones, so the table stays small.
+
+A signed-in device may also ask for one for a new device (`POST /login/get_token`,
+services/login_token_request.py), living as long as `[login_via_existing_session]` says. Its
+owner's `idp_id` is then `session:<device ID>` (`issued_by_session`), which no provider's id can
+be (config_sso.py allows no ":"): the admin console, whose SSO sign-in must have passed the
+organisation's provider, takes only tokens `is_single_sign_on` (services/console/sessions.py).
 """
 
 from __future__ import annotations
@@ -18,6 +24,25 @@ from bastion.store.database import Database, Queryable
 from bastion.store.protocols.sso import LoginTokenOwner, SsoStore
 
 LOGIN_TOKEN_LIFETIME_MS = 2 * 60 * 1000
+_SESSION_PREFIX = "session:"
+
+
+def issued_by_session(user_id: str, device_id: str) -> LoginTokenOwner:
+    """The owner of a token that `device_id` of `user_id` asked for (not a single sign-on)."""
+    return LoginTokenOwner(user_id, _SESSION_PREFIX + device_id)
+
+
+def is_single_sign_on(owner: LoginTokenOwner) -> bool:
+    """Whether the token was earned by signing in with an identity provider."""
+    return not owner.idp_id.startswith(_SESSION_PREFIX)
+
+
+def login_details(owner: LoginTokenOwner) -> dict[str, str]:
+    """How the login's audit record names where its token came from: `method` `sso:<idp id>`,
+    or `m.login.token` with the device that asked for it (`issued_by_device`)."""
+    if is_single_sign_on(owner):
+        return {"method": f"sso:{owner.idp_id}"}
+    return {"method": "m.login.token", "issued_by_device": owner.idp_id[len(_SESSION_PREFIX) :]}
 
 
 class InvalidLoginToken(MatrixError):
@@ -38,14 +63,14 @@ class LoginTokens:
         self._clock = clock
         self._hash = hash_token
 
-    async def issue(self, q: Queryable, owner: LoginTokenOwner) -> str:
-        """A new token for `owner`, written in `q`'s transaction."""
+    async def issue(
+        self, q: Queryable, owner: LoginTokenOwner, lifetime_ms: int = LOGIN_TOKEN_LIFETIME_MS
+    ) -> str:
+        """A new token for `owner`, valid `lifetime_ms`, written in `q`'s transaction."""
         token = secrets.token_urlsafe(32)
         now = self._clock.now_ms()
         await self._store.delete_expired_login_tokens(q, now)
-        await self._store.insert_login_token(
-            q, self._hash(token), owner, now + LOGIN_TOKEN_LIFETIME_MS
-        )
+        await self._store.insert_login_token(q, self._hash(token), owner, now + lifetime_ms)
         return token
 
     async def redeem(self, token: str) -> LoginTokenOwner:

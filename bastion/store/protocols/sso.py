@@ -24,7 +24,7 @@ class LoginTokenOwner(msgspec.Struct, frozen=True):
     """Whose a consumed login token was, and through which provider it was earned."""
 
     user_id: str
-    idp_id: str
+    idp_id: str  # or "session:<device ID>": asked for by that device (services/sso/login_tokens)
 
 
 class SsoStore(Protocol):
