@@ -14,6 +14,7 @@ import json
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import httpx
 import pytest
 from typing_extensions import override
 
@@ -86,6 +87,17 @@ async def ward(hs: Homeserver) -> tuple[UserClient, UserClient, UserClient, str]
     return alice, bob, carol, room_id
 
 
+async def held_upgrade(
+    user: UserClient, room_id: str, gate: TombstoneGate
+) -> asyncio.Task[httpx.Response]:
+    """`user`'s upgrade of the room, started and held at its tombstone (until
+    `gate.released` is set)."""
+    gate.released.clear()
+    task = asyncio.create_task(user.post(f"/rooms/{room_id}/upgrade", json={"new_version": "12"}))
+    await asyncio.wait_for(gate.reached.wait(), 10)
+    return task
+
+
 async def joined_and_invited(user: UserClient) -> tuple[set[str], set[str]]:
     sync = await user.sync()
     return set(sync["rooms"]["join"]), set(sync["rooms"]["invite"])
@@ -140,9 +152,7 @@ async def test_the_same_users_repeated_request_gets_the_same_new_room(
     """A client retrying while its upgrade runs: one new room, one tombstone."""
     hs, gate = gated
     alice, bob, _carol, room_id = await ward(hs)
-    gate.released.clear()
-    first = asyncio.create_task(alice.post(f"/rooms/{room_id}/upgrade", json={"new_version": "12"}))
-    await asyncio.wait_for(gate.reached.wait(), 10)
+    first = await held_upgrade(alice, room_id, gate)
     second = asyncio.create_task(
         alice.post(f"/rooms/{room_id}/upgrade", json={"new_version": "12"})
     )
@@ -163,9 +173,7 @@ async def test_someone_else_upgrading_at_the_same_time_is_refused(
 ) -> None:
     hs, gate = gated
     alice, bob, carol, room_id = await ward(hs)
-    gate.released.clear()
-    first = asyncio.create_task(alice.post(f"/rooms/{room_id}/upgrade", json={"new_version": "12"}))
-    await asyncio.wait_for(gate.reached.wait(), 10)
+    first = await held_upgrade(alice, room_id, gate)
     refused = await asyncio.wait_for(
         carol.post(f"/rooms/{room_id}/upgrade", json={"new_version": "12"}), 10
     )
@@ -185,11 +193,7 @@ async def test_the_upgrade_finishes_when_its_client_hangs_up(
     """A request cancelled half way (its client gone) does not leave half an upgrade."""
     hs, gate = gated
     alice, bob, _carol, room_id = await ward(hs)
-    gate.released.clear()
-    request = asyncio.create_task(
-        alice.post(f"/rooms/{room_id}/upgrade", json={"new_version": "12"})
-    )
-    await asyncio.wait_for(gate.reached.wait(), 10)
+    request = await held_upgrade(alice, room_id, gate)
     request.cancel()
     gate.released.set()
     for _ in range(500):  # bounded: until the upgrade (running on) has invited bob

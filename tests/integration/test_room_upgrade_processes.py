@@ -16,7 +16,7 @@ import pytest
 
 from bastion.config import DatabaseConfig, RedisConfig
 from bastion.services.event_hooks import EventHook
-from tests.api.test_room_upgrade_safety import TombstoneGate, ward
+from tests.api.test_room_upgrade_safety import TombstoneGate, held_upgrade, ward
 from tests.conftest import (
     FakeClock,
     Homeserver,
@@ -50,11 +50,7 @@ async def test_an_upgrade_on_b_waits_for_the_one_on_a(
     async with process(tmp_path, database_config, [gate]) as a:
         alice, _bob, carol, room_id = await ward(a)
         async with process(tmp_path, database_config, []) as b:
-            gate.released.clear()
-            on_a = asyncio.create_task(
-                alice.post(f"/rooms/{room_id}/upgrade", json={"new_version": "12"})
-            )
-            await asyncio.wait_for(gate.reached.wait(), 10)
+            on_a = await held_upgrade(alice, room_id, gate)
             user = on(b, carol if second == "carol" else alice)
             on_b = asyncio.create_task(
                 user.post(f"/rooms/{room_id}/upgrade", json={"new_version": "12"})
