@@ -26,8 +26,8 @@ from bastion.clock import Clock
 from bastion.errors import Errcode, MatrixError
 from bastion.services.audit.trail import AuditTrail
 from bastion.services.media.mxc import (
-    MEDIA_ID_PATTERN,
     content_uri,
+    local_media_id,
     mxc_uris_in,
     require_local_media_id,
 )
@@ -85,19 +85,16 @@ class MediaAdmin:
         local, remote = set(), set()
         prefix = f"mxc://{self._server_name}/"
         for uri in _uris(await self._store.room_contents(self._db, room_id)):
-            media_id = uri.removeprefix(prefix)
-            if media_id != uri:
-                if MEDIA_ID_PATTERN.fullmatch(media_id):
-                    local.add(uri)
-            else:
+            if local_media_id(self._server_name, uri) is not None:
+                local.add(uri)
+            elif not uri.startswith(prefix):  # a malformed URI of ours names nothing
                 remote.add(uri)
         return sorted(local), sorted(remote)
 
     async def quarantine_room(self, actor: Principal, room_id: str) -> int:
         """Quarantine every file of this server the room's events name."""
         local, _remote = await self.room_media(actor, room_id)
-        prefix = f"mxc://{self._server_name}/"
-        media_ids = [uri.removeprefix(prefix) for uri in local]
+        media_ids = [m for uri in local if (m := local_media_id(self._server_name, uri))]
         return await self._set(actor, media_ids, quarantine=True, scope={"room_id": room_id})
 
     async def files_of_event(self, actor: Principal, room_id: str, event_id: str) -> list[str]:
@@ -107,9 +104,8 @@ class MediaAdmin:
         event = await self._events.get_event(self._db, event_id)
         if event is None or event.room_id != room_id:
             raise MatrixError(404, Errcode.NOT_FOUND, "event not found")
-        prefix = f"mxc://{self._server_name}/"
-        named = {uri.removeprefix(prefix) for uri in mxc_uris_in(event.content)}
-        found = [m for m in sorted(named) if MEDIA_ID_PATTERN.fullmatch(m)]
+        named = {local_media_id(self._server_name, uri) for uri in mxc_uris_in(event.content)}
+        found = sorted(m for m in named if m is not None)
         return [m for m in found if await self._media.get_media(self._db, m) is not None]
 
     async def quarantine_event(self, actor: Principal, room_id: str, event_id: str) -> int:

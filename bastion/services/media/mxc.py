@@ -41,6 +41,12 @@ def require_local_media_id(our_server_name: str, server_name: str, media_id: str
     return media_id
 
 
+def local_media_id(server_name: str, uri: str) -> str | None:
+    """The media ID of `uri` when it is a well-formed `mxc://` URI of this server; else None."""
+    media_id = uri.removeprefix(f"mxc://{server_name}/")
+    return media_id if media_id != uri and MEDIA_ID_PATTERN.fullmatch(media_id) else None
+
+
 def mxc_uris_in(content: object) -> Iterator[str]:
     """Every `mxc://` string in an event's content, however nested (`url`,
     `info.thumbnail_url`, an encrypted file's `file.url`, ...), to a bounded depth."""

@@ -13,17 +13,15 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 
-from bastion.services.media.mxc import MEDIA_ID_PATTERN, mxc_uris_in
+from bastion.services.media.mxc import local_media_id, mxc_uris_in
 from bastion.store.protocols.compliance import PurgedEvent
 
 
 def local_media_ids(events: Sequence[PurgedEvent], server_name: str) -> set[str]:
     """The IDs of this server's media that the events' content names."""
-    prefix = f"mxc://{server_name}/"
     found: set[str] = set()
     for event in events:
         for uri in mxc_uris_in(json.loads(event.pdu).get("content")):
-            media_id = uri.removeprefix(prefix)
-            if media_id != uri and MEDIA_ID_PATTERN.fullmatch(media_id):
+            if (media_id := local_media_id(server_name, uri)) is not None:
                 found.add(media_id)
     return found

@@ -20,6 +20,7 @@ from bastion.services.formatting.formatter import EventFormatter
 from bastion.services.long_poll import LongPoll
 from bastion.services.principal import Requester
 from bastion.services.stream_token import format_token, parse_token
+from bastion.services.sync.request import MAX_TIMEOUT_MS
 from bastion.services.visibility import RoomAccess, Span, VisibilityService
 from bastion.store.database import Database
 from bastion.store.protocols import AccountDataStore, RoomDirectoryStore
@@ -29,7 +30,6 @@ from bastion.store.stream import PositionAllocator
 EVENTS_PER_POLL = 100
 # The default wait of `/events` when the client names none (what Synapse waits).
 DEFAULT_POLL_MS = 30_000
-MAX_POLL_MS = 120_000
 INITIAL_SYNC_LIMIT = 10
 
 
@@ -101,13 +101,13 @@ class RoomPeeking:
         """`GET /events?room_id=`: the room's events after `from_token` (after now when
         absent) the requester may see, waiting up to `timeout_ms` for one. `end` is the next
         `from`; events the requester may not see move it on without being shown."""
-        await self._access(requester, room_id)  # 403 at once, before any wait
         start = (
             parse_token(from_token, name="from") if from_token else self._positions.persisted_upto()
         )
         start_token = from_token or format_token(start)
         cursor = start
 
+        # The first build runs before any wait, so a refused requester gets 403 at once.
         async def build(upto: int, _typing: int) -> tuple[JsonObject, bool]:
             nonlocal cursor
             access = await self._access(requester, room_id)
@@ -116,8 +116,8 @@ class RoomPeeking:
             if top > cursor:
                 span = Span(cursor, top + 1, EVENTS_PER_POLL, newest_first=False)
                 page = await self._visibility.page(requester.user_id, access, room_id, span, None)
-                full = page.fetched >= EVENTS_PER_POLL and page.newest is not None
-                cursor = page.newest if full and page.newest is not None else top
+                newest = page.newest if page.fetched >= EVENTS_PER_POLL else None
+                cursor = top if newest is None else newest  # a full page: the rest next time
                 chunk = await self._formatter.format(page.visible, requester)
             answer: JsonObject = {"start": start_token, "end": format_token(cursor), "chunk": chunk}
             return answer, bool(chunk)
@@ -125,7 +125,7 @@ class RoomPeeking:
         return await self._long_poll.run(
             requester,
             build,
-            timeout_ms=min(max(timeout_ms, 0), MAX_POLL_MS),
+            timeout_ms=min(max(timeout_ms, 0), MAX_TIMEOUT_MS),
             wait=timeout_ms > 0,
             authenticated_at=authenticated_at,
             peeking=room_id,
