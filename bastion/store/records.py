@@ -161,6 +161,8 @@ class MediaRecord(msgspec.Struct, frozen=True):
     sha256: str | None
     quarantined_by: str | None = None  # who took it out of reach (services/media/admin.py)
     quarantined_ts: int | None = None
+    safe_from_quarantine: bool = False  # protected by an admin: quarantine passes over it
+    last_access_ts: int | None = None  # last served (to the hour): deletion by date reads it
 
 
 class ThumbnailRecord(msgspec.Struct, frozen=True):

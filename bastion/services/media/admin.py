@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from bastion.clock import Clock
 from bastion.errors import Errcode, MatrixError
@@ -31,13 +31,19 @@ from bastion.services.media.mxc import (
     mxc_uris_in,
     require_local_media_id,
 )
-from bastion.services.media.storage import MediaStorage, remove_stored_files
+from bastion.services.media.service import Download
+from bastion.services.media.storage import MediaStorage, StorageKey, remove_stored_files
 from bastion.services.principal import Principal
 from bastion.store.database import Database
 from bastion.store.protocols import EventStore, MediaAdminStore, MediaStore, RoomStore, UserStore
+from bastion.store.protocols.compliance import DeletedMedia
 from bastion.store.records import MediaRecord
 
 log = logging.getLogger(__name__)
+
+SECONDS_MISTAKE_BELOW_MS = 30_000_000_000  # Synapse's: a `before_ts` in seconds reads as 1970
+_BATCH = 100  # files deleted in one transaction (each checked against the legal holds)
+_AVATAR_PAGE = 1000  # current state events read at once, whatever the rooms' size
 
 
 class MediaAdmin:
@@ -127,21 +133,129 @@ class MediaAdmin:
         while a legal hold needs it."""
         actor.require_admin()
         media = await self._require_media(server_name, media_id)
-        uri = content_uri(self._server_name, media.media_id)
+        deleted, held = await self._delete(actor, [media.media_id], {"media_id": media.media_id})
+        if held:
+            raise MatrixError(
+                403,
+                Errcode.FORBIDDEN,
+                "a legal hold needs this file: quarantine it to take it out of reach",
+            )
+        if not deleted:
+            raise MatrixError(404, Errcode.NOT_FOUND, "unknown media ID")
+        return deleted
+
+    async def delete_unused(
+        self,
+        actor: Principal,
+        before_ts: int,
+        size_gt: int,
+        *,
+        keep_avatars: bool,
+        server_name: str | None = None,
+    ) -> list[str]:
+        """Delete the uploads nobody has fetched since `before_ts` (never fetched: uploaded
+        before it) larger than `size_gt` bytes: not quarantined or protected ones, not those a
+        legal hold needs, and, with `keep_avatars`, not a profile's or a room's avatar (Synapse's
+        deletion by date; `server_name` from its deprecated path, ours or 400). The IDs
+        deleted."""
+        actor.require_admin()
+        if server_name not in (None, self._server_name):
+            raise MatrixError(400, Errcode.INVALID_PARAM, "Can only delete local media")
+        if before_ts < 0 or size_gt < 0:
+            raise MatrixError(400, Errcode.INVALID_PARAM, "before_ts and size_gt must be >= 0")
+        if before_ts < SECONDS_MISTAKE_BELOW_MS:
+            raise MatrixError(
+                400, Errcode.INVALID_PARAM, "before_ts is in 1970: give it in milliseconds"
+            )
+        if before_ts > self._clock.now_ms():  # microseconds, likely: it would delete everything
+            raise MatrixError(400, Errcode.INVALID_PARAM, "before_ts must be in the past")
+        media_ids = await self._store.unused_uploads(self._db, before_ts, size_gt)
+        if keep_avatars and media_ids:
+            avatars = await self._avatars()
+            uri = f"mxc://{self._server_name}/"
+            media_ids = [m for m in media_ids if uri + m not in avatars]
+        scope = {"before_ts": str(before_ts), "size_gt": str(size_gt)}
+        deleted, _held = await self._delete(actor, media_ids, scope)
+        return deleted
+
+    async def delete_uploads(
+        self, actor: Principal, user_id: str, media_ids: Sequence[str]
+    ) -> list[str]:
+        """Delete these uploads of the user's (a page of their list: Synapse's deletion of a
+        user's media), except those a legal hold needs. The IDs deleted."""
+        actor.require_admin()
+        deleted, _held = await self._delete(actor, list(media_ids), {"user_id": user_id})
+        return deleted
+
+    async def protect(self, actor: Principal, media_id: str, *, protected: bool) -> None:
+        """Protect an uploaded file from quarantine, or stop: 404 for an unknown one."""
+        actor.require_admin()
+        media = await self._require_media(self._server_name, media_id)
         async with self._db.transaction() as t:
-            if await self._store.held_reference(t, uri, media.user_id):
-                raise MatrixError(
-                    403,
-                    Errcode.FORBIDDEN,
-                    "a legal hold needs this file: quarantine it to take it out of reach",
-                )
-            deleted = await self._store.delete_media(t, media.media_id)
-            if deleted is None:
-                raise MatrixError(404, Errcode.NOT_FOUND, "unknown media ID")
-            details = {"uploader": media.user_id, "sha256": media.sha256, "size": media.size}
-            await self._audit.record(t, actor, "media.delete", uri, details)
-        await remove_stored_files(self._storage, [deleted])  # after the commit
-        return [deleted.media_id]
+            if await self._store.set_protected(t, media.media_id, protected):
+                action = "media.protect" if protected else "media.unprotect"
+                await self._audit.record(t, actor, action, media.media_id, {})
+
+    async def download_quarantined(
+        self, actor: Principal, server_name: str, media_id: str
+    ) -> Download:
+        """An uploaded file for an admin who asked to bypass quarantine, quarantined or not
+        (Synapse's `admin_unsafely_bypass_quarantine`); opening a quarantined one is audited
+        `media.bypass_quarantine`."""
+        actor.require_admin()
+        media = await self._require_media(server_name, media_id)
+        if media.quarantined_ts is not None:
+            async with self._db.transaction() as t:
+                details = {"quarantined_by": media.quarantined_by or ""}
+                await self._audit.record(t, actor, "media.bypass_quarantine", media_id, details)
+        file = await self._storage.open(StorageKey(media.media_id))
+        if file is None:
+            raise MatrixError(404, Errcode.NOT_FOUND, "unknown media ID")
+        return Download(media, file)
+
+    async def _delete(
+        self, actor: Principal, media_ids: list[str], scope: dict[str, str]
+    ) -> tuple[list[str], int]:
+        """Delete the files no legal hold needs, `_BATCH` to a transaction, each batch audited
+        `media.delete` with what it deleted; their bytes after each commit. (deleted, held)."""
+        deleted_ids: list[str] = []
+        held = 0
+        for start in range(0, len(media_ids), _BATCH):
+            deleted: list[DeletedMedia] = []
+            uploaders: set[str] = set()
+            async with self._db.transaction() as t:
+                for media_id in media_ids[start : start + _BATCH]:
+                    media = await self._media.get_media(t, media_id)
+                    if media is None or media.uploaded_ts is None:
+                        continue
+                    uri = content_uri(self._server_name, media_id)
+                    if await self._store.held_reference(t, uri, media.user_id):
+                        held += 1
+                    elif (gone := await self._store.delete_media(t, media_id)) is not None:
+                        deleted.append(gone)
+                        uploaders.add(media.user_id)
+                if deleted:
+                    ids = [d.media_id for d in deleted]
+                    details = {**scope, "files": len(ids), "media_ids": ids}
+                    details["uploaders"] = sorted(uploaders)
+                    one = content_uri(self._server_name, ids[0])
+                    target = one if len(ids) == 1 else next(iter(scope.values()))
+                    await self._audit.record(t, actor, "media.delete", target, details)
+            await remove_stored_files(self._storage, deleted)  # after the commit
+            deleted_ids.extend(d.media_id for d in deleted)
+        return deleted_ids, held
+
+    async def _avatars(self) -> set[str]:
+        """This server's `mxc://` URIs in use as a profile's or a room's (or a member's) avatar."""
+        prefix = f"mxc://{self._server_name}/"
+        found = set(await self._store.profile_avatars(self._db, prefix))
+        after = -1
+        while True:
+            page = await self._store.avatar_state(self._db, prefix, after, _AVATAR_PAGE)
+            found |= _uris(pdu for _position, pdu in page)
+            if len(page) < _AVATAR_PAGE:
+                return found
+            after = page[-1][0]
 
     async def _set(
         self,

@@ -42,6 +42,7 @@ MAX_FILENAME_LENGTH = 255
 DEFAULT_CONTENT_TYPE = "application/octet-stream"
 DEFAULT_DOWNLOAD_WAIT_MS = 20_000  # spec: the default of `timeout_ms`
 MAX_DOWNLOAD_WAIT_MS = 60_000  # spec: "SHOULD impose a maximum value for this parameter"
+ACCESS_GRANULARITY_MS = 60 * 60 * 1000  # how precisely a file's last access is kept
 
 
 @dataclass(frozen=True, slots=True)
@@ -200,6 +201,7 @@ class MediaService:
             media = await self._wait_for_upload(media_id, wait_ms)
         if media.uploaded_ts is None:
             raise MatrixError(504, Errcode.NOT_YET_UPLOADED, "the content is not uploaded yet")
+        await self._mark_accessed(media)
         return media
 
     @property
@@ -224,6 +226,14 @@ class MediaService:
         if media is None or self._has_lapsed(media) or media.quarantined_ts is not None:
             raise MatrixError(404, Errcode.NOT_FOUND, "unknown media ID")
         return media
+
+    async def _mark_accessed(self, media: MediaRecord) -> None:
+        """Note that the file is being served, at most once per `ACCESS_GRANULARITY_MS` (a write
+        per download would cost the single SQLite writer), so that deleting files unused since a
+        date (services/media/admin.py) spares the old ones still in use."""
+        now = self._clock.now_ms()
+        if media.last_access_ts is None or now - media.last_access_ts >= ACCESS_GRANULARITY_MS:
+            await self._media.mark_accessed(self._db, media.media_id, now)
 
     async def _refuse_quarantined(self, txn: Queryable, staged: StagedFile) -> None:
         """403 for the bytes of a quarantined file: taken out of reach, not to be shared again."""

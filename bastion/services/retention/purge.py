@@ -21,7 +21,8 @@ Safety design (destructive code: docs/compliance.md, "Retention"):
 - Redaction really removes: originals in `redacted_event_originals` older than
   `redacted_content_days` are deleted in batches, except those a hold covers; before that, any
   a hold covers are copied into the hold store (`held_event_originals`), which pruning never
-  touches.
+  touches. A pruned original's files that nothing else names go with it (media.py), so a
+  redacted photo does not outlive its redacted text.
 - Space: after a purge that deleted anything, `Database.reclaim_space` (SQLite incremental
   vacuum and WAL truncation; PostgreSQL autovacuum).
 """
@@ -37,8 +38,8 @@ from bastion.services.media.storage import MediaStorage, remove_stored_files
 from bastion.services.principal import Principal
 from bastion.services.retention.media import local_media_ids
 from bastion.services.retention.policy import RoomRetention
-from bastion.store.database import Database
-from bastion.store.protocols.compliance import HoldStore, RetentionStore
+from bastion.store.database import Database, Queryable
+from bastion.store.protocols.compliance import DeletedMedia, HoldStore, RetentionStore
 
 log = logging.getLogger(__name__)
 
@@ -185,9 +186,7 @@ class RetentionPurge:
                 finished = len(purged) < tally.batch
                 if finished:  # the room's last batch: a resumed pass starts after it
                     await self._store.set_cursor(t, JOB, room_id, self._clock.now_ms())
-                media = await self._store.delete_unreferenced_media(
-                    t, self._server_name, sorted(local_media_ids(purged, self._server_name))
-                )
+                media = await self._delete_media(t, [event.pdu for event in purged])
             await remove_stored_files(self._storage, media)
             tally.media += len(media)
             tally.events += len(purged)
@@ -205,9 +204,17 @@ class RetentionPurge:
                 return False
             async with self._db.transaction() as t:
                 pruned = await self._store.prune_originals(t, before, tally.batch)
-            tally.originals += pruned
-            if pruned < tally.batch:
+                media = await self._delete_media(t, pruned)
+            await remove_stored_files(self._storage, media)
+            tally.media += len(media)
+            tally.originals += len(pruned)
+            if len(pruned) < tally.batch:
                 return True
+
+    async def _delete_media(self, t: Queryable, pdus: list[str]) -> list[DeletedMedia]:
+        """In `t`: this server's files the removed events named that nothing names any more."""
+        media_ids = sorted(local_media_ids(pdus, self._server_name))
+        return await self._store.delete_unreferenced_media(t, self._server_name, media_ids)
 
     async def _originals_cutoff(self) -> int:
         days = (await self._retention.policy()).redacted_content_days

@@ -87,6 +87,8 @@ class UserMediaRow(msgspec.Struct, frozen=True):
     media_type: str | None
     upload_name: str | None
     quarantined_by: str | None = None
+    last_access_ts: int | None = None
+    safe_from_quarantine: bool = False
 
 
 class UserAdminStore(Protocol):

@@ -38,11 +38,11 @@ _MEDIA_ORDER_SQL = {
     "media_id": "media_id",
     "upload_name": "COALESCE(upload_name, '')",
     "created_ts": "created_ts",
-    "last_access_ts": "0",
+    "last_access_ts": "COALESCE(last_access_ts, 0)",
     "media_length": "COALESCE(size, 0)",
     "media_type": "COALESCE(content_type, '')",
-    "quarantined_by": "0",
-    "safe_from_quarantine": "0",
+    "quarantined_by": "COALESCE(quarantined_by, '')",
+    "safe_from_quarantine": "safe_from_quarantine",
 }
 
 
@@ -140,7 +140,8 @@ class SqlUserAdminStore:
         total: int = await q.fetch_val("SELECT COUNT(*)" + base, user_id)
         direction = "DESC" if query.backwards else "ASC"
         rows = await q.fetch_all(
-            "SELECT media_id, created_ts, size, content_type, upload_name, quarantined_by" + base
+            "SELECT media_id, created_ts, size, content_type, upload_name, quarantined_by,"
+            " last_access_ts, safe_from_quarantine" + base
             + f" ORDER BY {_MEDIA_ORDER_SQL[query.order_by]} {direction}, media_id ASC"
             " LIMIT ? OFFSET ?",
             user_id,
@@ -155,6 +156,8 @@ class SqlUserAdminStore:
                 media_type=row["content_type"],
                 upload_name=row["upload_name"],
                 quarantined_by=row["quarantined_by"],
+                last_access_ts=row["last_access_ts"],
+                safe_from_quarantine=bool(row["safe_from_quarantine"]),
             )
             for row in rows
         ], total

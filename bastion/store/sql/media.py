@@ -14,7 +14,9 @@ _MEDIA_COLUMNS = (
     "media_id, user_id, created_ts, unused_expires_ts, uploaded_ts, content_type, upload_name,"
     " size, sha256"
 )
-_READ_COLUMNS = f"{_MEDIA_COLUMNS}, quarantined_by, quarantined_ts"
+_READ_COLUMNS = (
+    f"{_MEDIA_COLUMNS}, quarantined_by, quarantined_ts, safe_from_quarantine, last_access_ts"
+)
 _THUMBNAIL_COLUMNS = "media_id, width, height, method, content_type, size, created_ts"
 
 
@@ -31,6 +33,8 @@ def _media(row: Row) -> MediaRecord:
         sha256=row[8],
         quarantined_by=row[9],
         quarantined_ts=row[10],
+        safe_from_quarantine=bool(row[11]),
+        last_access_ts=row[12],
     )
 
 
@@ -54,6 +58,10 @@ class SqlMediaStore:
     async def get_media(self, q: Queryable, media_id: str) -> MediaRecord | None:
         row = await q.fetch_one(f"SELECT {_READ_COLUMNS} FROM media WHERE media_id = ?", media_id)
         return None if row is None else _media(row)
+
+    async def mark_accessed(self, q: Queryable, media_id: str, now_ms: int) -> None:
+        """Record that the file was served now (services/media/service.py decides how often)."""
+        await q.execute("UPDATE media SET last_access_ts = ? WHERE media_id = ?", now_ms, media_id)
 
     async def quarantined_file(self, q: Queryable, sha256: str) -> bool:
         """Is a file with these bytes quarantined (an upload of it is refused)?"""

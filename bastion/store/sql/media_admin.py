@@ -1,5 +1,6 @@
-"""SQL for what admins do to media (services/media/admin.py): quarantine and release, the media
-a room's events or a user's uploads name, whether a legal hold needs a file, and deletion.
+"""SQL for what admins do to media (services/media/admin.py): quarantine and release, protection
+from quarantine, the media a room's events or a user's uploads name, whether a legal hold needs a
+file, the files unused since a date, the avatars in use, and deletion.
 
 A room's media is found the way the retention purge finds a purged event's (`LIKE` on the
 stored JSON for `mxc://`): its events, and the kept originals of its redacted and held events,
@@ -29,6 +30,11 @@ _HELD_REFERENCE = (
     f" ON e.event_id = o.event_id WHERE o.pdu LIKE ? AND {is_held('o.room_id', 'e.sender')})"
     f" OR {is_held('NULL', '?')}"
 )
+_AVATAR_EVENTS = (
+    "SELECT cs.stream_ordering, e.pdu FROM current_state cs JOIN events e"
+    " ON e.event_id = cs.event_id WHERE cs.type IN ('m.room.avatar', 'm.room.member')"
+    " AND cs.stream_ordering > ? AND e.pdu LIKE ? ORDER BY cs.stream_ordering LIMIT ?"
+)
 _BATCH = 500  # media IDs per UPDATE (bounded statements whatever a room holds)
 
 
@@ -54,7 +60,7 @@ class SqlMediaAdminStore:
                 changed += await q.execute(
                     "UPDATE media SET quarantined_by = ?, quarantined_ts = ?"
                     f" WHERE media_id IN ({marks}) AND quarantined_ts IS NULL"
-                    " AND uploaded_ts IS NOT NULL",
+                    " AND uploaded_ts IS NOT NULL AND safe_from_quarantine = 0",
                     by, now_ms, *batch,
                 )  # fmt: skip
         return changed
@@ -97,3 +103,37 @@ class SqlMediaAdminStore:
         if not await q.execute("DELETE FROM media WHERE media_id = ?", media_id):
             return None
         return DeletedMedia(media_id, [(int(r[0]), int(r[1]), str(r[2])) for r in rows])
+
+    async def set_protected(self, q: Queryable, media_id: str, protected: bool) -> int:
+        """Protect an uploaded file from quarantine (or stop); 1 if it changed, else 0."""
+        return await q.execute(
+            "UPDATE media SET safe_from_quarantine = ? WHERE media_id = ?"
+            " AND uploaded_ts IS NOT NULL AND safe_from_quarantine <> ?",
+            int(protected), media_id, int(protected),
+        )  # fmt: skip
+
+    async def unused_uploads(self, q: Queryable, before_ts: int, size_gt: int) -> list[str]:
+        """Uploads last served (or, never served, uploaded) before `before_ts` and larger than
+        `size_gt` bytes, neither quarantined nor protected (Synapse's deletion by date)."""
+        rows = await q.fetch_all(
+            "SELECT media_id FROM media WHERE uploaded_ts IS NOT NULL"
+            " AND COALESCE(last_access_ts, uploaded_ts) < ? AND COALESCE(size, 0) > ?"
+            " AND quarantined_ts IS NULL AND safe_from_quarantine = 0 ORDER BY media_id",
+            before_ts, size_gt,
+        )  # fmt: skip
+        return [str(row[0]) for row in rows]
+
+    async def profile_avatars(self, q: Queryable, prefix: str) -> list[str]:
+        """The profiles' avatar URIs that start with `prefix` (this server's `mxc://`)."""
+        rows = await q.fetch_all(
+            "SELECT DISTINCT avatar_url FROM profiles WHERE avatar_url LIKE ?", prefix + "%"
+        )
+        return [str(row[0]) for row in rows]
+
+    async def avatar_state(
+        self, q: Queryable, prefix: str, after: int, limit: int
+    ) -> list[tuple[int, str]]:
+        """A page of the rooms' current `m.room.avatar` and `m.room.member` events whose JSON
+        names `prefix`, by position after `after`: (position, stored JSON)."""
+        rows = await q.fetch_all(_AVATAR_EVENTS, after, f"%{prefix}%", limit)
+        return [(int(row[0]), str(row[1])) for row in rows]

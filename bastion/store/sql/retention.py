@@ -125,14 +125,17 @@ class SqlRetentionStore:
         )
         return int(value or 0)
 
-    async def prune_originals(self, q: Queryable, before_ts: int, limit: int) -> int:
-        """Delete up to `limit` redacted originals older than `before_ts` no hold covers."""
-        return await q.execute(
+    async def prune_originals(self, q: Queryable, before_ts: int, limit: int) -> list[str]:
+        """Delete up to `limit` redacted originals older than `before_ts` no hold covers; their
+        stored JSON (the files they named may go with them)."""
+        rows = await q.fetch_all(
             "DELETE FROM redacted_event_originals WHERE event_id IN (SELECT o.event_id"
             " FROM redacted_event_originals o LEFT JOIN events e ON e.event_id = o.event_id"
-            f" WHERE o.redacted_ts < ? AND {_ORIGINAL_NOT_HELD} ORDER BY o.redacted_ts LIMIT ?)",
+            f" WHERE o.redacted_ts < ? AND {_ORIGINAL_NOT_HELD} ORDER BY o.redacted_ts LIMIT ?)"
+            " RETURNING pdu",
             before_ts, limit,
         )  # fmt: skip
+        return [str(row[0]) for row in rows]
 
     async def compact_search_index(self, q: Queryable) -> None:
         """PostgreSQL: nothing (a GIN index drops deleted rows' entries when vacuumed)."""

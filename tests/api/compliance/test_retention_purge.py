@@ -207,5 +207,39 @@ async def test_media_only_the_purged_events_named_goes_with_them(hs: Homeserver)
     assert (await download(hs, alice, shared)).status_code == 200
 
 
+async def test_a_redacted_messages_file_goes_when_its_kept_original_is_pruned(
+    hs: Homeserver,
+) -> None:
+    """A redacted message's original (and so its file) is kept `redacted_content_days` (7 by
+    default); when the original is pruned, the file goes too unless something still names it:
+    another message, or an original a hold keeps."""
+    root = await hs.register_user("root", admin=True)
+    alice = await hs.register_user("alice")
+    room, held_room = await alice.create_room(), await alice.create_room()
+    photo = await upload(hs, alice, b"the patient's scan")
+    forwarded = await upload(hs, alice, b"sent twice")
+    evidence = await upload(hs, alice, b"under a hold")
+    removed = [
+        await send(alice, room, "m.room.message", _image(hs, photo)),
+        await send(alice, room, "m.room.message", _image(hs, forwarded)),
+        await send(alice, held_room, "m.room.message", _image(hs, evidence)),
+    ]
+    await send(alice, room, "m.room.message", _image(hs, forwarded))
+    await alice.send_text(room, "the latest")
+    await place_hold(root, rooms=[held_room])
+    for number, event_id in enumerate(removed):
+        rooms = held_room if event_id == removed[2] else room
+        resp = await alice.put(f"/rooms/{rooms}/redact/{event_id}/r{number}", json={})
+        assert resp.status_code == 200, resp.text
+    # Before the days are up, the kept original still names the file.
+    assert (await purge(root))["media"] == 0
+    hs.clock.advance(8 * DAY_S)
+    report = await purge(root)
+    assert (report["redacted_originals"], report["media"]) == (2, 1)
+    assert (await download(hs, alice, photo)).status_code == 404
+    assert (await download(hs, alice, forwarded)).status_code == 200
+    assert (await download(hs, alice, evidence)).status_code == 200
+
+
 def _image(hs: Homeserver, media_id: str) -> dict[str, object]:
     return {"msgtype": "m.image", "body": "a.png", "url": f"mxc://{hs.server_name}/{media_id}"}

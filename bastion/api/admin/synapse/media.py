@@ -1,7 +1,8 @@
 """Synapse's media admin API (services/media/admin.py): a file's record, quarantine and release
 (one file, a room's files, a user's uploads), a room's files, deletion. Shapes as Synapse's:
 `{}` for one file's quarantine, `{"num_quarantined": n}` for many, `{"local": [...],
-"remote": [...]}` for a room's files, `{"deleted_media": [...], "total": n}` for a deletion.
+"remote": [...]}` for a room's files, `{"deleted_media": [...], "total": n}` for a deletion (one
+file, or every file unused since a date); protection from quarantine.
 """
 
 from __future__ import annotations
@@ -12,9 +13,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from bastion.api.admin.guard import require_admin
+from bastion.api.admin.guard import bool_param, int_param, require_admin
 from bastion.api.context import services_of
 from bastion.api.responses import JsonResponse
+from bastion.errors import Errcode, MatrixError
 
 
 async def media_info(request: Request) -> Response:
@@ -30,10 +32,10 @@ async def media_info(request: Request) -> Response:
         "media_length": media.size,
         "upload_name": media.upload_name,
         "created_ts": media.created_ts,
-        "last_access_ts": None,
+        "last_access_ts": media.last_access_ts,
         "quarantined_by": media.quarantined_by,
         "authenticated": True,
-        "safe_from_quarantine": False,
+        "safe_from_quarantine": media.safe_from_quarantine,
         "sha256": media.sha256,
     }
     return JsonResponse({"media_info": info})
@@ -88,7 +90,46 @@ async def delete_media(request: Request) -> Response:
     return JsonResponse({"deleted_media": deleted, "total": len(deleted)})
 
 
+async def protect(request: Request) -> Response:
+    """POST /_synapse/admin/v1/media/protect/{mediaId}"""
+    admin = await require_admin(request)
+    media_id = request.path_params["mediaId"]
+    await services_of(request).media_admin.protect(admin, media_id, protected=True)
+    return JsonResponse({})
+
+
+async def unprotect(request: Request) -> Response:
+    """POST /_synapse/admin/v1/media/unprotect/{mediaId}"""
+    admin = await require_admin(request)
+    media_id = request.path_params["mediaId"]
+    await services_of(request).media_admin.protect(admin, media_id, protected=False)
+    return JsonResponse({})
+
+
+async def delete_unused(request: Request) -> Response:
+    """POST /_synapse/admin/v1/media/delete?before_ts=&size_gt=&keep_profiles= (and the
+    deprecated /v1/media/{serverName}/delete): files unused since `before_ts`."""
+    admin = await require_admin(request)
+    if request.query_params.get("before_ts") in (None, ""):
+        raise MatrixError(400, Errcode.MISSING_PARAM, "Missing integer query parameter 'before_ts'")
+    before_ts = int_param(request, "before_ts", 0)
+    size_gt = int_param(request, "size_gt", 0)
+    keep_avatars = bool_param(request, "keep_profiles", True)
+    deleted = await services_of(request).media_admin.delete_unused(
+        admin,
+        before_ts,
+        size_gt,
+        keep_avatars=keep_avatars,
+        server_name=request.path_params.get("serverName"),
+    )
+    return JsonResponse({"deleted_media": deleted, "total": len(deleted)})
+
+
 ROUTES = [
+    Route("/v1/media/protect/{mediaId}", protect, methods=["POST"]),
+    Route("/v1/media/unprotect/{mediaId}", unprotect, methods=["POST"]),
+    Route("/v1/media/delete", delete_unused, methods=["POST"]),
+    Route("/v1/media/{serverName}/delete", delete_unused, methods=["POST"]),
     Route("/v1/media/quarantine/{serverName}/{mediaId}", quarantine, methods=["POST"]),
     Route("/v1/media/unquarantine/{serverName}/{mediaId}", unquarantine, methods=["POST"]),
     Route("/v1/media/{serverName}/{mediaId}", media_info, methods=["GET"]),

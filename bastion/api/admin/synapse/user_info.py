@@ -1,6 +1,7 @@
 """Synapse's read-outs about one account: `v1/whois/{userId}` (and the spec's
 `GET /_matrix/client/v3/admin/whois/{userId}`, which a user may also call about themself),
-`v1/users/{userId}/joined_rooms`, `v1/users/{userId}/media` and `v1/users/{userId}/pushers`.
+`v1/users/{userId}/joined_rooms`, `v1/users/{userId}/media` (and its deletion) and
+`v1/users/{userId}/pushers`.
 
 whois lists one session per device with its last connection; Bastion does not keep user agents.
 The media list pages like Synapse's (`from`, `limit`, `order_by`, `dir`, newest first by default;
@@ -66,19 +67,18 @@ async def joined_rooms(request: Request) -> Response:
 def _media_json(row: UserMediaRow) -> dict[str, Any]:
     return {
         "created_ts": row.created_ts,
-        "last_access_ts": None,
+        "last_access_ts": row.last_access_ts,
         "media_id": row.media_id,
         "media_length": row.media_length,
         "media_type": row.media_type,
         "quarantined_by": row.quarantined_by,
-        "safe_from_quarantine": False,
+        "safe_from_quarantine": row.safe_from_quarantine,
         "upload_name": row.upload_name,
     }
 
 
-async def list_media(request: Request) -> Response:
-    """GET /_synapse/admin/v1/users/{userId}/media"""
-    admin = await require_admin(request)
+def _media_query(request: Request) -> MediaListQuery:
+    """`from`, `limit`, `order_by` and `dir` as Synapse reads them for listing (and deleting)."""
     params = request.query_params
     start = int_param(request, "from", 0)
     limit = min(int_param(request, "limit", 100), MAX_LIMIT)
@@ -88,13 +88,31 @@ async def list_media(request: Request) -> Response:
     order_by = params.get("order_by")
     # Neither given: newest first. Otherwise `dir` defaults to forwards, as in Synapse.
     backwards = direction == "b" or (direction is None and order_by is None)
-    query = MediaListQuery(order_by or "created_ts", backwards, start, limit)
+    return MediaListQuery(order_by or "created_ts", backwards, start, limit)
+
+
+async def list_media(request: Request) -> Response:
+    """GET /_synapse/admin/v1/users/{userId}/media"""
+    admin = await require_admin(request)
+    query = _media_query(request)
     data = services_of(request).admin_user_data
     rows, total = await data.list_media(admin, request.path_params["userId"], query)
     body: dict[str, Any] = {"media": [_media_json(row) for row in rows], "total": total}
-    if start + limit < total:
-        body["next_token"] = start + len(rows)
+    if query.start + query.limit < total:
+        body["next_token"] = query.start + len(rows)
     return JsonResponse(body)
+
+
+async def delete_media(request: Request) -> Response:
+    """DELETE /_synapse/admin/v1/users/{userId}/media: the page the same parameters would list
+    (100 newest by default), except files a legal hold needs."""
+    admin = await require_admin(request)
+    user_id = request.path_params["userId"]
+    services = services_of(request)
+    rows, _total = await services.admin_user_data.list_media(admin, user_id, _media_query(request))
+    media_ids = [row.media_id for row in rows]
+    deleted = await services.media_admin.delete_uploads(admin, user_id, media_ids)
+    return JsonResponse({"deleted_media": deleted, "total": len(deleted)})
 
 
 def _pusher_json(pusher: PusherRecord) -> dict[str, Any]:
@@ -122,6 +140,7 @@ ROUTES = [
     Route("/v1/whois/{userId}", whois, methods=["GET"]),
     Route("/v1/users/{userId}/joined_rooms", joined_rooms, methods=["GET"]),
     Route("/v1/users/{userId}/media", list_media, methods=["GET"]),
+    Route("/v1/users/{userId}/media", delete_media, methods=["DELETE"]),
     Route("/v1/users/{userId}/pushers", pushers, methods=["GET"]),
 ]
 # Under the client prefixes (v3 and r0): the spec's own whois.
