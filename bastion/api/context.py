@@ -12,6 +12,7 @@ from starlette.requests import Request
 from bastion.json_types import JsonObject
 from bastion.services.account_data import AccountDataService
 from bastion.services.accounts import AccountService
+from bastion.services.admin.room_blocks import RoomBlocks
 from bastion.services.admin.room_deletion import RoomDeletion
 from bastion.services.admin.room_export import RoomExport
 from bastion.services.admin.rooms import RoomAdminService
@@ -71,6 +72,7 @@ from bastion.services.rooms.messages import MessageService
 from bastion.services.rooms.peeking import RoomPeeking
 from bastion.services.rooms.promotion import RoomPromoter
 from bastion.services.rooms.reads import RoomReader
+from bastion.services.rooms.room_entry import RoomEntry
 from bastion.services.rooms.upgrade import RoomUpgrader
 from bastion.services.scim.service import ScimService
 from bastion.services.search.service import SearchService
@@ -119,6 +121,8 @@ class Services:
     room_admin: RoomAdminService  # room lists, details, members, state, inventory (admins)
     room_export: RoomExport  # the inventory as CSV / XLSX
     room_deletion: RoomDeletion  # room deletion jobs (run by workers/room_deletion.py)
+    room_blocks: RoomBlocks  # rooms no local user may join
+    room_entry: RoomEntry  # joins on someone's behalf (an admin's, a SCIM group's)
     offboarding: Offboarding  # deactivation: the durable, resumable leaver workflow
     scim: ScimService  # SCIM provisioning: tokens, users, groups, group-linked rooms
     reports: ReportService  # the report queue (services/moderation/)

@@ -13,6 +13,7 @@ from typing import Any
 
 from bastion.clock import Clock
 from bastion.pubsub.base import Bus
+from bastion.services.admin.room_blocks import RoomBlocks
 from bastion.services.admin.room_deletion import (
     BlockedRooms,
     DeletionStores,
@@ -53,7 +54,7 @@ def blocked_rooms_hook(db: Database) -> EventHook:
 
 
 def room_admin_services(parts: RoomAdminParts) -> dict[str, Any]:
-    """`room_admin`, `room_export` and `room_deletion` for `Services`."""
+    """`room_admin`, `room_export`, `room_blocks` and `room_deletion` for `Services`."""
     db, memberships, inventory = parts.db, SqlMembershipStore(), SqlRoomInventoryStore()
     summaries = RoomSummaries(db, inventory, server_name=parts.server_name)
     rooms = RoomAdminService(
@@ -67,6 +68,7 @@ def room_admin_services(parts: RoomAdminParts) -> dict[str, Any]:
     return {
         "room_admin": rooms,
         "room_export": RoomExport(rooms, parts.audit),
+        "room_blocks": RoomBlocks(db, deletion_stores.jobs, parts.audit, parts.clock),
         "room_deletion": RoomDeletion(
             db, deletion_stores, pipeline=parts.pipeline, creator=parts.creator,
             audit=parts.audit, bus=parts.bus, clock=parts.clock,

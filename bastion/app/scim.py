@@ -1,5 +1,6 @@
-"""Wiring of SCIM provisioning (services/scim/), beside the composition root so the shared
-wiring file grows by one line: `scim=scim_service(ScimParts(...))`."""
+"""Wiring of SCIM provisioning (services/scim/) and of the room entry it shares with the admin
+API's joins (services/rooms/room_entry.py), beside the composition root so the shared wiring
+file grows by a line each."""
 
 from __future__ import annotations
 
@@ -10,7 +11,8 @@ from typing import Any
 from bastion.clock import Clock
 from bastion.services.accounts import AccountService
 from bastion.services.audit.trail import AuditTrail
-from bastion.services.scim.group_rooms import GroupRooms, RoomStores
+from bastion.services.rooms.room_entry import EntryStores, RoomEntry
+from bastion.services.scim.group_rooms import GroupRooms
 from bastion.services.scim.groups import ScimGroups
 from bastion.services.scim.service import ScimService
 from bastion.services.scim.tokens import ScimTokens
@@ -26,7 +28,7 @@ from bastion.store.sql.users import SqlUserStore
 @dataclass(frozen=True, slots=True)
 class ScimParts:
     """What SCIM is built from; `room_services` is wiring's dict of room services (it reads
-    `membership`, `profile` and `offboarding` from it)."""
+    `membership`, `profile`, `offboarding` and `room_entry` from it)."""
 
     db: Database
     clock: Clock
@@ -38,15 +40,25 @@ class ScimParts:
     public_baseurl: str
 
 
+def room_entry(
+    db: Database, audit: AuditTrail, room_services: dict[str, Any], server_name: str
+) -> RoomEntry:
+    """`room_entry` of `Services`: an admin's joins (and a SCIM group's, through `scim`)."""
+    stores = EntryStores(SqlRoomStore(), SqlStateStore(), SqlMembershipStore(), SqlUserStore())
+    membership = room_services["membership"]
+    return RoomEntry(db, membership, stores, audit, server_name=server_name)
+
+
 def scim_service(parts: ScimParts) -> ScimService:
     """The `scim` service of `Services`."""
     db, clock, audit, name = parts.db, parts.clock, parts.audit, parts.server_name
     base_url = parts.public_baseurl.rstrip("/") + "/scim/v2"
     store, users = SqlScimStore(), SqlUserStore()
-    room_stores = RoomStores(SqlRoomStore(), SqlStateStore(), SqlMembershipStore(), users)
+    room_stores = EntryStores(SqlRoomStore(), SqlStateStore(), SqlMembershipStore(), users)
     group_rooms = GroupRooms(
-        db, store, audit, parts.room_services["membership"], room_stores, server_name=name
-    )
+        db, store, audit, parts.room_services["membership"], room_stores,
+        parts.room_services["room_entry"],
+    )  # fmt: skip
     collaborators = UserCollaborators(
         accounts=parts.accounts,
         users=users,

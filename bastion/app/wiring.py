@@ -31,7 +31,7 @@ from bastion.app.push import PushParts, push_services
 from bastion.app.redis_wiring import SharedState
 from bastion.app.room_admin import RoomAdminParts, blocked_rooms_hook, room_admin_services
 from bastion.app.room_reads import RoomReadParts, room_reads
-from bastion.app.scim import ScimParts, scim_service
+from bastion.app.scim import ScimParts, room_entry, scim_service
 from bastion.app.sliding_sync import SlidingSyncWiring, sliding_sync_service
 from bastion.app.sso import sso_service
 from bastion.clock import Clock
@@ -252,6 +252,7 @@ class Wiring:
             ), policy=policy, accounts=accounts,
         )  # fmt: skip
         accounts.on_created(rooms["notices"])  # the acceptable-use notice to new accounts
+        rooms["room_entry"] = room_entry(db, audit, rooms, config.server_name)  # admin joins
         scim = scim_service(ScimParts(
             db, clock, audit, accounts, auth.hash_token, rooms, config.server_name,
             info.public_baseurl,

@@ -12,10 +12,13 @@ account data `m.invite_permission_config` has `default_action: "block"` receives
   reads (room state) and application services see them as usual, as the spec says.
 - Exempt: the server's own accounts (`exempt`: the server-notices sender). Invites the server
   itself sends carry notices the organisation must be able to deliver; they are not a person's.
-  Not exempt: an invite a room member sends on an admin's behalf (the admin API's room-admin
-  promotion, an offboarding's successor who is not yet a member): it is refused like any, the
-  promotion fails with `M_INVITE_BLOCKED`, and an offboarding names the room in
-  `rooms_without_successor` (a forced join through the admin API still works). A room upgrade
+  Exempt too: the invitation that is one step of the organisation putting someone in a room
+  (an admin's join, a SCIM group's rooms: services/rooms/room_entry.py, inside
+  `organisation_entry()`), which the person's own join follows at once.
+  Not exempt: an invite a room member sends on an admin's behalf that the person must accept
+  (the admin API's room-admin promotion, an offboarding's successor who is not yet a member):
+  it is refused like any, the promotion fails with `M_INVITE_BLOCKED`, and an offboarding names
+  the room in `rooms_without_successor` (the admin API's join still works). A room upgrade
   skips such a member's invite to the new room, as it skips any invite that is refused.
 
 "A missing, invalid or unsupported value means that the user wants to receive invites as
@@ -26,6 +29,9 @@ account data kind, so after a change commits every process drops the entry.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 from typing_extensions import override
@@ -81,6 +87,20 @@ class InvitePermissions:
         """Any content may be stored: what is not `block` takes invites as normal."""
 
 
+_ORGANISATION_ENTRY: ContextVar[bool] = ContextVar("organisation_entry", default=False)
+
+
+@contextmanager
+def organisation_entry() -> Iterator[None]:
+    """Invites written inside this block (same task) are a step of the organisation putting
+    someone in a room, not a person's invitation: invite blocking passes them."""
+    token = _ORGANISATION_ENTRY.set(True)
+    try:
+        yield
+    finally:
+        _ORGANISATION_ENTRY.reset(token)
+
+
 class InviteBlocking(EventHook):
     """Refuses an invite to a user who blocks invites (403 M_INVITE_BLOCKED)."""
 
@@ -93,6 +113,8 @@ class InviteBlocking(EventHook):
             return None
         invitee = draft.state_key
         if invitee is None or self._permissions.exempt(draft.sender):
+            return None
+        if _ORGANISATION_ENTRY.get():
             return None
         if await self._permissions.blocks_invites(invitee):
             raise MatrixError(403, Errcode.INVITE_BLOCKED, f"{invitee} does not accept invites")

@@ -30,8 +30,8 @@ The allowed exceptions, none of which hands events to a client:
   pruning (`rooms/redaction.py`), profile propagation over the user's own member events
   (`rooms/member_profiles.py`), DLP's "is this room encrypted?" before it acts on a hit
   (`dlp/hook.py`), the offboarding job's power levels and memberships of the rooms it walks
-  (`offboarding/job.py`), a SCIM group's linked room's join rule before joining members
-  (`scim/group_rooms.py`), the transferable state and power levels of a room being upgraded
+  (`offboarding/job.py`), a room's join rule before an admin or a SCIM group joins someone
+  to it (`rooms/room_entry.py`), the transferable state and power levels of a room being upgraded
   by someone allowed to send its tombstone (`rooms/upgrade.py`), the sender of the event a
   suspended account redacts (`suspensions.py`: its own events only);
 * server-internal bookkeeping: the search backfill (`search/indexer.py`), /sync's walk over

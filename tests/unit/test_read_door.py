@@ -35,7 +35,7 @@ ALLOWED = {
     "rooms/promotion.py": "power levels and creators of the room a promotion writes to",
     "dlp/hook.py": "write-path check: is the room of a hit encrypted (m.room.encryption)",
     "offboarding/job.py": "write path: power levels of the rooms the offboarding job walks",
-    "scim/group_rooms.py": "write path: a linked room's join rule before joining members",
+    "rooms/room_entry.py": "write path: a room's join rule before an admin's or a group's join",
     "rooms/upgrade.py": "write path: an upgraded room's state, by one who may tombstone it",
     "suspensions.py": "write-path check: the sender of a suspended account's redaction target",
     "admin/rooms.py": "server admins' room state (Synapse's room state API), never a client",

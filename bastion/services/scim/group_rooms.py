@@ -4,10 +4,11 @@ when they are removed from it (or the group is deleted).
 Invariants:
 - Onboarding is one IdP action: a member added to a group is joined to its rooms before the
   SCIM response, by the server acting for that local account (their own join event).
-- An invite-only room is entered by invitation first: a joined local member whose power reaches
-  the room's `invite` level (the most powerful first) invites, then the new member joins. A
-  room that still refuses (a ban, no member with power) is logged and skipped, never failing
-  the provisioning call; the result says which rooms were not joined.
+- An invite-only room is entered by invitation first (services/rooms/room_entry.py, as an
+  admin's join: a joined local member whose power reaches the room's `invite` level invites,
+  then the new member joins). A room that still refuses (a ban, no member with power) is logged
+  and skipped, never failing the provisioning call; the result says which rooms were not
+  joined.
 - A member removed from a group leaves the group's rooms, except rooms another of their groups
   is still linked to. Unlinking a room removes nobody (an admin's choice, not a leaver's).
 - Linking is a Bastion admin API action (`group.rooms.set`), audited with the new room list.
@@ -20,28 +21,17 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from bastion.errors import Errcode, MatrixError
-from bastion.events.types import EventType, Membership
+from bastion.events.types import Membership
 from bastion.services.audit.trail import AuditTrail
-from bastion.services.power_levels import current_power_levels
-from bastion.services.principal import Principal, Requester, log_admin_action
+from bastion.services.principal import Principal, log_admin_action
 from bastion.services.rooms.membership import MembershipService
+from bastion.services.rooms.room_entry import EntryStores, RoomEntry, acting_as
 from bastion.store.database import Database
-from bastion.store.protocols import MembershipStore, RoomStore, StateStore, UserStore
 from bastion.store.protocols.scim import ScimStore
 
 logger = logging.getLogger(__name__)
 
 GROUP_REASON = "member of a linked group"
-
-
-@dataclass(frozen=True, slots=True)
-class RoomStores:
-    """The room stores group rooms read (who is in a room, its power levels)."""
-
-    rooms: RoomStore
-    state: StateStore
-    memberships: MembershipStore
-    users: UserStore
 
 
 @dataclass(slots=True)
@@ -53,11 +43,6 @@ class RoomChanges:
     refused: dict[str, list[str]] = field(default_factory=dict)
 
 
-def _as(user_id: str) -> Requester:
-    """The server acting for a local account in its own membership (never an admin)."""
-    return Requester(user_id, "", is_admin=False)
-
-
 class GroupRooms:
     """Links groups to rooms, and keeps members' room memberships in step."""
 
@@ -67,13 +52,11 @@ class GroupRooms:
         store: ScimStore,
         audit: AuditTrail,
         membership: MembershipService,
-        stores: RoomStores,
-        *,
-        server_name: str,
+        stores: EntryStores,
+        entry: RoomEntry,
     ) -> None:
         self._db, self._store, self._audit = db, store, audit
-        self._membership, self._stores = membership, stores
-        self._local_suffix = f":{server_name}"
+        self._membership, self._stores, self._entry = membership, stores, entry
 
     async def linked_rooms(self, actor: Principal, group_id: str) -> list[str]:
         """The rooms a group is linked to (admins only); 404 for an unknown group."""
@@ -137,45 +120,19 @@ class GroupRooms:
         if user is None or user.is_deactivated:
             return
         try:
-            if current is None or current.membership != Membership.INVITE:
-                await self._invite_if_needed(user_id, room_id)
-            await self._membership.join(_as(user_id), room_id, GROUP_REASON)
+            await self._entry.enter(user_id, room_id, GROUP_REASON)
         except MatrixError as exc:
             logger.warning("could not join %s to %s: %s", user_id, room_id, exc.message)
             changes.refused.setdefault(user_id, []).append(room_id)
             return
         changes.joined.setdefault(user_id, []).append(room_id)
 
-    async def _invite_if_needed(self, user_id: str, room_id: str) -> None:
-        """Invite through a local member with power unless the room lets anyone join."""
-        key = (EventType.JOIN_RULES, "")
-        rule_event = (await self._stores.state.current_events(self._db, room_id, [key])).get(key)
-        if rule_event is not None and rule_event.content.get("join_rule") == "public":
-            return
-        inviter = await self._inviter(room_id)
-        if inviter is None:
-            raise MatrixError(403, Errcode.FORBIDDEN, f"no local member can invite to {room_id}")
-        await self._membership.invite(_as(inviter), room_id, user_id, GROUP_REASON)
-
-    async def _inviter(self, room_id: str) -> str | None:
-        levels = await current_power_levels(
-            self._db, self._stores.rooms, self._stores.state, room_id
-        )
-        joined = await self._stores.memberships.members(self._db, room_id, [Membership.JOIN])
-        able = [
-            member
-            for member in joined
-            if member.endswith(self._local_suffix) and levels.user_level(member) >= levels.invite
-        ]
-        able.sort(key=levels.user_level, reverse=True)
-        return able[0] if able else None
-
     async def _leave(self, user_id: str, room_id: str, changes: RoomChanges) -> None:
         current = await self._stores.memberships.get_membership(self._db, user_id, room_id)
         if current is None or current.membership not in (Membership.JOIN, Membership.INVITE):
             return
         try:
-            await self._membership.leave(_as(user_id), room_id, "removed from a linked group")
+            await self._membership.leave(acting_as(user_id), room_id, "removed from a linked group")
         except MatrixError as exc:
             logger.warning("could not remove %s from %s: %s", user_id, room_id, exc.message)
             changes.refused.setdefault(user_id, []).append(room_id)

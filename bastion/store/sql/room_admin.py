@@ -154,6 +154,13 @@ class SqlRoomDeletionStore:
             now_ms,
         )
 
+    async def unblock(self, q: Queryable, room_id: str) -> int:
+        return await q.execute("DELETE FROM blocked_rooms WHERE room_id = ?", room_id)
+
+    async def blocked_by(self, q: Queryable, room_id: str) -> str | None:
+        value = await q.fetch_val("SELECT blocked_by FROM blocked_rooms WHERE room_id = ?", room_id)
+        return None if value is None else str(value)
+
     async def is_blocked(self, q: Queryable, room_id: str) -> bool:
         row = await q.fetch_one("SELECT 1 FROM blocked_rooms WHERE room_id = ?", room_id)
         return row is not None

@@ -1,8 +1,13 @@
-"""`POST /_synapse/admin/v1/rooms/{roomIdOrAlias}/make_room_admin`: Synapse's Make Room Admin API.
+"""Synapse's admin APIs that act in a room through its members:
+`POST /_synapse/admin/v1/rooms/{roomIdOrAlias}/make_room_admin` (Make Room Admin),
+`POST /_synapse/admin/v1/join/{roomIdOrAlias}` (Edit Room Membership) and
+`PUT`/`GET /_synapse/admin/v1/rooms/{roomId}/block` (Block Room).
 
-Grants `user_id` (by default the calling admin) room admin power through a local member who has
-it, inviting them first when they are not in the room (services/rooms/promotion.py). Answers
-`{}` as Synapse does.
+make_room_admin grants `user_id` (by default the calling admin) room admin power through a local
+member who has it, inviting them first when they are not in the room
+(services/rooms/promotion.py), and answers `{}`. join puts a local account in the room, invited
+first by a local member with the power unless the room is public (services/rooms/room_entry.py),
+and answers `{"room_id"}`. block keeps every local user out (services/admin/room_blocks.py).
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ from starlette.routing import Route
 from bastion.api.admin.guard import require_admin
 from bastion.api.context import services_of
 from bastion.api.responses import JsonResponse
+from bastion.errors import Errcode, MatrixError
 from bastion.events.typed_json import decode_as
 
 
@@ -36,6 +42,53 @@ async def make_room_admin(request: Request) -> Response:
     return JsonResponse({})
 
 
+class JoinBody(msgspec.Struct, frozen=True):
+    """The join body: `user_id` (required; a missing one is M_MISSING_PARAM, as in Synapse)."""
+
+    user_id: str | None = None
+
+
+async def join(request: Request) -> Response:
+    """POST /_synapse/admin/v1/join/{roomIdOrAlias}"""
+    admin = await require_admin(request)
+    body = decode_as(await request.body(), JoinBody, what="request body")
+    if body.user_id is None:
+        raise MatrixError(400, Errcode.MISSING_PARAM, "Missing params: ['user_id']")
+    entry = services_of(request).room_entry
+    room_id = await entry.force_join(admin, request.path_params["roomIdOrAlias"], body.user_id)
+    return JsonResponse({"room_id": room_id})
+
+
+class BlockBody(msgspec.Struct, frozen=True):
+    """The block body: `block`, a boolean (required)."""
+
+    block: bool | None = None
+
+
+async def block_status(request: Request) -> Response:
+    """GET /_synapse/admin/v1/rooms/{roomId}/block"""
+    admin = await require_admin(request)
+    blocks = services_of(request).room_blocks
+    blocked_by = await blocks.blocked_by(admin, request.path_params["roomId"])
+    if blocked_by is None:
+        return JsonResponse({"block": False})
+    return JsonResponse({"block": True, "user_id": blocked_by})
+
+
+async def set_block(request: Request) -> Response:
+    """PUT /_synapse/admin/v1/rooms/{roomId}/block"""
+    admin = await require_admin(request)
+    body = decode_as(await request.body(), BlockBody, what="request body")
+    if body.block is None:
+        raise MatrixError(400, Errcode.MISSING_PARAM, "Missing params: ['block']")
+    blocks = services_of(request).room_blocks
+    await blocks.set_blocked(admin, request.path_params["roomId"], body.block)
+    return JsonResponse({"block": body.block})
+
+
 ROUTES = [
     Route("/v1/rooms/{roomIdOrAlias}/make_room_admin", make_room_admin, methods=["POST"]),
+    Route("/v1/join/{roomIdOrAlias}", join, methods=["POST"]),
+    Route("/v1/rooms/{roomId}/block", block_status, methods=["GET"]),
+    Route("/v1/rooms/{roomId}/block", set_block, methods=["PUT"]),
 ]
