@@ -190,12 +190,20 @@ def load_config(path: Path) -> Config:
     return msgspec.structs.replace(config, sso=sso)
 
 
+MIN_SHARED_SECRET_LENGTH = 32  # registration.shared_secret: guessing it must be hopeless
+
+
 def validate(config: Config) -> None:
     """Checks that types alone cannot express."""
     if not is_valid_server_name(config.server_name):
         raise ConfigError(f"server_name {config.server_name!r} is not a valid server name")
     if not config.auth.token_hmac_key:
         raise ConfigError("auth.token_hmac_key is empty (bastion init generates one)")
+    if 0 < len(config.registration.shared_secret) < MIN_SHARED_SECRET_LENGTH:
+        raise ConfigError(
+            f"registration.shared_secret: at least {MIN_SHARED_SECRET_LENGTH} characters"
+            " (it lets its holder create admin accounts)"
+        )
     if not config.database.url.startswith(("sqlite:///", "postgresql://", "postgres://")):
         raise ConfigError(f"database.url {config.database.url!r}: use sqlite:/// or postgresql://")
     if config.media.max_upload_bytes <= 0:

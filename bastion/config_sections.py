@@ -86,6 +86,14 @@ class RegistrationConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True
             "for development and testing only."
         ),
     ] = "disabled"
+    shared_secret: Annotated[
+        str,
+        _doc(
+            "Turns on Synapse's shared-secret registration (POST /_synapse/admin/v1/register), "
+            "which provisioning tools such as register_new_matrix_user use to create accounts, "
+            "admins included: whoever holds this secret can. At least 32 characters; empty: off."
+        ),
+    ] = ""
 
 
 class AuthConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):

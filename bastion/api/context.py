@@ -76,6 +76,7 @@ from bastion.services.rooms.room_entry import RoomEntry
 from bastion.services.rooms.upgrade import RoomUpgrader
 from bastion.services.scim.service import ScimService
 from bastion.services.search.service import SearchService
+from bastion.services.shared_secret_registration import SharedSecretRegistration
 from bastion.services.sliding_sync.room_results import RoomResults
 from bastion.services.sliding_sync.service import SlidingSyncService
 from bastion.services.sso.flow import SsoService
@@ -123,6 +124,7 @@ class Services:
     room_deletion: RoomDeletion  # room deletion jobs (run by workers/room_deletion.py)
     room_blocks: RoomBlocks  # rooms no local user may join
     room_entry: RoomEntry  # joins on someone's behalf (an admin's, a SCIM group's)
+    shared_secret: SharedSecretRegistration  # Synapse's /_synapse/admin/v1/register
     offboarding: Offboarding  # deactivation: the durable, resumable leaver workflow
     scim: ScimService  # SCIM provisioning: tokens, users, groups, group-linked rooms
     reports: ReportService  # the report queue (services/moderation/)

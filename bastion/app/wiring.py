@@ -29,6 +29,7 @@ from bastion.app.moderation import ModerationParts, moderation_services
 from bastion.app.offboarding import OffboardingParts, offboarding_service
 from bastion.app.push import PushParts, push_services
 from bastion.app.redis_wiring import SharedState
+from bastion.app.registration import registration_services
 from bastion.app.room_admin import RoomAdminParts, blocked_rooms_hook, room_admin_services
 from bastion.app.room_reads import RoomReadParts, room_reads
 from bastion.app.scim import ScimParts, room_entry, scim_service
@@ -87,7 +88,6 @@ from bastion.services.push.recorder import PushActionRecorder
 from bastion.services.push.rules import PushRuleService
 from bastion.services.push.rulesets import RULESETS_CACHE, RulesetCache
 from bastion.services.recent_events import ROOM_EVENTS_CACHE, RecentRoomEvents, RedactionWatcher
-from bastion.services.registration import RegistrationService
 from bastion.services.relations.reads import RelationsReader
 from bastion.services.relations.recorder import RelationRecorder
 from bastion.services.retention.policy import (
@@ -139,7 +139,6 @@ from bastion.store.sql.profiles import SqlProfileStore
 from bastion.store.sql.push import SqlPushActionStore, SqlPushRuleStore
 from bastion.store.sql.pushers import SqlPusherStore
 from bastion.store.sql.receipts import SqlReceiptStore
-from bastion.store.sql.registration_tokens import SqlRegistrationTokenStore
 from bastion.store.sql.relations import SqlRelationStore
 from bastion.store.sql.retention import retention_store_for
 from bastion.store.sql.room_directory import SqlRoomDirectoryStore
@@ -217,11 +216,9 @@ class Wiring:
             config, db, clock, auth.hash_token, login_ip_limiter, accounts=accounts
         )
         uia = UiaService(db, SqlUiaSessionStore(), credentials, clock, config.server_name, sso=sso)
-        registration = RegistrationService(
-            db, accounts, auth, uia, SqlRegistrationTokenStore(), clock,
-            mode=config.registration.mode,
-            ip_limiter=self.shared.limiter(clock, limits.register_per_ip, "register"),
-        )  # fmt: skip
+        registration, shared_secret = registration_services(
+            config, self.shared, db, clock, (accounts, auth, uia)
+        )
         login, get_login_token = login_services(config, self.shared, LoginParts(
             db, clock, auth, credentials, login_ip_limiter, audit, login_tokens, uia))  # fmt: skip
         console_sessions = ConsoleSessions(
@@ -272,7 +269,7 @@ class Wiring:
         ), rooms.pop("appservice_delivery"))  # fmt: skip
         return Services(
             info=info, auth=auth, login=login, sso=sso, uia=uia, registration=registration,
-            appservices=appservices, get_login_token=get_login_token,  # POST /login/get_token
+            appservices=appservices, get_login_token=get_login_token, shared_secret=shared_secret,
             console_sessions=console_sessions,
             accounts=accounts, devices=DeviceService(db, devices, uia, device_lists, audit,
                 creation=DeviceCreation(clock, self.appservices.registry, login_ip_limiter)),

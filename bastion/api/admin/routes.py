@@ -9,6 +9,7 @@ from bastion.api.admin.synapse import (
     deactivate,
     event_reports,
     media,
+    register,
     registration_tokens,
     rooms,
     rooms_admin,
@@ -27,6 +28,7 @@ BASTION_PREFIX = "/_bastion/admin/v1"
 # Each entry: one module's ROUTES. Add a module's list here when you add the module.
 SYNAPSE_AREAS: list[list[Route]] = [
     event_reports.ROUTES,
+    register.ROUTES,
     server_version.ROUTES,
     rooms_admin.ROUTES,
     rooms.ROUTES,

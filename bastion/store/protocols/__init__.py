@@ -9,6 +9,7 @@ from __future__ import annotations
 from bastion.store.protocols.accounts import (
     DeviceStore,
     ProfileStore,
+    RegistrationNonceStore,
     RegistrationTokenStore,
     UiaSessionStore,
     UserStore,
@@ -65,6 +66,7 @@ __all__ = [
     "ProfileStore",
     "PublishedRoomRow",
     "ReceiptStore",
+    "RegistrationNonceStore",
     "RegistrationTokenStore",
     "RelationRecord",
     "RelationStore",
