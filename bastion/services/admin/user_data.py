@@ -98,6 +98,12 @@ class AdminUserData:
         await self._require_user(user_id)
         return await self._admin_store.joined_rooms(self._db, user_id)
 
+    async def memberships(self, actor: Principal, user_id: str) -> dict[str, str]:
+        """Every room the account has a membership in, and which (left and banned ones too)."""
+        actor.require_admin()
+        await self._require_user(user_id)
+        return await self._admin_store.memberships(self._db, user_id)
+
     async def list_media(
         self, actor: Principal, user_id: str, query: MediaListQuery
     ) -> tuple[list[UserMediaRow], int]:

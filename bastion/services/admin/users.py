@@ -159,6 +159,20 @@ class AdminUserService:
         if not user_id.startswith("@") or server != self._server_name:
             raise MatrixError(400, Errcode.INVALID_PARAM, f"{user_id} is not a local user")
 
+    async def set_admin(self, actor: Principal, user_id: str, admin: bool) -> None:
+        """Make an existing account a server admin or not (404 for an unknown one; an admin
+        cannot demote themself); audited `user.update` as any change."""
+        actor.require_admin()
+        await self._local_user(user_id)
+        await self.put_user(actor, user_id, UserChanges(admin=admin))
+
+    async def username_available(self, actor: Principal, username: str) -> None:
+        """400 M_INVALID_USERNAME or M_USER_IN_USE unless `username` could be created now,
+        whatever the registration mode (the admin API creates accounts in every mode)."""
+        actor.require_admin()
+        if not await self._accounts.is_available(username):
+            raise MatrixError(400, Errcode.USER_IN_USE, f"{username} is already taken")
+
     async def put_user(self, actor: Principal, user_id: str, changes: UserChanges) -> PutOutcome:
         """Create `user_id` with `changes`, or apply them to the existing account."""
         actor.require_admin()

@@ -133,6 +133,13 @@ class SqlUserAdminStore:
         )
         return [row["room_id"] for row in rows]
 
+    async def memberships(self, q: Queryable, user_id: str) -> dict[str, str]:
+        rows = await q.fetch_all(
+            "SELECT room_id, membership FROM memberships WHERE user_id = ? ORDER BY room_id",
+            user_id,
+        )
+        return {row["room_id"]: row["membership"] for row in rows}
+
     async def list_media(
         self, q: Queryable, user_id: str, query: MediaListQuery
     ) -> tuple[list[UserMediaRow], int]:

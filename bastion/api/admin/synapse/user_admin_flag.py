@@ -1,0 +1,71 @@
+"""Small Synapse user admin endpoints that admin tools call around account management:
+`GET`/`PUT /_synapse/admin/v1/users/{userId}/admin` (whether the account is a server admin; an
+admin cannot demote themself), `GET /_synapse/admin/v1/users/{userId}/memberships` (every room
+the account has a membership in, left and banned ones too) and
+`GET /_synapse/admin/v1/username_available?username=` (as the client API's
+`register/available`, but in every registration mode).
+"""
+
+from __future__ import annotations
+
+import msgspec
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from bastion.api.admin.guard import require_admin
+from bastion.api.context import services_of
+from bastion.api.responses import JsonResponse
+from bastion.errors import Errcode, MatrixError
+from bastion.events.typed_json import decode_as
+
+
+class AdminFlagBody(msgspec.Struct, frozen=True):
+    """`{"admin": true|false}`; a missing flag is M_MISSING_PARAM, as in Synapse."""
+
+    admin: bool | None = None
+
+
+async def get_admin(request: Request) -> Response:
+    """GET /_synapse/admin/v1/users/{userId}/admin"""
+    admin = await require_admin(request)
+    details = await services_of(request).admin_users.get_user(admin, request.path_params["userId"])
+    return JsonResponse({"admin": details.user.is_admin})
+
+
+async def set_admin(request: Request) -> Response:
+    """PUT /_synapse/admin/v1/users/{userId}/admin"""
+    admin = await require_admin(request)
+    body = decode_as(await request.body(), AdminFlagBody, what="request body")
+    if body.admin is None:
+        raise MatrixError(400, Errcode.MISSING_PARAM, "Missing params: ['admin']")
+    await services_of(request).admin_users.set_admin(
+        admin, request.path_params["userId"], body.admin
+    )
+    return JsonResponse({})
+
+
+async def memberships(request: Request) -> Response:
+    """GET /_synapse/admin/v1/users/{userId}/memberships"""
+    admin = await require_admin(request)
+    data = services_of(request).admin_user_data
+    found = await data.memberships(admin, request.path_params["userId"])
+    return JsonResponse({"memberships": found})
+
+
+async def username_available(request: Request) -> Response:
+    """GET /_synapse/admin/v1/username_available?username="""
+    admin = await require_admin(request)
+    username = request.query_params.get("username")
+    if not username:
+        raise MatrixError(400, Errcode.MISSING_PARAM, "username is required")
+    await services_of(request).admin_users.username_available(admin, username)
+    return JsonResponse({"available": True})
+
+
+ROUTES = [
+    Route("/v1/users/{userId}/admin", get_admin, methods=["GET"]),
+    Route("/v1/users/{userId}/admin", set_admin, methods=["PUT"]),
+    Route("/v1/users/{userId}/memberships", memberships, methods=["GET"]),
+    Route("/v1/username_available", username_available, methods=["GET"]),
+]
