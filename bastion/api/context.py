@@ -47,6 +47,7 @@ from bastion.services.media.admin import MediaAdmin
 from bastion.services.media.previews import UrlPreviews
 from bastion.services.media.service import MediaService
 from bastion.services.media.thumbnails import ThumbnailService
+from bastion.services.media.usage import MediaUsage
 from bastion.services.moderation.jobs import RedactionJobRunner
 from bastion.services.moderation.redactions import AdminRedactions
 from bastion.services.moderation.removals import AdminRemovals
@@ -143,6 +144,7 @@ class Services:
     sliding_sync: SlidingSyncService  # MSC4186 sliding sync (both dialects)
     media: MediaService
     media_admin: MediaAdmin  # quarantine and deletion of files (the admin API)
+    media_usage: MediaUsage  # how much each person stores
     thumbnails: ThumbnailService
     url_previews: UrlPreviews
     relations: RelationsReader

@@ -1,5 +1,5 @@
 """The wiring of the media repository: uploads and downloads, thumbnails, URL previews, and
-what admins do to files (quarantine, deletion)."""
+what admins do to files (quarantine, deletion) and how much each person stores."""
 
 from __future__ import annotations
 
@@ -15,10 +15,12 @@ from bastion.services.media.service import MediaService
 from bastion.services.media.storage import LocalDirectoryStorage
 from bastion.services.media.thumbnails import ThumbnailService
 from bastion.services.media.url_fetch import DEFAULT_DENIED_RANGES, AddressRules, UrlFetcher
+from bastion.services.media.usage import MediaUsage
 from bastion.store.database import Database
 from bastion.store.sql.events import SqlEventStore
 from bastion.store.sql.media import SqlMediaStore
 from bastion.store.sql.media_admin import SqlMediaAdminStore
+from bastion.store.sql.media_usage import SqlMediaUsageStore
 from bastion.store.sql.rooms import SqlRoomStore
 from bastion.store.sql.users import SqlUserStore
 
@@ -27,7 +29,7 @@ def media_services(
     config: Config, db: Database, clock: Clock, admin: tuple[AuditTrail, SqlUserStore]
 ) -> dict[str, Any]:
     """`media`, `thumbnails` and `url_previews` (whose fetcher exists only when they are on),
-    and `media_admin`."""
+    `media_admin` and `media_usage`."""
     store = SqlMediaStore()
     settings = config.media
     storage = LocalDirectoryStorage(Path(settings.store_path))
@@ -47,6 +49,7 @@ def media_services(
         "media": media,
         "thumbnails": ThumbnailService(db, store, storage, media, clock),
         "url_previews": UrlPreviews(fetcher, media, clock),
+        "media_usage": MediaUsage(db, SqlMediaUsageStore()),
         "media_admin": MediaAdmin(
             db, (SqlMediaAdminStore(), store, SqlRoomStore(), admin[1], SqlEventStore()), storage,
             audit=admin[0], clock=clock, server_name=config.server_name,

@@ -19,7 +19,7 @@ from bastion.services.audit.trail import AuditTrail
 from bastion.services.credentials import account_locked
 from bastion.services.e2ee.device_lists import DeviceListService
 from bastion.services.principal import Requester
-from bastion.services.ratelimit import RateLimiter
+from bastion.services.ratelimit import AccountLimits, RateLimiter
 from bastion.store.database import Database, Queryable
 from bastion.store.protocols import DeviceStore
 
@@ -62,7 +62,7 @@ class AuthService:
         self._devices = devices
         self._clock = clock
         self._key = token_hmac_key.encode("utf-8")
-        self._request_limiter = request_limiter
+        self._request_limits = AccountLimits(clock, request_limiter)  # + admins' overrides
 
     def hash_token(self, token: str) -> str:
         """What the database stores instead of the token."""
@@ -83,7 +83,7 @@ class AuthService:
             )
         if owner.admin_locked and not allow_locked:
             raise account_locked()
-        self._request_limiter.hit(owner.user_id)
+        self._request_limits.hit(owner.user_id, owner.ratelimit)
         now = self._clock.now_ms()
         # Writing last-seen on every request would turn each read into a write; once a minute
         # is precise enough for the device list.

@@ -105,6 +105,40 @@ class RateLimiter:
             self._buckets.popitem(last=False)
 
 
+MAX_OVERRIDE_LIMITERS = 1000  # distinct (rate, burst) overrides kept; they are few in practice
+
+
+class AccountLimits:
+    """The requests-per-account limit, with the accounts an admin gave a limit of their own
+    (Synapse's `override_ratelimit`: a bot that must send more than people do).
+
+    An override's buckets are this process's (not shared through Redis): with several processes
+    an account with an override may act up to that many times its rate. A rate of 0: no limit."""
+
+    def __init__(self, clock: Clock, default: RateLimiter) -> None:
+        self._clock, self._default = clock, default
+        self._overridden: OrderedDict[tuple[int, int], RateLimiter] = OrderedDict()
+
+    def hit(self, user_id: str, override: tuple[int, int] | None) -> None:
+        """Check and consume one request of `user_id` under its limit (429 when none is left)."""
+        if override is None:
+            self._default.hit(user_id)
+            return
+        per_second, burst = override
+        if per_second <= 0:
+            return
+        limiter = self._overridden.get(override)
+        if limiter is None:
+            limiter = RateLimiter(
+                self._clock, RateLimit(per_second=per_second, burst=max(1, burst))
+            )
+            self._overridden[override] = limiter
+            if len(self._overridden) > MAX_OVERRIDE_LIMITERS:
+                self._overridden.popitem(last=False)
+        self._overridden.move_to_end(override)
+        limiter.hit(user_id)
+
+
 def rate_limited(wait_seconds: float) -> MatrixError:
     """The spec's 429 with `retry_after_ms`."""
     retry_after_ms = max(1, math.ceil(wait_seconds * 1000))

@@ -71,6 +71,7 @@ class TokenOwner(msgspec.Struct, frozen=True):
     is_deactivated: bool
     last_seen_ts: int | None
     admin_locked: bool = False  # an admin's lock: 401 M_USER_LOCKED on all but logout
+    ratelimit: tuple[int, int] | None = None  # an admin's override: (per second, burst)
 
 
 class ProfileRecord(msgspec.Struct, frozen=True):

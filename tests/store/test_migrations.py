@@ -31,6 +31,8 @@ EXPECTED_COLUMNS = {
         "manager",
         "admin_locked",
         "suspended",
+        "ratelimit_per_second",
+        "ratelimit_burst",
     },
     "openid_tokens": {"token_hash", "user_id", "expires_ts"},
     "profile_fields": {"user_id", "field_name", "value_json"},

@@ -166,6 +166,29 @@ class AdminUserService:
         await self._local_user(user_id)
         await self.put_user(actor, user_id, UserChanges(admin=admin))
 
+    async def ratelimit(self, actor: Principal, user_id: str) -> tuple[int, int] | None:
+        """The account's own request limit (per second, burst), or None for the server's."""
+        actor.require_admin()
+        await self._local_user(user_id)
+        return await self._admin_store.ratelimit_of(self._db, user_id)
+
+    async def set_ratelimit(
+        self, actor: Principal, user_id: str, override: tuple[int, int] | None
+    ) -> None:
+        """Give the account a request limit of its own ((0, 0): none at all), or take it back
+        (None); it applies at the account's next request. Audited `user.ratelimit`."""
+        actor.require_admin()
+        await self._local_user(user_id)
+        if override is not None and min(override) < 0:
+            raise MatrixError(400, Errcode.INVALID_PARAM, "the rate and burst must be >= 0")
+        async with self._db.transaction() as txn:
+            await self._admin_store.set_ratelimit(txn, user_id, override)
+            details: dict[str, object] = {"override": None}
+            if override is not None:
+                details["override"] = {"per_second": override[0], "burst": override[1]}
+            await self._audit.record(txn, actor, "user.ratelimit", user_id, details)
+        log_admin_action(actor, f"set the request limit of {user_id} to {override}")
+
     async def username_available(self, actor: Principal, username: str) -> None:
         """400 M_INVALID_USERNAME or M_USER_IN_USE unless `username` could be created now,
         whatever the registration mode (the admin API creates accounts in every mode)."""

@@ -7,6 +7,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol
 
+import msgspec
+
 from bastion.store.database import Queryable
 from bastion.store.protocols.compliance import DeletedMedia
 from bastion.store.records import (
@@ -48,3 +50,32 @@ class MediaAdminStore(Protocol):
     async def avatar_state(
         self, q: Queryable, prefix: str, after: int, limit: int
     ) -> list[tuple[int, str]]: ...
+
+
+class MediaUsageQuery(msgspec.Struct, frozen=True):
+    """A page of the users' media usage (Synapse's `statistics/users/media`)."""
+
+    order_by: str  # user_id | displayname | media_length | media_count
+    backwards: bool
+    start: int
+    limit: int
+    from_ts: int | None = None  # files created at or after
+    until_ts: int | None = None  # files created at or before
+    search_term: str | None = None  # in the user ID or the display name
+
+
+class MediaUsageRow(msgspec.Struct, frozen=True):
+    """One uploader: how many files, how many bytes."""
+
+    user_id: str
+    displayname: str | None
+    media_count: int
+    media_length: int
+
+
+class MediaUsageStore(Protocol):
+    """Uploaded media counted per uploader (store/sql/media_usage.py)."""
+
+    async def usage_by_user(
+        self, q: Queryable, query: MediaUsageQuery
+    ) -> tuple[list[MediaUsageRow], int]: ...

@@ -15,6 +15,7 @@ from bastion.store.protocols.admin_users import (
     UserListRow,
     UserMediaRow,
 )
+from bastion.store.sql.like import contains
 
 _LOCKED = "(u.admin_locked = 1 OR u.locked_until_ts > ?)"
 _LAST_SEEN = "(SELECT MAX(d.last_seen_ts) FROM devices d WHERE d.user_id = u.user_id)"
@@ -46,11 +47,6 @@ _MEDIA_ORDER_SQL = {
 }
 
 
-def _like(text: str) -> str:
-    escaped = text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
-
-
 def _user_filters(query: UserListQuery, now_ms: int) -> tuple[str, list[Any]]:
     clauses: list[str] = []
     args: list[Any] = []
@@ -59,10 +55,10 @@ def _user_filters(query: UserListQuery, now_ms: int) -> tuple[str, list[Any]]:
             "(LOWER(u.user_id) LIKE ? ESCAPE '\\' OR LOWER(COALESCE(p.displayname, ''))"
             " LIKE ? ESCAPE '\\')"
         )
-        args += [_like(query.name), _like(query.name)]
+        args += [contains(query.name.lower()), contains(query.name.lower())]
     elif query.user_id is not None:
         clauses.append("LOWER(u.user_id) LIKE ? ESCAPE '\\'")
-        args.append(_like(query.user_id))
+        args.append(contains(query.user_id.lower()))
     for column, wanted in (("u.is_deactivated", query.deactivated), ("u.is_admin", query.admins)):
         if wanted is not None:
             clauses.append(f"{column} = ?")
@@ -117,6 +113,23 @@ class SqlUserAdminStore:
 
     async def set_admin(self, q: Queryable, user_id: str, is_admin: bool) -> None:
         await q.execute("UPDATE users SET is_admin = ? WHERE user_id = ?", int(is_admin), user_id)
+
+    async def ratelimit_of(self, q: Queryable, user_id: str) -> tuple[int, int] | None:
+        row = await q.fetch_one(
+            "SELECT ratelimit_per_second, ratelimit_burst FROM users WHERE user_id = ?", user_id
+        )
+        if row is None or row[0] is None:
+            return None
+        return int(row[0]), int(row[1] or 0)
+
+    async def set_ratelimit(
+        self, q: Queryable, user_id: str, override: tuple[int, int] | None
+    ) -> None:
+        per_second, burst = override if override is not None else (None, None)
+        await q.execute(
+            "UPDATE users SET ratelimit_per_second = ?, ratelimit_burst = ? WHERE user_id = ?",
+            per_second, burst, user_id,
+        )  # fmt: skip
 
     async def reactivate(self, q: Queryable, user_id: str) -> None:
         await q.execute(

@@ -97,7 +97,7 @@ class SqlDeviceStore:
         """One indexed query: the hot path of every authenticated request."""
         row = await q.fetch_one(
             "SELECT t.user_id, t.device_id, u.is_admin, u.is_deactivated, u.admin_locked,"
-            " d.last_seen_ts"
+            " d.last_seen_ts, u.ratelimit_per_second, u.ratelimit_burst"
             " FROM access_tokens t"
             " JOIN users u ON u.user_id = t.user_id"
             " JOIN devices d ON d.user_id = t.user_id AND d.device_id = t.device_id"
@@ -113,6 +113,7 @@ class SqlDeviceStore:
             is_deactivated=bool(row["is_deactivated"]),
             last_seen_ts=row["last_seen_ts"],
             admin_locked=bool(row["admin_locked"]),
+            ratelimit=_override(row["ratelimit_per_second"], row["ratelimit_burst"]),
         )
 
     async def touch_device(
@@ -126,3 +127,7 @@ class SqlDeviceStore:
             user_id,
             device_id,
         )
+
+
+def _override(per_second: int | None, burst: int | None) -> tuple[int, int] | None:
+    return None if per_second is None else (int(per_second), int(burst or 0))

@@ -11,6 +11,7 @@ from bastion.store.protocols.moderation import (
     ReportQuery,
     ReportRecord,
 )
+from bastion.store.sql.like import contains
 
 _REPORT_COLUMNS = (
     "id, kind, received_ts, reporter, room_id, event_id, target_user_id, reason, score,"
@@ -42,12 +43,6 @@ def _job(row: Row) -> RedactionJob:
     )  # fmt: skip
 
 
-def _like(value: str) -> str:
-    """A LIKE pattern matching `value` anywhere (its own `%`, `_` and `\\` taken literally)."""
-    escaped = value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
-
-
 class SqlReportStore:
     """Reports by id; listing filters by kind, status, room, reporter and reported user."""
 
@@ -76,7 +71,7 @@ class SqlReportStore:
         for column, value in (("room_id", query.room_id), ("reporter", query.reporter)):
             if value is not None:
                 clauses.append(f"{column} LIKE ? ESCAPE '\\'")
-                args.append(_like(value))
+                args.append(contains(value))
         where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
         total = await q.fetch_val(f"SELECT COUNT(*) FROM reports{where}", *args)
         order = "DESC" if query.newest_first else "ASC"

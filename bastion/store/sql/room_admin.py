@@ -17,6 +17,7 @@ from bastion.store.database import Queryable, Row
 from bastion.store.protocols.room_admin import DeletionJobRow, RoomFactsRow
 from bastion.store.sql.events import placeholders
 from bastion.store.sql.holds import not_held
+from bastion.store.sql.like import escape_like
 from bastion.store.sql.room_directory import SqlRoomDirectoryStore
 
 _ROOMS_PER_QUERY = 500
@@ -31,10 +32,6 @@ _ROOM_TABLES = (
     "event_push_user", "push_read_marks", "receipts", "redacted_event_originals",
     "current_state", "memberships", "room_aliases", "room_directory", "account_data", "rooms",
 )  # fmt: skip
-
-
-def _escape_like(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 class SqlRoomInventoryStore:
@@ -57,7 +54,7 @@ class SqlRoomInventoryStore:
             "  AND m.membership = 'join' AND m.user_id LIKE ? ESCAPE '\\'),"
             " (SELECT COUNT(*) FROM current_state cs WHERE cs.room_id = r.room_id)"
             " FROM rooms r WHERE (? = 0 OR r.room_id = ?) ORDER BY r.room_id",
-            "%" + _escape_like(local_suffix),
+            "%" + escape_like(local_suffix),
             int(room_id is not None),
             room_id or "",
         )
@@ -88,7 +85,7 @@ class SqlRoomInventoryStore:
         self, q: Queryable, room_id: str, *, local_suffix: str
     ) -> tuple[int, bool]:
         """(devices of the room's joined local members, whether every local member forgot it)."""
-        pattern = "%" + _escape_like(local_suffix)
+        pattern = "%" + escape_like(local_suffix)
         devices = await q.fetch_one(
             "SELECT COUNT(*) FROM memberships m JOIN devices d ON d.user_id = m.user_id"
             " WHERE m.room_id = ? AND m.membership = 'join' AND m.user_id LIKE ? ESCAPE '\\'",

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import msgspec
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -17,6 +18,9 @@ from bastion.api.admin.guard import bool_param, int_param, require_admin
 from bastion.api.context import services_of
 from bastion.api.responses import JsonResponse
 from bastion.errors import Errcode, MatrixError
+from bastion.services.media.usage import MediaUsageQuery
+
+MAX_USAGE_LIMIT = 1000  # users per page
 
 
 async def media_info(request: Request) -> Response:
@@ -125,7 +129,31 @@ async def delete_unused(request: Request) -> Response:
     return JsonResponse({"deleted_media": deleted, "total": len(deleted)})
 
 
+async def usage_by_user(request: Request) -> Response:
+    """GET /_synapse/admin/v1/statistics/users/media"""
+    admin = await require_admin(request)
+    params = request.query_params
+    direction = params.get("dir", "f")
+    if direction not in ("f", "b"):
+        raise MatrixError(400, Errcode.INVALID_PARAM, "Query parameter 'dir' must be f or b")
+    query = MediaUsageQuery(
+        order_by=params.get("order_by", "user_id"),
+        backwards=direction == "b",
+        start=int_param(request, "from", 0),
+        limit=int_param(request, "limit", 100, maximum=MAX_USAGE_LIMIT),
+        from_ts=int_param(request, "from_ts", -1) if "from_ts" in params else None,
+        until_ts=int_param(request, "until_ts", -1) if "until_ts" in params else None,
+        search_term=params.get("search_term") or None,
+    )
+    rows, total = await services_of(request).media_usage.by_user(admin, query)
+    body: dict[str, Any] = {"users": [msgspec.to_builtins(row) for row in rows], "total": total}
+    if query.start + len(rows) < total:
+        body["next_token"] = query.start + len(rows)
+    return JsonResponse(body)
+
+
 ROUTES = [
+    Route("/v1/statistics/users/media", usage_by_user, methods=["GET"]),
     Route("/v1/media/protect/{mediaId}", protect, methods=["POST"]),
     Route("/v1/media/unprotect/{mediaId}", unprotect, methods=["POST"]),
     Route("/v1/media/delete", delete_unused, methods=["POST"]),

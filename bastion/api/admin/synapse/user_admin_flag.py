@@ -3,7 +3,9 @@
 admin cannot demote themself), `GET /_synapse/admin/v1/users/{userId}/memberships` (every room
 the account has a membership in, left and banned ones too) and
 `GET /_synapse/admin/v1/username_available?username=` (as the client API's
-`register/available`, but in every registration mode).
+`register/available`, but in every registration mode), and
+`GET`/`POST`/`DELETE /_synapse/admin/v1/users/{userId}/override_ratelimit` (an account's own
+request limit: services/ratelimit.py `AccountLimits`).
 """
 
 from __future__ import annotations
@@ -63,7 +65,46 @@ async def username_available(request: Request) -> Response:
     return JsonResponse({"available": True})
 
 
+class RatelimitBody(msgspec.Struct, frozen=True):
+    """Synapse's override: both default to 0 (no limit at all)."""
+
+    messages_per_second: int = 0
+    burst_count: int = 0
+
+
+async def get_ratelimit(request: Request) -> Response:
+    """GET /_synapse/admin/v1/users/{userId}/override_ratelimit: `{}` when none is set."""
+    admin = await require_admin(request)
+    users = services_of(request).admin_users
+    override = await users.ratelimit(admin, request.path_params["userId"])
+    if override is None:
+        return JsonResponse({})
+    return JsonResponse({"messages_per_second": override[0], "burst_count": override[1]})
+
+
+async def set_ratelimit(request: Request) -> Response:
+    """POST /_synapse/admin/v1/users/{userId}/override_ratelimit"""
+    admin = await require_admin(request)
+    raw = await request.body()
+    body = decode_as(raw, RatelimitBody, what="request body") if raw.strip() else RatelimitBody()
+    override = (body.messages_per_second, body.burst_count)
+    await services_of(request).admin_users.set_ratelimit(
+        admin, request.path_params["userId"], override
+    )
+    return JsonResponse({"messages_per_second": override[0], "burst_count": override[1]})
+
+
+async def delete_ratelimit(request: Request) -> Response:
+    """DELETE /_synapse/admin/v1/users/{userId}/override_ratelimit"""
+    admin = await require_admin(request)
+    await services_of(request).admin_users.set_ratelimit(admin, request.path_params["userId"], None)
+    return JsonResponse({})
+
+
 ROUTES = [
+    Route("/v1/users/{userId}/override_ratelimit", get_ratelimit, methods=["GET"]),
+    Route("/v1/users/{userId}/override_ratelimit", set_ratelimit, methods=["POST"]),
+    Route("/v1/users/{userId}/override_ratelimit", delete_ratelimit, methods=["DELETE"]),
     Route("/v1/users/{userId}/admin", get_admin, methods=["GET"]),
     Route("/v1/users/{userId}/admin", set_admin, methods=["PUT"]),
     Route("/v1/users/{userId}/memberships", memberships, methods=["GET"]),
