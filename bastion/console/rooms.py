@@ -2,10 +2,12 @@
 
 `/rooms` is the inventory with its filters and pages, `/rooms/export` the same rows as CSV or
 XLSX, `/rooms/{room_id}` one room (members, admins, topic as the group's rules, encryption,
-last activity) with its actions: make admin, remove a member, close the room.
+last activity, whether joining is blocked) with its actions: add a person, make admin, remove a
+member, block or allow joining, close the room.
 
 What stays true: a page only calls the services the admin API calls (`room_admin`,
-`room_export`, `promoter`, `removals`, `room_deletion`) as the signed-in admin's console
+`room_export`, `promoter`, `removals`, `room_entry`, `room_blocks`, `room_deletion`) as the
+signed-in admin's console
 `Requester`, so each action is checked and audited there, never here. Every destructive action
 is a GET confirmation page saying what will happen, then a POST carrying the CSRF token; a
 service's refusal is shown on the page (translated summary, the service's detail in `<bdi>`).
@@ -115,6 +117,7 @@ async def room(request: Request) -> Response:
         if exc.errcode != Errcode.NOT_FOUND:  # 404: the room has no deletion job
             raise
         closing = []
+    blocked_by = await services.room_blocks.blocked_by(session.requester, room_id)
     return render(
         request,
         "rooms/room.html",
@@ -122,6 +125,7 @@ async def room(request: Request) -> Response:
         members=members,
         admins=set(details.summary.admins),
         closing=closing,
+        blocked_by=blocked_by,
     )
 
 
@@ -130,7 +134,7 @@ def _reason(form: FormData) -> str | None:
 
 
 async def _confirm(request: Request, action: str) -> Response:
-    """The confirmation page of `action` (promote, remove, close) for the room."""
+    """The confirmation page of `action` (promote, remove, close, add, block, unblock)."""
     session = await require_session(request)
     room_id = request.path_params["room_id"]
     details = await services_of(request).room_admin.details(session.requester, room_id)
@@ -156,6 +160,21 @@ async def confirm_remove(request: Request) -> Response:
 async def confirm_close(request: Request) -> Response:
     """GET /admin/rooms/{room_id}/close"""
     return await _confirm(request, "close")
+
+
+async def confirm_add(request: Request) -> Response:
+    """GET /admin/rooms/{room_id}/add?user_id="""
+    return await _confirm(request, "add")
+
+
+async def confirm_block(request: Request) -> Response:
+    """GET /admin/rooms/{room_id}/block"""
+    return await _confirm(request, "block")
+
+
+async def confirm_unblock(request: Request) -> Response:
+    """GET /admin/rooms/{room_id}/unblock"""
+    return await _confirm(request, "unblock")
 
 
 def room_path(room_id: str) -> str:
@@ -191,6 +210,42 @@ async def remove(request: Request) -> Response:
     return _back_to_room(request)
 
 
+async def add(request: Request) -> Response:
+    """POST /admin/rooms/{room_id}/add (user_id): the person joins (invited first by the room's
+    most powerful local member unless the room is public)"""
+    session = await require_session(request)
+    form = await read_form(request)
+    user_id = form_text(form, "user_id")
+    await services_of(request).room_entry.force_join(
+        session.requester, request.path_params["room_id"], user_id
+    )
+    flash(request, N_("<bdi>%(user_id)s</bdi> was added to this room."), user_id=user_id)
+    return _back_to_room(request)
+
+
+async def _set_blocked(request: Request, blocked: bool) -> Response:
+    session = await require_session(request)
+    await read_form(request)  # the CSRF check
+    await services_of(request).room_blocks.set_blocked(
+        session.requester, request.path_params["room_id"], blocked
+    )
+    if blocked:
+        flash(request, N_("Joining this room is now blocked."))
+    else:
+        flash(request, N_("Joining this room is allowed again."))
+    return _back_to_room(request)
+
+
+async def block(request: Request) -> Response:
+    """POST /admin/rooms/{room_id}/block: nobody here may join or be invited; members stay"""
+    return await _set_blocked(request, True)
+
+
+async def unblock(request: Request) -> Response:
+    """POST /admin/rooms/{room_id}/unblock (also lifts a closed room's block)"""
+    return await _set_blocked(request, False)
+
+
 async def close(request: Request) -> Response:
     """POST /admin/rooms/{room_id}/close (reason): every local member leaves, joins blocked;
     the history is kept (no purge)."""
@@ -214,4 +269,10 @@ ROUTES = [
     Route("/rooms/{room_id}/remove", remove, methods=["POST"]),
     Route("/rooms/{room_id}/close", confirm_close, methods=["GET"]),
     Route("/rooms/{room_id}/close", close, methods=["POST"]),
+    Route("/rooms/{room_id}/add", confirm_add, methods=["GET"]),
+    Route("/rooms/{room_id}/add", add, methods=["POST"]),
+    Route("/rooms/{room_id}/block", confirm_block, methods=["GET"]),
+    Route("/rooms/{room_id}/block", block, methods=["POST"]),
+    Route("/rooms/{room_id}/unblock", confirm_unblock, methods=["GET"]),
+    Route("/rooms/{room_id}/unblock", unblock, methods=["POST"]),
 ]

@@ -2,6 +2,7 @@
 English, Arabic and Polish (issue #16, "What it must show"):
 
 - "export the inventory as XLSX and open it with openpyxl";
+- add a person to a private room from its page, and see the room in their matrix-nio sync;
 - "remove a reported message and see it redacted for a matrix-nio member";
 - "change max admins and see a power-level change refused";
 - "The same flows in Arabic (the page is `dir="rtl"` ...) and Polish";
@@ -19,7 +20,13 @@ from urllib.parse import quote
 
 import openpyxl
 import pytest
-from nio import AsyncClient, JoinResponse, RoomCreateResponse, RoomInviteResponse
+from nio import (
+    AsyncClient,
+    JoinResponse,
+    RoomCreateResponse,
+    RoomInviteResponse,
+    SyncResponse,
+)
 from playwright.async_api import Page
 
 from tests.clients.nio_fixtures import NIO_CONFIG, log_in, nio_request, send
@@ -68,6 +75,19 @@ async def _export_xlsx(page: Page, base: str, tmp_path: Path, room_id: str, lang
     assert room_id in [row[0] for row in sheet.iter_rows(min_row=2, values_only=True)]
     await page.goto(f"{base}/admin/rooms/{quote(room_id, safe='')}")
     await _check(page, language)
+
+
+async def _add_person(page: Page, base: str, room_id: str, user_id: str, language: str) -> None:
+    """From the room's page: the add form, its confirmation, back on the room's page."""
+    room_page = f"{base}/admin/rooms/{quote(room_id, safe='')}"
+    await page.goto(room_page)
+    await page.fill("#add_user_id", user_id)
+    await page.click("form.add-member button[type=submit]")
+    await page.wait_for_url(f"{room_page}/add?*")
+    await _check(page, language)
+    await page.click("form.confirm button[type=submit]")
+    await page.wait_for_url(room_page)
+    await page.wait_for_selector(f"td bdi:text-is('{user_id}')")  # now among the members
 
 
 async def _set_policy(page: Page, base: str, moderator: str, language: str) -> None:
@@ -124,6 +144,11 @@ async def test_rooms_reports_and_policy_in_the_browser(
 
     await choose_language(page, language)
     await _export_xlsx(page, base, tmp_path, room_id, language)
+    carol = await _nio(server, nio_users, f"carol_{language}")
+    await _add_person(page, base, room_id, carol.user_id, language)
+    synced = await carol.sync(timeout=0)
+    assert isinstance(synced, SyncResponse), synced
+    assert room_id in synced.rooms.join
     await _set_policy(page, base, moderator, language)
     await _remove_reported(page, base, bob.user_id, language)
 

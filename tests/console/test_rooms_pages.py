@@ -133,3 +133,60 @@ async def test_room_pages_need_a_session(hs: Homeserver, browser: ConsoleClient)
     post = await browser.post(f"{room_path(room_id)}/close", {"csrf_token": "x"})
     assert post.status_code == 303
     assert await audit_rows(hs, "room.delete") == []
+
+
+async def test_add_a_person_and_block_or_allow_joining(
+    hs: Homeserver, console: ConsoleClient
+) -> None:
+    """The admin API's join and block, from a room's page: confirmation first, CSRF on the
+    POST, the person really in the room, audited with the admin as actor."""
+    alice, bob = await hs.register_user("alice"), await hs.register_user("bob")
+    room_id = await alice.create_room(preset="private_chat", name="Pharmacy")
+    admin = console
+    path = room_path(room_id)
+    page = await admin.get(path)
+    assert 'action="/admin/rooms/' in page.text
+    assert 'name="user_id"' in page.text
+    assert "Joining is blocked" not in page.text
+
+    confirm = await admin.get(f"{path}/add", params={"user_id": bob.user_id})
+    assert confirm.status_code == 200
+    assert bob.user_id in confirm.text
+    assert 'name="csrf_token"' in confirm.text
+    forged = await admin.post(f"{path}/add", {"user_id": bob.user_id, "csrf_token": ""})
+    assert forged.status_code == 403
+    assert room_id not in (await bob.get("/joined_rooms")).json()["joined_rooms"]
+    added = await admin.post(f"{path}/add", {"user_id": bob.user_id})
+    assert added.status_code == 303
+    assert room_id in (await bob.get("/joined_rooms")).json()["joined_rooms"]
+    assert "was added to this room" in (await admin.get(path)).text
+    refused = await admin.post(f"{path}/add", {"user_id": "@nobody:elsewhere.example"})
+    assert refused.status_code == 400  # a readable page, not a traceback
+    assert "<bdi>" in refused.text
+
+    assert (await admin.get(f"{path}/block")).status_code == 200
+    assert (await admin.post(f"{path}/block", {})).status_code == 303
+    page = await admin.get(path)
+    assert "Joining is blocked" in page.text
+    assert f"{path}/unblock" in page.text
+    carol = await hs.register_user("carol")
+    resp = await admin.post(f"{path}/add", {"user_id": carol.user_id})
+    assert resp.status_code == 403
+    assert (await admin.get(f"{path}/unblock")).status_code == 200
+    assert (await admin.post(f"{path}/unblock", {})).status_code == 303
+    assert "Joining is blocked" not in (await admin.get(path)).text
+    assert (await admin.post(f"{path}/add", {"user_id": carol.user_id})).status_code == 303
+    actors = await hs.runtime.db.fetch_all(
+        "SELECT action, outcome, actor FROM audit_log WHERE action IN ('room.force_join',"
+        " 'room.block', 'room.unblock') ORDER BY seq"
+    )
+    root = f"@root:{hs.server_name}"
+    assert [(r[0], r[1]) for r in actors] == [
+        ("room.force_join", "success"),
+        ("room.force_join", "failure"),
+        ("room.block", "success"),
+        ("room.force_join", "failure"),
+        ("room.unblock", "success"),
+        ("room.force_join", "success"),
+    ]
+    assert {r[2] for r in actors} == {root}
