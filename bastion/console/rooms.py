@@ -15,6 +15,7 @@ service's refusal is shown on the page (translated summary, the service's detail
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from urllib.parse import quote, urlencode
 
 from starlette.datastructures import FormData
@@ -147,34 +148,16 @@ async def _confirm(request: Request, action: str) -> Response:
     )
 
 
-async def confirm_promote(request: Request) -> Response:
-    """GET /admin/rooms/{room_id}/promote?user_id="""
-    return await _confirm(request, "promote")
+CONFIRMED = ("promote", "remove", "close", "add", "block", "unblock")  # each: GET, then POST
 
 
-async def confirm_remove(request: Request) -> Response:
-    """GET /admin/rooms/{room_id}/remove?user_id="""
-    return await _confirm(request, "remove")
+def _confirmation(action: str) -> Callable[[Request], Awaitable[Response]]:
+    """GET /admin/rooms/{room_id}/<action>[?user_id=]: the action's confirmation page."""
 
+    async def page(request: Request) -> Response:
+        return await _confirm(request, action)
 
-async def confirm_close(request: Request) -> Response:
-    """GET /admin/rooms/{room_id}/close"""
-    return await _confirm(request, "close")
-
-
-async def confirm_add(request: Request) -> Response:
-    """GET /admin/rooms/{room_id}/add?user_id="""
-    return await _confirm(request, "add")
-
-
-async def confirm_block(request: Request) -> Response:
-    """GET /admin/rooms/{room_id}/block"""
-    return await _confirm(request, "block")
-
-
-async def confirm_unblock(request: Request) -> Response:
-    """GET /admin/rooms/{room_id}/unblock"""
-    return await _confirm(request, "unblock")
+    return page
 
 
 def room_path(room_id: str) -> str:
@@ -263,16 +246,14 @@ ROUTES = [
     Route("/rooms", inventory, methods=["GET"], name="console_rooms"),
     Route("/rooms/export", export, methods=["GET"], name="console_rooms_export"),
     Route("/rooms/{room_id}", room, methods=["GET"], name="console_room"),
-    Route("/rooms/{room_id}/promote", confirm_promote, methods=["GET"]),
+    *(
+        Route(f"/rooms/{{room_id}}/{word}", _confirmation(word), methods=["GET"])
+        for word in CONFIRMED
+    ),
     Route("/rooms/{room_id}/promote", promote, methods=["POST"]),
-    Route("/rooms/{room_id}/remove", confirm_remove, methods=["GET"]),
     Route("/rooms/{room_id}/remove", remove, methods=["POST"]),
-    Route("/rooms/{room_id}/close", confirm_close, methods=["GET"]),
     Route("/rooms/{room_id}/close", close, methods=["POST"]),
-    Route("/rooms/{room_id}/add", confirm_add, methods=["GET"]),
     Route("/rooms/{room_id}/add", add, methods=["POST"]),
-    Route("/rooms/{room_id}/block", confirm_block, methods=["GET"]),
     Route("/rooms/{room_id}/block", block, methods=["POST"]),
-    Route("/rooms/{room_id}/unblock", confirm_unblock, methods=["GET"]),
     Route("/rooms/{room_id}/unblock", unblock, methods=["POST"]),
 ]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TypeVar
+
 from starlette.requests import Request
 
 from bastion.api.context import services_of
@@ -27,6 +29,16 @@ async def require_admin(request: Request) -> Requester:
         )
         raise MatrixError(403, Errcode.FORBIDDEN, "You are not a server admin")
     return requester
+
+
+T = TypeVar("T")
+
+
+def required(value: T | None, name: str) -> T:
+    """A body field Synapse requires: 400 M_MISSING_PARAM naming it when it is absent."""
+    if value is None:
+        raise MatrixError(400, Errcode.MISSING_PARAM, f"Missing params: [{name!r}]")
+    return value
 
 
 BIGGEST_ID = 2**63 - 1  # a database integer's range: larger numbers name nothing stored

@@ -17,10 +17,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from bastion.api.admin.guard import require_admin
+from bastion.api.admin.guard import require_admin, required
+from bastion.api.bodies import decode_body
 from bastion.api.context import services_of
 from bastion.api.responses import JsonResponse
-from bastion.errors import Errcode, MatrixError
 from bastion.events.typed_json import decode_as
 
 
@@ -51,11 +51,9 @@ class JoinBody(msgspec.Struct, frozen=True):
 async def join(request: Request) -> Response:
     """POST /_synapse/admin/v1/join/{roomIdOrAlias}"""
     admin = await require_admin(request)
-    body = decode_as(await request.body(), JoinBody, what="request body")
-    if body.user_id is None:
-        raise MatrixError(400, Errcode.MISSING_PARAM, "Missing params: ['user_id']")
+    user_id = required((await decode_body(request, JoinBody)).user_id, "user_id")
     entry = services_of(request).room_entry
-    room_id = await entry.force_join(admin, request.path_params["roomIdOrAlias"], body.user_id)
+    room_id = await entry.force_join(admin, request.path_params["roomIdOrAlias"], user_id)
     return JsonResponse({"room_id": room_id})
 
 
@@ -78,12 +76,10 @@ async def block_status(request: Request) -> Response:
 async def set_block(request: Request) -> Response:
     """PUT /_synapse/admin/v1/rooms/{roomId}/block"""
     admin = await require_admin(request)
-    body = decode_as(await request.body(), BlockBody, what="request body")
-    if body.block is None:
-        raise MatrixError(400, Errcode.MISSING_PARAM, "Missing params: ['block']")
+    blocked = required((await decode_body(request, BlockBody)).block, "block")
     blocks = services_of(request).room_blocks
-    await blocks.set_blocked(admin, request.path_params["roomId"], body.block)
-    return JsonResponse({"block": body.block})
+    await blocks.set_blocked(admin, request.path_params["roomId"], blocked)
+    return JsonResponse({"block": blocked})
 
 
 ROUTES = [

@@ -15,7 +15,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from bastion.api.admin.guard import require_admin
+from bastion.api.admin.guard import require_admin, required
+from bastion.api.bodies import decode_body
 from bastion.api.context import services_of
 from bastion.api.responses import JsonResponse
 from bastion.errors import Errcode, MatrixError
@@ -38,12 +39,8 @@ async def get_admin(request: Request) -> Response:
 async def set_admin(request: Request) -> Response:
     """PUT /_synapse/admin/v1/users/{userId}/admin"""
     admin = await require_admin(request)
-    body = decode_as(await request.body(), AdminFlagBody, what="request body")
-    if body.admin is None:
-        raise MatrixError(400, Errcode.MISSING_PARAM, "Missing params: ['admin']")
-    await services_of(request).admin_users.set_admin(
-        admin, request.path_params["userId"], body.admin
-    )
+    flag = required((await decode_body(request, AdminFlagBody)).admin, "admin")
+    await services_of(request).admin_users.set_admin(admin, request.path_params["userId"], flag)
     return JsonResponse({})
 
 

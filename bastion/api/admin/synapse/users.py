@@ -17,7 +17,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from bastion.api.admin.guard import bool_param, int_param, require_admin
+from bastion.api.admin.guard import bool_param, int_param, require_admin, required
 from bastion.api.bodies import decode_body
 from bastion.api.context import Services, services_of
 from bastion.api.responses import JsonResponse, empty
@@ -160,12 +160,10 @@ async def reset_password(request: Request) -> Response:
     """POST /_synapse/admin/v1/reset_password/{userId}"""
     admin = await require_admin(request)
     body = await decode_body(request, ResetPasswordBody)
-    if body.new_password is None:
-        raise MatrixError(400, Errcode.MISSING_PARAM, "Missing params: ['new_password']")
     await services_of(request).admin_users.reset_password(
         admin,
         request.path_params["userId"],
-        body.new_password,
+        required(body.new_password, "new_password"),
         logout_devices=body.logout_devices,
     )
     return empty()
