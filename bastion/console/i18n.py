@@ -15,6 +15,7 @@ from typing import Final
 from babel.dates import format_date, format_datetime
 from babel.numbers import format_decimal
 from babel.support import Translations
+from babel.units import format_unit
 
 from bastion.i18n import languages
 from bastion.i18n.languages import (
@@ -31,8 +32,10 @@ __all__ = [
     "LANGUAGES",
     "LANGUAGE_NAMES",
     "choose_language",
+    "format_day",
     "format_day_of_month",
     "format_number",
+    "format_size",
     "format_timestamp",
     "load_translations",
     "supported",
@@ -52,12 +55,32 @@ def format_number(value: int | float, language: str) -> str:
     return format_decimal(value, locale=language)
 
 
+_SIZE_UNITS: Final = (
+    ("digital-gigabyte", 10**9),
+    ("digital-megabyte", 10**6),
+    ("digital-kilobyte", 10**3),
+)
+
+
+def format_size(size: int, language: str) -> str:
+    """A size in bytes as `language` abbreviates it, in the largest unit that fits (1.5 GB)."""
+    for unit, factor in _SIZE_UNITS:
+        if size >= factor:
+            return format_unit(round(size / factor, 1), unit, length="short", locale=language)
+    return format_unit(size, "digital-byte", length="short", locale=language)
+
+
 def format_timestamp(ts_ms: int | None, language: str) -> str:
     """A Unix time in milliseconds as a medium date and time in UTC for `language`."""
     if ts_ms is None:
         return "—"
     moment = datetime.fromtimestamp(ts_ms / 1000, tz=UTC)
     return format_datetime(moment, format="medium", tzinfo=UTC, locale=language)
+
+
+def format_day(ts_ms: int, language: str) -> str:
+    """A Unix time in ms (UTC) as `language` writes the day (5 December 2026)."""
+    return format_date(datetime.fromtimestamp(ts_ms / 1000, tz=UTC), format="long", locale=language)
 
 
 def format_day_of_month(ts_ms: int, language: str) -> str:

@@ -50,6 +50,7 @@ NAV: Final = (
     ("/reports", N_("Reports")),
     ("/policy", N_("Policy")),
     ("/compliance", N_("Compliance")),
+    ("/storage", N_("Storage")),
     ("/audit", N_("Audit")),
     ("/integrations", N_("Integrations")),
 )
@@ -193,8 +194,10 @@ def render(request: Request, template: str, *, status: int = 200, **context: Any
         path=request.url.path,
         flashes=flashes,
         number=lambda value: i18n.format_number(value, language),
+        size=lambda value: i18n.format_size(value, language),
         when=lambda ts: i18n.format_timestamp(ts, language),
         day_of_month=lambda ts: i18n.format_day_of_month(ts, language),
+        day=lambda ts: i18n.format_day(ts, language),
         bdi=bidi_isolate,
         **context,
     )

@@ -25,6 +25,7 @@ from bastion.console import (
     rooms,
     signin,
     sso_signin,
+    storage,
 )
 
 STATIC_DIR = Path(__file__).parent / "static"
@@ -42,6 +43,7 @@ PAGE_MODULES: tuple[ModuleType, ...] = (
     dlp_reviews,
     audit,
     integrations,
+    storage,
 )
 
 

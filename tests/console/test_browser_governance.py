@@ -3,6 +3,7 @@ English, Arabic and Polish (issue #16, "What it must show"):
 
 - "export the inventory as XLSX and open it with openpyxl";
 - add a person to a private room from its page, and see the room in their matrix-nio sync;
+- the storage page and its deletion of old files, through the confirmation page;
 - "remove a reported message and see it redacted for a matrix-nio member";
 - "change max admins and see a power-level change refused";
 - "The same flows in Arabic (the page is `dir="rtl"` ...) and Polish";
@@ -15,6 +16,7 @@ is the module's `console_server`, so each language's run has its own users and r
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import quote
 
@@ -90,6 +92,21 @@ async def _add_person(page: Page, base: str, room_id: str, user_id: str, languag
     await page.wait_for_selector(f"td bdi:text-is('{user_id}')")  # now among the members
 
 
+async def _clean_up_storage(page: Page, base: str, language: str) -> None:
+    """The storage page, its form, its confirmation, back with the count. The day is
+    yesterday: files uploaded by this run's tests stay."""
+    await page.goto(f"{base}/admin/storage")
+    await _check(page, language)
+    yesterday = (datetime.now(UTC) - timedelta(days=1)).date().isoformat()
+    await page.fill("#before", yesterday)
+    await page.click("form.cleanup button[type=submit]")
+    await page.wait_for_url(f"{base}/admin/storage/delete?*")
+    await _check(page, language)
+    await page.click("form.confirm button[type=submit]")
+    await page.wait_for_url(f"{base}/admin/storage")
+    await page.wait_for_selector(".flash")
+
+
 async def _set_policy(page: Page, base: str, moderator: str, language: str) -> None:
     await page.goto(f"{base}/admin/policy")
     await _check(page, language)
@@ -149,6 +166,7 @@ async def test_rooms_reports_and_policy_in_the_browser(
     synced = await carol.sync(timeout=0)
     assert isinstance(synced, SyncResponse), synced
     assert room_id in synced.rooms.join
+    await _clean_up_storage(page, base, language)
     await _set_policy(page, base, moderator, language)
     await _remove_reported(page, base, bob.user_id, language)
 

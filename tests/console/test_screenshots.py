@@ -1,6 +1,7 @@
 """Screenshots of the console for the docs, on demand: `scripts/console-screenshots`.
 
-Pages: the dashboard, people, a room (`room-*`) and the policy (`policy-*`).
+Pages: the dashboard, people, a room (`room-*`), the policy (`policy-*`) and storage
+(`storage-*`).
 
 Skipped unless BASTION_SCREENSHOTS_DIR names where to write them (the script sets it to
 docs/console/). Each page is captured in English, Arabic and Polish, with a little data so the
@@ -53,6 +54,8 @@ async def test_screenshots(admin_page: Page, console_server: BastionServer, lang
     await page.screenshot(path=str(directory / f"room-{language}.png"), full_page=True)
     await page.goto(f"{base}/admin/policy")
     await page.screenshot(path=str(directory / f"policy-{language}.png"), full_page=True)
+    await page.goto(f"{base}/admin/storage")
+    await page.screenshot(path=str(directory / f"storage-{language}.png"), full_page=True)
 
 
 async def _people_text(page: Page, base: str) -> str:
@@ -68,6 +71,11 @@ async def _seed_rooms(base: str) -> None:
             "password": PASSWORD,
         })  # fmt: skip
         headers = {"Authorization": f"Bearer {login.json()['access_token']}"}
+        await http.post(
+            f"{base}/_matrix/media/v3/upload",
+            content=b"x" * 1_250_000,
+            headers={**headers, "Content-Type": "application/pdf"},
+        )  # something on the storage page
         for name, count in (("Cardiology", 7), ("IT support", 4)):
             room = await http.post("/createRoom", json={"name": name}, headers=headers)
             room_id = room.json()["room_id"]

@@ -1,0 +1,122 @@
+"""Console pages: storage (the files people upload).
+
+`/storage` lists who stores how much (`MediaUsage.by_user`: files and bytes, largest first, 50 a
+page, a search by name or user ID), with the form that deletes the files nobody has downloaded
+since a date; `/storage/delete` is its confirmation page (GET: what will be deleted, in words)
+and the deletion (POST).
+
+What stays true: the pages call the services the admin API calls (`media_usage`,
+`media_admin.delete_unused`) as the signed-in admin's console `Requester`, so the deletion is
+checked and audited there (`media.delete`), and its rules hold here too: quarantined and
+protected files and files a legal hold needs are never deleted, and avatars in use are kept
+unless the admin unticks the box. A malformed date or size is a readable refusal, never a 500.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, date, datetime
+from urllib.parse import urlencode
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from bastion.console.pages import (
+    ROOT,
+    flash,
+    read_form,
+    redirect,
+    render,
+    require_session,
+    services_of,
+)
+from bastion.console.people.paths import person_path
+from bastion.errors import Errcode, MatrixError
+from bastion.i18n.languages import N_
+from bastion.services.media.usage import MediaUsageQuery
+
+PAGE_SIZE = 50
+STORAGE_PATH = f"{ROOT}/storage"
+MEGABYTE = 10**6
+MAX_SIZE_MB = 10**9  # a bound that keeps the byte count within a database integer
+
+
+async def storage(request: Request) -> Response:
+    """GET /admin/storage?search=&from="""
+    session = await require_session(request)
+    params = request.query_params
+    start_text = params.get("from", "0")
+    start = int(start_text) if start_text.isdigit() else 0
+    search = params.get("search", "").strip()
+    query = MediaUsageQuery(
+        order_by="media_length",
+        backwards=True,
+        start=start,
+        limit=PAGE_SIZE,
+        search_term=search or None,
+    )
+    rows, total = await services_of(request).media_usage.by_user(session.requester, query)
+    following = start + len(rows)
+    next_link = (
+        "?" + urlencode({"search": search, "from": str(following)}) if following < total else None
+    )
+    return render(
+        request,
+        "storage/index.html",
+        users=rows,
+        total=total,
+        search=search,
+        next_link=next_link,
+        person_path=person_path,
+    )
+
+
+class Deletion:
+    """The deletion the form asks for: files unused since `before` (a day, from its midnight
+    UTC), larger than `size_mb` megabytes, avatars kept or not."""
+
+    def __init__(self, values: Mapping[str, str]) -> None:
+        try:
+            self.before = date.fromisoformat(values.get("before", "").strip())
+        except ValueError:
+            raise MatrixError(400, Errcode.INVALID_PARAM, "give the date as YYYY-MM-DD") from None
+        size = values.get("size_mb", "").strip() or "0"
+        if not size.isdigit() or int(size) > MAX_SIZE_MB:
+            raise MatrixError(400, Errcode.INVALID_PARAM, "give the size as a whole number of MB")
+        self.size_mb = int(size)
+        self.keep_avatars = values.get("keep_avatars") == "1"
+
+    @property
+    def before_ts(self) -> int:
+        midnight = datetime(self.before.year, self.before.month, self.before.day, tzinfo=UTC)
+        return int(midnight.timestamp() * 1000)
+
+
+async def confirm_delete(request: Request) -> Response:
+    """GET /admin/storage/delete?before=&size_mb=&keep_avatars="""
+    await require_session(request)
+    deletion = Deletion(request.query_params)
+    return render(request, "storage/confirm.html", deletion=deletion)
+
+
+async def delete(request: Request) -> Response:
+    """POST /admin/storage/delete (before, size_mb, keep_avatars)"""
+    session = await require_session(request)
+    form = await read_form(request)
+    deletion = Deletion({key: value for key, value in form.items() if isinstance(value, str)})
+    deleted = await services_of(request).media_admin.delete_unused(
+        session.requester,
+        deletion.before_ts,
+        deletion.size_mb * MEGABYTE,
+        keep_avatars=deletion.keep_avatars,
+    )
+    flash(request, N_("Files deleted: %(count)s"), count=str(len(deleted)))
+    return redirect(STORAGE_PATH)
+
+
+ROUTES = [
+    Route("/storage", storage, methods=["GET"]),
+    Route("/storage/delete", confirm_delete, methods=["GET"]),
+    Route("/storage/delete", delete, methods=["POST"]),
+]
