@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 from bastion.clock import Clock
 from bastion.errors import Errcode, MatrixError
@@ -175,7 +175,13 @@ class MediaAdmin:
             uri = f"mxc://{self._server_name}/"
             media_ids = [m for m in media_ids if uri + m not in avatars]
         scope = {"before_ts": str(before_ts), "size_gt": str(size_gt)}
-        deleted, _held = await self._delete(actor, media_ids, scope)
+
+        def still_unused(media: MediaRecord) -> bool:  # read again in the deleting transaction
+            last_used = media.last_access_ts or media.uploaded_ts or 0
+            kept = media.quarantined_ts is not None or media.safe_from_quarantine
+            return not kept and last_used < before_ts
+
+        deleted, _held = await self._delete(actor, media_ids, scope, still=still_unused)
         return deleted
 
     async def delete_uploads(
@@ -214,10 +220,17 @@ class MediaAdmin:
         return Download(media, file)
 
     async def _delete(
-        self, actor: Principal, media_ids: list[str], scope: dict[str, str]
+        self,
+        actor: Principal,
+        media_ids: list[str],
+        scope: dict[str, str],
+        *,
+        still: Callable[[MediaRecord], bool] = lambda _media: True,
     ) -> tuple[list[str], int]:
-        """Delete the files no legal hold needs, `_BATCH` to a transaction, each batch audited
-        `media.delete` with what it deleted; their bytes after each commit. (deleted, held)."""
+        """Delete the files no legal hold needs (and that `still` accepts as they are read in
+        the deleting transaction: a file downloaded or quarantined since it was chosen stays),
+        `_BATCH` to a transaction, each batch audited `media.delete` with what it deleted; their
+        bytes after each commit. (deleted, held)."""
         deleted_ids: list[str] = []
         held = 0
         for start in range(0, len(media_ids), _BATCH):
@@ -226,7 +239,7 @@ class MediaAdmin:
             async with self._db.transaction() as t:
                 for media_id in media_ids[start : start + _BATCH]:
                     media = await self._media.get_media(t, media_id)
-                    if media is None or media.uploaded_ts is None:
+                    if media is None or media.uploaded_ts is None or not still(media):
                         continue
                     uri = content_uri(self._server_name, media_id)
                     if await self._store.held_reference(t, uri, media.user_id):

@@ -14,6 +14,9 @@ never deleted by any of them, and everything is audited."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
+
+import pytest
 
 from tests.api.admin.test_media_admin import admin_call, audit, send_file
 from tests.api.compliance.retention_helpers import place_hold
@@ -115,7 +118,7 @@ async def test_deleting_by_date_removes_only_what_nobody_uses(hs: Homeserver) ->
     await admin_call(hs, root, "POST", f"/media/protect/{protected}")
     uploaded_at = hs.clock.now_ms()
 
-    hs.clock.advance(10 * DAY_MS)
+    hs.clock.advance(10 * DAY_MS // 1000)
     assert (await download(hs, alice, still_read)).status_code == 200
     assert (await info(hs, root, still_read))["last_access_ts"] == hs.clock.now_ms()
     assert (await info(hs, root, stale))["last_access_ts"] is None
@@ -258,3 +261,32 @@ async def test_the_new_endpoints_refuse_non_admins(hs: Homeserver) -> None:
     ):
         assert errcode(await admin_call(hs, alice, method, path)) == (403, "M_FORBIDDEN"), path
     assert (await download(hs, alice, media_id)).content == b"mine"
+
+
+async def test_a_file_used_or_quarantined_after_it_was_chosen_stays(
+    hs: Homeserver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The deletion reads each chosen file again in the transaction that deletes it: one
+    downloaded or quarantined meanwhile (between the choice and the deletion) is kept."""
+    root = await hs.register_user("root", admin=True)
+    alice = await hs.register_user("alice")
+    read_meanwhile = await upload(hs, alice, b"read meanwhile", "text/plain")
+    quarantined_meanwhile = await upload(hs, alice, b"quarantined meanwhile", "text/plain")
+    unused = await upload(hs, alice, b"unused", "text/plain")
+    cutoff = hs.clock.now_ms() + 1
+    hs.clock.advance(10 * DAY_MS / 1000)
+    store = hs.runtime.services.media_admin._store  # the window of the race
+    choose = store.unused_uploads
+
+    async def chosen_then_changed(q: Any, before_ts: int, size_gt: int) -> list[str]:
+        chosen = await choose(q, before_ts, size_gt)
+        assert (await download(hs, alice, read_meanwhile)).status_code == 200
+        path = f"/media/quarantine/{hs.server_name}/{quarantined_meanwhile}"
+        assert (await admin_call(hs, root, "POST", path)).status_code == 200
+        return chosen
+
+    monkeypatch.setattr(store, "unused_uploads", chosen_then_changed)
+    resp = await admin_call(hs, root, "POST", f"/media/delete?before_ts={cutoff}")
+    assert resp.json() == {"deleted_media": [unused], "total": 1}
+    assert on_disk(hs, read_meanwhile)
+    assert on_disk(hs, quarantined_meanwhile)
