@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any, TypeVar
 
+import msgspec
 from starlette.requests import Request
 
 from bastion.events.typed_json import decode_as
@@ -21,6 +22,14 @@ async def decode_body(request: Request, body_type: type[T]) -> T:
     return decode_as(await request.body(), body_type, what="request body")
 
 
+async def decode_optional_body(request: Request, body_type: type[T]) -> T:
+    """Like decode_body, but an empty body counts as `{}` (its fields' defaults)."""
+    raw = await request.body()
+    if not raw.strip():
+        return msgspec.convert({}, body_type)
+    return decode_as(raw, body_type, what="request body")
+
+
 async def decode_object(request: Request) -> dict[str, Any]:
     """Decode the body as a JSON object of any shape."""
     return await decode_body(request, dict[str, Any])
@@ -28,7 +37,4 @@ async def decode_object(request: Request) -> dict[str, Any]:
 
 async def decode_optional_object(request: Request) -> dict[str, Any]:
     """Like decode_object, but an empty body counts as `{}` (some clients send none)."""
-    raw = await request.body()
-    if not raw.strip():
-        return {}
-    return await decode_object(request)
+    return await decode_optional_body(request, dict[str, Any])

@@ -8,7 +8,7 @@ in one room or everywhere, as a background job (202 with its `job_id`);
 
 from __future__ import annotations
 
-from typing import Any, TypeVar
+from typing import Any
 
 import msgspec
 from starlette.requests import Request
@@ -17,12 +17,10 @@ from starlette.routing import Route
 
 from bastion.api.admin.guard import require_admin
 from bastion.api.admin.own.openapi import errors, json_body, path_param
-from bastion.api.bodies import decode_body
+from bastion.api.bodies import decode_optional_body
 from bastion.api.context import services_of
 from bastion.api.responses import JsonResponse
 from bastion.services.moderation.redactions import RedactionJob
-
-T = TypeVar("T")
 
 
 class RedactEventBody(msgspec.Struct, frozen=True):
@@ -51,16 +49,10 @@ def job_json(job: RedactionJob) -> dict[str, Any]:
     }
 
 
-async def _optional_body(request: Request, body_type: type[T]) -> T:
-    if not (await request.body()).strip():
-        return msgspec.convert({}, body_type)
-    return await decode_body(request, body_type)
-
-
 async def redact_event(request: Request) -> Response:
     """POST /_bastion/admin/v1/rooms/{roomId}/events/{eventId}/redact"""
     admin = await require_admin(request)
-    body = await _optional_body(request, RedactEventBody)
+    body = await decode_optional_body(request, RedactEventBody)
     p = request.path_params
     event_id = await services_of(request).redactions.redact_event(
         admin, p["roomId"], p["eventId"], body.reason
@@ -71,7 +63,7 @@ async def redact_event(request: Request) -> Response:
 async def redact_user(request: Request) -> Response:
     """POST /_bastion/admin/v1/users/{userId}/redact"""
     admin = await require_admin(request)
-    body = await _optional_body(request, RedactUserBody)
+    body = await decode_optional_body(request, RedactUserBody)
     started = await services_of(request).redactions.start_user_redaction(
         admin, request.path_params["userId"], body.room_id, body.reason, dry_run=body.dry_run
     )

@@ -18,10 +18,9 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from bastion.api.admin.guard import require_admin, required
-from bastion.api.bodies import decode_body
+from bastion.api.bodies import decode_body, decode_optional_body
 from bastion.api.context import services_of
 from bastion.api.responses import JsonResponse
-from bastion.events.typed_json import decode_as
 
 
 class MakeRoomAdminBody(msgspec.Struct, frozen=True):
@@ -33,11 +32,10 @@ class MakeRoomAdminBody(msgspec.Struct, frozen=True):
 async def make_room_admin(request: Request) -> Response:
     """POST /_synapse/admin/v1/rooms/{roomIdOrAlias}/make_room_admin"""
     admin = await require_admin(request)
-    raw = await request.body()
-    body = decode_as(raw, MakeRoomAdminBody, what="request body") if raw.strip() else None
+    body = await decode_optional_body(request, MakeRoomAdminBody)
     services = services_of(request)
     room_id = await services.membership.resolve_room(request.path_params["roomIdOrAlias"])
-    user_id = body.user_id if body is not None and body.user_id else admin.user_id
+    user_id = body.user_id or admin.user_id
     await services.promoter.promote(admin, room_id, user_id)
     return JsonResponse({})
 

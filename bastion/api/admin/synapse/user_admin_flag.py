@@ -16,11 +16,10 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from bastion.api.admin.guard import require_admin, required
-from bastion.api.bodies import decode_body
+from bastion.api.bodies import decode_body, decode_optional_body
 from bastion.api.context import services_of
 from bastion.api.responses import JsonResponse
 from bastion.errors import Errcode, MatrixError
-from bastion.events.typed_json import decode_as
 
 
 class AdminFlagBody(msgspec.Struct, frozen=True):
@@ -82,8 +81,7 @@ async def get_ratelimit(request: Request) -> Response:
 async def set_ratelimit(request: Request) -> Response:
     """POST /_synapse/admin/v1/users/{userId}/override_ratelimit"""
     admin = await require_admin(request)
-    raw = await request.body()
-    body = decode_as(raw, RatelimitBody, what="request body") if raw.strip() else RatelimitBody()
+    body = await decode_optional_body(request, RatelimitBody)
     override = (body.messages_per_second, body.burst_count)
     await services_of(request).admin_users.set_ratelimit(
         admin, request.path_params["userId"], override
