@@ -18,9 +18,8 @@ already as asked changes nothing and is not counted.
 
 from __future__ import annotations
 
-import json
 import logging
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 
 from bastion.clock import Clock
 from bastion.errors import Errcode, MatrixError
@@ -29,6 +28,7 @@ from bastion.services.media.mxc import (
     content_uri,
     local_media_id,
     mxc_uris_in,
+    mxc_uris_in_stored,
     require_local_media_id,
 )
 from bastion.services.media.service import Download
@@ -90,7 +90,7 @@ class MediaAdmin:
         await self._require_room(room_id)
         local, remote = set(), set()
         prefix = f"mxc://{self._server_name}/"
-        for uri in _uris(await self._store.room_contents(self._db, room_id)):
+        for uri in mxc_uris_in_stored(await self._store.room_contents(self._db, room_id)):
             if local_media_id(self._server_name, uri) is not None:
                 local.add(uri)
             elif not uri.startswith(prefix):  # a malformed URI of ours names nothing
@@ -265,7 +265,7 @@ class MediaAdmin:
         after = -1
         while True:
             page = await self._store.avatar_state(self._db, prefix, after, _AVATAR_PAGE)
-            found |= _uris(pdu for _position, pdu in page)
+            found |= mxc_uris_in_stored(pdu for _position, pdu in page)
             if len(page) < _AVATAR_PAGE:
                 return found
             after = page[-1][0]
@@ -299,15 +299,3 @@ class MediaAdmin:
     async def _require_room(self, room_id: str) -> None:
         if await self._rooms.get_room(self._db, room_id) is None:
             raise MatrixError(404, Errcode.NOT_FOUND, f"unknown room {room_id}")
-
-
-def _uris(contents: Iterable[str]) -> set[str]:
-    """Every `mxc://` string anywhere in these events' JSON (content, and a kept original's)."""
-    found: set[str] = set()
-    for text in contents:
-        try:
-            event = json.loads(text)
-        except ValueError:
-            continue
-        found.update(mxc_uris_in(event.get("content")))
-    return found

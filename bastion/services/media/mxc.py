@@ -7,9 +7,10 @@ nothing to tell a client about a name we would never have issued.
 
 from __future__ import annotations
 
+import json
 import re
 import secrets
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
 from bastion.errors import Errcode, MatrixError
 
@@ -51,6 +52,26 @@ def mxc_uris_in(content: object) -> Iterator[str]:
     """Every `mxc://` string in an event's content, however nested (`url`,
     `info.thumbnail_url`, an encrypted file's `file.url`, ...), to a bounded depth."""
     yield from (text for text in _strings(content, 0) if text.startswith("mxc://"))
+
+
+def mxc_uris_in_stored(pdus: Iterable[str]) -> set[str]:
+    """Every `mxc://` string in these stored events' content (stored JSON that does not parse
+    names nothing)."""
+    found: set[str] = set()
+    for pdu in pdus:
+        try:
+            event = json.loads(pdu)
+        except ValueError:
+            continue
+        found.update(mxc_uris_in(event.get("content")))
+    return found
+
+
+def local_media_ids(pdus: Iterable[str], server_name: str) -> set[str]:
+    """The IDs of this server's media that these stored events' content names (what may go when
+    the events, or kept redacted originals, are deleted: services/retention/purge.py)."""
+    uris = mxc_uris_in_stored(pdus)
+    return {media_id for uri in uris if (media_id := local_media_id(server_name, uri)) is not None}
 
 
 def _strings(value: object, depth: int) -> Iterator[str]:

@@ -21,8 +21,14 @@ Safety design (destructive code: docs/compliance.md, "Retention"):
 - Redaction really removes: originals in `redacted_event_originals` older than
   `redacted_content_days` are deleted in batches, except those a hold covers; before that, any
   a hold covers are copied into the hold store (`held_event_originals`), which pruning never
-  touches. A pruned original's files that nothing else names go with it (media.py), so a
-  redacted photo does not outlive its redacted text.
+  touches. A pruned original's files that nothing else names go with it, so a redacted photo
+  does not outlive its redacted text.
+- Files: a purged message's, or a pruned original's, local `mxc://` URIs (every string in its
+  content: `url`, `info.thumbnail_url`, an encrypted file's `file.url`) name media that may now
+  be unreferenced; the store deletes a media row only when no remaining event, kept redacted or
+  held original, or profile names it (`delete_unreferenced_media`), in the same transaction, and
+  the files go after the commit (a crash in between leaves files without rows, never a row
+  without its file).
 - Space: after a purge that deleted anything, `Database.reclaim_space` (SQLite incremental
   vacuum and WAL truncation; PostgreSQL autovacuum).
 """
@@ -34,9 +40,9 @@ from dataclasses import asdict, dataclass
 
 from bastion.clock import Clock
 from bastion.services.audit.trail import AuditTrail
+from bastion.services.media.mxc import local_media_ids
 from bastion.services.media.storage import MediaStorage, remove_stored_files
 from bastion.services.principal import Principal
-from bastion.services.retention.media import local_media_ids
 from bastion.services.retention.policy import RoomRetention
 from bastion.store.database import Database, Queryable
 from bastion.store.protocols.compliance import DeletedMedia, HoldStore, RetentionStore

@@ -8,6 +8,7 @@ race.
 from __future__ import annotations
 
 from bastion.store.database import Queryable, Row
+from bastion.store.protocols.compliance import DeletedMedia
 from bastion.store.records import MediaRecord, ThumbnailRecord
 
 _MEDIA_COLUMNS = (
@@ -36,6 +37,18 @@ def _media(row: Row) -> MediaRecord:
         safe_from_quarantine=bool(row[11]),
         last_access_ts=row[12],
     )
+
+
+async def delete_media_row(q: Queryable, media_id: str) -> DeletedMedia | None:
+    """Delete a media row and its thumbnails' rows; what was deleted (None: no such row), so the
+    caller removes the files after its commit (admin deletion, retention purge, erasure)."""
+    rows = await q.fetch_all(
+        "SELECT width, height, method FROM media_thumbnails WHERE media_id = ?", media_id
+    )
+    await q.execute("DELETE FROM media_thumbnails WHERE media_id = ?", media_id)
+    if not await q.execute("DELETE FROM media WHERE media_id = ?", media_id):
+        return None
+    return DeletedMedia(media_id, [(int(r[0]), int(r[1]), str(r[2])) for r in rows])
 
 
 class SqlMediaStore:

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from bastion.store.database import Queryable
 from bastion.store.protocols.compliance import DeletedMedia
 from bastion.store.sql.holds import is_held
+from bastion.store.sql.media import delete_media_row
 
 _ROOM_CONTENTS = (
     "SELECT pdu FROM events WHERE room_id = ? AND pdu LIKE '%mxc://%'"
@@ -96,13 +97,7 @@ class SqlMediaAdminStore:
 
     async def delete_media(self, q: Queryable, media_id: str) -> DeletedMedia | None:
         """Delete the media row and its thumbnails' rows; what was deleted (None: nothing)."""
-        rows = await q.fetch_all(
-            "SELECT width, height, method FROM media_thumbnails WHERE media_id = ?", media_id
-        )
-        await q.execute("DELETE FROM media_thumbnails WHERE media_id = ?", media_id)
-        if not await q.execute("DELETE FROM media WHERE media_id = ?", media_id):
-            return None
-        return DeletedMedia(media_id, [(int(r[0]), int(r[1]), str(r[2])) for r in rows])
+        return await delete_media_row(q, media_id)
 
     async def set_protected(self, q: Queryable, media_id: str, protected: bool) -> int:
         """Protect an uploaded file from quarantine (or stop); 1 if it changed, else 0."""

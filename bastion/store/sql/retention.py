@@ -18,6 +18,7 @@ from typing_extensions import override
 from bastion.store.database import Queryable
 from bastion.store.protocols.compliance import DeletedMedia, PurgedEvent
 from bastion.store.sql.holds import not_held
+from bastion.store.sql.media import delete_media_row
 
 RETENTION_TYPE = "m.room.retention"
 
@@ -108,13 +109,8 @@ class SqlRetentionStore:
             pattern = f"%{uri}%"
             if await q.fetch_val(_MEDIA_REFERENCED, pattern, pattern, pattern, uri) is not None:
                 continue
-            rows = await q.fetch_all(
-                "SELECT width, height, method FROM media_thumbnails WHERE media_id = ?", media_id
-            )
-            await q.execute("DELETE FROM media_thumbnails WHERE media_id = ?", media_id)
-            if await q.execute("DELETE FROM media WHERE media_id = ?", media_id):
-                thumbnails = [(int(r[0]), int(r[1]), str(r[2])) for r in rows]
-                deleted.append(DeletedMedia(media_id, thumbnails))
+            if (gone := await delete_media_row(q, media_id)) is not None:
+                deleted.append(gone)
         return deleted
 
     async def count_prunable_originals(self, q: Queryable, before_ts: int) -> int:
