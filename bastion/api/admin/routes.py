@@ -17,9 +17,9 @@ from bastion.api.admin.synapse import (
     server_notices,
     server_version,
     suspend,
-    user_admin_flag,
     user_devices,
     user_info,
+    user_settings,
     users,
 )
 
@@ -35,9 +35,9 @@ SYNAPSE_AREAS: list[list[Route]] = [
     rooms.ROUTES,
     rooms_delete.ROUTES,
     users.ROUTES,
-    user_admin_flag.ROUTES,
     user_devices.ROUTES,
     user_info.ROUTES,
+    user_settings.ROUTES,
     media.ROUTES,
     registration_tokens.ROUTES,
     server_notices.ROUTES,

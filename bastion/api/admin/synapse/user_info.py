@@ -1,6 +1,7 @@
 """Synapse's read-outs about one account: `v1/whois/{userId}` (and the spec's
 `GET /_matrix/client/v3/admin/whois/{userId}`, which a user may also call about themself),
-`v1/users/{userId}/joined_rooms`, `v1/users/{userId}/media` (and its deletion) and
+`v1/users/{userId}/joined_rooms`, `v1/users/{userId}/memberships` (every room with a membership,
+left and banned ones too), `v1/users/{userId}/media` (and its deletion) and
 `v1/users/{userId}/pushers`.
 
 whois lists one session per device with its last connection; Bastion does not keep user agents.
@@ -62,6 +63,14 @@ async def joined_rooms(request: Request) -> Response:
     data = services_of(request).admin_user_data
     rooms = await data.joined_rooms(admin, request.path_params["userId"])
     return JsonResponse({"joined_rooms": rooms, "total": len(rooms)})
+
+
+async def memberships(request: Request) -> Response:
+    """GET /_synapse/admin/v1/users/{userId}/memberships"""
+    admin = await require_admin(request)
+    data = services_of(request).admin_user_data
+    found = await data.memberships(admin, request.path_params["userId"])
+    return JsonResponse({"memberships": found})
 
 
 def _media_json(row: UserMediaRow) -> dict[str, Any]:
@@ -139,6 +148,7 @@ async def pushers(request: Request) -> Response:
 ROUTES = [
     Route("/v1/whois/{userId}", whois, methods=["GET"]),
     Route("/v1/users/{userId}/joined_rooms", joined_rooms, methods=["GET"]),
+    Route("/v1/users/{userId}/memberships", memberships, methods=["GET"]),
     Route("/v1/users/{userId}/media", list_media, methods=["GET"]),
     Route("/v1/users/{userId}/media", delete_media, methods=["DELETE"]),
     Route("/v1/users/{userId}/pushers", pushers, methods=["GET"]),

@@ -177,7 +177,18 @@ async def user_by_external_id(request: Request) -> Response:
     return JsonResponse({"user_id": user_id})
 
 
+async def username_available(request: Request) -> Response:
+    """GET /_synapse/admin/v1/username_available?username="""
+    admin = await require_admin(request)
+    username = request.query_params.get("username")
+    if not username:
+        raise MatrixError(400, Errcode.MISSING_PARAM, "username is required")
+    await services_of(request).admin_users.username_available(admin, username)
+    return JsonResponse({"available": True})
+
+
 ROUTES = [
+    Route("/v1/username_available", username_available, methods=["GET"]),
     Route("/v2/users", list_users_v2, methods=["GET"]),
     Route("/v3/users", list_users_v3, methods=["GET"]),
     Route("/v2/users/{userId}", get_user, methods=["GET"]),

@@ -1,4 +1,5 @@
-"""Synapse's small user admin endpoints (api/admin/synapse/user_admin_flag.py). Synapse's docs:
+"""Synapse's small user admin endpoints (api/admin/synapse/user_settings.py, `memberships` in
+user_info.py, `username_available` in users.py). Synapse's docs:
 `GET /_synapse/admin/v1/users/<user_id>/admin` answers `{"admin": true}`; `PUT` with `{"admin":
 true}` changes it, and "you cannot demote yourself"; `/memberships` "returns rooms with
 memberships other than "join"" as `{"memberships": {room_id: membership}}`;

@@ -1,9 +1,6 @@
-"""Small Synapse user admin endpoints that admin tools call around account management:
+"""Synapse's per-account settings an admin reads and changes on their own:
 `GET`/`PUT /_synapse/admin/v1/users/{userId}/admin` (whether the account is a server admin; an
-admin cannot demote themself), `GET /_synapse/admin/v1/users/{userId}/memberships` (every room
-the account has a membership in, left and banned ones too) and
-`GET /_synapse/admin/v1/username_available?username=` (as the client API's
-`register/available`, but in every registration mode), and
+admin cannot demote themself) and
 `GET`/`POST`/`DELETE /_synapse/admin/v1/users/{userId}/override_ratelimit` (an account's own
 request limit: services/ratelimit.py `AccountLimits`).
 """
@@ -19,7 +16,6 @@ from bastion.api.admin.guard import require_admin, required
 from bastion.api.bodies import decode_body, decode_optional_body
 from bastion.api.context import services_of
 from bastion.api.responses import JsonResponse
-from bastion.errors import Errcode, MatrixError
 
 
 class AdminFlagBody(msgspec.Struct, frozen=True):
@@ -41,24 +37,6 @@ async def set_admin(request: Request) -> Response:
     flag = required((await decode_body(request, AdminFlagBody)).admin, "admin")
     await services_of(request).admin_users.set_admin(admin, request.path_params["userId"], flag)
     return JsonResponse({})
-
-
-async def memberships(request: Request) -> Response:
-    """GET /_synapse/admin/v1/users/{userId}/memberships"""
-    admin = await require_admin(request)
-    data = services_of(request).admin_user_data
-    found = await data.memberships(admin, request.path_params["userId"])
-    return JsonResponse({"memberships": found})
-
-
-async def username_available(request: Request) -> Response:
-    """GET /_synapse/admin/v1/username_available?username="""
-    admin = await require_admin(request)
-    username = request.query_params.get("username")
-    if not username:
-        raise MatrixError(400, Errcode.MISSING_PARAM, "username is required")
-    await services_of(request).admin_users.username_available(admin, username)
-    return JsonResponse({"available": True})
 
 
 class RatelimitBody(msgspec.Struct, frozen=True):
@@ -102,6 +80,4 @@ ROUTES = [
     Route("/v1/users/{userId}/override_ratelimit", delete_ratelimit, methods=["DELETE"]),
     Route("/v1/users/{userId}/admin", get_admin, methods=["GET"]),
     Route("/v1/users/{userId}/admin", set_admin, methods=["PUT"]),
-    Route("/v1/users/{userId}/memberships", memberships, methods=["GET"]),
-    Route("/v1/username_available", username_available, methods=["GET"]),
 ]
