@@ -19,6 +19,7 @@ _SERVER_NAME = re.compile(r"(?:\[[0-9A-Fa-f:.]{2,45}\]|[A-Za-z0-9.\-]{1,255})(?:
 _DEVICE_ID = re.compile(r"[\x21-\x7e]{1,255}")
 
 MAX_USER_ID_LENGTH = 255
+MAX_ROOM_ID_LENGTH = 255  # spec: identifier grammar
 
 
 def is_valid_server_name(name: str) -> bool:
@@ -52,6 +53,17 @@ def is_valid_user_id(value: object) -> bool:
         return False
     localpart, _, server = value[1:].partition(":")
     return bool(_HISTORICAL_LOCALPART.fullmatch(localpart)) and is_valid_server_name(server)
+
+
+def is_valid_room_id(value: str) -> bool:
+    """True for a room ID's shape: `!`, then printable characters without spaces, at most 255 in
+    all (v12 IDs have no server part; the room need not be known here)."""
+    return (
+        value.startswith("!")
+        and 1 < len(value) <= MAX_ROOM_ID_LENGTH
+        and value.isprintable()
+        and " " not in value
+    )
 
 
 def is_valid_device_id(device_id: str) -> bool:

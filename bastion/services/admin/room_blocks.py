@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from bastion.clock import Clock
 from bastion.errors import Errcode, MatrixError
+from bastion.ids import is_valid_room_id
 from bastion.services.audit.trail import AuditTrail
 from bastion.services.principal import Principal, log_admin_action
 from bastion.store.database import Database
@@ -49,11 +50,6 @@ class RoomBlocks:
         log_admin_action(actor, f"{'blocked' if blocked else 'unblocked'} {room_id}")
 
 
-MAX_ROOM_ID_LENGTH = 255  # spec: identifier grammar
-
-
 def _require_room_id(room_id: str) -> None:
-    """A room ID's shape (`!` and printable, no spaces); the room need not exist here."""
-    well_formed = room_id.startswith("!") and 1 < len(room_id) <= MAX_ROOM_ID_LENGTH
-    if not well_formed or not room_id.isprintable() or " " in room_id:
+    if not is_valid_room_id(room_id):
         raise MatrixError(400, Errcode.INVALID_PARAM, f"{room_id!r} is not a room ID")
