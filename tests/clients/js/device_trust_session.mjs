@@ -6,7 +6,7 @@
 //
 // Usage: node device_trust_session.mjs HOMESERVER_URL PASSWORD   (alice and bob must exist)
 
-import { logIn, observed, password, readable, run, until } from "./session_kit.mjs";
+import { knowsDevice, logIn, observed, password, readable, run, until } from "./session_kit.mjs";
 
 const { CryptoEvent } = await import("matrix-js-sdk/lib/crypto-api/index.js");
 const { VerifierEvent, VerificationPhase } = await import("matrix-js-sdk/lib/crypto-api/verification.js");
@@ -36,6 +36,7 @@ await run(async () => {
   await until("bob sees alice", () =>
     bob.getRoom(roomId)?.getMember(aliceId)?.membership === "join" ? true : undefined,
   );
+  await knowsDevice("bob knows alice's device", bob, first);
   await bob.sendTextMessage(roomId, "lab results");
   observed.first_reads = await until("the first device decrypts", async () => {
     const bodies = await readable(first, roomId);

@@ -7,7 +7,7 @@
 //
 // Usage: node encrypted_session.mjs HOMESERVER_URL PASSWORD   (alice and bob must exist)
 
-import { SlidingSync, logIn, observed, readable, run, until } from "./session_kit.mjs";
+import { SlidingSync, knowsDevice, logIn, observed, readable, run, until } from "./session_kit.mjs";
 
 const LONG_POLL_MS = 10000;
 
@@ -41,6 +41,8 @@ await run(async () => {
     bob.getRoom(roomId)?.getMember(alice.getUserId())?.membership === "join" ? true : undefined,
   );
 
+  await knowsDevice("bob knows alice's device", bob, alice);
+  await knowsDevice("alice knows bob's device", alice, bob);
   await bob.sendTextMessage(roomId, "from bob");
   observed.alice_reads = await reads("alice decrypts bob's message", alice, roomId, "from bob");
   await alice.sendTextMessage(roomId, "from alice");

@@ -92,3 +92,16 @@ export async function readable(client, roomId) {
   for (const event of encrypted) await client.decryptEventIfNeeded(event);
   return encrypted.map((e) => (e.isDecryptionFailure() ? "<unable to decrypt>" : e.getContent().body));
 }
+
+// Wait until `client`'s crypto knows `other`'s device. A room key is shared with the devices the
+// sender knows when it encrypts; one that logged in a moment ago reaches it by a device-list
+// change in the sender's next sync, so a message sent before that stays unreadable on that
+// device (by design, in every client). A step that sends right after another client's first
+// sync waits here first; a server that never reports the change times the step out.
+export async function knowsDevice(what, client, other) {
+  const userId = other.getUserId();
+  return until(what, async () => {
+    const devices = await client.getCrypto().getUserDeviceInfo([userId], true);
+    return devices.get(userId)?.has(other.getDeviceId()) ? true : undefined;
+  });
+}
