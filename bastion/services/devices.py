@@ -78,9 +78,12 @@ class DeviceService:
         if display_name is not None and len(display_name) > MAX_DISPLAY_NAME_LENGTH:
             raise MatrixError(400, Errcode.INVALID_PARAM, "display_name is too long")
         user_id = requester.user_id
-        async with self._db.transaction() as txn:
+        # Display names travel with keys; a new device is one others' clients must learn of.
+        async with self._device_lists.changing(user_id) as change:
+            txn = change.txn
             if await self._devices.get_device(txn, user_id, device_id) is not None:
                 if display_name is None:
+                    change.changed = False
                     return False
                 await self._devices.set_display_name(txn, user_id, device_id, display_name)
                 created = False
@@ -93,8 +96,6 @@ class DeviceService:
                 details = {"device_id": device_id}
                 await self._audit.record(txn, requester, "session.create_device", user_id, details)
                 created = True
-        # Display names travel with keys; a new device is one others' clients must learn of.
-        await self._device_lists.changed(user_id)
         return created
 
     def _check_creation(self, appservice: str, user_id: str, device_id: str) -> None:

@@ -5,10 +5,12 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import pytest
 from signedjson.key import generate_signing_key, get_verify_key
 from signedjson.sign import sign_json
 from unpaddedbase64 import encode_base64
 
+from bastion.store.sql.keys import SqlKeyStore
 from tests.conftest import PASSWORD, Homeserver, UserClient, errcode
 
 
@@ -157,6 +159,37 @@ async def test_device_list_changes_reach_room_members_only(hs: Homeserver) -> No
     bob_token = (await bob.sync())["next_batch"]
     await bob_laptop.post("/logout")
     assert bob.user_id in (await bob.sync(since=bob_token))["device_lists"]["changed"]
+
+
+async def test_new_keys_and_their_change_notice_commit_together(
+    hs: Homeserver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A device's keys are never stored without the change that tells its peers to fetch
+    them: if recording the change fails, the keys are not kept either, so the client's retry
+    (the same keys) is a change again and the peers hear of it. Were the keys kept alone, the
+    retry would find them unchanged, and alice's client would never encrypt for bob's device."""
+    alice = await hs.register_user("alice")
+    bob = await hs.register_user("bob")
+    room_id = await alice.create_room(preset="public_chat")
+    await bob.join(room_id)
+    since = (await alice.sync())["next_batch"]
+    keys = device_keys(bob)
+
+    async def fails(*_args: object) -> None:
+        raise OSError("the disk went away")
+
+    monkeypatch.setattr(SqlKeyStore, "record_device_list_change", fails)
+    refused = await bob.post("/keys/upload", json={"device_keys": keys})
+    assert refused.status_code == 500
+    query = {"device_keys": {bob.user_id: []}}
+    stored = (await alice.post("/keys/query", json=query)).json()["device_keys"]
+    assert stored[bob.user_id] == {}
+    monkeypatch.undo()
+
+    assert (await bob.post("/keys/upload", json={"device_keys": keys})).status_code == 200
+    assert bob.user_id in (await alice.sync(since=since))["device_lists"]["changed"]
+    stored = (await alice.post("/keys/query", json=query)).json()["device_keys"]
+    assert stored[bob.user_id][bob.device_id]["keys"] == keys["keys"]
 
 
 async def test_cross_signing_and_signatures(hs: Homeserver) -> None:

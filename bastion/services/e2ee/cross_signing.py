@@ -60,10 +60,9 @@ class CrossSigningService:
             uploads.append((key_type, key))
         if not uploads:
             raise MatrixError(400, Errcode.MISSING_PARAM, "no cross-signing key given")
-        async with self._db.transaction() as t:
+        async with self._device_lists.changing(user_id) as change:
             for key_type, key in uploads:
-                await self._keys.put_cross_signing_key(t, user_id, key_type, key)
-        await self._device_lists.changed(user_id)
+                await self._keys.put_cross_signing_key(change.txn, user_id, key_type, key)
 
     async def upload_signatures(self, requester: Requester, body: JsonObject) -> JsonObject:
         """`POST /keys/signatures/upload`: returns `failures` for signatures that do not verify."""
@@ -82,11 +81,10 @@ class CrossSigningService:
                         "errcode": str(exc.errcode),
                         "error": exc.message,
                     }
-        async with self._db.transaction() as t:
+        targets = sorted({target[0] for _, target, _ in accepted})
+        async with self._device_lists.changing(*targets) as change:
             for signer_key, target, signature in accepted:
-                await self._keys.put_signature(t, signer_key, target, signature)
-        for target_user in {target[0] for _, target, _ in accepted}:
-            await self._device_lists.changed(target_user)
+                await self._keys.put_signature(change.txn, signer_key, target, signature)
         return {"failures": failures}
 
     async def _verify(

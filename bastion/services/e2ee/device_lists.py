@@ -16,13 +16,24 @@ database (services/auth.py), so nothing else needs invalidating.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
 
 from bastion.pubsub.base import Bus
 from bastion.pubsub.messages import EventsPersisted, SessionsRevoked
-from bastion.store.database import Database, Queryable
+from bastion.store.database import Database, Queryable, Transaction
 from bastion.store.protocols import KeyStore
 from bastion.store.stream import PositionAllocator
+
+
+@dataclass
+class ChangeTransaction:
+    """A transaction whose users' device-list changes commit with it (`changing`). The caller
+    clears `changed` when its writes turned out to change nothing (keys uploaded again)."""
+
+    txn: Transaction
+    changed: bool = True
 
 
 class DeviceListService:
@@ -36,13 +47,23 @@ class DeviceListService:
         self._positions = positions
         self._bus = bus
 
-    async def changed(self, user_id: str) -> None:
-        """Record that `user_id`'s devices or keys changed, and wake whoever cares."""
-        with self._positions.allocate() as [position]:
+    @asynccontextmanager
+    async def changing(self, *user_ids: str) -> AsyncIterator[ChangeTransaction]:
+        """A transaction for writes that change the device lists of `user_ids`: the change
+        notices commit in it. Recorded after the writes' own transaction, a crash between the
+        two would keep new keys that nobody hears of: peers' clients would go on encrypting
+        for the old devices, and the new one could not read them, with nothing to mend it."""
+        with self._positions.allocate(len(user_ids)) as positions:
             async with self._db.transaction() as t:
-                await self._keys.record_device_list_change(t, user_id, position)
-        watchers = await self._keys.users_sharing_any_room(self._db, user_id)
-        self._bus.publish(EventsPersisted(position, frozenset({user_id, *watchers})))
+                change = ChangeTransaction(t)
+                yield change
+                if change.changed:
+                    for user_id, position in zip(user_ids, positions, strict=True):
+                        await self._keys.record_device_list_change(t, user_id, position)
+        if change.changed:
+            for user_id, position in zip(user_ids, positions, strict=True):
+                watchers = await self._keys.users_sharing_any_room(self._db, user_id)
+                self._bus.publish(EventsPersisted(position, frozenset({user_id, *watchers})))
 
     async def sessions_revoked(self, user_id: str) -> None:
         """Tokens of `user_id` were revoked with their devices kept: wake the user's parked
@@ -58,11 +79,10 @@ class DeviceListService:
         `device_ids` None means every device of the user except `keep_device_id`.
         """
         await self._bus.publish_confirmed(SessionsRevoked(user_id))
-        async with self._db.transaction() as t:
+        async with self.changing(user_id) as change:
             await self._keys.delete_device_keys(
-                t, user_id, device_ids, keep_device_id=keep_device_id
+                change.txn, user_id, device_ids, keep_device_id=keep_device_id
             )
-        await self.changed(user_id)
 
     async def changes(self, viewer: str, *, after: int, upto: int) -> tuple[list[str], list[str]]:
         """(changed, left) for `viewer` between two stream positions."""

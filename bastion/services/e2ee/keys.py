@@ -62,20 +62,22 @@ class KeysService:
         """`POST /keys/upload`; returns the device's one-time key counts."""
         user_id, device_id = requester.user_id, requester.device_id
         device_keys = body.get("device_keys")
-        changed = False
         one_time = _key_map(body.get("one_time_keys"), "one_time_keys")
         fallback = _key_map(
             body.get("fallback_keys") or body.get("org.matrix.msc2732.fallback_keys"),
             "fallback_keys",
         )
-        async with self._db.transaction() as t:
+        if device_keys is not None:
+            self._check_device_keys(requester, device_keys)
+        async with self._device_lists.changing(user_id) as change:
+            t = change.txn
+            change.changed = False
             if device_keys is not None:
-                self._check_device_keys(requester, device_keys)
                 current = await self._keys.device_keys(t, [user_id])
                 existing = current.get((user_id, device_id))
                 if existing is None or existing[0] != device_keys:
                     await self._keys.put_device_keys(t, user_id, device_id, device_keys)
-                    changed = True
+                    change.changed = True
             rows = [(*split_key_id(full_id), key) for full_id, key in one_time.items()]
             if rows:
                 await self._keys.add_one_time_keys(t, user_id, device_id, rows)
@@ -83,8 +85,6 @@ class KeysService:
                 algorithm, key_id = split_key_id(full_id)
                 await self._keys.set_fallback_key(t, user_id, device_id, algorithm, key_id, key)
             counts = await self._keys.one_time_key_counts(t, user_id, device_id)
-        if changed:
-            await self._device_lists.changed(user_id)
         return counts
 
     @staticmethod
