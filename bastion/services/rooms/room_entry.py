@@ -7,10 +7,10 @@ so nothing is forged and the room's auth rules and hooks hold as for a client:
 - a room anyone may join (`public`) is joined by the account itself, its own join event;
 - any other room is entered by invitation first: a joined local member whose power reaches the
   room's `invite` level (the most powerful first) invites, then the account joins. No such
-  member, a ban, a blocked room, a policy refusing the join: the refusal is the answer (403 with
-  the reason), and nothing is half done but an invite the account may decline. The account's
-  invite blocking does not refuse that invitation (services/invite_permission.py): it is the
-  organisation's step, not a person's invite;
+  member, a ban, a blocked room, a suspended account: the refusal is the answer (403 with the
+  reason), and nothing is half done: an invitation sent for a join then refused is declined by
+  the account at once. The account's invite blocking does not refuse that invitation
+  (services/invite_permission.py): it is the organisation's step, not a person's invite;
 - an account already joined is left as it is.
 
 An admin's join is audited `room.force_join` (refusals too, as failed).
@@ -18,6 +18,7 @@ An admin's join is audited `room.force_join` (refusals too, as failed).
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
 from bastion.errors import Errcode, MatrixError
@@ -32,6 +33,8 @@ from bastion.store.database import Database
 from bastion.store.protocols import MembershipStore, RoomStore, StateStore, UserStore
 
 FORCE_JOIN = "room.force_join"
+
+_log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,11 +73,27 @@ class RoomEntry:
         current = await self._stores.memberships.get_membership(self._db, user_id, room_id)
         if current is not None and current.membership == Membership.JOIN:
             return False
+        invited = False
         if current is None or current.membership != Membership.INVITE:
             with organisation_entry():  # not a person's invite: invite blocking passes it
-                await self._invite_unless_public(user_id, room_id, reason)
-        await self._membership.join(acting_as(user_id), room_id, reason)
+                invited = await self._invite_unless_public(user_id, room_id, reason)
+        try:
+            await self._membership.join(acting_as(user_id), room_id, reason)
+        except MatrixError:
+            if invited:
+                await self._withdraw(user_id, room_id)
+            raise
         return True
+
+    async def _withdraw(self, user_id: str, room_id: str) -> None:
+        """The join was refused after our invitation (a suspended account, a hook): the
+        account declines it, as it always may, so the refusal leaves nothing behind (no
+        invitation in the person's list that nobody meant them to act on). If even that is
+        refused, the invitation stays and the join's refusal is still the answer."""
+        try:
+            await self._membership.leave(acting_as(user_id), room_id, "the join was refused")
+        except MatrixError as exc:
+            _log.warning("invitation to %s for %s left in place: %s", room_id, user_id, exc)
 
     async def force_join(self, actor: Principal, room_id_or_alias: str, user_id: str) -> str:
         """An admin's join of a local account into a room (by ID or local alias); the room ID.
@@ -104,16 +123,18 @@ class RoomEntry:
         if user.is_deactivated:
             raise MatrixError(400, Errcode.INVALID_PARAM, f"{user_id} is deactivated")
 
-    async def _invite_unless_public(self, user_id: str, room_id: str, reason: str) -> None:
-        """Invite through a local member with power unless the room lets anyone join."""
+    async def _invite_unless_public(self, user_id: str, room_id: str, reason: str) -> bool:
+        """Invite through a local member with power unless the room lets anyone join; whether
+        an invitation was sent."""
         key = (EventType.JOIN_RULES, "")
         rule_event = (await self._stores.state.current_events(self._db, room_id, [key])).get(key)
         if rule_event is not None and rule_event.content.get("join_rule") == "public":
-            return
+            return False
         inviter = await self._inviter(room_id)
         if inviter is None:
             raise MatrixError(403, Errcode.FORBIDDEN, f"no local member can invite to {room_id}")
         await self._membership.invite(acting_as(inviter), room_id, user_id, reason)
+        return True
 
     async def _inviter(self, room_id: str) -> str | None:
         """The joined local member with the most power, if it reaches the `invite` level."""

@@ -144,6 +144,29 @@ async def test_refusals_are_clear_and_audited(hs: Homeserver) -> None:
     assert left_alone == 0
 
 
+async def test_a_join_refused_after_the_invitation_leaves_no_invitation(hs: Homeserver) -> None:
+    """A suspended account may be invited (the inviter acts) but may not join: the admin's
+    join is refused with the suspension's error, and the invitation sent for it is declined
+    at once, so the person is not left with an invite nobody meant them to act on."""
+    root = await hs.register_user("root", admin=True)
+    alice = await hs.register_user("alice")
+    dave = await hs.register_user("dave")
+    room_id = await alice.create_room(preset="private_chat")
+    headers = {"Authorization": f"Bearer {root.token}"}
+    suspended = await hs.http.put(
+        f"{ADMIN}/suspend/{dave.user_id}", json={"suspend": True}, headers=headers
+    )
+    assert suspended.status_code == 200, suspended.text
+
+    refused = await admin_join(hs, root, room_id, {"user_id": dave.user_id})
+    assert errcode(refused) == (403, "M_USER_SUSPENDED")
+    event = await member_event(alice, room_id, dave.user_id)
+    assert event["content"]["membership"] == "leave"
+    assert event["sender"] == dave.user_id  # his own decline, as any invitee may
+    assert room_id not in (await dave.sync()).get("rooms", {}).get("invite", {})
+    assert [r[2] for r in await audit(hs, "room.force_join")] == ["failure"]
+
+
 async def test_a_blocked_room_keeps_every_local_user_out_until_unblocked(hs: Homeserver) -> None:
     root = await hs.register_user("root", admin=True)
     alice = await hs.register_user("alice")
