@@ -65,6 +65,7 @@ from bastion.services.push.pushers import PusherService
 from bastion.services.push.rules import PushRuleService
 from bastion.services.registration import RegistrationService
 from bastion.services.relations.reads import RelationsReader
+from bastion.services.retention.history_purge import HistoryPurges
 from bastion.services.retention.purge import RetentionPurge
 from bastion.services.rooms.aliases import AliasService
 from bastion.services.rooms.create import RoomCreator
@@ -181,6 +182,7 @@ class Services:
     room_upgrade: RoomUpgrader
     suspensions: Suspensions
     retention_purge: RetentionPurge  # the retention purge (services/retention/)
+    history_purges: HistoryPurges  # admins' purges of a room's history (workers/history_purge.py)
     exports: ComplianceExports  # compliance export jobs (services/export/)
 
 

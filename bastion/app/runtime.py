@@ -43,6 +43,7 @@ from bastion.workers.backfills import (
 )
 from bastion.workers.base import run_to_completion
 from bastion.workers.exports import ExportWorker
+from bastion.workers.history_purge import HistoryPurgeWorker
 from bastion.workers.moderation_jobs import RedactionJobsWorker
 from bastion.workers.offboarding import OffboardingResumer
 from bastion.workers.presence_expiry import PresenceExpiryWorker
@@ -135,6 +136,7 @@ class Runtime:
             RedactionJobsWorker(self.services.redaction_jobs, redactions.work_added, self.clock)
         )
         registry.add(RetentionPurgeWorker(self.services.retention_purge, self.clock))
+        registry.add(HistoryPurgeWorker(self.services.history_purges, self.clock))
         registry.add(ExportWorker(self.services.exports, self.clock))
         return registry
 

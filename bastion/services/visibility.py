@@ -53,7 +53,8 @@ The allowed exceptions, none of which hands events to a client:
   (`export/writer.py`: server admins only, audited, and it must include what no client sees,
   the originals of redacted and held events); the files an event names, read by an admin
   quarantining them before the event is redacted (`media/admin.py`: only `mxc://` URIs are
-  taken from it, nothing of it is shown).
+  taken from it, nothing of it is shown); the room and position of the event an admin's
+  history purge stops at (`retention/history_purge.py`: nothing of it is shown).
 """
 
 from __future__ import annotations

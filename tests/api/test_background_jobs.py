@@ -37,6 +37,7 @@ JOB_WORKERS = [
     "room deletion",
     "redaction jobs",
     "retention purge",
+    "history purge",
     "compliance exports",
 ]
 

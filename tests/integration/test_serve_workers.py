@@ -16,5 +16,5 @@ def test_serve_starts_and_stops_its_workers(bastion_server: BastionServer) -> No
     assert bastion_server.stop() == -signal.SIGTERM  # uvicorn re-raises the signal it handled
     log = bastion_server.log_text()
     started = log.index("workers started")
-    stopped = log.index("workers stopped: compliance exports, retention purge")
+    stopped = log.index("workers stopped: compliance exports, history purge, retention purge")
     assert started < log.index("Shutting down") < stopped < log.index("shutdown complete")

@@ -44,6 +44,8 @@ ALLOWED = {
     "administrator registered, as clients see them (formatted, retention applied); no viewer",
     "media/admin.py": "server admins quarantining the files an event names (its mxc:// URIs "
     "only, read before the event is redacted); nothing of the event is shown",
+    "retention/history_purge.py": "server admins purging a room's history up to an event: its "
+    "room and stream position only, nothing of it is shown",
     "export/writer.py": "compliance export: server admins only, audited; must include what "
     "clients never see (originals of redacted and held events), so no viewer to check for",
 }

@@ -76,6 +76,13 @@ class RetentionStore(Protocol):
     async def delete_expired(
         self, q: Queryable, room_id: str, before_ts: int, limit: int
     ) -> list[PurgedEvent]: ...
+    async def delete_history(
+        self, q: Queryable, room_id: str, before_position: int, *, local_suffix: str | None,
+        limit: int,
+    ) -> list[PurgedEvent]: ...  # fmt: skip
+    async def last_position_before(
+        self, q: Queryable, room_id: str, before_ts: int
+    ) -> int | None: ...
     async def delete_unreferenced_media(
         self, q: Queryable, server_name: str, media_ids: Sequence[str]
     ) -> list[DeletedMedia]: ...

@@ -18,6 +18,7 @@ from typing_extensions import override
 from bastion.store.database import Queryable
 from bastion.store.protocols.compliance import DeletedMedia, PurgedEvent
 from bastion.store.sql.holds import not_held
+from bastion.store.sql.like import escape_like
 from bastion.store.sql.media import delete_media_row
 
 RETENTION_TYPE = "m.room.retention"
@@ -29,11 +30,18 @@ _MEDIA_REFERENCED = (
     " OR EXISTS (SELECT 1 FROM profiles WHERE avatar_url = ?)"
 )
 
-_EXPIRED = (
-    "e.room_id = ? AND e.state_key IS NULL AND e.origin_server_ts < ?"
+# What any purge may delete of a room (its ID the first parameter): message events only, never
+# the room's latest, never a held one. Each purge adds its own cut after it.
+_PURGEABLE = (
+    "e.room_id = ? AND e.state_key IS NULL"
     " AND e.event_id <> (SELECT r.last_event_id FROM rooms r WHERE r.room_id = e.room_id)"
     f" AND {not_held('e.room_id', 'e.sender')}"
 )
+_EXPIRED = f"{_PURGEABLE} AND e.origin_server_ts < ?"  # room, before_ts
+# An admin's purge up to a point (history_purge.py): room, before_position, then for a purge
+# of other servers' events only, the LIKE pattern of this server's users.
+_BEFORE_POSITION = f"{_PURGEABLE} AND e.stream_ordering < ?"
+_REMOTE_ONLY = " AND e.sender NOT LIKE ? ESCAPE '\\'"
 
 # (table, column) of the rows that exist only for an event: deleted with it.
 _BY_EVENT_ID = (
@@ -81,21 +89,27 @@ class SqlRetentionStore:
         self, q: Queryable, room_id: str, before_ts: int, limit: int
     ) -> list[PurgedEvent]:
         """Delete up to `limit` expired events of the room, oldest first, and their rows."""
-        rows = await q.fetch_all(
-            "DELETE FROM events WHERE stream_ordering IN (SELECT e.stream_ordering FROM events e"
-            f" WHERE {_EXPIRED} ORDER BY e.stream_ordering LIMIT ?)"
-            " RETURNING stream_ordering, event_id, pdu",
-            room_id, before_ts, limit,
+        return await _delete(q, _EXPIRED, (room_id, before_ts), limit)
+
+    async def delete_history(
+        self, q: Queryable, room_id: str, before_position: int, *, local_suffix: str | None,
+        limit: int,
+    ) -> list[PurgedEvent]:  # fmt: skip
+        """Delete up to `limit` of the room's message events below `before_position`, oldest
+        first, and their rows; with `local_suffix` (`:server`), only other servers' users'."""
+        if local_suffix is None:
+            return await _delete(q, _BEFORE_POSITION, (room_id, before_position), limit)
+        pattern = f"%{escape_like(local_suffix)}"
+        params = (room_id, before_position, pattern)
+        return await _delete(q, _BEFORE_POSITION + _REMOTE_ONLY, params, limit)
+
+    async def last_position_before(self, q: Queryable, room_id: str, before_ts: int) -> int | None:
+        """The stream position of the room's last event sent before `before_ts`, if any."""
+        value = await q.fetch_val(
+            "SELECT MAX(stream_ordering) FROM events WHERE room_id = ? AND origin_server_ts < ?",
+            room_id, before_ts,
         )  # fmt: skip
-        purged = [PurgedEvent(int(row[0]), row[1], row[2]) for row in rows]
-        if not purged:
-            return purged
-        positions = [(event.stream_ordering,) for event in purged]
-        await q.execute_many("DELETE FROM event_search WHERE stream_ordering = ?", positions)
-        ids = [(event.event_id,) for event in purged]
-        for table, column in _BY_EVENT_ID:
-            await q.execute_many(f"DELETE FROM {table} WHERE {column} = ?", ids)
-        return purged
+        return int(value) if value is not None else None
 
     async def delete_unreferenced_media(
         self, q: Queryable, server_name: str, media_ids: Sequence[str]
@@ -157,6 +171,28 @@ class SqliteRetentionStore(SqlRetentionStore):
         """Merge the FTS5 segments, so purged messages' words leave the file (costs a rewrite
         of the index: once per purge that deleted anything)."""
         await q.execute("INSERT INTO event_search_fts (event_search_fts) VALUES ('optimize')")
+
+
+async def _delete(
+    q: Queryable, where: str, params: tuple[str | int, ...], limit: int
+) -> list[PurgedEvent]:
+    """Delete up to `limit` events matching `where` (over `events e`), oldest first, and the
+    rows that exist only for them."""
+    rows = await q.fetch_all(
+        "DELETE FROM events WHERE stream_ordering IN (SELECT e.stream_ordering FROM events e"
+        f" WHERE {where} ORDER BY e.stream_ordering LIMIT ?)"
+        " RETURNING stream_ordering, event_id, pdu",
+        *params, limit,
+    )  # fmt: skip
+    purged = [PurgedEvent(int(row[0]), row[1], row[2]) for row in rows]
+    if not purged:
+        return purged
+    positions = [(event.stream_ordering,) for event in purged]
+    await q.execute_many("DELETE FROM event_search WHERE stream_ordering = ?", positions)
+    ids = [(event.event_id,) for event in purged]
+    for table, column in _BY_EVENT_ID:
+        await q.execute_many(f"DELETE FROM {table} WHERE {column} = ?", ids)
+    return purged
 
 
 def retention_store_for(dialect: str) -> SqlRetentionStore:
