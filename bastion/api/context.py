@@ -15,6 +15,7 @@ from bastion.services.accounts import AccountService
 from bastion.services.admin.room_blocks import RoomBlocks
 from bastion.services.admin.room_deletion import RoomDeletion
 from bastion.services.admin.room_export import RoomExport
+from bastion.services.admin.room_sizes import RoomSizes
 from bastion.services.admin.rooms import RoomAdminService
 from bastion.services.admin.user_data import AdminUserData
 from bastion.services.admin.users import AdminUserService
@@ -125,6 +126,7 @@ class Services:
     room_export: RoomExport  # the inventory as CSV / XLSX
     room_deletion: RoomDeletion  # room deletion jobs (run by workers/room_deletion.py)
     room_blocks: RoomBlocks  # rooms no local user may join
+    room_sizes: RoomSizes  # the largest rooms in the database
     room_entry: RoomEntry  # joins on someone's behalf (an admin's, a SCIM group's)
     shared_secret: SharedSecretRegistration  # Synapse's /_synapse/admin/v1/register
     offboarding: Offboarding  # deactivation: the durable, resumable leaver workflow

@@ -20,6 +20,7 @@ from bastion.services.admin.room_deletion import (
     RoomDeletion,
 )
 from bastion.services.admin.room_export import RoomExport
+from bastion.services.admin.room_sizes import RoomSizes
 from bastion.services.admin.room_summaries import RoomSummaries
 from bastion.services.admin.rooms import RoomAdminService
 from bastion.services.audit.trail import AuditTrail
@@ -30,6 +31,7 @@ from bastion.store.database import Database
 from bastion.store.sql.memberships import SqlMembershipStore
 from bastion.store.sql.room_admin import SqlRoomDeletionStore, SqlRoomInventoryStore
 from bastion.store.sql.room_directory import SqlRoomDirectoryStore
+from bastion.store.sql.room_sizes import room_size_store_for
 from bastion.store.sql.rooms import SqlRoomStore
 from bastion.store.sql.state import SqlStateStore
 from bastion.store.sql.users import SqlUserStore
@@ -54,7 +56,8 @@ def blocked_rooms_hook(db: Database) -> EventHook:
 
 
 def room_admin_services(parts: RoomAdminParts) -> dict[str, Any]:
-    """`room_admin`, `room_export`, `room_blocks` and `room_deletion` for `Services`."""
+    """`room_admin`, `room_export`, `room_blocks`, `room_sizes` and `room_deletion` for
+    `Services`."""
     db, memberships, inventory = parts.db, SqlMembershipStore(), SqlRoomInventoryStore()
     summaries = RoomSummaries(db, inventory, server_name=parts.server_name)
     rooms = RoomAdminService(
@@ -69,6 +72,7 @@ def room_admin_services(parts: RoomAdminParts) -> dict[str, Any]:
         "room_admin": rooms,
         "room_export": RoomExport(rooms, parts.audit),
         "room_blocks": RoomBlocks(db, deletion_stores.jobs, parts.audit, parts.clock),
+        "room_sizes": RoomSizes(db, room_size_store_for(db.dialect)),
         "room_deletion": RoomDeletion(
             db, deletion_stores, pipeline=parts.pipeline, creator=parts.creator,
             audit=parts.audit, bus=parts.bus, clock=parts.clock,

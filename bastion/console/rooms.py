@@ -2,11 +2,13 @@
 
 `/rooms` is the inventory with its filters and pages, `/rooms/export` the same rows as CSV or
 XLSX, `/rooms/{room_id}` one room (members, admins, topic as the group's rules, encryption,
-last activity, whether joining is blocked) with its actions: add a person, make admin, remove a
-member, block or allow joining, close the room.
+last activity, whether joining is blocked, its latest history purges) with its actions: add a
+person, make admin, remove a member, block or allow joining, delete the messages sent before a
+day (a history purge: services/retention/history_purge.py), close the room.
 
 What stays true: a page only calls the services the admin API calls (`room_admin`,
-`room_export`, `promoter`, `removals`, `room_entry`, `room_blocks`, `room_deletion`) as the
+`room_export`, `promoter`, `removals`, `room_entry`, `room_blocks`, `room_deletion`,
+`history_purges`) as the
 signed-in admin's console
 `Requester`, so each action is checked and audited there, never here. Every destructive action
 is a GET confirmation page saying what will happen, then a POST carrying the CSRF token; a
@@ -23,6 +25,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
+from bastion.console.days import day_start_ms, parse_day
 from bastion.console.pages import (
     ROOT,
     flash,
@@ -38,6 +41,7 @@ from bastion.i18n.languages import N_
 from bastion.services.admin.room_deletion import DeletionOptions
 from bastion.services.admin.room_export import FORMATS
 from bastion.services.admin.rooms import InventoryQuery
+from bastion.services.retention.history_purge import PurgePoint
 
 PAGE_SIZE = 50
 _TRI_STATE = ("", "true", "false")
@@ -119,6 +123,7 @@ async def room(request: Request) -> Response:
             raise
         closing = []
     blocked_by = await services.room_blocks.blocked_by(session.requester, room_id)
+    purges = await services.history_purges.of_room(session.requester, room_id)
     return render(
         request,
         "rooms/room.html",
@@ -127,6 +132,7 @@ async def room(request: Request) -> Response:
         admins=set(details.summary.admins),
         closing=closing,
         blocked_by=blocked_by,
+        purges=purges,
     )
 
 
@@ -135,20 +141,26 @@ def _reason(form: FormData) -> str | None:
 
 
 async def _confirm(request: Request, action: str) -> Response:
-    """The confirmation page of `action` (promote, remove, close, add, block, unblock)."""
+    """The confirmation page of `action` (promote, remove, close, add, block, unblock,
+    purge)."""
     session = await require_session(request)
     room_id = request.path_params["room_id"]
     details = await services_of(request).room_admin.details(session.requester, room_id)
+    before = None
+    if action == "purge":
+        before = parse_day(request.query_params.get("before", ""))
     return render(
         request,
         "rooms/confirm.html",
         action=action,
         room=details.summary,
         user_id=request.query_params.get("user_id", "").strip(),
+        before=before,
+        before_ts=day_start_ms(before) if before is not None else None,
     )
 
 
-CONFIRMED = ("promote", "remove", "close", "add", "block", "unblock")  # each: GET, then POST
+CONFIRMED = ("promote", "remove", "close", "add", "block", "unblock", "purge")  # GET, then POST
 
 
 def _confirmation(action: str) -> Callable[[Request], Awaitable[Response]]:
@@ -229,6 +241,20 @@ async def unblock(request: Request) -> Response:
     return await _set_blocked(request, False)
 
 
+async def purge(request: Request) -> Response:
+    """POST /admin/rooms/{room_id}/purge (before): the room's messages sent before the day go,
+    this server's users' too (a background job; state, held messages, the last message before
+    the day and the room's latest stay)"""
+    session = await require_session(request)
+    form = await read_form(request)
+    point = PurgePoint(before_ts=day_start_ms(parse_day(form_text(form, "before"))))
+    await services_of(request).history_purges.start(
+        session.requester, request.path_params["room_id"], point, delete_local=True
+    )
+    flash(request, N_("The old messages are being deleted. This page shows when it is done."))
+    return _back_to_room(request)
+
+
 async def close(request: Request) -> Response:
     """POST /admin/rooms/{room_id}/close (reason): every local member leaves, joins blocked;
     the history is kept (no purge)."""
@@ -256,4 +282,5 @@ ROUTES = [
     Route("/rooms/{room_id}/add", add, methods=["POST"]),
     Route("/rooms/{room_id}/block", block, methods=["POST"]),
     Route("/rooms/{room_id}/unblock", unblock, methods=["POST"]),
+    Route("/rooms/{room_id}/purge", purge, methods=["POST"]),
 ]

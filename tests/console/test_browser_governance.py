@@ -4,6 +4,7 @@ English, Arabic and Polish (issue #16, "What it must show"):
 - "export the inventory as XLSX and open it with openpyxl";
 - add a person to a private room from its page, and see the room in their matrix-nio sync;
 - the storage page and its deletion of old files, through the confirmation page;
+- the largest rooms, and a room's old messages deleted from its page (a history purge);
 - "remove a reported message and see it redacted for a matrix-nio member";
 - "change max admins and see a power-level change refused";
 - "The same flows in Arabic (the page is `dir="rtl"` ...) and Polish";
@@ -15,6 +16,7 @@ is the module's `console_server`, so each language's run has its own users and r
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -107,6 +109,33 @@ async def _clean_up_storage(page: Page, base: str, language: str) -> None:
     await page.wait_for_selector(".flash")
 
 
+async def _purge_from_largest_rooms(
+    page: Page, base: str, room_id: str, reader: AsyncClient, event_id: str, language: str
+) -> None:
+    """The largest rooms, one room's page, its old messages deleted through the confirmation:
+    the reader's client no longer finds the old message once the worker ran."""
+    await page.goto(f"{base}/admin/storage/rooms")
+    await _check(page, language)
+    room_page = f"{base}/admin/rooms/{quote(room_id, safe='')}"
+    await page.click(f"a[href='{room_page.removeprefix(base)}']")
+    await page.wait_for_url(room_page)
+    tomorrow = (datetime.now(UTC) + timedelta(days=1)).date().isoformat()
+    await page.fill("#purge_before", tomorrow)
+    await page.click("form.purge-history button[type=submit]")
+    await page.wait_for_url(f"{room_page}/purge?*")
+    await _check(page, language)
+    await page.click("form.confirm button[type=submit]")
+    await page.wait_for_url(room_page)
+    await _check(page, language)
+    path = f"/_matrix/client/v3/rooms/{quote(room_id)}/event/{quote(event_id)}"
+    for _ in range(80):  # bounded: the worker is woken by the request
+        status, _seen = await nio_request(reader, "GET", path)
+        if status == 404:
+            break
+        await asyncio.sleep(0.25)
+    assert status == 404
+
+
 async def _set_policy(page: Page, base: str, moderator: str, language: str) -> None:
     await page.goto(f"{base}/admin/policy")
     await _check(page, language)
@@ -184,3 +213,4 @@ async def test_rooms_reports_and_policy_in_the_browser(
     assert status == 403, refused
     assert refused["errcode"] == "M_FORBIDDEN"
     assert "at most 1 admins" in refused["error"]
+    await _purge_from_largest_rooms(page, base, room_id, bob, event_id, language)

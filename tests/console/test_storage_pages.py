@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from urllib.parse import quote
 
 from tests.api.admin.test_media_admin import send_file
 from tests.api.compliance.retention_helpers import place_hold
@@ -90,7 +91,7 @@ async def test_deleting_old_files_from_the_console(hs: Homeserver, console: Cons
 
 
 async def test_storage_pages_need_a_session(hs: Homeserver, browser: ConsoleClient) -> None:
-    for path in ("/storage", "/storage/delete?before=2020-01-01"):
+    for path in ("/storage", "/storage/delete?before=2020-01-01", "/storage/rooms"):
         resp = await browser.get(path)
         assert resp.status_code == 303, path
         assert resp.headers["location"].startswith("/admin/login")
@@ -102,3 +103,22 @@ async def test_storage_pages_need_a_session(hs: Homeserver, browser: ConsoleClie
         )
         == 0
     )
+
+
+async def test_the_largest_rooms(hs: Homeserver, console: ConsoleClient) -> None:
+    """The storage page links to the ten rooms whose messages take the most space, each
+    linking to its room's page (where its old messages can be deleted)."""
+    alice = await hs.register_user("alice")
+    quiet = await alice.create_room(name="Quiet")
+    busy = await alice.create_room(name="Busy ward")
+    for i in range(5):
+        await alice.send_text(busy, f"handover {i} " + "x" * 3000)
+    assert "/admin/storage/rooms" in (await console.get("/storage")).text
+    page = await console.get("/storage/rooms")
+    assert page.status_code == 200
+    text = page.text
+    assert text.index("Busy ward") < text.index("Quiet")  # largest first
+    assert f"/admin/rooms/{quote(busy, safe='')}" in text
+    assert quiet in text or "Quiet" in text
+    console.http.cookies.set("lang", "pl")
+    assert "Największe pokoje" in (await console.get("/storage/rooms")).text

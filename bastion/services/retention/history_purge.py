@@ -124,6 +124,13 @@ class HistoryPurges:
             raise MatrixError(404, Errcode.NOT_FOUND, f"purge id '{purge_id}' not found")
         return purge
 
+    async def of_room(
+        self, actor: Principal, room_id: str, limit: int = 5
+    ) -> list[HistoryPurgeRow]:
+        """The room's latest purges, newest first (the console's room page)."""
+        actor.require_admin()
+        return await self._stores.purges.purges_of_room(self._db, room_id, limit)
+
     async def run_pending(self) -> int:
         """Run every unfinished purge to its end; how many ran."""
         self.wakeup.clear()

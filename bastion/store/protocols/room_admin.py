@@ -42,6 +42,12 @@ class DeletionJobRow(msgspec.Struct, frozen=True):
     updated_ts: int
 
 
+class RoomSizeStore(Protocol):
+    """How much of the database rooms take (store/sql/room_sizes.py)."""
+
+    async def largest_rooms(self, q: Queryable, limit: int) -> list[tuple[str, int]]: ...
+
+
 class RoomInventoryStore(Protocol):
     """Per-room facts for the admin room lists, in few queries."""
 

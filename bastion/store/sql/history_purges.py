@@ -37,6 +37,15 @@ class SqlHistoryPurgeStore:
         )
         return [_purge(row) for row in rows]
 
+    async def purges_of_room(self, q: Queryable, room_id: str, limit: int) -> list[HistoryPurgeRow]:
+        """The room's `limit` latest purges, newest first."""
+        rows = await q.fetch_all(
+            f"SELECT {_COLUMNS} FROM history_purges WHERE room_id = ?"
+            " ORDER BY created_ts DESC, purge_id LIMIT ?",
+            room_id, limit,
+        )  # fmt: skip
+        return [_purge(row) for row in rows]
+
     async def update_purge(
         self, q: Queryable, purge_id: str, *, status: str, deleted: int, error: str | None,
         now_ms: int,

@@ -13,7 +13,7 @@ from tests.conftest import Homeserver, errcode
     "path",
     [
         "/_synapse/admin/v1/federation/destinations",
-        "/_synapse/admin/v1/statistics/database/rooms",
+        "/_synapse/admin/v1/rooms/!room:test.bastion/forward_extremities",
         "/_synapse/admin/v2/no_such_thing",
         "/_bastion/admin/v1/no_such_thing",
     ],

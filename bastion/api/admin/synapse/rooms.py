@@ -1,5 +1,6 @@
 """Synapse's room admin API, the reads: `GET /_synapse/admin/v1/rooms` (list),
-`/v1/rooms/{roomId}` (details), `/v1/rooms/{roomId}/members`, `/v1/rooms/{roomId}/state`.
+`/v1/rooms/{roomId}` (details), `/v1/rooms/{roomId}/members`, `/v1/rooms/{roomId}/state`, and
+`/v1/statistics/database/rooms` (the largest rooms: services/admin/room_sizes.py).
 
 Field names and parameters are Synapse's (docs/admin-api.md): `from`/`limit` offsets,
 `order_by` from Synapse's allow-list (anything else is 400), `dir` `f` or `b`, `search_term`;
@@ -111,7 +112,16 @@ async def room_state(request: Request) -> Response:
     return JsonResponse({"state": state})
 
 
+async def largest_rooms(request: Request) -> Response:
+    """GET /_synapse/admin/v1/statistics/database/rooms"""
+    admin = await require_admin(request)
+    sizes = await services_of(request).room_sizes.largest(admin)
+    rooms = [{"room_id": s.room_id, "estimated_size": s.estimated_size} for s in sizes]
+    return JsonResponse({"rooms": rooms})
+
+
 ROUTES = [
+    Route("/v1/statistics/database/rooms", largest_rooms, methods=["GET"]),
     Route("/v1/rooms", list_rooms, methods=["GET"]),
     Route("/v1/rooms/{roomId}", room_details, methods=["GET"]),
     Route("/v1/rooms/{roomId}/members", room_members, methods=["GET"]),
