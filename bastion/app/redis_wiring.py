@@ -20,7 +20,7 @@ from bastion.pubsub.memory import MemoryBus
 from bastion.pubsub.redis import JoinedMembers, RedisBus, RedisState, redis_client
 from bastion.pubsub.redis_shared import RedisBuckets, RedisTypingSerials
 from bastion.services.ephemeral.typing import LocalTypingSerials, TypingSerials
-from bastion.services.ratelimit import RateLimiter
+from bastion.services.ratelimit import AccountLimits, RateLimiter
 
 _log = logging.getLogger(__name__)
 
@@ -34,15 +34,24 @@ class SharedState:
     bus: Bus = field(default_factory=MemoryBus)
     redis: RedisBus | None = None
     typing_serials: TypingSerials = field(default_factory=LocalTypingSerials)
-    buckets: list[RedisBuckets] = field(default_factory=list)
+    buckets: dict[str, RedisBuckets] = field(default_factory=dict)
 
     def limiter(self, clock: Clock, limit: RateLimit, name: str) -> RateLimiter:
-        """A rate limiter for one kind of limit (`name`), shared between processes if Redis is."""
+        """A rate limiter for one kind of limit (`name`), shared between processes if Redis is.
+        Asked again for a `name` (an override's limiter made anew after it was dropped), the
+        same Redis buckets serve it."""
         if self.redis is None:
             return RateLimiter(clock, limit)
-        buckets = RedisBuckets(self.redis, name, limit, self._connected)
-        self.buckets.append(buckets)
+        buckets = self.buckets.get(name)
+        if buckets is None:
+            buckets = RedisBuckets(self.redis, name, limit, self._connected)
+            self.buckets[name] = buckets
         return RateLimiter(clock, limit, shared=buckets)
+
+    def account_limits(self, clock: Clock, limit: RateLimit) -> AccountLimits:
+        """The requests-per-account limit with admins' overrides, each shared like the rest."""
+        default = self.limiter(clock, limit, "requests")
+        return AccountLimits(clock, default, lambda lim, name: self.limiter(clock, lim, name))
 
     def find_members_with(self, members: JoinedMembers) -> None:
         """Where room events from other processes find their room's members (pubsub/redis.py)."""
@@ -55,7 +64,7 @@ class SharedState:
 
     async def drain(self) -> None:
         """Wait for the rate-limit updates already sent to Redis (tests)."""
-        for buckets in self.buckets:
+        for buckets in self.buckets.values():
             await buckets.drain()
 
     async def close(self) -> None:

@@ -200,7 +200,7 @@ class Wiring:
             devices,
             clock,
             config.auth.token_hmac_key,
-            self.shared.limiter(clock, limits.requests_per_user, "requests"),
+            self.shared.account_limits(clock, limits.requests_per_user),
             device_lists=device_lists,
             audit=audit,
         )

@@ -19,7 +19,7 @@ from bastion.services.audit.trail import AuditTrail
 from bastion.services.credentials import account_locked
 from bastion.services.e2ee.device_lists import DeviceListService
 from bastion.services.principal import Requester
-from bastion.services.ratelimit import AccountLimits, RateLimiter
+from bastion.services.ratelimit import AccountLimits
 from bastion.store.database import Database, Queryable
 from bastion.store.protocols import DeviceStore
 
@@ -51,7 +51,7 @@ class AuthService:
         devices: DeviceStore,
         clock: Clock,
         token_hmac_key: str,
-        request_limiter: RateLimiter,
+        request_limits: AccountLimits,
         *,
         device_lists: DeviceListService,
         audit: AuditTrail,
@@ -62,7 +62,7 @@ class AuthService:
         self._devices = devices
         self._clock = clock
         self._key = token_hmac_key.encode("utf-8")
-        self._request_limits = AccountLimits(clock, request_limiter)  # + admins' overrides
+        self._request_limits = request_limits  # with admins' overrides
 
     def hash_token(self, token: str) -> str:
         """What the database stores instead of the token."""

@@ -108,15 +108,25 @@ class RateLimiter:
 MAX_OVERRIDE_LIMITERS = 1000  # distinct (rate, burst) overrides kept; they are few in practice
 
 
+# Makes the limiter of one kind of limit: (limit, name) -> limiter, shared between processes
+# when they share rate limits (app/redis_wiring.py `SharedState.limiter`).
+LimiterFactory = Callable[[RateLimit, str], RateLimiter]
+
+
 class AccountLimits:
     """The requests-per-account limit, with the accounts an admin gave a limit of their own
     (Synapse's `override_ratelimit`: a bot that must send more than people do).
 
-    An override's buckets are this process's (not shared through Redis): with several processes
-    an account with an override may act up to that many times its rate. A rate of 0: no limit."""
+    Each distinct override (rate, burst) is a kind of limit of its own, made by `make_limiter`
+    under a name that says both (`requests:override:<rate>:<burst>`), so with several processes
+    its buckets are shared as the default limit's are: an overridden account gets its rate, not
+    its rate once per process. A rate of 0: no limit."""
 
-    def __init__(self, clock: Clock, default: RateLimiter) -> None:
-        self._clock, self._default = clock, default
+    def __init__(
+        self, clock: Clock, default: RateLimiter, make_limiter: LimiterFactory | None = None
+    ) -> None:
+        self._default = default
+        self._make_limiter = make_limiter or (lambda limit, _name: RateLimiter(clock, limit))
         self._overridden: OrderedDict[tuple[int, int], RateLimiter] = OrderedDict()
 
     def hit(self, user_id: str, override: tuple[int, int] | None) -> None:
@@ -129,9 +139,8 @@ class AccountLimits:
             return
         limiter = self._overridden.get(override)
         if limiter is None:
-            limiter = RateLimiter(
-                self._clock, RateLimit(per_second=per_second, burst=max(1, burst))
-            )
+            limit = RateLimit(per_second=per_second, burst=max(1, burst))
+            limiter = self._make_limiter(limit, f"requests:override:{per_second}:{burst}")
             self._overridden[override] = limiter
             if len(self._overridden) > MAX_OVERRIDE_LIMITERS:
                 self._overridden.popitem(last=False)

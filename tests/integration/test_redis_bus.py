@@ -111,6 +111,28 @@ async def test_rate_limits_are_shared_between_processes() -> None:
         on_b.hit(BOB)  # other keys are untouched
 
 
+async def test_an_accounts_own_limit_is_shared_between_processes() -> None:
+    """An admin's `override_ratelimit` (services/ratelimit.py `AccountLimits`) is one limit
+    for every process, as the server's is: kept per process, two processes would give the
+    account twice its burst."""
+    async with started_buses(redis_url(), 2) as [a, b]:
+        server = RateLimit(per_second=100, burst=100)
+        shared_a, shared_b = SharedState(bus=a, redis=a), SharedState(bus=b, redis=b)
+        on_a = shared_a.account_limits(FakeClock(), server)
+        on_b = shared_b.account_limits(FakeClock(), server)
+        bot = f"@bot-{uuid.uuid4().hex}:x"
+        override = (1, 3)  # 1 a second, 3 at once (far below the server's 100)
+        for _ in range(3):
+            on_a.hit(bot, override)
+        await shared_a.drain()
+        on_b.hit(bot, override)  # B had not heard of the bot yet: its one action of slack
+        await shared_b.drain()
+        with pytest.raises(MatrixError) as refused:
+            on_b.hit(bot, override)
+        assert refused.value.status == 429
+        on_b.hit(BOB, None)  # others keep the server's limit
+
+
 async def test_typing_serials_are_one_sequence_for_every_process() -> None:
     async with started_buses(redis_url(), 2) as [a, b]:
         serials_a = RedisTypingSerials(a, lambda: True)
