@@ -15,6 +15,14 @@ A preview makes the server fetch a URL any user chose. So:
   compressed body cannot expand into a huge one. Each request, whole (not only each read), is
   bounded by `timeout_s`; at most `MAX_CONCURRENT` run at once.
 
+Behind an egress proxy (the standard `HTTPS_PROXY` / `HTTP_PROXY` variables, except the hosts
+`NO_PROXY` names, as the rest of the server's outbound calls: docs/operations.md), a fetch goes
+through the proxy by the URL's host name, since the proxy resolves names (a server behind one
+often cannot resolve outside names at all). The address rules still hold where this server can
+apply them: an address literal, or a name this server resolves, must pass them; a name it cannot
+resolve is left to the proxy, whose own rules must keep it from the inner network (as Synapse
+documents for its previews). Without a proxy, every fetch connects directly, never through one.
+
 Failures are `FetchRefused` (the URL or an address is not allowed: the client's fault) or
 `FetchFailed` (the site did not answer usably).
 """
@@ -24,6 +32,7 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import socket
+import urllib.request
 from collections.abc import Sequence
 from dataclasses import dataclass
 from urllib.parse import urljoin, urlsplit, urlunsplit
@@ -91,14 +100,17 @@ class UrlFetcher:
     async def fetch(self, url: str) -> Fetched:
         """GET `url` (following redirects); raises FetchRefused or FetchFailed. At most
         `MAX_CONCURRENT` fetches run at once in a process (the others wait their turn)."""
-        async with (
-            self._running,
-            httpx.AsyncClient(timeout=self._timeout_s, follow_redirects=False) as client,
-        ):
+        async with self._running:
             for _ in range(MAX_REDIRECTS + 1):
-                target, host = await self._checked(url)
+                target, host, proxy = await self._checked(url)
                 try:  # the whole exchange is bounded, not only each read: no slow drip
-                    async with asyncio.timeout(self._timeout_s):
+                    async with (
+                        asyncio.timeout(self._timeout_s),
+                        httpx.AsyncClient(
+                            timeout=self._timeout_s, follow_redirects=False, trust_env=False,
+                            proxy=proxy,
+                        ) as client,
+                    ):  # fmt: skip
                         fetched = await self._get(client, url, target, host)
                 except httpx.HTTPError as exc:
                     raise FetchFailed(f"{host}: {type(exc).__name__}") from exc
@@ -109,8 +121,9 @@ class UrlFetcher:
                 url = fetched  # a redirect: its target is checked on the next turn
         raise FetchFailed(f"more than {MAX_REDIRECTS} redirects")
 
-    async def _checked(self, url: str) -> tuple[str, str]:
-        """(the URL with the checked address as host, the original host)."""
+    async def _checked(self, url: str) -> tuple[str, str, str | None]:
+        """(what to request: the URL with the checked address as host, or through a proxy the
+        URL itself; the original host; the proxy, if one is used)."""
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise FetchRefused("only http and https URLs with a host can be previewed")
@@ -119,16 +132,24 @@ class UrlFetcher:
             port = parts.port or (443 if parts.scheme == "https" else 80)
         except ValueError as exc:
             raise FetchRefused("the URL's port is not a number") from exc
-        addresses = await _resolve(host, port)
-        if not addresses:
+        proxy = egress_proxy(parts.scheme, host)
+        try:
+            addresses = await _resolve(host, port)
+        except FetchFailed:
+            if proxy is None:
+                raise
+            addresses = []  # the proxy resolves it, under its own rules
+        if not addresses and proxy is None:
             raise FetchFailed(f"{host} does not resolve")
         if not all(self._rules.permits(a) for a in addresses):
             raise FetchRefused(f"{host} is an address previews may not reach")
+        if proxy is not None:
+            return url, host, proxy
         address = str(addresses[0])
         literal = f"[{address}]" if ":" in address else address
         netloc = f"{literal}:{parts.port}" if parts.port else literal
         target = urlunsplit((parts.scheme, netloc, parts.path or "/", parts.query, ""))
-        return target, host
+        return target, host, None
 
     async def _get(
         self, client: httpx.AsyncClient, url: str, target: str, host: str
@@ -140,7 +161,8 @@ class UrlFetcher:
             "Host": host_header, "User-Agent": USER_AGENT, "Accept": "*/*",
             "Accept-Encoding": "identity",  # so the size bound is the content's (no bombs)
         }  # fmt: skip
-        extensions = {"sni_hostname": host} if parts.scheme == "https" else {}
+        direct = target != url  # to the checked address: the TLS name is the URL's host
+        extensions = {"sni_hostname": host} if parts.scheme == "https" and direct else {}
         request = client.build_request("GET", target, headers=headers, extensions=extensions)
         response = await client.send(request, stream=True)
         try:
@@ -163,6 +185,15 @@ class UrlFetcher:
             return Fetched(url, content_type, bytes(body))
         finally:
             await response.aclose()
+
+
+def egress_proxy(scheme: str, host: str) -> str | None:
+    """The proxy the environment names for `scheme` (`HTTPS_PROXY`, `HTTP_PROXY`, either case),
+    unless `NO_PROXY` names `host`; None for a direct connection."""
+    proxy = urllib.request.getproxies_environment().get(scheme)
+    if not proxy or urllib.request.proxy_bypass(host):
+        return None
+    return proxy
 
 
 async def _resolve(host: str, port: int) -> list[ipaddress.IPv4Address | ipaddress.IPv6Address]:
