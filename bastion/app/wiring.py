@@ -281,7 +281,7 @@ class Wiring:
                 audit_store,
             ), clock),
             admin_user_data=AdminUserData(
-                db, (users, admin_stores.admin, devices, SqlPusherStore()),
+                db, (users, admin_stores.admin, devices, SqlPusherStore(), SqlAccountDataStore()),
                 audit=audit, device_lists=device_lists,
             ),
             **encryption, **media_services(config, db, clock, (audit, users)),

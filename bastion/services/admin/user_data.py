@@ -1,19 +1,24 @@
-"""What an admin reads and prunes around an account: devices, sessions, rooms, uploads, pushers.
+"""What an admin reads and prunes around an account: devices, sessions, rooms, uploads, pushers,
+account data.
 
 Every method checks admin power first (whois also lets users look themselves up, as the spec
 allows), then that the account exists (404 M_NOT_FOUND otherwise, so an admin can tell a typo
 from an empty list). Deleting or renaming a device is audited in its transaction (`device.delete`,
 `device.rename`); deleting one revokes its tokens, and its keys are dropped after commit.
+Reading an account's account data (a person's settings, their direct chats, the encrypted keys
+of their secret storage) is audited too (`user.read_account_data`): it is personal data an admin
+looks at only for support.
 """
 
 from __future__ import annotations
 
 from bastion.errors import Errcode, MatrixError
+from bastion.json_types import JsonObject
 from bastion.services.audit.trail import AuditTrail
 from bastion.services.e2ee.device_lists import DeviceListService
 from bastion.services.principal import Principal, log_admin_action, require_self_or_admin
 from bastion.store.database import Database
-from bastion.store.protocols import DeviceStore, UserStore
+from bastion.store.protocols import AccountDataStore, DeviceStore, UserStore
 from bastion.store.protocols.admin_users import (
     MEDIA_ORDERS,
     MediaListQuery,
@@ -22,6 +27,9 @@ from bastion.store.protocols.admin_users import (
 )
 from bastion.store.protocols.pushers import PusherRecord, PusherStore
 from bastion.store.records import DeviceRecord
+
+READ_ACCOUNT_DATA = "user.read_account_data"
+ALL_POSITIONS = 2**62  # above any stream position: every entry
 
 __all__ = ["AdminUserData", "DeviceRecord", "MediaListQuery", "PusherRecord", "UserMediaRow"]
 
@@ -32,13 +40,13 @@ class AdminUserData:
     def __init__(
         self,
         db: Database,
-        stores: tuple[UserStore, UserAdminStore, DeviceStore, PusherStore],
+        stores: tuple[UserStore, UserAdminStore, DeviceStore, PusherStore, AccountDataStore],
         *,
         audit: AuditTrail,
         device_lists: DeviceListService,
     ) -> None:
         self._db, self._audit, self._device_lists = db, audit, device_lists
-        self._users, self._admin_store, self._devices, self._pushers = stores
+        self._users, self._admin_store, self._devices, self._pushers, self._account_data = stores
 
     async def _require_user(self, user_id: str) -> None:
         if await self._users.get_user(self._db, user_id) is None:
@@ -121,3 +129,21 @@ class AdminUserData:
         actor.require_admin()
         await self._require_user(user_id)
         return await self._pushers.pushers_of(self._db, user_id)
+
+    async def account_data(
+        self, actor: Principal, user_id: str
+    ) -> tuple[dict[str, JsonObject], dict[str, dict[str, JsonObject]]]:
+        """(global, per room) account data of the account, by type (audited)."""
+        actor.require_admin()
+        async with self._audit.attempt(actor, READ_ACCOUNT_DATA, user_id):
+            await self._require_user(user_id)
+            records = await self._account_data.changed_after(
+                self._db, user_id, after=0, upto=ALL_POSITIONS
+            )
+            await self._audit.record_alone(actor, READ_ACCOUNT_DATA, user_id)
+        found: dict[str, JsonObject] = {}
+        rooms: dict[str, dict[str, JsonObject]] = {}
+        for record in records:
+            target = rooms.setdefault(record.room_id, {}) if record.room_id else found
+            target[record.type] = record.content
+        return found, rooms

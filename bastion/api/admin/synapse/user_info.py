@@ -1,8 +1,9 @@
 """Synapse's read-outs about one account: `v1/whois/{userId}` (and the spec's
 `GET /_matrix/client/v3/admin/whois/{userId}`, which a user may also call about themself),
 `v1/users/{userId}/joined_rooms`, `v1/users/{userId}/memberships` (every room with a membership,
-left and banned ones too), `v1/users/{userId}/media` (and its deletion) and
-`v1/users/{userId}/pushers`.
+left and banned ones too), `v1/users/{userId}/media` (and its deletion),
+`v1/users/{userId}/pushers` and `v1/users/{userId}/accountdata` (audited: services/admin/
+user_data.py).
 
 whois lists one session per device with its last connection; Bastion does not keep user agents.
 The media list pages like Synapse's (`from`, `limit`, `order_by`, `dir`, newest first by default;
@@ -145,8 +146,17 @@ async def pushers(request: Request) -> Response:
     return JsonResponse({"pushers": [_pusher_json(p) for p in found], "total": len(found)})
 
 
+async def account_data(request: Request) -> Response:
+    """GET /_synapse/admin/v1/users/{userId}/accountdata"""
+    admin = await require_admin(request)
+    data = services_of(request).admin_user_data
+    found, rooms = await data.account_data(admin, request.path_params["userId"])
+    return JsonResponse({"account_data": {"global": found, "rooms": rooms}})
+
+
 ROUTES = [
     Route("/v1/whois/{userId}", whois, methods=["GET"]),
+    Route("/v1/users/{userId}/accountdata", account_data, methods=["GET"]),
     Route("/v1/users/{userId}/joined_rooms", joined_rooms, methods=["GET"]),
     Route("/v1/users/{userId}/memberships", memberships, methods=["GET"]),
     Route("/v1/users/{userId}/media", list_media, methods=["GET"]),
