@@ -21,6 +21,8 @@ from urllib.parse import urlsplit
 
 import msgspec
 
+from bastion.config_secrets import SecretFileError
+from bastion.config_secrets import read_secret_files as read_config_secrets
 from bastion.config_sections import (
     LOG_LEVELS,
     AppServicesConfig,
@@ -177,6 +179,10 @@ def load_config(path: Path) -> Config:
     config = msgspec.structs.replace(
         config, logging=msgspec.structs.replace(config.logging, level=level)
     )
+    try:
+        config = read_config_secrets(config, path.resolve().parent)
+    except SecretFileError as exc:
+        raise ConfigError(str(exc)) from exc
     validate(config)
     config = resolve_paths(config, path.resolve().parent)
     try:  # read now, so a bad registration file is one error line at start
