@@ -52,7 +52,12 @@ class DeviceListService:
         """A transaction for writes that change the device lists of `user_ids`: the change
         notices commit in it. Recorded after the writes' own transaction, a crash between the
         two would keep new keys that nobody hears of: peers' clients would go on encrypting
-        for the old devices, and the new one could not read them, with nothing to mend it."""
+        for the old devices, and the new one could not read them, with nothing to mend it.
+        Without `user_ids`, a plain transaction (no stream position taken)."""
+        if not user_ids:
+            async with self._db.transaction() as t:
+                yield ChangeTransaction(t, changed=False)
+            return
         with self._positions.allocate(len(user_ids)) as positions:
             async with self._db.transaction() as t:
                 change = ChangeTransaction(t)

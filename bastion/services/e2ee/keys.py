@@ -69,7 +69,10 @@ class KeysService:
         )
         if device_keys is not None:
             self._check_device_keys(requester, device_keys)
-        async with self._device_lists.changing(user_id) as change:
+        # Only new device keys change the device list: one-time and fallback keys alone take no
+        # stream position (an upload of those is frequent, and nobody needs to hear of it).
+        changing = (user_id,) if device_keys is not None else ()
+        async with self._device_lists.changing(*changing) as change:
             t = change.txn
             change.changed = False
             if device_keys is not None:
