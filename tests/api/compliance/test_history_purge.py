@@ -232,6 +232,7 @@ async def test_refusals(hs: Homeserver) -> None:
         (room_id, {}, None, (400, "M_BAD_JSON")),  # no point
         (room_id, {"purge_up_to_ts": "yesterday"}, None, (400, "M_BAD_JSON")),
         (room_id, {"purge_up_to_ts": 1.5}, None, (400, "M_BAD_JSON")),
+        (room_id, {"purge_up_to_ts": 2**70}, None, (400, "M_BAD_JSON")),  # no such time
         (room_id, {"delete_local_events": "yes", "purge_up_to_ts": 5}, None, (400, "M_BAD_JSON")),
         (room_id, [], None, (400, "M_BAD_JSON")),
         (room_id, {}, elsewhere, (400, "M_INVALID_PARAM")),  # "Event is for wrong room."

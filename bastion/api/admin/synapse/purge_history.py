@@ -5,6 +5,8 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import msgspec
 from starlette.requests import Request
 from starlette.responses import Response
@@ -18,12 +20,16 @@ from bastion.errors import Errcode, MatrixError
 from bastion.services.retention.history_purge import PurgePoint
 
 
+# A time in ms within what any database integer holds (a larger number is a malformed body).
+Timestamp = Annotated[int, msgspec.Meta(ge=-(2**53), le=2**53)]
+
+
 class PurgeBody(msgspec.Struct, frozen=True):
     """The request body (Synapse's fields; an empty body is `{}`)."""
 
     delete_local_events: bool = False
     purge_up_to_event_id: str | None = None
-    purge_up_to_ts: int | None = None
+    purge_up_to_ts: Timestamp | None = None
 
 
 async def purge_history(request: Request) -> Response:
