@@ -19,7 +19,6 @@ from bastion.api.responses import JsonResponse
 from bastion.errors import Errcode, MatrixError
 from bastion.services.retention.history_purge import PurgePoint
 
-
 # A time in ms within what any database integer holds (a larger number is a malformed body).
 Timestamp = Annotated[int, msgspec.Meta(ge=-(2**53), le=2**53)]
 
