@@ -112,6 +112,25 @@ class AdminUserData:
         await self._require_user(user_id)
         return await self._admin_store.memberships(self._db, user_id)
 
+    async def sent_invite_count(self, actor: Principal, user_id: str, from_ts: int) -> int:
+        """How many invitations `user_id` sent at or after `from_ts` (Synapse's, for spotting
+        an account inviting people at large: any user ID, 0 for one with none)."""
+        actor.require_admin()
+        sent = await self._admin_store.member_events_sent(self._db, user_id, from_ts)
+        return sum(1 for e in sent if e.membership == "invite" and e.target != user_id)
+
+    async def cumulative_joined_room_count(
+        self, actor: Principal, user_id: str, from_ts: int
+    ) -> int:
+        """How many rooms `user_id` joined at or after `from_ts`, left since or not (a join is
+        always the joiner's own event; a profile change, join after join, is not a join)."""
+        actor.require_admin()
+        sent = await self._admin_store.member_events_sent(self._db, user_id, from_ts)
+        return len({
+            e.room_id for e in sent
+            if e.membership == "join" and e.target == user_id and e.previous != "join"
+        })  # fmt: skip
+
     async def list_media(
         self, actor: Principal, user_id: str, query: MediaListQuery
     ) -> tuple[list[UserMediaRow], int]:

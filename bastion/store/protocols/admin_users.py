@@ -91,9 +91,22 @@ class UserMediaRow(msgspec.Struct, frozen=True):
     safe_from_quarantine: bool = False
 
 
+class MemberEventSent(msgspec.Struct, frozen=True):
+    """A member event an account sent: in which room, about whom, the membership it set and the
+    one it replaced (None: the target's first in the room)."""
+
+    room_id: str
+    target: str
+    membership: str
+    previous: str | None
+
+
 class UserAdminStore(Protocol):
     """Queries and writes only the admin API needs."""
 
+    async def member_events_sent(
+        self, q: Queryable, user_id: str, from_ts: int
+    ) -> list[MemberEventSent]: ...
     async def list_users(
         self, q: Queryable, query: UserListQuery, now_ms: int
     ) -> tuple[list[UserListRow], int]: ...

@@ -8,9 +8,12 @@ from __future__ import annotations
 
 from typing import Any
 
+import msgspec
+
 from bastion.store.database import Queryable, Row
 from bastion.store.protocols.admin_users import (
     MediaListQuery,
+    MemberEventSent,
     UserListQuery,
     UserListRow,
     UserMediaRow,
@@ -146,6 +149,24 @@ class SqlUserAdminStore:
         )
         return [row["room_id"] for row in rows]
 
+    async def member_events_sent(
+        self, q: Queryable, user_id: str, from_ts: int
+    ) -> list[MemberEventSent]:
+        """Every member event `user_id` sent at or after `from_ts`, oldest first (by the sender
+        index; the memberships read from the event and the content it replaced)."""
+        rows = await q.fetch_all(
+            "SELECT room_id, state_key, pdu, prev_content FROM events WHERE sender = ?"
+            " AND type = 'm.room.member' AND origin_server_ts >= ? ORDER BY stream_ordering",
+            user_id, from_ts,
+        )  # fmt: skip
+        found = []
+        for row in rows:
+            membership = _membership(msgspec.json.decode(row[2]).get("content"))
+            if membership is not None:
+                before = _membership(msgspec.json.decode(row[3])) if row[3] else None
+                found.append(MemberEventSent(str(row[0]), str(row[1]), membership, before))
+        return found
+
     async def memberships(self, q: Queryable, user_id: str) -> dict[str, str]:
         rows = await q.fetch_all(
             "SELECT room_id, membership FROM memberships WHERE user_id = ? ORDER BY room_id",
@@ -181,3 +202,8 @@ class SqlUserAdminStore:
             )
             for row in rows
         ], total
+
+
+def _membership(content: object) -> str | None:
+    membership = content.get("membership") if isinstance(content, dict) else None
+    return membership if isinstance(membership, str) else None

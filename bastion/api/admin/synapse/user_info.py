@@ -2,8 +2,9 @@
 `GET /_matrix/client/v3/admin/whois/{userId}`, which a user may also call about themself),
 `v1/users/{userId}/joined_rooms`, `v1/users/{userId}/memberships` (every room with a membership,
 left and banned ones too), `v1/users/{userId}/media` (and its deletion),
-`v1/users/{userId}/pushers` and `v1/users/{userId}/accountdata` (audited: services/admin/
-user_data.py).
+`v1/users/{userId}/pushers`, `v1/users/{userId}/accountdata` (audited: services/admin/
+user_data.py), and the abuse signals `v1/users/{userId}/sent_invite_count` and
+`cumulative_joined_room_count` (since `from_ts`).
 
 whois lists one session per device with its last connection; Bastion does not keep user agents.
 The media list pages like Synapse's (`from`, `limit`, `order_by`, `dir`, newest first by default;
@@ -25,6 +26,7 @@ from bastion.api.context import services_of
 from bastion.api.requester import require_requester
 from bastion.api.responses import JsonResponse
 from bastion.errors import Errcode, MatrixError
+from bastion.ids import is_valid_user_id
 from bastion.services.admin.user_data import (
     DeviceRecord,
     MediaListQuery,
@@ -146,6 +148,35 @@ async def pushers(request: Request) -> Response:
     return JsonResponse({"pushers": [_pusher_json(p) for p in found], "total": len(found)})
 
 
+def _from_ts(request: Request) -> tuple[str, int]:
+    """(the path's user ID, the required `from_ts`): 400 for a malformed user ID or time."""
+    user_id = request.path_params["userId"]
+    if not is_valid_user_id(user_id):
+        raise MatrixError(400, Errcode.INVALID_PARAM, f"{user_id!r} is not a user ID")
+    if not request.query_params.get("from_ts"):
+        raise MatrixError(
+            400, Errcode.MISSING_PARAM, "Missing required integer query parameter from_ts"
+        )
+    return user_id, int_param(request, "from_ts", 0)
+
+
+async def sent_invite_count(request: Request) -> Response:
+    """GET /_synapse/admin/v1/users/{userId}/sent_invite_count?from_ts="""
+    admin = await require_admin(request)
+    user_id, from_ts = _from_ts(request)
+    count = await services_of(request).admin_user_data.sent_invite_count(admin, user_id, from_ts)
+    return JsonResponse({"invite_count": count})
+
+
+async def cumulative_joined_room_count(request: Request) -> Response:
+    """GET /_synapse/admin/v1/users/{userId}/cumulative_joined_room_count?from_ts="""
+    admin = await require_admin(request)
+    user_id, from_ts = _from_ts(request)
+    data = services_of(request).admin_user_data
+    count = await data.cumulative_joined_room_count(admin, user_id, from_ts)
+    return JsonResponse({"cumulative_joined_room_count": count})
+
+
 async def account_data(request: Request) -> Response:
     """GET /_synapse/admin/v1/users/{userId}/accountdata"""
     admin = await require_admin(request)
@@ -157,6 +188,12 @@ async def account_data(request: Request) -> Response:
 ROUTES = [
     Route("/v1/whois/{userId}", whois, methods=["GET"]),
     Route("/v1/users/{userId}/accountdata", account_data, methods=["GET"]),
+    Route("/v1/users/{userId}/sent_invite_count", sent_invite_count, methods=["GET"]),
+    Route(
+        "/v1/users/{userId}/cumulative_joined_room_count",
+        cumulative_joined_room_count,
+        methods=["GET"],
+    ),
     Route("/v1/users/{userId}/joined_rooms", joined_rooms, methods=["GET"]),
     Route("/v1/users/{userId}/memberships", memberships, methods=["GET"]),
     Route("/v1/users/{userId}/media", list_media, methods=["GET"]),
