@@ -25,7 +25,6 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from bastion.console.days import day_start_ms, parse_day
 from bastion.console.pages import (
     ROOT,
     flash,
@@ -36,6 +35,7 @@ from bastion.console.pages import (
     require_session,
     services_of,
 )
+from bastion.console.selection import midnight_ms, parse_day
 from bastion.errors import Errcode, MatrixError
 from bastion.i18n.languages import N_
 from bastion.services.admin.room_deletion import DeletionOptions
@@ -148,7 +148,7 @@ async def _confirm(request: Request, action: str) -> Response:
     details = await services_of(request).room_admin.details(session.requester, room_id)
     before = None
     if action == "purge":
-        before = parse_day(request.query_params.get("before", ""))
+        before = parse_day(request.query_params.get("before", ""), "before")
     return render(
         request,
         "rooms/confirm.html",
@@ -156,7 +156,7 @@ async def _confirm(request: Request, action: str) -> Response:
         room=details.summary,
         user_id=request.query_params.get("user_id", "").strip(),
         before=before,
-        before_ts=day_start_ms(before) if before is not None else None,
+        before_ts=midnight_ms(before) if before is not None else None,
     )
 
 
@@ -247,7 +247,7 @@ async def purge(request: Request) -> Response:
     the day and the room's latest stay)"""
     session = await require_session(request)
     form = await read_form(request)
-    point = PurgePoint(before_ts=day_start_ms(parse_day(form_text(form, "before"))))
+    point = PurgePoint(before_ts=midnight_ms(parse_day(form_text(form, "before"), "before")))
     await services_of(request).history_purges.start(
         session.requester, request.path_params["room_id"], point, delete_local=True
     )

@@ -23,12 +23,21 @@ def id_list(text: str) -> list[str]:
     return list(dict.fromkeys(part for part in _SEPARATORS.split(text) if part))
 
 
-def _day(value: str, name: str) -> int:
+def parse_day(value: str, name: str) -> date:
+    """The day form field `name` holds; M_INVALID_PARAM when it is not `YYYY-MM-DD`."""
     try:
-        day = date.fromisoformat(value)
+        return date.fromisoformat(value.strip())
     except ValueError:
         raise MatrixError(400, Errcode.INVALID_PARAM, f"{name}: not a date: {value!r}") from None
+
+
+def midnight_ms(day: date) -> int:
+    """The first millisecond of `day` (UTC)."""
     return int(datetime(day.year, day.month, day.day, tzinfo=UTC).timestamp() * 1000)
+
+
+def _day(value: str, name: str) -> int:
+    return midnight_ms(parse_day(value, name))
 
 
 def day_start_ms(value: str, name: str) -> int | None:

@@ -23,7 +23,6 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from bastion.console.days import day_start_ms, parse_day
 from bastion.console.pages import (
     ROOT,
     flash,
@@ -34,9 +33,11 @@ from bastion.console.pages import (
     services_of,
 )
 from bastion.console.people.paths import person_path
+from bastion.console.selection import midnight_ms, parse_day
 from bastion.errors import Errcode, MatrixError
 from bastion.i18n.languages import N_
 from bastion.services.media.usage import MediaUsageQuery
+from bastion.services.principal import Principal
 
 PAGE_SIZE = 50
 STORAGE_PATH = f"{ROOT}/storage"
@@ -79,15 +80,14 @@ async def largest_rooms(request: Request) -> Response:
     its own: the estimate reads every stored event, too slow for each visit to /storage)."""
     session = await require_session(request)
     largest = await services_of(request).room_sizes.largest(session.requester)
-    rooms = [(size, await _room_name(request, size.room_id)) for size in largest]
+    rooms = [(size, await _room_name(request, session.requester, size.room_id)) for size in largest]
     return render(request, "storage/rooms.html", rooms=rooms)
 
 
-async def _room_name(request: Request, room_id: str) -> str | None:
+async def _room_name(request: Request, requester: Principal, room_id: str) -> str | None:
     """The name the inventory shows for a room (None: none, or the room is gone)."""
-    session = await require_session(request)
     try:
-        details = await services_of(request).room_admin.details(session.requester, room_id)
+        details = await services_of(request).room_admin.details(requester, room_id)
     except MatrixError:
         return None
     return details.summary.name or details.summary.canonical_alias
@@ -98,7 +98,7 @@ class Deletion:
     UTC), larger than `size_mb` megabytes, avatars kept or not."""
 
     def __init__(self, values: Mapping[str, str]) -> None:
-        self.before = parse_day(values.get("before", ""))
+        self.before = parse_day(values.get("before", ""), "before")
         size = values.get("size_mb", "").strip() or "0"
         if not size.isdigit() or int(size) > MAX_SIZE_MB:
             raise MatrixError(400, Errcode.INVALID_PARAM, "give the size as a whole number of MB")
@@ -107,7 +107,7 @@ class Deletion:
 
     @property
     def before_ts(self) -> int:
-        return day_start_ms(self.before)
+        return midnight_ms(self.before)
 
 
 async def confirm_delete(request: Request) -> Response:

@@ -39,9 +39,9 @@ from dataclasses import dataclass
 from bastion.clock import Clock
 from bastion.errors import Errcode, MatrixError
 from bastion.services.audit.trail import FAILURE, AuditTrail
-from bastion.services.media.mxc import local_media_ids
 from bastion.services.media.storage import MediaStorage, remove_stored_files
 from bastion.services.principal import Principal, ServerActor, log_admin_action
+from bastion.services.retention.purge import delete_unnamed_media
 from bastion.store.database import Database
 from bastion.store.protocols import EventStore, RoomStore
 from bastion.store.protocols.compliance import RetentionStore
@@ -187,9 +187,8 @@ class HistoryPurges:
                 t, purge.room_id, purge.before_position, local_suffix=local_suffix,
                 limit=self._batch,
             )  # fmt: skip
-            media_ids = sorted(local_media_ids([e.pdu for e in events], self._server_name))
-            media = await self._stores.retention.delete_unreferenced_media(
-                t, self._server_name, media_ids
+            media = await delete_unnamed_media(
+                self._stores.retention, t, self._server_name, [e.pdu for e in events]
             )
             done = len(events) < self._batch
             total = deleted + len(events)

@@ -218,10 +218,17 @@ class RetentionPurge:
                 return True
 
     async def _delete_media(self, t: Queryable, pdus: list[str]) -> list[DeletedMedia]:
-        """In `t`: this server's files the removed events named that nothing names any more."""
-        media_ids = sorted(local_media_ids(pdus, self._server_name))
-        return await self._store.delete_unreferenced_media(t, self._server_name, media_ids)
+        return await delete_unnamed_media(self._store, t, self._server_name, pdus)
 
     async def _originals_cutoff(self) -> int:
         days = (await self._retention.policy()).redacted_content_days
         return self._clock.now_ms() - days * DAY_MS
+
+
+async def delete_unnamed_media(
+    store: RetentionStore, t: Queryable, server_name: str, pdus: list[str]
+) -> list[DeletedMedia]:
+    """In `t`: this server's files the removed events (`pdus`) named that nothing names any
+    more (the retention purge's and an admin's history purge's)."""
+    media_ids = sorted(local_media_ids(pdus, server_name))
+    return await store.delete_unreferenced_media(t, server_name, media_ids)
