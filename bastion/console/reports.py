@@ -30,7 +30,7 @@ from bastion.console.pages import (
 )
 from bastion.errors import Errcode, MatrixError
 from bastion.i18n.languages import N_
-from bastion.services.moderation.redactions import RedactionJob
+from bastion.services.moderation.redactions import RedactionJob, RedactionScope
 from bastion.services.moderation.reports import STATUSES, ReportQuery, ReportRecord
 
 PAGE_SIZE = 50
@@ -111,7 +111,7 @@ async def confirm_remove_all(request: Request) -> Response:
     found = await _report(request)
     _room, _event, sender = _event_report(found)
     counted = await services_of(request).redactions.start_user_redaction(
-        session.requester, sender, None, None, dry_run=True
+        session.requester, RedactionScope(sender), None, dry_run=True
     )
     return render(
         request, "reports/confirm.html", action="remove_all", report=found, messages=counted
@@ -166,7 +166,7 @@ async def remove_all(request: Request) -> Response:
     found = await _report(request)
     _room, _event, sender = _event_report(found)
     job = await services_of(request).redactions.start_user_redaction(
-        session.requester, sender, None, form_text(form, "reason") or None
+        session.requester, RedactionScope(sender), form_text(form, "reason") or None
     )
     if not isinstance(job, RedactionJob):  # not a dry run: the service returns the job
         raise TypeError(f"expected a redaction job, got {job!r}")

@@ -20,6 +20,7 @@ from bastion.api.admin.synapse import (
     suspend,
     user_devices,
     user_info,
+    user_redact,
     user_settings,
     users,
 )
@@ -36,6 +37,7 @@ SYNAPSE_AREAS: list[list[Route]] = [
     rooms.ROUTES,
     rooms_delete.ROUTES,
     purge_history.ROUTES,
+    user_redact.ROUTES,
     users.ROUTES,
     user_devices.ROUTES,
     user_info.ROUTES,

@@ -14,6 +14,11 @@ Safety design (destructive code, docs/subsystems/workers.md):
   blocks the others. The job ends `complete` with both counts; its completion is audited.
 - `ServerActor` does the work: the admin's request was audited when the job was queued, and
   promotions made along the way are audited (`room.promote`) under the job's name.
+- A per-room limit (Synapse's `limit`: only the newest messages of each room) is a floor per
+  room fixed when the job is queued (`room_floors`): older messages of that room are passed
+  over as the job's progress goes by them.
+- Each message it could not redact is kept with the reason (`failed`, Synapse's
+  `failed_redactions`; the first `FAILED_KEPT`, `refused` counts every one).
 - Dry run: `AdminRedactions.start_user_redaction(dry_run=True)` counts, writes nothing.
 """
 
@@ -31,7 +36,7 @@ from bastion.services.moderation.redactions import COMPLETE, redact_as_moderator
 from bastion.services.principal import ServerActor
 from bastion.services.rooms.pipeline import EventPipeline
 from bastion.store.database import Database
-from bastion.store.protocols.moderation import RedactionJob, RedactionJobStore
+from bastion.store.protocols.moderation import FAILED_KEPT, RedactionJob, RedactionJobStore
 
 log = logging.getLogger(__name__)
 
@@ -73,20 +78,25 @@ class RedactionJobRunner:
         batch = batch or self._batch
         actor = ServerActor(f"redaction job {job.job_id} for {job.requested_by}")
         messages = await self._jobs.messages_of(self._db, job, batch)
-        ready: dict[str, str | None] = {}  # room -> moderation account, None: refused
+        floors = job.room_floors or {}
+        ready: dict[str, str | MatrixError] = {}  # room -> moderation account, or why not
+        failed = dict(job.failed)
         redacted = refused = 0
-        for _position, event_id, room_id in messages:
+        for position, event_id, room_id in messages:
+            if position < floors.get(room_id, 0):
+                continue  # older than the room's newest `limit` messages
             if room_id not in ready:
                 ready[room_id] = await self._moderator_in(actor, room_id, job)
             moderator = ready[room_id]
-            if moderator is None:
+            refusal = (
+                moderator
+                if isinstance(moderator, MatrixError)
+                else await self._redact(job, room_id, moderator, event_id)
+            )
+            if refusal is not None:  # refused here: count it, keep why, go on
                 refused += 1
-                continue
-            try:
-                await redact_as_moderator(self._pipeline, room_id, moderator, event_id, job.reason)
-            except MatrixError as exc:  # the auth rules refused this one: count it, go on
-                log.warning("redaction job %s: %s refused: %s", job.job_id, event_id, exc.message)
-                refused += 1
+                if len(failed) < FAILED_KEPT:
+                    failed[event_id] = refusal.message
                 continue
             redacted += 1
         done = len(messages) < batch
@@ -96,6 +106,7 @@ class RedactionJobRunner:
             after_position=messages[-1][0] if messages else job.after_position,
             redacted=job.redacted + redacted,
             refused=job.refused + refused,
+            failed=failed,
             updated_ts=self._clock.now_ms(),
         )
         async with self._db.transaction() as txn:
@@ -110,11 +121,22 @@ class RedactionJobRunner:
                 await self._audit.record(txn, actor, "user.redact_all", job.user_id, details)
         return done
 
+    async def _redact(
+        self, job: RedactionJob, room_id: str, moderator: str, event_id: str
+    ) -> MatrixError | None:
+        """Redact one message; the auth rules' refusal, if any."""
+        try:
+            await redact_as_moderator(self._pipeline, room_id, moderator, event_id, job.reason)
+        except MatrixError as exc:
+            log.warning("redaction job %s: %s refused: %s", job.job_id, event_id, exc.message)
+            return exc
+        return None
+
     async def _moderator_in(
         self, actor: ServerActor, room_id: str, job: RedactionJob
-    ) -> str | None:
+    ) -> str | MatrixError:
         try:
             return await self._access.act_in(actor, room_id)
         except MatrixError as exc:
             log.warning("redaction job %s: cannot act in %s: %s", job.job_id, room_id, exc.message)
-            return None
+            return exc

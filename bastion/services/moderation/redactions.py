@@ -1,5 +1,6 @@
-"""Admin removal of messages: one event (`redact_event`), or all of a user's messages in one room
-or everywhere (`start_user_redaction`, done by the durable job in jobs.py).
+"""Admin removal of messages: one event (`redact_event`), or all of a user's messages in some
+rooms or everywhere, optionally within a time window and only the newest per room
+(`start_user_redaction`, done by the durable job in jobs.py).
 
 Every redaction is an ordinary `m.room.redaction` sent by the moderation account (acting.py),
 with the admin's reason, through the pipeline and the room version's auth rules; the pipeline
@@ -27,9 +28,9 @@ from bastion.services.moderation.room_facts import RoomFacts
 from bastion.services.principal import Principal, log_admin_action
 from bastion.services.rooms.pipeline import EventPipeline
 from bastion.store.database import Database, Queryable
-from bastion.store.protocols.moderation import RedactionJob, RedactionJobStore
+from bastion.store.protocols.moderation import RedactionJob, RedactionJobStore, RedactionScope
 
-__all__ = ["AdminRedactions", "RedactionJob", "redact_as_moderator"]
+__all__ = ["AdminRedactions", "RedactionJob", "RedactionScope", "redact_as_moderator"]
 
 PENDING, COMPLETE = "pending", "complete"
 
@@ -90,35 +91,55 @@ class AdminRedactions:
         return redaction.event_id
 
     async def start_user_redaction(
-        self, actor: Principal, user_id: str, room_id: str | None, reason: str | None,
-        *, dry_run: bool = False,
+        self, actor: Principal, scope: RedactionScope, reason: str | None,
+        *, per_room: int | None = None, dry_run: bool = False,
     ) -> RedactionJob | int:  # fmt: skip
-        """Queue the removal of all of `user_id`'s messages (in `room_id`, or everywhere).
+        """Queue the removal of the scope's messages; with `per_room`, only that many of the
+        newest in each room (Synapse's `limit`).
 
         Returns the queued job; with `dry_run`, only how many messages it would remove.
         """
         actor.require_admin()
-        UserID.parse(user_id)
+        UserID.parse(scope.user_id)
         if dry_run:
-            await self._require_room(room_id)
-            return (await self._jobs.count_messages(self._db, user_id, room_id))[0]
-        async with self._audit.attempt(actor, "user.redact_all", user_id):
-            await self._require_room(room_id)
+            await self._require_rooms(scope.rooms)
+            return (await self._plan(self._db, scope, per_room))[0]
+        async with self._audit.attempt(actor, "user.redact_all", scope.user_id):
+            await self._require_rooms(scope.rooms)
             await self._access.moderator()  # refuse now, not in the background, when unset
             now = self._clock.now_ms()
+            one_room = scope.rooms[0] if scope.rooms is not None and len(scope.rooms) == 1 else None
             async with self._db.transaction() as txn:
-                count, upto = await self._jobs.count_messages(txn, user_id, room_id)
+                count, upto, floors = await self._plan(txn, scope, per_room)
                 job = RedactionJob(
-                    secrets.token_urlsafe(12), actor.audit_id, user_id, room_id, reason,
-                    PENDING, 0, upto, 0, 0, None, now, now,
+                    secrets.token_urlsafe(12), actor.audit_id, scope.user_id, one_room, reason,
+                    PENDING, 0, upto, 0, 0, None, now, now, scope.rooms, scope.after_ts,
+                    scope.before_ts, floors,
                 )  # fmt: skip
                 await self._jobs.insert(txn, job)
-                details = {"job_id": job.job_id, "room_id": room_id, "reason": reason,
+                details = {"job_id": job.job_id, "room_id": one_room, "reason": reason,
                            "messages": count}  # fmt: skip
-                await self._audit.record(txn, actor, "user.redact_all", user_id, details)
-        log_admin_action(actor, f"queued the redaction of {user_id}'s messages ({job.job_id})")
+                details |= _scope_details(scope, per_room)
+                await self._audit.record(txn, actor, "user.redact_all", scope.user_id, details)
+        log_admin_action(actor, f"queued the redaction of {scope.user_id}'s messages {job.job_id}")
         self.work_added.set()
         return job
+
+    async def _plan(
+        self, q: Queryable, scope: RedactionScope, per_room: int | None
+    ) -> tuple[int, int, dict[str, int] | None]:
+        """(how many messages, the newest one's position, each room's floor) of a job."""
+        by_room = await self._jobs.count_by_room(q, scope)
+        upto = max((newest for _count, newest in by_room.values()), default=0)
+        if per_room is None:
+            return sum(count for count, _newest in by_room.values()), upto, None
+        floors: dict[str, int] = {}
+        for room_id, (count, _newest) in by_room.items():
+            if count > per_room:
+                floor = await self._jobs.nth_newest(q, scope, room_id, per_room)
+                if floor is not None:
+                    floors[room_id] = floor
+        return sum(min(count, per_room) for count, _ in by_room.values()), upto, floors
 
     async def job(self, actor: Principal, job_id: str) -> RedactionJob:
         """A user-redaction job and its progress; 404 M_NOT_FOUND for an unknown one."""
@@ -128,6 +149,19 @@ class AdminRedactions:
             raise MatrixError(404, Errcode.NOT_FOUND, f"no redaction job {job_id}")
         return job
 
-    async def _require_room(self, room_id: str | None) -> None:
-        if room_id is not None and not await self._facts.room_exists(room_id):
-            raise MatrixError(404, Errcode.NOT_FOUND, f"unknown room {room_id}")
+    async def _require_rooms(self, rooms: tuple[str, ...] | None) -> None:
+        for room_id in rooms or ():
+            if not await self._facts.room_exists(room_id):
+                raise MatrixError(404, Errcode.NOT_FOUND, f"unknown room {room_id}")
+
+
+def _scope_details(scope: RedactionScope, per_room: int | None) -> dict[str, Any]:
+    """The audit record's account of a narrowed scope (nothing for the plain forms)."""
+    several = scope.rooms is not None and len(scope.rooms) > 1
+    narrowed = {
+        "rooms": list(scope.rooms or ()) if several else None,
+        "after_ts": scope.after_ts,
+        "before_ts": scope.before_ts,
+        "per_room": per_room,
+    }
+    return {key: value for key, value in narrowed.items() if value is not None}

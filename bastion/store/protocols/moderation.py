@@ -59,8 +59,24 @@ class ReportQuery(msgspec.Struct, frozen=True):
     limit: int = 100
 
 
+class RedactionScope(msgspec.Struct, frozen=True):
+    """Which of a user's messages a redaction covers: those in `rooms` (None: every room) sent
+    at or after `after_ts` and at or before `before_ts` (ms; None: unbounded)."""
+
+    user_id: str
+    rooms: tuple[str, ...] | None = None
+    after_ts: int | None = None
+    before_ts: int | None = None
+
+
 class RedactionJob(msgspec.Struct, frozen=True):
-    """A "remove all of this user's messages" job and its progress."""
+    """A "remove all of this user's messages" job and its progress.
+
+    `room_id` is the one room of a job asked for in one room (kept for display); `rooms`, the
+    rooms of a job asked for in several. `room_floors` maps a room to the lowest position the
+    job covers there (a per-room limit: only the newest messages). `failed` maps the messages
+    that could not be redacted to why (at most `FAILED_KEPT` of them; `refused` counts all).
+    """
 
     job_id: str
     requested_by: str
@@ -75,6 +91,22 @@ class RedactionJob(msgspec.Struct, frozen=True):
     error: str | None
     created_ts: int
     updated_ts: int
+    rooms: tuple[str, ...] | None = None
+    after_ts: int | None = None
+    before_ts: int | None = None
+    room_floors: dict[str, int] | None = None
+    failed: dict[str, str] = msgspec.field(default_factory=dict)
+
+    @property
+    def scope(self) -> RedactionScope:
+        """The messages this job covers (before its per-room floors)."""
+        rooms = self.rooms
+        if rooms is None and self.room_id is not None:
+            rooms = (self.room_id,)
+        return RedactionScope(self.user_id, rooms, self.after_ts, self.before_ts)
+
+
+FAILED_KEPT = 1000
 
 
 class ReportStore(Protocol):
@@ -99,6 +131,9 @@ class RedactionJobStore(Protocol):
     async def messages_of(
         self, q: Queryable, job: RedactionJob, limit: int
     ) -> list[tuple[int, str, str]]: ...
-    async def count_messages(
-        self, q: Queryable, user_id: str, room_id: str | None
-    ) -> tuple[int, int]: ...
+    async def count_by_room(
+        self, q: Queryable, scope: RedactionScope
+    ) -> dict[str, tuple[int, int]]: ...
+    async def nth_newest(
+        self, q: Queryable, scope: RedactionScope, room_id: str, n: int
+    ) -> int | None: ...

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from bastion.store.database import Queryable, Row
 from bastion.store.protocols.moderation import (
     NewReport,
     RedactionJob,
+    RedactionScope,
     ReportQuery,
     ReportRecord,
 )
@@ -19,7 +21,8 @@ _REPORT_COLUMNS = (
 )
 _JOB_COLUMNS = (
     "job_id, requested_by, user_id, room_id, reason, status, after_position, upto_position,"
-    " redacted, refused, error, created_ts, updated_ts"
+    " redacted, refused, error, created_ts, updated_ts, rooms, after_ts, before_ts, room_floors,"
+    " failed"
 )
 
 # A user's messages: what they sent that is not state nor a redaction, and not yet redacted.
@@ -37,10 +40,32 @@ def _report(row: Row) -> ReportRecord:
 
 
 def _job(row: Row) -> RedactionJob:
+    rooms = None if row[13] is None else tuple(json.loads(row[13]))
     return RedactionJob(
         row[0], row[1], row[2], row[3], row[4], row[5], int(row[6]), int(row[7]), int(row[8]),
-        int(row[9]), row[10], int(row[11]), int(row[12]),
+        int(row[9]), row[10], int(row[11]), int(row[12]), rooms, _int_or_none(row[14]),
+        _int_or_none(row[15]), None if row[16] is None else json.loads(row[16]),
+        {} if row[17] is None else json.loads(row[17]),
     )  # fmt: skip
+
+
+def _int_or_none(value: Any) -> int | None:
+    return None if value is None else int(value)
+
+
+def _in_scope(scope: RedactionScope) -> tuple[str, list[Any]]:
+    """The WHERE clause (and its arguments) of the scope's messages."""
+    clause, args = _MESSAGES, list[Any]([scope.user_id])
+    if scope.rooms is not None:
+        clause += f" AND room_id IN ({', '.join('?' * len(scope.rooms))})"
+        args.extend(scope.rooms)
+    if scope.after_ts is not None:
+        clause += " AND origin_server_ts >= ?"
+        args.append(scope.after_ts)
+    if scope.before_ts is not None:
+        clause += " AND origin_server_ts <= ?"
+        args.append(scope.before_ts)
+    return clause, args
 
 
 class SqlReportStore:
@@ -101,10 +126,13 @@ class SqlRedactionJobStore:
     async def insert(self, q: Queryable, job: RedactionJob) -> None:
         await q.execute(
             f"INSERT INTO redaction_jobs ({_JOB_COLUMNS})"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             job.job_id, job.requested_by, job.user_id, job.room_id, job.reason, job.status,
             job.after_position, job.upto_position, job.redacted, job.refused, job.error,
             job.created_ts, job.updated_ts,
+            None if job.rooms is None else json.dumps(list(job.rooms)), job.after_ts,
+            job.before_ts, None if job.room_floors is None else json.dumps(job.room_floors),
+            json.dumps(job.failed) if job.failed else None,
         )  # fmt: skip
 
     async def get(self, q: Queryable, job_id: str) -> RedactionJob | None:
@@ -124,34 +152,45 @@ class SqlRedactionJobStore:
     async def update(self, q: Queryable, job: RedactionJob) -> None:
         await q.execute(
             "UPDATE redaction_jobs SET status = ?, after_position = ?, redacted = ?, refused = ?,"
-            " error = ?, updated_ts = ? WHERE job_id = ?",
+            " error = ?, updated_ts = ?, failed = ? WHERE job_id = ?",
             job.status, job.after_position, job.redacted, job.refused, job.error,
-            job.updated_ts, job.job_id,
+            job.updated_ts, json.dumps(job.failed) if job.failed else None, job.job_id,
         )  # fmt: skip
 
-    async def count_messages(
-        self, q: Queryable, user_id: str, room_id: str | None
-    ) -> tuple[int, int]:
-        """(how many, newest position) of the user's unredacted messages, in one room or all."""
-        room_clause = " AND room_id = ?" if room_id is not None else ""
-        row = await q.fetch_one(
-            f"SELECT COUNT(*), COALESCE(MAX(stream_ordering), 0) FROM events WHERE {_MESSAGES}"
-            f"{room_clause}",
-            user_id, *([room_id] if room_id is not None else []),
+    async def count_by_room(
+        self, q: Queryable, scope: RedactionScope
+    ) -> dict[str, tuple[int, int]]:
+        """Per room with any, (how many, newest position) of the scope's unredacted messages."""
+        clause, args = _in_scope(scope)
+        rows = await q.fetch_all(
+            "SELECT room_id, COUNT(*), MAX(stream_ordering) FROM events"
+            f" WHERE {clause} GROUP BY room_id",
+            *args,
+        )
+        return {r[0]: (int(r[1]), int(r[2])) for r in rows}
+
+    async def nth_newest(
+        self, q: Queryable, scope: RedactionScope, room_id: str, n: int
+    ) -> int | None:
+        """The position of the scope's `n`th newest message in `room_id` (None: fewer)."""
+        clause, args = _in_scope(scope)
+        value = await q.fetch_val(
+            f"SELECT stream_ordering FROM events WHERE {clause} AND room_id = ?"
+            " ORDER BY stream_ordering DESC LIMIT 1 OFFSET ?",
+            *args, room_id, n - 1,
         )  # fmt: skip
-        return (0, 0) if row is None else (int(row[0]), int(row[1]))
+        return None if value is None else int(value)
 
     async def messages_of(
         self, q: Queryable, job: RedactionJob, limit: int
     ) -> list[tuple[int, str, str]]:
         """The job's next (position, event ID, room ID): the user's unredacted messages (not
-        state, not redactions) after its progress, up to its bound, oldest first."""
-        room_clause = " AND room_id = ?" if job.room_id is not None else ""
-        room_args = [job.room_id] if job.room_id is not None else []
+        state, not redactions) in its scope after its progress, up to its bound, oldest first.
+        Its rooms' floors are the caller's to apply."""
+        clause, args = _in_scope(job.scope)
         rows = await q.fetch_all(
-            f"SELECT stream_ordering, event_id, room_id FROM events WHERE {_MESSAGES}"
-            f" AND stream_ordering > ? AND stream_ordering <= ?{room_clause}"
-            " ORDER BY stream_ordering LIMIT ?",
-            job.user_id, job.after_position, job.upto_position, *room_args, limit,
+            f"SELECT stream_ordering, event_id, room_id FROM events WHERE {clause}"
+            " AND stream_ordering > ? AND stream_ordering <= ? ORDER BY stream_ordering LIMIT ?",
+            *args, job.after_position, job.upto_position, limit,
         )  # fmt: skip
         return [(int(r[0]), r[1], r[2]) for r in rows]

@@ -20,7 +20,7 @@ from bastion.api.admin.own.openapi import errors, json_body, path_param
 from bastion.api.bodies import decode_optional_body
 from bastion.api.context import services_of
 from bastion.api.responses import JsonResponse
-from bastion.services.moderation.redactions import RedactionJob
+from bastion.services.moderation.redactions import RedactionJob, RedactionScope
 
 
 class RedactEventBody(msgspec.Struct, frozen=True):
@@ -40,6 +40,7 @@ def job_json(job: RedactionJob) -> dict[str, Any]:
         "status": job.status,
         "user_id": job.user_id,
         "room_id": job.room_id,
+        "rooms": None if job.rooms is None else list(job.rooms),
         "reason": job.reason,
         "requested_by": job.requested_by,
         "redacted": job.redacted,
@@ -64,8 +65,10 @@ async def redact_user(request: Request) -> Response:
     """POST /_bastion/admin/v1/users/{userId}/redact"""
     admin = await require_admin(request)
     body = await decode_optional_body(request, RedactUserBody)
+    rooms = None if body.room_id is None else (body.room_id,)
+    scope = RedactionScope(request.path_params["userId"], rooms)
     started = await services_of(request).redactions.start_user_redaction(
-        admin, request.path_params["userId"], body.room_id, body.reason, dry_run=body.dry_run
+        admin, scope, body.reason, dry_run=body.dry_run
     )
     if isinstance(started, int):
         return JsonResponse({"dry_run": True, "messages": started})
@@ -93,6 +96,11 @@ _JOB = {
         "status": {"enum": ["pending", "complete"]},
         "user_id": {"type": "string"},
         "room_id": _NULLABLE_STRING,
+        "rooms": {
+            "type": ["array", "null"],
+            "items": {"type": "string"},
+            "description": "The rooms of a job asked for in several (Synapse's API)",
+        },
         "reason": _NULLABLE_STRING,
         "requested_by": {"type": "string"},
         "redacted": {"type": "integer", "description": "Messages redacted so far"},
