@@ -15,6 +15,7 @@ from bastion.services.accounts import AccountService
 from bastion.services.admin.room_blocks import RoomBlocks
 from bastion.services.admin.room_deletion import RoomDeletion
 from bastion.services.admin.room_export import RoomExport
+from bastion.services.admin.room_reading import AdminRoomReading
 from bastion.services.admin.room_sizes import RoomSizes
 from bastion.services.admin.rooms import RoomAdminService
 from bastion.services.admin.user_data import AdminUserData
@@ -138,6 +139,7 @@ class Services:
     membership: MembershipService
     messages: MessageService
     reader: RoomReader
+    admin_room_reading: AdminRoomReading  # an admin reading any room's messages, audited
     peeking: RoomPeeking  # room previews: initialSync and /events of one room
     aliases: AliasService
     search: SearchService

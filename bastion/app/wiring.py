@@ -413,7 +413,7 @@ class Wiring:
         compliance = compliance_services(self.config, db, clock, (retention, holds), audit)
         reads = RoomReadParts(
             db, self.positions, self.wakeups, typing, (visibility, formatter),
-            (rooms, account_data, room_directory),
+            (rooms, account_data, room_directory), audit,
         )  # fmt: skip
         return {
             **compliance,

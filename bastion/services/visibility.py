@@ -14,13 +14,15 @@ viewer ignores, and `hides_invite` tells /sync which invites not to show (lists 
 services/ignored_users.py: no query once a user's list is loaded).
 
 The door. A service answering a client holds no event or state store: it gets events and state
-only from the fetch-and-check methods below (`visible_event`, `visible_events`, `page`,
-`timeline`, `timelines`, `search_window`, `children`, `thread_roots`, `aggregation_rows`,
-`state`, `member_state`, `state_of`, `joined_states_of`, `state_at_event`, `event_near_time`,
-`state_upto`, `replaced_state`, `invite_state`). Retention hides expired events here
-(`filter_events`, which every fetch-and-check method ends in: services/retention/policy.py), so
-no endpoint returns one even before the purge has run. Retention and legal hold rely on it being
-the only door; `tests/unit/test_read_door.py` fails when any other service module reads events.
+only from the fetch-and-check methods below (`visible_event`, `event_for_admin`,
+`visible_events`, `page`, `timeline`, `timelines`, `search_window`, `children`,
+`thread_roots`, `aggregation_rows`, `state`, `member_state`, `state_of`, `joined_states_of`,
+`state_at_event`, `event_near_time`, `state_upto`, `replaced_state`, `invite_state`).
+Retention hides expired events here (`filter_events`, which every fetch-and-check method ends
+in, or for a server admin's `RoomAccess.for_admin` reads `_unexpired` alone:
+services/retention/policy.py), so no endpoint returns one even before the purge has run.
+Retention and legal hold rely on it being the only door; `tests/unit/test_read_door.py` fails
+when any other service module reads events.
 The allowed exceptions, none of which hands events to a client:
 
 * auth state and power levels of a write: `rooms/pipeline.py`, `power_levels.py`,
@@ -95,15 +97,28 @@ class RoomAccess:
     """What a viewer may read of one room: everything visible up to `upto` (inclusive).
 
     `can_read_state` is False for someone only invited (never joined): they get the stripped
-    state of their invite, not the room's member list or full state.
+    state of their invite, not the room's member list or full state. `everything` is a server
+    admin's read through the admin API (`for_admin`): every event the room holds, whatever its
+    history visibility; retention still hides expired events, gone for everyone.
     """
 
     def __init__(
-        self, membership: MembershipRecord | None, upto: int | None, *, can_read_state: bool = True
+        self,
+        membership: MembershipRecord | None,
+        upto: int | None,
+        *,
+        can_read_state: bool = True,
+        everything: bool = False,
     ) -> None:
         self.membership = membership
         self.upto = upto  # None: no upper bound (currently joined, or world-readable)
         self.can_read_state = can_read_state
+        self.everything = everything
+
+    @classmethod
+    def for_admin(cls) -> RoomAccess:
+        """A server admin's access through the admin API (the caller checked the admin)."""
+        return cls(None, None, everything=True)
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,12 +185,10 @@ class VisibilityService:
         `membership` is the viewer's record in the room when the caller has read it; without it,
         it is read here (whether the viewer forgot the room decides what they see).
         """
+        events = await self._unexpired(events)
         if not events:
             return []
         room_id = events[0].room_id
-        if self._retention is not None:
-            cutoff = await self._retention.expired_before(room_id)
-            events = [e for e in events if not is_expired(e, cutoff)]
         ignored = await self._ignored.ignored_by(viewer)
         if ignored:
             events = [e for e in events if e.is_state or e.sender not in ignored]
@@ -256,11 +269,21 @@ class VisibilityService:
 
     # The read door: every method below fetches and checks in one call.
 
-    async def visible_event(self, viewer: str, room_id: str, event_id: str) -> StoredEvent:
-        """One event; 404 M_NOT_FOUND when absent, in another room, or not visible."""
-        return await self.require_visible(
-            viewer, await self._events.get_event(self._db, event_id), room_id
-        )
+    async def visible_event(
+        self, viewer: str, room_id: str, event_id: str, *, access: RoomAccess | None = None
+    ) -> StoredEvent:
+        """One event; 404 M_NOT_FOUND when absent, in another room, or not visible (to an
+        admin's `access`: expired)."""
+        event = await self._events.get_event(self._db, event_id)
+        if access is not None and access.everything:
+            return await self._require_unexpired(event, room_id)
+        return await self.require_visible(viewer, event, room_id)
+
+    async def event_for_admin(self, event_id: str) -> StoredEvent:
+        """Any event this server holds, for a server admin (the caller checked the admin);
+        404 M_NOT_FOUND when absent or expired."""
+        event = await self._events.get_event(self._db, event_id)
+        return await self._require_unexpired(event, None if event is None else event.room_id)
 
     async def visible_events(
         self, viewer: str, event_ids: Sequence[str], *, live_only: bool = False
@@ -291,6 +314,9 @@ class VisibilityService:
             self._db, room_id, after=span.after, before=span.before, limit=span.limit,
             newest_first=span.newest_first,
         )  # fmt: skip
+        if access.everything:
+            matching = events if f is None else [e for e in events if event_matches(f, e)]
+            return Page.of(events, await self._unexpired(matching))
         return await self._checked(viewer, access.membership, events, f)
 
     async def timeline(
@@ -433,12 +459,17 @@ class VisibilityService:
         )
 
     async def event_near_time(
-        self, viewer: str, room_id: str, ts: int, *, forwards: bool
-    ) -> StoredEvent | None:
+        self, viewer: str, room_id: str, ts: int, *, forwards: bool,
+        access: RoomAccess | None = None,
+    ) -> StoredEvent | None:  # fmt: skip
         """The event closest to `ts` in that direction, None when there is none; 404
-        M_NOT_FOUND when the viewer may not see it."""
+        M_NOT_FOUND when the viewer may not see it (an admin's `access`: expired)."""
         event = await self._events.event_near_time(self._db, room_id, ts, forwards=forwards)
-        return None if event is None else await self.require_visible(viewer, event, room_id)
+        if event is None:
+            return None
+        if access is not None and access.everything:
+            return await self._require_unexpired(event, room_id)
+        return await self.require_visible(viewer, event, room_id)
 
     async def state_upto(
         self, membership: MembershipRecord, after: int | None, ceiling: int
@@ -498,6 +529,20 @@ class VisibilityService:
             membership = access[room_id].membership if access is not None else None
             visible += await self.filter_events(viewer, room, membership=membership)
         return visible
+
+    async def _unexpired(self, events: Sequence[StoredEvent]) -> list[StoredEvent]:
+        """The events (all of one room) its retention has not expired."""
+        if not events or self._retention is None:
+            return list(events)
+        cutoff = await self._retention.expired_before(events[0].room_id)
+        return [e for e in events if not is_expired(e, cutoff)]
+
+    async def _require_unexpired(
+        self, event: StoredEvent | None, room_id: str | None
+    ) -> StoredEvent:
+        if event is None or event.room_id != room_id or not await self._unexpired([event]):
+            raise MatrixError(404, Errcode.NOT_FOUND, "event not found")
+        return event
 
     async def _timeline(
         self,

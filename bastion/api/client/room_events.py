@@ -17,11 +17,24 @@ from bastion.events.typed_json import decode_as
 from bastion.services.rooms.reads import MessagesQuery
 
 
-def _filter_param(request: Request) -> RoomEventFilter:
+def filter_param(request: Request) -> RoomEventFilter:
+    """The `filter` query parameter (a RoomEventFilter's JSON), empty when absent."""
     raw = request.query_params.get("filter")
     if not raw:
         return RoomEventFilter()
     return decode_as(raw, RoomEventFilter, what="filter")
+
+
+def messages_query(request: Request, *, default_dir: str) -> MessagesQuery:
+    """The query parameters of a /messages request (Synapse's admin one defaults to `f`)."""
+    q = request.query_params
+    return MessagesQuery(
+        direction=q.get("dir", default_dir),
+        from_token=q.get("from"),
+        to_token=q.get("to"),
+        limit=query_int(q, "limit"),
+        filter=filter_param(request),
+    )
 
 
 async def send_event(request: Request) -> Response:
@@ -95,14 +108,7 @@ async def get_event(request: Request) -> Response:
 async def messages(request: Request) -> Response:
     """GET /_matrix/client/v3/rooms/{roomId}/messages"""
     requester = await require_requester(request)
-    q = request.query_params
-    query = MessagesQuery(
-        direction=q.get("dir", "b"),
-        from_token=q.get("from"),
-        to_token=q.get("to"),
-        limit=query_int(request.query_params, "limit"),
-        filter=_filter_param(request),
-    )
+    query = messages_query(request, default_dir="b")
     return JsonResponse(
         await services_of(request).reader.messages(requester, request.path_params["roomId"], query)
     )
@@ -117,7 +123,7 @@ async def context(request: Request) -> Response:
         p["roomId"],
         p["eventId"],
         limit=query_int(request.query_params, "limit"),
-        f=_filter_param(request),
+        f=filter_param(request),
     )
     return JsonResponse(result)
 
@@ -148,13 +154,18 @@ async def joined_members(request: Request) -> Response:
 async def timestamp_to_event(request: Request) -> Response:
     """GET /_matrix/client/v1/rooms/{roomId}/timestamp_to_event"""
     requester = await require_requester(request)
-    ts = query_int(request.query_params, "ts")
-    if ts is None:
-        raise MatrixError(400, Errcode.MISSING_PARAM, "ts is required")
-    direction = request.query_params.get("dir", "f")
+    ts, direction = time_query(request)
     reader = services_of(request).reader
     event = await reader.event_at_time(requester, request.path_params["roomId"], ts, direction)
     return JsonResponse({"event_id": event.event_id, "origin_server_ts": event.origin_server_ts})
+
+
+def time_query(request: Request) -> tuple[int, str]:
+    """`ts` (required) and `dir` (default `f`) of a timestamp_to_event request."""
+    ts = query_int(request.query_params, "ts")
+    if ts is None:
+        raise MatrixError(400, Errcode.MISSING_PARAM, "ts is required")
+    return ts, request.query_params.get("dir", "f")
 
 
 ROUTES = [

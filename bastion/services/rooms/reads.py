@@ -3,7 +3,9 @@
 Every method reads through the visibility door (services/visibility.py), which fetches and
 checks in one call: `room_access` says whether the requester may read the room at all and up to
 which position (a user who left reads up to their leave), and each page, event or state read
-comes back with what the history-visibility rules hide already removed.
+comes back with what the history-visibility rules hide already removed. With `as_admin` (a
+server admin through the admin API, services/admin/room_reading.py) the access is the door's
+`RoomAccess.for_admin`: every event of the room, what retention expired still hidden.
 """
 
 from __future__ import annotations
@@ -52,9 +54,15 @@ class RoomReader:
         self._positions = positions
         self._rooms = rooms
 
-    async def _access(self, requester: Requester, room_id: str) -> RoomAccess:
+    async def _access(
+        self, requester: Requester, room_id: str, *, as_admin: bool = False
+    ) -> RoomAccess:
+        if as_admin:
+            requester.require_admin()
         if await self._rooms.get_room(self._db, room_id) is None:
             raise MatrixError(404, Errcode.NOT_FOUND, f"unknown room {room_id}")
+        if as_admin:
+            return RoomAccess.for_admin()
         return await self._visibility.room_access(requester.user_id, room_id)
 
     async def get_event(self, requester: Requester, room_id: str, event_id: str) -> JsonObject:
@@ -125,12 +133,12 @@ class RoomReader:
         return joined
 
     async def messages(
-        self, requester: Requester, room_id: str, query: MessagesQuery
+        self, requester: Requester, room_id: str, query: MessagesQuery, *, as_admin: bool = False
     ) -> JsonObject:
         """`GET /rooms/{roomId}/messages`: a page of visible events in either direction."""
         if query.direction not in ("b", "f"):
             raise MatrixError(400, Errcode.INVALID_PARAM, "dir must be 'b' or 'f'")
-        access = await self._access(requester, room_id)
+        access = await self._access(requester, room_id, as_admin=as_admin)
         ceiling = access.upto if access.upto is not None else self._positions.persisted_upto()
         limit = effective_limit(query.limit, 10)
         backwards = query.direction == "b"
@@ -170,11 +178,12 @@ class RoomReader:
         *,
         limit: int | None,
         f: RoomEventFilter,
+        as_admin: bool = False,
     ) -> JsonObject:
         """`GET /rooms/{roomId}/context/{eventId}`: an event, its neighbours, state at it."""
         viewer = requester.user_id
-        access = await self._access(requester, room_id)
-        event = await self._visibility.visible_event(viewer, room_id, event_id)
+        access = await self._access(requester, room_id, as_admin=as_admin)
+        event = await self._visibility.visible_event(viewer, room_id, event_id, access=access)
         total = effective_limit(limit, 10)
         ceiling = access.upto if access.upto is not None else self._positions.persisted_upto()
         position = event.stream_ordering
@@ -198,14 +207,15 @@ class RoomReader:
         }
 
     async def event_at_time(
-        self, requester: Requester, room_id: str, ts: int, direction: str
-    ) -> StoredEvent:
+        self, requester: Requester, room_id: str, ts: int, direction: str,
+        *, as_admin: bool = False,
+    ) -> StoredEvent:  # fmt: skip
         """`GET /rooms/{roomId}/timestamp_to_event`: the closest visible event to `ts`."""
         if direction not in ("b", "f"):
             raise MatrixError(400, Errcode.INVALID_PARAM, "dir must be 'b' or 'f'")
-        await self._access(requester, room_id)
+        access = await self._access(requester, room_id, as_admin=as_admin)
         event = await self._visibility.event_near_time(
-            requester.user_id, room_id, ts, forwards=direction == "f"
+            requester.user_id, room_id, ts, forwards=direction == "f", access=access
         )
         if event is None:
             raise MatrixError(
