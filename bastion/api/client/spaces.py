@@ -27,20 +27,25 @@ from bastion.services.directory.hierarchy import (
 async def hierarchy(request: Request) -> Response:
     """GET /_matrix/client/v1/rooms/{roomId}/hierarchy"""
     requester = await require_requester(request)
+    page = await services_of(request).space_hierarchy.hierarchy(
+        requester, request.path_params["roomId"], hierarchy_query(request)
+    )
+    return JsonResponse(page)
+
+
+def hierarchy_query(request: Request, *, default_depth: int = DEFAULT_MAX_DEPTH) -> HierarchyQuery:
+    """The query parameters of a hierarchy request (the admin API's too, whose walk goes as
+    deep as the server allows unless told otherwise)."""
     params = request.query_params
     suggested = params.get("suggested_only", "false")
     if suggested not in ("true", "false"):
         raise MatrixError(400, Errcode.INVALID_PARAM, "suggested_only must be true or false")
-    query = HierarchyQuery(
+    return HierarchyQuery(
         suggested_only=suggested == "true",
         limit=min(query_int(params, "limit", DEFAULT_LIMIT, minimum=1), MAX_LIMIT),
-        max_depth=min(query_int(params, "max_depth", DEFAULT_MAX_DEPTH), MAX_MAX_DEPTH),
+        max_depth=min(query_int(params, "max_depth", default_depth), MAX_MAX_DEPTH),
         from_token=params.get("from"),
     )
-    page = await services_of(request).space_hierarchy.hierarchy(
-        requester, request.path_params["roomId"], query
-    )
-    return JsonResponse(page)
 
 
 V1_ROUTES = [Route("/rooms/{roomId}/hierarchy", hierarchy, methods=["GET"])]

@@ -21,13 +21,17 @@ many rooms were sent; the next page walks again from the root and skips those (t
 re-read, so every page shows the rooms as they are now, with visibility decided then). A token
 given with another root, `suggested_only` or `max_depth` is 400 M_INVALID_PARAM, as is one that
 does not parse. A walk reads at most `_WALKED_AT_MOST` rooms, however the space is built.
+
+A server admin through Synapse's admin API (`as_admin`) sees every room this server knows, member
+or not (Synapse's admin hierarchy "does not check for room membership"); an unknown root is
+then 404 M_NOT_FOUND, there being nothing to hide from an admin.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -95,9 +99,11 @@ class SpaceHierarchyService:
         self._memberships = memberships
 
     async def hierarchy(
-        self, requester: Requester, room_id: str, query: HierarchyQuery
+        self, requester: Requester, room_id: str, query: HierarchyQuery, *, as_admin: bool = False
     ) -> JsonObject:
         """One page of the tree under `room_id` (module docstring)."""
+        if as_admin:
+            requester.require_admin()
         skip = 0
         if query.from_token is not None:
             page = _parse_token(query.from_token)
@@ -110,17 +116,26 @@ class SpaceHierarchyService:
                     "suggested_only and max_depth cannot change while paginating, nor the room",
                 )
             skip = page.sent
-        memberships = {
-            r.room_id: r.membership
-            for r in await self._memberships.rooms_of_user(
-                self._db, requester.user_id, [Membership.JOIN, Membership.INVITE]
-            )
-        }
         root = (await self._read([room_id])).get(room_id)
-        if root is None or not _may_see(root, memberships.get(room_id), memberships):
-            raise MatrixError(403, Errcode.FORBIDDEN, "You are not allowed to view this room.")
+        if as_admin:
+            if root is None:
+                raise MatrixError(404, Errcode.NOT_FOUND, f"unknown room {room_id}")
+            sees: Callable[[str, _Room], bool] = _sees_everything
+        else:
+            memberships = {
+                r.room_id: r.membership
+                for r in await self._memberships.rooms_of_user(
+                    self._db, requester.user_id, [Membership.JOIN, Membership.INVITE]
+                )
+            }
+
+            def sees(room_id: str, room: _Room) -> bool:
+                return _may_see(room, memberships.get(room_id), memberships)
+
+            if root is None or not sees(room_id, root):
+                raise MatrixError(403, Errcode.FORBIDDEN, "You are not allowed to view this room.")
         rooms: list[JsonObject] = []
-        more = await self._walk(root, room_id, query, memberships, skip, rooms)
+        more = await self._walk(root, room_id, query, sees, skip, rooms)
         out: JsonObject = {"rooms": rooms}
         if more:
             token = _Page(room_id, query.suggested_only, query.max_depth, skip + len(rooms))
@@ -132,7 +147,7 @@ class SpaceHierarchyService:
         root: _Room,
         root_id: str,
         query: HierarchyQuery,
-        memberships: Mapping[str, str],
+        sees: Callable[[str, _Room], bool],
         skip: int,
         out: list[JsonObject],
     ) -> bool:
@@ -147,7 +162,7 @@ class SpaceHierarchyService:
                 continue
             seen.add(room_id)
             room = known.get(room_id)
-            if room is None or not _may_see(room, memberships.get(room_id), memberships):
+            if room is None or not sees(room_id, room):
                 continue
             if included >= skip + query.limit:
                 return True  # a room beyond this page
@@ -186,6 +201,11 @@ class SpaceHierarchyService:
             summary["children_state"] = [_child_state(e) for e in own]
             out[room_id] = _Room(summary, own, entry.join_rule, allowed, entry.world_readable)
         return out
+
+
+def _sees_everything(_room_id: str, _room: _Room) -> bool:
+    """A server admin's rule: every room this server knows."""
+    return True
 
 
 def _may_see(room: _Room, membership: str | None, memberships: Mapping[str, str]) -> bool:

@@ -184,3 +184,45 @@ async def test_refusals(hs: Homeserver) -> None:
     assert errcode(await root.get(f"{room}/messages", params={"limit": "many"}))[0] == 400
     outcomes = {outcome for outcome, _ in await audit_rows(hs, "room.read_messages")}
     assert "success" not in outcomes
+
+
+async def test_a_spaces_hierarchy_whatever_the_admins_memberships(hs: Homeserver) -> None:
+    """The Admin Space Hierarchy Endpoint "does not check for room membership": alice's
+    private space and its private room, which the client endpoint refuses the admin, are both
+    listed; `limit` pages with `next_batch`; an unknown room is 404; non-admins 403."""
+    root = await hs.register_user("root", admin=True)
+    alice = await hs.register_user("alice")
+    space = await alice.create_room(
+        preset="private_chat", name="Board", creation_content={"type": "m.space"}
+    )
+    secret = await alice.create_room(preset="private_chat", name="Salaries")
+    other = await alice.create_room(preset="private_chat", name="Audit")
+    for child in (secret, other):
+        resp = await alice.put(
+            f"/rooms/{space}/state/m.space.child/{child}", json={"via": ["test.bastion"]}
+        )
+        assert resp.status_code == 200, resp.text
+
+    client_view = await root.get(f"/_matrix/client/v1/rooms/{space}/hierarchy")
+    assert errcode(client_view) == (403, "M_FORBIDDEN")
+    path = f"{ROOMS}/{quote(space)}/hierarchy"
+    whole = await root.get(path)
+    assert whole.status_code == 200, whole.text
+    rooms = whole.json()["rooms"]
+    assert {r["room_id"] for r in rooms} == {space, secret, other}
+    assert {r["name"] for r in rooms} == {"Board", "Salaries", "Audit"}
+    assert {c["state_key"] for c in rooms[0]["children_state"]} == {secret, other}
+
+    first = await root.get(path, params={"limit": "2"})
+    assert len(first.json()["rooms"]) == 2
+    rest = await root.get(path, params={"limit": "2", "from": first.json()["next_batch"]})
+    assert "next_batch" not in rest.json()
+    paged = [r["room_id"] for r in first.json()["rooms"] + rest.json()["rooms"]]
+    assert paged == [r["room_id"] for r in rooms]
+    only_root = await root.get(path, params={"max_depth": "0"})
+    assert [r["room_id"] for r in only_root.json()["rooms"]] == [space]
+
+    unknown = await root.get(f"{ROOMS}/{quote('!nowhere:test.bastion')}/hierarchy")
+    assert errcode(unknown) == (404, "M_NOT_FOUND")
+    assert errcode(await alice.get(path)) == (403, "M_FORBIDDEN")
+    assert errcode(await root.get(path, params={"limit": "0"})) == (400, "M_INVALID_PARAM")
