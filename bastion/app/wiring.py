@@ -282,7 +282,7 @@ class Wiring:
             ), clock),
             admin_user_data=AdminUserData(
                 db, (users, admin_stores.admin, devices, SqlPusherStore(), SqlAccountDataStore()),
-                audit=audit, device_lists=device_lists,
+                audit=audit, device_lists=device_lists, clock=clock,
             ),
             **encryption, **media_services(config, db, clock, (audit, users)),
             voip=VoipService(config.voip, clock),

@@ -3,16 +3,18 @@ account data.
 
 Every method checks admin power first (whois also lets users look themselves up, as the spec
 allows), then that the account exists (404 M_NOT_FOUND otherwise, so an admin can tell a typo
-from an empty list). Deleting or renaming a device is audited in its transaction (`device.delete`,
-`device.rename`); deleting one revokes its tokens, and its keys are dropped after commit.
-Reading an account's account data (a person's settings, their direct chats, the encrypted keys
-of their secret storage) is audited too (`user.read_account_data`): it is personal data an admin
-looks at only for support.
+from an empty list). Creating, deleting or renaming a device is audited in its transaction
+(`device.create`, `device.delete`, `device.rename`); deleting one revokes its tokens, and its
+keys are dropped after commit. Reading an account's account data (a person's settings, their
+direct chats, the encrypted keys of their secret storage) is audited too
+(`user.read_account_data`): it is personal data an admin looks at only for support.
 """
 
 from __future__ import annotations
 
+from bastion.clock import Clock
 from bastion.errors import Errcode, MatrixError
+from bastion.ids import is_valid_device_id
 from bastion.json_types import JsonObject
 from bastion.services.audit.trail import AuditTrail
 from bastion.services.e2ee.device_lists import DeviceListService
@@ -44,8 +46,9 @@ class AdminUserData:
         *,
         audit: AuditTrail,
         device_lists: DeviceListService,
+        clock: Clock,
     ) -> None:
-        self._db, self._audit, self._device_lists = db, audit, device_lists
+        self._db, self._audit, self._device_lists, self._clock = db, audit, device_lists, clock
         self._users, self._admin_store, self._devices, self._pushers, self._account_data = stores
 
     async def _require_user(self, user_id: str) -> None:
@@ -87,6 +90,31 @@ class AdminUserData:
                     )
                 details = {"device_id": device_id}
                 await self._audit.record(txn, actor, "device.rename", user_id, details)
+
+    async def create_device(self, actor: Principal, user_id: str, device_id: str) -> bool:
+        """Create a device without a session (a bridge's device for end-to-bridge encryption,
+        Synapse's `POST v2/users/{userId}/devices`); nothing when it exists. True when created;
+        audited `device.create`. A deactivated account gets none: 403 M_FORBIDDEN."""
+        actor.require_admin()
+        async with self._audit.attempt(actor, "device.create", user_id):
+            user = await self._users.get_user(self._db, user_id)
+            if user is None:
+                raise MatrixError(404, Errcode.NOT_FOUND, f"no such user {user_id}")
+            if user.is_deactivated:
+                raise MatrixError(403, Errcode.FORBIDDEN, f"{user_id} is deactivated")
+            if not is_valid_device_id(device_id):
+                raise MatrixError(400, Errcode.INVALID_PARAM, "device_id must be printable ASCII")
+            async with self._device_lists.changing(user_id) as change:  # others must learn of it
+                txn = change.txn
+                if await self._devices.get_device(txn, user_id, device_id) is not None:
+                    change.changed = False
+                    return False
+                now = self._clock.now_ms()
+                await self._devices.ensure_device(txn, user_id, device_id, None, now)
+                details = {"device_id": device_id}
+                await self._audit.record(txn, actor, "device.create", user_id, details)
+        log_admin_action(actor, f"created device {device_id} of {user_id}")
+        return True
 
     async def delete_devices(self, actor: Principal, user_id: str, device_ids: list[str]) -> None:
         """Delete devices and their tokens (unknown IDs are ignored, as Synapse does)."""

@@ -149,3 +149,52 @@ async def test_pushers(hs: Homeserver) -> None:
         "profile_tag", "pushkey",
     }  # fmt: skip
     assert (pusher["pushkey"], pusher["data"]["url"]) == ("key-1", body["data"]["url"])
+
+
+async def test_creating_a_device_without_a_session(hs: Homeserver) -> None:
+    """Synapse: "Creates a new device for a specific `user_id` and `device_id`. Does nothing if
+    the `device_id` exists already. An empty JSON dict is returned." The device is listed, has
+    no access token, and alice's peers hear of it (a device-list change); audited once."""
+    admin = await root(hs)
+    alice, bob = await hs.register_user("alice"), await hs.register_user("bob")
+    room_id = await alice.create_room(preset="private_chat", invite=[bob.user_id])
+    await bob.join(room_id)
+    since = (await bob.sync())["next_batch"]
+    base = f"{V2}/{alice.user_id}/devices"
+
+    created = await admin.post(base, json={"device_id": "BRIDGE"})
+    assert (created.status_code, created.json()) == (201, {})
+    again = await admin.post(base, json={"device_id": "BRIDGE"})
+    assert (again.status_code, again.json()) == (201, {})
+    listed = {d["device_id"] for d in (await admin.get(base)).json()["devices"]}
+    assert listed == {alice.device_id, "BRIDGE"}
+    tokens = await hs.runtime.db.fetch_val(
+        "SELECT COUNT(*) FROM access_tokens WHERE user_id = ? AND device_id = 'BRIDGE'",
+        alice.user_id,
+    )
+    assert int(tokens) == 0
+    assert alice.user_id in (await bob.sync(since=since))["device_lists"]["changed"]
+    records = await audit_rows(hs, "device.create", alice.user_id)
+    assert [(r["outcome"], r["details"]["device_id"]) for r in records] == [("success", "BRIDGE")]
+
+
+async def test_creating_a_device_refusals(hs: Homeserver) -> None:
+    """A missing or non-string device_id, a device ID that is not printable ASCII, an unknown
+    or deactivated account, and a non-admin: clear errors, no device."""
+    admin = await root(hs)
+    alice = await hs.register_user("alice")
+    base = f"{V2}/{alice.user_id}/devices"
+    assert errcode(await admin.post(base, json={})) == (400, "M_BAD_JSON")
+    assert errcode(await admin.post(base, json={"device_id": ""})) == (400, "M_MISSING_PARAM")
+    assert errcode(await admin.post(base, json={"device_id": 7})) == (400, "M_BAD_JSON")
+    bad_id = await admin.post(base, json={"device_id": "with space\n"})
+    assert errcode(bad_id) == (400, "M_INVALID_PARAM")
+    nobody = await admin.post(f"{V2}/@nobody:test.bastion/devices", json={"device_id": "X"})
+    assert errcode(nobody) == (404, "M_NOT_FOUND")
+    assert errcode(await alice.post(base, json={"device_id": "X"})) == (403, "M_FORBIDDEN")
+    carol = await hs.register_user("carol")
+    resp = await admin.post(f"/_synapse/admin/v1/deactivate/{carol.user_id}", json={})
+    assert resp.status_code == 200, resp.text
+    gone = await admin.post(f"{V2}/{carol.user_id}/devices", json={"device_id": "X"})
+    assert errcode(gone) == (403, "M_FORBIDDEN")
+    assert {d["device_id"] for d in (await admin.get(base)).json()["devices"]} == {alice.device_id}

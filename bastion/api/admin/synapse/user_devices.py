@@ -1,4 +1,5 @@
-"""Synapse's device endpoints for one account: `v2/users/{userId}/devices` (list),
+"""Synapse's device endpoints for one account: `v2/users/{userId}/devices` (list; POST
+`device_id` creates a device without a session, 201 `{}`),
 `v2/users/{userId}/devices/{deviceId}` (GET, PUT `display_name`, DELETE) and
 `v2/users/{userId}/delete_devices` (POST `devices`).
 
@@ -19,6 +20,7 @@ from bastion.api.admin.guard import require_admin
 from bastion.api.bodies import decode_body
 from bastion.api.context import services_of
 from bastion.api.responses import JsonResponse, empty
+from bastion.errors import Errcode, MatrixError
 from bastion.services.admin.user_data import DeviceRecord
 
 
@@ -82,6 +84,23 @@ async def delete_device(request: Request) -> Response:
     return empty()
 
 
+class CreateDeviceBody(msgspec.Struct, frozen=True):
+    """Body of the device POST (`device_id` required)."""
+
+    device_id: str
+
+
+async def create_device(request: Request) -> Response:
+    """POST /_synapse/admin/v2/users/{userId}/devices: 201 `{}`, created or already there."""
+    admin = await require_admin(request)
+    body = await decode_body(request, CreateDeviceBody)
+    if not body.device_id:
+        raise MatrixError(400, Errcode.MISSING_PARAM, "Missing device_id")
+    user_id = request.path_params["userId"]
+    await services_of(request).admin_user_data.create_device(admin, user_id, body.device_id)
+    return JsonResponse({}, status_code=201)
+
+
 class DeleteDevicesBody(msgspec.Struct, frozen=True):
     """Body of `delete_devices`."""
 
@@ -99,6 +118,7 @@ async def delete_devices(request: Request) -> Response:
 
 ROUTES = [
     Route("/v2/users/{userId}/devices", list_devices, methods=["GET"]),
+    Route("/v2/users/{userId}/devices", create_device, methods=["POST"]),
     Route("/v2/users/{userId}/devices/{deviceId}", get_device, methods=["GET"]),
     Route("/v2/users/{userId}/devices/{deviceId}", put_device, methods=["PUT"]),
     Route("/v2/users/{userId}/devices/{deviceId}", delete_device, methods=["DELETE"]),
