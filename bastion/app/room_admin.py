@@ -62,7 +62,7 @@ def room_admin_services(parts: RoomAdminParts) -> dict[str, Any]:
     summaries = RoomSummaries(db, inventory, server_name=parts.server_name)
     rooms = RoomAdminService(
         db, summaries, inventory=inventory, state=SqlStateStore(), memberships=memberships,
-        clock=parts.clock, server_name=parts.server_name,
+        audit=parts.audit, clock=parts.clock, server_name=parts.server_name,
     )  # fmt: skip
     deletion_stores = DeletionStores(
         SqlRoomDeletionStore(), SqlRoomStore(), memberships, SqlRoomDirectoryStore(),

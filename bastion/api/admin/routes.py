@@ -8,6 +8,7 @@ from bastion.api.admin.own import AREAS
 from bastion.api.admin.synapse import (
     deactivate,
     event_reports,
+    federation,
     media,
     purge_history,
     register,
@@ -32,6 +33,7 @@ BASTION_PREFIX = "/_bastion/admin/v1"
 # Each entry: one module's ROUTES. Add a module's list here when you add the module.
 SYNAPSE_AREAS: list[list[Route]] = [
     event_reports.ROUTES,
+    federation.ROUTES,
     register.ROUTES,
     server_version.ROUTES,
     rooms_admin.ROUTES,

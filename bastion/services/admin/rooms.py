@@ -7,6 +7,10 @@ cut in memory: an organisation's rooms number in the thousands, not millions. Sy
 `order_by` has an allow-list (anything else is 400 M_INVALID_PARAM, as in Synapse); ties are
 broken by room ID so pages never overlap. The state read is a read-door exception
 (services/visibility.py): it is for admins, never a client.
+
+Forward extremities (Synapse's API for rooms whose history forked into many heads): every
+Bastion event follows the room's previous one (services/rooms/pipeline.py), so a room has
+exactly one, its latest event, and deleting "the extra" ones deletes none (audited all the same).
 """
 
 from __future__ import annotations
@@ -20,12 +24,14 @@ from bastion.errors import Errcode, MatrixError
 from bastion.events.serialize import client_event
 from bastion.events.types import Membership
 from bastion.services.admin.room_summaries import RoomSummaries, RoomSummary
+from bastion.services.audit.trail import AuditTrail
 from bastion.services.principal import Principal
 from bastion.store.database import Database
 from bastion.store.protocols import MembershipStore, StateStore
 from bastion.store.protocols.room_admin import RoomInventoryStore
 
 DAY_MS = 86_400_000
+DELETE_EXTREMITIES = "room.delete_forward_extremities"
 
 # Synapse's allow-list: order_by -> (sort key, forwards is largest first)
 _Key = Callable[[RoomSummary], Any]
@@ -115,10 +121,12 @@ class RoomAdminService:
         inventory: RoomInventoryStore,
         state: StateStore,
         memberships: MembershipStore,
+        audit: AuditTrail,
         clock: Clock,
         server_name: str,
     ) -> None:
         self._db = db
+        self._audit = audit
         self._summaries = summaries
         self._inventory = inventory
         self._state = state
@@ -173,6 +181,27 @@ class RoomAdminService:
         events = await self._state.current_state(self._db, room_id, types=types)
         now = self._clock.now_ms()
         return [client_event(e, room_version=summary.version, now_ms=now) for e in events]
+
+    async def forward_extremities(self, actor: Principal, room_id: str) -> list[dict[str, Any]]:
+        """The room's forward extremities in Synapse's fields (one: module docstring)."""
+        actor.require_admin()
+        found = await self._inventory.forward_extremity(self._db, room_id)
+        if found is None:
+            raise MatrixError(404, Errcode.NOT_FOUND, f"Room not found: {room_id}")
+        event_id, depth, ts = found
+        return [{"event_id": event_id, "state_group": None, "depth": depth, "received_ts": ts}]
+
+    async def delete_forward_extremities(self, actor: Principal, room_id: str) -> int:
+        """Delete all but the latest extremity: none to delete (module docstring); audited."""
+        actor.require_admin()
+        async with self._audit.attempt(actor, "room.delete_forward_extremities", room_id):
+            if await self._inventory.forward_extremity(self._db, room_id) is None:
+                raise MatrixError(404, Errcode.NOT_FOUND, f"Room not found: {room_id}")
+            details = {"deleted": 0}
+            await self._audit.record_alone(
+                actor, "room.delete_forward_extremities", room_id, details
+            )
+        return 0
 
     async def inventory(self, actor: Principal, query: InventoryQuery) -> InventoryPage:
         """Bastion's inventory: newest rooms first, filtered, one page."""

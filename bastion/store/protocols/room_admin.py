@@ -63,6 +63,9 @@ class RoomInventoryStore(Protocol):
     async def local_activity(
         self, q: Queryable, room_id: str, *, local_suffix: str
     ) -> tuple[int, bool]: ...
+    async def forward_extremity(
+        self, q: Queryable, room_id: str
+    ) -> tuple[str, int, int | None] | None: ...
 
 
 class RoomDeletionStore(Protocol):

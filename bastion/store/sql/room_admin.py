@@ -65,6 +65,19 @@ class SqlRoomInventoryStore:
     ) -> list[StoredEvent]:
         return await self._directory.current_state_of_rooms(q, room_ids, types)
 
+    async def forward_extremity(
+        self, q: Queryable, room_id: str
+    ) -> tuple[str, int, int | None] | None:
+        """(event ID, depth, time) of the event the room's next one follows; None: no room."""
+        row = await q.fetch_one(
+            "SELECT r.last_event_id, r.depth, e.origin_server_ts FROM rooms r"
+            " LEFT JOIN events e ON e.event_id = r.last_event_id WHERE r.room_id = ?",
+            room_id,
+        )
+        if row is None:
+            return None
+        return row[0], int(row[1]), None if row[2] is None else int(row[2])
+
     async def joined_members(
         self, q: Queryable, room_ids: Sequence[str]
     ) -> dict[str, frozenset[str]]:

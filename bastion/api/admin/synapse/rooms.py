@@ -1,6 +1,7 @@
 """Synapse's room admin API, the reads: `GET /_synapse/admin/v1/rooms` (list),
-`/v1/rooms/{roomId}` (details), `/v1/rooms/{roomId}/members`, `/v1/rooms/{roomId}/state`, and
-`/v1/statistics/database/rooms` (the largest rooms: services/admin/room_sizes.py).
+`/v1/rooms/{roomId}` (details), `/v1/rooms/{roomId}/members`, `/v1/rooms/{roomId}/state`,
+`/v1/rooms/{roomIdOrAlias}/forward_extremities` (GET, DELETE: one per room, services/admin/
+rooms.py), and `/v1/statistics/database/rooms` (the largest rooms: services/admin/room_sizes.py).
 
 Field names and parameters are Synapse's (docs/admin-api.md): `from`/`limit` offsets,
 `order_by` from Synapse's allow-list (anything else is 400), `dir` `f` or `b`, `search_term`;
@@ -112,6 +113,24 @@ async def room_state(request: Request) -> Response:
     return JsonResponse({"state": state})
 
 
+async def forward_extremities(request: Request) -> Response:
+    """GET /_synapse/admin/v1/rooms/{roomIdOrAlias}/forward_extremities"""
+    admin = await require_admin(request)
+    services = services_of(request)
+    room_id = await services.membership.resolve_room(request.path_params["roomIdOrAlias"])
+    results = await services.room_admin.forward_extremities(admin, room_id)
+    return JsonResponse({"count": len(results), "results": results})
+
+
+async def delete_forward_extremities(request: Request) -> Response:
+    """DELETE /_synapse/admin/v1/rooms/{roomIdOrAlias}/forward_extremities"""
+    admin = await require_admin(request)
+    services = services_of(request)
+    room_id = await services.membership.resolve_room(request.path_params["roomIdOrAlias"])
+    deleted = await services.room_admin.delete_forward_extremities(admin, room_id)
+    return JsonResponse({"deleted": deleted})
+
+
 async def largest_rooms(request: Request) -> Response:
     """GET /_synapse/admin/v1/statistics/database/rooms"""
     admin = await require_admin(request)
@@ -126,4 +145,10 @@ ROUTES = [
     Route("/v1/rooms/{roomId}", room_details, methods=["GET"]),
     Route("/v1/rooms/{roomId}/members", room_members, methods=["GET"]),
     Route("/v1/rooms/{roomId}/state", room_state, methods=["GET"]),
+    Route("/v1/rooms/{roomIdOrAlias}/forward_extremities", forward_extremities, methods=["GET"]),
+    Route(
+        "/v1/rooms/{roomIdOrAlias}/forward_extremities",
+        delete_forward_extremities,
+        methods=["DELETE"],
+    ),
 ]
