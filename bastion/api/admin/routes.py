@@ -8,6 +8,7 @@ from bastion.api.admin.own import AREAS
 from bastion.api.admin.synapse import (
     deactivate,
     event_reports,
+    experimental_features,
     federation,
     media,
     purge_history,
@@ -34,6 +35,7 @@ BASTION_PREFIX = "/_bastion/admin/v1"
 SYNAPSE_AREAS: list[list[Route]] = [
     event_reports.ROUTES,
     federation.ROUTES,
+    experimental_features.ROUTES,
     register.ROUTES,
     server_version.ROUTES,
     rooms_admin.ROUTES,

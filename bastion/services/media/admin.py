@@ -144,6 +144,14 @@ class MediaAdmin:
             raise MatrixError(404, Errcode.NOT_FOUND, "unknown media ID")
         return deleted
 
+    def purge_remote_cache(self, actor: Principal, before_ts: int) -> int:
+        """Synapse's purge of other servers' cached files: how many went. Bastion never fetches
+        another server's media (no federation), so there is no cache and none goes; the
+        parameter is still checked as Synapse checks it, so a script's mistake shows."""
+        actor.require_admin()
+        _check_before_ts(before_ts)
+        return 0
+
     async def delete_unused(
         self,
         actor: Principal,
@@ -161,12 +169,9 @@ class MediaAdmin:
         actor.require_admin()
         if server_name not in (None, self._server_name):
             raise MatrixError(400, Errcode.INVALID_PARAM, "Can only delete local media")
-        if before_ts < 0 or size_gt < 0:
+        if size_gt < 0:
             raise MatrixError(400, Errcode.INVALID_PARAM, "before_ts and size_gt must be >= 0")
-        if before_ts < SECONDS_MISTAKE_BELOW_MS:
-            raise MatrixError(
-                400, Errcode.INVALID_PARAM, "before_ts is in 1970: give it in milliseconds"
-            )
+        _check_before_ts(before_ts)
         if before_ts > self._clock.now_ms():  # microseconds, likely: it would delete everything
             raise MatrixError(400, Errcode.INVALID_PARAM, "before_ts must be in the past")
         media_ids = await self._store.unused_uploads(self._db, before_ts, size_gt)
@@ -299,3 +304,13 @@ class MediaAdmin:
     async def _require_room(self, room_id: str) -> None:
         if await self._rooms.get_room(self._db, room_id) is None:
             raise MatrixError(404, Errcode.NOT_FOUND, f"unknown room {room_id}")
+
+
+def _check_before_ts(before_ts: int) -> None:
+    """Synapse's checks of a `before_ts` in ms (a time in seconds reads as 1970)."""
+    if before_ts < 0:
+        raise MatrixError(400, Errcode.INVALID_PARAM, "before_ts and size_gt must be >= 0")
+    if before_ts < SECONDS_MISTAKE_BELOW_MS:
+        raise MatrixError(
+            400, Errcode.INVALID_PARAM, "before_ts is in 1970: give it in milliseconds"
+        )

@@ -129,6 +129,17 @@ async def delete_unused(request: Request) -> Response:
     return JsonResponse({"deleted_media": deleted, "total": len(deleted)})
 
 
+async def purge_media_cache(request: Request) -> Response:
+    """POST /_synapse/admin/v1/purge_media_cache?before_ts=: other servers' cached files (none
+    here: services/media/admin.py purge_remote_cache)."""
+    admin = await require_admin(request)
+    if request.query_params.get("before_ts") in (None, ""):
+        raise MatrixError(400, Errcode.MISSING_PARAM, "Missing integer query parameter 'before_ts'")
+    before_ts = int_param(request, "before_ts", 0, minimum=-(2**62))
+    deleted = services_of(request).media_admin.purge_remote_cache(admin, before_ts)
+    return JsonResponse({"deleted": deleted})
+
+
 async def usage_by_user(request: Request) -> Response:
     """GET /_synapse/admin/v1/statistics/users/media"""
     admin = await require_admin(request)
@@ -157,6 +168,7 @@ ROUTES = [
     Route("/v1/media/protect/{mediaId}", protect, methods=["POST"]),
     Route("/v1/media/unprotect/{mediaId}", unprotect, methods=["POST"]),
     Route("/v1/media/delete", delete_unused, methods=["POST"]),
+    Route("/v1/purge_media_cache", purge_media_cache, methods=["POST"]),
     Route("/v1/media/{serverName}/delete", delete_unused, methods=["POST"]),
     Route("/v1/media/quarantine/{serverName}/{mediaId}", quarantine, methods=["POST"]),
     Route("/v1/media/unquarantine/{serverName}/{mediaId}", unquarantine, methods=["POST"]),
