@@ -128,8 +128,10 @@ async def test_refusals_are_answered_at_once(hs: Homeserver) -> None:
     assert errcode(bad) == (400, "M_INVALID_PARAM")
 
 
-async def test_a_room_it_cannot_act_in_is_skipped_not_blocking(hs: Homeserver) -> None:
-    """A room made before the policy whose admin left: refused there (counted), the rest done."""
+async def closed_and_open_rooms(hs: Homeserver) -> tuple[UserClient, UserClient, list[str]]:
+    """bob posts in a room made before the policy whose admin left (the moderation account
+    cannot act there) and in one made under it. Returns root, bob and [closed room, its
+    message, open room, its message]."""
     alice, bob = await hs.register_user("alice"), await hs.register_user("bob")
     closed = await alice.create_room(preset="public_chat", room_version="11")
     await bob.join(closed)
@@ -139,7 +141,12 @@ async def test_a_room_it_cannot_act_in_is_skipped_not_blocking(hs: Homeserver) -
     open_room = await alice.create_room(preset="public_chat")
     await bob.join(open_room)
     gone = await bob.send_text(open_room, "removable")
-    root = await hs.register_user("root", admin=True)
+    return await hs.register_user("root", admin=True), bob, [closed, kept, open_room, gone]
+
+
+async def test_a_room_it_cannot_act_in_is_skipped_not_blocking(hs: Homeserver) -> None:
+    """A room made before the policy whose admin left: refused there (counted), the rest done."""
+    root, bob, (closed, kept, open_room, gone) = await closed_and_open_rooms(hs)
 
     resp = await root.post(f"/_bastion/admin/v1/users/{bob.user_id}/redact", json={})
     await hs.runtime.services.redaction_jobs.run_to_completion()

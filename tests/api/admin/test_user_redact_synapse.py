@@ -14,6 +14,7 @@ import json
 from typing import Any
 from urllib.parse import quote
 
+from tests.api.admin.test_moderation_jobs import closed_and_open_rooms
 from tests.api.admin.test_moderation_redact import audit_rows, seen_by, with_moderator
 from tests.conftest import Homeserver, UserClient, errcode
 
@@ -147,16 +148,7 @@ async def test_the_limit_takes_the_newest_in_each_room(hs: Homeserver) -> None:
 async def test_what_could_not_be_redacted_is_listed_with_why(hs: Homeserver) -> None:
     """A room made before the policy whose admin left: the moderation account cannot act
     there, so bob's message in it is a failed redaction with the reason; the rest done."""
-    alice, bob = await hs.register_user("alice"), await hs.register_user("bob")
-    closed = await alice.create_room(preset="public_chat", room_version="11")
-    await bob.join(closed)
-    kept = await bob.send_text(closed, "in a room nobody can moderate")
-    assert (await alice.post(f"/rooms/{closed}/leave", json={})).status_code == 200
-    await with_moderator(hs)
-    open_room = await alice.create_room(preset="public_chat")
-    await bob.join(open_room)
-    gone = await bob.send_text(open_room, "removable")
-    root = await hs.register_user("root", admin=True)
+    root, bob, (closed, kept, open_room, gone) = await closed_and_open_rooms(hs)
 
     redact_id = await _start(root, bob.user_id, {"rooms": [closed, open_room]})
     await hs.runtime.services.redaction_jobs.run_to_completion()
