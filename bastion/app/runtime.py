@@ -30,6 +30,7 @@ from bastion.services.event_hooks import EventHook
 from bastion.store.database import Database, open_database
 from bastion.store.migrations.runner import migrate
 from bastion.store.sql.events import SqlEventStore
+from bastion.store.sql.media_references import SqlMediaReferenceStore
 from bastion.store.sql.rooms import SqlRoomStore
 from bastion.store.sql.search import search_store_for
 from bastion.store.sql.user_directory import SqlUserDirectoryStore
@@ -37,6 +38,7 @@ from bastion.store.stream import PositionAllocator
 from bastion.workers.appservice_delivery import AppServiceWorker
 from bastion.workers.backfills import (
     STARTUP_BACKFILLS,
+    MediaReferenceBackfill,
     RedactionBacklogPrune,
     SearchIndexBackfill,
     UserDirectoryBackfill,
@@ -94,6 +96,7 @@ class Runtime:
                     SearchIndexBackfill(db, search_store_for(db.dialect)),
                     UserDirectoryBackfill(db, UserDirectoryIndex(SqlUserDirectoryStore())),
                     RedactionBacklogPrune(db, SqlEventStore(), SqlRoomStore(), clock),
+                    MediaReferenceBackfill(db, SqlMediaReferenceStore(), config.server_name),
                 ):
                     await run_to_completion(job)
             positions = await open_positions(config, db, bus)  # shared: app/positions.py

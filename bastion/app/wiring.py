@@ -69,6 +69,7 @@ from bastion.services.formatting.formatter import EventFormatter
 from bastion.services.ignored_users import IgnoredUsers
 from bastion.services.invite_permission import InviteBlocking, InvitePermissions
 from bastion.services.legal_hold.keeper import HeldOriginalKeeper
+from bastion.services.media.references import MediaReferenceRecorder
 from bastion.services.members_cache import MEMBERS_CACHE, RoomMembersCache
 from bastion.services.notices import (
     NoticeRoomGuard,
@@ -131,6 +132,7 @@ from bastion.store.sql.events import SqlEventStore
 from bastion.store.sql.holds import SqlHoldStore
 from bastion.store.sql.key_backup import SqlKeyBackupStore
 from bastion.store.sql.keys import SqlKeyStore
+from bastion.store.sql.media_references import SqlMediaReferenceStore
 from bastion.store.sql.memberships import SqlMembershipStore
 from bastion.store.sql.openid import SqlOpenIdStore
 from bastion.store.sql.policy import SqlPolicyStore
@@ -382,6 +384,7 @@ class Wiring:
                 RetentionStateWatcher(retention, self.bus),
                 RedactionWatcher(recent, self.bus),
                 HeldOriginalKeeper(holds, clock),
+                MediaReferenceRecorder(SqlMediaReferenceStore(), self.config.server_name),
                 dlp.hook, InviteBlocking(invites),
                 UpgradedRoomJoins([push_rules, tags, DirectRooms(
                     db, account_data, account_data_service)], self.config.server_name),

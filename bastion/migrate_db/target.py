@@ -16,8 +16,11 @@ from bastion.store.database import Database
 from bastion.store.migrations.runner import latest_version, migrate
 
 SCHEMA_VERSION_TABLE = "schema_version"
-# Tables a fresh migration gives a row: the audit chain's genesis head, the search backfill mark.
-ROWS_FROM_MIGRATIONS = frozenset({"audit_head", "event_search_backfill"})
+# Tables a fresh migration gives a row: the audit chain's genesis head, the search and media
+# reference backfill marks.
+ROWS_FROM_MIGRATIONS = frozenset(
+    {"audit_head", "event_search_backfill", "media_references_backfill"}
+)
 # Tables only PostgreSQL has, holding the live state of running processes (nothing to copy):
 # the processes writing the shared stream (store/shared_stream.py, migration 0027).
 POSTGRES_ONLY_TABLES = frozenset({"stream_writers"})

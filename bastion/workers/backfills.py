@@ -10,6 +10,10 @@ never redoes one:
   themselves (an indexed account is no longer selected).
 - `RedactionBacklogPrune`: events redacted before redactions pruned stored content; progress is
   the pruned events themselves (their originals are kept aside, which the query excludes).
+- `MediaReferenceBackfill`: the files events stored before the media reference index name
+  (services/media/references.py), newest first; progress is `media_references_backfill.upto`
+  (0 once done). Nothing may purge before it ends: a purge trusts the index to find every
+  event that names a file.
 
 They block start-up (`Runtime.open` runs them to completion before wiring the services), which
 is the correct choice while they are fast: a search answered before the index backfill finished
@@ -22,10 +26,12 @@ from __future__ import annotations
 
 from bastion.clock import Clock
 from bastion.services.directory.user_index import UserDirectoryIndex
+from bastion.services.media.references import backfill_references_batch
 from bastion.services.rooms.redaction import prune_redacted_batch
 from bastion.services.search.indexer import backfill_index_batch
 from bastion.store.database import Database
 from bastion.store.protocols import EventStore, RoomStore, SearchStore
+from bastion.store.protocols.media_references import MediaReferenceStore
 
 STARTUP_BACKFILLS = "start-up backfills"  # the `Database.exclusive` lock they run under
 
@@ -91,3 +97,20 @@ class RedactionBacklogPrune:
         )
         self.done += pruned
         return pruned < self._batch
+
+
+class MediaReferenceBackfill:
+    """Indexes the files named by events older than the media reference index."""
+
+    name = "media reference backfill"
+
+    def __init__(self, db: Database, store: MediaReferenceStore, server_name: str) -> None:
+        self._db, self._store, self._server_name = db, store, server_name
+        self.done = 0
+
+    async def step(self) -> bool:
+        finished, written = await backfill_references_batch(
+            self._db, self._store, self._server_name
+        )
+        self.done += written
+        return finished

@@ -9,6 +9,7 @@ the next run finishes the work and does not redo the batch already committed.
 from __future__ import annotations
 
 import asyncio
+import json
 from typing import Any
 
 import pytest
@@ -16,12 +17,15 @@ import pytest
 from bastion.app import Runtime
 from bastion.config import PresenceConfig
 from bastion.services.directory.user_index import UserDirectoryIndex
+from bastion.services.media.references import backfill_references_batch
 from bastion.store.sql.events import SqlEventStore
+from bastion.store.sql.media_references import SqlMediaReferenceStore
 from bastion.store.sql.rooms import SqlRoomStore
 from bastion.store.sql.search import search_store_for
 from bastion.store.sql.user_directory import SqlUserDirectoryStore
 from bastion.workers.backfills import (
     STARTUP_BACKFILLS,
+    MediaReferenceBackfill,
     RedactionBacklogPrune,
     SearchIndexBackfill,
     UserDirectoryBackfill,
@@ -141,3 +145,53 @@ async def test_runtime_offers_workers_without_starting_them(hs: Homeserver) -> N
 @pytest.mark.parametrize("config_overrides", [{"presence": PresenceConfig(enabled=False)}])
 async def test_presence_disabled_has_no_expiry_worker(hs: Homeserver) -> None:
     assert hs.runtime.workers().names == JOB_WORKERS
+
+
+async def _references(hs: Homeserver) -> set[tuple[str, str]]:
+    rows = await hs.runtime.db.fetch_all("SELECT media_id, event_id FROM media_references")
+    return {(r[0], r[1]) for r in rows}
+
+
+async def test_media_reference_backfill_indexes_older_events_and_kept_originals(
+    hs: Homeserver,
+) -> None:
+    """Files named by events older than the index (a message, an avatar, a redacted message's
+    kept original, an original whose event is gone) are indexed at the next start, window by
+    window, newest first, resuming where a stopped start left off."""
+    alice = await hs.register_user("alice")
+    room_id = await alice.create_room(preset="private_chat")
+    uri = f"mxc://{hs.server_name}"
+    sent = [await alice.put(f"/rooms/{room_id}/send/m.room.message/t{n}", json={
+        "msgtype": "m.image", "body": f"scan {n}", "url": f"{uri}/scan{n}",
+        "info": {"thumbnail_url": f"{uri}/thumb{n}"},
+    }) for n in range(3)]  # fmt: skip
+    event_ids = [resp.json()["event_id"] for resp in sent]
+    resp = await alice.put(f"/rooms/{room_id}/redact/{event_ids[0]}/r1", json={})
+    assert resp.status_code == 200, resp.text  # its original is kept aside, naming scan0
+    resp = await alice.put(f"/profile/{alice.user_id}/avatar_url", json={"avatar_url": f"{uri}/me"})
+    assert resp.status_code == 200, resp.text  # a member event naming the avatar
+    await alice.send_text(room_id, "no file here", txn_id="plain")
+    indexed = await _references(hs)
+    assert {(f"scan{n}", event_ids[n]) for n in range(3)} <= indexed
+    assert {(f"thumb{n}", event_ids[n]) for n in range(3)} <= indexed
+    assert any(media_id == "me" for media_id, _event in indexed)
+
+    db = hs.runtime.db
+    orphan = json.dumps({"content": {"url": f"{uri}/orphan"}})
+    await db.execute(
+        "INSERT INTO redacted_event_originals (event_id, room_id, redacted_by, redacted_ts, pdu)"
+        " VALUES ('$gone', ?, '$r', 0, ?)", room_id, orphan,
+    )  # fmt: skip
+    await db.execute("DELETE FROM media_references")  # as if every event predated the index
+    top = await db.fetch_val("SELECT MAX(stream_ordering) FROM events")
+    await db.execute("UPDATE media_references_backfill SET upto = ?", top)
+
+    store = SqlMediaReferenceStore()
+    finished, _ = await backfill_references_batch(db, store, hs.server_name, window=2)
+    assert not finished  # one window (the newest two positions), then the process stops
+    assert {media_id for media_id, _event in await _references(hs)} == {"me"}
+    restarted = await Runtime.open(hs.runtime.config, hs.clock)  # the next start finishes
+    await restarted.close()
+    assert await _references(hs) == indexed | {("orphan", "$gone")}
+    assert await db.fetch_val("SELECT upto FROM media_references_backfill") == 0
+    assert await run_to_completion(MediaReferenceBackfill(db, store, hs.server_name)) == 0

@@ -40,12 +40,14 @@ def _media(row: Row) -> MediaRecord:
 
 
 async def delete_media_row(q: Queryable, media_id: str) -> DeletedMedia | None:
-    """Delete a media row and its thumbnails' rows; what was deleted (None: no such row), so the
-    caller removes the files after its commit (admin deletion, retention purge, erasure)."""
+    """Delete a media row, its thumbnails' rows and its reference index rows; what was deleted
+    (None: no such row), so the caller removes the files after its commit (admin deletion,
+    retention purge, erasure)."""
     rows = await q.fetch_all(
         "SELECT width, height, method FROM media_thumbnails WHERE media_id = ?", media_id
     )
     await q.execute("DELETE FROM media_thumbnails WHERE media_id = ?", media_id)
+    await q.execute("DELETE FROM media_references WHERE media_id = ?", media_id)
     if not await q.execute("DELETE FROM media WHERE media_id = ?", media_id):
         return None
     return DeletedMedia(media_id, [(int(r[0]), int(r[1]), str(r[2])) for r in rows])

@@ -16,6 +16,7 @@ from bastion.store.database import Queryable
 from bastion.store.protocols.compliance import DeletedMedia
 from bastion.store.sql.holds import is_held
 from bastion.store.sql.media import delete_media_row
+from bastion.store.sql.media_references import named_in
 
 _ROOM_CONTENTS = (
     "SELECT pdu FROM events WHERE room_id = ? AND pdu LIKE '%mxc://%'"
@@ -23,13 +24,19 @@ _ROOM_CONTENTS = (
     " AND pdu LIKE '%mxc://%'"
     " UNION ALL SELECT pdu FROM held_event_originals WHERE room_id = ? AND pdu LIKE '%mxc://%'"
 )
+# Media ID and URI pattern for each table, then the uploader: through the media reference
+# index (store/sql/media_references.py); a redacted original's sender is its event's.
 _HELD_REFERENCE = (
-    "SELECT 1 WHERE EXISTS (SELECT 1 FROM events e WHERE e.pdu LIKE ?"
-    f" AND {is_held('e.room_id', 'e.sender')})"
-    " OR EXISTS (SELECT 1 FROM held_event_originals WHERE pdu LIKE ?)"
-    " OR EXISTS (SELECT 1 FROM redacted_event_originals o JOIN events e"
-    f" ON e.event_id = o.event_id WHERE o.pdu LIKE ? AND {is_held('o.room_id', 'e.sender')})"
-    f" OR {is_held('NULL', '?')}"
+    f"SELECT 1 WHERE {named_in('events', 'e', is_held('e.room_id', 'e.sender'))}"
+    f" OR {named_in('held_event_originals', 'h')}"
+    " OR "
+    + named_in(
+        "redacted_event_originals",
+        "o",
+        "EXISTS (SELECT 1 FROM events oe WHERE oe.event_id = o.event_id"
+        f" AND {is_held('o.room_id', 'oe.sender')})",
+    )
+    + f" OR {is_held('NULL', '?')}"
 )
 _AVATAR_EVENTS = (
     "SELECT cs.stream_ordering, e.pdu FROM current_state cs JOIN events e"
@@ -91,8 +98,8 @@ class SqlMediaAdminStore:
     async def held_reference(self, q: Queryable, uri: str, uploader: str) -> bool:
         """Does an active legal hold need this file: an event or kept original it covers names
         `uri`, or it names the uploader? `LIKE` may over-match (then: held, the safe side)."""
-        pattern = f"%{uri}%"
-        found = await q.fetch_val(_HELD_REFERENCE, pattern, pattern, pattern, uploader)
+        pattern, media_id = f"%{uri}%", uri.rsplit("/", 1)[-1]
+        found = await q.fetch_val(_HELD_REFERENCE, *[media_id, pattern] * 3, uploader)
         return found is not None
 
     async def delete_media(self, q: Queryable, media_id: str) -> DeletedMedia | None:

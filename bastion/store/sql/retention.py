@@ -20,13 +20,16 @@ from bastion.store.protocols.compliance import DeletedMedia, PurgedEvent
 from bastion.store.sql.holds import not_held
 from bastion.store.sql.like import escape_like
 from bastion.store.sql.media import delete_media_row
+from bastion.store.sql.media_references import named_in
 
 RETENTION_TYPE = "m.room.retention"
 
+# Is a file still named (media ID and URI pattern for each table, then the URI): through the
+# media reference index, never a scan of every event (store/sql/media_references.py).
 _MEDIA_REFERENCED = (
-    "SELECT 1 WHERE EXISTS (SELECT 1 FROM events WHERE pdu LIKE ?)"
-    " OR EXISTS (SELECT 1 FROM redacted_event_originals WHERE pdu LIKE ?)"
-    " OR EXISTS (SELECT 1 FROM held_event_originals WHERE pdu LIKE ?)"
+    f"SELECT 1 WHERE {named_in('events', 'e')}"
+    f" OR {named_in('redacted_event_originals', 'o')}"
+    f" OR {named_in('held_event_originals', 'h')}"
     " OR EXISTS (SELECT 1 FROM profiles WHERE avatar_url = ?)"
 )
 
@@ -115,13 +118,15 @@ class SqlRetentionStore:
         self, q: Queryable, server_name: str, media_ids: Sequence[str]
     ) -> list[DeletedMedia]:
         """Delete the media rows (and thumbnails) of `media_ids` that nothing stored names any
-        more: no event, kept redacted or held original, or profile. `LIKE` may over-match a
-        media ID with `_` in it; then the media is kept, the safe side."""
+        more: no event, kept redacted or held original (found through the media reference
+        index), or profile. `LIKE` may over-match a media ID with `_` in it; then the media is
+        kept, the safe side."""
         deleted: list[DeletedMedia] = []
         for media_id in media_ids:
             uri = f"mxc://{server_name}/{media_id}"
             pattern = f"%{uri}%"
-            if await q.fetch_val(_MEDIA_REFERENCED, pattern, pattern, pattern, uri) is not None:
+            named = [media_id, pattern] * 3
+            if await q.fetch_val(_MEDIA_REFERENCED, *named, uri) is not None:
                 continue
             if (gone := await delete_media_row(q, media_id)) is not None:
                 deleted.append(gone)
