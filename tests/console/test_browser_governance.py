@@ -163,6 +163,31 @@ async def _remove_reported(page: Page, base: str, reporter: str, language: str) 
     await page.wait_for_selector("ol.timeline li.reported .redacted")
 
 
+async def _remove_persons_messages(
+    page: Page, base: str, author: AsyncClient, reader: AsyncClient, room_id: str,
+    language: str,
+) -> None:  # fmt: skip
+    """A person's page, their messages counted and removed through the confirmation: the
+    reader's client then sees the message redacted once the worker ran."""
+    event_id = await send(author, room_id, "m.room.message", {"msgtype": "m.text", "body": "spam"})
+    person = f"{base}/admin/people/{quote(author.user_id, safe='')}"
+    await page.goto(person)
+    await page.click(f"a[href='{person.removeprefix(base)}/remove-messages']")
+    await page.wait_for_url(f"{person}/remove-messages")
+    await _check(page, language)
+    await page.fill("#reason", "spam")
+    await page.click("form.confirm button[type=submit]")
+    await page.wait_for_url(f"{base}/admin/redactions/*")
+    await _check(page, language)
+    path = f"/_matrix/client/v3/rooms/{quote(room_id)}/event/{quote(event_id)}"
+    for _ in range(80):  # bounded: the worker is woken by the queued job
+        status, seen = await nio_request(reader, "GET", path)
+        if status == 200 and seen["content"] == {}:
+            break
+        await asyncio.sleep(0.25)
+    assert (status, seen["content"]) == (200, {})
+
+
 @pytest.mark.parametrize("language", LANGUAGES)
 async def test_rooms_reports_and_policy_in_the_browser(
     admin_page: Page,
@@ -213,4 +238,5 @@ async def test_rooms_reports_and_policy_in_the_browser(
     assert status == 403, refused
     assert refused["errcode"] == "M_FORBIDDEN"
     assert "at most 1 admins" in refused["error"]
+    await _remove_persons_messages(page, base, carol, bob, room_id, language)
     await _purge_from_largest_rooms(page, base, room_id, bob, event_id, language)
