@@ -30,21 +30,15 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
-import shutil
 import sys
-import tempfile
 import time
-import uuid
-from pathlib import Path
 from typing import Any
 
-from benchlib import drop_schema, latency_stats
-from inprocess import bench_config
+from benchlib import latency_stats
+from inprocess import add_database_options, bench_runtime, parse_with_database
 
 from bastion.app import Runtime
 from bastion.events.builder import EventDraft
-from bastion.server_key import write_new_key
 from bastion.services.principal import Operator, Requester
 from bastion.services.rooms.create import CreateRoomRequest
 from bastion.store.sql.retention import SqlRetentionStore
@@ -110,26 +104,14 @@ async def measure(runtime: Runtime, sent: int, files: int, deadline: float) -> d
 
 async def run(args: argparse.Namespace) -> dict[str, Any]:
     deadline = time.monotonic() + args.deadline
-    workdir = Path(tempfile.mkdtemp(prefix="bastion-media-refs-bench-"))
-    write_new_key(workdir / "signing.key")
-    schema = f"bench_{uuid.uuid4().hex[:12]}" if args.database_url else None
-    config = bench_config(workdir, database_url=args.database_url, schema=schema, presence=False)
     result: dict[str, Any] = {}
-    try:
-        runtime = await Runtime.open(config)
-        try:
-            started = time.perf_counter()
-            sent = await seed(runtime, args.events, deadline)
-            result |= {"database": runtime.db.dialect, "events": sent,
-                       "setup_s": round(time.perf_counter() - started, 1)}  # fmt: skip
-            print(f"seeded {sent} events in {result['setup_s']} s", file=sys.stderr)
-            result |= await measure(runtime, sent, args.files, deadline)
-        finally:
-            await runtime.close()
-    finally:
-        if schema is not None:
-            await drop_schema(args.database_url, schema)
-        shutil.rmtree(workdir)
+    async with bench_runtime(args.database_url, "bastion-media-refs-bench-") as runtime:
+        started = time.perf_counter()
+        sent = await seed(runtime, args.events, deadline)
+        result |= {"database": runtime.db.dialect, "events": sent,
+                   "setup_s": round(time.perf_counter() - started, 1)}  # fmt: skip
+        print(f"seeded {sent} events in {result['setup_s']} s", file=sys.stderr)
+        result |= await measure(runtime, sent, args.files, deadline)
     return result
 
 
@@ -156,16 +138,8 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=200_000)
     parser.add_argument("--files", type=int, default=100, help="checks of each kind")
     parser.add_argument("--deadline", type=float, default=600.0, help="seconds for the run")
-    parser.add_argument("--database-url", help="postgresql://...; default: SQLite in a temp dir")
-    parser.add_argument(
-        "--postgres", action="store_true", help="PostgreSQL at $BASTION_TEST_PG_DSN"
-    )
-    args = parser.parse_args()
-    if args.postgres and not args.database_url:
-        args.database_url = os.environ.get("BASTION_TEST_PG_DSN")
-        if not args.database_url:
-            parser.error("--postgres needs BASTION_TEST_PG_DSN (run under scripts/with-postgres)")
-    result = asyncio.run(run(args))
+    add_database_options(parser)
+    result = asyncio.run(run(parse_with_database(parser)))
     print(json.dumps(result, indent=2))
     print(table(result), file=sys.stderr)
 

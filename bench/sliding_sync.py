@@ -43,11 +43,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import random
-import shutil
 import sys
-import tempfile
 import time
 import uuid
 from collections.abc import Awaitable, Callable
@@ -55,12 +52,11 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from benchlib import drop_schema, latency_stats
-from inprocess import bench_config
+from benchlib import latency_stats
+from inprocess import add_database_options, bench_runtime, parse_with_database
 
 from bastion.app import Runtime, create_app
 from bastion.events.builder import EventDraft
-from bastion.server_key import write_new_key
 from bastion.services.principal import Operator, Requester
 from bastion.services.rooms.create import CreateRoomRequest
 
@@ -288,13 +284,8 @@ async def measure(bench: Bench, args: argparse.Namespace, deadline: float) -> di
 
 async def run(args: argparse.Namespace) -> dict[str, Any]:
     deadline = time.monotonic() + args.deadline
-    workdir = Path(tempfile.mkdtemp(prefix="bastion-sliding-sync-bench-"))
-    write_new_key(workdir / "signing.key")
-    schema = f"bench_{uuid.uuid4().hex[:12]}" if args.database_url else None
-    config = bench_config(workdir, database_url=args.database_url, schema=schema, presence=False)
     result: dict[str, Any] = {"rooms": args.rooms}
-    try:
-        runtime = await Runtime.open(config)
+    async with bench_runtime(args.database_url, "bastion-sliding-sync-bench-") as runtime:
         bench = Bench(runtime)
         try:
             started = time.perf_counter()
@@ -305,11 +296,6 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             result |= await measure(bench, args, deadline)
         finally:
             await bench.http.aclose()
-            await runtime.close()
-    finally:
-        if schema is not None:
-            await drop_schema(args.database_url, schema)
-        shutil.rmtree(workdir)
     return result
 
 
@@ -347,16 +333,8 @@ def main() -> None:
     parser.add_argument("--growths", type=int, default=3, help="full growth repetitions")
     parser.add_argument("--wakes", type=int, default=50, help="woken requests of each kind")
     parser.add_argument("--deadline", type=float, default=600.0, help="seconds for the run")
-    parser.add_argument("--database-url", help="postgresql://...; default: SQLite in a temp dir")
-    parser.add_argument(
-        "--postgres", action="store_true", help="PostgreSQL at $BASTION_TEST_PG_DSN"
-    )
-    args = parser.parse_args()
-    if args.postgres and not args.database_url:
-        args.database_url = os.environ.get("BASTION_TEST_PG_DSN")
-        if not args.database_url:
-            parser.error("--postgres needs BASTION_TEST_PG_DSN (run under scripts/with-postgres)")
-    result = asyncio.run(run(args))
+    add_database_options(parser)
+    result = asyncio.run(run(parse_with_database(parser)))
     print(json.dumps(result, indent=2))
     print(table(result), file=sys.stderr)
 
