@@ -14,7 +14,9 @@ delays another. Progress is a row per registration (store/protocols/appservices.
    `done_upto` becomes the transaction's end and the next ID is taken, in one statement.
 3. A failure (no connection, a timeout, a non-2xx answer) is recorded on the row and retried
    after an exponential back-off (`retry_s`: the first wait, doubling up to the longest),
-   with the same ID and the same contents: the spec forbids changing a transaction on retry.
+   with the same ID and the same events: the spec forbids changing a transaction on retry.
+   Only each event's `unsigned.age` is new (how old it is when sent again, as Synapse's
+   retries say), and an event redacted or expired meanwhile goes as clients now see it.
    A restart, or another process taking the worker's lease, resumes from the row.
 
 A service that receives ephemeral data also gets receipts, typing and presence (ephemeral.py),
