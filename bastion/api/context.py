@@ -18,6 +18,7 @@ from bastion.services.admin.room_export import RoomExport
 from bastion.services.admin.room_reading import AdminRoomReading
 from bastion.services.admin.room_sizes import RoomSizes
 from bastion.services.admin.rooms import RoomAdminService
+from bastion.services.admin.scheduled_tasks import ScheduledTasks
 from bastion.services.admin.user_data import AdminUserData
 from bastion.services.admin.users import AdminUserService
 from bastion.services.appservices.service import AppServices
@@ -126,6 +127,7 @@ class Services:
     room_admin: RoomAdminService  # room lists, details, members, state, inventory (admins)
     room_export: RoomExport  # the inventory as CSV / XLSX
     room_deletion: RoomDeletion  # room deletion jobs (run by workers/room_deletion.py)
+    scheduled_tasks: ScheduledTasks  # the background jobs listed, in Synapse's shape
     room_blocks: RoomBlocks  # rooms no local user may join
     room_sizes: RoomSizes  # the largest rooms in the database
     room_entry: RoomEntry  # joins on someone's behalf (an admin's, a SCIM group's)

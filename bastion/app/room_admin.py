@@ -23,12 +23,15 @@ from bastion.services.admin.room_export import RoomExport
 from bastion.services.admin.room_sizes import RoomSizes
 from bastion.services.admin.room_summaries import RoomSummaries
 from bastion.services.admin.rooms import RoomAdminService
+from bastion.services.admin.scheduled_tasks import JobStores, ScheduledTasks
 from bastion.services.audit.trail import AuditTrail
 from bastion.services.event_hooks import EventHook
 from bastion.services.rooms.create import RoomCreator
 from bastion.services.rooms.pipeline import EventPipeline
 from bastion.store.database import Database
+from bastion.store.sql.history_purges import SqlHistoryPurgeStore
 from bastion.store.sql.memberships import SqlMembershipStore
+from bastion.store.sql.moderation import SqlRedactionJobStore
 from bastion.store.sql.room_admin import SqlRoomDeletionStore, SqlRoomInventoryStore
 from bastion.store.sql.room_directory import SqlRoomDirectoryStore
 from bastion.store.sql.room_sizes import room_size_store_for
@@ -56,8 +59,8 @@ def blocked_rooms_hook(db: Database) -> EventHook:
 
 
 def room_admin_services(parts: RoomAdminParts) -> dict[str, Any]:
-    """`room_admin`, `room_export`, `room_blocks`, `room_sizes` and `room_deletion` for
-    `Services`."""
+    """`room_admin`, `room_export`, `room_blocks`, `room_sizes`, `room_deletion` and
+    `scheduled_tasks` (the deletions listed with the other background jobs) for `Services`."""
     db, memberships, inventory = parts.db, SqlMembershipStore(), SqlRoomInventoryStore()
     summaries = RoomSummaries(db, inventory, server_name=parts.server_name)
     rooms = RoomAdminService(
@@ -77,4 +80,7 @@ def room_admin_services(parts: RoomAdminParts) -> dict[str, Any]:
             db, deletion_stores, pipeline=parts.pipeline, creator=parts.creator,
             audit=parts.audit, bus=parts.bus, clock=parts.clock,
         ),
+        "scheduled_tasks": ScheduledTasks(db, JobStores(
+            deletion_stores.jobs, SqlHistoryPurgeStore(), SqlRedactionJobStore()
+        )),
     }  # fmt: skip

@@ -151,7 +151,7 @@ class RoomDeletion:
         job = await self._stores.jobs.get_job(self._db, delete_id)
         if job is None:
             raise MatrixError(404, Errcode.NOT_FOUND, f"delete id '{delete_id}' not found")
-        return _status(job)
+        return status_of_job(job)
 
     async def statuses_of_room(self, actor: Principal, room_id: str) -> list[DeletionStatus]:
         """Every job of a room; 404 M_NOT_FOUND when there is none."""
@@ -159,7 +159,7 @@ class RoomDeletion:
         jobs = await self._stores.jobs.jobs_of_room(self._db, room_id)
         if not jobs:
             raise MatrixError(404, Errcode.NOT_FOUND, f"No delete task for room_id '{room_id}'")
-        return [_status(job) for job in jobs]
+        return [status_of_job(job) for job in jobs]
 
     async def run_pending(self) -> int:
         """Run every unfinished job to its end (complete or failed); returns how many ran."""
@@ -327,6 +327,7 @@ def _encode(result: DeletionResult) -> str:
     return msgspec.json.encode(result).decode()
 
 
-def _status(job: DeletionJobRow) -> DeletionStatus:
+def status_of_job(job: DeletionJobRow) -> DeletionStatus:
+    """A stored job as the status endpoints (and the job list) show it."""
     result = msgspec.json.decode(job.result, type=DeletionResult)
     return DeletionStatus(job.delete_id, job.room_id, job.status, job.error, result)

@@ -149,6 +149,11 @@ class AdminRedactions:
             raise MatrixError(404, Errcode.NOT_FOUND, f"no redaction job {job_id}")
         return job
 
+    async def unfinished_of(self, actor: Principal, user_id: str) -> list[RedactionJob]:
+        """The user's jobs still queued or running (Synapse's API refuses a second one)."""
+        actor.require_admin()
+        return [job for job in await self._jobs.pending(self._db) if job.user_id == user_id]
+
     async def _require_rooms(self, rooms: tuple[str, ...] | None) -> None:
         for room_id in rooms or ():
             if not await self._facts.room_exists(room_id):
@@ -165,3 +170,14 @@ def _scope_details(scope: RedactionScope, per_room: int | None) -> dict[str, Any
         "per_room": per_room,
     }
     return {key: value for key, value in narrowed.items() if value is not None}
+
+
+def task_status(job: RedactionJob) -> str:
+    """A job in Synapse's task statuses: `scheduled` (nothing done yet), `active`, `complete`,
+    `failed` (an error stopped it)."""
+    if job.error is not None:
+        return "failed"
+    if job.status == COMPLETE:
+        return "complete"
+    started = job.after_position > 0 or job.redacted > 0 or job.refused > 0
+    return "active" if started else "scheduled"

@@ -35,6 +35,13 @@ class HistoryPurgeStore(Protocol):
     async def purges_of_room(
         self, q: Queryable, room_id: str, limit: int
     ) -> list[HistoryPurgeRow]: ...
+    async def latest_purges(
+        self, q: Queryable, room_id: str | None, before_ts: int | None, limit: int
+    ) -> list[HistoryPurgeRow]:
+        """At most `limit` purges (of one room, or all), the latest changed first, changed at
+        or before `before_ts` when given (the admin's job list)."""
+        ...
+
     async def update_purge(
         self, q: Queryable, purge_id: str, *, status: str, deleted: int, error: str | None,
         now_ms: int,

@@ -75,6 +75,13 @@ class RoomDeletionStore(Protocol):
     async def get_job(self, q: Queryable, delete_id: str) -> DeletionJobRow | None: ...
     async def jobs_of_room(self, q: Queryable, room_id: str) -> list[DeletionJobRow]: ...
     async def unfinished_jobs(self, q: Queryable) -> list[DeletionJobRow]: ...
+    async def latest_jobs(
+        self, q: Queryable, room_id: str | None, before_ts: int | None, limit: int
+    ) -> list[DeletionJobRow]:
+        """At most `limit` jobs (of one room, or all), the latest changed first, changed at or
+        before `before_ts` when given (the admin's job list)."""
+        ...
+
     async def update_job(
         self, q: Queryable, delete_id: str, *, status: str, result: str, error: str | None,
         now_ms: int,

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from bastion.store.database import Queryable, Row
 from bastion.store.protocols.history_purges import HistoryPurgeRow
+from bastion.store.sql import job_lists
 
 _COLUMNS = (
     "purge_id, room_id, requested_by, before_position, delete_local, status, deleted, error,"
@@ -43,6 +44,15 @@ class SqlHistoryPurgeStore:
             f"SELECT {_COLUMNS} FROM history_purges WHERE room_id = ?"
             " ORDER BY created_ts DESC, purge_id LIMIT ?",
             room_id, limit,
+        )  # fmt: skip
+        return [_purge(row) for row in rows]
+
+    async def latest_purges(
+        self, q: Queryable, room_id: str | None, before_ts: int | None, limit: int
+    ) -> list[HistoryPurgeRow]:
+        rows = await job_lists.latest_jobs(
+            q, "history_purges", _COLUMNS, owner=("room_id", room_id), before_ts=before_ts,
+            limit=limit,
         )  # fmt: skip
         return [_purge(row) for row in rows]
 

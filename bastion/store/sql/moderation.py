@@ -13,6 +13,7 @@ from bastion.store.protocols.moderation import (
     ReportQuery,
     ReportRecord,
 )
+from bastion.store.sql import job_lists
 from bastion.store.sql.like import contains
 
 _REPORT_COLUMNS = (
@@ -147,6 +148,15 @@ class SqlRedactionJobStore:
             f"SELECT {_JOB_COLUMNS} FROM redaction_jobs"
             " WHERE status = 'pending' ORDER BY created_ts, job_id"
         )
+        return [_job(r) for r in rows]
+
+    async def latest(
+        self, q: Queryable, user_id: str | None, before_ts: int | None, limit: int
+    ) -> list[RedactionJob]:
+        rows = await job_lists.latest_jobs(
+            q, "redaction_jobs", _JOB_COLUMNS, owner=("user_id", user_id), before_ts=before_ts,
+            limit=limit,
+        )  # fmt: skip
         return [_job(r) for r in rows]
 
     async def update(self, q: Queryable, job: RedactionJob) -> None:

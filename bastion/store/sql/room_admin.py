@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from bastion.events.model import StoredEvent
 from bastion.store.database import Queryable, Row
 from bastion.store.protocols.room_admin import DeletionJobRow, RoomFactsRow
+from bastion.store.sql import job_lists
 from bastion.store.sql.events import placeholders
 from bastion.store.sql.holds import not_held
 from bastion.store.sql.like import escape_like
@@ -136,6 +137,15 @@ class SqlRoomDeletionStore:
             " ORDER BY created_ts, delete_id",
             room_id,
         )
+        return [_job(row) for row in rows]
+
+    async def latest_jobs(
+        self, q: Queryable, room_id: str | None, before_ts: int | None, limit: int
+    ) -> list[DeletionJobRow]:
+        rows = await job_lists.latest_jobs(
+            q, "room_deletions", _JOB_COLUMNS, owner=("room_id", room_id), before_ts=before_ts,
+            limit=limit,
+        )  # fmt: skip
         return [_job(row) for row in rows]
 
     async def unfinished_jobs(self, q: Queryable) -> list[DeletionJobRow]:

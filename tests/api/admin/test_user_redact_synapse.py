@@ -161,6 +161,24 @@ async def test_what_could_not_be_redacted_is_listed_with_why(hs: Homeserver) -> 
     assert not await _gone(bob, closed, kept)
 
 
+async def test_a_second_redaction_of_a_user_waits_for_the_first(hs: Homeserver) -> None:
+    """A second request for the same user is 400 ("Redact already in progress") while the first
+    is queued or running; another user's is accepted; once the first completes, a new one is."""
+    await with_moderator(hs)
+    root = await hs.register_user("root", admin=True)
+    bob, rooms, _sent = await _rooms_with_messages(hs, (2,))
+    carol = await hs.register_user("carol")
+    await carol.join(rooms[0])
+    first = await _start(root, bob.user_id, {"rooms": []})
+    again = await root.post(f"{ADMIN}/{quote(bob.user_id)}/redact", json={"rooms": rooms})
+    assert errcode(again) == (400, "M_UNKNOWN")
+    assert bob.user_id in again.json()["error"]
+    await _start(root, carol.user_id, {"rooms": []})
+    await hs.runtime.services.redaction_jobs.run_to_completion()
+    assert (await _status(root, first))["status"] == "complete"
+    assert await _start(root, bob.user_id, {"rooms": rooms}) != first
+
+
 async def test_refusals(hs: Homeserver) -> None:
     """Malformed bodies, a negative limit, an unknown room, a bad user ID, unknown redact IDs
     and non-admins: clear errors, nothing queued."""

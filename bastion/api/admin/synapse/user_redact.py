@@ -7,7 +7,8 @@ moderation account (Synapse puppets the user unless `use_admin`), so `use_admin`
 nothing; an empty `rooms` means every room the user sent messages in, left rooms included
 (Synapse: the rooms they are joined to or banned from); what is redacted is every message,
 reaction and other non-state event (Synapse: messages, encrypted messages and joins); an
-unknown room in `rooms` is 404 rather than nothing done. A job's status is kept for good.
+unknown room in `rooms` is 404 rather than nothing done. A job's status is kept for good. Like
+Synapse, a second redaction of a user is refused while one runs (Bastion: or waits to run).
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from bastion.api.bodies import decode_body
 from bastion.api.context import services_of
 from bastion.api.responses import JsonResponse
 from bastion.errors import Errcode, MatrixError
-from bastion.services.moderation.redactions import RedactionJob, RedactionScope
+from bastion.services.moderation.redactions import RedactionJob, RedactionScope, task_status
 
 # A time in ms within what any database integer holds (a larger number is a malformed body).
 Timestamp = Annotated[int, msgspec.Meta(ge=-(2**53), le=2**53)]
@@ -52,9 +53,13 @@ async def redact_user(request: Request) -> Response:
             Errcode.INVALID_PARAM,
             "If limit is provided it must be a non-negative integer greater than 0.",
         )
+    user_id = request.path_params["userId"]
+    redactions = services_of(request).redactions
+    if await redactions.unfinished_of(admin, user_id):
+        raise MatrixError(400, Errcode.UNKNOWN, f"Redact already in progress for user {user_id}")
     rooms = tuple(dict.fromkeys(body.rooms)) or None
-    scope = RedactionScope(request.path_params["userId"], rooms, body.after_ts, body.before_ts)
-    job = await services_of(request).redactions.start_user_redaction(
+    scope = RedactionScope(user_id, rooms, body.after_ts, body.before_ts)
+    job = await redactions.start_user_redaction(
         admin, scope, body.reason, per_room=body.limit or DEFAULT_LIMIT
     )
     if not isinstance(job, RedactionJob):  # not a dry run: the service returns the job
@@ -65,12 +70,12 @@ async def redact_user(request: Request) -> Response:
 def status_json(job: RedactionJob) -> dict[str, Any]:
     """A job in Synapse's task statuses: scheduled (nothing done yet), active, complete (with
     the messages that could not be redacted and why), failed (with the error)."""
-    if job.error is not None:
-        return {"status": "failed", "error": job.error}
-    if job.status == "complete":
-        return {"status": "complete", "failed_redactions": job.failed}
-    started = job.after_position > 0 or job.redacted > 0 or job.refused > 0
-    return {"status": "active" if started else "scheduled"}
+    status = task_status(job)
+    if status == "failed":
+        return {"status": status, "error": job.error}
+    if status == "complete":
+        return {"status": status, "failed_redactions": job.failed}
+    return {"status": status}
 
 
 async def redact_status(request: Request) -> Response:
