@@ -42,14 +42,19 @@ STRING_QUERY_PARAMS = (
 )  # fmt: skip
 INTEGER_BODY_FIELDS = (
     "limit", "timeout", "ts", "count", "first_message_index", "forwarded_count", "duration_ms",
-    "last_active_ago", "expires_in_ms", "order",
+    "last_active_ago", "expires_in_ms", "order", "before_ts", "after_ts", "purge_up_to_ts",
+    "uses_allowed", "expiry_time", "length", "messages_per_second", "burst_count",
+    "valid_until_ms", "days", "retention_days",
 )  # fmt: skip
 STRING_BODY_FIELDS = (
     "displayname", "avatar_url", "body", "msgtype", "name", "topic", "reason", "user_id",
     "room_alias_name", "presence", "status_msg", "search_term", "device_id", "type", "password",
     "username", "initial_device_display_name", "room_id", "alias", "visibility", "preset",
     "membership", "m.fully_read", "m.read", "filter", "server", "algorithm", "version",
+    "new_room_user_id", "room_name", "message", "token", "purge_up_to_event_id", "user_type",
+    "external_id", "auth_provider", "pattern", "action", "severity", "note", "label",
 )  # fmt: skip
+STRING_LIST_BODY_FIELDS = ("rooms", "user_ids", "invite", "event_ids", "room_ids", "users")
 # Percent-encoded: a NUL, and U+D800 written as UTF-8 would write it (not valid UTF-8).
 NUL = "a%00b"
 LONE_SURROGATE = "a%ED%A0%80b"
@@ -289,7 +294,8 @@ async def _bad_text_in_body(alice: UserClient, values: dict[str, str]) -> list[s
             continue
         for bad in ("a\\u0000b", "a\\ud800b"):
             fields = ", ".join(f'"{field}": "{bad}"' for field in STRING_BODY_FIELDS)
-            body = f'{{{fields}, "content": {{"k{bad}": "{bad}"}}}}'.encode()
+            lists = ", ".join(f'"{field}": ["{bad}"]' for field in STRING_LIST_BODY_FIELDS)
+            body = f'{{{fields}, {lists}, "content": {{"k{bad}": "{bad}"}}}}'.encode()
             resp = await _send(alice, method, _fill(template, values), body)
             if (problem := _problem(resp)) is not None:
                 problems.append(f"{method} {template} body {bad}: {problem}")

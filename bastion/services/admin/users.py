@@ -37,6 +37,8 @@ from bastion.store.protocols.admin_users import (
 from bastion.store.protocols.sso import ExternalIdStore
 from bastion.store.records import ProfileRecord, UserRecord
 
+MAX_RATELIMIT = 2**31 - 1  # a rate or burst override's column is a 32-bit INTEGER on PostgreSQL
+
 __all__ = ["AdminUserService", "UserChanges", "UserDetails", "UserListQuery", "UserListRow"]
 
 
@@ -181,6 +183,10 @@ class AdminUserService:
         await self._local_user(user_id)
         if override is not None and min(override) < 0:
             raise MatrixError(400, Errcode.INVALID_PARAM, "the rate and burst must be >= 0")
+        if override is not None and max(override) > MAX_RATELIMIT:  # the columns' range
+            raise MatrixError(
+                400, Errcode.INVALID_PARAM, f"the rate and burst must be <= {MAX_RATELIMIT}"
+            )
         async with self._db.transaction() as txn:
             await self._admin_store.set_ratelimit(txn, user_id, override)
             details: dict[str, object] = {"override": None}

@@ -82,6 +82,8 @@ async def test_refusals(hs: Homeserver) -> None:
     for body, expected in (
         ({"messages_per_second": -1}, (400, "M_INVALID_PARAM")),
         ({"burst_count": -5}, (400, "M_INVALID_PARAM")),
+        ({"messages_per_second": 2**31}, (400, "M_INVALID_PARAM")),  # past the column
+        ({"burst_count": 2**63}, (400, "M_INVALID_PARAM")),
         ({"messages_per_second": "many"}, (400, "M_BAD_JSON")),
     ):
         assert errcode(await as_admin(hs, root, "POST", path, body)) == expected, body
