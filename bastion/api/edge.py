@@ -16,7 +16,8 @@ wrapper, a closure and a frame each per message). In order, for every HTTP reque
   limit is the JSON one except under the path prefixes given their own (media uploads).
 - Text only: a path or query string that, percent-decoded, holds a NUL or is not UTF-8 (a lone
   surrogate, say) is 400 M_INVALID_PARAM before routing, so no handler sees such a parameter
-  (PostgreSQL refuses NUL in text; SQLite cannot encode a lone surrogate).
+  (PostgreSQL refuses NUL in text; SQLite cannot encode a lone surrogate). Under `pages`
+  prefixes (the console) the app refuses it itself, with a page a person can read.
 - Last line of defence: an exception nobody handled is logged with its traceback and the client
   gets a plain 500 M_UNKNOWN body, never the traceback.
 """
@@ -24,10 +25,8 @@ wrapper, a closure and a frame each per message). In order, for every HTTP reque
 from __future__ import annotations
 
 import logging
-import re
 import time
 from collections.abc import Mapping
-from urllib.parse import unquote_to_bytes
 
 import msgspec
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -39,6 +38,7 @@ from bastion.api.request_id import HEADER as REQUEST_ID_HEADER
 from bastion.api.request_id import incoming_request_id, without_request_id
 from bastion.errors import Errcode, MatrixError
 from bastion.observability.request_id import accepted_request_id, enter_request, leave_request
+from bastion.request_text import unusable_text
 
 log = logging.getLogger(__name__)
 
@@ -63,16 +63,22 @@ class HttpEdge:
         body_limits: Mapping[str, int] | None = None,
         resolver: ClientAddressResolver | None = None,
         access_log: bool = True,
+        pages: tuple[str, ...] = (),
     ) -> None:
         """`body_limits` maps a path prefix to its own limit (a whole segment: `/a` not `/ab`);
         `resolver` finds the client address (no trusted proxy when None); `access_log` turns
-        the access log line on."""
+        the access log line on; under the `pages` prefixes the app answers unusable text
+        itself (bastion/request_text.py)."""
         self._app = app
         self._max_body_bytes = max_body_bytes
         self._body_limits = dict(body_limits or {})
         self._resolver = resolver or ClientAddressResolver()
         self._access_log = AccessLog(enabled=access_log)
         self._metrics = RequestMetrics()
+        self._pages = pages
+
+    def _is_page(self, path: str) -> bool:
+        return any(path == prefix or path.startswith(prefix + "/") for prefix in self._pages)
 
     def _limit_for(self, path: str) -> int:
         for prefix, limit in self._body_limits.items():
@@ -117,7 +123,7 @@ class HttpEdge:
         if scope["method"] == "OPTIONS":
             await _send_json(send, 200, {})
             return
-        if (problem := _unusable_text(scope)) is not None:
+        if (problem := unusable_text(scope)) is not None and not self._is_page(scope["path"]):
             error = MatrixError(400, Errcode.INVALID_PARAM, problem)
             await _send_json(send, 400, _error_body(scope, error))
             return
@@ -165,38 +171,6 @@ def _limited(receive: Receive, limit: int) -> Receive:
         return message
 
     return receive_limited
-
-
-# An escape that may decode to NUL or to a byte above ASCII (which may not be UTF-8).
-_RISKY_ESCAPE = re.compile(rb"%(?:00|[89a-fA-F][0-9a-fA-F])")
-
-
-def _unusable_text(scope: Scope) -> str | None:
-    """Why the request's path or query string cannot be used as text, if it cannot."""
-    raw_path = scope.get("raw_path")
-    query: bytes = scope.get("query_string", b"")
-    if raw_path and _is_plain_ascii(raw_path) and _is_plain_ascii(query):
-        return None  # the common case, checked without decoding anything
-    path = unquote_to_bytes(raw_path) if raw_path else scope["path"].encode("utf-8", "replace")
-    if not _is_text(path) or not _is_text(scope["path"].encode("utf-8", "surrogatepass")):
-        return "the request path must be UTF-8 without NUL characters"
-    if query and not _is_text(unquote_to_bytes(query.replace(b"+", b" "))):
-        return "query parameters must be UTF-8 without NUL characters"
-    return None
-
-
-def _is_plain_ascii(data: bytes) -> bool:
-    """ASCII whose escapes can only decode to ASCII other than NUL (`%21`, `%3A`: the usual
-    room and user IDs), so it is UTF-8 text without NUL as it stands."""
-    return data.isascii() and b"\x00" not in data and _RISKY_ESCAPE.search(data) is None
-
-
-def _is_text(data: bytes) -> bool:
-    try:
-        data.decode("utf-8")
-    except UnicodeDecodeError:
-        return False
-    return b"\x00" not in data
 
 
 def _declared_length(scope: Scope) -> int:

@@ -70,6 +70,7 @@ def _edge(app: ASGIApp, config: Config) -> ASGIApp:
         body_limits=upload_body_limits(config.media.max_upload_bytes),
         resolver=ClientAddressResolver(config.listen.trusted_proxies),
         access_log=config.logging.access_log,
+        pages=(CONSOLE_ROOT,),  # the console refuses unusable text with a page
     )
 
 

@@ -12,7 +12,7 @@ from starlette.middleware import Middleware
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from bastion.config import Config
-from bastion.console.errors import EXCEPTION_HANDLERS
+from bastion.console.errors import EXCEPTION_HANDLERS, RefuseUnusableText
 from bastion.console.headers import SecurityHeaders
 from bastion.console.pages import SERVICES_SCOPE_KEY, ConsoleState
 from bastion.console.routes import console_routes
@@ -36,7 +36,7 @@ def console_app(config: Config) -> ASGIApp:
     app = Starlette(
         routes=console_routes(),
         exception_handlers=EXCEPTION_HANDLERS,
-        middleware=[Middleware(SecurityHeaders)],
+        middleware=[Middleware(SecurityHeaders), Middleware(RefuseUnusableText)],
     )
     app.state.console = ConsoleState()
     app.state.transport = TransportSecurity(config.listen.trusted_proxies)

@@ -21,7 +21,13 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
-from bastion.console.pages import read_form, render, require_session, services_of
+from bastion.console.pages import (
+    query_position,
+    read_form,
+    render,
+    require_session,
+    services_of,
+)
 from bastion.console.selection import day_end_ms, day_start_ms
 from bastion.errors import Errcode, MatrixError
 from bastion.services.audit.chain import ChainReport
@@ -57,8 +63,7 @@ async def _log_page(
     *,
     report: ChainReport | None = None,
 ) -> Response:
-    start = request.query_params.get("from", "0")
-    query = _query(filters, after=int(start) if start.isdigit() else 0, limit=PAGE_SIZE + 1)
+    query = _query(filters, after=query_position(request, "from"), limit=PAGE_SIZE + 1)
     rows = await services_of(request).audit_log.list(session.requester, query)
     page = rows[:PAGE_SIZE]
     next_link = None

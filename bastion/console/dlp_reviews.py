@@ -22,6 +22,7 @@ from bastion.console.pages import (
     ROOT,
     flash,
     form_text,
+    query_position,
     read_form,
     redirect,
     render,
@@ -44,11 +45,10 @@ async def queue(request: Request) -> Response:
     params = request.query_params
     status = params.get("status", "open")
     status = status if status in STATUSES else "open"
-    start = params.get("from", "0")
     rows = await services_of(request).dlp.list_reviews(
         session.requester,
         status=STATUSES[status],
-        after=int(start) if start.isdigit() else 0,
+        after=query_position(request, "from"),
         limit=PAGE_SIZE + 1,
     )
     page = rows[:PAGE_SIZE]

@@ -5,6 +5,8 @@
 - A service's `MatrixError` → its status with a page explaining it in the admin's language
   (the errcode picks the sentence; the service's English detail is shown beneath it).
 - An unknown console path → a 404 page.
+- A path or query string that is not text (a NUL, invalid UTF-8) → a 400 page before routing
+  (`RefuseUnusableText`; the HTTP edge leaves the console's paths to it).
 """
 
 from __future__ import annotations
@@ -15,10 +17,12 @@ from urllib.parse import quote
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from bastion.console.pages import ROOT, CsrfRejected, SignInRequired, redirect, render
 from bastion.errors import Errcode, MatrixError
 from bastion.i18n.languages import N_
+from bastion.request_text import unusable_text
 
 # errcode → the sentence shown; anything else gets GENERIC.
 MESSAGES: Final = {
@@ -92,3 +96,22 @@ EXCEPTION_HANDLERS: Final = {
     MatrixError: matrix_error,
     HTTPException: http_error,
 }
+
+
+class RefuseUnusableText:
+    """ASGI middleware: a request whose path or query is not text gets the 400 error page and
+    reaches no route (request_text.py says why such text is refused)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self._app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and (problem := unusable_text(scope)) is not None:
+            # The page is rendered for the console's root: the path itself cannot be shown.
+            root = f"{ROOT}/"
+            shown = {**scope, "path": root, "raw_path": root.encode(), "query_string": b""}
+            error = MatrixError(400, Errcode.INVALID_PARAM, problem)
+            response = await matrix_error(Request(shown), error)
+            await response(scope, receive, send)
+            return
+        await self._app(scope, receive, send)

@@ -31,6 +31,7 @@ from starlette.responses import HTMLResponse, RedirectResponse
 
 from bastion.api.context import Services
 from bastion.console import i18n
+from bastion.errors import Errcode, MatrixError
 from bastion.i18n.languages import N_, bidi_isolate, translated_environment
 from bastion.services.console.sessions import ConsoleSession
 
@@ -130,11 +131,29 @@ def check_csrf(request: Request, form: FormData) -> None:
 
 
 async def read_form(request: Request) -> FormData:
-    """The POSTed form of a signed-in admin, its CSRF token checked."""
+    """The POSTed form of a signed-in admin, its CSRF token checked, every value text without
+    NUL (PostgreSQL refuses NUL in text; invalid UTF-8 arrives as U+FFFD): else a 400 page."""
     await require_session(request)
     form = await request.form()
     check_csrf(request, form)
+    if any(isinstance(value, str) and "\x00" in value for _name, value in form.multi_items()):
+        raise MatrixError(400, Errcode.INVALID_PARAM, "form values must not contain NUL")
     return form
+
+
+BIGGEST_POSITION: Final = 2**63 - 1  # a database integer: a larger page start names no row
+
+
+def query_position(request: Request, name: str) -> int:
+    """A page's start (`from`, `start`) from the query: 0 when absent or not digits, a 400
+    page past what a database integer holds (no row is there; the query would fail)."""
+    raw = request.query_params.get(name, "")
+    if not (raw.isascii() and raw.isdigit()):
+        return 0
+    value = int(raw)
+    if value > BIGGEST_POSITION:
+        raise MatrixError(400, Errcode.INVALID_PARAM, f"{name} is past any position")
+    return value
 
 
 def form_text(form: FormData, name: str) -> str:

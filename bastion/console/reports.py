@@ -22,6 +22,7 @@ from bastion.console.pages import (
     ROOT,
     flash,
     form_text,
+    query_position,
     read_form,
     redirect,
     render,
@@ -42,8 +43,7 @@ async def queue(request: Request) -> Response:
     params = request.query_params
     status = params.get("status", "open")
     status = status if status in (*STATUSES, "all") else "open"
-    start = params.get("from", "0")
-    offset = int(start) if start.isdigit() else 0
+    offset = query_position(request, "from")
     query = ReportQuery(status=None if status == "all" else status, offset=offset, limit=PAGE_SIZE)
     reports = services_of(request).reports
     page, total = await reports.list(session.requester, query)

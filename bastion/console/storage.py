@@ -26,6 +26,7 @@ from starlette.routing import Route
 from bastion.console.pages import (
     ROOT,
     flash,
+    query_position,
     read_form,
     redirect,
     render,
@@ -49,8 +50,7 @@ async def storage(request: Request) -> Response:
     """GET /admin/storage?search=&from="""
     session = await require_session(request)
     params = request.query_params
-    start_text = params.get("from", "0")
-    start = int(start_text) if start_text.isdigit() else 0
+    start = query_position(request, "from")
     search = params.get("search", "").strip()
     query = MediaUsageQuery(
         order_by="media_length",

@@ -7,7 +7,14 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from bastion.console.errors import error_message
-from bastion.console.pages import form_text, read_form, render, require_session, services_of
+from bastion.console.pages import (
+    form_text,
+    query_position,
+    read_form,
+    render,
+    require_session,
+    services_of,
+)
 from bastion.console.people.paths import one_time_password, person_path
 from bastion.errors import MatrixError
 from bastion.services.admin.users import UserChanges, UserListQuery
@@ -15,16 +22,11 @@ from bastion.services.admin.users import UserChanges, UserListQuery
 PAGE_SIZE = 50
 
 
-def _start(request: Request) -> int:
-    raw = request.query_params.get("start", "0")
-    return int(raw) if raw.isdigit() and len(raw) < 10 else 0
-
-
 async def people(request: Request) -> Response:
     """GET /admin/people?q=NAME&start=N"""
     session = await require_session(request)
     search = request.query_params.get("q", "").strip()
-    start = _start(request)
+    start = query_position(request, "start")
     query = UserListQuery(name=search or None, start=start, limit=PAGE_SIZE)
     rows, total = await services_of(request).admin_users.list_users(session.requester, query)
     return render(
