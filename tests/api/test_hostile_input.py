@@ -1,7 +1,8 @@
 """Hostile input on every route: never a 5xx, and every 4xx carries an `errcode`.
 
 Walks every route the app serves (api/routes.py `build_routes`), authenticated as a room member,
-and again as a server admin (so the admin routes get past their guard), with real IDs in the
+again as a server admin (so the admin routes get past their guard), and the SCIM routes with a
+SCIM token, with real IDs in the
 path, so that requests reach their decoders and stores: bodies nested
 10,000 levels deep, integer query and body parameters at -1, 2^53, 2^63 and 2^64, and NUL bytes
 and lone surrogates (invalid UTF-8 once percent-decoded) in path parameters, query parameters
@@ -24,13 +25,14 @@ import pytest
 
 from bastion.api.routes import build_routes
 from bastion.config_sections import RateLimit, RateLimitsConfig
+from tests.api.scim.scim_helpers import Scim, scim_token
 from tests.conftest import Homeserver, UserClient, client_path, errcode
 
-BODY_METHODS = ("POST", "PUT", "DELETE")
+BODY_METHODS = ("POST", "PUT", "PATCH", "DELETE")
 HOSTILE_INTEGERS = (-1, 2**53, 2**63, 2**64)
 INTEGER_QUERY_PARAMS = (
     "limit", "ts", "timeout", "timeout_ms", "width", "height", "before_ts", "max_timestamp",
-    "size_gt", "max_depth",
+    "size_gt", "max_depth", "startIndex", "count",
 )  # fmt: skip
 TOKEN_QUERY_PARAMS = ("from", "to", "since", "next_batch", "at", "version")
 STRING_QUERY_PARAMS = (
@@ -38,7 +40,8 @@ STRING_QUERY_PARAMS = (
     "server", "rel_type", "event_type", "set_presence", "filename", "method", "include", "only",
     "full_state", "recurse", "allow_remote", "allow_redirect", "animated", "user_id", "name",
     "order_by", "resource_id", "action_name", "status", "room_id", "search_term",
-    "event_sender_user_id", "deactivated", "admins", "valid",
+    "event_sender_user_id", "deactivated", "admins", "valid", "attributes",
+    "excludedAttributes", "sortBy", "sortOrder",
 )  # fmt: skip
 INTEGER_BODY_FIELDS = (
     "limit", "timeout", "ts", "count", "first_message_index", "forwarded_count", "duration_ms",
@@ -53,8 +56,11 @@ STRING_BODY_FIELDS = (
     "membership", "m.fully_read", "m.read", "filter", "server", "algorithm", "version",
     "new_room_user_id", "room_name", "message", "token", "purge_up_to_event_id", "user_type",
     "external_id", "auth_provider", "pattern", "action", "severity", "note", "label",
+    "userName", "externalId", "displayName", "nickName", "title", "value", "path", "op",
 )  # fmt: skip
-STRING_LIST_BODY_FIELDS = ("rooms", "user_ids", "invite", "event_ids", "room_ids", "users")
+STRING_LIST_BODY_FIELDS = (
+    "rooms", "user_ids", "invite", "event_ids", "room_ids", "users", "schemas",
+)  # fmt: skip
 # Percent-encoded: a NUL, and U+D800 written as UTF-8 would write it (not valid UTF-8).
 NUL = "a%00b"
 LONE_SURROGATE = "a%ED%A0%80b"
@@ -92,6 +98,11 @@ def _routes() -> Iterator[tuple[str, str]]:
 
 
 ROUTES = sorted(_routes(), key=lambda route: (bool(SESSION_ENDING.search(route[1])), route))
+ONLY = "only"  # in the path values: attack only the routes under this prefix (a SCIM client)
+
+
+def _targets(values: dict[str, str]) -> list[tuple[str, str]]:
+    return [route for route in ROUTES if route[1].startswith(values.get(ONLY, "/"))]
 
 
 def _fill(path: str, values: dict[str, str], hostile: tuple[str, str] | None = None) -> str:
@@ -111,8 +122,9 @@ def _params(path: str) -> list[str]:
 
 
 async def _world(hs: Homeserver, caller: str) -> tuple[UserClient, dict[str, str]]:
-    """The attacker (`caller`: alice, the room's creator, or root, a server admin in it) and
-    the real IDs to put in paths (alice's)."""
+    """The attacker (`caller`: alice, the room's creator; root, a server admin in it; or an
+    identity provider's SCIM token, on the SCIM routes only) and the real IDs to put in paths
+    (alice's, and a SCIM user's)."""
     alice = await hs.register_user("alice")
     room_id = await alice.create_room(room_alias_name="hostile")
     event_id = await alice.send_text(room_id, "hello")
@@ -126,6 +138,11 @@ async def _world(hs: Homeserver, caller: str) -> tuple[UserClient, dict[str, str
         "version": "1", "sessionId": "s1", "serverName": hs.server_name, "mediaId": "abcdef",
         "fileName": "f.txt", "kind": "override", "ruleId": ".m.rule.master", "protocol": "irc",
     }  # fmt: skip
+    if caller == "scim":  # an identity provider: only the SCIM routes, with a real user's ID
+        token = await scim_token(hs)
+        scim_user = await Scim(hs, token).create_user("hostile")
+        values |= {"id": scim_user["id"], ONLY: "/scim/"}
+        return UserClient(alice.http, alice.user_id, alice.device_id, token), values
     if caller == "admin":
         root = await hs.register_user("root", admin=True)
         await alice.post(f"/rooms/{room_id}/invite", json={"user_id": root.user_id})
@@ -189,7 +206,7 @@ def _nested(depth: int) -> bytes:
 
 async def _deep_bodies(alice: UserClient, values: dict[str, str]) -> list[str]:
     problems = []
-    for method, template in ROUTES:
+    for method, template in _targets(values):
         if method not in BODY_METHODS:
             continue
         for depth in (10_000, 500):
@@ -203,7 +220,7 @@ async def _integer_queries(alice: UserClient, values: dict[str, str]) -> list[st
     problems = []
     cases = [(p, str(v)) for p in INTEGER_QUERY_PARAMS for v in HOSTILE_INTEGERS]
     cases += [(p, v) for p in TOKEN_QUERY_PARAMS for v in HOSTILE_TOKENS]
-    for method, template in ROUTES:
+    for method, template in _targets(values):
         for name, raw in cases:
             url = f"{_fill(template, values)}?{name}={quote(raw)}"
             resp = await _send(alice, method, url, b"{}" if method in BODY_METHODS else None)
@@ -214,7 +231,7 @@ async def _integer_queries(alice: UserClient, values: dict[str, str]) -> list[st
 
 async def _integer_bodies(alice: UserClient, values: dict[str, str]) -> list[str]:
     problems = []
-    for method, template in ROUTES:
+    for method, template in _targets(values):
         if method not in BODY_METHODS:
             continue
         for number in HOSTILE_INTEGERS:
@@ -248,7 +265,9 @@ def _integer_fields(values: dict[str, str], n: int) -> list[tuple[str, str, obje
 
 
 async def _integer_body_fields(alice: UserClient, values: dict[str, str]) -> list[str]:
-    problems = []
+    problems: list[str] = []
+    if ONLY in values:
+        return problems  # these are client routes
     resp = await alice.post(
         "/room_keys/version", json={"algorithm": "m.megolm_backup.v1", "auth_data": {}}
     )
@@ -265,7 +284,7 @@ async def _integer_body_fields(alice: UserClient, values: dict[str, str]) -> lis
 
 async def _bad_text_in_path(alice: UserClient, values: dict[str, str]) -> list[str]:
     problems = []
-    for method, template in ROUTES:
+    for method, template in _targets(values):
         for name in _params(template):
             for bad in (NUL, LONE_SURROGATE):
                 url = _fill(template, values, (name, bad))
@@ -277,7 +296,7 @@ async def _bad_text_in_path(alice: UserClient, values: dict[str, str]) -> list[s
 
 async def _bad_text_in_query(alice: UserClient, values: dict[str, str]) -> list[str]:
     problems = []
-    for method, template in ROUTES:
+    for method, template in _targets(values):
         for name in STRING_QUERY_PARAMS + TOKEN_QUERY_PARAMS:
             for bad in (NUL, LONE_SURROGATE):
                 url = f"{_fill(template, values)}?{name}={bad}"
@@ -289,7 +308,7 @@ async def _bad_text_in_query(alice: UserClient, values: dict[str, str]) -> list[
 
 async def _bad_text_in_body(alice: UserClient, values: dict[str, str]) -> list[str]:
     problems = []
-    for method, template in ROUTES:
+    for method, template in _targets(values):
         if method not in BODY_METHODS:
             continue
         for bad in ("a\\u0000b", "a\\ud800b"):
@@ -314,7 +333,7 @@ async def _bad_text_in_body(alice: UserClient, values: dict[str, str]) -> list[s
         _bad_text_in_body,
     ],
 )
-@pytest.mark.parametrize("caller", ["member", "admin"])
+@pytest.mark.parametrize("caller", ["member", "admin", "scim"])
 async def test_hostile_input_never_gives_5xx(hs: Homeserver, attack: object, caller: str) -> None:
     """spec: client-server-api#standard-error-response: "Any errors which occur at the Matrix
     API level MUST return a 'standard error response'", a JSON object with an `errcode`;

@@ -18,6 +18,7 @@ from starlette.responses import Response
 
 from bastion.api.context import services_of
 from bastion.errors import Errcode, MatrixError
+from bastion.events.typed_json import decode_as
 from bastion.services.principal import ScimClient
 
 logger = logging.getLogger(__name__)
@@ -92,15 +93,13 @@ def scim_endpoint(handler: ScimHandler) -> Callable[[Request], Awaitable[Respons
 
 
 async def json_body(request: Request) -> dict[str, Any]:
-    """The request's JSON object; 400 invalidSyntax otherwise."""
-    raw = await request.body()
+    """The request's JSON object; 400 invalidSyntax otherwise. Decoded as the Matrix API's
+    bodies are (events/typed_json.py), so nesting past its depth, a NUL in a string or a lone
+    surrogate is refused here rather than failing deeper (the database refuses such text)."""
     try:
-        body = json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise InvalidSyntaxException(detail="the body is not JSON") from exc
-    if not isinstance(body, dict):
-        raise InvalidSyntaxException(detail="the body must be a JSON object")
-    return body
+        return decode_as(await request.body(), dict[str, Any], what="the body")
+    except MatrixError as exc:
+        raise InvalidSyntaxException(detail=exc.message) from exc
 
 
 def search_request(request: Request) -> SearchRequest[Any]:
