@@ -54,7 +54,7 @@ def write_registrations(directory: Path, bridge_url: str | None) -> list[str]:
     return paths
 
 
-def appservice_config(tmp_path: Path, bridge_url: str) -> dict[str, Any]:
+def appservice_config(tmp_path: Path, bridge_url: str | None) -> dict[str, Any]:
     """The `config_overrides` of a test module using these registrations."""
     files = write_registrations(tmp_path, bridge_url)
     return {"appservices": AppServicesConfig(registration_files=files)}

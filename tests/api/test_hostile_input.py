@@ -1,8 +1,9 @@
 """Hostile input on every route: never a 5xx, and every 4xx carries an `errcode`.
 
 Walks every route the app serves (api/routes.py `build_routes`), authenticated as a room member,
-again as a server admin (so the admin routes get past their guard), and the SCIM routes with a
-SCIM token, with real IDs in the
+again as a server admin (so the admin routes get past their guard), as an application service's
+bot (its own routes, and masquerading), and the SCIM routes with a SCIM token, with real IDs in
+the
 path, so that requests reach their decoders and stores: bodies nested
 10,000 levels deep, integer query and body parameters at -1, 2^53, 2^63 and 2^64, and NUL bytes
 and lone surrogates (invalid UTF-8 once percent-decoded) in path parameters, query parameters
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
@@ -25,6 +27,7 @@ import pytest
 
 from bastion.api.routes import build_routes
 from bastion.config_sections import RateLimit, RateLimitsConfig
+from tests.api.appservice_fixtures import AS_TOKEN, appservice_config
 from tests.api.scim.scim_helpers import Scim, scim_token
 from tests.conftest import Homeserver, UserClient, client_path, errcode
 
@@ -74,12 +77,14 @@ UNLIMITED = RateLimit(per_second=1e6, burst=10**9)
 
 
 @pytest.fixture
-def config_overrides() -> dict[str, Any]:
-    """No rate limit: a 429 would stop a hostile request before its decoder."""
+def config_overrides(tmp_path: Path) -> dict[str, Any]:
+    """No rate limit: a 429 would stop a hostile request before its decoder. The application
+    services of appservice_fixtures.py (no URL: nothing is pushed)."""
     return {
         "rate_limits": RateLimitsConfig(
             login_per_ip=UNLIMITED, register_per_ip=UNLIMITED, requests_per_user=UNLIMITED
-        )
+        ),
+        **appservice_config(tmp_path, None),
     }
 
 
@@ -122,8 +127,9 @@ def _params(path: str) -> list[str]:
 
 
 async def _world(hs: Homeserver, caller: str) -> tuple[UserClient, dict[str, str]]:
-    """The attacker (`caller`: alice, the room's creator; root, a server admin in it; or an
-    identity provider's SCIM token, on the SCIM routes only) and the real IDs to put in paths
+    """The attacker (`caller`: alice, the room's creator; root, a server admin in it; a bridge's
+    bot, with its application service token; or an identity provider's SCIM token, on the SCIM
+    routes only) and the real IDs to put in paths
     (alice's, and a SCIM user's)."""
     alice = await hs.register_user("alice")
     room_id = await alice.create_room(room_alias_name="hostile")
@@ -143,6 +149,12 @@ async def _world(hs: Homeserver, caller: str) -> tuple[UserClient, dict[str, str
         scim_user = await Scim(hs, token).create_user("hostile")
         values |= {"id": scim_user["id"], ONLY: "/scim/"}
         return UserClient(alice.http, alice.user_id, alice.device_id, token), values
+    if caller == "appservice":  # a bridge's bot, in the room (its own rate limit is off)
+        bot = UserClient(alice.http, f"@bridgebot:{hs.server_name}", "", AS_TOKEN)
+        await alice.post(f"/rooms/{room_id}/invite", json={"user_id": bot.user_id})
+        assert (await bot.post(f"/join/{room_id}", json={})).status_code == 200
+        values |= {"appserviceId": "bridge"}
+        return bot, values
     if caller == "admin":
         root = await hs.register_user("root", admin=True)
         await alice.post(f"/rooms/{room_id}/invite", json={"user_id": root.user_id})
@@ -333,7 +345,7 @@ async def _bad_text_in_body(alice: UserClient, values: dict[str, str]) -> list[s
         _bad_text_in_body,
     ],
 )
-@pytest.mark.parametrize("caller", ["member", "admin", "scim"])
+@pytest.mark.parametrize("caller", ["member", "admin", "scim", "appservice"])
 async def test_hostile_input_never_gives_5xx(hs: Homeserver, attack: object, caller: str) -> None:
     """spec: client-server-api#standard-error-response: "Any errors which occur at the Matrix
     API level MUST return a 'standard error response'", a JSON object with an `errcode`;
