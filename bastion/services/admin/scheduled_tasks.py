@@ -11,9 +11,8 @@ job's room or user (`resource_id`), status, and last change at or before a time.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any
 
 import msgspec
 
@@ -33,8 +32,6 @@ USER_REDACTION = "redact_all_events"
 ACTIONS = (ROOM_DELETION, HISTORY_PURGE, USER_REDACTION)
 STATUSES = ("scheduled", "active", "complete", "cancelled", "failed")
 LATEST_PER_KIND = 1000
-
-Job = TypeVar("Job", DeletionJobRow, HistoryPurgeRow, RedactionJob)
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,60 +84,41 @@ class ScheduledTasks:
                 400, Errcode.INVALID_PARAM, f"status must be one of {', '.join(STATUSES)}"
             )
         wanted = ACTIONS if query.action is None else (query.action,)
+        window = (query.resource_id, query.max_timestamp, LATEST_PER_KIND)
+        db, stores = self._db, self._stores
         found: list[ScheduledTask] = []
         if ROOM_DELETION in wanted:
-            found += [_deletion(job) for job in await self._deletions(query)]
+            found += _merge(
+                [_deletion(job) for job in await stores.deletions.latest_jobs(db, *window)],
+                [_deletion(job) for job in await stores.deletions.unfinished_jobs(db)], query,
+            )  # fmt: skip
         if HISTORY_PURGE in wanted:
-            found += [_purge(purge) for purge in await self._purges(query)]
+            found += _merge(
+                [_purge(purge) for purge in await stores.purges.latest_purges(db, *window)],
+                [_purge(purge) for purge in await stores.purges.unfinished_purges(db)], query,
+            )  # fmt: skip
         if USER_REDACTION in wanted:
-            found += [_redaction(job) for job in await self._redactions(query)]
+            found += _merge(
+                [_redaction(job) for job in await stores.redactions.latest(db, *window)],
+                [_redaction(job) for job in await stores.redactions.pending(db)], query,
+            )  # fmt: skip
         if query.status is not None:
             found = [task for task in found if task.status == query.status]
         return sorted(found, key=lambda task: (task.timestamp_ms, task.task_id))
 
-    async def _deletions(self, query: TaskQuery) -> list[DeletionJobRow]:
-        store = self._stores.deletions
-        latest = await store.latest_jobs(
-            self._db, query.resource_id, query.max_timestamp, LATEST_PER_KIND
-        )
-        unfinished = await store.unfinished_jobs(self._db)
-        return _merge(latest, unfinished, query, lambda j: (j.delete_id, j.room_id, j.updated_ts))
-
-    async def _purges(self, query: TaskQuery) -> list[HistoryPurgeRow]:
-        store = self._stores.purges
-        latest = await store.latest_purges(
-            self._db, query.resource_id, query.max_timestamp, LATEST_PER_KIND
-        )
-        unfinished = await store.unfinished_purges(self._db)
-        return _merge(latest, unfinished, query, lambda p: (p.purge_id, p.room_id, p.updated_ts))
-
-    async def _redactions(self, query: TaskQuery) -> list[RedactionJob]:
-        store = self._stores.redactions
-        latest = await store.latest(
-            self._db, query.resource_id, query.max_timestamp, LATEST_PER_KIND
-        )
-        unfinished = await store.pending(self._db)
-        return _merge(latest, unfinished, query, lambda j: (j.job_id, j.user_id, j.updated_ts))
-
 
 def _merge(
-    latest: list[Job], unfinished: list[Job], query: TaskQuery,
-    key: Callable[[Job], tuple[str, str, int]],
-) -> list[Job]:  # fmt: skip
-    """The latest jobs, and the unfinished ones the query also matches, each once. `key` gives
-    a job's (ID, room or user, last change)."""
-    seen = {key(job)[0] for job in latest}
-    merged = list(latest)
-    for job in unfinished:
-        job_id, owner, changed = key(job)
-        if job_id in seen:
-            continue
-        if query.resource_id is not None and owner != query.resource_id:
-            continue
-        if query.max_timestamp is not None and changed > query.max_timestamp:
-            continue
-        merged.append(job)
-    return merged
+    latest: list[ScheduledTask], unfinished: list[ScheduledTask], query: TaskQuery
+) -> list[ScheduledTask]:
+    """A kind's latest jobs, and its unfinished ones the query also matches, each once."""
+    seen = {task.task_id for task in latest}
+    return latest + [
+        task
+        for task in unfinished
+        if task.task_id not in seen
+        and query.resource_id in (None, task.resource_id)
+        and (query.max_timestamp is None or task.timestamp_ms <= query.max_timestamp)
+    ]
 
 
 def _deletion(job: DeletionJobRow) -> ScheduledTask:
