@@ -26,10 +26,10 @@ import httpx
 import pytest
 
 from bastion.api.routes import build_routes
-from bastion.config_sections import RateLimit, RateLimitsConfig
 from tests.api.appservice_fixtures import AS_TOKEN, appservice_config
 from tests.api.scim.scim_helpers import Scim, scim_token
 from tests.conftest import Homeserver, UserClient, client_path, errcode
+from tests.hostile import LONE_SURROGATE, NO_RATE_LIMITS, NUL, fill_path, path_params
 
 BODY_METHODS = ("POST", "PUT", "PATCH", "DELETE")
 HOSTILE_INTEGERS = (-1, 2**53, 2**63, 2**64)
@@ -64,16 +64,12 @@ STRING_BODY_FIELDS = (
 STRING_LIST_BODY_FIELDS = (
     "rooms", "user_ids", "invite", "event_ids", "room_ids", "users", "schemas",
 )  # fmt: skip
-# Percent-encoded: a NUL, and U+D800 written as UTF-8 would write it (not valid UTF-8).
-NUL = "a%00b"
-LONE_SURROGATE = "a%ED%A0%80b"
 # Hostile integers inside tokens: `s<position>` and `-1`.
 HOSTILE_TOKENS = ("-1", "s-1", f"s{2**64}", f"s{2**63}", str(2**64))
 
 
 # The routes that may end the caller's session: sent after every other route.
 SESSION_ENDING = re.compile(r"/(logout|logout/all|account/deactivate)$")
-UNLIMITED = RateLimit(per_second=1e6, burst=10**9)
 
 
 @pytest.fixture
@@ -81,9 +77,7 @@ def config_overrides(tmp_path: Path) -> dict[str, Any]:
     """No rate limit: a 429 would stop a hostile request before its decoder. The application
     services of appservice_fixtures.py (no URL: nothing is pushed)."""
     return {
-        "rate_limits": RateLimitsConfig(
-            login_per_ip=UNLIMITED, register_per_ip=UNLIMITED, requests_per_user=UNLIMITED
-        ),
+        "rate_limits": NO_RATE_LIMITS,
         **appservice_config(tmp_path, None),
     }
 
@@ -108,22 +102,6 @@ ONLY = "only"  # in the path values: attack only the routes under this prefix (a
 
 def _targets(values: dict[str, str]) -> list[tuple[str, str]]:
     return [route for route in ROUTES if route[1].startswith(values.get(ONLY, "/"))]
-
-
-def _fill(path: str, values: dict[str, str], hostile: tuple[str, str] | None = None) -> str:
-    """The path with real IDs for its parameters; `hostile` replaces one (already encoded)."""
-
-    def value(match: re.Match[str]) -> str:
-        name = match.group(1)
-        if hostile is not None and name == hostile[0]:
-            return hostile[1]
-        return quote(values.get(name, "x"), safe="")
-
-    return re.sub(r"\{(\w+)(?::\w+)?\}", value, path)
-
-
-def _params(path: str) -> list[str]:
-    return re.findall(r"\{(\w+)(?::\w+)?\}", path)
 
 
 async def _world(hs: Homeserver, caller: str) -> tuple[UserClient, dict[str, str]]:
@@ -222,7 +200,7 @@ async def _deep_bodies(alice: UserClient, values: dict[str, str]) -> list[str]:
         if method not in BODY_METHODS:
             continue
         for depth in (10_000, 500):
-            resp = await _send(alice, method, _fill(template, values), _nested(depth))
+            resp = await _send(alice, method, fill_path(template, values), _nested(depth))
             if (problem := _problem(resp)) is not None:
                 problems.append(f"{method} {template} depth {depth}: {problem}")
     return problems
@@ -234,7 +212,7 @@ async def _integer_queries(alice: UserClient, values: dict[str, str]) -> list[st
     cases += [(p, v) for p in TOKEN_QUERY_PARAMS for v in HOSTILE_TOKENS]
     for method, template in _targets(values):
         for name, raw in cases:
-            url = f"{_fill(template, values)}?{name}={quote(raw)}"
+            url = f"{fill_path(template, values)}?{name}={quote(raw)}"
             resp = await _send(alice, method, url, b"{}" if method in BODY_METHODS else None)
             if (problem := _problem(resp)) is not None:
                 problems.append(f"{method} {template}?{name}={raw}: {problem}")
@@ -248,7 +226,7 @@ async def _integer_bodies(alice: UserClient, values: dict[str, str]) -> list[str
             continue
         for number in HOSTILE_INTEGERS:
             body = ", ".join(f'"{field}": {number}' for field in INTEGER_BODY_FIELDS)
-            resp = await _send(alice, method, _fill(template, values), f"{{{body}}}".encode())
+            resp = await _send(alice, method, fill_path(template, values), f"{{{body}}}".encode())
             if (problem := _problem(resp)) is not None:
                 problems.append(f"{method} {template} body integers {number}: {problem}")
     return problems
@@ -297,9 +275,9 @@ async def _integer_body_fields(alice: UserClient, values: dict[str, str]) -> lis
 async def _bad_text_in_path(alice: UserClient, values: dict[str, str]) -> list[str]:
     problems = []
     for method, template in _targets(values):
-        for name in _params(template):
+        for name in path_params(template):
             for bad in (NUL, LONE_SURROGATE):
-                url = _fill(template, values, (name, bad))
+                url = fill_path(template, values, (name, bad))
                 resp = await _send(alice, method, url, b"{}" if method in BODY_METHODS else None)
                 if (problem := _problem(resp)) is not None:
                     problems.append(f"{method} {template} {name}={bad}: {problem}")
@@ -311,7 +289,7 @@ async def _bad_text_in_query(alice: UserClient, values: dict[str, str]) -> list[
     for method, template in _targets(values):
         for name in STRING_QUERY_PARAMS + TOKEN_QUERY_PARAMS:
             for bad in (NUL, LONE_SURROGATE):
-                url = f"{_fill(template, values)}?{name}={bad}"
+                url = f"{fill_path(template, values)}?{name}={bad}"
                 resp = await _send(alice, method, url, b"{}" if method in BODY_METHODS else None)
                 if (problem := _problem(resp)) is not None:
                     problems.append(f"{method} {template}?{name}={bad}: {problem}")
@@ -327,7 +305,7 @@ async def _bad_text_in_body(alice: UserClient, values: dict[str, str]) -> list[s
             fields = ", ".join(f'"{field}": "{bad}"' for field in STRING_BODY_FIELDS)
             lists = ", ".join(f'"{field}": ["{bad}"]' for field in STRING_LIST_BODY_FIELDS)
             body = f'{{{fields}, {lists}, "content": {{"k{bad}": "{bad}"}}}}'.encode()
-            resp = await _send(alice, method, _fill(template, values), body)
+            resp = await _send(alice, method, fill_path(template, values), body)
             if (problem := _problem(resp)) is not None:
                 problems.append(f"{method} {template} body {bad}: {problem}")
     return problems

@@ -12,7 +12,6 @@ failing the test.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import quote
@@ -21,16 +20,12 @@ import httpx
 import pytest
 from starlette.routing import Route
 
-from bastion.config_sections import RateLimit, RateLimitsConfig
 from bastion.console.headers import CONTENT_SECURITY_POLICY
 from bastion.console.routes import console_routes
 from tests.conftest import Homeserver
 from tests.console.client import ADMIN, ConsoleClient
+from tests.hostile import LONE_SURROGATE, NO_RATE_LIMITS, NUL, fill_path, path_params
 
-UNLIMITED = RateLimit(per_second=1e6, burst=10**9)
-# Percent-encoded: a NUL, and U+D800 written as UTF-8 would write it (not valid UTF-8).
-NUL = "a%00b"
-LONE_SURROGATE = "a%ED%A0%80b"
 HUGE = ("-1", str(2**63), str(2**64), "1e400")
 LONG = "x" * 2_000
 QUERY_PARAMS = (
@@ -52,11 +47,7 @@ SIGN_OUT = "/logout"
 @pytest.fixture
 def config_overrides() -> dict[str, Any]:
     """No rate limit: a 429 would stop a hostile request before its parser."""
-    return {
-        "rate_limits": RateLimitsConfig(
-            login_per_ip=UNLIMITED, register_per_ip=UNLIMITED, requests_per_user=UNLIMITED
-        )
-    }
+    return {"rate_limits": NO_RATE_LIMITS}
 
 
 def _routes() -> Iterator[tuple[str, str]]:
@@ -71,18 +62,8 @@ def _routes() -> Iterator[tuple[str, str]]:
 ROUTES = list(_routes())
 
 
-def _params(template: str) -> list[str]:
-    return re.findall(r"\{(\w+)(?::\w+)?\}", template)
-
-
 def _fill(template: str, values: dict[str, str], hostile: tuple[str, str] | None = None) -> str:
-    def value(match: re.Match[str]) -> str:
-        name = match.group(1)
-        if hostile is not None and name == hostile[0]:
-            return hostile[1]
-        return quote(values.get(name, "x"), safe="")
-
-    return ADMIN + re.sub(r"\{(\w+)(?::\w+)?\}", value, template)
+    return ADMIN + fill_path(template, values, hostile)
 
 
 async def _world(hs: Homeserver, console: ConsoleClient) -> dict[str, str]:
@@ -140,7 +121,7 @@ def _problem(resp: httpx.Response) -> str | None:
 async def _bad_text_in_path(console: ConsoleClient, values: dict[str, str]) -> list[str]:
     problems = []
     for method, template in ROUTES:
-        for name in _params(template):
+        for name in path_params(template):
             for bad in (NUL, LONE_SURROGATE, quote(LONG)):
                 resp = await _send(console, method, _fill(template, values, (name, bad)))
                 if (problem := _problem(resp)) is not None:
