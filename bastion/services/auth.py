@@ -89,7 +89,13 @@ class AuthService:
         # is precise enough for the device list.
         if owner.last_seen_ts is None or now - owner.last_seen_ts > _LAST_SEEN_RESOLUTION_MS:
             await self._devices.touch_device(self._db, owner.user_id, owner.device_id, now, ip)
-        return Requester(owner.user_id, owner.device_id, owner.is_admin, token_hash)
+        return Requester(
+            owner.user_id,
+            owner.device_id,
+            owner.is_admin,
+            token_hash,
+            shadow_banned=owner.shadow_banned,
+        )
 
     async def issue_session(
         self, txn: Queryable, user_id: str, device_id: str | None, display_name: str | None

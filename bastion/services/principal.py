@@ -61,6 +61,9 @@ class Requester:
     # The application service acting as this user (services/appservices/identity.py), by its
     # registration's ID; `device_id` is then "" unless the service named a device.
     appservice: str | None = None
+    # An admin's shadow ban (services/shadow_ban.py), read with the token: the request is
+    # answered as if it worked while its room events, invites and typing reach no one.
+    shadow_banned: bool = False
 
     @property
     def audit_name(self) -> str:

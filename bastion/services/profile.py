@@ -25,6 +25,7 @@ from bastion.services.profile_fields import (
     check_time_zone,
     encoded_value,
 )
+from bastion.services.shadow_ban import dropped
 from bastion.store.database import Database, Queryable
 from bastion.store.protocols import ProfileStore, UserStore
 from bastion.store.records import ProfileRecord
@@ -139,7 +140,8 @@ class ProfileService:
         async with self._db.transaction() as t:
             await self._profiles.set_displayname(t, user_id, value or None)
             await self._directory.index(t, user_id, value or None)
-        await self._members.profile_changed(user_id)
+        if not dropped(requester, "the display name's member events"):
+            await self._members.profile_changed(user_id)
 
     async def set_avatar_url(self, requester: Requester, user_id: str, value: str | None) -> None:
         """Change one's avatar (an `mxc://` URI, or empty to clear it)."""
@@ -149,7 +151,8 @@ class ProfileService:
             raise MatrixError(400, Errcode.INVALID_PARAM, "avatar_url must be an mxc:// URI")
         async with self._db.transaction() as t:
             await self._profiles.set_avatar_url(t, user_id, value or None)
-        await self._members.profile_changed(user_id)
+        if not dropped(requester, "the avatar's member events"):
+            await self._members.profile_changed(user_id)
 
     async def _require_active(self, user_id: str) -> None:
         if self._suspensions is not None:

@@ -22,6 +22,7 @@ class UserRecord(msgspec.Struct, frozen=True):
     manager: str | None = None  # successor on offboarding; SCIM's enterprise manager
     admin_locked: bool = False  # locked by an admin until unlocked (Synapse's `locked`)
     suspended: bool = False  # suspended by an admin: reads, no room actions (suspensions.py)
+    shadow_banned: bool = False  # its actions reach no one, unknown to it (shadow_ban.py)
 
 
 class DeviceRecord(msgspec.Struct, frozen=True):
@@ -72,6 +73,7 @@ class TokenOwner(msgspec.Struct, frozen=True):
     last_seen_ts: int | None
     admin_locked: bool = False  # an admin's lock: 401 M_USER_LOCKED on all but logout
     ratelimit: tuple[int, int] | None = None  # an admin's override: (per second, burst)
+    shadow_banned: bool = False  # its actions are answered but reach no one (shadow_ban.py)
 
 
 class ProfileRecord(msgspec.Struct, frozen=True):

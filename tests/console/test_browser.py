@@ -9,6 +9,8 @@ run in the browser tests, no serious violations."
 
 from __future__ import annotations
 
+from urllib.parse import quote
+
 import pytest
 from playwright.async_api import Page
 
@@ -69,6 +71,28 @@ async def test_dashboard_and_people_pages_pass_axe(
         await page.goto(base + path)
         violations = await accessibility_violations(page)
         assert not violations, f"{path} in {language}:\n{describe(violations)}"
+
+
+@pytest.mark.parametrize("language", ["en", "ar", "pl"])
+async def test_shadow_ban_a_person_and_lift_it(
+    admin_page: Page, console_server: BastionServer, language: str
+) -> None:
+    """The person page's shadow ban, through its confirmation page, in each language; the
+    pages it shows pass axe."""
+    page, base = admin_page, console_server.base_url
+    user_id = console_server.create_user(f"abuser{language}")
+    await choose_language(page, language)
+    await page.goto(f"{base}/admin/people/{quote(user_id, safe='')}")
+    await page.click("a[href$='/shadow-ban']")
+    violations = await accessibility_violations(page)
+    assert not violations, f"the confirmation in {language}:\n{describe(violations)}"
+    await page.click("form[action$='/shadow-ban'] button[type=submit]")
+    await page.wait_for_selector("form[action$='/lift-shadow-ban']")
+    assert await page.get_attribute("html", "lang") == language
+    violations = await accessibility_violations(page)
+    assert not violations, f"the person page in {language}:\n{describe(violations)}"
+    await page.click("form[action$='/lift-shadow-ban'] button[type=submit]")
+    await page.wait_for_selector("a[href$='/shadow-ban']")
 
 
 async def test_keyboard_reaches_the_main_content(admin_page: Page) -> None:

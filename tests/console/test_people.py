@@ -95,6 +95,38 @@ async def test_suspend_and_lift_the_suspension(hs: Homeserver, console: ConsoleC
     assert not await hs.runtime.services.suspensions.is_suspended(frank.user_id)
 
 
+async def test_shadow_ban_and_lift_it(hs: Homeserver, console: ConsoleClient) -> None:
+    grace = await hs.register_user("grace")
+    room = await grace.create_room(name="Grace's room")
+    page = await console.get(_person(grace.user_id))
+    assert "Shadow-ban the account" in page.text
+    assert "answered, but reaches no one" not in page.text
+    confirm = await console.get(_person(grace.user_id, "shadow-ban"))
+    assert "they will not be told" in confirm.text
+    done = await console.post(_person(grace.user_id, "shadow-ban"))
+    assert done.status_code in (200, 303)
+    page = await console.get(_person(grace.user_id))
+    assert "answered, but reaches no one" in page.text
+    assert "Lift the shadow ban" in page.text
+    sent = await grace.put(
+        client_path(f"/rooms/{room}/send/m.room.message/t1"),
+        json={"msgtype": "m.text", "body": "x"},
+    )
+    assert sent.status_code == 200
+    assert (
+        await hs.runtime.db.fetch_val(
+            "SELECT COUNT(*) FROM events WHERE event_id = ?", sent.json()["event_id"]
+        )
+        == 0
+    )
+    await console.post(_person(grace.user_id, "lift-shadow-ban"))
+    assert "answered, but reaches no one" not in (await console.get(_person(grace.user_id))).text
+    for action in ("user.shadow_ban", "user.unshadow_ban"):
+        query = AuditQuery(action=action, target=grace.user_id)
+        records = await hs.runtime.services.audit_log.list(OPERATOR, query)
+        assert [r.actor for r in records] == ["@root:test.bastion"]
+
+
 async def test_offboard_shows_what_will_happen_then_the_report(
     hs: Homeserver, console: ConsoleClient
 ) -> None:

@@ -137,6 +137,29 @@ async def test_offboarded_on_a_gets_401_on_a_sync_parked_on_b(cluster: Cluster) 
     assert resp.json()["errcode"] == "M_UNKNOWN_TOKEN"
 
 
+async def test_shadow_banned_on_a_is_dropped_on_b_at_its_next_request(cluster: Cluster) -> None:
+    """Synapse's user admin API: a shadow-banned user "receives successful responses to their
+    client-server API requests, but the events are not propagated into rooms". The ban is read
+    with the access token, so a process that served the account a moment before applies it to
+    the very next request (no process keeps an older answer)."""
+    a, b = await two_processes(cluster)
+    admin = await cluster.login(a, cluster.create_user("admin", admin=True))
+    carol = await cluster.login(b, cluster.create_user("carol"))
+    room_id = await room_with(carol, admin)
+    heard = await carol.send_text(room_id, "before")  # B has served carol's token
+    async with httpx.AsyncClient(base_url=a.base_url, timeout=60, trust_env=False) as http:
+        resp = await http.post(
+            f"/_synapse/admin/v1/users/{carol.user_id}/shadow_ban",
+            headers={"Authorization": f"Bearer {admin.token}"},
+            json={},
+        )
+    assert (resp.status_code, resp.json()) == (200, {})
+    dropped = await carol.send_text(room_id, "after")  # answered on B as if it worked
+    assert (await admin.http.get(f"/rooms/{room_id}/event/{heard}")).status_code == 200
+    missing = await admin.http.get(f"/rooms/{room_id}/event/{dropped}")
+    assert (missing.status_code, missing.json()["errcode"]) == (404, "M_NOT_FOUND")
+
+
 async def test_a_syncs_own_presence_change_is_in_its_answer_not_the_next(cluster: Cluster) -> None:
     """Spec (GET /sync `set_presence`): "Controls whether the client is automatically marked as
     online by polling this API"; `next_batch`: "the batch token to supply in the since param of

@@ -31,6 +31,7 @@ EXPECTED_COLUMNS = {
         "manager",
         "admin_locked",
         "suspended",
+        "shadow_banned",
         "ratelimit_per_second",
         "ratelimit_burst",
     },

@@ -141,17 +141,29 @@ _SWITCHES: dict[str, tuple[str, str, str]] = {
         ),
         N_("Suspend the account"),
     ),
+    "shadow-ban": (
+        N_("Shadow-ban the account"),
+        N_(
+            "%(user)s will still get answers as if everything worked, but nothing they send, "
+            "no invite and no profile change will reach anyone, and they will not be told. "
+            "Use it only against abuse that a ban, a suspension or offboarding would not stop. "
+            "Nothing is deleted."
+        ),
+        N_("Shadow-ban the account"),
+    ),
 }
 _SWITCHED = {
     "lock": N_("%(user)s is locked."),
     "unlock": N_("%(user)s is unlocked."),
     "suspend": N_("%(user)s is suspended."),
     "unsuspend": N_("%(user)s is no longer suspended."),
+    "shadow-ban": N_("%(user)s is shadow-banned."),
+    "lift-shadow-ban": N_("%(user)s is no longer shadow-banned."),
 }
 
 
 async def confirm_switch(request: Request) -> Response:
-    """GET /admin/people/{user_id}/lock and /suspend"""
+    """GET /admin/people/{user_id}/lock, /suspend and /shadow-ban"""
     await require_session(request)
     user_id, word = request.path_params["user_id"], request.url.path.rsplit("/", 1)[1]
     title, explanation, button = _SWITCHES[word]
@@ -161,15 +173,18 @@ async def confirm_switch(request: Request) -> Response:
 
 
 async def set_switch(request: Request) -> Response:
-    """POST /admin/people/{user_id}/lock, /unlock, /suspend and /unsuspend"""
+    """POST /admin/people/{user_id}/lock, /unlock, /suspend, /unsuspend, /shadow-ban and
+    /lift-shadow-ban"""
     session = await require_session(request)
     await read_form(request)
     user_id, word = request.path_params["user_id"], request.url.path.rsplit("/", 1)[1]
     services, actor = services_of(request), session.requester
     if word in ("lock", "unlock"):
         await services.admin_users.set_locked(actor, user_id, word == "lock")
-    else:
+    elif word in ("suspend", "unsuspend"):
         await services.suspensions.set_suspended(actor, user_id, word == "suspend")
+    else:
+        await services.admin_users.set_shadow_banned(actor, user_id, word == "shadow-ban")
     flash(request, _SWITCHED[word], user=user_id)
     return redirect(person_path(user_id))
 

@@ -195,6 +195,21 @@ class AdminUserService:
             await self._audit.record(txn, actor, "user.ratelimit", user_id, details)
         log_admin_action(actor, f"set the request limit of {user_id} to {override}")
 
+    async def set_shadow_banned(self, actor: Principal, user_id: str, banned: bool) -> None:
+        """Shadow-ban an account or lift it (services/shadow_ban.py); it applies at the
+        account's next request on every process (read with the token). Audited
+        `user.shadow_ban` / `user.unshadow_ban`, also when it changes nothing (as Synapse,
+        repeating the request is not an error)."""
+        actor.require_admin()
+        action = "user.shadow_ban" if banned else "user.unshadow_ban"
+        async with self._audit.attempt(actor, action, user_id):
+            await self._local_user(user_id)
+            async with self._db.transaction() as txn:
+                await self._admin_store.set_shadow_banned(txn, user_id, banned)
+                await self._audit.record(txn, actor, action, user_id)
+        verb = "shadow-banned" if banned else "lifted the shadow ban of"
+        log_admin_action(actor, f"{verb} {user_id}")
+
     async def username_available(self, actor: Principal, username: str) -> None:
         """400 M_INVALID_USERNAME or M_USER_IN_USE unless `username` could be created now,
         whatever the registration mode (the admin API creates accounts in every mode)."""

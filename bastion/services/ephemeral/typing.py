@@ -85,6 +85,8 @@ class TypingService:
         """`PUT /rooms/{roomId}/typing/{userId}`: only for oneself, only in a joined room."""
         if user_id != requester.user_id:
             raise MatrixError(403, Errcode.FORBIDDEN, "you can only set your own typing state")
+        if requester.shadow_banned:
+            return  # answered, shown to no one (services/shadow_ban.py); not logged: too frequent
         if user_id not in await self._members.joined(room_id):
             raise MatrixError(403, Errcode.FORBIDDEN, "you are not in this room")
         key = (room_id, user_id)

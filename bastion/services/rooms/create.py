@@ -32,6 +32,7 @@ from bastion.services.profile import ProfileService
 from bastion.services.room_additions import NewRoomPolicy, RoomAdditions
 from bastion.services.rooms.aliases import ServiceNamespaces
 from bastion.services.rooms.pipeline import AuthRulesRefusal, EventPipeline
+from bastion.services.shadow_ban import dropped
 from bastion.store.database import Database, Queryable
 from bastion.store.protocols import RoomDirectoryStore, RoomStore, UserStore
 
@@ -151,6 +152,8 @@ class RoomCreator:
         if preset not in _PRESETS:
             raise MatrixError(400, Errcode.INVALID_PARAM, f"unknown preset {preset!r}")
         invitees = await self._check_invitees(requester, request.invite)
+        if invitees and dropped(requester, "the invites of a new room"):
+            invitees = []  # the room is created, as in Synapse; only the invites are dropped
         if len(request.initial_state) > MAX_INITIAL_STATE:
             raise MatrixError(400, Errcode.INVALID_PARAM, "too many initial_state events")
         alias = self._alias(request.room_alias_name)

@@ -15,6 +15,7 @@ from bastion.services.principal import Requester
 from bastion.services.rooms.aliases import ServiceNamespaces
 from bastion.services.rooms.create import RoomCreator
 from bastion.services.rooms.pipeline import EventPipeline
+from bastion.services.shadow_ban import dropped
 from bastion.store.database import Database
 from bastion.store.protocols import MembershipStore, RoomStore, UserStore
 
@@ -81,8 +82,11 @@ class MembershipService:
     async def invite(
         self, requester: Requester, room_id: str, user_id: str, reason: str | None = None
     ) -> None:
-        """Invite a user of this server."""
+        """Invite a user of this server (a shadow-banned requester's invite is answered and
+        dropped, services/shadow_ban.py)."""
         await self._require_local_user(user_id)
+        if dropped(requester, f"an invite of {user_id} to {room_id}"):
+            return
         await self._change(requester.user_id, user_id, room_id, Membership.INVITE, reason)
 
     async def leave(self, requester: Requester, room_id: str, reason: str | None = None) -> None:

@@ -6,11 +6,13 @@ from typing import Any
 
 from bastion.errors import Errcode, MatrixError
 from bastion.events.builder import EventDraft
+from bastion.events.model import StoredEvent
 from bastion.events.types import EventType
 from bastion.services.power_levels import current_power_levels
 from bastion.services.presence.service import PresenceService
 from bastion.services.principal import Requester
 from bastion.services.rooms.pipeline import EventPipeline
+from bastion.services.shadow_ban import dropped, fake_event_id
 from bastion.store.database import Database
 from bastion.store.protocols import EventStore, RoomStore, StateStore
 from bastion.store.records import SendTxn
@@ -55,6 +57,8 @@ class MessageService:
         """`PUT /rooms/{roomId}/send/{eventType}/{txnId}`, idempotent per (device, path).
         `ts`: an application service's timestamp for the event (`massaged_ts`)."""
         txn = self._txn(requester, f"send/{room_id}/{event_type}", txn_id)
+        if dropped(requester, f"a {event_type} event in {room_id}"):
+            return fake_event_id()
         if event_type == EventType.REDACTION:
             target = content.get("redacts")
             if not isinstance(target, str):
@@ -88,6 +92,9 @@ class MessageService:
             and existing.sender == requester.user_id
         ):
             return existing.event_id
+        if requester.shadow_banned and _dropped_for_shadow_ban(event_type, content, existing):
+            dropped(requester, f"a {event_type} state event in {room_id}")
+            return fake_event_id()
         draft = EventDraft(event_type, requester.user_id, content, state_key, ts)
         return (await self._pipeline.send(room_id, draft)).event_id
 
@@ -100,6 +107,8 @@ class MessageService:
         The pipeline marks the target redacted in the transaction that stores the redaction.
         """
         txn = self._txn(requester, f"redact/{room_id}/{event_id}", txn_id)
+        if dropped(requester, f"a redaction in {room_id}"):
+            return fake_event_id()
         return await self._redact(requester, room_id, event_id, txn, reason)
 
     async def _redact(
@@ -142,3 +151,16 @@ class MessageService:
         if not txn_id or len(txn_id) > MAX_TXN_ID_LENGTH:
             raise MatrixError(400, Errcode.INVALID_PARAM, "invalid transaction ID")
         return SendTxn(requester.user_id, requester.device_id, endpoint, txn_id)
+
+
+def _dropped_for_shadow_ban(
+    event_type: str, content: dict[str, Any], existing: StoredEvent | None
+) -> bool:
+    """Whether a shadow-banned account's state event is one to drop (services/shadow_ban.py):
+    any but a membership change, and of those an invite or a joined member's new per-room name
+    or avatar; joining, leaving, kicking and banning go through, as in Synapse."""
+    if event_type != EventType.MEMBER:
+        return True
+    membership = content.get("membership")
+    was_joined = existing is not None and existing.content.get("membership") == "join"
+    return membership == "invite" or (membership == "join" and was_joined)

@@ -55,6 +55,7 @@ from bastion.services.power_levels import current_power_levels
 from bastion.services.principal import Requester
 from bastion.services.rooms.create import CreateRoomRequest, RoomCreator, StateEventBody
 from bastion.services.rooms.pipeline import EventPipeline
+from bastion.services.shadow_ban import dropped, fake_room_id
 from bastion.store.database import Database, Queryable
 from bastion.store.protocols import MembershipStore, RoomDirectoryStore, RoomStore, StateStore
 
@@ -170,6 +171,8 @@ class RoomUpgrader:
         power = await current_power_levels(self._db, self._rooms, self._state, room_id)
         if power.user_level(user_id) < power.event_level(EventType.TOMBSTONE, is_state=True):
             raise MatrixError(403, Errcode.FORBIDDEN, "You may not upgrade this room")
+        if dropped(requester, f"the upgrade of {room_id}"):
+            return fake_room_id(self._pipeline.server_name, new_version)
         state = await self._state.current_state(
             self._db, room_id, types=[EventType.CREATE, EventType.POWER_LEVELS,
                                       EventType.CANONICAL_ALIAS, *_COPIED, *_SPACE_LINKS],

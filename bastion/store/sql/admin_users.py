@@ -23,7 +23,7 @@ from bastion.store.sql.like import contains
 _LOCKED = "(u.admin_locked = 1 OR u.locked_until_ts > ?)"
 _LAST_SEEN = "(SELECT MAX(d.last_seen_ts) FROM devices d WHERE d.user_id = u.user_id)"
 
-# Columns we do not have (guests, user types, shadow bans) sort as a constant: by name.
+# Columns we do not have (guests, user types) sort as a constant: by name.
 _USER_ORDER_SQL = {
     "name": "u.user_id",
     "displayname": "COALESCE(p.displayname, '')",
@@ -32,7 +32,7 @@ _USER_ORDER_SQL = {
     "deactivated": "u.is_deactivated",
     "user_type": "0",
     "avatar_url": "COALESCE(p.avatar_url, '')",
-    "shadow_banned": "0",
+    "shadow_banned": "u.shadow_banned",
     "creation_ts": "u.created_ts",
     "last_seen_ts": f"COALESCE({_LAST_SEEN}, 0)",
     "locked": "locked",
@@ -82,6 +82,7 @@ def _user_row(row: Row) -> UserListRow:
         avatar_url=row["avatar_url"],
         created_ts=row["created_ts"],
         last_seen_ts=row["last_seen_ts"],
+        shadow_banned=bool(row["shadow_banned"]),
     )
 
 
@@ -97,7 +98,8 @@ class SqlUserAdminStore:
         direction = "DESC" if query.backwards else "ASC"
         order = _USER_ORDER_SQL[query.order_by]
         rows = await q.fetch_all(
-            "SELECT u.user_id, u.is_admin, u.is_deactivated, u.created_ts, p.displayname,"
+            "SELECT u.user_id, u.is_admin, u.is_deactivated, u.created_ts, u.shadow_banned,"
+            " p.displayname,"
             f" p.avatar_url, CASE WHEN {_LOCKED} THEN 1 ELSE 0 END AS locked,"
             f" {_LAST_SEEN} AS last_seen_ts" + base + f" ORDER BY {order} {direction},"
             " u.user_id ASC LIMIT ? OFFSET ?",
@@ -133,6 +135,11 @@ class SqlUserAdminStore:
             "UPDATE users SET ratelimit_per_second = ?, ratelimit_burst = ? WHERE user_id = ?",
             per_second, burst, user_id,
         )  # fmt: skip
+
+    async def set_shadow_banned(self, q: Queryable, user_id: str, banned: bool) -> None:
+        await q.execute(
+            "UPDATE users SET shadow_banned = ? WHERE user_id = ?", int(banned), user_id
+        )
 
     async def reactivate(self, q: Queryable, user_id: str) -> None:
         await q.execute(

@@ -97,7 +97,7 @@ class SqlDeviceStore:
         """One indexed query: the hot path of every authenticated request."""
         row = await q.fetch_one(
             "SELECT t.user_id, t.device_id, u.is_admin, u.is_deactivated, u.admin_locked,"
-            " d.last_seen_ts, u.ratelimit_per_second, u.ratelimit_burst"
+            " d.last_seen_ts, u.ratelimit_per_second, u.ratelimit_burst, u.shadow_banned"
             " FROM access_tokens t"
             " JOIN users u ON u.user_id = t.user_id"
             " JOIN devices d ON d.user_id = t.user_id AND d.device_id = t.device_id"
@@ -114,6 +114,7 @@ class SqlDeviceStore:
             last_seen_ts=row["last_seen_ts"],
             admin_locked=bool(row["admin_locked"]),
             ratelimit=_override(row["ratelimit_per_second"], row["ratelimit_burst"]),
+            shadow_banned=bool(row["shadow_banned"]),
         )
 
     async def touch_device(

@@ -7,7 +7,7 @@ from bastion.store.records import UserRecord
 
 _COLUMNS = (
     "user_id, password_hash, is_admin, is_deactivated, created_ts, failed_logins, locked_until_ts,"
-    " manager, admin_locked, suspended"
+    " manager, admin_locked, suspended, shadow_banned"
 )
 
 
@@ -23,6 +23,7 @@ def _user(row: Row) -> UserRecord:
         manager=row["manager"],
         admin_locked=bool(row["admin_locked"]),
         suspended=bool(row["suspended"]),
+        shadow_banned=bool(row["shadow_banned"]),
     )
 
 

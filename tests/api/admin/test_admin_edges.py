@@ -12,7 +12,7 @@ from tests.conftest import Homeserver, errcode
 @pytest.mark.parametrize(
     "path",
     [
-        "/_synapse/admin/v1/users/@bob:test.bastion/shadow_ban",
+        "/_synapse/admin/v1/users/@bob:test.bastion/login",
         "/_synapse/admin/v1/background_updates/status",
         "/_synapse/admin/v2/no_such_thing",
         "/_bastion/admin/v1/no_such_thing",

@@ -2,7 +2,9 @@
 `GET`/`PUT /_synapse/admin/v1/users/{userId}/admin` (whether the account is a server admin; an
 admin cannot demote themself) and
 `GET`/`POST`/`DELETE /_synapse/admin/v1/users/{userId}/override_ratelimit` (an account's own
-request limit: services/ratelimit.py `AccountLimits`).
+request limit: services/ratelimit.py `AccountLimits`) and
+`POST`/`DELETE /_synapse/admin/v1/users/{userId}/shadow_ban` (services/shadow_ban.py; `{}` both
+ways, as Synapse; the user details' `shadow_banned` reads it).
 """
 
 from __future__ import annotations
@@ -74,7 +76,25 @@ async def delete_ratelimit(request: Request) -> Response:
     return JsonResponse({})
 
 
+async def shadow_ban(request: Request) -> Response:
+    """POST /_synapse/admin/v1/users/{userId}/shadow_ban"""
+    admin = await require_admin(request)
+    users = services_of(request).admin_users
+    await users.set_shadow_banned(admin, request.path_params["userId"], True)
+    return JsonResponse({})
+
+
+async def lift_shadow_ban(request: Request) -> Response:
+    """DELETE /_synapse/admin/v1/users/{userId}/shadow_ban"""
+    admin = await require_admin(request)
+    users = services_of(request).admin_users
+    await users.set_shadow_banned(admin, request.path_params["userId"], False)
+    return JsonResponse({})
+
+
 ROUTES = [
+    Route("/v1/users/{userId}/shadow_ban", shadow_ban, methods=["POST"]),
+    Route("/v1/users/{userId}/shadow_ban", lift_shadow_ban, methods=["DELETE"]),
     Route("/v1/users/{userId}/override_ratelimit", get_ratelimit, methods=["GET"]),
     Route("/v1/users/{userId}/override_ratelimit", set_ratelimit, methods=["POST"]),
     Route("/v1/users/{userId}/override_ratelimit", delete_ratelimit, methods=["DELETE"]),
