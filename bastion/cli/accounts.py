@@ -89,7 +89,8 @@ async def _user_create(runtime: Runtime, args: argparse.Namespace) -> int:
 
 
 async def _user_list(runtime: Runtime, _args: argparse.Namespace) -> int:
-    """One line per account: user ID, creation date, flags (admin, deactivated, locked)."""
+    """One line per account: user ID, creation date, flags (admin, deactivated, locked,
+    shadow-banned)."""
     operator, start = current_operator(), 0
     while True:
         page = UserListQuery(start=start, limit=LIST_PAGE)
@@ -99,6 +100,7 @@ async def _user_list(runtime: Runtime, _args: argparse.Namespace) -> int:
                 ("admin", user.is_admin),
                 ("deactivated", user.is_deactivated),
                 ("locked", user.is_locked),
+                ("shadow-banned", user.shadow_banned),
             )
             created = datetime.fromtimestamp(user.created_ts / 1000, tz=UTC).strftime("%Y-%m-%d")
             print(f"{user.user_id}\t{created}\t{','.join(f for f, on in flags if on)}")

@@ -64,8 +64,16 @@ async def test_a_persons_page_edits_locks_and_revokes(
     assert (await erin.get(client_path("/account/whoami"))).status_code == 401
     lock = await console.get(_person(erin.user_id, "lock"))
     assert "until an admin unlocks" in lock.text
+    assert (
+        f'href="/admin{_person(erin.user_id, "lock")}"'
+        in (await console.get(_person(erin.user_id))).text
+    )
     await console.post(_person(erin.user_id, "lock"))
     assert (await hs.runtime.services.admin_users.get_user(OPERATOR, erin.user_id)).is_locked
+    page = await console.get(_person(erin.user_id))
+    assert f'<form method="post" action="/admin{_person(erin.user_id, "unlock")}"' in page.text
+    assert "Unlock the account" in page.text
+    assert "Lock the account" not in page.text
     await console.post(_person(erin.user_id, "unlock"))
     assert not (await hs.runtime.services.admin_users.get_user(OPERATOR, erin.user_id)).is_locked
     missing = await console.get(_person("@nobody:test.bastion"))

@@ -85,7 +85,7 @@ class MembershipService:
         """Invite a user of this server (a shadow-banned requester's invite is answered and
         dropped, services/shadow_ban.py)."""
         await self._require_local_user(user_id)
-        if dropped(requester, f"an invite of {user_id} to {room_id}"):
+        if dropped(requester, "an invite of %s to %s", user_id, room_id):
             return
         await self._change(requester.user_id, user_id, room_id, Membership.INVITE, reason)
 

@@ -57,8 +57,8 @@ class MessageService:
         """`PUT /rooms/{roomId}/send/{eventType}/{txnId}`, idempotent per (device, path).
         `ts`: an application service's timestamp for the event (`massaged_ts`)."""
         txn = self._txn(requester, f"send/{room_id}/{event_type}", txn_id)
-        if dropped(requester, f"a {event_type} event in {room_id}"):
-            return fake_event_id()
+        if dropped(requester, "a %s event in %s", event_type, room_id):
+            return fake_event_id(txn)
         if event_type == EventType.REDACTION:
             target = content.get("redacts")
             if not isinstance(target, str):
@@ -93,7 +93,7 @@ class MessageService:
         ):
             return existing.event_id
         if requester.shadow_banned and _dropped_for_shadow_ban(event_type, content, existing):
-            dropped(requester, f"a {event_type} state event in {room_id}")
+            dropped(requester, "a %s state event in %s", event_type, room_id)
             return fake_event_id()
         draft = EventDraft(event_type, requester.user_id, content, state_key, ts)
         return (await self._pipeline.send(room_id, draft)).event_id
@@ -107,8 +107,8 @@ class MessageService:
         The pipeline marks the target redacted in the transaction that stores the redaction.
         """
         txn = self._txn(requester, f"redact/{room_id}/{event_id}", txn_id)
-        if dropped(requester, f"a redaction in {room_id}"):
-            return fake_event_id()
+        if dropped(requester, "a redaction in %s", room_id):
+            return fake_event_id(txn)
         return await self._redact(requester, room_id, event_id, txn, reason)
 
     async def _redact(

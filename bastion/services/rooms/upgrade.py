@@ -171,7 +171,7 @@ class RoomUpgrader:
         power = await current_power_levels(self._db, self._rooms, self._state, room_id)
         if power.user_level(user_id) < power.event_level(EventType.TOMBSTONE, is_state=True):
             raise MatrixError(403, Errcode.FORBIDDEN, "You may not upgrade this room")
-        if dropped(requester, f"the upgrade of {room_id}"):
+        if dropped(requester, "the upgrade of %s", room_id):
             return fake_room_id(self._pipeline.server_name, new_version)
         state = await self._state.current_state(
             self._db, room_id, types=[EventType.CREATE, EventType.POWER_LEVELS,

@@ -6,8 +6,11 @@ cases"; "`user_id` ... The user must be local"."""
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from typing import Any
+
+import pytest
 
 from tests.api.admin.users_helpers import V2, audit_rows
 from tests.conftest import Homeserver, UserClient, errcode
@@ -55,7 +58,7 @@ async def ward(hs: Homeserver) -> Ward:
 
 
 async def test_its_room_events_typing_and_upgrades_are_answered_but_dropped(
-    hs: Homeserver,
+    hs: Homeserver, caplog: pytest.LogCaptureFixture
 ) -> None:
     w = await ward(hs)
     root, alice, bob, room = w.root, w.alice, w.bob, w.room
@@ -67,11 +70,22 @@ async def test_its_room_events_typing_and_upgrades_are_answered_but_dropped(
     assert (await ok(await root.get(f"{V2}/{alice.user_id}")))["shadow_banned"] is True
 
     # Answered as if it worked ...
-    sent = await alice.send_text(room, "after the ban")
+    with caplog.at_level(logging.INFO, logger="bastion.services.shadow_ban"):
+        sent = await alice.send_text(room, "after the ban")
     assert sent.startswith("$")
     assert len(sent) == 44
+    dropped = f"dropped a m.room.message event in {room} of shadow-banned {alice.user_id}"
+    assert dropped in caplog.messages  # logged, since nothing is stored
     topic = await ok(await alice.put(f"/rooms/{room}/state/m.room.topic/", json={"topic": "x"}))
     redaction = await ok(await alice.put(f"/rooms/{room}/redact/{before}/r1", json={}))
+    # A retried transaction gets the same answer, as a real send does; another one does not.
+    again = await ok(await alice.put(f"/rooms/{room}/redact/{before}/r1", json={}))
+    assert again["event_id"] == redaction["event_id"]
+    sends = [
+        (await ok(await alice.put(f"/rooms/{room}/send/m.room.message/{txn}", json=body)))
+        for txn, body in (("t1", {"body": "a"}), ("t1", {"body": "a"}), ("t2", {"body": "b"}))
+    ]
+    assert sends[0] == sends[1] != sends[2]
     typing = await alice.put(
         f"/rooms/{room}/typing/{alice.user_id}", json={"typing": True, "timeout": 30000}
     )

@@ -135,18 +135,19 @@ def test_cli_user_list_shows_flags_and_unlock_keeps_the_password(
             await db.close()
 
     asyncio.run(sql("UPDATE users SET locked_until_ts = 99999999999999 WHERE user_id LIKE '@a%'"))
+    asyncio.run(sql("UPDATE users SET shadow_banned = 1 WHERE user_id LIKE '@a%'"))
     before = asyncio.run(sql("SELECT password_hash FROM users WHERE user_id LIKE '@a%'"))
     capsys.readouterr()
     assert cli.main(["user", "list", *argv]) == 0
     lines = dict(line.split("\t", 1) for line in capsys.readouterr().out.splitlines())
     server = SERVER_NAME
-    assert lines[f"@alice:{server}"].endswith("\tlocked")
+    assert lines[f"@alice:{server}"].endswith("\tlocked,shadow-banned")
     assert lines[f"@root:{server}"].endswith("\tadmin")
     assert cli.main(["user", "unlock", "alice", *argv]) == 0
     assert "unlocked" in capsys.readouterr().out
     assert cli.main(["user", "list", *argv]) == 0
     lines = dict(line.split("\t", 1) for line in capsys.readouterr().out.splitlines())
-    assert lines[f"@alice:{server}"].endswith("\t")
+    assert lines[f"@alice:{server}"].endswith("\tshadow-banned")  # unlocking lifts no ban
     after = asyncio.run(
         sql("SELECT password_hash, locked_until_ts FROM users WHERE user_id LIKE '@a%'")
     )
