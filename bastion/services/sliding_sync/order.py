@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import bisect
 import hashlib
-from collections.abc import Collection, Mapping
+from collections.abc import Mapping
 from operator import itemgetter
 from typing import TypeVar
 
@@ -39,7 +39,7 @@ _ROOM_ID = itemgetter(0)
 K = TypeVar("K")
 V = TypeVar("V")
 _IDS: dict[int, tuple[ListOrder, list[str]]] = {}  # id -> (order, its room IDs)
-_REPLACED_AT_MOST = 32  # more re-placed rooms than this: the IDs are listed again
+_REPLACED_AT_MOST = 32  # more re-placed rooms than this: one pass over the order
 # (id(lists), id(subscriptions)) -> (the two, their request_key)
 _KEYS: dict[tuple[int, int], tuple[object, object, str]] = {}
 
@@ -106,11 +106,9 @@ class ListOrder(msgspec.Struct, frozen=True):
         re-placed, and per list the rooms whose filters now give `passing[name][room_id]`."""
         old = self.index()
         changed = {r: b for r, b in bumps.items() if old.get(r) != b}
-        rooms = self.rooms
+        rooms, room_ids = self.rooms, None
         if changed:
-            rooms = _without(self.rooms, old, changed)
-            for entry in sorted(changed.items(), key=sort_key):
-                bisect.insort(rooms, entry, key=sort_key)
+            rooms, room_ids = _re_placed(self, old, changed)
         lists = dict(self.lists)
         for name, decided in passing.items():
             stored = lists[name]
@@ -125,51 +123,50 @@ class ListOrder(msgspec.Struct, frozen=True):
             index = dict(old)
             index.update(changed)
             order._keep_index(index)
-            if len(changed) <= _REPLACED_AT_MOST:
-                order._keep_ids(_replaced(self.room_ids(), old, rooms, changed))
+            if room_ids is not None:
+                order._keep_ids(room_ids)
         elif rooms is self.rooms:
             order._keep_index(old)
             order._keep_ids(self.room_ids())
         return order
 
 
-def _replaced(
-    room_ids: list[str],
-    index: Mapping[str, int],
-    rooms: list[tuple[str, int]],
-    changed: Mapping[str, int],
-) -> list[str]:
-    """The IDs of `rooms` (the order after re-placing `changed`), from the IDs before: a copy
-    without the changed rooms, each then inserted at its place in `rooms`, nearest first (so
-    the rooms before each place are already in)."""
-    out = list(room_ids)
+def _re_placed(
+    order: ListOrder, index: Mapping[str, int], changed: Mapping[str, int]
+) -> tuple[list[tuple[str, int]], list[str] | None]:
+    """`order`'s rooms with `changed` re-placed, and their IDs (None: to be listed again).
+
+    When they are few (a woken request moves a few rooms of a thousand), each room is found by
+    bisection at its old bump stamp and taken out of copies of both lists at that position, then
+    put in at its new place in both: moving pointers, where a pass comparing or copying every
+    entry would touch each of a thousand objects the request has not touched (the cost of a
+    woken request's order was mostly those cache misses). Else, or when a room is not where its
+    stamp says, a pass over them all."""
+    if len(changed) > _REPLACED_AT_MOST:
+        return _re_sorted(order.rooms, changed), None
+    rooms, room_ids = list(order.rooms), list(order.room_ids())
     for room_id in changed:
-        if room_id in index:
-            out.remove(room_id)
-    for entry in sorted(changed.items(), key=sort_key):
-        out.insert(bisect.bisect_left(rooms, sort_key(entry), key=sort_key), entry[0])
-    return out
-
-
-def _without(
-    rooms: list[tuple[str, int]], index: Mapping[str, int], gone: Collection[str]
-) -> list[tuple[str, int]]:
-    """A copy of `rooms` (sorted by `sort_key`) without the rooms of `gone`: each found by
-    bisection at its old bump stamp when they are few (a woken request moves a few rooms
-    of a thousand), else (or when one is not where its stamp says) by a pass over them all."""
-    if len(gone) > 32:
-        return [entry for entry in rooms if entry[0] not in gone]
-    kept = list(rooms)
-    for room_id in gone:
         bump = index.get(room_id)
         if bump is None:
-            continue  # not in the order
-        at = bisect.bisect_left(kept, sort_key((room_id, bump)), key=sort_key)
-        if at < len(kept) and kept[at][0] == room_id:
-            del kept[at]
-        else:
-            return [entry for entry in rooms if entry[0] not in gone]
-    return kept
+            continue  # not in the order: a new room
+        at = bisect.bisect_left(rooms, sort_key((room_id, bump)), key=sort_key)
+        if at == len(rooms) or rooms[at][0] != room_id:
+            return _re_sorted(order.rooms, changed), None
+        del rooms[at]
+        del room_ids[at]
+    for entry in sorted(changed.items(), key=sort_key):
+        at = bisect.bisect_left(rooms, sort_key(entry), key=sort_key)
+        rooms.insert(at, entry)
+        room_ids.insert(at, entry[0])
+    return rooms, room_ids
+
+
+def _re_sorted(rooms: list[tuple[str, int]], changed: Mapping[str, int]) -> list[tuple[str, int]]:
+    """`rooms` without the rooms of `changed`, which are then put in at their new places."""
+    out = [entry for entry in rooms if entry[0] not in changed]
+    for entry in sorted(changed.items(), key=sort_key):
+        bisect.insort(out, entry, key=sort_key)
+    return out
 
 
 def _slice(room_ids: list[str], start: int, end: int) -> list[str]:
