@@ -145,11 +145,15 @@ BIGGEST_POSITION: Final = 2**63 - 1  # a database integer: a larger page start n
 
 
 def query_position(request: Request, name: str) -> int:
-    """A page's start (`from`, `start`) from the query: 0 when absent or not digits, a 400
-    page past what a database integer holds (no row is there; the query would fail)."""
+    """A page's start (`from`, `start`) from the query: 0 when absent or empty; a 400 page
+    for anything but a whole number (an edited or truncated link: showing the first page instead
+    would look like the listing starting over) or one past what a database integer holds (no
+    row is there; the query would fail)."""
     raw = request.query_params.get(name, "")
-    if not (raw.isascii() and raw.isdigit()):
+    if not raw:
         return 0
+    if not (raw.isascii() and raw.isdigit()):
+        raise MatrixError(400, Errcode.INVALID_PARAM, f"{name} must be a whole number")
     value = int(raw)
     if value > BIGGEST_POSITION:
         raise MatrixError(400, Errcode.INVALID_PARAM, f"{name} is past any position")

@@ -29,6 +29,7 @@ from bastion.console.pages import (
     ROOT,
     flash,
     form_text,
+    query_position,
     read_form,
     redirect,
     render,
@@ -56,9 +57,8 @@ def _query(request: Request) -> InventoryQuery:
     """The inventory filters from the query string; a malformed number means no filter."""
     params = request.query_params
     inactive = params.get("inactive_days", "").strip()
-    start = params.get("from", "0")
     return InventoryQuery(
-        start=int(start) if start.isdigit() else 0,
+        start=query_position(request, "from"),
         limit=PAGE_SIZE,
         inactive_days=int(inactive) if inactive.isdigit() else None,
         no_admin=_tri_state(params.get("no_admin")),

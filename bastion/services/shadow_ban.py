@@ -5,7 +5,8 @@ and move to another account.
 
 What a shadow-banned account's requests do, as in Synapse: a message, state event, reaction or
 redaction is not stored and is answered with an event ID that names no event (the same one
-again on a retry of its transaction); an invite is answered `{}` and no one is invited;
+again on a retry of its transaction; the real event for a transaction stored before the ban,
+retried after it); an invite is answered `{}` and no one is invited;
 `createRoom` creates the room without its invitees; a room upgrade is answered with a room ID
 that names no room; typing is answered and shown to no one; a display name or avatar change
 updates the profile (and the user directory) but not the member events in its rooms (nor does a

@@ -128,3 +128,19 @@ async def test_verify_the_chain_shows_intact_then_the_tampered_record(
     assert "The chain is intact" not in broken.text
     assert f"The chain is broken at record {seq}." in broken.text
     assert "the record was altered" in broken.text
+
+
+async def test_a_malformed_page_link_is_a_readable_400_on_every_listing(
+    console: ConsoleClient,
+) -> None:
+    """A page link whose start is not a whole number (edited or cut short) is refused with the
+    error page: showing the first page instead would look like the listing starting over."""
+    listings = ("/audit", "/rooms", "/storage", "/compliance/dlp", "/reports")
+    for path, name in [(p, "from") for p in listings] + [("/people", "start")]:
+        for value in ("ten", "-1", "5x"):
+            resp = await console.get(path, params={name: value})
+            assert resp.status_code == 400, (path, value)
+            assert "A value in the form is not valid." in resp.text
+            assert f"{name} must be a whole number" in resp.text
+        empty = await console.get(path, params={name: ""})
+        assert empty.status_code == 200, path  # an empty start is the first page

@@ -58,7 +58,7 @@ class MessageService:
         `ts`: an application service's timestamp for the event (`massaged_ts`)."""
         txn = self._txn(requester, f"send/{room_id}/{event_type}", txn_id)
         if dropped(requester, "a %s event in %s", event_type, room_id):
-            return fake_event_id(txn)
+            return await self._pretended(txn)
         if event_type == EventType.REDACTION:
             target = content.get("redacts")
             if not isinstance(target, str):
@@ -108,8 +108,15 @@ class MessageService:
         """
         txn = self._txn(requester, f"redact/{room_id}/{event_id}", txn_id)
         if dropped(requester, "a redaction in %s", room_id):
-            return fake_event_id(txn)
+            return await self._pretended(txn)
         return await self._redact(requester, room_id, event_id, txn, reason)
+
+    async def _pretended(self, txn: SendTxn) -> str:
+        """A shadow-banned send's answer: the event its transaction stored, when it was sent
+        before the ban and is retried after it (a new ID for a retry would break the spec's
+        idempotency and tell the account), else a fake one (shadow_ban.py)."""
+        stored = await self._events.find_txn(self._db, txn)
+        return stored if stored is not None else fake_event_id(txn)
 
     async def _redact(
         self, requester: Requester, room_id: str, event_id: str, txn: SendTxn, reason: str | None

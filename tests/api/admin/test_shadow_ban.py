@@ -63,6 +63,7 @@ async def test_its_room_events_typing_and_upgrades_are_answered_but_dropped(
     w = await ward(hs)
     root, alice, bob, room = w.root, w.alice, w.bob, w.room
     before = await alice.send_text(room, "before the ban")
+    real = await ok(await alice.put(f"/rooms/{room}/send/m.room.message/t0", json={"body": "0"}))
     own = await alice.create_room(name="Alice's own")
     since = (await bob.sync())["next_batch"]
 
@@ -86,6 +87,10 @@ async def test_its_room_events_typing_and_upgrades_are_answered_but_dropped(
         for txn, body in (("t1", {"body": "a"}), ("t1", {"body": "a"}), ("t2", {"body": "b"}))
     ]
     assert sends[0] == sends[1] != sends[2]
+    # A transaction stored before the ban, retried after it, is answered with its real event.
+    retried = await ok(await alice.put(f"/rooms/{room}/send/m.room.message/t0", json={"body": "0"}))
+    assert retried == real
+    assert real["event_id"] in await timeline_ids(bob, room)
     typing = await alice.put(
         f"/rooms/{room}/typing/{alice.user_id}", json={"typing": True, "timeout": 30000}
     )
