@@ -27,8 +27,9 @@ from bastion.pubsub.wakeups import SyncWakeups
 from bastion.server_key import load_key
 from bastion.services.directory.user_index import UserDirectoryIndex
 from bastion.services.event_hooks import EventHook
-from bastion.store.database import Database, open_database
+from bastion.store.database import Database
 from bastion.store.migrations.runner import migrate
+from bastion.store.opening import open_database
 from bastion.store.sql.events import SqlEventStore
 from bastion.store.sql.media_references import SqlMediaReferenceStore
 from bastion.store.sql.rooms import SqlRoomStore

@@ -35,8 +35,8 @@ from bastion.config import (
 )
 from bastion.observability import setup_logging
 from bastion.server_key import key_id, load_key, write_new_key
-from bastion.store.database import open_database
 from bastion.store.migrations.runner import latest_version, migrate
+from bastion.store.opening import open_database
 
 CONFIG_FILE_NAME = "bastion.toml"
 KEY_FILE_NAME = "bastion.signing.key"

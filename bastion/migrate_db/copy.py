@@ -25,8 +25,9 @@ from bastion.migrate_db.target import (
     prepare_target,
     read_schema,
 )
-from bastion.store.database import Database, Transaction, open_database
+from bastion.store.database import Database, Transaction
 from bastion.store.migrations.runner import latest_version
+from bastion.store.opening import open_database
 from bastion.store.protocols.search import SearchEntry
 from bastion.store.sql.search import PostgresSearchStore
 from bastion.store.stream import highest_stored_position

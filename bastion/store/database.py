@@ -14,13 +14,10 @@ Invariants:
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import Any, Literal, Protocol
 from urllib.parse import urlsplit, urlunsplit
-
-import asyncpg
 
 Dialect = Literal["sqlite", "postgres"]
 
@@ -113,35 +110,6 @@ SCHEMA_VERSION_DDL = (
     "version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_ts BIGINT NOT NULL)"
 )
 RECORD_MIGRATION_SQL = "INSERT INTO schema_version (version, name, applied_ts) VALUES (?, ?, ?)"
-
-
-async def open_database(
-    url: str, *, schema: str = "", pool_size: int = 10, sqlite_synchronous: str = "normal"
-) -> Database:
-    """Open the database named by a `sqlite:///` or `postgresql://` URL.
-
-    Raises:
-        DatabaseUnavailable: it cannot be reached or opened (the message says why, one line).
-    """
-    # Imported here: each backend imports this module for Row and UniqueViolation.
-    try:
-        if url.startswith("sqlite:///"):
-            from bastion.store.sqlite import SqliteDatabase  # noqa: PLC0415 - import cycle
-
-            path = url.removeprefix("sqlite:///")
-            return await SqliteDatabase.open(path, synchronous=sqlite_synchronous)
-        from bastion.store.postgres import PostgresDatabase  # noqa: PLC0415 - import cycle
-
-        return await PostgresDatabase.open(url, schema=schema, pool_size=pool_size)
-    except (
-        OSError,
-        ValueError,
-        sqlite3.Error,
-        asyncpg.PostgresError,
-        asyncpg.InterfaceError,
-    ) as exc:
-        reason = " ".join(str(exc).split()) or type(exc).__name__
-        raise DatabaseUnavailable(f"cannot open database {redacted_url(url)}: {reason}") from exc
 
 
 def redacted_url(url: str) -> str:

@@ -18,7 +18,7 @@ import asyncpg
 
 from bastion.cli import main
 from bastion.config import load_config, render_toml
-from bastion.store.database import open_database
+from bastion.store.opening import open_database
 from tests.conftest import Homeserver, pg_dsn
 
 

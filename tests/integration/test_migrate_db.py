@@ -23,8 +23,8 @@ import pytest
 
 from bastion.clock import FakeClock
 from bastion.config import DatabaseConfig, render_toml
-from bastion.store.database import open_database
 from bastion.store.migrations.runner import migrate
+from bastion.store.opening import open_database
 from tests.api.test_keys import device_keys
 from tests.conftest import PASSWORD, Homeserver, UserClient, homeserver_with, make_config, pg_dsn
 from tests.integration.backup_helpers import cli

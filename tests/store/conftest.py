@@ -7,8 +7,9 @@ from collections.abc import AsyncIterator
 import pytest
 
 from bastion.config import DatabaseConfig
-from bastion.store.database import Database, open_database
+from bastion.store.database import Database
 from bastion.store.migrations.runner import migrate
+from bastion.store.opening import open_database
 
 NOW = 1_700_000_000_000
 

@@ -180,7 +180,7 @@ def test_cli_verify_exits_0_then_1_naming_the_record(
 
     import asyncio
 
-    from bastion.store.database import open_database
+    from bastion.store.opening import open_database
 
     async def tamper() -> int:
         db = await open_database(database_config.url, schema=database_config.schema)

@@ -22,7 +22,7 @@ import pytest
 
 from bastion import cli
 from bastion.config import DatabaseConfig
-from bastion.store.database import open_database
+from bastion.store.opening import open_database
 from tests.api.admin.users_helpers import V2, audit_rows, root
 from tests.cli_helpers import cli_config_args, cli_create_user
 from tests.conftest import (

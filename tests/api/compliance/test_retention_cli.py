@@ -11,7 +11,7 @@ import pytest
 
 from bastion import cli
 from bastion.config import DatabaseConfig, render_toml
-from bastion.store.database import open_database
+from bastion.store.opening import open_database
 from tests.conftest import make_config
 
 
