@@ -76,7 +76,7 @@ from bastion.services.rooms.membership import MembershipService
 from bastion.services.rooms.messages import MessageService
 from bastion.services.rooms.peeking import RoomPeeking
 from bastion.services.rooms.promotion import RoomPromoter
-from bastion.services.rooms.reads import RoomReader
+from bastion.services.rooms.reading import RoomReader
 from bastion.services.rooms.room_entry import RoomEntry
 from bastion.services.rooms.upgrade import RoomUpgrader
 from bastion.services.scim.service import ScimService

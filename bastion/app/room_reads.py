@@ -15,7 +15,7 @@ from bastion.services.ephemeral.typing import TypingService
 from bastion.services.formatting.formatter import EventFormatter
 from bastion.services.long_poll import LongPoll
 from bastion.services.rooms.peeking import RoomPeeking
-from bastion.services.rooms.reads import RoomReader
+from bastion.services.rooms.reading import RoomReader
 from bastion.services.visibility import VisibilityService
 from bastion.store.database import Database
 from bastion.store.sql.account_data import SqlAccountDataStore

@@ -14,7 +14,7 @@ from bastion.errors import Errcode, MatrixError
 from bastion.events.filters import RoomEventFilter
 from bastion.events.query_params import query_int
 from bastion.events.typed_json import decode_as
-from bastion.services.rooms.reads import MessagesQuery
+from bastion.services.rooms.reading import MessagesQuery
 
 
 def filter_param(request: Request) -> RoomEventFilter:

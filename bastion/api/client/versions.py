@@ -36,7 +36,7 @@ UNSTABLE_FEATURES: dict[str, bool] = {
     # MSC2285 private read receipts: `m.read.private` receipts and read markers
     # (services/ephemeral/receipts.py); Element's "send read receipts" setting.
     "org.matrix.msc2285.stable": True,
-    # MSC3030 jump to date: GET /v1/rooms/{roomId}/timestamp_to_event (services/rooms/reads.py).
+    # MSC3030 jump to date: GET /v1/rooms/{roomId}/timestamp_to_event (services/rooms/reading.py).
     "org.matrix.msc3030.stable": True,
     # MSC3440 threads: `m.thread` relations and their bundled summaries (services/relations/).
     "org.matrix.msc3440.stable": True,

@@ -18,7 +18,7 @@ from bastion.json_types import JsonObject
 from bastion.services.audit.trail import AuditTrail
 from bastion.services.formatting.formatter import EventFormatter
 from bastion.services.principal import Requester, log_admin_action
-from bastion.services.rooms.reads import MessagesQuery, RoomReader
+from bastion.services.rooms.reading import MessagesQuery, RoomReader
 from bastion.services.visibility import VisibilityService
 
 READ_MESSAGES = "room.read_messages"

@@ -28,8 +28,8 @@ most `REMOTE_SYNC_MS` later than alone (docs/subsystems/presence.md).
 
 from __future__ import annotations
 
-from bastion.services.presence.state import Timeouts, timed_out
 from bastion.services.presence.tracker import PresenceTracker, Tracked
+from bastion.services.presence.transitions import Timeouts, timed_out
 from bastion.services.presence.writer import PresenceWriter
 from bastion.store.database import Database
 from bastion.store.protocols import ExpiryCutoffs, PresenceRecord, PresenceStore

@@ -32,7 +32,8 @@ from bastion.events.filters import EventFilter, effective_limit, type_and_sender
 from bastion.json_types import JsonObject
 from bastion.pubsub.base import Bus, subscribe_cache
 from bastion.services.presence.expiry import WRITE_THROUGH_MS, ExpirySweeper
-from bastion.services.presence.state import (
+from bastion.services.presence.tracker import PRESENCE_CACHE, PresenceTracker, Tracked
+from bastion.services.presence.transitions import (
     OFFLINE,
     PRESENCE_STATES,
     Timeouts,
@@ -44,7 +45,6 @@ from bastion.services.presence.state import (
     seen_syncing,
     set_by_client,
 )
-from bastion.services.presence.tracker import PRESENCE_CACHE, PresenceTracker, Tracked
 from bastion.services.presence.writer import PresenceWriter
 from bastion.services.principal import Requester
 from bastion.store.database import Database

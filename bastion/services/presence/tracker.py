@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import msgspec
 
-from bastion.services.presence.state import OFFLINE
+from bastion.services.presence.transitions import OFFLINE
 from bastion.store.protocols import PresenceRecord
 
 PRESENCE_CACHE = "presence"  # the cache name in `CacheInvalidated`; keys are user IDs

@@ -28,8 +28,8 @@ import msgspec
 
 from bastion.pubsub.base import Bus
 from bastion.pubsub.messages import CacheInvalidated, EventsPersisted
-from bastion.services.presence.state import is_visible_change, never_seen
 from bastion.services.presence.tracker import PRESENCE_CACHE, PresenceTracker, Tracked
+from bastion.services.presence.transitions import is_visible_change, never_seen
 from bastion.store.database import Database
 from bastion.store.protocols import PresenceRecord, PresenceStore
 from bastion.store.stream import PositionAllocator

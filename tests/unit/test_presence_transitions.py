@@ -7,7 +7,8 @@ import msgspec
 import pytest
 
 from bastion.services.presence.expiry import LONGEST_SYNC_MS, REMOTE_SYNC_MS, WRITE_THROUGH_MS
-from bastion.services.presence.state import (
+from bastion.services.presence.tracker import PresenceTracker
+from bastion.services.presence.transitions import (
     Timeouts,
     is_visible_change,
     never_seen,
@@ -17,7 +18,6 @@ from bastion.services.presence.state import (
     set_by_client,
     timed_out,
 )
-from bastion.services.presence.tracker import PresenceTracker
 from bastion.services.sliding_sync.request import MAX_TIMEOUT_MS as SLIDING_MAX_TIMEOUT_MS
 from bastion.services.sync.request import MAX_TIMEOUT_MS as SYNC_MAX_TIMEOUT_MS
 from bastion.store.protocols import PresenceRecord
