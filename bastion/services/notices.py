@@ -27,9 +27,7 @@ left-to-right.
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import weakref
 from dataclasses import dataclass
 from typing import Any
 
@@ -43,6 +41,7 @@ from bastion.ids import UserID
 from bastion.services.accounts import AccountService
 from bastion.services.audit.trail import FAILURE, AuditTrail
 from bastion.services.event_hooks import EventHook
+from bastion.services.keyed_locks import KeyedLocks
 from bastion.services.policy.service import PolicyService
 from bastion.services.principal import Principal, Requester, ServerActor
 from bastion.services.rooms.pipeline import EventPipeline
@@ -94,7 +93,7 @@ class ServerNotices:
         self._db, self._pipeline, self._stores = db, pipeline, stores
         self._accounts, self._tags, self._policy = accounts, tags, policy
         self._audit, self._clock, self._room_version = audit, clock, room_version
-        self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
+        self._locks = KeyedLocks()
 
     @property
     def sender(self) -> str:
@@ -158,10 +157,7 @@ class ServerNotices:
         txn: SendTxn | None = None,
     ) -> str:
         await self._require_local_user(user_id)
-        lock = self._locks.get(user_id)
-        if lock is None:
-            lock = self._locks[user_id] = asyncio.Lock()
-        async with lock:
+        async with self._locks.lock(user_id):
             room_id = await self._room_for(user_id)
         draft = EventDraft(event_type, self.sender, content, state_key)
         return (await self._pipeline.send(room_id, draft, txn=txn)).event_id

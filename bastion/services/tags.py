@@ -12,9 +12,7 @@ M_INVALID_PARAM out of range); the whole entry obeys the account-data size limit
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Callable
 
 import msgspec
 
@@ -25,33 +23,13 @@ from bastion.services.account_data import (
     AccountDataService,
     require_self,
 )
+from bastion.services.keyed_locks import KeyedLocks
 from bastion.services.principal import Requester
 from bastion.store.database import Database
 from bastion.store.protocols import AccountDataStore
 
 TAG_TYPE = "m.tag"
 MAX_TAG_BYTES = 255
-
-
-class _UserLocks:
-    """One asyncio lock per user while someone holds or waits for it."""
-
-    def __init__(self) -> None:
-        self._locks: dict[str, tuple[asyncio.Lock, int]] = {}
-
-    @asynccontextmanager
-    async def hold(self, user_id: str) -> AsyncIterator[None]:
-        lock, users = self._locks.get(user_id, (asyncio.Lock(), 0))
-        self._locks[user_id] = (lock, users + 1)
-        try:
-            async with lock:
-                yield
-        finally:
-            lock, users = self._locks[user_id]
-            if users == 1:
-                del self._locks[user_id]
-            else:
-                self._locks[user_id] = (lock, users - 1)
 
 
 class TagService:
@@ -63,7 +41,7 @@ class TagService:
         self._db = db
         self._store = store
         self._account_data = account_data
-        self._locks = _UserLocks()
+        self._locks = KeyedLocks()
 
     async def tags(self, requester: Requester, user_id: str, room_id: str) -> JsonObject:
         """`{"tags": {...}}` of one room ({} when none)."""
@@ -110,7 +88,7 @@ class TagService:
     async def _change(
         self, user_id: str, room_id: str, change: Callable[[JsonObject], JsonObject]
     ) -> None:
-        async with self._locks.hold(user_id):
+        async with self._locks.lock(user_id):
             before = await self._current(user_id, room_id)
             after = change(before)
             if after == before:

@@ -27,11 +27,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
-import weakref
 
 from bastion.errors import Errcode, MatrixError
 from bastion.pubsub.messages import SessionsRevoked
 from bastion.services.audit.trail import actor_fields
+from bastion.services.keyed_locks import KeyedLocks
 from bastion.services.offboarding.departure import leave_rooms, unlist
 from bastion.services.offboarding.erasure import clear_profile, erase_files, erase_messages
 from bastion.services.offboarding.job import (
@@ -73,7 +73,7 @@ class Offboarding:
 
     def __init__(self, deps: OffboardingDeps) -> None:
         self._deps = deps
-        self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
+        self._locks = KeyedLocks()
         # Called after each room's work commits (tests stop a job part-way through it).
         self.checkpoint: Checkpoint = no_checkpoint
 
@@ -128,7 +128,7 @@ class Offboarding:
         return reports
 
     def _lock(self, user_id: str) -> asyncio.Lock:
-        return self._locks.setdefault(user_id, asyncio.Lock())
+        return self._locks.lock(user_id)
 
     async def _open(self, actor: Principal, user_id: str, *, erase: bool) -> JobRun:
         try:

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import weakref
 from collections.abc import Sequence
 from typing import Any
 
@@ -30,6 +29,7 @@ from bastion.errors import MatrixError
 from bastion.events.builder import EventDraft
 from bastion.events.model import StoredEvent
 from bastion.events.types import EventType, Membership
+from bastion.services.keyed_locks import KeyedLocks
 from bastion.services.rooms.pipeline import EventPipeline, StateChangedError
 from bastion.store.database import Database
 from bastion.store.protocols import EventStore, MembershipStore, ProfileStore
@@ -59,7 +59,7 @@ class MemberProfileUpdater:
         self._profiles = profiles
         self._memberships = memberships
         self._events = events
-        self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
+        self._locks = KeyedLocks()
         self._running: set[asyncio.Task[None]] = set()  # strong references until each ends
 
     async def profile_changed(self, user_id: str) -> None:
@@ -74,7 +74,7 @@ class MemberProfileUpdater:
         await asyncio.shield(task)
 
     async def _update(self, user_id: str) -> None:
-        async with self._locks.setdefault(user_id, asyncio.Lock()):
+        async with self._locks.lock(user_id):
             profile = await self._profiles.get_profile(self._db, user_id)
             profile = profile or ProfileRecord(displayname=None, avatar_url=None)
             joined = await self._memberships.rooms_of_user(self._db, user_id, [Membership.JOIN])

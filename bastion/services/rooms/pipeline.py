@@ -46,7 +46,6 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-import weakref
 from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager, ExitStack
 from dataclasses import dataclass
@@ -66,6 +65,7 @@ from bastion.events.model import StoredEvent
 from bastion.events.types import EventType, Membership
 from bastion.pubsub.base import Bus
 from bastion.services.event_hooks import EventContext, EventHook
+from bastion.services.keyed_locks import KeyedLocks
 from bastion.services.members_cache import RoomMembersCache
 from bastion.services.rooms.announce import Announcer
 from bastion.services.rooms.pipeline_parts import (
@@ -131,9 +131,7 @@ class EventPipeline:
         `m.forget_forced_upon_leave`)."""
         self._db = db
         self._forget_on_leave = forget_on_leave
-        self._room_locks: weakref.WeakValueDictionary[str, asyncio.Lock] = (
-            weakref.WeakValueDictionary()
-        )
+        self._room_locks = KeyedLocks()
         self._stores = stores
         self._positions = positions
         self._clock = clock
@@ -192,7 +190,7 @@ class EventPipeline:
 
     def room_lock(self, room_id: str) -> asyncio.Lock:
         """The per-room send lock of this process (writers to one room queue on it)."""
-        return self._room_locks.setdefault(room_id, asyncio.Lock())
+        return self._room_locks.lock(room_id)
 
     async def send_locked(
         self,
