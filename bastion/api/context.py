@@ -67,7 +67,7 @@ from bastion.services.push.notifications import NotificationService
 from bastion.services.push.pushers import PusherService
 from bastion.services.push.rules import PushRuleService
 from bastion.services.registration import RegistrationService
-from bastion.services.relations.reads import RelationsReader
+from bastion.services.relations.reading import RelationsReader
 from bastion.services.retention.history_purge import HistoryPurges
 from bastion.services.retention.purge import RetentionPurge
 from bastion.services.rooms.aliases import AliasService

@@ -89,7 +89,7 @@ from bastion.services.push.recorder import PushActionRecorder
 from bastion.services.push.rules import PushRuleService
 from bastion.services.push.rulesets import RULESETS_CACHE, RulesetCache
 from bastion.services.recent_events import ROOM_EVENTS_CACHE, RecentRoomEvents, RedactionWatcher
-from bastion.services.relations.reads import RelationsReader
+from bastion.services.relations.reading import RelationsReader
 from bastion.services.relations.recorder import RelationRecorder
 from bastion.services.retention.policy import (
     RETENTION_CACHE,

@@ -89,7 +89,7 @@ def test_every_allowed_exception_names_a_module() -> None:
 def test_the_api_facing_readers_are_behind_the_door() -> None:
     readers = [
         "rooms/reading.py",
-        "relations/reads.py",
+        "relations/reading.py",
         "search/service.py",
         "sync/rooms.py",
         "push/notifications.py",

@@ -13,7 +13,7 @@ from bastion.api.context import services_of
 from bastion.api.requester import require_requester
 from bastion.api.responses import JsonResponse
 from bastion.errors import Errcode, MatrixError
-from bastion.services.relations.reads import RelationsQuery, ThreadsQuery
+from bastion.services.relations.reading import RelationsQuery, ThreadsQuery
 
 Query = TypeVar("Query", RelationsQuery, ThreadsQuery)
 

@@ -40,9 +40,9 @@ UNSTABLE_FEATURES: dict[str, bool] = {
     "org.matrix.msc3030.stable": True,
     # MSC3440 threads: `m.thread` relations and their bundled summaries (services/relations/).
     "org.matrix.msc3440.stable": True,
-    # MSC3715 /relations paged forwards with `dir=f` (services/relations/reads.py).
+    # MSC3715 /relations paged forwards with `dir=f` (services/relations/reading.py).
     "org.matrix.msc3715.stable": True,
-    # MSC3856 the thread list, GET /v1/rooms/{roomId}/threads (services/relations/reads.py).
+    # MSC3856 the thread list, GET /v1/rooms/{roomId}/threads (services/relations/reading.py).
     "org.matrix.msc3856.stable": True,
     # MSC3827 `room_types` filter of /publicRooms (services/directory/rooms.py): Element lists
     # and publishes public spaces only when this is true.
