@@ -22,6 +22,7 @@ from bastion.store.sql.account_data import SqlAccountDataStore
 from bastion.store.sql.devices import SqlDeviceStore
 from bastion.store.sql.room_directory import SqlRoomDirectoryStore
 from bastion.store.sql.rooms import SqlRoomStore
+from bastion.store.sql.users import SqlUserStore
 from bastion.store.stream import PositionAllocator
 
 
@@ -42,7 +43,7 @@ def room_reads(p: RoomReadParts) -> dict[str, Any]:
     """The `reader`, `admin_room_reading` and `peeking` services."""
     visibility, formatter = p.door
     rooms, account_data, directory = p.stores
-    long_poll = LongPoll(p.db, SqlDeviceStore(), p.positions, p.waits, p.typing)
+    long_poll = LongPoll(p.db, (SqlDeviceStore(), SqlUserStore()), p.positions, p.waits, p.typing)
     reader = RoomReader(p.db, visibility, formatter, p.positions, rooms=rooms)
     return {
         "reader": reader,

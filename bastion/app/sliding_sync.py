@@ -24,6 +24,7 @@ from bastion.store.sql.devices import SqlDeviceStore
 from bastion.store.sql.memberships import SqlMembershipStore
 from bastion.store.sql.sliding_sync import SqlSlidingSyncStore
 from bastion.store.sql.sync_probe import SqlSyncProbeStore
+from bastion.store.sql.users import SqlUserStore
 from bastion.store.stream import PositionAllocator
 
 # A connection unused for this long is forgotten (its next request gets M_UNKNOWN_POS).
@@ -64,7 +65,9 @@ def sliding_sync_service(w: SlidingSyncWiring) -> SlidingSyncService:
             rooms=w.room_results,
             probe=SqlSyncProbeStore(),
             extensions=extensions,
-            long_poll=LongPoll(w.db, SqlDeviceStore(), w.positions, w.waits, w.typing),
+            long_poll=LongPoll(
+                w.db, (SqlDeviceStore(), SqlUserStore()), w.positions, w.waits, w.typing
+            ),
             presence=w.presence,
         )
     )

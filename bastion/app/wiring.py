@@ -520,12 +520,7 @@ class Wiring:
                 formatter,
                 self.positions,
             ),
-            "relations": RelationsReader(
-                db,
-                visibility,
-                formatter,
-                self.positions,
-            ),
+            "relations": RelationsReader(db, visibility, formatter, self.positions),
             "account_data": account_data_service,
             "sync": (
                 sync := SyncService(
@@ -534,7 +529,8 @@ class Wiring:
                     self.positions,
                     self.wakeups,
                     stores=SyncStores(
-                        events, memberships, account_data, SqlDeviceStore(), SqlSyncProbeStore()
+                        events, memberships, account_data, SqlDeviceStore(), SqlSyncProbeStore(),
+                        users,
                     ),
                     encryption=EncryptionStreams(
                         encryption["keys"], encryption["to_device"], encryption["device_lists"]

@@ -1,8 +1,9 @@
 """The long-poll loop /sync and sliding sync share: build, and if there is nothing new, wait on
 the bus-fed `SyncWaits` for something that concerns the user, then build again.
 
-Revoking a user's sessions (offboarding publishes `SessionsRevoked`) wakes their parked polls,
-which then check their device still exists and end with 401 M_UNKNOWN_TOKEN. A poll reads its
+Revoking a user's sessions (offboarding publishes `SessionsRevoked`; so does an admin's lock,
+which keeps them but refuses them) wakes their parked polls, which then check their device still
+exists and end with 401 M_UNKNOWN_TOKEN (M_USER_LOCKED for a locked account). A poll reads its
 session once before it first parks, and again only after a revocation, never on an ordinary
 wake-up. The first read is skipped when the caller read `revocations_mark()` before the request's
 token was checked and the mark has not moved since: the token check (a read after the mark) found
@@ -22,9 +23,10 @@ from typing import Protocol, TypeVar
 
 from bastion.errors import Errcode, MatrixError
 from bastion.pubsub.base import SyncWaits
+from bastion.services.credentials import account_locked
 from bastion.services.principal import Requester
 from bastion.store.database import Database
-from bastion.store.protocols import DeviceStore
+from bastion.store.protocols import DeviceStore, UserStore
 from bastion.store.stream import PositionAllocator
 
 T = TypeVar("T")
@@ -45,13 +47,13 @@ class LongPoll:
     def __init__(
         self,
         db: Database,
-        devices: DeviceStore,
+        stores: tuple[DeviceStore, UserStore],
         positions: PositionAllocator,
         waits: SyncWaits,
         typing: TypingSerial,
     ) -> None:
         self._db = db
-        self._devices = devices
+        self._devices, self._users = stores
         self._positions = positions
         self._waits = waits
         self._typing = typing
@@ -101,12 +103,24 @@ class LongPoll:
 
     async def _require_session(self, requester: Requester) -> None:
         """401 M_UNKNOWN_TOKEN once the requester's device (so its token) is gone: a poll
-        parked for a user whose sessions were revoked (offboarding) must not answer 200."""
+        parked for a user whose sessions were revoked (offboarding) must not answer 200. An
+        application service acting as a user without a device has no session of the user's
+        to lose: its poll ends with the refusal the service's next request would get, once
+        the account is deactivated (403) or locked (401), both of which revoke the sessions."""
         if requester.appservice is not None and not requester.device_id:
-            return  # an application service acting without a device: no session to lose
+            user = await self._users.get_user(self._db, requester.user_id)
+            if user is None or user.is_deactivated:
+                raise MatrixError(
+                    403, Errcode.USER_DEACTIVATED, f"{requester.user_id} has been deactivated"
+                )
+            if user.admin_locked:
+                raise account_locked()
+            return
         if requester.token_hash is not None:  # the token itself: a kept device may have a new one
             owner = await self._devices.find_token_owner(self._db, requester.token_hash)
             gone = owner is None or owner.is_deactivated
+            if not gone and owner is not None and owner.admin_locked:
+                raise account_locked()  # as the session's next request: kept but refused
         else:
             gone = (
                 await self._devices.get_device(self._db, requester.user_id, requester.device_id)

@@ -16,7 +16,7 @@ import pytest
 
 from bastion.errors import MatrixError
 from bastion.services.sync.request import parse_sync_request
-from tests.conftest import Homeserver, errcode
+from tests.conftest import OPERATOR, Homeserver, errcode
 
 
 async def test_logout_ends_the_sessions_parked_sync_with_401(hs: Homeserver) -> None:
@@ -27,6 +27,29 @@ async def test_logout_ends_the_sessions_parked_sync_with_401(hs: Homeserver) -> 
     resp = await alice.post("/logout", json={})
     assert resp.status_code == 200
     assert errcode(await asyncio.wait_for(parked, 5)) == (401, "M_UNKNOWN_TOKEN")
+
+
+@pytest.mark.parametrize("how", ["lock", "PUT v2 locked"])
+async def test_an_admins_lock_ends_the_accounts_parked_sync_before_anything_reaches_it(
+    hs: Homeserver, how: str
+) -> None:
+    """A lock keeps the sessions but refuses them (401 M_USER_LOCKED on the next request): a
+    sync parked before the lock must not stay open to carry what is sent after it."""
+    root = await hs.register_user("root", admin=True)
+    alice, bob = await hs.register_user("alice"), await hs.register_user("bob")
+    room = await bob.create_room(invite=[alice.user_id])
+    await alice.join(room)
+    token = (await alice.sync())["next_batch"]
+    parked = asyncio.create_task(alice.get("/sync", params={"since": token, "timeout": "30000"}))
+    await hs.wait_for_waiting_syncs(1)
+    if how == "lock":
+        await hs.runtime.services.admin_users.set_locked(OPERATOR, alice.user_id, True)
+    else:
+        path = f"/_synapse/admin/v2/users/{alice.user_id}"
+        assert (await root.put(path, json={"locked": True})).status_code == 200
+    assert errcode(await asyncio.wait_for(parked, 10)) == (401, "M_USER_LOCKED")
+    await bob.send_text(room, "after the lock")
+    assert errcode(await alice.get("/sync", params={"since": token})) == (401, "M_USER_LOCKED")
 
 
 async def test_a_new_login_on_the_same_device_ends_the_old_tokens_parked_sync(

@@ -318,6 +318,8 @@ class AdminUserService:
             self._credentials.forgive(user_id)
         if logout:
             await self._device_lists.devices_removed(user_id, None)
+        elif changes.locked is True:
+            await self._device_lists.sessions_revoked(user_id)  # its parked polls end (401)
         if changes.displayname is not msgspec.UNSET or changes.avatar_url is not msgspec.UNSET:
             await self._profile.announce(user_id)
 
@@ -352,6 +354,8 @@ class AdminUserService:
                 await self._set_lock(txn, actor, user, locked)
         if not locked:
             self._credentials.forgive(user_id)
+        else:  # a lock keeps the sessions, refusing them: wake its parked polls on every process
+            await self._device_lists.sessions_revoked(user_id)
         log_admin_action(actor, f"{'locked' if locked else 'unlocked'} {user_id}")
         return await self.get_user(actor, user_id)
 

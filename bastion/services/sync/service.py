@@ -47,6 +47,7 @@ from bastion.store.protocols import (
     DeviceStore,
     EventStore,
     MembershipStore,
+    UserStore,
 )
 from bastion.store.protocols.push import UnreadCount
 from bastion.store.protocols.sync_probe import SyncNews, SyncProbe, SyncProbeStore
@@ -68,6 +69,7 @@ class SyncStores:
     account_data: AccountDataStore
     devices: DeviceStore  # a parked sync re-checks its session when woken
     probe: SyncProbeStore  # which streams an incremental build need ask at all
+    users: UserStore  # ... and, for a service acting without a device, the account
 
 
 class SyncService:
@@ -96,7 +98,9 @@ class SyncService:
         self._account_data = stores.account_data
         self._probe = stores.probe
         self._positions = positions
-        self._long_poll = LongPoll(db, stores.devices, positions, waits, ephemeral.typing)
+        self._long_poll = LongPoll(
+            db, (stores.devices, stores.users), positions, waits, ephemeral.typing
+        )
 
     @property
     def encryption(self) -> EncryptionStreams:

@@ -5,6 +5,7 @@ SQLite and PostgreSQL, through the HTTP API."""
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import Any
 
@@ -137,6 +138,34 @@ async def test_masquerading_refusals(hs: Homeserver) -> None:
         403,
         "M_USER_DEACTIVATED",
     )
+
+
+@pytest.mark.parametrize("ending", ["deactivated", "locked"])
+async def test_a_parked_sync_of_a_deviceless_user_ends_with_the_account(
+    hs: Homeserver, ending: str
+) -> None:
+    """A service's long-poll as a user it acts for without a device ends when an admin
+    deactivates or locks the account (both revoke the user's sessions, waking the poll), with
+    the refusal the service's next request gets, not a 200 when its timeout ends."""
+    service = ActingService(hs.http)
+    await service.register("_bridge_alice", inhibit_login=True)
+    headers = {"Authorization": f"Bearer {AS_TOKEN}"}
+    first = await hs.http.get(
+        client_path("/sync"), params={"user_id": GHOST, "timeout": "0"}, headers=headers
+    )
+    assert first.status_code == 200, first.text
+    params = {"user_id": GHOST, "since": first.json()["next_batch"], "timeout": "30000"}
+    parked = asyncio.create_task(hs.http.get(client_path("/sync"), params=params, headers=headers))
+    await hs.wait_for_waiting_syncs(1)
+    if ending == "deactivated":
+        await hs.runtime.services.accounts.deactivate(OPERATOR, GHOST)
+        refused = (403, "M_USER_DEACTIVATED")
+    else:
+        await hs.runtime.services.admin_users.set_locked(OPERATOR, GHOST, True)
+        refused = (401, "M_USER_LOCKED")
+    assert errcode(await asyncio.wait_for(parked, 10)) == refused
+    again = await hs.http.get(client_path("/sync"), params=params, headers=headers)
+    assert errcode(again) == refused
 
 
 async def test_a_locked_user_cannot_be_acted_as(hs: Homeserver) -> None:
