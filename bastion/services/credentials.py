@@ -83,7 +83,7 @@ class CredentialChecker:
             await self._record_failure(user, now)
             raise MatrixError(403, Errcode.FORBIDDEN, "Invalid username or password")
         await self._after_success(user, password)
-        _refuse_unusable(user)
+        refuse_unusable(user)
         return user
 
     async def check_account(self, user_id: str) -> UserRecord:
@@ -92,7 +92,7 @@ class CredentialChecker:
         user = await self._users.get_user(self._db, user_id)
         if user is None:
             raise MatrixError(403, Errcode.FORBIDDEN, "Invalid login token")
-        _refuse_unusable(user)
+        refuse_unusable(user)
         return user
 
     def forgive(self, user_id: str) -> None:
@@ -119,9 +119,12 @@ class CredentialChecker:
             await self._users.update_password_hash(self._db, user.user_id, new_hash)
 
 
-def _refuse_unusable(user: UserRecord) -> None:
+def refuse_unusable(user: UserRecord) -> None:
+    """The refusal every use of an account gets once it is closed: a login, an application
+    service acting as it, a parked long-poll. 403 M_USER_DEACTIVATED for a deactivated account,
+    401 M_USER_LOCKED for one an admin locked; nothing for a usable one."""
     if user.is_deactivated:
-        raise MatrixError(403, Errcode.USER_DEACTIVATED, "This account has been deactivated")
+        raise MatrixError(403, Errcode.USER_DEACTIVATED, f"{user.user_id} has been deactivated")
     if user.admin_locked:
         raise account_locked()
 

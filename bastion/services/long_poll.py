@@ -23,7 +23,7 @@ from typing import Protocol, TypeVar
 
 from bastion.errors import Errcode, MatrixError
 from bastion.pubsub.base import SyncWaits
-from bastion.services.credentials import account_locked
+from bastion.services.credentials import account_locked, refuse_unusable
 from bastion.services.principal import Requester
 from bastion.store.database import Database
 from bastion.store.protocols import DeviceStore, UserStore
@@ -109,12 +109,8 @@ class LongPoll:
         the account is deactivated (403) or locked (401), both of which revoke the sessions."""
         if requester.appservice is not None and not requester.device_id:
             user = await self._users.get_user(self._db, requester.user_id)
-            if user is None or user.is_deactivated:
-                raise MatrixError(
-                    403, Errcode.USER_DEACTIVATED, f"{requester.user_id} has been deactivated"
-                )
-            if user.admin_locked:
-                raise account_locked()
+            if user is not None:  # always: the service's identity check found it, none is deleted
+                refuse_unusable(user)
             return
         if requester.token_hash is not None:  # the token itself: a kept device may have a new one
             owner = await self._devices.find_token_owner(self._db, requester.token_hash)

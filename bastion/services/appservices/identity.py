@@ -26,7 +26,7 @@ from bastion.services.accounts import AccountService
 from bastion.services.appservices.registration import AppServiceRegistration
 from bastion.services.appservices.registry import AppServiceRegistry
 from bastion.services.auth import AuthService, Session
-from bastion.services.credentials import account_locked
+from bastion.services.credentials import account_locked, refuse_unusable
 from bastion.services.principal import AppService, Requester
 from bastion.services.ratelimit import RateLimiter
 from bastion.store.database import Database
@@ -73,10 +73,7 @@ class AppServiceIdentities:
             raise MatrixError(
                 403, Errcode.FORBIDDEN, f"Application service has not registered {target}"
             )
-        if user.is_deactivated:
-            raise MatrixError(403, Errcode.USER_DEACTIVATED, f"{target} has been deactivated")
-        if user.admin_locked:
-            raise account_locked()
+        refuse_unusable(user)
         if device_id and await self._devices.get_device(self._db, target, device_id) is None:
             raise MatrixError(400, Errcode.UNKNOWN_DEVICE, f"{target} has no device {device_id}")
         if registration.rate_limited and target != registration.sender:
