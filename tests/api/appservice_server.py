@@ -6,6 +6,7 @@ M_UNRECOGNIZED, as the spec asks of a service."""
 
 from __future__ import annotations
 
+import ssl
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -34,13 +35,14 @@ class Received:
 class FakeAppService:
     """Records requests; answers from a queue of (status, body), else 200 {}."""
 
-    def __init__(self) -> None:
+    def __init__(self, tls: ssl.SSLContext | None = None) -> None:
+        """`tls`: served over https with the certificate that server context holds."""
         self.requests: list[Received] = []
         # called in the server's thread before answering (a test creates what a query asks for)
         self.on_request: Callable[[Received], None] | None = None
         self._answers: list[tuple[int, Any]] = []
         self._lock = threading.Lock()
-        self._server = LoopbackJsonServer(self._answer)
+        self._server = LoopbackJsonServer(self._answer, tls)
 
     @property
     def url(self) -> str:
@@ -74,9 +76,9 @@ class FakeAppService:
         self._server.stop()
 
 
-def running_appservice() -> Iterator[FakeAppService]:
+def running_appservice(tls: ssl.SSLContext | None = None) -> Iterator[FakeAppService]:
     """Body of a fixture: a started service, stopped afterwards."""
-    service = FakeAppService()
+    service = FakeAppService(tls)
     service.start()
     try:
         yield service

@@ -3,6 +3,7 @@ thread, with every request it received recorded (so a test can tell that nothing
 
 from __future__ import annotations
 
+import ssl
 import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler
@@ -14,17 +15,22 @@ Page = tuple[int, dict[str, str], bytes]  # status, headers, body
 
 
 class PreviewSite:
-    """Serves `pages` (path -> page) until stopped; 404 for any other path."""
+    """Serves `pages` (path -> page) until stopped; 404 for any other path. Over TLS with
+    `tls` (a server context holding the site's certificate)."""
 
-    def __init__(self) -> None:
+    def __init__(self, tls: ssl.SSLContext | None = None) -> None:
         self.pages: dict[str, Page] = {}
         self.drip: dict[str, float] = {}  # path -> seconds between each 8-byte piece of body
         self.requests: list[tuple[str, dict[str, str]]] = []  # (path, headers)
-        self._server = LoopbackServer(_handler(self))
+        self._server = LoopbackServer(_handler(self), tls)
 
     @property
     def url(self) -> str:
         return self._server.base_url
+
+    @property
+    def port(self) -> int:
+        return self._server.port
 
     def put(self, path: str, body: bytes, content_type: str, **headers: str) -> str:
         """Serve `body` at `path`; its full URL."""

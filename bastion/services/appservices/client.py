@@ -44,7 +44,13 @@ class AppServiceClient:
     """One HTTP client for every registration."""
 
     def __init__(self, timeout_s: float = 30.0) -> None:
-        self._http = httpx.AsyncClient(timeout=timeout_s, follow_redirects=False, trust_env=False)
+        # Never through a proxy (services run next to the server), but an `https://` service
+        # is verified against the authorities SSL_CERT_FILE / SSL_CERT_DIR name (an internal
+        # one, typically), else certifi's, as every other outbound call.
+        self._http = httpx.AsyncClient(
+            timeout=timeout_s, follow_redirects=False, trust_env=False,
+            verify=httpx.create_ssl_context(trust_env=True),
+        )  # fmt: skip
 
     async def put_transaction(
         self,

@@ -23,6 +23,11 @@ apply them: an address literal, or a name this server resolves, must pass them; 
 resolve is left to the proxy, whose own rules must keep it from the inner network (as Synapse
 documents for its previews). Without a proxy, every fetch connects directly, never through one.
 
+Certificates are verified against the certificate authorities `SSL_CERT_FILE` / `SSL_CERT_DIR`
+name, else certifi's bundle, as the server's other outbound calls: an organisation whose proxy
+inspects TLS trusts its own authority once, for every outbound call. The TLS context is built
+once per fetcher, not per fetch (loading a bundle costs milliseconds).
+
 Failures are `FetchRefused` (the URL or an address is not allowed: the client's fault) or
 `FetchFailed` (the site did not answer usably).
 """
@@ -96,6 +101,7 @@ class UrlFetcher:
         self._timeout_s = timeout_s
         self._max_bytes = max_bytes
         self._running = asyncio.Semaphore(MAX_CONCURRENT)
+        self._tls = httpx.create_ssl_context(trust_env=True)  # only the CA variables are read
 
     async def fetch(self, url: str) -> Fetched:
         """GET `url` (following redirects); raises FetchRefused or FetchFailed. At most
@@ -108,7 +114,7 @@ class UrlFetcher:
                         asyncio.timeout(self._timeout_s),
                         httpx.AsyncClient(
                             timeout=self._timeout_s, follow_redirects=False, trust_env=False,
-                            proxy=proxy,
+                            proxy=proxy, verify=self._tls,
                         ) as client,
                     ):  # fmt: skip
                         fetched = await self._get(client, url, target, host)
