@@ -35,6 +35,7 @@ from bastion.config import (
 )
 from bastion.observability import setup_logging
 from bastion.server_key import key_id, load_key, write_new_key
+from bastion.services.outbound_tls import trusted_authorities
 from bastion.store.migrations.runner import latest_version, migrate
 from bastion.store.opening import open_database
 
@@ -107,6 +108,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         return _serve(config, path, socket.socket(fileno=args.listen_fd))
     for warning in config_warnings(config):
         log.warning("%s", warning)
+    trusted_authorities()  # a CA variable naming nothing usable: one line now, not a traceback
     sock = _bind(config.listen)
     try:
         asyncio.run(_probe_database(config))
@@ -192,6 +194,7 @@ def cmd_check_config(args: argparse.Namespace) -> int:
     path = config_path(args)
     config = load_config(path)
     key = load_key(Path(config.signing_key_path))
+    trusted_authorities()  # the environment's CA variables, as `serve` reads them
     dialect = "sqlite" if config.database.url.startswith("sqlite") else "postgres"
     print(f"config {path} is valid")
     print(f"  server_name:   {config.server_name}")

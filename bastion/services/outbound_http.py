@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import httpx
 
+from bastion.services.outbound_tls import trusted_authorities
+
 
 class OutboundClient:
     """One lazily made `httpx.AsyncClient`, closed at shutdown."""
@@ -26,6 +28,7 @@ class OutboundClient:
         if self._client is None:
             self._client = httpx.AsyncClient(
                 transport=self._transport,
+                verify=trusted_authorities(),  # what httpx would read, in one place
                 timeout=httpx.Timeout(self._timeout_s),
                 follow_redirects=False,
                 headers=self._headers,

@@ -149,6 +149,20 @@ def test_check_config_on_a_missing_file(tmp_path: Path) -> None:
     _assert_clean_failure(result, "nowhere.toml", "does not exist")
 
 
+@pytest.mark.parametrize("command", ["check-config", "serve"])
+def test_an_unusable_certificate_authority_variable_stops_the_start(
+    bastion_home: BastionServer, monkeypatch: pytest.MonkeyPatch, command: str
+) -> None:
+    """services/outbound_tls.py: found before anything is served, not at the first call."""
+    missing = bastion_home.config_path.parent / "no-such-ca.pem"
+    monkeypatch.setenv("SSL_CERT_FILE", str(missing))
+
+    result = bastion_home.cli(command)
+
+    _assert_clean_failure(result, f"SSL_CERT_FILE={missing}", "certificate authorities")
+    assert result.returncode == 2
+
+
 def test_serve_refuses_to_start_on_a_broken_config(bastion_home: BastionServer) -> None:
     text = bastion_home.config_path.read_text(encoding="utf-8")
     bastion_home.config_path.write_text(text.replace("[auth]\n", "[auth]\nsalt = 1\n"))

@@ -19,6 +19,7 @@ import httpx
 import msgspec
 
 from bastion.services.appservices.registration import AppServiceRegistration
+from bastion.services.outbound_tls import trusted_authorities
 
 BODY_IN_ERROR_AT_MOST = 1_000
 
@@ -44,12 +45,11 @@ class AppServiceClient:
     """One HTTP client for every registration."""
 
     def __init__(self, timeout_s: float = 30.0) -> None:
-        # Never through a proxy (services run next to the server), but an `https://` service
-        # is verified against the authorities SSL_CERT_FILE / SSL_CERT_DIR name (an internal
-        # one, typically), else certifi's, as every other outbound call.
+        # Never through a proxy (services run next to the server); an `https://` service is
+        # verified as every outbound call (services/outbound_tls.py).
         self._http = httpx.AsyncClient(
             timeout=timeout_s, follow_redirects=False, trust_env=False,
-            verify=httpx.create_ssl_context(trust_env=True),
+            verify=trusted_authorities(),
         )  # fmt: skip
 
     async def put_transaction(

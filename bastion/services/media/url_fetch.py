@@ -23,10 +23,9 @@ apply them: an address literal, or a name this server resolves, must pass them; 
 resolve is left to the proxy, whose own rules must keep it from the inner network (as Synapse
 documents for its previews). Without a proxy, every fetch connects directly, never through one.
 
-Certificates are verified against the certificate authorities `SSL_CERT_FILE` / `SSL_CERT_DIR`
-name, else certifi's bundle, as the server's other outbound calls: an organisation whose proxy
-inspects TLS trusts its own authority once, for every outbound call. The TLS context is built
-once per fetcher, not per fetch (loading a bundle costs milliseconds).
+Certificates are verified against the authorities every outbound call trusts
+(services/outbound_tls.py: an organisation whose proxy inspects TLS names its own authority once),
+with a context built once per fetcher, not per fetch (loading a bundle costs milliseconds).
 
 Failures are `FetchRefused` (the URL or an address is not allowed: the client's fault) or
 `FetchFailed` (the site did not answer usably).
@@ -43,6 +42,8 @@ from dataclasses import dataclass
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
 import httpx
+
+from bastion.services.outbound_tls import trusted_authorities
 
 MAX_REDIRECTS = 5
 MAX_CONCURRENT = 8  # fetches at once per process: a burst of links queues, never floods
@@ -101,7 +102,7 @@ class UrlFetcher:
         self._timeout_s = timeout_s
         self._max_bytes = max_bytes
         self._running = asyncio.Semaphore(MAX_CONCURRENT)
-        self._tls = httpx.create_ssl_context(trust_env=True)  # only the CA variables are read
+        self._tls = trusted_authorities()
 
     async def fetch(self, url: str) -> Fetched:
         """GET `url` (following redirects); raises FetchRefused or FetchFailed. At most
