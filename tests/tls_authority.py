@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -104,3 +105,13 @@ def make_authority(
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     context.load_cert_chain(chain)
     return Authority(ca_file, context)
+
+
+def trust_only(monkeypatch: pytest.MonkeyPatch, ca_file: Path | None) -> None:
+    """Make `ca_file` the only authority this process's outbound calls trust, as an operator
+    sets `SSL_CERT_FILE` (before the server starts); None: neither variable (certifi's)."""
+    monkeypatch.delenv("SSL_CERT_DIR", raising=False)
+    if ca_file is None:
+        monkeypatch.delenv("SSL_CERT_FILE", raising=False)
+    else:
+        monkeypatch.setenv("SSL_CERT_FILE", str(ca_file))

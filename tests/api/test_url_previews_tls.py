@@ -29,7 +29,7 @@ from tests.api.preview_site import PreviewSite
 from tests.api.test_url_previews import page, preview
 from tests.conftest import Homeserver, errcode
 from tests.loopback_json import LoopbackServer
-from tests.tls_authority import Authority, make_authority
+from tests.tls_authority import Authority, make_authority, trust_only
 
 NAMED = "news.test"  # the only name the site's certificate carries
 UNNAMED = "other.test"  # resolves to the same site, which has no certificate for it
@@ -94,8 +94,7 @@ def site(authority: Authority) -> Iterator[PreviewSite]:
 @pytest.fixture
 def trusted(authority: Authority, monkeypatch: pytest.MonkeyPatch) -> None:
     """This server trusts the test authority, as an operator sets it (before the start)."""
-    monkeypatch.setenv("SSL_CERT_FILE", str(authority.ca_file))
-    monkeypatch.delenv("SSL_CERT_DIR", raising=False)
+    trust_only(monkeypatch, authority.ca_file)
 
 
 @pytest.fixture
@@ -165,8 +164,7 @@ class TestUntrustedAuthority:
 
     @pytest.fixture
     def trusted(self, monkeypatch: pytest.MonkeyPatch) -> None:
-        monkeypatch.delenv("SSL_CERT_FILE", raising=False)
-        monkeypatch.delenv("SSL_CERT_DIR", raising=False)
+        trust_only(monkeypatch, None)
 
     async def test_a_site_signed_by_an_unknown_authority_is_refused(
         self, hs: Homeserver, site: PreviewSite

@@ -10,13 +10,12 @@ import pytest
 
 from bastion.config import ConfigError
 from bastion.services.outbound_tls import trusted_authorities
-from tests.tls_authority import make_authority
+from tests.tls_authority import make_authority, trust_only
 
 
 @pytest.fixture(autouse=True)
 def no_ca_variables(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("SSL_CERT_FILE", raising=False)
-    monkeypatch.delenv("SSL_CERT_DIR", raising=False)
+    trust_only(monkeypatch, None)
 
 
 def _subjects(context: ssl.SSLContext) -> set[str]:
@@ -41,7 +40,7 @@ def test_the_file_ssl_cert_file_names_is_trusted_instead(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     authority = make_authority(tmp_path, names=("news.test",))
-    monkeypatch.setenv("SSL_CERT_FILE", str(authority.ca_file))
+    trust_only(monkeypatch, authority.ca_file)
     context = trusted_authorities()
     assert _subjects(context) == {"Bastion test authority"}
     assert context.verify_mode == ssl.CERT_REQUIRED

@@ -18,7 +18,7 @@ import pytest
 from tests.api.appservice_fixtures import HS_TOKEN, ActingService, appservice_config
 from tests.api.appservice_server import FakeAppService, running_appservice
 from tests.conftest import Homeserver, errcode
-from tests.tls_authority import Authority, make_authority
+from tests.tls_authority import Authority, make_authority, trust_only
 
 PING = "/_matrix/client/v1/appservice/bridge/ping"
 
@@ -35,8 +35,7 @@ def appservice(authority: Authority) -> Iterator[FakeAppService]:
 
 @pytest.fixture
 def trusted(authority: Authority, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("SSL_CERT_FILE", str(authority.ca_file))
-    monkeypatch.delenv("SSL_CERT_DIR", raising=False)
+    trust_only(monkeypatch, authority.ca_file)
 
 
 @pytest.fixture
@@ -62,8 +61,7 @@ class TestUnknownAuthority:
 
     @pytest.fixture
     def trusted(self, monkeypatch: pytest.MonkeyPatch) -> None:
-        monkeypatch.delenv("SSL_CERT_FILE", raising=False)
-        monkeypatch.delenv("SSL_CERT_DIR", raising=False)
+        trust_only(monkeypatch, None)
 
     async def test_a_service_that_cannot_be_verified_is_never_sent_the_token(
         self, hs: Homeserver, appservice: FakeAppService
