@@ -47,8 +47,9 @@ class PreviewSite:
         self._server.stop()
 
 
-def running_site() -> Iterator[PreviewSite]:
-    site = PreviewSite()
+def running_site(tls: ssl.SSLContext | None = None) -> Iterator[PreviewSite]:
+    """A started site (over TLS with `tls`), stopped when the caller's fixture ends."""
+    site = PreviewSite(tls)
     site.start()
     try:
         yield site

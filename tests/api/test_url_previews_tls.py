@@ -25,7 +25,7 @@ import pytest
 
 from bastion.config import MediaConfig
 from bastion.services.media import url_fetch
-from tests.api.preview_site import PreviewSite
+from tests.api.preview_site import PreviewSite, running_site
 from tests.api.test_url_previews import page, preview
 from tests.conftest import Homeserver, errcode
 from tests.loopback_json import LoopbackServer
@@ -83,12 +83,7 @@ def authority(tmp_path: Path) -> Authority:
 
 @pytest.fixture
 def site(authority: Authority) -> Iterator[PreviewSite]:
-    server = PreviewSite(authority.server_context)
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
+    yield from running_site(authority.server_context)
 
 
 @pytest.fixture
