@@ -105,6 +105,14 @@ async def get_event(request: Request) -> Response:
     )
 
 
+async def get_event_by_id(request: Request) -> Response:
+    """GET /_matrix/client/v3/events/{eventId} (deprecated: the room-less form of the above)"""
+    requester = await require_requester(request)
+    return JsonResponse(
+        await services_of(request).reader.get_event_by_id(requester, request.path_params["eventId"])
+    )
+
+
 async def messages(request: Request) -> Response:
     """GET /_matrix/client/v3/rooms/{roomId}/messages"""
     requester = await require_requester(request)
@@ -177,6 +185,7 @@ ROUTES = [
     Route("/rooms/{roomId}/state/{eventType}/{stateKey:path}", get_state_event, methods=["GET"]),
     Route("/rooms/{roomId}/state/{eventType}/{stateKey:path}", put_state, methods=["PUT"]),
     Route("/rooms/{roomId}/event/{eventId}", get_event, methods=["GET"]),
+    Route("/events/{eventId}", get_event_by_id, methods=["GET"]),
     Route("/rooms/{roomId}/messages", messages, methods=["GET"]),
     Route("/rooms/{roomId}/context/{eventId}", context, methods=["GET"]),
     Route("/rooms/{roomId}/members", members, methods=["GET"]),

@@ -71,6 +71,15 @@ class RoomReader:
         event = await self._visibility.visible_event(requester.user_id, room_id, event_id)
         return await self._formatter.format_one(event, requester)
 
+    async def get_event_by_id(self, requester: Requester, event_id: str) -> JsonObject:
+        """`GET /events/{eventId}` (deprecated since r0 for the form above): the event from
+        whichever room holds it, if the requester may see it there. 404 M_NOT_FOUND alike for
+        an absent event and a hidden one, so the answer tells nobody what another room holds."""
+        event = (await self._visibility.visible_events(requester.user_id, [event_id])).get(event_id)
+        if event is None:
+            raise MatrixError(404, Errcode.NOT_FOUND, "event not found")
+        return await self._formatter.format_one(event, requester)
+
     async def _state_events(
         self, requester: Requester, room_id: str, at: int | None = None
     ) -> list[StoredEvent]:
