@@ -103,6 +103,7 @@ from bastion.services.rooms.membership import MembershipService
 from bastion.services.rooms.messages import MessageService
 from bastion.services.rooms.pipeline import EventPipeline, PipelineStores
 from bastion.services.rooms.promotion import PromotionStores, RoomPromoter
+from bastion.services.rooms.restricted_joins import RestrictedJoins
 from bastion.services.rooms.upgrade import RoomUpgrader
 from bastion.services.rooms.upgrade_settings import UpgradedRoomJoins
 from bastion.services.search.indexer import SearchIndexer
@@ -363,6 +364,7 @@ class Wiring:
         dlp = dlp_parts(db, clock, policy, audit)  # data-leak prevention: hook + admin service
         subscribe_cache(self.bus, RETENTION_CACHE, retention.invalidate)
         suspensions = Suspensions(db, users, self.bus, audit)  # the pipeline's first check
+        restricted = RestrictedJoins(db, state, memberships, self.config.server_name)
         subscribe_cache(self.bus, SUSPENSIONS_CACHE, suspensions.invalidate)
         pipeline = EventPipeline(
             db, PipelineStores(rooms, events, state, memberships),
@@ -385,7 +387,7 @@ class Wiring:
                 RedactionWatcher(recent, self.bus),
                 HeldOriginalKeeper(holds, clock),
                 MediaReferenceRecorder(SqlMediaReferenceStore(), self.config.server_name),
-                dlp.hook, InviteBlocking(invites),
+                dlp.hook, InviteBlocking(invites), restricted,
                 UpgradedRoomJoins([push_rules, tags, DirectRooms(
                     db, account_data, account_data_service)], self.config.server_name),
                 *self.event_hooks,
@@ -483,7 +485,7 @@ class Wiring:
                 rooms=rooms,
                 memberships=memberships,
                 users=users,
-                namespaces=self.appservices.namespaces,
+                namespaces=self.appservices.namespaces, restricted=restricted,
             ),
             "messages": MessageService(
                 db, pipeline, events=events, state=state, rooms=rooms, presence=presence

@@ -4,7 +4,10 @@ spec: rooms/v12#authorisation-rules (v10 and v11 differ where noted: the creator
 `content.creator` in v10; only v12 has `additional_creators`, infinite creator power and room IDs
 derived from the create event). Every event the server creates passes through `check_auth` with
 the room state before it; a refusal is `AuthError`, which services turn into 403 M_FORBIDDEN.
-Third-party invites and restricted joins are not offered by this server and are refused.
+Third-party invites are not offered by this server and are refused. A restricted join is
+admitted in the name of the member its `join_authorised_via_users_server` names; whether the
+joiner meets the room's `allow` conditions is the resident server's to check before it vouches
+(services/rooms/restricted_joins.py), not these rules'.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from bastion.events.join_rules import JOIN_AUTHORISER, RESTRICTED_JOIN_RULES
 from bastion.events.power_levels import PowerLevels, creators_of
 from bastion.events.types import SUPPORTED_ROOM_VERSIONS, EventType, JoinRule, Membership
 from bastion.ids import is_valid_user_id
@@ -71,6 +75,9 @@ def auth_event_keys(event_type: str, state_key: str | None, sender: str, content
         keys.append((EventType.MEMBER, state_key))
         if content.get("membership") in (Membership.JOIN, Membership.INVITE, Membership.KNOCK):
             keys.append((EventType.JOIN_RULES, ""))
+        authoriser = content.get(JOIN_AUTHORISER)
+        if content.get("membership") == Membership.JOIN and isinstance(authoriser, str):
+            keys.append((EventType.MEMBER, authoriser))
     return list(dict.fromkeys(keys))
 
 
@@ -131,10 +138,16 @@ def _check_member(event: AuthEvent, room: _Room) -> None:
         "membership event needs a state_key and membership",
     )
     assert target is not None
-    _require(
-        "join_authorised_via_users_server" not in event.content,
-        "restricted joins are not supported",
-    )
+    if JOIN_AUTHORISER in event.content:
+        # Rule 4.2: the event must be signed by the authoriser's server. Every event here is
+        # signed by the server of its sender, this one, so the authoriser must be a user of it.
+        authoriser = event.content[JOIN_AUTHORISER]
+        _require(
+            isinstance(authoriser, str)
+            and is_valid_user_id(authoriser)
+            and _server_of(authoriser) == _server_of(event.sender),
+            f"{JOIN_AUTHORISER} must name a user of the sender's server",
+        )
     handlers = {
         Membership.JOIN: _check_join,
         Membership.INVITE: _check_invite,
@@ -160,12 +173,24 @@ def _check_join(event: AuthEvent, target: str, room: _Room) -> None:
     current = room.membership(target)
     _require(current != Membership.BAN, f"{target} is banned from the room")
     rule = room.join_rule()
-    # spec rooms/v11 auth rules 4.3.5-4.3.6: invite and knock rooms admit the invited and the
-    # joined; restricted rooms also admit those two (a join through another room's membership
-    # needs join_authorised_via_users_server, refused above as unsupported).
-    if rule in (JoinRule.INVITE, JoinRule.KNOCK, JoinRule.RESTRICTED, JoinRule.KNOCK_RESTRICTED):
+    # spec rooms/v12 auth rules 4.3.4-4.3.5: invite and knock rooms admit the invited and the
+    # joined; restricted rooms also admit those two, and anyone admitted in the name of a
+    # joined member who may invite (join_authorised_via_users_server).
+    if rule in (JoinRule.INVITE, JoinRule.KNOCK):
         _require(
             current in (Membership.INVITE, Membership.JOIN), "you need an invite to join this room"
+        )
+        return
+    if rule in RESTRICTED_JOIN_RULES:
+        if current in (Membership.INVITE, Membership.JOIN):
+            return
+        authoriser = event.content.get(JOIN_AUTHORISER)
+        _require(isinstance(authoriser, str), "you need an invite to join this room")
+        assert isinstance(authoriser, str)
+        _require(
+            room.membership(authoriser) == Membership.JOIN
+            and room.power.user_level(authoriser) >= room.power.invite,
+            f"{authoriser} is not a member of the room who may invite, so cannot admit you",
         )
         return
     _require(rule == JoinRule.PUBLIC, f"join rule {rule!r} does not let you join")
@@ -288,3 +313,7 @@ def _check_level_changes(sender: str, old: JsonObject, new: JsonObject, power: P
 
 def _is_int(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _server_of(user_id: str) -> str:
+    return user_id.split(":", 1)[1] if ":" in user_id else ""

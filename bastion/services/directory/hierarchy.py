@@ -38,10 +38,11 @@ from typing import Any
 import msgspec
 
 from bastion.errors import Errcode, MatrixError
+from bastion.events.join_rules import RESTRICTED_JOIN_RULES
 from bastion.events.model import StoredEvent
 from bastion.events.types import EventType, JoinRule, Membership
 from bastion.json_types import JsonObject
-from bastion.services.directory.room_info import DESCRIBING_TYPES, RESTRICTED_JOIN_RULES, describe
+from bastion.services.directory.room_info import DESCRIBING_TYPES, describe
 from bastion.services.principal import Requester
 from bastion.store.database import Database
 from bastion.store.protocols import MembershipStore, RoomDirectoryStore

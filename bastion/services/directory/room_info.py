@@ -13,9 +13,10 @@ from typing import Any
 
 import msgspec
 
+from bastion.events.join_rules import RESTRICTED_JOIN_RULES, allowed_room_ids
 from bastion.events.model import StoredEvent
 from bastion.events.redaction import redact
-from bastion.events.types import EventType, HistoryVisibility, JoinRule
+from bastion.events.types import EventType, HistoryVisibility
 from bastion.services.search.normalize import normalize
 
 DESCRIBING_TYPES = (
@@ -48,9 +49,6 @@ class RoomSummary(PublishedRoom, frozen=True, omit_defaults=True):
     encryption: str | None = None
     membership: str | None = None
     allowed_room_ids: list[str] | None = None  # spec v1.15: a restricted room's allowed rooms
-
-
-RESTRICTED_JOIN_RULES = frozenset({JoinRule.RESTRICTED, JoinRule.KNOCK_RESTRICTED})
 
 
 class RoomDescription(msgspec.Struct, frozen=True):
@@ -102,26 +100,11 @@ def describe(
     )
     encryption = _string(content.get(EventType.ENCRYPTION), "algorithm")
     allowed = (
-        _allowed_rooms(content.get(EventType.JOIN_RULES))
+        allowed_room_ids(content.get(EventType.JOIN_RULES))
         if entry.join_rule in RESTRICTED_JOIN_RULES
         else []
     )
     return RoomDescription(entry, version, encryption, allowed)
-
-
-def _allowed_rooms(join_rules: dict[str, Any] | None) -> list[str]:
-    """The rooms a `restricted` join rule lets members of join through (its `allow` list's
-    `m.room_membership` entries; a redaction keeps `allow` from room version 8)."""
-    allow = join_rules.get("allow") if join_rules is not None else None
-    if not isinstance(allow, list):
-        return []
-    return [
-        a["room_id"]
-        for a in allow
-        if isinstance(a, dict)
-        and a.get("type") == "m.room_membership"
-        and isinstance(a.get("room_id"), str)
-    ]
 
 
 def _content(event: StoredEvent, room_version: str) -> dict[str, Any]:

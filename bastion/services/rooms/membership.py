@@ -9,12 +9,15 @@ from __future__ import annotations
 
 from bastion.errors import Errcode, MatrixError
 from bastion.events.builder import EventDraft
+from bastion.events.join_rules import JOIN_AUTHORISER
 from bastion.events.types import EventType, Membership
 from bastion.ids import UserID
+from bastion.json_types import JsonObject
 from bastion.services.principal import Requester
 from bastion.services.rooms.aliases import ServiceNamespaces
 from bastion.services.rooms.create import RoomCreator
 from bastion.services.rooms.pipeline import EventPipeline
+from bastion.services.rooms.restricted_joins import RestrictedJoins
 from bastion.services.shadow_ban import dropped
 from bastion.store.database import Database
 from bastion.store.protocols import MembershipStore, RoomStore, UserStore
@@ -33,10 +36,13 @@ class MembershipService:
         memberships: MembershipStore,
         users: UserStore,
         namespaces: ServiceNamespaces | None = None,
+        restricted: RestrictedJoins | None = None,
     ) -> None:
         """`namespaces`: application services to ask about an invitee or alias that does not
-        exist yet (services/appservices/queries.py)."""
+        exist yet (services/appservices/queries.py); `restricted`: who may join a restricted
+        room without an invite (restricted_joins.py; without it, only the invited)."""
         self._namespaces = namespaces
+        self._restricted = restricted
         self._db = db
         self._pipeline = pipeline
         self._creator = creator
@@ -63,12 +69,21 @@ class MembershipService:
     async def join(
         self, requester: Requester, room_id_or_alias: str, reason: str | None = None
     ) -> str:
-        """Join (or accept an invite); joining a room one is already in changes nothing."""
+        """Join (or accept an invite); joining a room one is already in changes nothing. A
+        restricted room is joined in the name of a member who may invite, when the requester
+        meets its conditions (restricted_joins.py)."""
         room_id = await self.resolve_room(room_id_or_alias)
-        current = await self._memberships.get_membership(self._db, requester.user_id, room_id)
+        user_id = requester.user_id
+        current = await self._memberships.get_membership(self._db, user_id, room_id)
         if current is not None and current.membership == Membership.JOIN:
             return room_id
-        await self._change(requester.user_id, requester.user_id, room_id, Membership.JOIN, reason)
+        extra: JsonObject = {}
+        uninvited = current is None or current.membership in (Membership.LEAVE, Membership.KNOCK)
+        if self._restricted is not None and uninvited:
+            authoriser = await self._restricted.authoriser(user_id, room_id)
+            if authoriser is not None:
+                extra[JOIN_AUTHORISER] = authoriser
+        await self._change(user_id, user_id, room_id, Membership.JOIN, reason, extra)
         return room_id
 
     async def knock(
@@ -145,13 +160,20 @@ class MembershipService:
         return [r.room_id for r in records]
 
     async def _change(
-        self, sender: str, target: str, room_id: str, membership: str, reason: str | None
+        self,
+        sender: str,
+        target: str,
+        room_id: str,
+        membership: str,
+        reason: str | None,
+        extra: JsonObject | None = None,
     ) -> None:
         content = await self._creator.member_content(target, membership) if membership in (
             Membership.JOIN, Membership.INVITE
         ) else {"membership": membership}  # fmt: skip
         if reason:
             content["reason"] = reason
+        content.update(extra or {})
         await self._pipeline.send(room_id, EventDraft(EventType.MEMBER, sender, content, target))
 
     async def _require_local_user(self, user_id: str) -> None:

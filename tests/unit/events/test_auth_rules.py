@@ -283,10 +283,83 @@ def test_other_join_rules_refuse_uninvited_join(version: str, join_rule: str) ->
     refused(member(BOB, "join"), make_room(version, join_rule=join_rule), version)
 
 
-def test_restricted_join_via_authorising_server_refused(version: str) -> None:
-    """Bastion does not offer restricted joins (documented in auth_rules)."""
+# Rule 4.3.5 (v12 numbering): a restricted room admits a join authorised by a joined member
+# who may invite; whether the joiner meets the `allow` conditions is the server's check.
+
+
+@pytest.mark.parametrize("join_rule", ["restricted", "knock_restricted"])
+def test_restricted_join_authorised_by_a_member_who_may_invite(
+    version: str, join_rule: str
+) -> None:
     event = member(BOB, "join", join_authorised_via_users_server=CREATOR)
-    refused(event, make_room(version, join_rule="restricted"), version, "restricted")
+    allowed(event, make_room(version, join_rule=join_rule), version)
+
+
+def test_restricted_join_authorised_by_a_moderator_with_the_invite_level(version: str) -> None:
+    state = make_room(
+        version, join_rule="restricted", members={CAROL: "join"}, users={CAROL: 50},
+        levels={"invite": 50},
+    )  # fmt: skip
+    allowed(member(BOB, "join", join_authorised_via_users_server=CAROL), state, version)
+
+
+def test_restricted_join_authorised_below_the_invite_level_refused(version: str) -> None:
+    state = make_room(
+        version, join_rule="restricted", members={CAROL: "join"}, users={CAROL: 10},
+        levels={"invite": 50},
+    )  # fmt: skip
+    event = member(BOB, "join", join_authorised_via_users_server=CAROL)
+    refused(event, state, version, "cannot admit you")
+
+
+@pytest.mark.parametrize("authoriser_membership", ["invite", "leave", "ban", None])
+def test_restricted_join_authorised_by_someone_not_joined_refused(
+    version: str, authoriser_membership: str | None
+) -> None:
+    members = {} if authoriser_membership is None else {CAROL: authoriser_membership}
+    state = make_room(version, join_rule="restricted", members=members, users={CAROL: 100})
+    event = member(BOB, "join", join_authorised_via_users_server=CAROL)
+    refused(event, state, version, "cannot admit you")
+
+
+def test_restricted_join_authorised_by_another_servers_user_refused(version: str) -> None:
+    """Rule 4.2: the event must be signed by the authoriser's server; events here are signed
+    only by their sender's."""
+    elsewhere = "@admin:elsewhere.example"
+    state = make_room(version, join_rule="restricted", members={elsewhere: "join"})
+    event = member(BOB, "join", join_authorised_via_users_server=elsewhere)
+    refused(event, state, version, "must name a user of the sender's server")
+
+
+@pytest.mark.parametrize("authoriser", [42, None, "not-a-user-id"])
+def test_restricted_join_with_a_malformed_authoriser_refused(
+    version: str, authoriser: object
+) -> None:
+    event = member(BOB, "join", join_authorised_via_users_server=authoriser)
+    refused(event, make_room(version, join_rule="restricted"), version, "must name a user")
+
+
+@pytest.mark.parametrize("join_rule", ["invite", "knock"])
+def test_an_authoriser_does_not_open_an_invite_only_room(version: str, join_rule: str) -> None:
+    event = member(BOB, "join", join_authorised_via_users_server=CREATOR)
+    refused(event, make_room(version, join_rule=join_rule), version, "invite")
+
+
+def test_a_banned_user_stays_out_of_a_restricted_room(version: str) -> None:
+    state = make_room(version, join_rule="restricted", members={BOB: "ban"})
+    event = member(BOB, "join", join_authorised_via_users_server=CREATOR)
+    refused(event, state, version, "banned")
+
+
+def test_a_restricted_joins_auth_events_include_the_authorisers_membership(version: str) -> None:
+    content = {"membership": "join", "join_authorised_via_users_server": CAROL}
+    keys = auth_event_keys(MEMBER, BOB, BOB, content, version)
+    assert (MEMBER, CAROL) in keys
+    assert (JOIN_RULES, "") in keys
+    assert (MEMBER, CAROL) not in auth_event_keys(
+        MEMBER, BOB, BOB, {"membership": "leave", "join_authorised_via_users_server": CAROL},
+        version,
+    )  # fmt: skip
 
 
 # --- knock ---------------------------------------------------------------------------------------
