@@ -1,12 +1,13 @@
-"""The authorisation rules of room versions 10, 11 and 12, as one pure function.
+"""The authorisation rules of room versions 9, 10, 11 and 12, as one pure function.
 
-spec: rooms/v12#authorisation-rules (v10 and v11 differ where noted: the creator comes from
-`content.creator` in v10; only v12 has `additional_creators`, infinite creator power and room IDs
-derived from the create event). Every event the server creates passes through `check_auth` with
-the room state before it; a refusal is `AuthError`, which services turn into 403 M_FORBIDDEN.
-Third-party invites are not offered by this server and are refused. A restricted join is
-admitted in the name of the member its `join_authorised_via_users_server` names; whether the
-joiner meets the room's `allow` conditions is the resident server's to check before it vouches
+spec: rooms/v12#authorisation-rules (v9, v10 and v11 differ where noted: the creator comes from
+`content.creator` in v9 and v10; v9 has no `knock_restricted` join rule; only v12 has
+`additional_creators`, infinite creator power and room IDs derived from the create event).
+Every event the server creates passes through `check_auth` with the room state before it; a
+refusal is `AuthError`, which services turn into 403 M_FORBIDDEN. Third-party invites are not
+offered by this server and are refused. A restricted join is admitted in the name of the member
+its `join_authorised_via_users_server` names; whether the joiner meets the room's `allow`
+conditions is the resident server's to check before it vouches
 (services/rooms/restricted_joins.py), not these rules'.
 """
 
@@ -15,9 +16,15 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from bastion.events.join_rules import JOIN_AUTHORISER, RESTRICTED_JOIN_RULES
+from bastion.events.join_rules import JOIN_AUTHORISER, admits_through_rooms, knock_allowed
 from bastion.events.power_levels import PowerLevels, creators_of
-from bastion.events.types import SUPPORTED_ROOM_VERSIONS, EventType, JoinRule, Membership
+from bastion.events.types import (
+    SUPPORTED_ROOM_VERSIONS,
+    EventType,
+    JoinRule,
+    Membership,
+    before_v11,
+)
 from bastion.ids import is_valid_user_id
 from bastion.json_types import JsonObject
 
@@ -122,8 +129,10 @@ def _check_create(event: AuthEvent, room_version: str) -> None:
     _require(not event.prev_events, "a create event has no previous events")
     version = event.content.get("room_version", "1")
     _require(version in SUPPORTED_ROOM_VERSIONS, f"unsupported room version {version!r}")
-    if room_version == "10":
-        _require("creator" in event.content, "a v10 create event needs content.creator")
+    if before_v11(room_version):
+        _require(
+            "creator" in event.content, f"a v{room_version} create event needs content.creator"
+        )
     extra = event.content.get("additional_creators")
     if room_version == "12" and extra is not None:
         valid = isinstance(extra, list) and all(is_valid_user_id(u) for u in extra)
@@ -164,7 +173,7 @@ def _check_member(event: AuthEvent, room: _Room) -> None:
 def _check_join(event: AuthEvent, target: str, room: _Room) -> None:
     # Rule 5.3.1 names the create event's own creator only (not v12's additional_creators).
     creator = room.create.sender
-    if room.version == "10":
+    if before_v11(room.version):
         creator = room.create.content.get("creator", creator)
     only_create_before = bool(room.create.event_id) and event.prev_events == (room.create.event_id,)
     if only_create_before and event.sender == target == creator:
@@ -181,7 +190,7 @@ def _check_join(event: AuthEvent, target: str, room: _Room) -> None:
             current in (Membership.INVITE, Membership.JOIN), "you need an invite to join this room"
         )
         return
-    if rule in RESTRICTED_JOIN_RULES:
+    if admits_through_rooms(rule, room.version):
         if current in (Membership.INVITE, Membership.JOIN):
             return
         authoriser = event.content.get(JOIN_AUTHORISER)
@@ -233,10 +242,7 @@ def _check_ban(event: AuthEvent, target: str, room: _Room) -> None:
 
 
 def _check_knock(event: AuthEvent, target: str, room: _Room) -> None:
-    _require(
-        room.join_rule() in (JoinRule.KNOCK, JoinRule.KNOCK_RESTRICTED),
-        "this room does not accept knocks",
-    )
+    _require(knock_allowed(room.join_rule(), room.version), "this room does not accept knocks")
     _require(event.sender == target, "you can only knock as yourself")
     current = room.membership(target)
     _require(

@@ -14,6 +14,22 @@ RESTRICTED_JOIN_RULES = frozenset({JoinRule.RESTRICTED, JoinRule.KNOCK_RESTRICTE
 JOIN_AUTHORISER = "join_authorised_via_users_server"
 
 
+def admits_through_rooms(join_rule: object, room_version: str) -> bool:
+    """Does `join_rule` admit the members of the rooms its `allow` list names? `restricted`
+    does, and `knock_restricted` from room version 10, which introduced it (in v9 it is no
+    join rule at all, so it admits nobody without an invite)."""
+    if join_rule == JoinRule.KNOCK_RESTRICTED:
+        return room_version != "9"
+    return join_rule == JoinRule.RESTRICTED
+
+
+def knock_allowed(join_rule: object, room_version: str) -> bool:
+    """May someone knock under `join_rule`? `knock`, and `knock_restricted` from v10."""
+    return join_rule == JoinRule.KNOCK or (
+        join_rule == JoinRule.KNOCK_RESTRICTED and room_version != "9"
+    )
+
+
 def allowed_room_ids(join_rules: dict[str, Any] | None) -> list[str]:
     """The rooms whose joined members a restricted join rule admits: its `allow` list's
     `m.room_membership` entries (spec: client-server-api#restricted-rooms; any other kind of

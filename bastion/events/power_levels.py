@@ -1,7 +1,7 @@
 """Power levels: parsing `m.room.power_levels` with the spec's defaults, and room creators.
 
 spec: client-server-api#mroompower_levels, rooms/v12 (creators have infinite power).
-When a room has no power-levels event yet, the creator has 100 (v10/v11) and state events need 0;
+When a room has no power-levels event yet, the creator has 100 (v9-v11) and state events need 0;
 once one exists, `state_default` defaults to 50.
 """
 
@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
+from bastion.events.types import before_v11
 from bastion.json_types import JsonObject
 
 INFINITE = math.inf
@@ -19,8 +20,8 @@ ADMIN_LEVEL = 100  # what clients show as "Admin"
 def creators_of(
     create_sender: str, create_content: JsonObject, room_version: str
 ) -> frozenset[str]:
-    """Who created the room: in v12 also `additional_creators`; in v10 `content.creator`."""
-    if room_version == "10":
+    """Who created the room: in v12 also `additional_creators`; in v9/v10 `content.creator`."""
+    if before_v11(room_version):
         creator = create_content.get("creator", create_sender)
         return frozenset({creator if isinstance(creator, str) else create_sender})
     creators = {create_sender}

@@ -1,12 +1,13 @@
-"""The redaction algorithm of room versions 10, 11 and 12.
+"""The redaction algorithm of room versions 9, 10, 11 and 12.
 
-spec: rooms/v11#redactions (v10 is the v9 algorithm: no `redacts` in content, a different
+spec: rooms/v11#redactions (v9 and v10 share the v9 algorithm: no `redacts` in content, a different
 `m.room.create` and power-level key list, and the `origin`, `membership` and `prev_state` keys
 kept at the top level).
 """
 
 from __future__ import annotations
 
+from bastion.events.types import before_v11
 from bastion.json_types import JsonObject
 
 _TOP_LEVEL_V11 = frozenset(
@@ -25,7 +26,7 @@ _POWER_LEVEL_KEYS_V11 = (
 
 def _kept_keys(event_type: str, room_version: str) -> tuple[str, ...] | None:
     """Content keys that survive redaction; None means all of them."""
-    v11 = room_version != "10"
+    v11 = not before_v11(room_version)
     if event_type == "m.room.create":
         return None if v11 else ("creator",)
     if event_type == "m.room.power_levels":
@@ -49,7 +50,7 @@ def _kept_content(event_type: str, content: JsonObject, room_version: str) -> Js
         return dict(content)
     kept = {k: content[k] for k in keys if k in content}
     third_party = content.get("third_party_invite")
-    is_v11_member = event_type == "m.room.member" and room_version != "10"
+    is_v11_member = event_type == "m.room.member" and not before_v11(room_version)
     if is_v11_member and isinstance(third_party, dict) and "signed" in third_party:
         kept["third_party_invite"] = {"signed": third_party["signed"]}
     return kept
@@ -57,7 +58,7 @@ def _kept_content(event_type: str, content: JsonObject, room_version: str) -> Js
 
 def redact(pdu: JsonObject, room_version: str) -> JsonObject:
     """The event as every reader sees it after redaction (the input is not changed)."""
-    top = _TOP_LEVEL_V10 if room_version == "10" else _TOP_LEVEL_V11
+    top = _TOP_LEVEL_V10 if before_v11(room_version) else _TOP_LEVEL_V11
     redacted = {k: v for k, v in pdu.items() if k in top}
     redacted["content"] = _kept_content(pdu.get("type", ""), pdu.get("content", {}), room_version)
     return redacted

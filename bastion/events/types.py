@@ -56,5 +56,15 @@ class HistoryVisibility(StrEnum):
     JOINED = "joined"
 
 
-SUPPORTED_ROOM_VERSIONS = ("10", "11", "12")
+# Room version 9 is served for Element Web, which asks for it by name when it makes a room of a
+# space that the space's members may join (its preferred version for restricted rooms). v10
+# added only the `knock_restricted` join rule and integer-only power levels; this server asks
+# for integers in v9 too (v9 also took "50" for 50, which no current client sends).
+SUPPORTED_ROOM_VERSIONS = ("9", "10", "11", "12")
 DEFAULT_ROOM_VERSION = "12"
+
+
+def before_v11(room_version: str) -> bool:
+    """Room versions 9 and 10: the creator named in the create event's `content.creator`, and
+    the older redaction algorithm (v11 changed both)."""
+    return room_version in ("9", "10")

@@ -36,7 +36,7 @@ from typing_extensions import override
 from bastion.clock import Clock
 from bastion.errors import Errcode, MatrixError
 from bastion.events.builder import EventDraft
-from bastion.events.types import EventType
+from bastion.events.types import EventType, before_v11
 from bastion.ids import UserID
 from bastion.services.accounts import AccountService
 from bastion.services.audit.trail import FAILURE, AuditTrail
@@ -209,7 +209,7 @@ class ServerNotices:
             return EventDraft(event_type, sender, content, state_key)
 
         create: dict[str, Any] = {"room_version": version}
-        if version == "10":
+        if before_v11(version):
             create["creator"] = sender
         power = {
             "users": {} if version == "12" else {sender: 100},

@@ -33,9 +33,10 @@ The allowed exceptions, none of which hands events to a client:
   (`rooms/member_profiles.py`), DLP's "is this room encrypted?" before it acts on a hit
   (`dlp/hook.py`), the offboarding job's power levels and memberships of the rooms it walks
   (`offboarding/job.py`), a room's join rule before an admin or a SCIM group joins someone
-  to it (`rooms/room_entry.py`), the transferable state and power levels of a room being upgraded
-  by someone allowed to send its tombstone (`rooms/upgrade.py`), the sender of the event a
-  suspended account redacts (`suspensions.py`: its own events only);
+  to it (`rooms/room_entry.py`), a restricted room's join rule, power levels and version before
+  a join it admits (`rooms/restricted_joins.py`), the transferable state and power levels of a
+  room being upgraded by someone allowed to send its tombstone (`rooms/upgrade.py`), the sender
+  of the event a suspended account redacts (`suspensions.py`: its own events only);
 * server-internal bookkeeping: the search backfill (`search/indexer.py`), /sync's walk over
   the viewer's own member events and its active-room query (`sync/service.py`,
   `sync/as_of.py`), the

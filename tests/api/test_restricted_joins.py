@@ -286,3 +286,63 @@ async def test_a_banned_member_of_the_space_stays_out(hs: Homeserver) -> None:
 
     assert errcode(resp) == (403, "M_FORBIDDEN")
     assert "banned" in resp.json()["error"]
+
+
+async def test_element_webs_room_of_a_space_in_room_version_9(hs: Homeserver) -> None:
+    """Element Web makes a room of a space whose members may join it by asking for room version
+    9 by name (its preferred version for restricted rooms), with the join rule and the space
+    parent in `initial_state`: the request its "New room" dialog sends inside a space, which
+    failed with M_UNSUPPORTED_ROOM_VERSION while only 10-12 were served. The room then lives as
+    any other: the space's members join, a redaction follows v9's algorithm, and an upgrade to
+    the default version works."""
+    alice, bob, space, _room = await department(hs)
+    caps = (await alice.get("/capabilities")).json()["capabilities"]["m.room_versions"]
+    assert caps["available"]["9"] == "stable"
+    room = await alice.create_room(
+        preset="private_chat",
+        name="Rota",
+        room_version="9",
+        initial_state=[
+            {
+                "type": "m.space.parent",
+                "state_key": space,
+                "content": {"via": [hs.server_name], "canonical": True},
+            },
+            join_rules("restricted", space),
+            {"type": "m.room.history_visibility", "content": {"history_visibility": "invited"}},
+        ],
+    )
+    create = (await alice.get(f"/rooms/{room}/state/m.room.create")).json()
+    assert create == {"room_version": "9", "creator": alice.user_id}
+    await bob.join(space)
+
+    await bob.join(room)
+    event_id = await bob.send_text(room, "on call tonight")
+    resp = await alice.put(f"/rooms/{room}/redact/{event_id}/t1", json={})
+    assert resp.status_code == 200, resp.text
+    redacted = (await alice.get(f"/rooms/{room}/event/{event_id}")).json()
+    upgraded = await alice.post(f"/rooms/{room}/upgrade", json={"new_version": "12"})
+
+    assert (await member_event(bob, room))["join_authorised_via_users_server"] == alice.user_id
+    assert redacted["content"] == {}
+    assert upgraded.status_code == 200, upgraded.text
+    tombstone = (await alice.get(f"/rooms/{room}/state/m.room.tombstone")).json()
+    assert tombstone["replacement_room"] == upgraded.json()["replacement_room"]
+
+
+async def test_knock_restricted_is_no_join_rule_in_room_version_9(hs: Homeserver) -> None:
+    """knock_restricted came with room version 10: a v9 room whose join rule says so admits
+    nobody without an invite, not even the members of the rooms it names."""
+    alice = await hs.register_user("alice")
+    bob = await hs.register_user("bob")
+    space = await alice.create_room(preset="public_chat")
+    room = await alice.create_room(
+        preset="private_chat",
+        room_version="9",
+        initial_state=[join_rules("knock_restricted", space)],
+    )
+    await bob.join(space)
+
+    assert errcode(await bob.post(f"/join/{room}", json={})) == (403, "M_FORBIDDEN")
+    assert errcode(await bob.post(f"/knock/{room}", json={})) == (403, "M_FORBIDDEN")
+    assert await membership(bob, room) is None

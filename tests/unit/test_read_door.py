@@ -36,6 +36,8 @@ ALLOWED = {
     "dlp/hook.py": "write-path check: is the room of a hit encrypted (m.room.encryption)",
     "offboarding/job.py": "write path: power levels of the rooms the offboarding job walks",
     "rooms/room_entry.py": "write path: a room's join rule before an admin's or a group's join",
+    "rooms/restricted_joins.py": "write path: a restricted room's join rule, power levels and "
+    "version, to admit a join and name who admits it",
     "rooms/upgrade.py": "write path: an upgraded room's state, by one who may tombstone it",
     "suspensions.py": "write-path check: the sender of a suspended account's redaction target",
     "admin/rooms.py": "server admins' room state (Synapse's room state API), never a client",

@@ -15,13 +15,14 @@ from bastion.api.context import services_of
 from bastion.api.requester import require_requester
 from bastion.api.responses import JsonResponse
 from bastion.errors import Errcode, MatrixError
+from bastion.events.types import SUPPORTED_ROOM_VERSIONS
 from bastion.json_types import JsonObject
 
 # Every version through v1.18 (each is cumulative). What v1.13..v1.18 added is built (see
 # docs/architecture.md, "Spec versions"); left out are the optional parts: the OAuth 2.0 API
 # (legacy login stays: auth_metadata answers 404), policy servers, Room Previews.
 SUPPORTED_VERSIONS = [f"v1.{minor}" for minor in range(1, 19)]
-ROOM_VERSIONS = {"10": "stable", "11": "stable", "12": "stable"}
+ROOM_VERSIONS = dict.fromkeys(SUPPORTED_ROOM_VERSIONS, "stable")
 
 # The unstable features we advertise: what matrix-js-sdk (`doesServerSupportUnstableFeature`:
 # present and true) and Element read, for features served here at their stable endpoints and

@@ -10,7 +10,7 @@ Only an alias that is already taken is M_ROOM_IN_USE: it is checked by the inser
 any other unique-key collision stays a server error.
 
 The organisation policy (`NewRoomPolicy`, services/policy/enforcement.py) adds to every new room
-its moderation account (a v12 additional creator, or power 100 in v10/v11, after the client's
+its moderation account (a v12 additional creator, or power 100 in v9-v11, after the client's
 override) and, when encryption is required, Megolm `m.room.encryption` unless the request has one.
 """
 
@@ -25,7 +25,12 @@ from bastion.clock import Clock
 from bastion.errors import Errcode, MatrixError
 from bastion.events.builder import EventDraft
 from bastion.events.model import StoredEvent
-from bastion.events.types import DEFAULT_ROOM_VERSION, SUPPORTED_ROOM_VERSIONS, EventType
+from bastion.events.types import (
+    DEFAULT_ROOM_VERSION,
+    SUPPORTED_ROOM_VERSIONS,
+    EventType,
+    before_v11,
+)
 from bastion.ids import UserID
 from bastion.services.principal import Requester
 from bastion.services.profile import ProfileService
@@ -231,7 +236,7 @@ class RoomCreator:
             **(request.creation_content or {}),
             "room_version": version,
         }
-        if version == "10":
+        if before_v11(version):
             create_content["creator"] = creator
         if version == "12" and preset == "trusted_private_chat":
             _add_creators(create_content, invitees)

@@ -31,7 +31,8 @@ from typing_extensions import override
 
 from bastion.errors import Errcode, MatrixError
 from bastion.events.builder import EventDraft
-from bastion.events.join_rules import JOIN_AUTHORISER, RESTRICTED_JOIN_RULES, allowed_room_ids
+from bastion.events.join_rules import JOIN_AUTHORISER, admits_through_rooms, allowed_room_ids
+from bastion.events.model import StoredEvent
 from bastion.events.power_levels import PowerLevels, creators_of
 from bastion.events.types import EventType, Membership
 from bastion.json_types import JsonObject
@@ -59,15 +60,15 @@ class RestrictedJoins(EventHook):
         follows). 403 M_FORBIDDEN when they may not join through it (module docstring)."""
         found = await self._state.current_events(self._db, room_id, _RULE_KEYS)
         rules, create = found.get(_RULE_KEYS[0]), found.get(_RULE_KEYS[2])
-        if rules is None or create is None or not _is_restricted(rules.content):
+        version = _version(create)
+        if rules is None or create is None or not _restricts(rules.content, version):
             return None
         await self._require_condition(user_id, room_id, rules.content)
-        version = create.content.get("room_version", "1")
         levels = found.get(_RULE_KEYS[1])
         power = PowerLevels.from_state(
             levels.content if levels is not None else None,
-            creators_of(create.sender, create.content, str(version)),
-            str(version),
+            creators_of(create.sender, create.content, version),
+            version,
         )
         joined = await self._memberships.members(self._db, room_id, [Membership.JOIN])
         local = [u for u in joined if u.endswith(self._suffix)]
@@ -92,9 +93,9 @@ class RestrictedJoins(EventHook):
         current = await self._memberships.get_membership(self._db, target, room_id)
         if current is not None and current.membership in (Membership.JOIN, Membership.INVITE):
             return None  # admitted already (a new display name copies the old content)
-        found = await self._state.current_events(self._db, room_id, _RULE_KEYS[:1])
-        rules = found.get(_RULE_KEYS[0])
-        if rules is None or not _is_restricted(rules.content):
+        found = await self._state.current_events(self._db, room_id, _RULE_KEYS)
+        rules, version = found.get(_RULE_KEYS[0]), _version(found.get(_RULE_KEYS[2]))
+        if rules is None or not _restricts(rules.content, version):
             return None  # the key admits nobody here: the auth rules judge the join
         await self._require_condition(target, room_id, rules.content)
         return None
@@ -113,5 +114,10 @@ class RestrictedJoins(EventHook):
         )
 
 
-def _is_restricted(rules: JsonObject) -> bool:
-    return rules.get("join_rule") in RESTRICTED_JOIN_RULES
+def _restricts(rules: JsonObject, room_version: str) -> bool:
+    return admits_through_rooms(rules.get("join_rule"), room_version)
+
+
+def _version(create: StoredEvent | None) -> str:
+    version = create.content.get("room_version", "1") if create is not None else "1"
+    return version if isinstance(version, str) else "1"

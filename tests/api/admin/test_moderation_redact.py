@@ -17,7 +17,7 @@ import pytest
 
 from tests.conftest import OPERATOR, Homeserver, UserClient, errcode
 
-VERSIONS = ["10", "11", "12"]
+VERSIONS = ["9", "10", "11", "12"]
 MODERATOR = "moderator"
 
 

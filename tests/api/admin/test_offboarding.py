@@ -21,7 +21,7 @@ from tests.conftest import Homeserver, UserClient, errcode
 from tests.exclusive_locks import waiting_for
 
 OPERATOR = Operator("root")
-VERSIONS = pytest.mark.parametrize("version", ["10", "11", "12"])
+VERSIONS = pytest.mark.parametrize("version", ["9", "10", "11", "12"])
 
 
 class Interrupted(Exception):

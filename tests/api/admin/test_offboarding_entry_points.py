@@ -21,7 +21,7 @@ from tests.cli_helpers import cli_config_args, cli_create_user
 from tests.conftest import Homeserver, errcode
 
 OPERATOR = Operator("root")
-VERSIONS = pytest.mark.parametrize("version", ["10", "11", "12"])
+VERSIONS = pytest.mark.parametrize("version", ["9", "10", "11", "12"])
 
 
 class HoldFirstMessage:

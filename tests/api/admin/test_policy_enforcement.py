@@ -17,7 +17,7 @@ import pytest
 from tests.conftest import Homeserver, UserClient, errcode
 
 POLICY = "/_bastion/admin/v1/policy"
-VERSIONS = ["10", "11", "12"]
+VERSIONS = ["9", "10", "11", "12"]
 
 
 async def set_policy(admin: UserClient, **rooms: Any) -> None:

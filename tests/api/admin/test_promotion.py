@@ -21,7 +21,7 @@ from bastion.errors import MatrixError
 from bastion.services.principal import Requester
 from tests.conftest import OPERATOR, Homeserver, UserClient, errcode
 
-VERSIONS = ["10", "11", "12"]
+VERSIONS = ["9", "10", "11", "12"]
 
 
 async def _levels(client: UserClient, room_id: str) -> dict[str, Any]:
@@ -112,7 +112,7 @@ async def test_a_v12_additional_creator_grants_when_the_sender_left(hs: Homeserv
     assert (await _levels(bob, room_id))["users"][bob.user_id] == 100
 
 
-@pytest.mark.parametrize("version", ["10", "11"])
+@pytest.mark.parametrize("version", ["9", "10", "11"])
 async def test_the_highest_powered_member_grants_once_the_creator_left(
     hs: Homeserver, version: str
 ) -> None:

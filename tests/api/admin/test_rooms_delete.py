@@ -50,7 +50,7 @@ async def _run_jobs(hs: Homeserver) -> None:
     await RoomDeletionWorker(hs.runtime.services.room_deletion, hs.clock).run_once()
 
 
-@pytest.mark.parametrize("version", ["10", "11", "12"])
+@pytest.mark.parametrize("version", ["9", "10", "11", "12"])
 async def test_v2_delete_schedules_then_kicks_blocks_and_purges(
     hs: Homeserver, version: str
 ) -> None:
