@@ -2,13 +2,8 @@
 
 from __future__ import annotations
 
+from tests.api.rooms_helpers import state_content
 from tests.conftest import Homeserver
-
-
-async def state_content(client, room_id: str, event_type: str, state_key: str = "") -> dict:  # type: ignore[no-untyped-def]
-    resp = await client.get(f"/rooms/{room_id}/state/{event_type}/{state_key}")
-    assert resp.status_code == 200, resp.text
-    return resp.json()  # type: ignore[no-any-return]
 
 
 async def test_private_room_defaults(hs: Homeserver) -> None:

@@ -10,6 +10,7 @@ requester may not see answers exactly as one that does not exist.
 
 from __future__ import annotations
 
+from tests.api.rooms_helpers import room_with_history
 from tests.conftest import Homeserver, UserClient, errcode
 
 
@@ -54,23 +55,12 @@ async def test_someone_outside_the_room_gets_what_an_unknown_event_gets(hs: Home
 
 
 async def test_a_world_readable_room_is_readable_without_joining(hs: Homeserver) -> None:
-    alice = await hs.register_user("alice")
-    bob = await hs.register_user("bob")
-    room_id = await alice.create_room(
-        preset="public_chat",
-        initial_state=[
-            {
-                "type": "m.room.history_visibility",
-                "content": {"history_visibility": "world_readable"},
-            }
-        ],
-    )
-    event_id = await alice.send_text(room_id, "open to all")
+    _alice, bob, _room_id, early = await room_with_history(hs, "world_readable")
 
-    resp = await bob.get(f"/events/{event_id}")
+    resp = await bob.get(f"/events/{early}")
 
     assert resp.status_code == 200, resp.text
-    assert resp.json()["content"]["body"] == "open to all"
+    assert resp.json()["content"]["body"] == "before bob"
 
 
 async def test_who_left_reads_up_to_their_leave(hs: Homeserver) -> None:
@@ -88,15 +78,7 @@ async def test_who_left_reads_up_to_their_leave(hs: Homeserver) -> None:
 async def test_history_before_joining_stays_hidden_under_joined_visibility(
     hs: Homeserver,
 ) -> None:
-    alice = await hs.register_user("alice")
-    bob = await hs.register_user("bob")
-    room_id = await alice.create_room(
-        preset="public_chat",
-        initial_state=[
-            {"type": "m.room.history_visibility", "content": {"history_visibility": "joined"}}
-        ],
-    )
-    early = await alice.send_text(room_id, "before bob")
+    alice, bob, room_id, early = await room_with_history(hs, "joined")
     await bob.join(room_id)
     later = await alice.send_text(room_id, "after bob")
 

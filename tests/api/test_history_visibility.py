@@ -2,23 +2,8 @@
 
 from __future__ import annotations
 
-from tests.api.rooms_helpers import bodies, timeline
+from tests.api.rooms_helpers import bodies, room_with_history, timeline
 from tests.conftest import Homeserver, UserClient
-
-
-async def room_with_history(
-    hs: Homeserver, visibility: str
-) -> tuple[UserClient, UserClient, str, str]:
-    alice = await hs.register_user("alice")
-    bob = await hs.register_user("bob")
-    room_id = await alice.create_room(
-        preset="public_chat",
-        initial_state=[
-            {"type": "m.room.history_visibility", "content": {"history_visibility": visibility}}
-        ],
-    )
-    early = await alice.send_text(room_id, "before bob")
-    return alice, bob, room_id, early
 
 
 async def readable_bodies(bob: UserClient, room_id: str) -> list[str]:

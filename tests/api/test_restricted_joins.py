@@ -24,6 +24,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import quote
 
+from tests.api.rooms_helpers import state_content
 from tests.conftest import Homeserver, UserClient, errcode
 
 
@@ -63,10 +64,7 @@ async def membership(user: UserClient, room_id: str) -> str | None:
 
 
 async def member_event(user: UserClient, room_id: str) -> dict[str, Any]:
-    resp = await user.get(f"/rooms/{room_id}/state/m.room.member/{user.user_id}")
-    assert resp.status_code == 200, resp.text
-    content: dict[str, Any] = resp.json()
-    return content
+    return await state_content(user, room_id, "m.room.member", user.user_id)
 
 
 async def test_a_member_of_the_space_joins_in_the_name_of_one_who_may_invite(
@@ -312,7 +310,7 @@ async def test_element_webs_room_of_a_space_in_room_version_9(hs: Homeserver) ->
             {"type": "m.room.history_visibility", "content": {"history_visibility": "invited"}},
         ],
     )
-    create = (await alice.get(f"/rooms/{room}/state/m.room.create")).json()
+    create = await state_content(alice, room, "m.room.create")
     assert create == {"room_version": "9", "creator": alice.user_id}
     await bob.join(space)
 
@@ -326,7 +324,7 @@ async def test_element_webs_room_of_a_space_in_room_version_9(hs: Homeserver) ->
     assert (await member_event(bob, room))["join_authorised_via_users_server"] == alice.user_id
     assert redacted["content"] == {}
     assert upgraded.status_code == 200, upgraded.text
-    tombstone = (await alice.get(f"/rooms/{room}/state/m.room.tombstone")).json()
+    tombstone = await state_content(alice, room, "m.room.tombstone")
     assert tombstone["replacement_room"] == upgraded.json()["replacement_room"]
 
 
