@@ -346,7 +346,7 @@ class RoomsConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     default_version: Annotated[
         str,
         _doc(
-            "Room version of new rooms that do not ask for one (9, 10, 11 or 12). 12, the spec's "
+            "Room version of new rooms that do not ask for one (7 to 12). 12, the spec's "
             "recommendation, gives room IDs without ':server'; some older clients and bots "
             "(matrix-commander) expect '!id:server' and work only with 11 or lower."
         ),

@@ -1,13 +1,13 @@
-"""The authorisation rules of room versions 9, 10, 11 and 12, as one pure function.
+"""The authorisation rules of room versions 7 to 12, as one pure function.
 
-spec: rooms/v12#authorisation-rules (v9, v10 and v11 differ where noted: the creator comes from
-`content.creator` in v9 and v10; v9 has no `knock_restricted` join rule; only v12 has
-`additional_creators`, infinite creator power and room IDs derived from the create event).
-Every event the server creates passes through `check_auth` with the room state before it; a
-refusal is `AuthError`, which services turn into 403 M_FORBIDDEN. Third-party invites are not
-offered by this server and are refused. A restricted join is admitted in the name of the member
-its `join_authorised_via_users_server` names; whether the joiner meets the room's `allow`
-conditions is the resident server's to check before it vouches
+spec: rooms/v12#authorisation-rules (older versions differ where noted: the creator comes from
+`content.creator` up to v10; `restricted` join rules exist from v8 and `knock_restricted` from
+v10; only v12 has `additional_creators`, infinite creator power and room IDs derived from the
+create event). Every event the server creates passes through `check_auth` with the room state
+before it; a refusal is `AuthError`, which services turn into 403 M_FORBIDDEN. Third-party
+invites are not offered by this server and are refused. A restricted join is admitted in the
+name of the member its `join_authorised_via_users_server` names; whether the joiner meets the
+room's `allow` conditions is the resident server's to check before it vouches
 (services/rooms/restricted_joins.py), not these rules'.
 """
 
@@ -24,6 +24,7 @@ from bastion.events.types import (
     JoinRule,
     Membership,
     before_v11,
+    has_restricted_rooms,
 )
 from bastion.ids import is_valid_user_id
 from bastion.json_types import JsonObject
@@ -147,7 +148,7 @@ def _check_member(event: AuthEvent, room: _Room) -> None:
         "membership event needs a state_key and membership",
     )
     assert target is not None
-    if JOIN_AUTHORISER in event.content:
+    if JOIN_AUTHORISER in event.content and has_restricted_rooms(room.version):
         # Rule 4.2: the event must be signed by the authoriser's server. Every event here is
         # signed by the server of its sender, this one, so the authoriser must be a user of it.
         authoriser = event.content[JOIN_AUTHORISER]

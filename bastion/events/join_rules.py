@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bastion.events.types import JoinRule
+from bastion.events.types import JoinRule, has_knock_restricted, has_restricted_rooms
 
 # The join rules whose `allow` conditions admit the members of other rooms (rooms v8 and later).
 RESTRICTED_JOIN_RULES = frozenset({JoinRule.RESTRICTED, JoinRule.KNOCK_RESTRICTED})
@@ -16,17 +16,17 @@ JOIN_AUTHORISER = "join_authorised_via_users_server"
 
 def admits_through_rooms(join_rule: object, room_version: str) -> bool:
     """Does `join_rule` admit the members of the rooms its `allow` list names? `restricted`
-    does, and `knock_restricted` from room version 10, which introduced it (in v9 it is no
-    join rule at all, so it admits nobody without an invite)."""
+    from room version 8 and `knock_restricted` from 10, the versions that introduced them
+    (before, each is no join rule at all, so it admits nobody without an invite)."""
     if join_rule == JoinRule.KNOCK_RESTRICTED:
-        return room_version != "9"
-    return join_rule == JoinRule.RESTRICTED
+        return has_knock_restricted(room_version)
+    return join_rule == JoinRule.RESTRICTED and has_restricted_rooms(room_version)
 
 
 def knock_allowed(join_rule: object, room_version: str) -> bool:
     """May someone knock under `join_rule`? `knock`, and `knock_restricted` from v10."""
     return join_rule == JoinRule.KNOCK or (
-        join_rule == JoinRule.KNOCK_RESTRICTED and room_version != "9"
+        join_rule == JoinRule.KNOCK_RESTRICTED and has_knock_restricted(room_version)
     )
 
 

@@ -1,7 +1,7 @@
 """Power levels: parsing `m.room.power_levels` with the spec's defaults, and room creators.
 
 spec: client-server-api#mroompower_levels, rooms/v12 (creators have infinite power).
-When a room has no power-levels event yet, the creator has 100 (v9-v11) and state events need 0;
+When a room has no power-levels event yet, the creator has 100 (v7-v11) and state events need 0;
 once one exists, `state_default` defaults to 50.
 """
 
@@ -20,7 +20,7 @@ ADMIN_LEVEL = 100  # what clients show as "Admin"
 def creators_of(
     create_sender: str, create_content: JsonObject, room_version: str
 ) -> frozenset[str]:
-    """Who created the room: in v12 also `additional_creators`; in v9/v10 `content.creator`."""
+    """Who created the room: in v12 also `additional_creators`; up to v10 `content.creator`."""
     if before_v11(room_version):
         creator = create_content.get("creator", create_sender)
         return frozenset({creator if isinstance(creator, str) else create_sender})

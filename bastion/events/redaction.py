@@ -1,8 +1,9 @@
-"""The redaction algorithm of room versions 9, 10, 11 and 12.
+"""The redaction algorithm of room versions 7 to 12.
 
-spec: rooms/v11#redactions (v9 and v10 share the v9 algorithm: no `redacts` in content, a different
-`m.room.create` and power-level key list, and the `origin`, `membership` and `prev_state` keys
-kept at the top level).
+spec: rooms/v11#redactions. Versions 7 to 10 share the v6 algorithm (with the join rules'
+`allow` kept from v8, and a join's `join_authorised_via_users_server` from v9), which against
+v11's has no `redacts` in content, a different `m.room.create` and power-level key list, and
+the `origin`, `membership` and `prev_state` keys kept at the top level.
 """
 
 from __future__ import annotations
@@ -36,8 +37,10 @@ def _kept_keys(event_type: str, room_version: str) -> tuple[str, ...] | None:
             else tuple(k for k in _POWER_LEVEL_KEYS_V11 if k != "invite")
         )
     simple = {
-        "m.room.member": ("membership", "join_authorised_via_users_server"),
-        "m.room.join_rules": ("join_rule", "allow"),
+        "m.room.member": ("membership", "join_authorised_via_users_server")
+        if room_version not in ("7", "8")
+        else ("membership",),
+        "m.room.join_rules": ("join_rule", "allow") if room_version != "7" else ("join_rule",),
         "m.room.history_visibility": ("history_visibility",),
         "m.room.redaction": ("redacts",) if v11 else (),
     }

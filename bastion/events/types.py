@@ -56,15 +56,28 @@ class HistoryVisibility(StrEnum):
     JOINED = "joined"
 
 
-# Room version 9 is served for Element Web, which asks for it by name when it makes a room of a
-# space that the space's members may join (its preferred version for restricted rooms). v10
-# added only the `knock_restricted` join rule and integer-only power levels; this server asks
-# for integers in v9 too (v9 also took "50" for 50, which no current client sends).
-SUPPORTED_ROOM_VERSIONS = ("9", "10", "11", "12")
+# Versions 7 to 9 are served for Element Web, which asks for them by name: 9 when it makes a
+# room of a space that the space's members may join, 7 for a room people knock on ("ask to
+# join"). Each added one thing to the one before: v7 knocking, v8 restricted join rules, v9 the
+# redaction of their joins, v10 the `knock_restricted` join rule and integer-only power levels
+# (asked for here in every version: before v10 "50" also meant 50, which no current client
+# sends).
+SUPPORTED_ROOM_VERSIONS = ("7", "8", "9", "10", "11", "12")
 DEFAULT_ROOM_VERSION = "12"
+_BEFORE_V11 = frozenset({"7", "8", "9", "10"})
 
 
 def before_v11(room_version: str) -> bool:
-    """Room versions 9 and 10: the creator named in the create event's `content.creator`, and
+    """Room versions 7 to 10: the creator named in the create event's `content.creator`, and
     the older redaction algorithm (v11 changed both)."""
-    return room_version in ("9", "10")
+    return room_version in _BEFORE_V11
+
+
+def has_restricted_rooms(room_version: str) -> bool:
+    """The `restricted` join rule exists from room version 8."""
+    return room_version != "7"
+
+
+def has_knock_restricted(room_version: str) -> bool:
+    """The `knock_restricted` join rule exists from room version 10."""
+    return room_version not in ("7", "8", "9")

@@ -14,7 +14,7 @@ from typing import Any, Protocol
 class RoomAdditions:
     """What the organisation policy adds to a new room."""
 
-    moderator: str | None = None  # v12: an additional creator; v9-v11: power 100
+    moderator: str | None = None  # v12: an additional creator; v7-v11: power 100
     encryption: dict[str, Any] | None = None  # `m.room.encryption` content, unless requested
 
 

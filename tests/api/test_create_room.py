@@ -104,7 +104,7 @@ async def test_create_room_refusals(hs: Homeserver) -> None:
     alice = await hs.register_user("alice")
     await alice.create_room(room_alias_name="taken")
     cases = [
-        ({"room_version": "8"}, 400, "M_UNSUPPORTED_ROOM_VERSION"),
+        ({"room_version": "6"}, 400, "M_UNSUPPORTED_ROOM_VERSION"),
         ({"room_alias_name": "taken"}, 400, "M_ROOM_IN_USE"),
         ({"room_alias_name": "has space"}, 400, "M_INVALID_PARAM"),
         ({"preset": "anarchy"}, 400, "M_INVALID_PARAM"),

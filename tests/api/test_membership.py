@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from tests.api.rooms_helpers import timeline
 from tests.conftest import Homeserver, errcode
 
@@ -99,11 +101,13 @@ async def test_kick_needs_power_and_ban_is_sticky(hs: Homeserver) -> None:
     assert errcode(resp) == (403, "M_FORBIDDEN")
 
 
-async def test_knock_then_invite(hs: Homeserver) -> None:
+@pytest.mark.parametrize("version", ["7", "12"])  # 7: what Element Web asks for ("ask to join")
+async def test_knock_then_invite(hs: Homeserver, version: str) -> None:
     alice = await hs.register_user("alice")
     bob = await hs.register_user("bob")
     room_id = await alice.create_room(
-        initial_state=[{"type": "m.room.join_rules", "content": {"join_rule": "knock"}}]
+        room_version=version,
+        initial_state=[{"type": "m.room.join_rules", "content": {"join_rule": "knock"}}],
     )
     private = await alice.create_room()
     assert errcode(await bob.post(f"/knock/{private}", json={})) == (403, "M_FORBIDDEN")

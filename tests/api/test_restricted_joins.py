@@ -24,8 +24,12 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import quote
 
+import pytest
+
 from tests.api.rooms_helpers import state_content
 from tests.conftest import Homeserver, UserClient, errcode
+
+RESTRICTED_VERSIONS = ["8", "9", "10", "11", "12"]  # the room versions with restricted rooms
 
 
 def join_rules(rule: str, *allowed: str) -> dict[str, Any]:
@@ -38,18 +42,17 @@ def join_rules(rule: str, *allowed: str) -> dict[str, Any]:
 
 
 async def department(
-    hs: Homeserver, rule: str = "restricted", **power: Any
+    hs: Homeserver, rule: str = "restricted", version: str = "12", **power: Any
 ) -> tuple[UserClient, UserClient, str, str]:
-    """alice's space (public, so anyone may join it) and a room of it that admits the space's
-    members; bob is in neither yet."""
+    """alice's space (public, so anyone may join it) and a room of it (room version `version`)
+    that admits the space's members; bob is in neither yet."""
     alice = await hs.register_user("alice")
     bob = await hs.register_user("bob")
     space = await alice.create_room(
         preset="public_chat", creation_content={"type": "m.space"}, name="Cardiology"
     )
-    body: dict[str, Any] = {"preset": "private_chat", "name": "Rota", "initial_state": [
-        join_rules(rule, space)
-    ]}  # fmt: skip
+    body: dict[str, Any] = {"preset": "private_chat", "name": "Rota", "room_version": version,
+                            "initial_state": [join_rules(rule, space)]}  # fmt: skip
     if power:
         body["power_level_content_override"] = power
     room = await alice.create_room(**body)
@@ -67,10 +70,11 @@ async def member_event(user: UserClient, room_id: str) -> dict[str, Any]:
     return await state_content(user, room_id, "m.room.member", user.user_id)
 
 
+@pytest.mark.parametrize("version", RESTRICTED_VERSIONS)
 async def test_a_member_of_the_space_joins_in_the_name_of_one_who_may_invite(
-    hs: Homeserver,
+    hs: Homeserver, version: str
 ) -> None:
-    alice, bob, space, room = await department(hs)
+    alice, bob, space, room = await department(hs, version=version)
     await bob.join(space)
 
     resp = await bob.post(f"/join/{room}", json={})
@@ -85,8 +89,9 @@ async def test_a_member_of_the_space_joins_in_the_name_of_one_who_may_invite(
     assert room in sync["rooms"]["join"]
 
 
-async def test_someone_outside_the_space_is_refused(hs: Homeserver) -> None:
-    _alice, bob, _space, room = await department(hs)
+@pytest.mark.parametrize("version", RESTRICTED_VERSIONS)
+async def test_someone_outside_the_space_is_refused(hs: Homeserver, version: str) -> None:
+    _alice, bob, _space, room = await department(hs, version=version)
 
     resp = await bob.post(f"/join/{room}", json={})
 

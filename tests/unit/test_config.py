@@ -309,7 +309,7 @@ def test_default_room_version_is_configurable_and_checked(tmp_path: Path) -> Non
     assert Config().rooms.default_version == "12"  # the spec's recommended default stays
     config = load_config(write(tmp_path, VALID + '[rooms]\ndefault_version = "11"\n'))
     assert config.rooms.default_version == "11"
-    for bad in ("8", "12x", "13"):
+    for bad in ("6", "12x", "13"):
         path = write(tmp_path, VALID + f'[rooms]\ndefault_version = "{bad}"\n')
         with pytest.raises(ConfigError, match=r"rooms\.default_version") as exc:
             load_config(path)

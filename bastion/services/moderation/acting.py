@@ -9,7 +9,7 @@ To act in a room (`act_in`), in this order, each step only when needed:
 2. power: below the level a redaction of others' events needs, it is promoted to 100 through
    `RoomPromoter.promote` (a local joined member with the power grants it, and invites the
    account if needed). No such member: the promoter's 403 M_FORBIDDEN stands (for instance a
-   v9-v11 room where nobody has power left, or a v12 room whose creators all left, unless the
+   v7-v11 room where nobody has power left, or a v12 room whose creators all left, unless the
    account is itself a creator). Promotion comes before joining, so a room the account cannot
    get power in is left untouched;
 3. membership: a banned account is refused (403: unbanning is a decision for the room); an

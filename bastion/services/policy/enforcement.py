@@ -26,7 +26,7 @@ the policy; it also tells `RoomCreator` what the policy adds to a new room. Rule
   `RoomCreator` adds Megolm encryption to a new room whose request has none (the request is
   not refused: Element creates DMs encrypted anyway, and bots that omit it still get a room).
 - `rooms.moderator`: every NEW room gives the moderation account lasting power: an additional
-  creator in v12 (power no one can lower), power 100 in the initial power levels in v9-v11.
+  creator in v12 (power no one can lower), power 100 in the initial power levels in v7-v11.
   It is not made a member (the moderation work joins it when it acts).
 
 Refusals are answered at once and change nothing, so there is nothing to audit; the policy

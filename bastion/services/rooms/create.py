@@ -10,7 +10,7 @@ Only an alias that is already taken is M_ROOM_IN_USE: it is checked by the inser
 any other unique-key collision stays a server error.
 
 The organisation policy (`NewRoomPolicy`, services/policy/enforcement.py) adds to every new room
-its moderation account (a v12 additional creator, or power 100 in v9-v11, after the client's
+its moderation account (a v12 additional creator, or power 100 in v7-v11, after the client's
 override) and, when encryption is required, Megolm `m.room.encryption` unless the request has one.
 """
 

@@ -1,5 +1,5 @@
-"""Restricted rooms (spec: client-server-api#restricted-rooms; room versions 8 and later, so
-every version this server creates). A room whose join rule is `restricted` or
+"""Restricted rooms (spec: client-server-api#restricted-rooms; room versions 8 and later, and
+`knock_restricted` from 10: events/join_rules.py). A room whose join rule is `restricted` or
 `knock_restricted` admits, without an invite, whoever is joined to one of the rooms its `allow`
 conditions name (`m.room_membership`). It is what Element offers by default for a room made in
 a space ("space members can join"): a department's rooms open to the department, and to nobody

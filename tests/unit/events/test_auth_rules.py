@@ -16,7 +16,7 @@ from bastion.events.auth_rules import (
     check_auth,
 )
 
-VERSIONS = ("9", "10", "11", "12")
+VERSIONS = ("7", "8", "9", "10", "11", "12")
 
 CREATOR = "@alice:example.org"
 BOB = "@bob:example.org"
@@ -32,7 +32,7 @@ JOIN_RULES = "m.room.join_rules"
 
 @pytest.fixture(params=VERSIONS)
 def version(request: pytest.FixtureRequest) -> str:
-    """Every test that takes `version` runs for room versions 9, 10, 11 and 12."""
+    """Every test that takes `version` runs for room versions 7 to 12."""
     value: str = request.param
     return value
 
@@ -47,7 +47,7 @@ def create_event(
     version: str, *, sender: str = CREATOR, prev_events: tuple[str, ...] = (), **extra: Any
 ) -> AuthEvent:
     content: dict[str, Any] = {"room_version": version}
-    if version in ("9", "10"):
+    if version in ("7", "8", "9", "10"):
         content["creator"] = sender
     content.update(extra)
     return AuthEvent(CREATE, sender, content, "", prev_events, event_id=CREATE_ID)
@@ -106,10 +106,12 @@ def make_room(
 
 
 def known_join_rule(version: str, join_rule: str) -> None:
-    """Skip a case of a join rule the version does not have (`knock_restricted` came with v10;
-    what v9 does with it has its own tests below)."""
-    if version == "9" and join_rule == "knock_restricted":
-        pytest.skip("room version 9 has no knock_restricted join rule (test_v9_*)")
+    """Skip a case of a join rule the version does not have (`restricted` came with v8,
+    `knock_restricted` with v10; what older versions do with them has its own tests below)."""
+    if join_rule == "knock_restricted" and version in ("7", "8", "9"):
+        pytest.skip(f"room version {version} has no knock_restricted join rule (test_before_*)")
+    if join_rule == "restricted" and version == "7":
+        pytest.skip("room version 7 has no restricted join rule (test_before_*)")
 
 
 def allowed(event: AuthEvent, state: AuthState, version: str) -> None:
@@ -132,7 +134,7 @@ def test_create_event_with_prev_events_refused(version: str) -> None:
     refused(create_event(version, prev_events=("$prev",)), {}, version, "previous events")
 
 
-@pytest.mark.parametrize("room_version", ["1", "8", "13", "org.example.custom", 12, None])
+@pytest.mark.parametrize("room_version", ["1", "6", "13", "org.example.custom", 12, None])
 def test_create_event_with_unsupported_room_version_refused(
     version: str, room_version: object
 ) -> None:
@@ -305,6 +307,7 @@ def test_restricted_join_authorised_by_a_member_who_may_invite(
 
 
 def test_restricted_join_authorised_by_a_moderator_with_the_invite_level(version: str) -> None:
+    known_join_rule(version, "restricted")
     state = make_room(
         version, join_rule="restricted", members={CAROL: "join"}, users={CAROL: 50},
         levels={"invite": 50},
@@ -313,6 +316,7 @@ def test_restricted_join_authorised_by_a_moderator_with_the_invite_level(version
 
 
 def test_restricted_join_authorised_below_the_invite_level_refused(version: str) -> None:
+    known_join_rule(version, "restricted")
     state = make_room(
         version, join_rule="restricted", members={CAROL: "join"}, users={CAROL: 10},
         levels={"invite": 50},
@@ -325,6 +329,7 @@ def test_restricted_join_authorised_below_the_invite_level_refused(version: str)
 def test_restricted_join_authorised_by_someone_not_joined_refused(
     version: str, authoriser_membership: str | None
 ) -> None:
+    known_join_rule(version, "restricted")
     members = {} if authoriser_membership is None else {CAROL: authoriser_membership}
     state = make_room(version, join_rule="restricted", members=members, users={CAROL: 100})
     event = member(BOB, "join", join_authorised_via_users_server=CAROL)
@@ -334,6 +339,7 @@ def test_restricted_join_authorised_by_someone_not_joined_refused(
 def test_restricted_join_authorised_by_another_servers_user_refused(version: str) -> None:
     """Rule 4.2: the event must be signed by the authoriser's server; events here are signed
     only by their sender's."""
+    known_join_rule(version, "restricted")
     elsewhere = "@admin:elsewhere.example"
     state = make_room(version, join_rule="restricted", members={elsewhere: "join"})
     event = member(BOB, "join", join_authorised_via_users_server=elsewhere)
@@ -344,6 +350,7 @@ def test_restricted_join_authorised_by_another_servers_user_refused(version: str
 def test_restricted_join_with_a_malformed_authoriser_refused(
     version: str, authoriser: object
 ) -> None:
+    known_join_rule(version, "restricted")
     event = member(BOB, "join", join_authorised_via_users_server=authoriser)
     refused(event, make_room(version, join_rule="restricted"), version, "must name a user")
 
@@ -355,6 +362,7 @@ def test_an_authoriser_does_not_open_an_invite_only_room(version: str, join_rule
 
 
 def test_a_banned_user_stays_out_of_a_restricted_room(version: str) -> None:
+    known_join_rule(version, "restricted")
     state = make_room(version, join_rule="restricted", members={BOB: "ban"})
     event = member(BOB, "join", join_authorised_via_users_server=CREATOR)
     refused(event, state, version, "banned")
@@ -400,6 +408,25 @@ def test_knock_as_someone_else_refused(version: str) -> None:
 def test_knock_refused_while_banned_joined_or_invited(version: str, current: str) -> None:
     state = make_room(version, join_rule="knock", members={BOB: current})
     refused(member(BOB, "knock"), state, version, f"cannot knock while {current}")
+
+
+@pytest.mark.parametrize("old", ["7", "8", "9"])
+def test_before_v10_knock_restricted_is_no_join_rule(old: str) -> None:
+    """knock_restricted came with room version 10: before, it is no join rule, so it admits
+    nobody, invited or not, neither by knocking nor through the rooms it allows."""
+    state = make_room(old, join_rule="knock_restricted", members={BOB: "invite"})
+    refused(member(BOB, "join"), state, old, "does not let you join")
+    refused(member(BOB, "join", join_authorised_via_users_server=CREATOR), state, old)
+    refused(member(CAROL, "knock"), make_room(old, join_rule="knock_restricted"), old, "knocks")
+
+
+def test_before_v8_restricted_is_no_join_rule() -> None:
+    """restricted came with room version 8: in v7 it admits nobody without an invite, even with
+    an authoriser (the key means nothing in v7)."""
+    state = make_room("7", join_rule="restricted", members={BOB: "invite"})
+    refused(member(BOB, "join"), state, "7", "does not let you join")
+    event = member(CAROL, "join", join_authorised_via_users_server=CREATOR)
+    refused(event, make_room("7", join_rule="restricted"), "7", "does not let you join")
 
 
 def test_v9_knows_no_knock_restricted() -> None:

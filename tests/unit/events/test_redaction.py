@@ -10,8 +10,9 @@ import pytest
 
 from bastion.events.redaction import redact
 
-VERSIONS = ("9", "10", "11", "12")
-BEFORE_V11 = ("9", "10")  # the v9 algorithm
+VERSIONS = ("7", "8", "9", "10", "11", "12")
+BEFORE_V11 = ("7", "8", "9", "10")  # the v6 algorithm, with what v8 and v9 added
+RESTRICTED = ("8", "9", "10", "11", "12")  # versions with restricted join rules
 
 COMMON_TOP = {
     "event_id", "type", "room_id", "sender", "state_key", "content", "hashes",
@@ -85,7 +86,7 @@ def test_other_state_events_lose_all_content(version: str, event_type: str) -> N
     assert redact(pdu(event_type, content), version)["content"] == {}
 
 
-@pytest.mark.parametrize("version", VERSIONS)
+@pytest.mark.parametrize("version", RESTRICTED[1:])
 def test_member_keeps_membership_and_join_authorised(version: str) -> None:
     content = {
         "membership": "join",
@@ -100,6 +101,14 @@ def test_member_keeps_membership_and_join_authorised(version: str) -> None:
         "membership": "join",
         "join_authorised_via_users_server": "@bob:example.org",
     }
+
+
+@pytest.mark.parametrize("version", ["7", "8"])
+def test_before_v9_member_keeps_only_membership(version: str) -> None:
+    """v9 added `join_authorised_via_users_server` to what a member event keeps."""
+    content = {"membership": "join", "join_authorised_via_users_server": "@bob:example.org"}
+    redacted = redact(pdu("m.room.member", content, "@alice:example.org"), version)
+    assert redacted["content"] == {"membership": "join"}
 
 
 THIRD_PARTY = {
@@ -154,12 +163,19 @@ def test_v11_create_keeps_all_content(version: str) -> None:
     assert redacted["content"] == content
 
 
-@pytest.mark.parametrize("version", VERSIONS)
+@pytest.mark.parametrize("version", RESTRICTED)
 def test_join_rules_keeps_join_rule_and_allow(version: str) -> None:
     allow = [{"type": "m.room_membership", "room_id": "!space:example.org"}]
     content = {"join_rule": "restricted", "allow": allow, "other": 1}
     redacted = redact(pdu("m.room.join_rules", content), version)
     assert redacted["content"] == {"join_rule": "restricted", "allow": allow}
+
+
+def test_v7_join_rules_keeps_only_join_rule() -> None:
+    """v8 added `allow` to what join rules keep."""
+    allow = [{"type": "m.room_membership", "room_id": "!space:example.org"}]
+    redacted = redact(pdu("m.room.join_rules", {"join_rule": "knock", "allow": allow}), "7")
+    assert redacted["content"] == {"join_rule": "knock"}
 
 
 POWER_CONTENT = {
