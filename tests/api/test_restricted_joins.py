@@ -349,3 +349,24 @@ async def test_knock_restricted_is_no_join_rule_in_room_version_9(hs: Homeserver
     assert errcode(await bob.post(f"/join/{room}", json={})) == (403, "M_FORBIDDEN")
     assert errcode(await bob.post(f"/knock/{room}", json={})) == (403, "M_FORBIDDEN")
     assert await membership(bob, room) is None
+
+
+async def test_a_room_version_without_restricted_rooms_is_not_offered_to_the_space(
+    hs: Homeserver,
+) -> None:
+    """`restricted` came with room version 8: a v7 room whose join rule says so admits nobody
+    without an invite, so its summary is not shown to the space's members as joinable, and the
+    join is refused; the same room in v8 is (spec v1.15: the summary's allowed_room_ids)."""
+    summary = "/_matrix/client/v1/room_summary"
+    alice, bob, space, old = await department(hs, version="7")
+    v8 = await alice.create_room(
+        preset="private_chat", room_version="8", initial_state=[join_rules("restricted", space)]
+    )
+    await bob.join(space)
+
+    assert errcode(await bob.get(f"{summary}/{old}")) == (404, "M_NOT_FOUND")
+    assert errcode(await bob.post(f"/join/{old}", json={})) == (403, "M_FORBIDDEN")
+    offered = await bob.get(f"{summary}/{v8}")
+    assert offered.status_code == 200, offered.text
+    assert offered.json()["allowed_room_ids"] == [space]
+    assert (await bob.post(f"/join/{v8}", json={})).status_code == 200

@@ -13,7 +13,7 @@ from typing import Any
 
 import msgspec
 
-from bastion.events.join_rules import RESTRICTED_JOIN_RULES, allowed_room_ids
+from bastion.events.join_rules import admits_through_rooms, allowed_room_ids
 from bastion.events.model import StoredEvent
 from bastion.events.redaction import redact
 from bastion.events.types import EventType, HistoryVisibility
@@ -99,9 +99,9 @@ def describe(
         room_type=_string(content.get(EventType.CREATE), "type"),
     )
     encryption = _string(content.get(EventType.ENCRYPTION), "algorithm")
-    allowed = (
+    allowed = (  # only where the join rule admits through rooms (its version has it)
         allowed_room_ids(content.get(EventType.JOIN_RULES))
-        if entry.join_rule in RESTRICTED_JOIN_RULES
+        if admits_through_rooms(entry.join_rule, version or "11")
         else []
     )
     return RoomDescription(entry, version, encryption, allowed)
