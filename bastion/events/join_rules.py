@@ -8,8 +8,6 @@ from typing import Any
 
 from bastion.events.types import JoinRule, has_knock_restricted, has_restricted_rooms
 
-# The join rules whose `allow` conditions admit the members of other rooms (rooms v8 and later).
-RESTRICTED_JOIN_RULES = frozenset({JoinRule.RESTRICTED, JoinRule.KNOCK_RESTRICTED})
 # The member-event key naming the member in whose name a restricted join is admitted.
 JOIN_AUTHORISER = "join_authorised_via_users_server"
 

@@ -38,7 +38,6 @@ from typing import Any
 import msgspec
 
 from bastion.errors import Errcode, MatrixError
-from bastion.events.join_rules import RESTRICTED_JOIN_RULES
 from bastion.events.model import StoredEvent
 from bastion.events.types import EventType, JoinRule, Membership
 from bastion.json_types import JsonObject
@@ -213,9 +212,8 @@ def _may_see(room: _Room, membership: str | None, memberships: Mapping[str, str]
     """The spec's rule for rooms /hierarchy returns (module docstring)."""
     if membership in _SEEING or room.world_readable or room.join_rule in _OPEN_JOIN_RULES:
         return True
-    return room.join_rule in RESTRICTED_JOIN_RULES and any(
-        memberships.get(r) == Membership.JOIN for r in room.allowed
-    )
+    # `allowed` is empty unless the join rule admits through rooms in the room's version
+    return any(memberships.get(r) == Membership.JOIN for r in room.allowed)
 
 
 def _children(room: _Room, suggested_only: bool) -> list[str]:

@@ -80,7 +80,7 @@ class MembershipService:
         extra: JsonObject = {}
         uninvited = current is None or current.membership in (Membership.LEAVE, Membership.KNOCK)
         if self._restricted is not None and uninvited:
-            authoriser = await self._restricted.authoriser(user_id, room_id)
+            authoriser = await self._restricted.authoriser(room_id)
             if authoriser is not None:
                 extra[JOIN_AUTHORISER] = authoriser
         await self._change(user_id, user_id, room_id, Membership.JOIN, reason, extra)

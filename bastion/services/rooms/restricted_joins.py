@@ -11,13 +11,13 @@ name the resident server vouches that the conditions hold. With one server, this
 asks and vouches, so it does both halves here:
 
 - `authoriser` (MembershipService.join): for someone neither invited to nor in a restricted
-  room, the member to name. 403 M_FORBIDDEN when they meet no condition, and when no joined
-  member of this server may invite (nobody can admit them; an invite still can, later). The
-  member with the most power is named (as Synapse does), then the first by user ID, so the
-  choice is stable.
-- `check` (an event hook, before anything is written): every join that carries the key and
-  admits someone (not already joined or invited) is checked against the conditions again,
-  whichever way it came. Without this, a client could write the key itself with
+  room, the member to name: the one with the most power who may invite (as Synapse does), then
+  the first by user ID, so the choice is stable. 403 M_FORBIDDEN when no joined member of this
+  server may invite (nobody can admit them; an invite still can, later).
+- `check` (an event hook, before anything is written): the one place the conditions are
+  checked. Every join that carries the key and admits someone (not already joined or invited)
+  is refused with 403 M_FORBIDDEN unless its user meets one, whichever way the join came: the
+  join above, or a client writing the key itself. Without this, a client could write it with
   `PUT /rooms/{id}/state/m.room.member/{own ID}`, name any member who may invite, and walk into
   a room it does not qualify for: the key is this server's promise, never the client's.
 
@@ -54,16 +54,15 @@ class RestrictedJoins(EventHook):
         self._memberships = memberships
         self._suffix = f":{server_name}"
 
-    async def authoriser(self, user_id: str, room_id: str) -> str | None:
-        """The member to name in `user_id`'s join of `room_id`, who is neither invited nor
-        joined; None when the room is not restricted (or unknown: the join's own refusal
-        follows). 403 M_FORBIDDEN when they may not join through it (module docstring)."""
+    async def authoriser(self, room_id: str) -> str | None:
+        """The member to name in a join of `room_id` by someone neither invited nor joined;
+        None when the room is not restricted (or unknown: the join's own refusal follows).
+        Whether the joiner meets the conditions is `check`'s, when the join is sent."""
         found = await self._state.current_events(self._db, room_id, _RULE_KEYS)
         rules, create = found.get(_RULE_KEYS[0]), found.get(_RULE_KEYS[2])
         version = _version(create)
         if rules is None or create is None or not _restricts(rules.content, version):
             return None
-        await self._require_condition(user_id, room_id, rules.content)
         levels = found.get(_RULE_KEYS[1])
         power = PowerLevels.from_state(
             levels.content if levels is not None else None,
